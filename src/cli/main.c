@@ -1,0 +1,106 @@
+/* main.c: the dlp command: global options and dispatch to subcommands. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+
+#include "cli/cli.h"
+
+static const cli_command commands[] = {
+    {"devices", "list CUDA devices, or say precisely why there are none", cli_devices},
+    {"inspect", "describe an image or a safetensors file", cli_inspect},
+};
+enum { COMMAND_COUNT = sizeof commands / sizeof commands[0] };
+
+int cli_exit_code(dlp_status status)
+{
+    switch (status) {
+    case DLP_OK: return CLI_EXIT_OK;
+    case DLP_ERR_INVALID_ARGUMENT: return CLI_EXIT_USAGE;
+    case DLP_ERR_MODEL: return CLI_EXIT_MODEL;
+    case DLP_ERR_DEVICE: return CLI_EXIT_DEVICE;
+    default: return CLI_EXIT_DATA;
+    }
+}
+
+void cli_error(const char *command, const char *fmt, ...)
+{
+    fprintf(stderr, "dlp %s: ", command);
+    va_list args;
+    va_start(args, fmt);
+    vfprintf(stderr, fmt, args);
+    va_end(args);
+    fputc('\n', stderr);
+}
+
+int cli_fail(const char *command, dlp_status status)
+{
+    cli_error(command, "%s", dlp_last_error());
+    return cli_exit_code(status);
+}
+
+int cli_usage_error(const char *command, const char *fmt, ...)
+{
+    fprintf(stderr, "dlp %s: ", command);
+    va_list args;
+    va_start(args, fmt);
+    vfprintf(stderr, fmt, args);
+    va_end(args);
+    fprintf(stderr, "\nTry 'dlp %s --help'.\n", command);
+    return CLI_EXIT_USAGE;
+}
+
+int cli_parse_int(const char *text, long min, long max, long *value)
+{
+    char *end = NULL;
+    errno = 0;
+    long parsed = strtol(text, &end, 10);
+    if (errno || end == text || *end != '\0' || parsed < min || parsed > max) return 0;
+    *value = parsed;
+    return 1;
+}
+
+int cli_parse_double(const char *text, double *value)
+{
+    char *end = NULL;
+    errno = 0;
+    double parsed = strtod(text, &end);
+    if (errno || end == text || *end != '\0') return 0;
+    *value = parsed;
+    return 1;
+}
+
+static void print_help(FILE *out)
+{
+    fprintf(out, "Usage: dlp [--version] [--help] COMMAND [ARGS]\n\n"
+                 "Transfer learning on images: decode, featurize with a pretrained CNN, train and apply\n"
+                 "a logistic regression. Every command takes --help.\n\nCommands:\n");
+    for (int i = 0; i < COMMAND_COUNT; i++) fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\nExit codes: 0 ok, 1 usage, 2 input data, 3 model/weights, 4 device,\n"
+                 "5 finished with some failed rows.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_help(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    const char *name = argv[1];
+    if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
+        print_help(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (!strcmp(name, "--version") || !strcmp(name, "version")) {
+        dlp_cuda_versions versions;
+        dlp_cuda_get_versions(&versions);
+        printf("dlp %s (library %s, CUDA backend %s)\n", DLP_VERSION_STRING, dlp_version_string(),
+               versions.built_with_cuda ? "compiled in" : "not built");
+        return CLI_EXIT_OK;
+    }
+    for (int i = 0; i < COMMAND_COUNT; i++)
+        if (!strcmp(name, commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "dlp: '%s' is not a dlp command. Try 'dlp --help'.\n", name);
+    return CLI_EXIT_USAGE;
+}

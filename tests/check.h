@@ -1,0 +1,76 @@
+/* check.h: the assertions every C test suite uses. A failed CHECK prints
+ * file:line and the expression, counts the failure and carries on, so one run
+ * shows every broken case; main returns check_summary(). */
+#ifndef DLP_TESTS_CHECK_H
+#define DLP_TESTS_CHECK_H
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int check_failures;
+static int check_count;
+
+#define CHECK(condition)                                                                                               \
+    do {                                                                                                               \
+        check_count++;                                                                                                 \
+        if (!(condition)) {                                                                                            \
+            check_failures++;                                                                                          \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #condition);                              \
+        }                                                                                                              \
+    } while (0)
+
+/* Checks a dlp_status call succeeded, printing dlp_last_error() if not. */
+#define CHECK_OK(call)                                                                                                 \
+    do {                                                                                                               \
+        check_count++;                                                                                                 \
+        dlp_status check_status_ = (call);                                                                             \
+        if (check_status_ != DLP_OK) {                                                                                 \
+            check_failures++;                                                                                          \
+            fprintf(stderr, "%s:%d: %s failed (%s): %s\n", __FILE__, __LINE__, #call,                                  \
+                    dlp_status_name(check_status_), dlp_last_error());                                                 \
+        }                                                                                                              \
+    } while (0)
+
+/* Checks a call fails with the given status and a message containing needle. */
+#define CHECK_FAILS(call, expected_status, needle)                                                                     \
+    do {                                                                                                               \
+        check_count++;                                                                                                 \
+        dlp_status check_status_ = (call);                                                                             \
+        if (check_status_ != (expected_status) || !strstr(dlp_last_error(), (needle))) {                               \
+            check_failures++;                                                                                          \
+            fprintf(stderr, "%s:%d: %s: expected %s with \"%s\", got %s: \"%s\"\n", __FILE__, __LINE__, #call,         \
+                    dlp_status_name(expected_status), (needle), dlp_status_name(check_status_), dlp_last_error());    \
+        }                                                                                                              \
+    } while (0)
+
+#define CHECK_NEAR(actual, expected, tolerance)                                                                        \
+    do {                                                                                                               \
+        check_count++;                                                                                                 \
+        double check_a_ = (double)(actual), check_e_ = (double)(expected);                                             \
+        if (!(fabs(check_a_ - check_e_) <= (tolerance))) {                                                             \
+            check_failures++;                                                                                          \
+            fprintf(stderr, "%s:%d: %s = %.9g, expected %.9g (tolerance %g)\n", __FILE__, __LINE__, #actual, check_a_, \
+                    check_e_, (double)(tolerance));                                                                    \
+        }                                                                                                              \
+    } while (0)
+
+/* Environment paths the CTest harness sets (see tests/CMakeLists.txt). */
+static inline const char *check_env(const char *name)
+{
+    const char *value = getenv(name);
+    if (!value) {
+        fprintf(stderr, "environment variable %s is not set: run the suite through ctest\n", name);
+        exit(2);
+    }
+    return value;
+}
+
+static inline int check_summary(const char *suite)
+{
+    printf("%s: %d checks, %d failed\n", suite, check_count, check_failures);
+    return check_failures ? 1 : 0;
+}
+
+#endif
