@@ -8,6 +8,7 @@
 
 #include "dlp/core.h"         /* status codes, errors, version */
 #include "dlp/device.h"       /* CUDA devices */
+#include "dlp/tensor.h"       /* dtypes, named tensor lists (weights) */
 #include "dlp/image.h"        /* decode to RGB8, resize, normalize */
 #include "dlp/dataset.h"      /* rows (origin, label, status), folder scan, split */
 #include "dlp/io.h"           /* .npy, CSV manifest, LibSVM, JSON Lines */

@@ -36,5 +36,25 @@ int main(void)
         }
         dlp_thread_pool_destroy(pool);
     }
+    dlp_tensor_list *list = NULL;
+    CHECK_OK(dlp_tensor_list_create(&list));
+    int64_t shape[2] = {2, 3};
+    float values[6] = {1, 2, 3, 4, 5, 6};
+    dlp_named_tensor *added = NULL;
+    CHECK_OK(dlp_tensor_list_add(list, "dense/kernel", DLP_DTYPE_F32, 2, shape, values, &added));
+    CHECK(added && added->nbytes == 24 && added->element_count == 6 && ((float *)added->data)[5] == 6.0f);
+    CHECK_FAILS(dlp_tensor_list_add(list, "dense/kernel", DLP_DTYPE_F32, 2, shape, values, NULL),
+                DLP_ERR_INVALID_ARGUMENT, "added twice");
+    CHECK_OK(dlp_tensor_list_add(list, "scalar", DLP_DTYPE_I64, 0, NULL, NULL, NULL));
+    CHECK(dlp_tensor_list_count(list) == 2 && dlp_tensor_list_find(list, "scalar")->nbytes == 8);
+    CHECK(dlp_tensor_list_find(list, "missing") == NULL);
+    CHECK_OK(dlp_tensor_list_set_metadata(list, "arch", "resnet50"));
+    CHECK_OK(dlp_tensor_list_set_metadata(list, "arch", "vgg16"));
+    CHECK(strcmp(dlp_tensor_list_get_metadata(list, "arch"), "vgg16") == 0 && dlp_tensor_list_metadata_count(list) == 1);
+    dlp_tensor_list_destroy(list);
+    dlp_dtype dtype;
+    CHECK_OK(dlp_dtype_from_name("BF16", &dtype));
+    CHECK(dtype == DLP_DTYPE_BF16 && dlp_dtype_size(dtype) == 2);
+    CHECK_FAILS(dlp_dtype_from_name("F33", &dtype), DLP_ERR_FORMAT, "F33");
     return check_summary("core");
 }
