@@ -1,0 +1,26 @@
+/* progress.h: a one-line progress bar on stderr (rows/s, ETA), drawn only when
+ * stderr is a terminal, so logs and pipes stay clean. */
+#ifndef DLP_CLI_PROGRESS_H
+#define DLP_CLI_PROGRESS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+typedef struct cli_progress {
+    FILE *out;          /* NULL when not drawing */
+    const char *label;
+    size_t total;       /* 0 = unknown (streaming) */
+    size_t done;
+    double start_seconds;
+    double last_draw_seconds;
+} cli_progress;
+
+/* enabled: 1 to draw if stderr is a terminal, 0 never (--quiet). */
+void cli_progress_start(cli_progress *progress, const char *label, size_t total, int enabled);
+void cli_progress_advance(cli_progress *progress, size_t rows);
+/* Draws the final state and ends the line. */
+void cli_progress_finish(cli_progress *progress);
+/* Seconds since an arbitrary start (monotonic). */
+double cli_now_seconds(void);
+
+#endif
