@@ -48,8 +48,12 @@ dlp_status dlp_fail_context(dlp_status status, const char *fmt, ...)
     va_start(args, fmt);
     int n = vsnprintf(last_message, sizeof last_message, fmt, args);
     va_end(args);
-    if (n >= 0 && (size_t)n < sizeof last_message)
-        snprintf(last_message + n, sizeof last_message - (size_t)n, ": %s", previous);
+    /* Append ": previous", truncated to fit (a long message keeps its start). */
+    size_t used = n < 0 ? 0 : (size_t)n < sizeof last_message ? (size_t)n : sizeof last_message - 1;
+    const char *parts[2] = {": ", previous};
+    for (int p = 0; p < 2; p++)
+        for (const char *c = parts[p]; *c && used + 1 < sizeof last_message; c++) last_message[used++] = *c;
+    last_message[used] = '\0';
     return status;
 }
 
