@@ -68,8 +68,8 @@ dlp_status dlp_libsvm_read(const char *path, size_t num_features, float **featur
  * other control characters below 0x20 as \u00xx (lower-case hex), everything
  * else (DEL, UTF-8, U+2028) passed through: byte for byte Python's
  * json.dumps(text, ensure_ascii=False). Bytes that are not valid UTF-8 are
- * replaced by U+FFFD, one per maximal invalid subsequence, so the output is
- * always valid JSON. Errors are left in ferror(out). */
+ * replaced by U+FFFD as Python's bytes.decode("utf-8", "replace") does (one
+ * per maximal subpart), so the output is always valid JSON. Errors are left in ferror(out). */
 void dlp_json_write_string(FILE *out, const char *text);
 
 /* One JSON object and '\n' (JSON Lines):

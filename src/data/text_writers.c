@@ -46,36 +46,39 @@ dlp_status dlp_manifest_write_csv(const char *path, const dlp_dataset *dataset)
     return dlp_output_file_commit(&output);
 }
 
-/* Length of the valid UTF-8 sequence at text (1..4), or 0 if the bytes there
- * are not one (overlong forms, surrogates and values above U+10FFFF are not). */
-static size_t utf8_sequence_length(const unsigned char *text)
+/* Bytes taken by the UTF-8 sequence at text: a whole valid sequence (*valid
+ * = 1), or its longest valid-looking prefix, or 1 byte, which the caller
+ * replaces by one U+FFFD ("maximal subpart" substitution, Unicode §3.9, which
+ * Python's bytes.decode(errors="replace") does too). Overlong forms,
+ * surrogates and values above U+10FFFF are invalid (Unicode Table 3-7). */
+static size_t utf8_sequence(const unsigned char *text, int *valid)
 {
     unsigned char c = text[0];
-    if (c < 0x80) return 1;
-    size_t length;
-    uint32_t low_bound;
-    uint32_t value;
-    if (c >= 0xC2 && c <= 0xDF) {
-        length = 2;
-        value = c & 0x1F;
-        low_bound = 0x80;
+    size_t continuation;
+    unsigned char low = 0x80, high = 0xBF; /* allowed range of the second byte */
+    *valid = 0;
+    if (c < 0x80) {
+        *valid = 1;
+        return 1;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+        continuation = 1;
     } else if (c >= 0xE0 && c <= 0xEF) {
-        length = 3;
-        value = c & 0x0F;
-        low_bound = 0x800;
+        continuation = 2;
+        if (c == 0xE0) low = 0xA0;
+        if (c == 0xED) high = 0x9F;
     } else if (c >= 0xF0 && c <= 0xF4) {
-        length = 4;
-        value = c & 0x07;
-        low_bound = 0x10000;
+        continuation = 3;
+        if (c == 0xF0) low = 0x90;
+        if (c == 0xF4) high = 0x8F;
     } else {
-        return 0;
+        return 1;
     }
-    for (size_t i = 1; i < length; i++) {
-        if ((text[i] & 0xC0) != 0x80) return 0; /* also stops at the terminating NUL */
-        value = value << 6 | (text[i] & 0x3F);
+    for (size_t i = 1; i <= continuation; i++) {
+        unsigned char byte = text[i]; /* the terminating NUL fails the test: never read past it */
+        if (i == 1 ? byte < low || byte > high : byte < 0x80 || byte > 0xBF) return i;
     }
-    if (value < low_bound || value > 0x10FFFF || (value >= 0xD800 && value <= 0xDFFF)) return 0;
-    return length;
+    *valid = 1;
+    return continuation + 1;
 }
 
 /* The inside of a JSON string literal, without the quotes. */
@@ -98,18 +101,11 @@ static void write_json_body(FILE *out, const char *text)
             c++;
             continue;
         }
-        size_t length = utf8_sequence_length(c);
-        if (length) {
-            fwrite(c, 1, length, out);
-            c += length;
-        } else {
-            /* One U+FFFD per maximal invalid subsequence (Unicode 15, §3.9 "U+FFFD
-             * substitution of maximal subparts"), approximated: skip the lead byte
-             * and any continuation bytes that follow it. */
-            fputs("\xEF\xBF\xBD", out);
-            c++;
-            while ((*c & 0xC0) == 0x80) c++;
-        }
+        int valid;
+        size_t length = utf8_sequence(c, &valid);
+        if (valid) fwrite(c, 1, length, out);
+        else fputs("\xEF\xBF\xBD", out);
+        c += length;
     }
 }
 
