@@ -1,0 +1,26 @@
+/* output_file.h: writes that appear whole or not at all: a temporary file in
+ * the target's folder, renamed onto the target once written and closed. */
+#ifndef DLP_SRC_DATA_OUTPUT_FILE_H
+#define DLP_SRC_DATA_OUTPUT_FILE_H
+
+#include <stdio.h>
+
+#include "dlp/core.h"
+
+typedef struct {
+    FILE *file;
+    const char *path;
+    char *temporary_path;
+} dlp_output_file;
+
+/* Creates the temporary file; output->file is ready for writing. */
+dlp_status dlp_output_file_open(dlp_output_file *output, const char *path);
+
+/* Checks every write succeeded, closes and renames onto the path; on any
+ * failure removes the temporary file and fails naming the path. */
+dlp_status dlp_output_file_commit(dlp_output_file *output);
+
+/* Closes and removes the temporary file (after a failed write); returns status. */
+dlp_status dlp_output_file_abort(dlp_output_file *output, dlp_status status);
+
+#endif
