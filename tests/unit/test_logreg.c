@@ -289,6 +289,41 @@ static void check_predict_rules(void)
     dlp_logreg_model_destroy(model);
 }
 
+/* scikit-learn's lbfgs on the same L2 problem (tests/oracle/sklearn_oracle.py):
+ * an optimum found by an independent solver, C = 1 / (regParam * n). */
+static void check_sklearn(const char *fixtures, const dataset *synth)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/logreg/sklearn_logreg.json", fixtures);
+    json_error_t error;
+    json_t *ref = json_load_file(path, 0, &error);
+    CHECK(ref != NULL);
+    if (!ref) return;
+    dlp_logreg_params params;
+    dlp_logreg_params_default(&params);
+    params.max_iter = 1000, params.tol = 1e-10;
+    params.reg_param = json_number_value(json_object_get(ref, "reg_param"));
+    params.standardization = json_is_true(json_object_get(ref, "standardization"));
+    dlp_logreg_model *model = NULL;
+    CHECK_OK(dlp_logreg_fit(&params, synth->features, synth->rows, synth->cols, synth->labels, NULL, &model));
+    if (model) {
+        size_t nc, ni;
+        double *coefficients = json_doubles(json_object_get(ref, "coefficients"), &nc);
+        double *intercepts = json_doubles(json_object_get(ref, "intercepts"), &ni);
+        CHECK(nc == synth->cols * dlp_logreg_coefficient_sets(model) && ni == dlp_logreg_coefficient_sets(model));
+        if (nc == synth->cols * ni) {
+            double rel = relative_distance2(dlp_logreg_coefficients(model), coefficients, nc,
+                                            dlp_logreg_intercepts(model), intercepts, ni);
+            printf("scikit-learn L2 multinomial (synth, regParam %g, standardization %d): parameters rel %.1e\n",
+                   params.reg_param, params.standardization, rel);
+            CHECK(rel <= 1e-4);
+        }
+        free(coefficients), free(intercepts);
+        dlp_logreg_model_destroy(model);
+    }
+    json_decref(ref);
+}
+
 int main(void)
 {
     const char *fixtures = check_env("DLP_FIXTURES");
@@ -311,6 +346,7 @@ int main(void)
         for (int d = 0; d < 3; d++)
             if (strcmp(sets[d].name, name) == 0) check_case(c, &sets[d]);
     }
+    if (!only) check_sklearn(fixtures, &sets[1]);
     check_validation();
     check_constant_label();
     check_predict_rules();
