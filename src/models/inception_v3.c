@@ -102,7 +102,7 @@ static dlp_status reduction_b(zoo_builder *b, int x, int *out)
 /* mixed9, mixed10: 8x8 with split 1x3/3x1 branches. */
 static dlp_status inception_c(zoo_builder *b, int x, int index, int *out)
 {
-    char split_name[16], name[16];
+    char split_name[32], name[32];
     snprintf(split_name, sizeof split_name, "mixed9_%d", index);
     snprintf(name, sizeof name, "mixed%d", 9 + index);
     int branch1x1, branch3x3, branch3x3_1, branch3x3_2, branch3x3dbl, dbl_1, dbl_2, branch_pool;
