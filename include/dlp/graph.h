@@ -230,10 +230,12 @@ int dlp_zoo_count(void);
 const dlp_model_info *dlp_zoo_at(int index);
 /* Case-insensitive; NULL when unknown. */
 const dlp_model_info *dlp_zoo_find(const char *name);
-/* Builds a zoo model and binds the weights (by order, shapes checked). The
- * graph's last node is the model output: "features" for a featurizer,
- * "predictions" otherwise; every Keras layer keeps its name for
- * dlp_plan_create (e.g. "mixed5"). */
+/* Builds a zoo model and binds the weights (by order, shapes checked; weights
+ * may be NULL for an unbound graph). The graph's last node is the model
+ * output: "features" for a featurizer, "predictions" for the ImageNet top, the
+ * weight file's last Dense layer name for DLP_TOP_DENSE_STACK ("dense_3");
+ * the pooled base is "avg_pool" with either top. Layers carry Keras 2.2.4's
+ * auto names ("conv2d_7", "mixed5") for dlp_plan_create outputs. */
 dlp_status dlp_zoo_build(const char *name, const dlp_tensor_list *weights, const dlp_model_options *options,
                          dlp_graph **graph);
 
