@@ -1,0 +1,157 @@
+/* backend_cpu.c: the CPU backend: one host arena per plan, weights kept in
+ * Keras layout (an HWIO kernel already is the im2col GEMM's [K, cout]), ops
+ * from ops.c. Threads are applied to OpenBLAS and OpenMP at each run. */
+#include <cblas.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/cpu/ops.h"
+#include "core/status.h"
+#include "graph/plan_internal.h"
+
+typedef struct cpu_context {
+    int threads;
+} cpu_context;
+
+typedef struct cpu_plan_state {
+    float *arena;
+    float *workspace;
+} cpu_plan_state;
+
+static dlp_status cpu_prepare(dlp_backend *backend, dlp_plan *plan)
+{
+    size_t workspace = 0;
+    for (int s = 0; s < plan->step_count; s++) {
+        const plan_step *step = &plan->steps[s];
+        if (step->op == DLP_OP_CONV2D) {
+            size_t need = cpu_conv2d_workspace_floats(&step->params.conv, step->input_shapes[0], step->output_shape);
+            if (need > workspace) workspace = need;
+        }
+    }
+    cpu_plan_state *state = calloc(1, sizeof *state);
+    if (!state) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "cpu backend: out of memory");
+    state->arena = aligned_alloc(64, (plan->arena_floats * sizeof(float) + 63) / 64 * 64 + 64);
+    state->workspace = workspace ? aligned_alloc(64, (workspace * sizeof(float) + 63) / 64 * 64) : NULL;
+    if (!state->arena || (workspace && !state->workspace)) {
+        free(state->arena), free(state->workspace), free(state);
+        return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "cpu backend: cannot allocate %zu bytes of activations",
+                        plan->arena_floats * sizeof(float));
+    }
+    plan->backend_state = state;
+    (void)backend;
+    return DLP_OK;
+}
+
+static float *value_data(const dlp_plan *plan, int value)
+{
+    const cpu_plan_state *state = plan->backend_state;
+    return state->arena + plan->values[value].offset_floats;
+}
+
+static dlp_status cpu_upload_input(dlp_backend *backend, dlp_plan *plan, const float *input, int n)
+{
+    cpu_context *context = backend->context;
+    openblas_set_num_threads(context->threads);
+    memcpy(value_data(plan, plan->input_value), input, (size_t)n * dlp_shape_elements(plan->input_shape) * sizeof(float));
+    return DLP_OK;
+}
+
+static dlp_status cpu_run_step(dlp_backend *backend, dlp_plan *plan, const plan_step *step, int n)
+{
+    cpu_context *context = backend->context;
+    cpu_plan_state *state = plan->backend_state;
+    int threads = context->threads;
+    const float *in = value_data(plan, step->inputs[0]);
+    float *out = value_data(plan, step->output);
+    dlp_shape is = step->input_shapes[0], os = step->output_shape;
+    size_t pixels = (size_t)n * os.h * os.w;
+    switch (step->op) {
+    case DLP_OP_CONV2D:
+        cpu_conv2d(&step->params.conv, in, n, is, step->weights[0], step->weights[1], out, os, state->workspace,
+                   threads);
+        return DLP_OK;
+    case DLP_OP_DEPTHWISE_CONV2D:
+        cpu_depthwise_conv2d(&step->params.conv, in, n, is, step->weights[0], step->weights[1], out, os, threads);
+        return DLP_OK;
+    case DLP_OP_DENSE:
+        cpu_dense(&step->params.dense, in, pixels, is.c, step->weights[0], step->weights[1], out);
+        return DLP_OK;
+    case DLP_OP_BATCHNORM:
+        cpu_channel_affine(in, pixels, os.c, step->weights[0], step->weights[1], out, threads);
+        return DLP_OK;
+    case DLP_OP_ACTIVATION:
+        if (out != in) memcpy(out, in, pixels * os.c * sizeof(float));
+        cpu_activation(step->params.activation, out, pixels, os.c, threads);
+        return DLP_OK;
+    case DLP_OP_MAX_POOL:
+    case DLP_OP_AVG_POOL: cpu_pool(step->op, &step->params.pool, in, n, is, out, os, threads); return DLP_OK;
+    case DLP_OP_GLOBAL_AVG_POOL:
+    case DLP_OP_GLOBAL_MAX_POOL: cpu_global_pool(step->op, in, n, is, out); return DLP_OK;
+    case DLP_OP_ZERO_PAD: cpu_zero_pad(&step->params.pad, in, n, is, out, os); return DLP_OK;
+    case DLP_OP_CONCAT:
+    case DLP_OP_ADD: {
+        const float *inputs[64];
+        int channels[64];
+        if (step->input_count > 64)
+            return dlp_fail(DLP_ERR_UNSUPPORTED, "%s of %d inputs (at most 64)", dlp_op_name(step->op),
+                            step->input_count);
+        for (int i = 0; i < step->input_count; i++) {
+            inputs[i] = value_data(plan, step->inputs[i]);
+            channels[i] = step->input_shapes[i].c;
+        }
+        if (step->op == DLP_OP_CONCAT)
+            cpu_concat(inputs, channels, step->input_count, pixels, out);
+        else
+            cpu_add(inputs, step->input_count, pixels * os.c, out);
+        return DLP_OK;
+    }
+    default: return dlp_fail(DLP_ERR_INTERNAL, "cpu backend: op %s has no step", dlp_op_name(step->op));
+    }
+}
+
+static dlp_status cpu_download(dlp_backend *backend, const dlp_plan *plan, int value, float *dst, size_t floats)
+{
+    (void)backend;
+    memcpy(dst, value_data(plan, value), floats * sizeof(float));
+    return DLP_OK;
+}
+
+static void cpu_release(dlp_backend *backend, dlp_plan *plan)
+{
+    (void)backend;
+    cpu_plan_state *state = plan->backend_state;
+    if (!state) return;
+    free(state->arena);
+    free(state->workspace);
+    free(state);
+    plan->backend_state = NULL;
+}
+
+static void cpu_destroy(dlp_backend *backend)
+{
+    free(backend->context);
+    free(backend);
+}
+
+dlp_status dlp_backend_create_cpu(int threads, dlp_backend **out)
+{
+    *out = NULL;
+    dlp_backend *backend = calloc(1, sizeof *backend);
+    cpu_context *context = calloc(1, sizeof *context);
+    if (!backend || !context) {
+        free(backend), free(context);
+        return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "cpu backend: out of memory");
+    }
+    context->threads = threads > 0 ? threads : omp_get_num_procs();
+    backend->name = "cpu";
+    backend->context = context;
+    backend->prepare = cpu_prepare;
+    backend->upload_input = cpu_upload_input;
+    backend->run_step = cpu_run_step;
+    backend->download = cpu_download;
+    backend->release = cpu_release;
+    backend->destroy = cpu_destroy;
+    *out = backend;
+    return DLP_OK;
+}

@@ -1,0 +1,400 @@
+/* plan.c: compiles a graph for a backend and a batch size: keeps what the
+ * outputs need, folds batch norm into the preceding conv/dense, fuses
+ * activations, aliases flatten/dropout, and plans one activation arena from
+ * tensor lifetimes (greedy by size, first fit). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/status.h"
+#include "graph/graph_internal.h"
+#include "graph/plan_internal.h"
+
+const char *dlp_backend_name(const dlp_backend *backend) { return backend ? backend->name : "none"; }
+
+void dlp_backend_destroy(dlp_backend *backend)
+{
+    if (backend) backend->destroy(backend);
+}
+
+typedef struct compiler {
+    const dlp_graph *graph;
+    dlp_plan *plan;
+    int *node_value;  /* graph node -> value id */
+    int *node_step;   /* graph node -> step that produced its value, -1 */
+    int *consumers;   /* needed consumers per node */
+    bool *is_output;
+} compiler;
+
+static dlp_status new_value(compiler *cc, size_t floats_per_image, int *id)
+{
+    dlp_plan *plan = cc->plan;
+    plan->values[plan->value_count] = (plan_value){floats_per_image, 0, -1, -1};
+    *id = plan->value_count++;
+    return DLP_OK;
+}
+
+static float *copy_floats(const float *src, size_t count)
+{
+    float *dst = malloc((count ? count : 1) * sizeof(float));
+    if (dst && count) memcpy(dst, src, count * sizeof(float));
+    return dst;
+}
+
+static dlp_status add_step(compiler *cc, int node_id, plan_step **out)
+{
+    const graph_node *node = &cc->graph->nodes[node_id];
+    dlp_plan *plan = cc->plan;
+    plan_step *step = &plan->steps[plan->step_count];
+    memset(step, 0, sizeof *step);
+    step->op = node->op;
+    step->name = node->name;
+    step->inputs = malloc((size_t)node->input_count * sizeof(int));
+    step->input_shapes = malloc((size_t)node->input_count * sizeof(dlp_shape));
+    if (!step->inputs || !step->input_shapes) {
+        free(step->inputs), free(step->input_shapes);
+        return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "plan: out of memory");
+    }
+    step->input_count = node->input_count;
+    for (int i = 0; i < node->input_count; i++) {
+        step->inputs[i] = cc->node_value[node->inputs[i]];
+        step->input_shapes[i] = cc->graph->nodes[node->inputs[i]].shape;
+    }
+    step->output_shape = node->shape;
+    memcpy(&step->params, &node->params, sizeof step->params);
+    plan->step_count++;
+    int value;
+    DLP_TRY(new_value(cc, dlp_shape_elements(node->shape), &value));
+    step->output = value;
+    cc->node_value[node_id] = value;
+    cc->node_step[node_id] = plan->step_count - 1;
+    *out = step;
+    return DLP_OK;
+}
+
+static dlp_activation *fusable_activation(plan_step *step)
+{
+    switch (step->op) {
+    case DLP_OP_CONV2D:
+    case DLP_OP_DEPTHWISE_CONV2D: return &step->params.conv.activation;
+    case DLP_OP_DENSE: return &step->params.dense.activation;
+    default: return NULL;
+    }
+}
+
+/* The step that produced the input of node_id, when that input can be
+ * rewritten in place: produced by the step itself (not an alias), used by
+ * this node only, and not an output of the plan. */
+static plan_step *private_producer(compiler *cc, int node_id)
+{
+    const graph_node *node = &cc->graph->nodes[node_id];
+    if (node->input_count != 1) return NULL;
+    int input = node->inputs[0];
+    int step = cc->node_step[input];
+    if (step < 0 || cc->consumers[input] != 1 || cc->is_output[input]) return NULL;
+    return &cc->plan->steps[step];
+}
+
+/* W' = W·γ/√(σ²+ε) per output channel, b' = (b-μ)·γ/√(σ²+ε)+β (DESIGN §3). */
+static bool fold_batchnorm(compiler *cc, int node_id)
+{
+    const graph_node *bn = &cc->graph->nodes[node_id];
+    plan_step *producer = private_producer(cc, node_id);
+    if (!producer) return false;
+    dlp_activation *act = fusable_activation(producer);
+    if (!act || *act != DLP_ACT_LINEAR) return false;
+    int channels = bn->shape.c;
+    if (!producer->weights[1]) {
+        producer->weights[1] = calloc((size_t)channels, sizeof(float));
+        if (!producer->weights[1]) return false;
+        producer->weight_counts[1] = (size_t)channels;
+    }
+    graph_node *mutable_bn = (graph_node *)bn;
+    const graph_weight *gamma = graph_node_weight(mutable_bn, "gamma"), *beta = graph_node_weight(mutable_bn, "beta");
+    const graph_weight *mean = graph_node_weight(mutable_bn, "moving_mean");
+    const graph_weight *var = graph_node_weight(mutable_bn, "moving_variance");
+    float *kernel = producer->weights[0], *bias = producer->weights[1];
+    size_t rows = producer->weight_counts[0] / (size_t)channels;
+    for (int c = 0; c < channels; c++) {
+        double scale = (gamma ? gamma->data[c] : 1.0) / sqrt((double)var->data[c] + bn->params.bn.epsilon);
+        for (size_t r = 0; r < rows; r++) kernel[r * channels + c] = (float)(kernel[r * channels + c] * scale);
+        bias[c] = (float)((bias[c] - mean->data[c]) * scale + (beta ? beta->data[c] : 0.0));
+    }
+    cc->node_value[node_id] = producer->output;
+    cc->node_step[node_id] = (int)(producer - cc->plan->steps);
+    return true;
+}
+
+static dlp_status compile_node(compiler *cc, int node_id)
+{
+    const graph_node *node = &cc->graph->nodes[node_id];
+    plan_step *step = NULL;
+    switch (node->op) {
+    case DLP_OP_INPUT: {
+        int value;
+        DLP_TRY(new_value(cc, dlp_shape_elements(node->shape), &value));
+        cc->node_value[node_id] = value;
+        if (cc->plan->input_value >= 0)
+            return dlp_fail(DLP_ERR_UNSUPPORTED, "plan: the graph has more than one input (\"%s\")", node->name);
+        cc->plan->input_value = value;
+        cc->plan->input_shape = node->shape;
+        return DLP_OK;
+    }
+    case DLP_OP_FLATTEN:
+    case DLP_OP_IDENTITY:
+        /* NHWC row-major flatten and inference-time dropout move no data. */
+        cc->node_value[node_id] = cc->node_value[node->inputs[0]];
+        cc->node_step[node_id] = -1;
+        return DLP_OK;
+    case DLP_OP_BATCHNORM:
+        if (fold_batchnorm(cc, node_id)) return DLP_OK;
+        break;
+    case DLP_OP_ACTIVATION: {
+        plan_step *producer = private_producer(cc, node_id);
+        dlp_activation *act = producer ? fusable_activation(producer) : NULL;
+        if (act && *act == DLP_ACT_LINEAR) {
+            *act = node->params.activation;
+            cc->node_value[node_id] = producer->output;
+            cc->node_step[node_id] = (int)(producer - cc->plan->steps);
+            return DLP_OK;
+        }
+        break;
+    }
+    default: break;
+    }
+    DLP_TRY(add_step(cc, node_id, &step));
+    graph_node *mutable_node = (graph_node *)node;
+    if (node->op == DLP_OP_CONV2D || node->op == DLP_OP_DEPTHWISE_CONV2D || node->op == DLP_OP_DENSE) {
+        for (int s = 0; s < node->weight_count && s < PLAN_MAX_WEIGHTS; s++) {
+            step->weights[s] = copy_floats(node->weights[s].data, node->weights[s].count);
+            step->weight_counts[s] = node->weights[s].count;
+            if (!step->weights[s]) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "plan: out of memory");
+        }
+    } else if (node->op == DLP_OP_BATCHNORM) {
+        int channels = node->shape.c;
+        step->weights[0] = malloc((size_t)channels * sizeof(float));
+        step->weights[1] = malloc((size_t)channels * sizeof(float));
+        if (!step->weights[0] || !step->weights[1]) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "plan: out of memory");
+        step->weight_counts[0] = step->weight_counts[1] = (size_t)channels;
+        const graph_weight *gamma = graph_node_weight(mutable_node, "gamma");
+        const graph_weight *beta = graph_node_weight(mutable_node, "beta");
+        const graph_weight *mean = graph_node_weight(mutable_node, "moving_mean");
+        const graph_weight *var = graph_node_weight(mutable_node, "moving_variance");
+        for (int c = 0; c < channels; c++) {
+            double scale = (gamma ? gamma->data[c] : 1.0) / sqrt((double)var->data[c] + node->params.bn.epsilon);
+            step->weights[0][c] = (float)scale;
+            step->weights[1][c] = (float)((beta ? beta->data[c] : 0.0) - mean->data[c] * scale);
+        }
+    }
+    return DLP_OK;
+}
+
+typedef struct placement {
+    int value;
+    size_t size;
+} placement;
+
+static int compare_placement(const void *a, const void *b)
+{
+    const placement *x = a, *y = b;
+    if (x->size != y->size) return x->size > y->size ? -1 : 1;
+    return x->value - y->value;
+}
+
+/* Greedy by size (as TFLite's arena planner): largest tensors first, each at
+ * the lowest offset that does not overlap a placed tensor alive at the same time. */
+static dlp_status plan_memory(dlp_plan *plan)
+{
+    int count = plan->value_count;
+    placement *order = malloc((size_t)(count ? count : 1) * sizeof *order);
+    int *placed = malloc((size_t)(count ? count : 1) * sizeof(int));
+    size_t *sizes = malloc((size_t)(count ? count : 1) * sizeof(size_t));
+    if (!order || !placed || !sizes) {
+        free(order), free(placed), free(sizes);
+        return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "plan: out of memory");
+    }
+    size_t align = 16; /* floats: 64-byte alignment for every buffer */
+    for (int v = 0; v < count; v++) {
+        size_t size = plan->values[v].floats_per_image * (size_t)plan->max_batch;
+        order[v] = (placement){v, (size + align - 1) / align * align};
+        sizes[v] = order[v].size;
+        plan->unshared_floats += order[v].size;
+    }
+    qsort(order, (size_t)count, sizeof *order, compare_placement);
+    int placed_count = 0;
+    size_t arena = 0;
+    for (int i = 0; i < count; i++) {
+        plan_value *value = &plan->values[order[i].value];
+        size_t offset = 0;
+        bool moved = true;
+        while (moved) {
+            moved = false;
+            for (int k = 0; k < placed_count; k++) {
+                const plan_value *other = &plan->values[placed[k]];
+                size_t other_size = sizes[placed[k]];
+                bool alive_together = value->first_step <= other->last_step && other->first_step <= value->last_step;
+                bool overlap = offset < other->offset_floats + other_size && other->offset_floats < offset + order[i].size;
+                if (alive_together && overlap) {
+                    offset = other->offset_floats + other_size;
+                    moved = true;
+                }
+            }
+        }
+        value->offset_floats = offset;
+        placed[placed_count++] = order[i].value;
+        if (offset + order[i].size > arena) arena = offset + order[i].size;
+    }
+    plan->arena_floats = arena;
+    free(order);
+    free(placed);
+    free(sizes);
+    return DLP_OK;
+}
+
+void dlp_plan_destroy(dlp_plan *plan)
+{
+    if (!plan) return;
+    if (plan->backend && plan->backend->release) plan->backend->release(plan->backend, plan);
+    for (int s = 0; s < plan->step_count; s++) {
+        free(plan->steps[s].inputs);
+        free(plan->steps[s].input_shapes);
+        free((char *)plan->steps[s].name);
+        for (int w = 0; w < PLAN_MAX_WEIGHTS; w++) free(plan->steps[s].weights[w]);
+    }
+    free(plan->steps);
+    free(plan->values);
+    free(plan->output_values);
+    free(plan->output_shapes);
+    free(plan);
+}
+
+static dlp_status compile(compiler *cc, const char *const *outputs, int output_count)
+{
+    const dlp_graph *graph = cc->graph;
+    dlp_plan *plan = cc->plan;
+    int n = graph->count;
+    bool *needed = calloc((size_t)n, sizeof(bool));
+    if (!needed) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "plan: out of memory");
+    for (int o = 0; o < output_count; o++) {
+        int id = dlp_graph_find(graph, outputs[o]);
+        if (id < 0) {
+            free(needed);
+            return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "plan: output layer \"%s\" is not in the graph", outputs[o]);
+        }
+        needed[id] = true;
+        cc->is_output[id] = true;
+        plan->output_shapes[o] = graph->nodes[id].shape;
+    }
+    for (int i = n - 1; i >= 0; i--)
+        if (needed[i])
+            for (int k = 0; k < graph->nodes[i].input_count; k++) {
+                needed[graph->nodes[i].inputs[k]] = true;
+                cc->consumers[graph->nodes[i].inputs[k]]++;
+            }
+    dlp_status status = DLP_OK;
+    for (int i = 0; i < n && status == DLP_OK; i++)
+        if (needed[i]) status = compile_node(cc, i);
+    for (int s = 0; s < plan->step_count && status == DLP_OK; s++) {
+        /* Step names outlive the graph. */
+        plan->steps[s].name = strdup(plan->steps[s].name);
+        if (!plan->steps[s].name) status = dlp_fail(DLP_ERR_OUT_OF_MEMORY, "plan: out of memory");
+    }
+    free(needed);
+    if (status != DLP_OK) return status;
+    if (plan->input_value < 0) return dlp_fail(DLP_ERR_MODEL, "plan: the outputs do not depend on an input");
+    /* Lifetimes in step indices; the input is alive from the start, outputs to the end. */
+    plan->values[plan->input_value].first_step = 0;
+    for (int s = 0; s < plan->step_count; s++) {
+        plan_step *step = &plan->steps[s];
+        if (plan->values[step->output].first_step < 0) plan->values[step->output].first_step = s;
+        plan->values[step->output].last_step = s > plan->values[step->output].last_step ? s : plan->values[step->output].last_step;
+        for (int k = 0; k < step->input_count; k++)
+            if (plan->values[step->inputs[k]].last_step < s) plan->values[step->inputs[k]].last_step = s;
+    }
+    for (int o = 0; o < output_count; o++) {
+        int id = dlp_graph_find(graph, outputs[o]);
+        plan->output_values[o] = cc->node_value[id];
+        plan->values[cc->node_value[id]].last_step = plan->step_count;
+        if (plan->values[cc->node_value[id]].first_step < 0) plan->values[cc->node_value[id]].first_step = 0;
+    }
+    return plan_memory(plan);
+}
+
+dlp_status dlp_plan_create(const dlp_graph *graph, dlp_backend *backend, int max_batch, const char *const *outputs,
+                           int output_count, dlp_plan **out)
+{
+    *out = NULL;
+    if (!graph || !backend || max_batch <= 0 || output_count <= 0 || !outputs)
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "plan: needs a graph, a backend, max_batch > 0 (got %d) and outputs",
+                        max_batch);
+    int n = graph->count;
+    dlp_plan *plan = calloc(1, sizeof *plan);
+    compiler cc = {graph, plan, NULL, NULL, NULL, NULL};
+    if (plan) {
+        plan->steps = calloc((size_t)n + 1, sizeof *plan->steps);
+        plan->values = calloc((size_t)n + 1, sizeof *plan->values);
+        plan->output_values = calloc((size_t)output_count, sizeof(int));
+        plan->output_shapes = calloc((size_t)output_count, sizeof(dlp_shape));
+    }
+    cc.node_value = malloc(((size_t)n + 1) * sizeof(int));
+    cc.node_step = malloc(((size_t)n + 1) * sizeof(int));
+    cc.consumers = calloc((size_t)n + 1, sizeof(int));
+    cc.is_output = calloc((size_t)n + 1, sizeof(bool));
+    dlp_status status = DLP_OK;
+    if (!plan || !plan->steps || !plan->values || !plan->output_values || !plan->output_shapes || !cc.node_value ||
+        !cc.node_step || !cc.consumers || !cc.is_output)
+        status = dlp_fail(DLP_ERR_OUT_OF_MEMORY, "plan: out of memory");
+    if (status == DLP_OK) {
+        for (int i = 0; i < n; i++) cc.node_value[i] = cc.node_step[i] = -1;
+        plan->max_batch = max_batch;
+        plan->input_value = -1;
+        plan->output_count = output_count;
+        status = compile(&cc, outputs, output_count);
+    }
+    free(cc.node_value), free(cc.node_step), free(cc.consumers), free(cc.is_output);
+    if (status == DLP_OK) {
+        plan->backend = backend;
+        status = backend->prepare(backend, plan);
+        if (status != DLP_OK) plan->backend = NULL;
+    }
+    if (status != DLP_OK) {
+        dlp_plan_destroy(plan);
+        return status;
+    }
+    *out = plan;
+    return DLP_OK;
+}
+
+dlp_status dlp_plan_run(dlp_plan *plan, const float *input, int n)
+{
+    if (n <= 0 || n > plan->max_batch)
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "plan run: batch of %d, the plan takes 1..%d", n, plan->max_batch);
+    DLP_TRY(plan->backend->upload_input(plan->backend, plan, input, n));
+    for (int s = 0; s < plan->step_count; s++) {
+        dlp_status status = plan->backend->run_step(plan->backend, plan, &plan->steps[s], n);
+        if (status != DLP_OK) return dlp_fail_context(status, "layer \"%s\"", plan->steps[s].name);
+    }
+    plan->last_batch = n;
+    return DLP_OK;
+}
+
+dlp_shape dlp_plan_output_shape(const dlp_plan *plan, int output)
+{
+    dlp_shape none = {0, 0, 0};
+    return output >= 0 && output < plan->output_count ? plan->output_shapes[output] : none;
+}
+
+dlp_status dlp_plan_read_output(const dlp_plan *plan, int output, float *dst, size_t capacity_floats)
+{
+    if (output < 0 || output >= plan->output_count)
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "plan: output %d of %d", output, plan->output_count);
+    size_t floats = dlp_shape_elements(plan->output_shapes[output]) * (size_t)plan->last_batch;
+    if (capacity_floats < floats)
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "plan: output %d needs %zu floats, the buffer holds %zu", output,
+                        floats, capacity_floats);
+    return plan->backend->download(plan->backend, plan, plan->output_values[output], dst, floats);
+}
+
+size_t dlp_plan_arena_bytes(const dlp_plan *plan) { return plan->arena_floats * sizeof(float); }
+size_t dlp_plan_unshared_bytes(const dlp_plan *plan) { return plan->unshared_floats * sizeof(float); }
+int dlp_plan_step_count(const dlp_plan *plan) { return plan->step_count; }

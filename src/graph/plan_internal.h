@@ -1,0 +1,67 @@
+/* plan_internal.h: a compiled graph (steps over planned activation buffers)
+ * and the backend interface that prepares and runs it. The CPU backend lives
+ * in src/backend/cpu, the CUDA one (later) in src/backend/cuda. */
+#ifndef DLP_SRC_GRAPH_PLAN_INTERNAL_H
+#define DLP_SRC_GRAPH_PLAN_INTERNAL_H
+
+#include "dlp/graph.h"
+
+enum { PLAN_MAX_WEIGHTS = 2 };
+
+typedef struct plan_step {
+    dlp_op op;
+    const char *name;     /* the graph node's name (owned by the plan) */
+    union {
+        dlp_conv2d_params conv;
+        dlp_dense_params dense;
+        dlp_pool_params pool;
+        dlp_zero_pad_params pad;
+        dlp_activation activation;
+    } params;
+    int *inputs;          /* value ids */
+    dlp_shape *input_shapes;
+    int input_count;
+    int output;           /* value id */
+    dlp_shape output_shape;
+    /* Host weights after folding: conv/depthwise/dense: [0] kernel (Keras
+     * layout), [1] bias or NULL; batchnorm: [0] scale, [1] shift per channel. */
+    float *weights[PLAN_MAX_WEIGHTS];
+    size_t weight_counts[PLAN_MAX_WEIGHTS];
+    void *backend_data;
+} plan_step;
+
+typedef struct plan_value {
+    size_t floats_per_image;
+    size_t offset_floats; /* in the arena, for max_batch images */
+    int first_step, last_step;
+} plan_value;
+
+struct dlp_plan {
+    dlp_backend *backend;
+    int max_batch, last_batch;
+    plan_step *steps;
+    int step_count;
+    plan_value *values;
+    int value_count;
+    int input_value;
+    dlp_shape input_shape;
+    int *output_values;
+    dlp_shape *output_shapes;
+    int output_count;
+    size_t arena_floats, unshared_floats;
+    void *backend_state;
+};
+
+struct dlp_backend {
+    const char *name;
+    void *context;
+    /* Allocates the arena and uploads/re-lays weights (plan->backend_state). */
+    dlp_status (*prepare)(dlp_backend *backend, dlp_plan *plan);
+    dlp_status (*upload_input)(dlp_backend *backend, dlp_plan *plan, const float *input, int n);
+    dlp_status (*run_step)(dlp_backend *backend, dlp_plan *plan, const plan_step *step, int n);
+    dlp_status (*download)(dlp_backend *backend, const dlp_plan *plan, int value, float *dst, size_t floats);
+    void (*release)(dlp_backend *backend, dlp_plan *plan);
+    void (*destroy)(dlp_backend *backend);
+};
+
+#endif

@@ -1,0 +1,169 @@
+/* CPU ops: each fast op (im2col + sgemm, OpenMP loops) against its naive
+ * reference on random inputs: odd sizes, stride 1 and 2, same and valid,
+ * batch 1 and 3; relative L2 <= 1e-5. Plus TF 'same' geometry facts. */
+#include "backend/cpu/ops.h"
+#include "check.h"
+#include "dlp/dlp.h"
+
+static unsigned long long rng_state = 0x9E3779B97F4A7C15ull;
+
+static float uniform(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (float)((rng_state >> 11) * (1.0 / 9007199254740992.0)) * 2.0f - 1.0f;
+}
+
+static float *random_floats(size_t count)
+{
+    float *data = malloc((count ? count : 1) * sizeof(float));
+    for (size_t i = 0; i < count; i++) data[i] = uniform();
+    return data;
+}
+
+static double relative_l2(const float *a, const float *b, size_t count)
+{
+    double diff = 0, norm = 0;
+    for (size_t i = 0; i < count; i++) {
+        diff += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+        norm += (double)b[i] * b[i];
+    }
+    return norm > 0 ? sqrt(diff / norm) : sqrt(diff);
+}
+
+static void test_conv(int n, dlp_shape is, int kh, int kw, int stride, dlp_padding padding, int cout, bool bias,
+                      dlp_activation act, bool depthwise)
+{
+    dlp_conv2d_params p = {kh, kw, stride, stride, padding, cout, bias, act};
+    dlp_shape os = {dlp_conv_output_size(is.h, kh, stride, padding), dlp_conv_output_size(is.w, kw, stride, padding),
+                    depthwise ? is.c * cout : cout};
+    size_t in_count = (size_t)n * dlp_shape_elements(is), out_count = (size_t)n * dlp_shape_elements(os);
+    float *in = random_floats(in_count), *kernel = random_floats((size_t)kh * kw * is.c * cout);
+    float *b = bias ? random_floats((size_t)os.c) : NULL;
+    float *fast = calloc(out_count, sizeof(float)), *slow = calloc(out_count, sizeof(float));
+    if (depthwise) {
+        cpu_depthwise_conv2d(&p, in, n, is, kernel, b, fast, os, 2);
+        cpu_depthwise_conv2d_naive(&p, in, n, is, kernel, b, slow, os);
+    } else {
+        float *workspace = calloc(cpu_conv2d_workspace_floats(&p, is, os) + 1, sizeof(float));
+        cpu_conv2d(&p, in, n, is, kernel, b, fast, os, workspace, 2);
+        cpu_conv2d_naive(&p, in, n, is, kernel, b, slow, os);
+        free(workspace);
+    }
+    double error = relative_l2(fast, slow, out_count);
+    if (!(error <= 1e-5))
+        fprintf(stderr, "%s n=%d in %dx%dx%d k %dx%d s%d %s cout %d: rel-L2 %g\n", depthwise ? "depthwise" : "conv", n,
+                is.h, is.w, is.c, kh, kw, stride, padding == DLP_PAD_SAME ? "same" : "valid", cout, error);
+    CHECK(error <= 1e-5);
+    free(in), free(kernel), free(b), free(fast), free(slow);
+}
+
+static void test_pool(dlp_op op, int n, dlp_shape is, int k, int stride, dlp_padding padding)
+{
+    dlp_pool_params p = {k, k, stride, stride, padding};
+    dlp_shape os = {dlp_conv_output_size(is.h, k, stride, padding), dlp_conv_output_size(is.w, k, stride, padding),
+                    is.c};
+    size_t out_count = (size_t)n * dlp_shape_elements(os);
+    float *in = random_floats((size_t)n * dlp_shape_elements(is));
+    float *fast = calloc(out_count, sizeof(float)), *slow = calloc(out_count, sizeof(float));
+    cpu_pool(op, &p, in, n, is, fast, os, 2);
+    cpu_pool_naive(op, &p, in, n, is, slow, os);
+    CHECK(relative_l2(fast, slow, out_count) <= 1e-5);
+    free(in), free(fast), free(slow);
+}
+
+int main(void)
+{
+    /* TensorFlow 'same': out = ceil(in/stride); the extra pixel goes bottom/right. */
+    CHECK(dlp_conv_output_size(299, 3, 2, DLP_PAD_VALID) == 149);
+    CHECK(dlp_conv_output_size(8, 3, 2, DLP_PAD_SAME) == 4);
+    CHECK(dlp_conv_pad_before(8, 3, 2, DLP_PAD_SAME) == 0); /* total 1: 0 before, 1 after */
+    CHECK(dlp_conv_pad_before(7, 3, 2, DLP_PAD_SAME) == 1);
+    CHECK(dlp_conv_pad_before(224, 7, 2, DLP_PAD_SAME) == 2); /* total 5: 2 before, 3 after */
+
+    int batches[2] = {1, 3};
+    for (int bi = 0; bi < 2; bi++) {
+        int n = batches[bi];
+        for (int stride = 1; stride <= 2; stride++)
+            for (int pad = 0; pad < 2; pad++) {
+                dlp_padding padding = pad ? DLP_PAD_SAME : DLP_PAD_VALID;
+                test_conv(n, (dlp_shape){7, 9, 3}, 3, 3, stride, padding, 5, true, DLP_ACT_RELU, false);
+                test_conv(n, (dlp_shape){11, 6, 4}, 1, 7, stride, padding, 6, false, DLP_ACT_LINEAR, false);
+                test_conv(n, (dlp_shape){8, 8, 5}, 5, 5, stride, padding, 7, true, DLP_ACT_SIGMOID, false);
+                test_conv(n, (dlp_shape){5, 7, 9}, 1, 1, stride, padding, 4, true, DLP_ACT_SOFTMAX, false);
+                test_conv(n, (dlp_shape){9, 10, 6}, 3, 3, stride, padding, 1, true, DLP_ACT_RELU6, true);
+                test_conv(n, (dlp_shape){6, 5, 3}, 3, 3, stride, padding, 2, false, DLP_ACT_LINEAR, true);
+                for (int k = 2; k <= 3; k++) {
+                    test_pool(DLP_OP_MAX_POOL, n, (dlp_shape){7, 8, 3}, k, stride, padding);
+                    test_pool(DLP_OP_AVG_POOL, n, (dlp_shape){7, 8, 3}, k, stride, padding);
+                }
+            }
+        /* Dense, with every activation. */
+        for (int a = 0; a < DLP_ACT_COUNT; a++) {
+            dlp_dense_params p = {7, a % 2 == 0, (dlp_activation)a};
+            size_t rows = (size_t)n * 2;
+            float *in = random_floats(rows * 13), *kernel = random_floats(13 * 7), *bias = random_floats(7);
+            float fast[6 * 7], slow[6 * 7];
+            cpu_dense(&p, in, rows, 13, kernel, p.use_bias ? bias : NULL, fast);
+            cpu_dense_naive(&p, in, rows, 13, kernel, p.use_bias ? bias : NULL, slow);
+            CHECK(relative_l2(fast, slow, rows * 7) <= 1e-5);
+            free(in), free(kernel), free(bias);
+        }
+        /* Global pools. */
+        for (int g = 0; g < 2; g++) {
+            dlp_op op = g ? DLP_OP_GLOBAL_MAX_POOL : DLP_OP_GLOBAL_AVG_POOL;
+            dlp_shape is = {5, 3, 11};
+            float *in = random_floats((size_t)n * 165);
+            float fast[33], slow[33];
+            cpu_global_pool(op, in, n, is, fast);
+            cpu_global_pool_naive(op, in, n, is, slow);
+            CHECK(relative_l2(fast, slow, (size_t)n * 11) <= 1e-5);
+            free(in);
+        }
+        /* Batch norm as an affine map vs its definition. */
+        {
+            int c = 6;
+            size_t pixels = (size_t)n * 10;
+            float *in = random_floats(pixels * c), *gamma = random_floats(c), *beta = random_floats(c);
+            float *mean = random_floats(c), *var = random_floats(c), scale[6], shift[6];
+            for (int i = 0; i < c; i++) {
+                var[i] = var[i] + 1.5f;
+                scale[i] = gamma[i] / sqrtf(var[i] + 1e-3f);
+                shift[i] = beta[i] - mean[i] * scale[i];
+            }
+            float *fast = malloc(pixels * c * sizeof(float)), *slow = malloc(pixels * c * sizeof(float));
+            cpu_channel_affine(in, pixels, c, scale, shift, fast, 2);
+            cpu_batchnorm_naive(in, pixels, c, gamma, beta, mean, var, 1e-3f, slow);
+            CHECK(relative_l2(fast, slow, pixels * c) <= 1e-5);
+            free(in), free(gamma), free(beta), free(mean), free(var), free(fast), free(slow);
+        }
+    }
+    /* Average pooling counts valid inputs only: a corner of a 3x3 'same' window
+     * over ones is 1, not 4/9 (TensorFlow; PyTorch's default would differ). */
+    {
+        float ones[4 * 4], out[4 * 4];
+        for (int i = 0; i < 16; i++) ones[i] = 1.0f;
+        dlp_pool_params p = {3, 3, 1, 1, DLP_PAD_SAME};
+        cpu_pool(DLP_OP_AVG_POOL, &p, ones, 1, (dlp_shape){4, 4, 1}, out, (dlp_shape){4, 4, 1}, 1);
+        CHECK_NEAR(out[0], 1.0, 1e-7);
+    }
+    /* Concat, add, zero pad. */
+    {
+        float a[2 * 2] = {1, 2, 3, 4}, b[2 * 3] = {5, 6, 7, 8, 9, 10}, out[10];
+        const float *inputs[2] = {a, b};
+        int channels[2] = {2, 3};
+        cpu_concat(inputs, channels, 2, 2, out);
+        float want[10] = {1, 2, 5, 6, 7, 3, 4, 8, 9, 10};
+        CHECK(memcmp(out, want, sizeof want) == 0);
+        const float *sum_inputs[2] = {a, a};
+        cpu_add(sum_inputs, 2, 4, out);
+        CHECK(out[3] == 8.0f);
+        dlp_zero_pad_params pad = {1, 0, 0, 2};
+        float image[2] = {3, 4}, padded[2 * 3 * 2];
+        cpu_zero_pad(&pad, image, 1, (dlp_shape){1, 1, 2}, padded, (dlp_shape){2, 3, 2});
+        float want_pad[12] = {0, 0, 0, 0, 0, 0, 3, 4, 0, 0, 0, 0};
+        CHECK(memcmp(padded, want_pad, sizeof want_pad) == 0);
+    }
+    return check_summary("ops_cpu");
+}
