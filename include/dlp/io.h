@@ -59,8 +59,12 @@ dlp_status dlp_libsvm_write(const char *path, const float *features, size_t rows
  * refused. num_features 0: cols = the largest index seen; otherwise cols =
  * num_features and a larger index is an error. Malformed text is
  * DLP_ERR_FORMAT naming the file and line. Indices above 2^31-1 (Spark's Int)
- * are DLP_ERR_LIMIT. Both outputs are malloc'ed (never NULL on success); the
+ * are DLP_ERR_LIMIT, and so is a dense result wider than
+ * DLP_LIBSVM_MAX_FEATURES columns or larger than DLP_LIBSVM_MAX_DENSE_BYTES.
+ * Both outputs are malloc'ed (never NULL on success); the
  * caller frees them with free(). */
+#define DLP_LIBSVM_MAX_FEATURES (1 << 24)
+#define DLP_LIBSVM_MAX_DENSE_BYTES ((size_t)4 << 30)
 dlp_status dlp_libsvm_read(const char *path, size_t num_features, float **features, double **labels, size_t *rows,
                            size_t *cols);
 

@@ -174,7 +174,18 @@ dlp_status dlp_libsvm_read(const char *path, size_t num_features, float **featur
     size_t width = num_features ? num_features : parse.max_index;
     float *dense = NULL;
     if (status == DLP_OK) {
-        if (width && parse.row_count > SIZE_MAX / width / sizeof(float)) {
+        /* A sparse file can name a huge index in a few bytes; the dense
+         * matrix it implies is bounded (found by fuzz_libsvm: one line with
+         * index 761040269 asked for 3 GB). */
+        if (width > DLP_LIBSVM_MAX_FEATURES) {
+            status = dlp_fail(DLP_ERR_LIMIT, "%s: %zu features; at most %d can be read into a dense matrix", path, width,
+                              DLP_LIBSVM_MAX_FEATURES);
+        } else if (width && parse.row_count > DLP_LIBSVM_MAX_DENSE_BYTES / width / sizeof(float)) {
+            status = dlp_fail(DLP_ERR_LIMIT, "%s: %zu rows x %zu features need %.1f GiB as a dense matrix; the limit "
+                              "is %.0f GiB (use .npy for large dense features)", path, parse.row_count, width,
+                              (double)parse.row_count * (double)width * 4.0 / (1 << 30),
+                              (double)DLP_LIBSVM_MAX_DENSE_BYTES / (1 << 30));
+        } else if (width && parse.row_count > SIZE_MAX / width / sizeof(float)) {
             status = dlp_fail(DLP_ERR_LIMIT, "%s: %zu rows x %zu features overflow the address space", path,
                               parse.row_count, width);
         } else {

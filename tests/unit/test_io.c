@@ -344,6 +344,21 @@ static void test_json(json_t *expected)
     }
 }
 
+/* Found by fuzz_libsvm: a few bytes naming a huge index must not allocate
+ * the dense matrix they imply. */
+static void test_libsvm_dense_limits(void)
+{
+    const char *path = scratch("huge_index.svm");
+    FILE *file = fopen(path, "w");
+    fputs("0 1:.2534 761040269:125\n", file);
+    fclose(file);
+    float *features = NULL;
+    double *labels = NULL;
+    size_t rows = 0, cols = 0;
+    CHECK_FAILS(dlp_libsvm_read(path, 0, &features, &labels, &rows, &cols), DLP_ERR_LIMIT, "761040269 features");
+    CHECK(features == NULL && labels == NULL);
+}
+
 int main(void)
 {
     snprintf(fixture_dir, sizeof fixture_dir, "%s/io", check_env("DLP_FIXTURES"));
@@ -357,6 +372,7 @@ int main(void)
     }
     test_npy(expected);
     test_libsvm(expected);
+    test_libsvm_dense_limits();
     test_csv(expected);
     test_json(expected);
     json_decref(expected);
