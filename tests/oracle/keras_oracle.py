@@ -60,10 +60,11 @@ def checkpoint_layers(name, model):
     names = [l.name for l in model.layers]
     picked = []
     if name == "inception_v3":
-        # Stem: conv, BN, ReLU of the first conv_block, then every stem ReLU and pool.
+        # Stem (up to the second max pool): conv, BN, ReLU of the first
+        # conv2d_bn, then every ReLU and pool.
+        stem_end = names.index("max_pooling2d_1") + 1
         picked += names[1:4]
-        picked += [n for n in names[:names.index("mixed0")]
-                   if n.startswith("activation") or n.startswith("max_pooling2d")]
+        picked += [n for n in names[:stem_end] if n.startswith("activation") or n.startswith("max_pooling2d")]
         picked += ["mixed%d" % i for i in range(11)]
     elif name == "xception":
         picked += ["block1_conv1", "block1_conv1_bn", "block1_conv1_act", "block1_conv2_act"]

@@ -1,6 +1,7 @@
 /* test_synth.c: dlp-synth-v1 in C gives the values tests/oracle/synth.py wrote
  * (tests/fixtures/synth/synth_v1.json): first u values bit for bit, first and
- * last float32 values exactly, sums to 1e-9 relative. */
+ * last float32 values exactly, sums to 1e-9 relative; and full-size classifier
+ * weights that reproduce the logits of tests/fixtures/keras/. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +85,77 @@ static void check_tensor_list(void)
     CHECK_FAILS(dlp_synth_fill(0, "bias", &negative, 1, out), DLP_ERR_INVALID_ARGUMENT, "negative dim");
 }
 
+static float *read_array(const char *dir, const char *model, json_t *index, const char *name, size_t count)
+{
+    json_t *entry = json_object_get(json_object_get(index, "arrays"), name);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/keras/%s.bin", dir, model);
+    FILE *file = fopen(path, "rb");
+    float *values = malloc(count * sizeof *values);
+    int ok = entry && file && values &&
+             fseek(file, (long)json_integer_value(json_object_get(entry, "offset_bytes")), SEEK_SET) == 0 &&
+             fread(values, sizeof *values, count, file) == count;
+    if (file) fclose(file);
+    CHECK(ok);
+    if (!ok) {
+        free(values);
+        return NULL;
+    }
+    return values;
+}
+
+/* Full-size tensors: the classifier of InceptionV3, Xception and ResNet50 made
+ * by the C generator, applied to Keras' pooled features (avg over the
+ * featurizer output = the input of "predictions"), gives the logits NumPy
+ * computed from Keras' own layer input and the Python generator's weights. */
+static void check_zoo_classifier(const char *dir, const char *model)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/keras/%s.json", dir, model);
+    json_t *index = json_load_file(path, 0, NULL);
+    snprintf(path, sizeof path, "%s/keras/weight_order_%s.json", dir, model);
+    json_t *order = json_load_file(path, 0, NULL);
+    CHECK(index && order);
+    json_t *weights = json_object_get(order, "weights");
+    size_t n = json_array_size(weights);
+    CHECK(n >= 2);
+    if (!index || !order || n < 2) goto done;
+    json_t *kernel = json_array_get(weights, n - 2), *bias = json_array_get(weights, n - 1);
+    int k = (int)json_integer_value(json_array_get(kernel, 0));
+    CHECK(!strcmp(json_string_value(json_array_get(kernel, 2)), "kernel"));
+    CHECK(!strcmp(json_string_value(json_array_get(bias, 2)), "bias"));
+    int64_t shape[2] = {json_integer_value(json_array_get(json_array_get(kernel, 3), 0)),
+                        json_integer_value(json_array_get(json_array_get(kernel, 3), 1))};
+    CHECK(shape[0] == 2048 && shape[1] == 1000);
+    if (shape[0] != 2048 || shape[1] != 1000) goto done;
+    float *w = malloc(2048 * 1000 * sizeof *w), b[1000];
+    float *features = read_array(dir, model, index, "avg", 3 * 2048);
+    float *logits = read_array(dir, model, index, "logits", 3 * 1000);
+    CHECK(w != NULL);
+    if (w && features && logits) {
+        CHECK_OK(dlp_synth_fill(k, "kernel", shape, 2, w));
+        CHECK_OK(dlp_synth_fill(k, "bias", &shape[1], 1, b));
+        double worst = 0, scale = 0;
+        for (int image = 0; image < 3; image++)
+            for (int j = 0; j < 1000; j++) {
+                double z = b[j];
+                for (int i = 0; i < 2048; i++) z += (double)features[image * 2048 + i] * w[(size_t)i * 1000 + j];
+                double expected = logits[image * 1000 + j];
+                worst = fmax(worst, fabs(z - expected));
+                scale = fmax(scale, fabs(expected));
+            }
+        /* float32 features averaged by NumPy vs Keras' GlobalAveragePooling: ~1e-7 relative. */
+        if (worst > 1e-5 * scale) fprintf(stderr, "%s: logits off by %g (largest %g)\n", model, worst, scale);
+        CHECK(worst <= 1e-5 * scale);
+    }
+    free(w);
+    free(features);
+    free(logits);
+done:
+    json_decref(index);
+    json_decref(order);
+}
+
 int main(void)
 {
     char path[4096];
@@ -100,5 +172,7 @@ int main(void)
     for (size_t i = 0; i < json_array_size(cases); i++) check_case(json_array_get(cases, i));
     json_decref(doc);
     check_tensor_list();
+    const char *models[] = {"inception_v3", "xception", "resnet50"};
+    for (int m = 0; m < 3; m++) check_zoo_classifier(check_env("DLP_FIXTURES"), models[m]);
     return check_summary("synth");
 }
