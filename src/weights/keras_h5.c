@@ -220,6 +220,22 @@ static dlp_status read_split_string_attribute(hid_t object, const char *name, co
     return DLP_OK;
 }
 
+/* Layer and weight names become tensor names (and safetensors JSON keys):
+ * valid UTF-8 without control characters, or the file is refused. */
+static int is_clean_utf8(const char *text)
+{
+    const unsigned char *p = (const unsigned char *)text;
+    while (*p) {
+        if (*p < 0x20 || *p == 0x7f) return 0;
+        int extra = *p < 0x80 ? 0 : (*p & 0xe0) == 0xc0 ? 1 : (*p & 0xf0) == 0xe0 ? 2 : (*p & 0xf8) == 0xf0 ? 3 : -1;
+        if (extra < 0 || (extra == 1 && *p < 0xc2)) return 0;
+        p++;
+        for (int i = 0; i < extra; i++, p++)
+            if ((*p & 0xc0) != 0x80) return 0;
+    }
+    return 1;
+}
+
 /* A scalar string attribute into metadata, when present. */
 static dlp_status copy_metadata(hid_t object, const char *attribute, const char *key, const char *path,
                                 dlp_tensor_list *list)
@@ -344,6 +360,10 @@ static dlp_status read_layers(hid_t weights_group, const char *path, dlp_tensor_
     size_t weight_layers = 0;
     for (size_t i = 0; i < layer_names.count && status == DLP_OK; i++) {
         const char *layer = layer_names.items[i];
+        if (!is_clean_utf8(layer)) {
+            status = dlp_fail(DLP_ERR_MODEL, "%s: layer number %zu in layer_names: name is not UTF-8 text", path, i);
+            break;
+        }
         hid_t group = layer[0] ? H5Gopen2(weights_group, layer, H5P_DEFAULT) : -1;
         if (group < 0) {
             status = dlp_fail(DLP_ERR_MODEL, "%s: layer \"%s\" (number %zu in layer_names) has no group (%s)", path,
@@ -357,7 +377,10 @@ static dlp_status read_layers(hid_t weights_group, const char *path, dlp_tensor_
         if (status == DLP_OK && !found)
             status = dlp_fail(DLP_ERR_MODEL, "%s: layer \"%s\": no weight_names attribute", path, layer);
         for (size_t w = 0; w < weight_names.count && status == DLP_OK; w++)
-            status = read_weight(group, layer, weight_names.items[w], path, list);
+            status = is_clean_utf8(weight_names.items[w])
+                         ? read_weight(group, layer, weight_names.items[w], path, list)
+                         : dlp_fail(DLP_ERR_MODEL, "%s: layer \"%s\": weight number %zu in weight_names: name is "
+                                    "not UTF-8 text", path, layer, w);
         if (weight_names.count) weight_layers++;
         string_list_clear(&weight_names);
         H5Gclose(group);

@@ -138,6 +138,10 @@ def bad_files():
     with h5py.File(path("bad_numeric_names.h5"), "w") as f:
         f.attrs["layer_names"] = np.array([1, 2], np.int32)
     cases["bad_numeric_names.h5"] = "layer_names"
+    with h5py.File(path("bad_binary_name.h5"), "w") as f:
+        f.attrs["layer_names"] = np.array([b"dense", b"den\xffse\x01"])
+        f.create_group("dense").attrs["weight_names"] = np.asarray([])
+    cases["bad_binary_name.h5"] = "layer number 1 in layer_names: name is not UTF-8 text"
     return cases
 
 
