@@ -1,6 +1,6 @@
 /* keras_h5.c: Keras 2 .h5 files (weights-only and whole-model) into a named
  * tensor list, with libhdf5's C API. The layout read is Keras 2's
- * keras/saving/legacy/hdf5_format.py (tf-keras 2.18: save_weights_to_hdf5_group,
+ * tf_keras/src/saving/legacy/hdf5_format.py (tf-keras 2.18: save_weights_to_hdf5_group,
  * load_weights_from_hdf5_group, load_attributes_from_hdf5_group). */
 #include <hdf5.h>
 #include <stdint.h>
@@ -11,7 +11,7 @@
 #include "core/status.h"
 #include "dlp/weights.h"
 
-/* Attribute strings longer than this are refused (InceptionV3's model_config is ~100 KB). */
+/* Attribute strings longer than this are refused (InceptionV3's model_config is 180 KB). */
 #define MAX_ATTRIBUTE_BYTES ((size_t)256 << 20)
 /* Keras splits an attribute over 64 KB into name0, name1, ...; a sane bound on the parts. */
 #define MAX_ATTRIBUTE_CHUNKS 100000
