@@ -13,6 +13,7 @@
 #include "dlp/dataset.h"      /* rows (origin, label, status), folder scan, split */
 #include "dlp/io.h"           /* .npy, CSV manifest, LibSVM, JSON Lines */
 #include "dlp/safetensors.h"  /* weight files */
+#include "dlp/weights.h"      /* importers: Keras .h5, TF.js */
 #include "dlp/graph.h"        /* network graphs and backends */
 #include "dlp/logreg.h"       /* logistic regression, evaluator, pipelines */
 
