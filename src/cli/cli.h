@@ -38,5 +38,7 @@ int cli_parse_double(const char *text, double *value);
 
 int cli_devices(int argc, char **argv);
 int cli_inspect(int argc, char **argv);
+int cli_models(int argc, char **argv);
+int cli_convert(int argc, char **argv);
 
 #endif

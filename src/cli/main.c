@@ -10,6 +10,8 @@
 static const cli_command commands[] = {
     {"devices", "list CUDA devices, or say precisely why there are none", cli_devices},
     {"inspect", "describe an image or a safetensors file", cli_inspect},
+    {"models", "list the zoo models, their feature dims and where their weights are", cli_models},
+    {"convert", "convert Keras .h5 or TF.js weights to safetensors", cli_convert},
 };
 enum { COMMAND_COUNT = sizeof commands / sizeof commands[0] };
 

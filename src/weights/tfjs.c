@@ -9,7 +9,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/status.h"
 #include "dlp/graph.h"
@@ -170,42 +172,67 @@ static dlp_status load_group(const char *path, json_t *group, size_t group_index
     size_t expected = 0;
     for (size_t i = 0; i < count && status == DLP_OK; i++) {
         status = parse_spec(path, json_array_get(weights, i), &specs[i]);
+        if (status == DLP_OK && specs[i].bytes > SIZE_MAX - expected)
+            status = dlp_fail(DLP_ERR_LIMIT, "%s: weightsManifest[%zu]: weights take more than SIZE_MAX bytes", path,
+                              group_index);
         expected += specs[i].bytes;
     }
-    /* The group's shards, concatenated in manifest order. */
-    unsigned char *buffer = status == DLP_OK ? malloc(expected ? expected : 1) : NULL;
-    if (status == DLP_OK && !buffer) status = dlp_fail(DLP_ERR_OUT_OF_MEMORY, "%s: cannot allocate %zu bytes", path, expected);
-    size_t filled = 0;
-    for (size_t p = 0; status == DLP_OK && p < json_array_size(paths); p++) {
+    /* The group's shards, concatenated in manifest order. Their sizes are
+     * checked against the manifest before anything is allocated: the
+     * manifest's shapes alone must not decide how much memory is taken. */
+    size_t shard_count = json_array_size(paths);
+    char **files = calloc(shard_count ? shard_count : 1, sizeof *files);
+    if (status == DLP_OK && !files) status = dlp_fail(DLP_ERR_OUT_OF_MEMORY, "%s: out of memory", path);
+    size_t on_disk = 0;
+    for (size_t p = 0; status == DLP_OK && p < shard_count; p++) {
         const char *relative = json_string_value(json_array_get(paths, p));
-        char *file = NULL;
         if (!relative) {
             status = dlp_fail(DLP_ERR_FORMAT, "%s: weightsManifest[%zu].paths[%zu] is not a string", path, group_index, p);
             break;
         }
-        status = shard_path(path, relative, &file);
+        status = shard_path(path, relative, &files[p]);
+        struct stat info;
+        if (status == DLP_OK && stat(files[p], &info) != 0)
+            status = dlp_fail(DLP_ERR_IO, "%s: shard %s of weightsManifest[%zu] (weights \"%s\" .. \"%s\"): cannot open: %s",
+                              path, files[p], group_index, count ? specs[0].name : "?",
+                              count ? specs[count - 1].name : "?", strerror(errno));
+        if (status == DLP_OK && (!S_ISREG(info.st_mode) || (uint64_t)info.st_size > SIZE_MAX - on_disk))
+            status = dlp_fail(DLP_ERR_FORMAT, "%s: shard %s: not a regular file of a usable size", path, files[p]);
+        if (status == DLP_OK) on_disk += (size_t)info.st_size;
+    }
+    if (status == DLP_OK && on_disk != expected) {
+        /* Name the first weight the shards do not cover, or the last one when they hold too much. */
+        size_t offset = 0, i = 0;
+        while (i < count && offset + specs[i].bytes <= on_disk) offset += specs[i++].bytes;
+        if (on_disk < expected)
+            status = dlp_fail(DLP_ERR_FORMAT,
+                              "%s: weightsManifest[%zu] shards hold %zu bytes, its weights take %zu (weight \"%s\" is "
+                              "truncated or missing)",
+                              path, group_index, on_disk, expected, i < count ? specs[i].name : "?");
+        else
+            status = dlp_fail(DLP_ERR_FORMAT,
+                              "%s: weightsManifest[%zu] shards (up to %s) hold %zu bytes, its weights take only %zu "
+                              "(a weight missing from the manifest, or wrong shapes, up to \"%s\")",
+                              path, group_index, shard_count ? files[shard_count - 1] : "none", on_disk, expected,
+                              count ? specs[count - 1].name : "?");
+    }
+    unsigned char *buffer = status == DLP_OK ? malloc(expected ? expected : 1) : NULL;
+    if (status == DLP_OK && !buffer) status = dlp_fail(DLP_ERR_OUT_OF_MEMORY, "%s: cannot allocate %zu bytes", path, expected);
+    size_t filled = 0;
+    for (size_t p = 0; status == DLP_OK && p < shard_count; p++) {
         unsigned char *data = NULL;
         size_t size = 0;
-        if (status == DLP_OK) status = read_file(file, (size_t)1 << 40, &data, &size);
-        if (status == DLP_OK && size > expected - filled)
-            status = dlp_fail(DLP_ERR_FORMAT, "%s: shard %s brings the group to at least %zu bytes, its weights take %zu",
-                              path, file, filled + size, expected);
+        status = read_file(files[p], expected - filled, &data, &size);
         if (status == DLP_OK) {
             memcpy(buffer + filled, data, size);
             filled += size;
         }
         free(data);
-        free(file);
     }
-    if (status == DLP_OK && filled != expected) {
-        /* Name the first weight the shards do not cover. */
-        size_t offset = 0, i = 0;
-        while (i < count && offset + specs[i].bytes <= filled) offset += specs[i++].bytes;
-        status = dlp_fail(DLP_ERR_FORMAT,
-                          "%s: weightsManifest[%zu] shards hold %zu bytes, its weights take %zu (weight \"%s\" is "
-                          "truncated or missing)",
-                          path, group_index, filled, expected, i < count ? specs[i].name : "?");
-    }
+    if (status == DLP_OK && filled != expected)
+        status = dlp_fail(DLP_ERR_IO, "%s: weightsManifest[%zu] shards changed while being read", path, group_index);
+    for (size_t p = 0; files && p < shard_count; p++) free(files[p]);
+    free(files);
     size_t offset = 0;
     for (size_t i = 0; i < count && status == DLP_OK; i++) {
         status = decode_weight(&specs[i], buffer + offset, list);

@@ -88,12 +88,17 @@ int main(void)
     write_shards(12);
     write_model(good_quantization, "[2]", "float32");
     CHECK_FAILS(dlp_tfjs_load(model_path(), &list), DLP_ERR_FORMAT, "g-shard2of2.bin");
+    /* Fuzz finding: a shape far larger than the shards was allocated before
+     * the shards were read (malloc of 4 TB); now refused from the file sizes. */
+    write_model(good_quantization, "[1000000000000]", "float32");
+    CHECK_FAILS(dlp_tfjs_load(model_path(), &list), DLP_ERR_FORMAT, "truncated or missing");
     /* Missing shard. */
     write_model(good_quantization, "[3]", "float32");
     char path[1024];
     snprintf(path, sizeof path, "%s/g-shard2of2.bin", tmp_dir);
     remove(path);
     CHECK_FAILS(dlp_tfjs_load(model_path(), &list), DLP_ERR_IO, "g-shard2of2.bin");
+    CHECK_FAILS(dlp_tfjs_load(model_path(), &list), DLP_ERR_IO, "dense_1/kernel");
     write_shards(12);
     /* Bad quantization parameters and dtypes. */
     write_model("{\"dtype\":\"uint8\",\"scale\":\"x\",\"min\":0}", "[3]", "float32");
