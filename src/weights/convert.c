@@ -19,58 +19,6 @@
 #endif
 #endif
 
-/* TEMPORARY: a minimal safetensors writer until the safetensors branch brings
- * dlp_safetensors_write (include/dlp/safetensors.h); replace the call in
- * dlp_weights_convert and delete this function then. */
-static dlp_status write_safetensors(const char *path, const dlp_tensor_list *list)
-{
-    json_t *header = json_object(), *metadata = json_object();
-    dlp_status status = header && metadata ? DLP_OK : dlp_fail(DLP_ERR_OUT_OF_MEMORY, "%s: out of memory", path);
-    for (size_t i = 0; status == DLP_OK && i < dlp_tensor_list_metadata_count(list); i++) {
-        const char *key, *value;
-        dlp_tensor_list_metadata_at(list, i, &key, &value);
-        json_object_set_new(metadata, key, json_string(value));
-    }
-    if (status == DLP_OK) json_object_set(header, "__metadata__", metadata);
-    size_t offset = 0;
-    for (size_t i = 0; status == DLP_OK && i < dlp_tensor_list_count(list); i++) {
-        const dlp_named_tensor *tensor = dlp_tensor_list_at(list, i);
-        json_t *entry = json_object(), *shape = json_array();
-        for (int d = 0; d < tensor->ndim; d++) json_array_append_new(shape, json_integer(tensor->shape[d]));
-        json_object_set_new(entry, "dtype", json_string(dlp_dtype_name(tensor->dtype)));
-        json_object_set_new(entry, "shape", shape);
-        json_object_set_new(entry, "data_offsets",
-                            json_pack("[II]", (json_int_t)offset, (json_int_t)(offset + tensor->nbytes)));
-        json_object_set_new(header, tensor->name, entry);
-        offset += tensor->nbytes;
-    }
-    char *text = status == DLP_OK ? json_dumps(header, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(metadata);
-    json_decref(header);
-    if (status == DLP_OK && !text) status = dlp_fail(DLP_ERR_OUT_OF_MEMORY, "%s: cannot format the header", path);
-    if (status != DLP_OK) {
-        free(text);
-        return status;
-    }
-    size_t length = strlen(text), padded = (length + 7) / 8 * 8;
-    FILE *file = fopen(path, "wb");
-    if (!file) {
-        free(text);
-        return dlp_fail(DLP_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
-    }
-    unsigned char size_bytes[8];
-    for (int b = 0; b < 8; b++) size_bytes[b] = (unsigned char)((uint64_t)padded >> (8 * b));
-    int ok = fwrite(size_bytes, 1, 8, file) == 8 && fwrite(text, 1, length, file) == length;
-    for (size_t p = length; ok && p < padded; p++) ok = fputc(' ', file) != EOF;
-    for (size_t i = 0; ok && i < dlp_tensor_list_count(list); i++) {
-        const dlp_named_tensor *tensor = dlp_tensor_list_at(list, i);
-        ok = tensor->nbytes == 0 || fwrite(tensor->data, 1, tensor->nbytes, file) == tensor->nbytes;
-    }
-    free(text);
-    if (fclose(file) != 0) ok = 0;
-    return ok ? DLP_OK : dlp_fail(DLP_ERR_IO, "%s: write failed: %s", path, strerror(errno));
-}
-
 /* Lower-case letters and digits only: "inception_v3" and "InceptionV3" meet. */
 static void name_key(const char *name, char *key, size_t capacity)
 {
@@ -161,9 +109,7 @@ static dlp_status load_kind(const char *path, weight_kind kind, dlp_tensor_list 
     switch (kind) {
     case KIND_H5: status = dlp_keras_h5_load(path, list); break;
     case KIND_TFJS: status = dlp_tfjs_load(path, list); break;
-    default:
-        /* TEMPORARY: dlp_safetensors_load when the safetensors branch lands. */
-        status = dlp_fail(DLP_ERR_UNSUPPORTED, "%s: reading safetensors is not in this build yet", path);
+    default: status = dlp_safetensors_load(path, list);
     }
     return status == DLP_OK ? DLP_OK : restatus(DLP_ERR_MODEL);
 }
@@ -309,26 +255,13 @@ dlp_status dlp_weights_convert(const char *input, const char *output, const char
     const dlp_model_info *info = NULL;
     if (status == DLP_OK && model) status = dlp_weights_check_model(list, model, &info);
     if (status == DLP_OK) status = add_metadata(list, resolved, kind, info, report);
-    /* Write beside the output, then rename: no half-written OUT on failure. */
-    char *temporary = NULL;
-    if (status == DLP_OK) {
-        size_t length = strlen(output) + 32;
-        temporary = malloc(length);
-        if (!temporary) status = dlp_fail(DLP_ERR_OUT_OF_MEMORY, "%s: out of memory", output);
-        else snprintf(temporary, length, "%s.tmp-%d", output, (int)getpid());
-    }
-    if (status == DLP_OK) {
-        status = write_safetensors(temporary, list);
-        if (status == DLP_OK && rename(temporary, output) != 0)
-            status = dlp_fail(DLP_ERR_IO, "%s: cannot rename %s to it: %s", output, temporary, strerror(errno));
-        if (status != DLP_OK) remove(temporary);
-    }
+    /* dlp_safetensors_write writes beside the output and renames: no half-written OUT on failure. */
+    if (status == DLP_OK) status = dlp_safetensors_write(output, list);
     if (status == DLP_OK) {
         report->tensor_count = dlp_tensor_list_count(list);
         for (size_t i = 0; i < report->tensor_count; i++) report->data_bytes += dlp_tensor_list_at(list, i)->nbytes;
         snprintf(report->architecture, sizeof report->architecture, "%s", info ? info->name : "unknown");
     }
-    free(temporary);
     free(resolved);
     dlp_tensor_list_destroy(list);
     return status;
