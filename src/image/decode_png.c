@@ -98,6 +98,13 @@ static dlp_status decode_pixels(spng_ctx *ctx, int64_t max_pixels, dlp_image *im
         free(pixels);
         return png_failure("image data", error);
     }
+    /* libspng stops once the last row is inflated, before the last IDAT's
+     * CRC; reading the chunks up to IEND checks it (and what follows). */
+    error = spng_decode_chunks(ctx);
+    if (error) {
+        free(pixels);
+        return png_failure("after the image data", error);
+    }
     image->width = info.width;
     image->height = info.height;
     image->pixels = pixels;
