@@ -94,23 +94,28 @@ static const char *stored_color(const jpeg_markers *markers)
     return "unknown";
 }
 
+static dlp_status describe_markers(const jpeg_markers *markers, dlp_image_info *info)
+{
+    info->format = DLP_IMAGE_FORMAT_JPEG;
+    info->width = markers->width;
+    info->height = markers->height;
+    info->channels = markers->components;
+    info->bit_depth = markers->precision;
+    info->color = stored_color(markers);
+    /* SOF2, SOF6 (differential), SOF10, SOF14 (arithmetic) are progressive. */
+    info->progressive = markers->sof_type == 2 || markers->sof_type == 6 || markers->sof_type == 10 ||
+                        markers->sof_type == 14;
+    if (markers->components != 1 && markers->components != 3 && markers->components != 4)
+        return dlp_fail(DLP_ERR_FORMAT, "JPEG: frame header has %d components, expected 1, 3 or 4",
+                        markers->components);
+    return DLP_OK;
+}
+
 dlp_status dlp_jpeg_probe(const uint8_t *data, size_t size, dlp_image_info *info)
 {
     jpeg_markers markers;
     DLP_TRY(read_markers(data, size, &markers));
-    info->format = DLP_IMAGE_FORMAT_JPEG;
-    info->width = markers.width;
-    info->height = markers.height;
-    info->channels = markers.components;
-    info->bit_depth = markers.precision;
-    info->color = stored_color(&markers);
-    /* SOF2, SOF6 (differential), SOF10, SOF14 (arithmetic) are progressive. */
-    info->progressive = markers.sof_type == 2 || markers.sof_type == 6 || markers.sof_type == 10 ||
-                        markers.sof_type == 14;
-    if (markers.components != 1 && markers.components != 3 && markers.components != 4)
-        return dlp_fail(DLP_ERR_FORMAT, "JPEG: frame header has %d components, expected 1, 3 or 4",
-                        markers.components);
-    return DLP_OK;
+    return describe_markers(&markers, info);
 }
 
 /* TensorFlow's decode_jpeg CMYK -> RGB (jpeg_mem.cc), in place from 4 to 3
@@ -173,8 +178,8 @@ dlp_status dlp_jpeg_decode(const uint8_t *data, size_t size, int64_t max_pixels,
 {
     jpeg_markers markers;
     dlp_image_info info = {0};
-    DLP_TRY(dlp_jpeg_probe(data, size, &info));
     DLP_TRY(read_markers(data, size, &markers));
+    DLP_TRY(describe_markers(&markers, &info));
     DLP_TRY(check_decodable(&markers, &info, max_pixels));
     int cmyk = markers.components == 4;
     size_t pixel_count = (size_t)info.width * (size_t)info.height;
