@@ -16,5 +16,6 @@
 #include "dlp/weights.h"      /* importers: Keras .h5, TF.js */
 #include "dlp/graph.h"        /* network graphs and backends */
 #include "dlp/logreg.h"       /* logistic regression, evaluator, pipelines */
+#include "dlp/featurize.h"    /* a zoo network as a featurizer over image rows */
 
 #endif
