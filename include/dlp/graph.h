@@ -33,6 +33,8 @@ typedef enum dlp_op {
     DLP_OP_ZERO_PAD,
     DLP_OP_FLATTEN,          /* NHWC row-major: output 1x1x(H*W*C), no data movement */
     DLP_OP_IDENTITY,         /* Dropout and friends at inference */
+    DLP_OP_SEPARABLE_CONV2D, /* weights: depthwise_kernel [kh,kw,cin,mult], pointwise_kernel [1,1,cin*mult,cout],
+                                bias [cout] if use_bias; planned as a depthwise step then a 1x1 conv step */
     DLP_OP_COUNT
 } dlp_op;
 
@@ -113,6 +115,10 @@ dlp_status dlp_graph_conv2d(dlp_graph *graph, const char *name, int input, const
                             int *node);
 dlp_status dlp_graph_depthwise_conv2d(dlp_graph *graph, const char *name, int input,
                                       const dlp_conv2d_params *params, int *node);
+/* Keras SeparableConv2D: params->filters is the pointwise output channels,
+ * the stride and padding apply to the depthwise part (as tf.nn.separable_conv2d). */
+dlp_status dlp_graph_separable_conv2d(dlp_graph *graph, const char *name, int input, const dlp_conv2d_params *params,
+                                      int depth_multiplier, int *node);
 dlp_status dlp_graph_dense(dlp_graph *graph, const char *name, int input, const dlp_dense_params *params, int *node);
 dlp_status dlp_graph_batchnorm(dlp_graph *graph, const char *name, int input, const dlp_batchnorm_params *params,
                                int *node);
