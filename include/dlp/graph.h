@@ -240,8 +240,10 @@ const dlp_model_info *dlp_zoo_find(const char *name);
  * may be NULL for an unbound graph). The graph's last node is the model
  * output: "features" for a featurizer, "predictions" for the ImageNet top, the
  * weight file's last Dense layer name for DLP_TOP_DENSE_STACK ("dense_3");
- * the pooled base is "avg_pool" with either top. Layers carry Keras 2.2.4's
- * auto names ("conv2d_7", "mixed5") for dlp_plan_create outputs. */
+ * the pooled base is "avg_pool" with either top (VGG's ImageNet top has none:
+ * "flatten", "fc1", "fc2"). Layers carry Keras' names for dlp_plan_create
+ * outputs: InceptionV3 Keras 2.2.4's auto names ("conv2d_7", "mixed5"), the
+ * others tf-keras 2.18's ("conv5_block3_out", "block14_sepconv2_act", "add_3"). */
 dlp_status dlp_zoo_build(const char *name, const dlp_tensor_list *weights, const dlp_model_options *options,
                          dlp_graph **graph);
 
