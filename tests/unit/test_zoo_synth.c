@@ -376,6 +376,10 @@ static void check_run(const zoo_model_case *model, const fixture *f, const dlp_t
     }
     printf("  %s checkpoints: worst %.3g of tolerance\n", model->name, worst);
     /* The oracle's last two checkpoints: the input of "predictions", then it. */
+    if (checkpoint_count < 2 || checkpoint_count >= MAX_OUTPUTS - 3) {
+        dlp_plan_destroy(plan);
+        return;
+    }
     float *pre = read_output(plan, checkpoint_out[checkpoint_count - 2], &per_image);
     size_t classes;
     float *probabilities = read_output(plan, checkpoint_out[checkpoint_count - 1], &classes);
