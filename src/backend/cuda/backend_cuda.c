@@ -268,6 +268,7 @@ static dlp_status size_buffers(cuda_context *context, dlp_plan *plan, cuda_plan_
         if (choice.workspace_bytes > workspace) workspace = choice.workspace_bytes;
     }
     DLP_TRY(device_alloc((void **)&state->scratch, scratch_floats * sizeof(float), "convolution padding"));
+    if (scratch_floats) CUDA_TRY(cudaMemset(state->scratch, 0xFF, scratch_floats * sizeof(float)));
     DLP_TRY(device_alloc(&state->workspace, workspace, "the cuDNN workspace"));
     state->workspace_bytes = workspace;
     return DLP_OK;
@@ -277,6 +278,9 @@ static dlp_status prepare_all(cuda_context *context, dlp_plan *plan, cuda_plan_s
 {
     CUDA_TRY(cudaSetDevice(context->device));
     DLP_TRY(device_alloc((void **)&state->arena, plan->arena_floats * sizeof(float), "the activation arena"));
+    /* All-ones bytes are NaN floats: a kernel that leaves part of its output
+     * unwritten shows up in the results instead of reading stale zeros. */
+    if (plan->arena_floats) CUDA_TRY(cudaMemset(state->arena, 0xFF, plan->arena_floats * sizeof(float)));
     for (int s = 0; s < plan->step_count; s++) {
         dlp_status status = prepare_step(context, &plan->steps[s], &state->steps[s]);
         if (status != DLP_OK) return dlp_fail_context(status, "layer \"%s\"", plan->steps[s].name);
