@@ -113,7 +113,7 @@ static int math_mode(const cuda_context *context) { return context->options.allo
 
 /* Full-fp32 algorithms only unless TF32 is allowed: FFT and Winograd trade
  * accuracy for speed, beyond what the 1e-5 agreement with the CPU allows. */
-static bool algorithm_allowed(const cuda_context *context, cudnnConvolutionFwdAlgo_t algorithm)
+static bool algorithm_preferred(const cuda_context *context, cudnnConvolutionFwdAlgo_t algorithm)
 {
     if (context->options.allow_tf32) return true;
     return algorithm == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM ||
@@ -131,7 +131,9 @@ static dlp_status set_conv_tensors(const cuda_step *cs, int n, dlp_shape output)
 }
 
 /* The algorithm for this step at batch n: cached per shape, else the first of
- * cuDNN's heuristic ranking that is allowed, supported and fits the cap. */
+ * cuDNN's heuristic ranking that is supported, fits the cap and is preferred
+ * (full-fp32 GEMM family unless TF32 is allowed); failing that, the first
+ * supported one that fits. */
 static dlp_status choose_algorithm(cuda_context *context, cuda_plan_state *state, const plan_step *step,
                                    const cuda_step *cs, int n, size_t cap, device_conv_choice *choice)
 {
@@ -146,8 +148,10 @@ static dlp_status choose_algorithm(cuda_context *context, cuda_plan_state *state
     CUDNN_TRY(cudnnGetConvolutionForwardAlgorithm_v7(context->cudnn, cs->x_desc, cs->w_desc, cs->conv_desc,
                                                      cs->y_desc, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned,
                                                      results));
+    for (int pass = 0; pass < 2; pass++)
     for (int i = 0; i < returned; i++) {
-        if (results[i].status != CUDNN_STATUS_SUCCESS || !algorithm_allowed(context, results[i].algo)) continue;
+        if (results[i].status != CUDNN_STATUS_SUCCESS) continue;
+        if (pass == 0 && !algorithm_preferred(context, results[i].algo)) continue;
         /* Without TF32 every algorithm runs in FMA math, whatever the ranking
          * suggests (cuDNN's default math may use TF32 tensor cores). */
         cudnnMathType_t math = context->options.allow_tf32 ? results[i].mathType : CUDNN_FMA_MATH;
@@ -164,9 +168,9 @@ static dlp_status choose_algorithm(cuda_context *context, cuda_plan_state *state
     }
     return dlp_fail(DLP_ERR_DEVICE,
                     "cuda backend: conv \"%s\" (batch %d, %dx%dx%d, kernel %dx%d, stride %dx%d, %d filters): cuDNN "
-                    "offers no %s algorithm within %zu bytes of workspace (%d candidates)",
+                    "offers no %salgorithm within %zu bytes of workspace (%d candidates)",
                     step->name, n, cs->conv_input.h, cs->conv_input.w, cs->conv_input.c, p->kernel_h, p->kernel_w,
-                    p->stride_h, p->stride_w, p->filters, context->options.allow_tf32 ? "" : "full-fp32", cap,
+                    p->stride_h, p->stride_w, p->filters, context->options.allow_tf32 ? "" : "FMA-math ", cap,
                     returned);
 }
 
@@ -268,7 +272,8 @@ static dlp_status size_buffers(cuda_context *context, dlp_plan *plan, cuda_plan_
         if (choice.workspace_bytes > workspace) workspace = choice.workspace_bytes;
     }
     DLP_TRY(device_alloc((void **)&state->scratch, scratch_floats * sizeof(float), "convolution padding"));
-    if (scratch_floats) CUDA_TRY(cudaMemset(state->scratch, 0xFF, scratch_floats * sizeof(float)));
+    if (scratch_floats)
+        CUDA_TRY(cudaMemsetAsync(state->scratch, 0xFF, scratch_floats * sizeof(float), context->stream));
     DLP_TRY(device_alloc(&state->workspace, workspace, "the cuDNN workspace"));
     state->workspace_bytes = workspace;
     return DLP_OK;
@@ -280,7 +285,8 @@ static dlp_status prepare_all(cuda_context *context, dlp_plan *plan, cuda_plan_s
     DLP_TRY(device_alloc((void **)&state->arena, plan->arena_floats * sizeof(float), "the activation arena"));
     /* All-ones bytes are NaN floats: a kernel that leaves part of its output
      * unwritten shows up in the results instead of reading stale zeros. */
-    if (plan->arena_floats) CUDA_TRY(cudaMemset(state->arena, 0xFF, plan->arena_floats * sizeof(float)));
+    if (plan->arena_floats)
+        CUDA_TRY(cudaMemsetAsync(state->arena, 0xFF, plan->arena_floats * sizeof(float), context->stream));
     for (int s = 0; s < plan->step_count; s++) {
         dlp_status status = prepare_step(context, &plan->steps[s], &state->steps[s]);
         if (status != DLP_OK) return dlp_fail_context(status, "layer \"%s\"", plan->steps[s].name);
@@ -346,7 +352,15 @@ static dlp_status run_cudnn_conv(cuda_context *context, cuda_plan_state *state, 
         in = state->scratch;
     }
     device_conv_choice choice;
-    DLP_TRY(choose_algorithm(context, state, step, cs, n, state->workspace_bytes, &choice));
+    DLP_TRY(choose_algorithm(context, state, step, cs, n, context->options.workspace_cap_bytes, &choice));
+    if (choice.workspace_bytes > state->workspace_bytes) {
+        /* A smaller batch chose an algorithm with more workspace than any at max_batch. */
+        CUDA_TRY(cudaStreamSynchronize(context->stream));
+        cudaFree(state->workspace);
+        state->workspace_bytes = 0;
+        DLP_TRY(device_alloc(&state->workspace, choice.workspace_bytes, "the cuDNN workspace"));
+        state->workspace_bytes = choice.workspace_bytes;
+    }
     DLP_TRY(set_conv_tensors(cs, n, step->output_shape));
     CUDNN_TRY(cudnnSetConvolutionMathType(cs->conv_desc, (cudnnMathType_t)choice.math_type));
     const float one = 1.0f, zero = 0.0f;
