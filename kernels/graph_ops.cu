@@ -13,6 +13,11 @@ namespace {
 constexpr int kThreads = 256;
 constexpr size_t kMaxBlocks = 1u << 20;  // grid-stride beyond
 
+// Clears an error an earlier runtime call left pending (a non-sticky one; a
+// sticky execution error returns again at once), so that the
+// cudaGetLastError() after a launch reports that launch.
+void clear_stale_error() { (void)cudaGetLastError(); }
+
 unsigned blocks_for(size_t total)
 {
     size_t blocks = (total + kThreads - 1) / kThreads;
@@ -173,6 +178,7 @@ extern "C" cudaError_t dlp_cuda_bias_activation(const float *in, float *out, siz
 {
     size_t total = rows * channels;
     if (total == 0) return cudaSuccess;
+    clear_stale_error();
     bias_activation_kernel<<<blocks_for(total), kThreads, 0, stream>>>(in, out, total, channels, bias, activation);
     return cudaGetLastError();
 }
@@ -180,6 +186,7 @@ extern "C" cudaError_t dlp_cuda_bias_activation(const float *in, float *out, siz
 extern "C" cudaError_t dlp_cuda_softmax(const float *in, float *out, size_t rows, int channels, cudaStream_t stream)
 {
     if (rows == 0 || channels == 0) return cudaSuccess;
+    clear_stale_error();
     softmax_kernel<<<blocks_for(rows), kThreads, 0, stream>>>(in, out, rows, channels);
     return cudaGetLastError();
 }
@@ -189,6 +196,7 @@ extern "C" cudaError_t dlp_cuda_channel_affine(const float *in, float *out, size
 {
     size_t total = rows * channels;
     if (total == 0) return cudaSuccess;
+    clear_stale_error();
     channel_affine_kernel<<<blocks_for(total), kThreads, 0, stream>>>(in, out, total, channels, scale, shift);
     return cudaGetLastError();
 }
@@ -199,6 +207,7 @@ extern "C" cudaError_t dlp_cuda_depthwise_conv2d(const dlp_cuda_window *g, const
     size_t total = (size_t)g->batch * g->out_h * g->out_w * g->out_c;
     if (total == 0) return cudaSuccess;
     if (g->in_c <= 0 || g->out_c % g->in_c != 0) return cudaErrorInvalidValue;
+    clear_stale_error();
     depthwise_kernel<<<blocks_for(total), kThreads, 0, stream>>>(*g, in, kernel, bias, out);
     return cudaGetLastError();
 }
@@ -208,6 +217,7 @@ extern "C" cudaError_t dlp_cuda_pool(const dlp_cuda_window *g, int is_max, const
 {
     size_t total = (size_t)g->batch * g->out_h * g->out_w * g->out_c;
     if (total == 0) return cudaSuccess;
+    clear_stale_error();
     pool_kernel<<<blocks_for(total), kThreads, 0, stream>>>(*g, is_max, in, out);
     return cudaGetLastError();
 }
@@ -217,6 +227,7 @@ extern "C" cudaError_t dlp_cuda_global_pool(int is_max, const float *in, int bat
 {
     size_t total = (size_t)batch * channels;
     if (total == 0) return cudaSuccess;
+    clear_stale_error();
     global_pool_kernel<<<blocks_for(total), kThreads, 0, stream>>>(is_max, in, batch, pixels, channels, out);
     return cudaGetLastError();
 }
@@ -226,6 +237,7 @@ extern "C" cudaError_t dlp_cuda_concat_slice(const float *in, size_t pixels, int
 {
     size_t total = pixels * channels;
     if (total == 0) return cudaSuccess;
+    clear_stale_error();
     concat_slice_kernel<<<blocks_for(total), kThreads, 0, stream>>>(in, pixels, channels, out, out_channels, offset);
     return cudaGetLastError();
 }
@@ -237,6 +249,7 @@ extern "C" cudaError_t dlp_cuda_add(const float *const *inputs, int count, size_
     if (elements == 0) return cudaSuccess;
     input_list list = {};
     for (int k = 0; k < count; k++) list.data[k] = inputs[k];
+    clear_stale_error();
     add_kernel<<<blocks_for(elements), kThreads, 0, stream>>>(list, count, elements, out);
     return cudaGetLastError();
 }
@@ -246,6 +259,7 @@ extern "C" cudaError_t dlp_cuda_zero_pad(const float *in, int batch, int in_h, i
 {
     size_t total = (size_t)batch * out_h * out_w * channels;
     if (total == 0) return cudaSuccess;
+    clear_stale_error();
     zero_pad_kernel<<<blocks_for(total), kThreads, 0, stream>>>(in, in_h, in_w, channels, out, total, out_h, out_w,
                                                                  top, left);
     return cudaGetLastError();

@@ -487,7 +487,9 @@ static void cuda_destroy(dlp_backend *backend)
     if (!backend) return;
     cuda_context *context = backend->context;
     if (context) {
-        cudaSetDevice(context->device);
+        /* Only a device that was opened: cudaSetDevice on a bad index would
+         * leave an error pending for the next caller. */
+        if (context->stream) cudaSetDevice(context->device);
         if (context->cublas) cublasDestroy(context->cublas);
         if (context->cudnn) cudnnDestroy(context->cudnn);
         if (context->stream) cudaStreamDestroy(context->stream);
