@@ -5,7 +5,10 @@
 # then the featurize_gpu benchmark for every zoo model. Logs go to $OUT
 # (default ./gpu-session-out); summary.txt lists each step's exit status.
 # Usage (from the repository root): OUT=/path bench/gpu_session.sh
-# Env: DLP_SHARED_DIR (models/oracle; default ../shared), JOBS (16), BUILD (build-gpu).
+# Env: DLP_SHARED_DIR (models/oracle; default ../shared), JOBS (16), BUILD (build-gpu),
+#   DLP_DEPS_PREFIX: a folder made by bench/make_deps_bundle.sh, for images
+#   without dlp's Debian build dependencies (pkg-config files are re-pointed).
+# cuDNN is looked for in the toolkit, then in a Python wheel (nvidia/cudnn).
 set -u
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$PWD/gpu-session-out}
@@ -28,15 +31,35 @@ step() {
     return $rc
 }
 
+CMAKE_EXTRA=()
+if [ -n "${DLP_DEPS_PREFIX:-}" ]; then
+    DEPS=$(cd "$DLP_DEPS_PREFIX" && pwd)
+    PC=$(mktemp -d)
+    for pc in $(find "$DEPS" -name '*.pc'); do sed "s#=/usr#=$DEPS/usr#g" "$pc" >"$PC/$(basename "$pc")"; done
+    export PKG_CONFIG_PATH="$PC${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+    export LD_LIBRARY_PATH="$DEPS/usr/lib/x86_64-linux-gnu:$DEPS/usr/lib/x86_64-linux-gnu/openblas-pthread${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi
+if [ ! -e /usr/local/cuda/include/cudnn.h ] && [ ! -e /usr/include/cudnn.h ] && [ ! -e /usr/include/x86_64-linux-gnu/cudnn.h ]; then
+    header=$(find /opt /usr/local/lib /usr/lib/python3* /root -path '*nvidia/cudnn/include/cudnn.h' 2>/dev/null | head -1)
+    if [ -n "$header" ]; then
+        root=$(dirname "$(dirname "$header")")
+        library=$(ls "$root"/lib/libcudnn.so* | head -1)
+        CMAKE_EXTRA+=(-DCUDNN_INCLUDE_DIR="$root/include" -DCUDNN_LIBRARY="$library")
+        export LD_LIBRARY_PATH="$root/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    fi
+fi
+
 {
     echo "date: $(date -u)"
     nvidia-smi 2>&1 | head -20
     nproc
     command -v nvcc && nvcc --version | tail -2
+    echo "cmake extra: ${CMAKE_EXTRA[*]}"
+    echo "LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}"
 } >"$OUT/machine.txt" 2>&1
 
 step configure 120 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
-    -DDLP_SHARED_DIR="$SHARED" || { echo "configure failed, see $OUT/configure.log" | tee -a "$SUMMARY"; exit 1; }
+    -DDLP_SHARED_DIR="$SHARED" "${CMAKE_EXTRA[@]}" || { echo "configure failed, see $OUT/configure.log" | tee -a "$SUMMARY"; exit 1; }
 step build 240 cmake --build "$BUILD" -j "$JOBS" || { echo "build failed, see $OUT/build.log" | tee -a "$SUMMARY"; exit 1; }
 
 step ctest-gpu 150 ctest --test-dir "$BUILD" -L gpu --output-on-failure -V
