@@ -6,6 +6,7 @@
 # (default ./gpu-session-out); summary.txt lists each step's exit status.
 # Usage (from the repository root): OUT=/path bench/gpu_session.sh
 # Env: DLP_SHARED_DIR (models/oracle; default ../shared), JOBS (16), BUILD (build-gpu),
+#   CTEST_REST=0 skips the non-gpu suites, BENCH_BATCHES (1,32,256), BENCH_SECONDS (1),
 #   DLP_DEPS_PREFIX: a folder made by bench/make_deps_bundle.sh, for images
 #   without dlp's Debian build dependencies (pkg-config files are re-pointed).
 # cuDNN is looked for in the toolkit, then in a Python wheel (nvidia/cudnn).
@@ -72,7 +73,7 @@ fi
 
 step ctest-gpu 150 ctest --test-dir "$BUILD" -L gpu --output-on-failure -V
 # The rest of ctest (the gpu suites just ran); bounded so the session fits.
-step ctest-rest 150 ctest --test-dir "$BUILD" -LE gpu --output-on-failure -j "$JOBS"
+[ "${CTEST_REST:-1}" = 0 ] || step ctest-rest 150 ctest --test-dir "$BUILD" -LE gpu --output-on-failure -j "$JOBS"
 
 if command -v compute-sanitizer >/dev/null && [ $((SECONDS - START)) -lt 300 ]; then
     ( cd "$BUILD/tests" && DLP_SHARED_DIR="$SHARED" DLP_SOURCE_DIR="$OLDPWD" \
@@ -84,7 +85,8 @@ fi
 if [ -x "$BUILD/bench/featurize_gpu" ]; then
     left=$((460 - (SECONDS - START)))
     [ $left -lt 30 ] && left=30
-    step featurize_gpu $left "$BUILD/bench/featurize_gpu" --batches 1,32,256 --precisions fp32,tf32 --seconds 1
+    step featurize_gpu $left "$BUILD/bench/featurize_gpu" --batches "${BENCH_BATCHES:-1,32,256}" --precisions fp32,tf32 \
+        --seconds "${BENCH_SECONDS:-1}"
     grep '^model=' "$OUT/featurize_gpu.log" >"$OUT/featurize_gpu.txt"
     cat "$OUT/featurize_gpu.txt"
 fi
