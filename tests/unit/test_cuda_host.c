@@ -103,10 +103,16 @@ int main(void)
 
     check_cache();
 
-    /* fp16/bf16 are refused before any device is touched. */
+    /* fp16/bf16 are refused before any device is touched (a build without
+     * CUDA refuses everything with "built without CUDA" instead). */
     dlp_backend *backend = NULL;
+    dlp_cuda_versions versions;
+    dlp_cuda_get_versions(&versions);
     dlp_cuda_options options = {DLP_CUDA_FP16, false, 0};
-    CHECK_FAILS(dlp_backend_create_cuda(0, &options, &backend), DLP_ERR_UNSUPPORTED, "fp16");
+    if (versions.built_with_cuda)
+        CHECK_FAILS(dlp_backend_create_cuda(0, &options, &backend), DLP_ERR_UNSUPPORTED, "fp16");
+    else
+        CHECK_FAILS(dlp_backend_create_cuda(0, &options, &backend), DLP_ERR_DEVICE, "built without CUDA");
     CHECK(backend == NULL);
     /* Without a usable GPU the backend fails with the cause, no crash. */
     int devices = 0;
