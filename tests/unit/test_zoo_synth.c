@@ -1,7 +1,8 @@
 /* test_zoo_synth.c: the five zoo models with dlp-synth-v1 weights on the three
  * fixture photos against tf-keras 2.18 (tests/fixtures/keras/<model>.json,
  * .bin from tests/oracle/keras_oracle.py), CPU backend, batch 3:
- *   preprocessing: row 0 of Keras' preprocess_input, to 1e-6;
+ *   preprocessing (the library's dlp_image_read + dlp_image_resize_float with
+ *   the model's normalization): row 0 of Keras' preprocess_input, to 1e-6;
  *   pooled features (avg, max), the logits and the 1000-way softmax: relative
  *   L2 <= 1e-4 per image; the logits are the pre-softmax input times the
  *   synthetic "predictions" weights in double, as the oracle computed them;
@@ -15,7 +16,6 @@
  * This suite runs InceptionV3, Xception and ResNet50; test_zoo_synth_vgg.c
  * includes it for VGG16 and VGG19 (two suites keep each under a minute on 2
  * cores). DLP_ZOO_MODELS (comma-separated fixture names) overrides the list. */
-#include <spng.h>
 #include <time.h>
 
 #include "check.h"
@@ -97,31 +97,20 @@ static dlp_tensor_list *synthetic_weights(json_t *order)
     return list;
 }
 
-/* RGB8 PNG of side x side, its pixel sum, and Keras' preprocess_input of it. */
+/* The library's image path: dlp_image_read, then dlp_image_resize_float to
+ * the model's side (the photos already have it) with the model's Keras
+ * preprocess_input mode; the pixel sum of the decoded RGB8. */
 static bool load_photo(const char *path, int side, bool caffe, float *out, long long *pixel_sum)
 {
-    FILE *file = fopen(path, "rb");
-    if (!file) return false;
-    spng_ctx *ctx = spng_ctx_new(0);
-    spng_set_png_file(ctx, file);
-    struct spng_ihdr ihdr;
-    size_t size = 0, pixels = (size_t)side * side;
-    bool ok = spng_get_ihdr(ctx, &ihdr) == 0 && (int)ihdr.width == side && (int)ihdr.height == side &&
-              spng_decoded_image_size(ctx, SPNG_FMT_RGB8, &size) == 0 && size == pixels * 3;
-    unsigned char *rgb = ok ? malloc(size) : NULL;
-    ok = ok && rgb && spng_decode_image(ctx, rgb, size, SPNG_FMT_RGB8, 0) == 0;
-    /* Keras: 'tf' x /= 127.5; x -= 1; 'caffe' RGB->BGR then minus the BGR
-     * ImageNet mean, all in float32. */
-    static const float mean[3] = {103.939f, 116.779f, 123.68f};
+    dlp_image image = {0};
+    dlp_status status = dlp_image_read(path, &image);
+    bool ok = status == DLP_OK && image.width == side && image.height == side;
     *pixel_sum = 0;
-    for (size_t p = 0; ok && p < pixels; p++)
-        for (int c = 0; c < 3; c++) {
-            *pixel_sum += rgb[p * 3 + c];
-            out[p * 3 + c] = caffe ? (float)rgb[p * 3 + 2 - c] - mean[c] : (float)rgb[p * 3 + c] / 127.5f - 1.0f;
-        }
-    free(rgb);
-    spng_ctx_free(ctx);
-    fclose(file);
+    for (size_t k = 0; ok && k < (size_t)side * side * 3; k++) *pixel_sum += image.pixels[k];
+    if (ok)
+        ok = dlp_image_resize_float(&image, side, side, DLP_RESIZE_AREA, caffe ? DLP_NORMALIZE_CAFFE : DLP_NORMALIZE_TF,
+                                    out) == DLP_OK;
+    if (status == DLP_OK) dlp_image_free(&image);
     return ok;
 }
 
