@@ -12,7 +12,8 @@
  *   bisecting: relative L2 1e-4 allows |d sum| <= 1e-4 sqrt(N sumsq) and
  *   |d sumsq| <= 2e-4 sumsq (+ rounding);
  *   the featurizer graph (pooling avg) bound from the same full-model weights
- *   gives the same features on one image.
+ *   gives the same features on one image; and so does the whole dlp_featurizer
+ *   (image file to features) with the base's weights in a safetensors file.
  * This suite runs InceptionV3, Xception and ResNet50; test_zoo_synth_vgg.c
  * includes it for VGG16 and VGG19 (two suites keep each under a minute on 2
  * cores). DLP_ZOO_MODELS (comma-separated fixture names) overrides the list. */
@@ -75,11 +76,15 @@ static void free_fixture(fixture *f)
     free(f->arrays);
 }
 
-/* dlp-synth-v1 for Keras' weight list: the same tensors keras_oracle.py set. */
-static dlp_tensor_list *synthetic_weights(json_t *order)
+/* dlp-synth-v1 for Keras' weight list: the same tensors keras_oracle.py set,
+ * of the weight-bearing layers k < layer_limit. */
+static dlp_tensor_list *synthetic_weights(json_t *order, int layer_limit)
 {
     json_t *rows = json_object_get(order, "weights");
-    size_t count = json_array_size(rows);
+    size_t count = 0;
+    while (count < json_array_size(rows) &&
+           json_integer_value(json_array_get(json_array_get(rows, count), 0)) < layer_limit)
+        count++;
     dlp_synth_spec *specs = calloc(count ? count : 1, sizeof *specs);
     if (!specs) return NULL;
     for (size_t r = 0; r < count; r++) {
@@ -310,6 +315,51 @@ static void check_featurizer(const zoo_model_case *model, const fixture *f, cons
     dlp_plan_destroy(plan);
 }
 
+/* The whole featurizer (dlp_featurizer: weight file, image decoding, resize,
+ * normalization, network) on the third photo, with the base's weights alone
+ * written as a safetensors file (a "notop" file), against Keras' avg. */
+static void check_pipeline(const zoo_model_case *model, const fixture *f, const char *image_dir)
+{
+    dlp_model_options options = {DLP_TOP_NONE, DLP_POOLING_AVG};
+    dlp_graph *graph = NULL;
+    int base_layers = 0;
+    CHECK_OK(dlp_zoo_build(model->name, NULL, &options, &graph));
+    if (graph) CHECK_OK(dlp_graph_keras_weight_order(graph, NULL, 0, &base_layers));
+    dlp_graph_destroy(graph);
+    dlp_tensor_list *notop = synthetic_weights(f->order, base_layers);
+    char path[4096], image[4200];
+    snprintf(path, sizeof path, "%s/%s_synth_notop.safetensors", check_env("DLP_TEST_TMP"), model->fixture);
+    snprintf(image, sizeof image, "%s/%s_%d.png", image_dir, photos[2], model->input);
+    if (notop) CHECK_OK(dlp_safetensors_write(path, notop));
+    dlp_tensor_list_destroy(notop);
+    dlp_featurizer_options featurizer_options;
+    dlp_featurizer_options_init(&featurizer_options);
+    featurizer_options.model = model->name;
+    featurizer_options.weights = path;
+    featurizer_options.device = "cpu";
+    featurizer_options.cache_dir = "";
+    dlp_featurizer *featurizer = NULL;
+    dlp_dataset *dataset = NULL;
+    CHECK_OK(dlp_featurizer_create(&featurizer_options, &featurizer));
+    CHECK_OK(dlp_dataset_create(&dataset));
+    if (dataset) CHECK_OK(dlp_dataset_add(dataset, image, -1));
+    float *features = malloc((size_t)model->pooled * sizeof(float));
+    const float *want = fixture_array(f, "avg", IMAGES * (size_t)model->pooled);
+    if (featurizer && dataset && features && want) {
+        CHECK(dlp_featurizer_dim(featurizer) == (size_t)model->pooled);
+        dlp_featurize_stats stats = {0};
+        CHECK_OK(dlp_featurizer_run(featurizer, dataset, 0, 1, features, NULL, NULL, &stats));
+        CHECK(stats.computed == 1 && stats.failed == 0);
+        double error = relative_l2(features, want + 2 * (size_t)model->pooled, (size_t)model->pooled);
+        printf("  %s dlp_featurizer (notop safetensors, %s): relative L2 %.3g\n", model->name, image, error);
+        CHECK(error <= 1e-4);
+    }
+    free(features);
+    dlp_dataset_destroy(dataset);
+    dlp_featurizer_destroy(featurizer);
+    remove(path);
+}
+
 static void check_run(const zoo_model_case *model, const fixture *f, const dlp_tensor_list *weights,
                       const float *input, dlp_backend *cpu)
 {
@@ -383,13 +433,23 @@ static void check_model(const zoo_model_case *model, const char *fixtures, const
 {
     fixture f = {0};
     CHECK(load_fixture(fixtures, model->fixture, &f));
-    dlp_tensor_list *weights = f.order ? synthetic_weights(f.order) : NULL;
+    dlp_tensor_list *weights = f.order ? synthetic_weights(f.order, INT32_MAX) : NULL;
     float *input = malloc((size_t)model->input * model->input * 3 * IMAGES * sizeof(float));
     const dlp_model_info *info = dlp_zoo_find(model->name);
     if (f.index && f.arrays && weights && input && info &&
         load_inputs(model, &f, fixtures, shared, info->preprocessing == DLP_PREPROCESS_CAFFE, input)) {
         check_run(model, &f, weights, input, cpu);
         check_featurizer(model, &f, weights, input, cpu);
+    }
+    dlp_tensor_list_destroy(weights);
+    weights = NULL;
+    if (f.index && f.order && f.arrays) {
+        char image_dir[2048];
+        if (model->input == 299)
+            snprintf(image_dir, sizeof image_dir, "%s/oracle/inception_v3", shared);
+        else
+            snprintf(image_dir, sizeof image_dir, "%s/images", fixtures);
+        check_pipeline(model, &f, image_dir);
     }
     dlp_tensor_list_destroy(weights);
     free(input);
