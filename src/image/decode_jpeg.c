@@ -148,14 +148,12 @@ static dlp_status check_decodable(const jpeg_markers *markers, const dlp_image_i
     return dlp_image_check_limits("JPEG", info->width, info->height, max_pixels);
 }
 
-/* A TurboJPEG failure: errors always; of the warnings only a premature end
- * (a truncated file: libjpeg pads the rest with grey). */
-static dlp_status jpeg_failure(tjhandle handle)
+/* Image data that ends early: the file is truncated ("Premature end of JPEG
+ * file") or a scan stops before its last block ("premature end of data
+ * segment"); libjpeg would paint the rest grey. */
+static int is_premature_end(const char *message)
 {
-    const char *message = tjGetErrorStr2(handle);
-    if (tjGetErrorCode(handle) == TJERR_FATAL) return dlp_fail(DLP_ERR_FORMAT, "corrupt JPEG: %s", message);
-    if (strstr(message, "remature end")) return dlp_fail(DLP_ERR_FORMAT, "truncated JPEG: %s", message);
-    return DLP_OK;
+    return strstr(message, "remature end") != NULL;
 }
 
 static dlp_status decompress(tjhandle handle, const uint8_t *data, size_t size, const dlp_image_info *info,
@@ -167,10 +165,23 @@ static dlp_status decompress(tjhandle handle, const uint8_t *data, size_t size, 
     if (width != info->width || height != info->height)
         return dlp_fail(DLP_ERR_FORMAT, "JPEG: header read as %dx%d and %dx%d", info->width, info->height, width,
                         height);
-    /* LIMITSCANS: refuses progressive files with absurd scan counts (CVE-2018-11813 style slow decodes). */
+    int format = cmyk ? TJPF_CMYK : TJPF_RGB;
+    /* LIMITSCANS refuses progressive files with absurd scan counts (slow
+     * decodes of tiny files). TurboJPEG reports only the last warning, so the
+     * first pass stops at the first one: a premature end is refused at once
+     * (cheaply, even for a huge declared size), any other warning (extraneous
+     * bytes, a bad Huffman code) is tolerated by a second pass that runs to
+     * the end, as Pillow and TensorFlow do. */
     int flags = TJFLAG_LIMITSCANS;
-    if (tjDecompress2(handle, data, (unsigned long)size, pixels, width, 0, height, cmyk ? TJPF_CMYK : TJPF_RGB, flags) != 0)
-        return jpeg_failure(handle);
+    if (tjDecompress2(handle, data, (unsigned long)size, pixels, width, 0, height, format,
+                      flags | TJFLAG_STOPONWARNING) == 0)
+        return DLP_OK;
+    const char *message = tjGetErrorStr2(handle);
+    if (tjGetErrorCode(handle) == TJERR_FATAL) return dlp_fail(DLP_ERR_FORMAT, "corrupt JPEG: %s", message);
+    if (is_premature_end(message)) return dlp_fail(DLP_ERR_FORMAT, "truncated JPEG data: %s", message);
+    if (tjDecompress2(handle, data, (unsigned long)size, pixels, width, 0, height, format, flags) != 0 &&
+        tjGetErrorCode(handle) == TJERR_FATAL)
+        return dlp_fail(DLP_ERR_FORMAT, "corrupt JPEG: %s", tjGetErrorStr2(handle));
     return DLP_OK;
 }
 
