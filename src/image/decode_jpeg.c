@@ -47,9 +47,9 @@ static dlp_status read_markers(const uint8_t *data, size_t size, jpeg_markers *m
     memset(markers, 0, sizeof *markers);
     size_t position = 2;
     while (position < size) {
-        if (data[position] != 0xff)
-            return dlp_fail(DLP_ERR_FORMAT, "JPEG: expected a marker at byte %zu, found 0x%02x", position,
-                            data[position]);
+        /* Garbage between segments is skipped, as libjpeg's next_marker does
+         * (it warns; the decode then tolerates the warning). */
+        while (position < size && data[position] != 0xff) position++;
         while (position < size && data[position] == 0xff) position++; /* fill bytes */
         if (position >= size) break;
         int marker = data[position++];
@@ -160,7 +160,10 @@ static dlp_status decompress(tjhandle handle, const uint8_t *data, size_t size, 
                              int cmyk, uint8_t *pixels)
 {
     int width = 0, height = 0, subsampling = 0, colorspace = 0;
-    if (tjDecompressHeader3(handle, data, (unsigned long)size, &width, &height, &subsampling, &colorspace) != 0)
+    /* A warning here (extraneous bytes between segments) still fills the
+     * header fields; only an error is fatal. */
+    if (tjDecompressHeader3(handle, data, (unsigned long)size, &width, &height, &subsampling, &colorspace) != 0 &&
+        tjGetErrorCode(handle) == TJERR_FATAL)
         return dlp_fail(DLP_ERR_FORMAT, "corrupt JPEG header: %s", tjGetErrorStr2(handle));
     if (width != info->width || height != info->height)
         return dlp_fail(DLP_ERR_FORMAT, "JPEG: header read as %dx%d and %dx%d", info->width, info->height, width,
