@@ -166,6 +166,22 @@ static void check_jpeg_warnings(void)
     dlp_image_free(&b);
     free(noisy);
     free(clean);
+    /* The same frame header marked 12-bit, or lossless (SOF3): reported by
+     * probe, refused by decode (libjpeg-turbo 2.1's TurboJPEG is 8-bit only). */
+    clean = read_all(strcat(strcpy(path, decode_dir), "/baseline_420.jpg"), &size);
+    size_t sof = 2;
+    while (clean && sof + 4 < size && !(clean[sof] == 0xff && clean[sof + 1] == 0xc0)) sof++;
+    if (clean && sof + 4 < size) {
+        dlp_image_info info;
+        clean[sof + 4] = 12;
+        CHECK_OK(dlp_image_probe(clean, size, &info));
+        CHECK(info.bit_depth == 12);
+        CHECK_FAILS(dlp_image_decode(clean, size, &a), DLP_ERR_UNSUPPORTED, "12-bit");
+        clean[sof + 4] = 8;
+        clean[sof + 1] = 0xc3;
+        CHECK_FAILS(dlp_image_decode(clean, size, &a), DLP_ERR_UNSUPPORTED, "lossless");
+    }
+    free(clean);
     snprintf(path, sizeof path, "%s/fuzz_short_scan_65315x29.jpg", decode_dir);
     CHECK_FAILS(dlp_image_read(path, &a), DLP_ERR_FORMAT, "premature end of data segment");
 }
