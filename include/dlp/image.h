@@ -13,8 +13,10 @@
  *   R=G=B. CMYK and YCCK are converted as TensorFlow's decode_jpeg does
  *   (tensorflow/core/lib/jpeg/jpeg_mem.cc): with an Adobe APP14 marker (the
  *   inverted CMYK Photoshop and Pillow write) R = C*K/255, otherwise
- *   R = (255-C)*(255-K)/255 (integer division; G, B alike); Pillow's
- *   convert("RGB") rounds instead and differs by at most 1 level.
+ *   R = (255-C)*(255-K)/255 (integer division; G, B alike). Pillow agrees
+ *   on Adobe files (exactly, on the fixtures) but reads every CMYK JPEG as
+ *   inverted, so on files without the Adobe marker it differs from TF and
+ *   dlp (by up to 186 levels on the fixture).
  *   Image data that ends early is DLP_ERR_FORMAT ("truncated"): a truncated
  *   file, as Pillow (without LOAD_TRUNCATED_IMAGES) and TensorFlow (without
  *   try_recover_truncated) refuse it, and also a scan that stops before its
