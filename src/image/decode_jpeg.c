@@ -61,8 +61,8 @@ static dlp_status read_markers(const uint8_t *data, size_t size, jpeg_markers *m
                                         position - 1, length);
         const uint8_t *segment = data + position + 2;
         size_t available = size - position - 2;
-        int body = length - 2 < (int)available ? length - 2 : (int)available;
-        if (is_sof_marker(marker)) {
+        int body = (size_t)(length - 2) < available ? length - 2 : (int)available; /* cast only when below length */
+        if (is_sof_marker(marker) && !markers->have_frame) {
             markers->sof_type = marker - 0xc0;
             read_frame_header(segment, body, markers);
         } else if (marker == 0xe0 && body >= 5 && !memcmp(segment, "JFIF", 5)) {
