@@ -335,6 +335,16 @@ static void check_batch(void)
     CHECK_OK(dlp_dataset_row(dataset, 0, &row));
     CHECK(row.status == DLP_OK);
 
+    /* A file without read permission (root reads it anyway: then the folder
+     * row above stands for "unreadable"). */
+    if (geteuid() != 0) {
+        snprintf(path, sizeof path, "%s/image_no_permission.png", tmp);
+        write_all(path, "x", 1);
+        chmod(path, 0);
+        dlp_image image;
+        CHECK_FAILS(dlp_image_read(path, &image), DLP_ERR_IO, "Permission denied");
+    }
+
     /* One thread gives the same bytes as three. */
     float *serial = malloc(n * SLOT * sizeof *serial);
     CHECK_OK(dlp_image_load_batch(dataset, 1, n, OUT_H, OUT_W, DLP_RESIZE_BILINEAR, DLP_NORMALIZE_CAFFE, 1, serial, NULL));
