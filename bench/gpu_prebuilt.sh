@@ -44,28 +44,29 @@ bin="$run/bin"
 step gpu_graph_cuda 60 "$bin/gpu_test_graph_cuda"
 step gpu_inception_v3_cuda 40 "$bin/gpu_test_inception_v3_cuda"
 step gpu_logreg_gpu 30 "$bin/gpu_test_logreg_gpu"
-command -v compute-sanitizer > /dev/null &&
+step gpu_zoo_synth_cuda 45 "$bin/gpu_test_zoo_synth_cuda"
+[ "${MEMCHECK:-0}" = 1 ] && command -v compute-sanitizer > /dev/null &&
   step memcheck 50 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/gpu_test_graph_cuda"
 
-step featurize_gpu 55 "$bin/featurize_gpu" --batches 1,32,256 --precisions fp32,tf32 --seconds 0.6
-PYTHONUNBUFFERED=1 step featurize_torch 55 python3 "$root/bench/featurize_torch_gpu.py" --batches 1,32,256 \
-  --precisions fp32,fp16,bf16 --seconds 0.5
+step featurize_gpu 50 "$bin/featurize_gpu" --batches 1,32,256 --precisions fp32,tf32 --seconds 0.4
+PYTHONUNBUFFERED=1 step featurize_torch 50 python3 "$root/bench/featurize_torch_gpu.py" --batches 1,32,256 \
+  --models ResNet50,InceptionV3,VGG16,Xception --precisions fp32,fp16,bf16 --seconds 0.4
 
 digits="$run/shared/data/digits-500" weights="$run/shared/models/nsfwjs-inception_v3"
 step fit_cuda 40 "$bin/dlp" fit --device cuda --weights "$weights" --images "$digits" --max-iter 5 --reg 0.03 \
   --elastic-net 0.5 --split 0.8 --seed 42 -o /tmp/fit-cuda
 cp /tmp/fit-cuda/report.json "$OUT/fit_cuda_report.json" 2> /dev/null
 
-# End to end: 2000 JPEGs (quality 90, 500x375, from the three oracle photos) -> features.
+# End to end: 1000 JPEGs (quality 90, 500x375, from the three oracle photos) -> features.
 step make_jpegs 20 python3 -c '
 import sys, os
 from PIL import Image
 src = sys.argv[1]; dst = sys.argv[2]; os.makedirs(dst + "/a", exist_ok=True)
 imgs = [Image.open(os.path.join(src, n)).convert("RGB").resize((500, 375)) for n in sorted(os.listdir(src)) if n.endswith(".png")]
-for i in range(2000):
+for i in range(1000):
     imgs[i % 3].rotate(i % 17).save("%s/a/%05d.jpg" % (dst, i), quality=90)
 ' "$run/shared/oracle/inception_v3" /tmp/jpegs
-for t in 16 4; do
+for t in 16; do
   step e2e_dlp_t$t 30 "$bin/dlp" featurize --device cuda --no-cache --threads $t --batch-size 64 \
     --model InceptionV3 --weights "$weights" --images /tmp/jpegs -o /tmp/e2e.npy
 done
@@ -81,7 +82,7 @@ class D(Dataset):
     def __getitem__(self, i): return tf(Image.open(files[i]).convert("RGB"))
 m = torchvision.models.inception_v3(weights=None, aux_logits=False, init_weights=False).eval().cuda()
 m.fc = torch.nn.Identity(); m = m.to(memory_format=torch.channels_last)
-for workers in (16, 4):
+for workers in (16,):
     loader = DataLoader(D(), batch_size=64, num_workers=workers, pin_memory=True)
     t = time.perf_counter(); n = 0
     with torch.inference_mode():
