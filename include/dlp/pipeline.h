@@ -21,7 +21,8 @@ extern "C" {
 typedef struct dlp_featurizer_description {
     const char *model;          /* zoo name, e.g. "InceptionV3" */
     const char *weights_path;   /* as given when fitting */
-    const char *weights_sha256; /* 64 lower-case hex digits; NULL: hashed from weights_path */
+    const char *weights_sha256; /* dlp_weights_digest of the weights (64 lower-case hex digits);
+                                   NULL: dlp_weights_file_digest(weights_path) */
     const char *pooling;        /* "avg", "max" or "none" */
     int input_height;           /* resize target, 0 = the model's own */
     int input_width;

@@ -45,6 +45,15 @@ dlp_status dlp_keras_h5_load(const char *path, dlp_tensor_list **list);
  * importer's message, naming the file and the layer/weight). */
 dlp_status dlp_weights_load_any(const char *path, dlp_tensor_list **list);
 
+/* The digest pipelines pin a featurizer's weights by: sha256 over, for each
+ * tensor in list order, its name with the terminating NUL, its dims as
+ * little-endian int64, and its data (float32 as loaded). The same weights read
+ * from .h5, TF.js or safetensors have the same digest. hex: 64 lower-case hex
+ * digits and a NUL. */
+void dlp_weights_digest(const dlp_tensor_list *list, char hex[65]);
+/* dlp_weights_load_any(path), then dlp_weights_digest; its errors. */
+dlp_status dlp_weights_file_digest(const char *path, char hex[65]);
+
 /* Checks a weight list against a zoo model: builds the model and binds the
  * weights by Keras order, every shape checked (dlp_zoo_build); weight layers
  * after the featurizer are checked as a dense head (DLP_TOP_DENSE_STACK: an

@@ -159,7 +159,7 @@ int cli_evaluate(int argc, char **argv)
     }
     if (argc - optind == 2 && !features && !labels && !libsvm)
         return evaluate_images(argv[optind], argv[optind + 1], &settings, predictions, as_json);
-    if (argc - optind != 1) return cli_usage_error("evaluate", "expected PIPELINE, then DIR|LIST or feature options");
+    if (argc - optind != 1) return cli_usage_error("evaluate", "expected one PIPELINE directory (then DIR|LIST, or --features/--libsvm)");
     if (!libsvm == !(features && labels) || (libsvm && (features || labels)))
         return cli_usage_error("evaluate", "give --features X.npy with --labels y.npy, or --libsvm FILE");
     dlp_pipeline *pipeline = NULL;

@@ -111,26 +111,6 @@ static dlp_status make_dirs(const char *path)
     return DLP_OK;
 }
 
-/* The digest of the weights themselves (names, shapes, float32 data in
- * order), independent of the file format they came in. */
-static void weights_digest(const dlp_tensor_list *weights, char hex[65])
-{
-    dlp_sha256 hash;
-    dlp_sha256_init(&hash);
-    for (size_t i = 0; i < dlp_tensor_list_count(weights); i++) {
-        const dlp_named_tensor *tensor = dlp_tensor_list_at(weights, i);
-        dlp_sha256_update(&hash, tensor->name, strlen(tensor->name) + 1);
-        for (int d = 0; d < tensor->ndim; d++) {
-            int64_t dim = tensor->shape[d];
-            dlp_sha256_update(&hash, &dim, sizeof dim);
-        }
-        dlp_sha256_update(&hash, tensor->data, tensor->nbytes);
-    }
-    unsigned char digest[32];
-    dlp_sha256_final(&hash, digest);
-    for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", digest[i]);
-}
-
 static const char *pooling_name(dlp_pooling pooling)
 {
     switch (pooling) {
@@ -262,7 +242,7 @@ dlp_status dlp_featurizer_create(const dlp_featurizer_options *options, dlp_feat
         status = load_weights(featurizer, options, &weights);
     }
     if (status == DLP_OK) {
-        weights_digest(weights, featurizer->weights_sha256);
+        dlp_weights_digest(weights, featurizer->weights_sha256);
         status = plan_network(featurizer, weights);
     }
     dlp_tensor_list_destroy(weights);

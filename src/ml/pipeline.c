@@ -60,7 +60,7 @@ static dlp_status copy_featurizer(const dlp_featurizer_description *in, dlp_feat
                         in->weights_sha256);
     if (!in->weights_sha256 && in->weights_path) {
         char hex[65];
-        DLP_TRY(dlp_sha256_file(in->weights_path, hex));
+        DLP_TRY(dlp_weights_file_digest(in->weights_path, hex));
         out->weights_sha256 = strdup(hex);
         if (!out->weights_sha256) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "pipeline: out of memory");
     }

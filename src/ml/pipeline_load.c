@@ -101,7 +101,7 @@ static dlp_status check_weights(const load_context *c, const char *weights_path)
     const char *path = weights_path ? weights_path : json_string_value(json_object_get(weights, "path"));
     if (!recorded || !path) return DLP_OK; /* nothing recorded to check against */
     char hex[65];
-    dlp_status status = dlp_sha256_file(path, hex);
+    dlp_status status = dlp_weights_file_digest(path, hex);
     if (status != DLP_OK)
         return dlp_fail_context(DLP_ERR_MODEL, "%s: the featurizer's weights cannot be checked", c->json_path);
     if (strcmp(hex, recorded))

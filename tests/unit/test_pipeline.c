@@ -48,13 +48,6 @@ static json_t *spark_case(const char *fixtures, json_t **root)
     exit(1);
 }
 
-static void write_bytes(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "wb");
-    fputs(text, f);
-    fclose(f);
-}
-
 /* Rewrites one integer field of pipeline.json (a hand edit, to test refusals). */
 static void edit_json_integer(const char *dir, const char *key, json_int_t value)
 {
@@ -111,22 +104,40 @@ static void check_round_trip(const dlp_pipeline *p, const char *dir, const float
     dlp_pipeline_destroy(loaded);
 }
 
+/* A one-tensor weight file "w" [2] = {a, b}, and its digest computed here from
+ * the documented layout (name, NUL, int64 dims, float32 data) with plain SHA-256. */
+static void write_weights(const char *path, float a, float b, char expected_digest[65])
+{
+    dlp_tensor_list *list = NULL;
+    int64_t shape[1] = {2};
+    float data[2] = {a, b};
+    CHECK_OK(dlp_tensor_list_create(&list));
+    CHECK_OK(dlp_tensor_list_add(list, "w", DLP_DTYPE_F32, 1, shape, data, NULL));
+    CHECK_OK(dlp_safetensors_write(path, list));
+    dlp_tensor_list_destroy(list);
+    unsigned char bytes[2 + 8 + 8];
+    memcpy(bytes, "w", 2);
+    memcpy(bytes + 2, &shape[0], 8);
+    memcpy(bytes + 10, data, 8);
+    dlp_sha256_hex(bytes, sizeof bytes, expected_digest);
+}
+
 static void check_weights_refusals(const char *tmp, const float *features, const double *labels,
                                    const dlp_logreg_params *params)
 {
     char weights[4096], dir[4096], other[4096];
-    snprintf(weights, sizeof weights, "%s/pipeline_weights.bin", tmp);
-    snprintf(other, sizeof other, "%s/pipeline_other_weights.bin", tmp);
+    char hex[65], other_hex[65];
+    snprintf(weights, sizeof weights, "%s/pipeline_weights.safetensors", tmp);
+    snprintf(other, sizeof other, "%s/pipeline_other_weights.safetensors", tmp);
     snprintf(dir, sizeof dir, "%s/pipeline_featurized", tmp);
-    write_bytes(weights, "pretend these are InceptionV3 weights");
-    write_bytes(other, "other weights");
+    write_weights(weights, 1.0f, 2.0f, hex);
+    write_weights(other, 1.0f, 3.0f, other_hex);
+    CHECK(strcmp(hex, other_hex) != 0);
     dlp_featurizer_description f = {.model = "InceptionV3", .weights_path = weights, .pooling = "avg",
                                     .input_height = 299, .input_width = 299, .preprocessing = "tf",
                                     .feature_dim = DIGITS_COLS};
     dlp_pipeline *p = NULL;
     CHECK_OK(dlp_pipeline_create(&f, &p));
-    char hex[65];
-    dlp_sha256_file(weights, hex);
     CHECK(!strcmp(dlp_pipeline_featurizer(p)->weights_sha256, hex));
     CHECK_OK(dlp_pipeline_fit(p, params, features, DIGITS_ROWS, DIGITS_COLS, labels, NULL));
     CHECK_FAILS(dlp_pipeline_fit(p, params, features, DIGITS_ROWS, DIGITS_COLS - 1, labels, NULL), DLP_ERR_DATA,
@@ -137,7 +148,7 @@ static void check_weights_refusals(const char *tmp, const float *features, const
     CHECK(loaded == NULL);
     CHECK_OK(dlp_pipeline_load(dir, other, DLP_PIPELINE_LOAD_SKIP_WEIGHTS_CHECK, &loaded));
     dlp_pipeline_destroy(loaded);
-    write_bytes(weights, "the weights changed on disk");
+    write_weights(weights, 5.0f, 6.0f, other_hex);
     CHECK_FAILS(dlp_pipeline_load(dir, NULL, 0, &loaded), DLP_ERR_MODEL, weights);
     unlink(weights);
     CHECK_FAILS(dlp_pipeline_load(dir, NULL, 0, &loaded), DLP_ERR_MODEL, "weights cannot be checked");
