@@ -30,7 +30,8 @@ extern "C" {
  *
  * Errors: DLP_ERR_IO when the file cannot be opened for reading;
  * DLP_ERR_MODEL for anything else (not HDF5, truncated, missing attribute,
- * group or dataset, a non-float dataset, more than DLP_MAX_DIMS dims), the
+ * group or dataset, a non-float dataset (an integer scalar, such as
+ * Normalization's "count", is read as float), more than DLP_MAX_DIMS dims), the
  * message naming the file and the layer/weight. *list is NULL on failure.
  * Uses the (serial, not thread-safe) HDF5 library: call from one thread at a
  * time; HDF5's own error printing is off during the call. */

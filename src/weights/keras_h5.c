@@ -306,7 +306,8 @@ static dlp_status read_weight(hid_t layer_group, const char *layer, const char *
                           hdf5_detail(detail));
         goto done;
     }
-    if (H5Tget_class(type) != H5T_FLOAT) {
+    /* An integer scalar is a counter (tf-keras Normalization's int64 "count"): read as float like the rest. */
+    if (H5Tget_class(type) != H5T_FLOAT && !(H5Tget_class(type) == H5T_INTEGER && rank == 0)) {
         status = dlp_fail(DLP_ERR_MODEL, "%s: layer \"%s\": weight \"%s\" holds %s data, expected floating point",
                           path, layer, weight_name, type_class_name(H5Tget_class(type)));
         goto done;
