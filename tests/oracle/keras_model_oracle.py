@@ -6,8 +6,10 @@ Writes tests/fixtures/keras_model/:
   every_layer.h5        a Functional model on 12x12x3 images using every layer
                         and activation dlp supports (model.save(save_format="h5"))
   every_layer_x.npy     its inputs (4 images, flattened to rows)
-  every_layer_y0.npy    Keras' outputs, one file per model output, rows per image
-  every_layer_y1.npy
+  every_layer_y0..5.npy Keras' outputs, one file per model output, rows per image
+                        (probabilities, a feature map, and four intermediate
+                        tensors: the heads before the softmax, the pooled
+                        vector, the row/column branch, the reshaped branch)
   tensor_2d.h5          a Functional model on [6, 8] arrays (sparkdl's tensor
                         models): Dense, Permute, Reshape, BatchNormalization, ...
   tensor_2d_x.npy / tensor_2d_y0.npy
@@ -96,10 +98,11 @@ def every_layer_model():
     heads = []
     for name in ["linear", "sigmoid", "softplus", "silu", "gelu", "hard_sigmoid", "elu", "selu", "tanh", "relu"]:
         heads.append(L.Dense(3, activation=name, name="head_" + name)(v))
-    v = L.Concatenate(name="heads")(heads)
-    probs = L.Dense(5, activation="softmax", name="probs")(v)
+    head_values = L.Concatenate(name="heads")(heads)
+    probs = L.Dense(5, activation="softmax", name="probs")(head_values)
     feature_map = L.Activation("sigmoid", name="map_out")(L.Activation("relu", name="map_relu")(d))
-    model = keras.Model(image, [probs, feature_map], name="every_layer")
+    # The intermediate outputs keep the check sensitive where the softmax saturates.
+    model = keras.Model(image, [probs, feature_map, head_values, v, y, z], name="every_layer")
     randomize_statistics(model, 11)
     return model
 

@@ -235,7 +235,7 @@ int main(void)
 {
     const char *fixtures = check_env("DLP_FIXTURES");
     const char *shared = check_env("DLP_SHARED_DIR");
-    check_fixture_model(fixtures, "every_layer", 2);
+    check_fixture_model(fixtures, "every_layer", 6);
     check_fixture_model(fixtures, "tensor_2d", 1);
     check_fixture_model(fixtures, "sequential", 1);
     check_refusals(fixtures);
