@@ -81,6 +81,15 @@ int dlp_keras_model_output_dims(const dlp_keras_model *model, int output, int di
 /* A plan computing every output of the model for up to max_batch inputs. */
 dlp_status dlp_keras_model_plan(const dlp_keras_model *model, dlp_backend *backend, int max_batch, dlp_plan **plan);
 
+/* Runs the model on `rows` inputs (each input's elements in Keras' row-major
+ * order, which is the NHWC order: a [T, D] array as is, a .npy row of an
+ * (N, T*D) array) in batches of up to batch_size (<= 0: 32), writing output
+ * `output`'s rows (dlp_shape_elements of its shape each) to out, of capacity
+ * out_floats. For sparkdl's KerasTransformer-style tensor models and images
+ * already preprocessed. */
+dlp_status dlp_keras_model_apply(const dlp_keras_model *model, dlp_backend *backend, const float *input, size_t rows,
+                                 int batch_size, int output, float *out, size_t out_floats);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1321,3 +1321,29 @@ dlp_status dlp_keras_model_plan(const dlp_keras_model *model, dlp_backend *backe
     free(names);
     return status;
 }
+
+dlp_status dlp_keras_model_apply(const dlp_keras_model *model, dlp_backend *backend, const float *input, size_t rows,
+                                 int batch_size, int output, float *out, size_t out_floats)
+{
+    if (output < 0 || output >= model->output_count)
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "keras model: output %d of %d", output, model->output_count);
+    size_t in_floats = dlp_shape_elements(dlp_keras_model_input_shape(model));
+    size_t per_row = dlp_shape_elements(dlp_keras_model_output_shape(model, output));
+    if (rows && (out_floats / rows < per_row))
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "keras model: %zu rows of output \"%s\" need %zu floats, the "
+                        "buffer holds %zu", rows, model->outputs[output].layer, rows * per_row, out_floats);
+    if (batch_size <= 0) batch_size = 32;
+    if ((size_t)batch_size > rows) batch_size = rows ? (int)rows : 1;
+    const char *name = dlp_keras_model_output_name(model, output);
+    dlp_plan *plan = NULL;
+    DLP_TRY(dlp_plan_create(model->graph, backend, batch_size, &name, 1, &plan));
+    dlp_status status = DLP_OK;
+    for (size_t first = 0; first < rows && status == DLP_OK; first += (size_t)batch_size) {
+        int n = rows - first < (size_t)batch_size ? (int)(rows - first) : batch_size;
+        status = dlp_plan_run(plan, input + first * in_floats, n);
+        if (status == DLP_OK) status = dlp_plan_read_output(plan, 0, out + first * per_row, (size_t)n * per_row);
+        if (status != DLP_OK) dlp_fail_context(status, "rows %zu..%zu", first, first + (size_t)n - 1);
+    }
+    dlp_plan_destroy(plan);
+    return status;
+}

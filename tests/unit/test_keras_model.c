@@ -25,6 +25,20 @@ static double relative_l2(const float *actual, const float *expected, size_t cou
     return sqrt(diff / (norm > 0 ? norm : 1));
 }
 
+static double max_abs_difference(const float *a, const float *b, size_t count)
+{
+    double worst = 0;
+    for (size_t i = 0; i < count; i++) worst = fmax(worst, fabs((double)a[i] - b[i]));
+    return worst;
+}
+
+static double max_abs(const float *a, size_t count)
+{
+    double worst = 0;
+    for (size_t i = 0; i < count; i++) worst = fmax(worst, fabs((double)a[i]));
+    return worst;
+}
+
 /* Loads <stem>.h5, runs it on <stem>_x.npy in one batch and compares each
  * output with <stem>_y<i>.npy. */
 static void check_fixture_model(const char *fixtures, const char *stem, int expected_outputs)
@@ -63,6 +77,16 @@ static void check_fixture_model(const char *fixtures, const char *stem, int expe
         }
         free(have);
         free(want);
+    }
+    /* The same through dlp_keras_model_apply in batches of 2 (the last one short). */
+    for (int o = 0; plan && x && o < dlp_keras_model_output_count(model); o++) {
+        size_t per_image = dlp_shape_elements(dlp_keras_model_output_shape(model, o));
+        float *batched = malloc(sizeof(float) * rows * per_image), *whole = malloc(sizeof(float) * rows * per_image);
+        CHECK_OK(dlp_keras_model_apply(model, cpu, x, rows, 2, o, batched, rows * per_image));
+        CHECK_OK(dlp_plan_read_output(plan, o, whole, rows * per_image));
+        CHECK(max_abs_difference(batched, whole, rows * per_image) <= 1e-6 * (1 + max_abs(whole, rows * per_image)));
+        free(batched);
+        free(whole);
     }
     dlp_plan_destroy(plan);
     dlp_backend_destroy(cpu);
