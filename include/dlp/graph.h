@@ -62,6 +62,7 @@ typedef enum dlp_activation {
     DLP_ACT_GELU_TANH,    /* gelu(approximate=True), TF.js "gelu_new" */
     DLP_ACT_HARD_SIGMOID, /* tf-keras 2.18: clip(0.2x+0.5, 0, 1) */
     DLP_ACT_SOFTPLUS,     /* log(1+exp(x)) */
+    DLP_ACT_HARD_SIGMOID_RELU6, /* Keras 3's hard_sigmoid: relu6(x+3)/6 */
     DLP_ACT_COUNT
 } dlp_activation;
 

@@ -11,8 +11,9 @@
  * Cropping2D, Add, Subtract, Multiply, Average, Maximum, Concatenate (any
  * axis but the batch), Rescaling, Normalization. Activations: linear, relu,
  * relu6, sigmoid, tanh, softmax, elu, selu, swish/silu, gelu, gelu_new
- * (TF.js' tanh approximation), hard_sigmoid (tf-keras 2.18's 0.2x+0.5),
- * softplus. Tensors have 1 to 3 dims besides the batch: [D] and [T, D] are
+ * (TF.js' tanh approximation), hard_sigmoid (Keras 2 / tf-keras 2.18's
+ * clip(0.2x+0.5, 0, 1); in a Keras 3 config relu6(x+3)/6, as Keras 3
+ * defines it), softplus. Tensors have 1 to 3 dims besides the batch: [D] and [T, D] are
  * held as 1x1xD and 1xTxD (the graph's NHWC per-image shapes). One input;
  * any number of outputs.
  *

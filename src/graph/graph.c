@@ -19,7 +19,8 @@ static const char *const op_names[DLP_OP_COUNT] = {
 static const char *const activation_names[DLP_ACT_COUNT] = {
     "linear", "relu", "relu6", "sigmoid", "tanh", "softmax",
     [DLP_ACT_ELU] = "elu", [DLP_ACT_SELU] = "selu", [DLP_ACT_SWISH] = "swish", [DLP_ACT_GELU] = "gelu",
-    [DLP_ACT_GELU_TANH] = "gelu_new", [DLP_ACT_HARD_SIGMOID] = "hard_sigmoid", [DLP_ACT_SOFTPLUS] = "softplus"};
+    [DLP_ACT_GELU_TANH] = "gelu_new", [DLP_ACT_HARD_SIGMOID] = "hard_sigmoid", [DLP_ACT_SOFTPLUS] = "softplus",
+    [DLP_ACT_HARD_SIGMOID_RELU6] = "hard_sigmoid_relu6"};
 
 const char *dlp_op_name(dlp_op op) { return (unsigned)op < DLP_OP_COUNT ? op_names[op] : "?"; }
 

@@ -30,6 +30,7 @@ typedef struct builder {
     dlp_graph *graph; /* NULL in the checking pass */
     const dlp_tensor_list *weights;
     dlp_keras_model_options options;
+    bool keras3; /* the config is Keras 3's: "hard_sigmoid" means relu6(x+3)/6 there */
     layer_entry *layers;
     int count;
     char node_name[320];
@@ -144,7 +145,7 @@ static dlp_status get_padding(const layer_entry *l, dlp_padding *padding)
 }
 
 /* "relu", or Keras 3's {"class_name": "function", "config": "relu", ...}. */
-static dlp_status get_activation(const layer_entry *l, const char *key, dlp_activation *activation)
+static dlp_status get_activation(const builder *b, const layer_entry *l, const char *key, dlp_activation *activation)
 {
     json_t *value = option(l, key);
     const char *name = "linear";
@@ -160,6 +161,7 @@ static dlp_status get_activation(const layer_entry *l, const char *key, dlp_acti
     }
     if (dlp_activation_from_name(name, activation) != DLP_OK)
         return REFUSE(l, "activation \"%s\" is not supported", name);
+    if (*activation == DLP_ACT_HARD_SIGMOID && b->keras3) *activation = DLP_ACT_HARD_SIGMOID_RELU6;
     return DLP_OK;
 }
 
@@ -232,6 +234,8 @@ static dlp_status bind_weight(builder *b, const layer_entry *l, int node, const 
 {
     if (!b->weights) return DLP_OK;
     const dlp_named_tensor *t = find_weight(b, l->name, keras_slot);
+    /* Keras 3 names DepthwiseConv2D's kernel "kernel" (Keras 2: "depthwise_kernel"). */
+    if (!t && strcmp(l->class_name, "DepthwiseConv2D") == 0) t = find_weight(b, l->name, "kernel");
     if (!t) return MALFORMED(l, "weight \"%s/%s\" is not in the weight file", l->name, keras_slot);
     dlp_status status = dlp_graph_set_weight(b->graph, node, graph_slot, t);
     return status == DLP_OK ? DLP_OK : dlp_fail_context(status, "layer \"%s\" (%s)", l->name, l->class_name);
@@ -276,7 +280,8 @@ static dlp_status split_activation(dlp_activation activation, dlp_activation *fu
     return DLP_OK;
 }
 
-static dlp_status window_options(const layer_entry *l, dlp_conv2d_params *p, dlp_activation *after)
+static dlp_status window_options(const builder *b, const layer_entry *l, dlp_conv2d_params *p,
+                                 dlp_activation *after)
 {
     int kernel[2], strides[2];
     dlp_activation activation;
@@ -285,7 +290,7 @@ static dlp_status window_options(const layer_entry *l, dlp_conv2d_params *p, dlp
     DLP_TRY(get_ints(l, "kernel_size", -1, 2, kernel));
     DLP_TRY(get_ints(l, "strides", 1, 2, strides));
     DLP_TRY(get_padding(l, &p->padding));
-    DLP_TRY(get_activation(l, "activation", &activation));
+    DLP_TRY(get_activation(b, l, "activation", &activation));
     split_activation(activation, &p->activation, after);
     p->kernel_h = kernel[0], p->kernel_w = kernel[1];
     p->stride_h = strides[0], p->stride_w = strides[1];
@@ -301,7 +306,7 @@ static dlp_status build_conv2d(builder *b, const layer_entry *l, const keras_ten
 {
     dlp_conv2d_params p = {0};
     dlp_activation after;
-    DLP_TRY(window_options(l, &p, &after));
+    DLP_TRY(window_options(b, l, &p, &after));
     int filters[1];
     DLP_TRY(get_ints(l, "filters", -1, 1, filters));
     p.filters = filters[0];
@@ -320,7 +325,7 @@ static dlp_status build_depthwise(builder *b, const layer_entry *l, const keras_
 {
     dlp_conv2d_params p = {0};
     dlp_activation after;
-    DLP_TRY(window_options(l, &p, &after));
+    DLP_TRY(window_options(b, l, &p, &after));
     int multiplier[1];
     DLP_TRY(get_ints(l, "depth_multiplier", 1, 1, multiplier));
     p.filters = multiplier[0];
@@ -342,7 +347,7 @@ static dlp_status build_separable(builder *b, const layer_entry *l, const keras_
 {
     dlp_conv2d_params depthwise = {0};
     dlp_activation after;
-    DLP_TRY(window_options(l, &depthwise, &after));
+    DLP_TRY(window_options(b, l, &depthwise, &after));
     int multiplier[1], filters[1];
     DLP_TRY(get_ints(l, "depth_multiplier", 1, 1, multiplier));
     DLP_TRY(get_ints(l, "filters", -1, 1, filters));
@@ -369,7 +374,7 @@ static dlp_status build_dense(builder *b, const layer_entry *l, const keras_tens
     int units[1];
     dlp_activation activation, after;
     DLP_TRY(get_ints(l, "units", -1, 1, units));
-    DLP_TRY(get_activation(l, "activation", &activation));
+    DLP_TRY(get_activation(b, l, "activation", &activation));
     dlp_dense_params p = {units[0], get_bool(l, "use_bias", true), DLP_ACT_LINEAR};
     split_activation(activation, &p.activation, &after);
     if (!b->graph) return DLP_OK;
@@ -432,7 +437,7 @@ static dlp_status build_activation(builder *b, const layer_entry *l, const keras
                                    keras_tensor *out)
 {
     dlp_activation activation;
-    DLP_TRY(get_activation(l, "activation", &activation));
+    DLP_TRY(get_activation(b, l, "activation", &activation));
     if (!b->graph) return DLP_OK;
     return activation_node(b, l, in, activation, out);
 }
@@ -1178,6 +1183,14 @@ static dlp_status read_layers(json_t *root, builder *b, bool *sequential, json_t
     return DLP_OK;
 }
 
+/* Keras 3 writes calls as {"args": ...} objects, input shapes as
+ * "batch_shape" and dtypes as DTypePolicy objects; Keras 2 never does. */
+static bool looks_like_keras3(const layer_entry *l)
+{
+    return json_is_object(json_array_get(l->inbound, 0)) || json_object_get(l->config, "batch_shape") ||
+           json_is_object(json_object_get(l->config, "dtype"));
+}
+
 void dlp_keras_model_destroy(dlp_keras_model *model)
 {
     if (!model) return;
@@ -1200,6 +1213,9 @@ static dlp_status build_model(json_t *root, const dlp_tensor_list *weights, cons
     const char *name = json_is_object(config) ? json_string_value(json_object_get(config, "name")) : NULL;
     model->name = strdup(name ? name : "");
     if (status == DLP_OK && !model->name) status = dlp_fail(DLP_ERR_OUT_OF_MEMORY, "model_config: out of memory");
+    const char *version = weights ? dlp_tensor_list_get_metadata(weights, "keras_version") : NULL;
+    b.keras3 = version ? version[0] >= '3' && version[1] == '.' : false;
+    for (int i = 0; status == DLP_OK && i < b.count; i++) b.keras3 = b.keras3 || looks_like_keras3(&b.layers[i]);
     /* First pass: every layer and option, before anything is built. */
     for (int i = 0; status == DLP_OK && i < b.count; i++) status = check_layer(&b, &b.layers[i]);
     if (status == DLP_OK && !sequential) {

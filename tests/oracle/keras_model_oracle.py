@@ -14,8 +14,13 @@ Writes tests/fixtures/keras_model/:
                         models): Dense, Permute, Reshape, BatchNormalization, ...
   tensor_2d_x.npy / tensor_2d_y0.npy
   sequential.h5         a Sequential model on 1-D [10] vectors; _x / _y0 as above
+  keras3.h5 / keras3_x.npy / keras3_y0.npy
+                        a Functional model written by Keras 3 (model.save to
+                        .h5): Keras 3's config format (calls as {"args": ...},
+                        batch_shape, hard_sigmoid = relu6(x+3)/6)
   activations.npy       row 0: x in [-7, 7]; then one row per activation in
                         ACTIVATIONS order, computed by tf_keras.activations
+                        (the last row by Keras 3's hard_sigmoid)
   refuse_*.json         model.to_json() of models dlp must refuse (LSTM, Conv3D,
                         dilation_rate 2, groups 2, channels_first, Concatenate on
                         the batch axis)
@@ -29,6 +34,7 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import tf_keras as keras  # noqa: E402
+import keras as keras3  # noqa: E402  (Keras 3, the version TensorFlow 2.18 installs)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.environ.get("DLP_FIXTURES", os.path.join(HERE, "..", "fixtures"))
@@ -39,7 +45,7 @@ L = keras.layers
 # (after x); "gelu_approximate" is gelu(x, approximate=True), which a Keras
 # config cannot name (TF.js spells it "gelu_new").
 ACTIVATIONS = ["linear", "relu", "relu6", "sigmoid", "tanh", "elu", "selu", "swish", "gelu", "gelu_approximate",
-               "hard_sigmoid", "softplus"]
+               "hard_sigmoid", "softplus", "keras3_hard_sigmoid"]
 
 
 def randomize_statistics(model, seed):
@@ -146,8 +152,41 @@ def sequential_model():
     return model
 
 
+def keras3_model():
+    K = keras3.layers
+    keras3.utils.set_random_seed(13)
+    image = keras3.Input((10, 10, 3), name="image")
+    x = K.Rescaling(1 / 255.0, offset=-0.5, name="rescale")(image)
+    x = K.Conv2D(6, 3, padding="same", activation="gelu", name="conv")(x)
+    x = K.BatchNormalization(name="bn")(x)
+    adapted = K.Normalization(name="norm")
+    adapted.adapt(np.random.RandomState(4).normal(0.2, 0.7, (8, 10, 10, 6)).astype(np.float32))
+    x = adapted(x)
+    a = K.SeparableConv2D(6, 3, padding="same", activation="hard_sigmoid", name="sep")(x)
+    b = K.DepthwiseConv2D(3, padding="same", name="dw")(x)
+    x = K.Add(name="add")([a, b])
+    x = K.LeakyReLU(negative_slope=0.2, name="leaky")(x)
+    x = K.Concatenate(axis=1, name="cat")([x, b])                     # 20x10x6
+    x = K.Cropping2D(((1, 1), (0, 2)), name="crop")(x)               # 18x8x6
+    x = K.MaxPooling2D(2, name="pool")(x)                             # 9x4x6
+    x = K.Permute((2, 1, 3), name="swap")(x)                          # 4x9x6
+    x = K.Reshape((36, 6), name="rows")(x)
+    x = K.Dense(5, activation="silu", name="per_row")(x)
+    x = K.GlobalAveragePooling1D(name="gap1d")(x)
+    out = K.Dense(4, activation="softmax", name="out")(x)
+    model = keras3.Model(image, [out, x], name="k3")
+    rng = np.random.RandomState(2)
+    bn = model.get_layer("bn")
+    bn.set_weights([rng.uniform(0.5, 1.5, w.shape).astype(np.float32) if i in (0, 3)
+                    else rng.uniform(-0.3, 0.3, w.shape).astype(np.float32) for i, w in enumerate(bn.get_weights())])
+    return model
+
+
 def save(model, stem, x):
-    model.save(os.path.join(OUT, stem + ".h5"), save_format="h5")
+    if stem == "keras3":
+        model.save(os.path.join(OUT, stem + ".h5"))
+    else:
+        model.save(os.path.join(OUT, stem + ".h5"), save_format="h5")
     np.save(os.path.join(OUT, stem + "_x.npy"), x.reshape(len(x), -1).astype(np.float32))
     ys = model.predict(x, verbose=0)
     if not isinstance(ys, list):
@@ -163,6 +202,8 @@ def activation_table():
     for name in ACTIVATIONS:
         if name == "gelu_approximate":
             y = keras.activations.gelu(tf.constant(x), approximate=True)
+        elif name == "keras3_hard_sigmoid":
+            y = keras3.activations.hard_sigmoid(tf.constant(x))
         else:
             y = keras.activations.get(name)(tf.constant(x))
         rows.append(np.asarray(y, dtype=np.float32))
@@ -202,6 +243,7 @@ def main():
     save(every_layer_model(), "every_layer", rng.uniform(0, 255, (4, 12, 12, 3)).astype(np.float32))
     save(tensor_model(), "tensor_2d", rng.normal(0, 1, (5, 6, 8)).astype(np.float32))
     save(sequential_model(), "sequential", rng.normal(0, 1, (3, 10)).astype(np.float32))
+    save(keras3_model(), "keras3", rng.uniform(0, 255, (3, 10, 10, 3)).astype(np.float32))
     activation_table()
     refusals()
 

@@ -3,7 +3,8 @@
  *  - tests/fixtures/keras_model (tests/oracle/keras_model_oracle.py, tf-keras
  *    2.18): a Functional model using every supported layer and activation,
  *    a [6, 8] tensor model and a Sequential [10] model, saved as whole-model
- *    .h5: every output within relative L2 1e-5 of Keras' (batched);
+ *    .h5, and a model Keras 3 wrote (its config format): every output within
+ *    relative L2 1e-5 of Keras' (batched);
  *  - the real nsfwjs InceptionV3 (TF.js layers model, Keras 2.2.4 config)
  *    built from its config alone, head included, on the three oracle photos:
  *    probabilities within 1e-4 absolute of TensorFlow.js 4.22's;
@@ -262,6 +263,7 @@ int main(void)
     check_fixture_model(fixtures, "every_layer", 6);
     check_fixture_model(fixtures, "tensor_2d", 1);
     check_fixture_model(fixtures, "sequential", 1);
+    check_fixture_model(fixtures, "keras3", 2);
     check_refusals(fixtures);
     check_nsfwjs(shared);
     return check_summary("keras_model");

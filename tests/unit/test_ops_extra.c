@@ -114,7 +114,8 @@ static void test_activations_against_keras(const char *fixtures)
 {
     static const dlp_activation order[] = {DLP_ACT_LINEAR, DLP_ACT_RELU, DLP_ACT_RELU6, DLP_ACT_SIGMOID,
                                            DLP_ACT_TANH, DLP_ACT_ELU, DLP_ACT_SELU, DLP_ACT_SWISH,
-                                           DLP_ACT_GELU, DLP_ACT_GELU_TANH, DLP_ACT_HARD_SIGMOID, DLP_ACT_SOFTPLUS};
+                                           DLP_ACT_GELU, DLP_ACT_GELU_TANH, DLP_ACT_HARD_SIGMOID, DLP_ACT_SOFTPLUS,
+                                           DLP_ACT_HARD_SIGMOID_RELU6};
     enum { ACTIVATIONS = sizeof order / sizeof order[0] };
     char path[1024];
     snprintf(path, sizeof path, "%s/keras_model/activations.npy", fixtures);

@@ -37,6 +37,7 @@ static float activate(dlp_activation activation, float x)
         return 0.5f * x * (1.0f + tanhf((float)GELU_TANH_COEFFICIENT * (x + 0.044715f * x * x * x)));
     case DLP_ACT_HARD_SIGMOID: return fminf(fmaxf(0.2f * x + 0.5f, 0.0f), 1.0f);
     case DLP_ACT_SOFTPLUS: return softplus(x);
+    case DLP_ACT_HARD_SIGMOID_RELU6: return fminf(fmaxf(x + 3.0f, 0.0f), 6.0f) / 6.0f;
     default: return x;
     }
 }
@@ -160,6 +161,7 @@ double cpu_activation_extra_naive(dlp_activation activation, double x)
     case DLP_ACT_GELU_TANH: return 0.5 * x * (1.0 + tanh(sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x)));
     case DLP_ACT_HARD_SIGMOID: return x < -2.5 ? 0.0 : x > 2.5 ? 1.0 : 0.2 * x + 0.5;
     case DLP_ACT_SOFTPLUS: return log(1.0 + exp(x));
+    case DLP_ACT_HARD_SIGMOID_RELU6: return x <= -3 ? 0.0 : x >= 3 ? 1.0 : x / 6.0 + 0.5;
     default: return x;
     }
 }
