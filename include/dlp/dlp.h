@@ -17,5 +17,6 @@
 #include "dlp/graph.h"        /* network graphs and backends */
 #include "dlp/keras_model.h"  /* users' own Keras models from a model_config */
 #include "dlp/logreg.h"       /* logistic regression, evaluator, pipelines */
+#include "dlp/featurize.h"    /* a zoo network as a featurizer over image rows */
 
 #endif

@@ -40,5 +40,6 @@ int cli_devices(int argc, char **argv);
 int cli_inspect(int argc, char **argv);
 int cli_models(int argc, char **argv);
 int cli_convert(int argc, char **argv);
+int cli_featurize(int argc, char **argv);
 
 #endif

@@ -12,6 +12,7 @@ static const cli_command commands[] = {
     {"inspect", "describe an image or a safetensors file", cli_inspect},
     {"models", "list the zoo models, their feature dims and where their weights are", cli_models},
     {"convert", "convert Keras .h5 or TF.js weights to safetensors", cli_convert},
+    {"featurize", "images -> features with a zoo network (.npy, LibSVM, JSON Lines)", cli_featurize},
 };
 enum { COMMAND_COUNT = sizeof commands / sizeof commands[0] };
 

@@ -32,6 +32,7 @@ typedef struct graph_node {
         dlp_permute_params permute;
         int axis; /* DLP_OP_CONCAT_AXIS */
     } params;
+    int depth_multiplier; /* separable conv */
     graph_weight weights[GRAPH_MAX_SLOTS];
     int weight_count;
     char *weight_source;
