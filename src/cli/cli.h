@@ -41,5 +41,6 @@ int cli_inspect(int argc, char **argv);
 int cli_models(int argc, char **argv);
 int cli_convert(int argc, char **argv);
 int cli_featurize(int argc, char **argv);
+int cli_apply(int argc, char **argv);
 
 #endif
