@@ -37,6 +37,11 @@ extern "C" {
  * time; HDF5's own error printing is off during the call. */
 dlp_status dlp_keras_h5_load(const char *path, dlp_tensor_list **list);
 
+/* Only the model_config attribute of a Keras .h5 file (no weights are read):
+ * *config is the JSON text (free() it), NULL when the file has none.
+ * DLP_ERR_MODEL when the file is not HDF5 or the attribute is unreadable. */
+dlp_status dlp_keras_h5_read_model_config(const char *path, char **config);
+
 /* Reads any weight file dlp knows, told apart by content, not by name: HDF5's
  * signature (a Keras .h5, dlp_keras_h5_load), safetensors (an 8-byte header
  * length, then a JSON object), or a JSON object with a "weightsManifest" (a

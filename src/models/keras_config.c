@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/status.h"
 #include "dlp/weights.h"
@@ -1202,7 +1203,7 @@ void dlp_keras_model_destroy(dlp_keras_model *model)
 }
 
 static dlp_status build_model(json_t *root, const dlp_tensor_list *weights, const dlp_keras_model_options *options,
-                              dlp_keras_model *model)
+                              bool check_only, dlp_keras_model *model)
 {
     builder b = {0};
     b.weights = weights;
@@ -1227,6 +1228,10 @@ static dlp_status build_model(json_t *root, const dlp_tensor_list *weights, cons
         for (int i = 0; status == DLP_OK && i < b.count; i++)
             if (is_input_layer(&b.layers[i])) status = input_tensor(&b, &b.layers[i], NULL);
     }
+    if (check_only) {
+        free(b.layers);
+        return status;
+    }
     if (status == DLP_OK) status = dlp_graph_create(&model->graph);
     b.graph = model->graph;
     if (status == DLP_OK && sequential) {
@@ -1241,7 +1246,7 @@ static dlp_status build_model(json_t *root, const dlp_tensor_list *weights, cons
 }
 
 static dlp_status model_from(const char *model_config, const dlp_tensor_list *weights,
-                             const dlp_keras_model_options *options, dlp_keras_model **out)
+                             const dlp_keras_model_options *options, bool check_only, dlp_keras_model **out)
 {
     *out = NULL;
     if (!model_config) return dlp_fail(DLP_ERR_MODEL, "no model_config: not a whole Keras model (weights only?)");
@@ -1249,10 +1254,10 @@ static dlp_status model_from(const char *model_config, const dlp_tensor_list *we
     json_t *root = json_loads(model_config, 0, &error);
     if (!root) return dlp_fail(DLP_ERR_FORMAT, "model_config: line %d: %s", error.line, error.text);
     dlp_keras_model *model = calloc(1, sizeof *model);
-    dlp_status status = model ? build_model(root, weights, options, model)
+    dlp_status status = model ? build_model(root, weights, options, check_only, model)
                               : dlp_fail(DLP_ERR_OUT_OF_MEMORY, "model_config: out of memory");
     json_decref(root);
-    if (status != DLP_OK) {
+    if (status != DLP_OK || check_only) {
         dlp_keras_model_destroy(model);
         return status;
     }
@@ -1263,7 +1268,7 @@ static dlp_status model_from(const char *model_config, const dlp_tensor_list *we
 dlp_status dlp_keras_model_from_config(const char *model_config, const dlp_keras_model_options *options,
                                        dlp_keras_model **model)
 {
-    return model_from(model_config, NULL, options, model);
+    return model_from(model_config, NULL, options, false, model);
 }
 
 dlp_status dlp_keras_model_from_weights(const dlp_tensor_list *weights, const char *model_config,
@@ -1272,12 +1277,49 @@ dlp_status dlp_keras_model_from_weights(const dlp_tensor_list *weights, const ch
     *model = NULL;
     if (!weights) return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "keras model: no weights");
     const char *config = model_config ? model_config : dlp_tensor_list_get_metadata(weights, "model_config");
-    return model_from(config, weights, options, model);
+    return model_from(config, weights, options, false, model);
+}
+
+/* The model_config of a TF.js model.json (or its folder) or a Keras .h5
+ * without reading the weights; NULL for other files (checked after loading). */
+static dlp_status peek_model_config(const char *path, char **config)
+{
+    *config = NULL;
+    char json_path[4096];
+    struct stat info;
+    bool folder = stat(path, &info) == 0 && S_ISDIR(info.st_mode);
+    snprintf(json_path, sizeof json_path, folder ? "%s/model.json" : "%s", path);
+    unsigned char head[8] = {0};
+    FILE *file = fopen(json_path, "rb");
+    if (!file) return DLP_OK;
+    size_t got = fread(head, 1, sizeof head, file);
+    fclose(file);
+    static const unsigned char hdf5_signature[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    if (got == 8 && memcmp(head, hdf5_signature, 8) == 0) return dlp_keras_h5_read_model_config(json_path, config);
+    size_t first = 0;
+    while (first < got && (head[first] == ' ' || head[first] == '\n' || head[first] == '\r' || head[first] == '\t'))
+        first++;
+    if (first == got || head[first] != '{') return DLP_OK;
+    json_t *root = json_load_file(json_path, 0, NULL);
+    json_t *topology = json_object_get(root, "modelTopology");
+    json_t *model_config = json_object_get(topology, "model_config");
+    if (!model_config && json_object_get(topology, "class_name")) model_config = topology;
+    if (model_config) *config = json_dumps(model_config, JSON_COMPACT);
+    json_decref(root);
+    return DLP_OK;
 }
 
 dlp_status dlp_keras_model_load(const char *path, const dlp_keras_model_options *options, dlp_keras_model **model)
 {
     *model = NULL;
+    /* Layers and options are checked before the weights are read. */
+    char *config = NULL;
+    dlp_status peeked = peek_model_config(path, &config);
+    if (peeked == DLP_OK && config) {
+        dlp_status checked = model_from(config, NULL, options, true, model);
+        free(config);
+        if (checked != DLP_OK) return dlp_fail_context(checked, "%s", path);
+    }
     dlp_tensor_list *weights = NULL;
     DLP_TRY(dlp_weights_load_any(path, &weights));
     dlp_status status = dlp_keras_model_from_weights(weights, NULL, options, model);

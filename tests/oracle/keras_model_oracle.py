@@ -23,7 +23,7 @@ Writes tests/fixtures/keras_model/:
                         (the last row by Keras 3's hard_sigmoid)
   refuse_*.json         model.to_json() of models dlp must refuse (LSTM, Conv3D,
                         dilation_rate 2, groups 2, channels_first, Concatenate on
-                        the batch axis)
+                        the batch axis); refuse_lstm.h5 the LSTM one saved whole
 Run with the oracle venv: tests/oracle/run.sh VENV keras_model_oracle.py
 """
 import os
@@ -235,6 +235,7 @@ def refusals():
     for name, model in cases.items():
         with open(os.path.join(OUT, "refuse_%s.json" % name), "w") as f:
             f.write(model.to_json())
+    cases["lstm"].save(os.path.join(OUT, "refuse_lstm.h5"), save_format="h5")
 
 
 def main():

@@ -178,6 +178,38 @@ static void check_refusals(const char *fixtures)
     }
 }
 
+/* dlp_keras_model_load checks the config before it reads any weight: a
+ * TF.js model.json with an LSTM and a shard that does not exist is refused
+ * for the LSTM, not for the missing shard (a Keras .h5's model_config
+ * attribute is likewise read alone first). */
+static void check_refused_before_weights(const char *fixtures)
+{
+    const char *tmp = check_env("DLP_TEST_TMP");
+    char path[1024], config_path[1024];
+    snprintf(config_path, sizeof config_path, "%s/keras_model/refuse_lstm.json", fixtures);
+    char *config = read_text(config_path);
+    CHECK(config != NULL);
+    if (!config) return;
+    snprintf(path, sizeof path, "%s/keras_model_lstm.json", tmp);
+    FILE *file = fopen(path, "w");
+    CHECK(file != NULL);
+    if (!file) {
+        free(config);
+        return;
+    }
+    fprintf(file, "{\"format\": \"layers-model\", \"modelTopology\": {\"model_config\": %s}, \"weightsManifest\": "
+                  "[{\"paths\": [\"missing-shard.bin\"], \"weights\": [{\"name\": \"recurrent/kernel\", "
+                  "\"shape\": [24, 16], \"dtype\": \"float32\"}]}]}",
+            config);
+    fclose(file);
+    dlp_keras_model *model = NULL;
+    CHECK_FAILS(dlp_keras_model_load(path, NULL, &model), DLP_ERR_UNSUPPORTED, "layer \"recurrent\" (LSTM)");
+    CHECK(model == NULL);
+    snprintf(path, sizeof path, "%s/keras_model/refuse_lstm.h5", fixtures);
+    CHECK_FAILS(dlp_keras_model_load(path, NULL, &model), DLP_ERR_UNSUPPORTED, "layer \"recurrent\" (LSTM)");
+    free(config);
+}
+
 enum { SIDE = 299, PIXELS = SIDE * SIDE * 3, IMAGES = 3 };
 
 /* Decodes a 299x299 PNG to RGB8 and normalizes it as Keras' 'tf' mode. */
@@ -265,6 +297,7 @@ int main(void)
     check_fixture_model(fixtures, "sequential", 1);
     check_fixture_model(fixtures, "keras3", 2);
     check_refusals(fixtures);
+    check_refused_before_weights(fixtures);
     check_nsfwjs(shared);
     return check_summary("keras_model");
 }
