@@ -482,11 +482,6 @@ static dlp_status build_leaky_relu(builder *b, const layer_entry *l, const keras
     double slope = get_number(l, "alpha", get_number(l, "negative_slope", 0.3));
     dlp_relu_params p = {(float)slope, 0.0f, false, 0.0f};
     if (!b->graph) return DLP_OK;
-    if (p.negative_slope == 0) {
-        int node;
-        DLP_TRY(dlp_graph_relu(b->graph, l->name, in->node, &p, &node));
-        return same_output(b, l, node, in, out);
-    }
     return relu_node(b, l, in, &p, out);
 }
 
@@ -1227,6 +1222,9 @@ static dlp_status build_model(json_t *root, const dlp_tensor_list *weights, cons
                               "supported", inputs);
         for (int i = 0; status == DLP_OK && i < b.count; i++)
             if (is_input_layer(&b.layers[i])) status = input_tensor(&b, &b.layers[i], NULL);
+    } else if (status == DLP_OK && b.count > 0) {
+        /* A Sequential's input: its InputLayer, or the first layer's batch_input_shape. */
+        status = input_tensor(&b, &b.layers[0], NULL);
     }
     if (check_only) {
         free(b.layers);
