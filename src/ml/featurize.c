@@ -126,9 +126,9 @@ static void weights_digest(const dlp_tensor_list *weights, char hex[65])
         }
         dlp_sha256_update(&hash, tensor->data, tensor->nbytes);
     }
-    uint8_t digest[32];
+    unsigned char digest[32];
     dlp_sha256_final(&hash, digest);
-    dlp_sha256_hex(digest, hex);
+    for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", digest[i]);
 }
 
 static const char *pooling_name(dlp_pooling pooling)
@@ -197,7 +197,7 @@ static dlp_status open_cache(dlp_featurizer *featurizer, const dlp_featurizer_op
     snprintf(text, sizeof text, "dlp-features-v1|%s|%s|%s|%d|%d|%d", featurizer->model->name,
              featurizer->weights_sha256, pooling_name(featurizer->pooling), (int)featurizer->resize,
              (int)featurizer->normalize, featurizer->model->input_h);
-    dlp_sha256_buffer(text, strlen(text), featurizer->config_key);
+    dlp_sha256_hex(text, strlen(text), featurizer->config_key);
     const char *root = options->cache_dir ? options->cache_dir : dlp_feature_cache_default_dir();
     if (!root || !*root) return DLP_OK;
     size_t length = strlen(root) + 80;
@@ -344,7 +344,7 @@ static void prepare_slot(void *context, size_t slot, int worker)
     size_t size = 0;
     dlp_status status = read_file(row.origin, &bytes, &size);
     if (status == DLP_OK) {
-        dlp_sha256_buffer(bytes, size, b->content_key[slot]);
+        dlp_sha256_hex(bytes, size, b->content_key[slot]);
         float *features = job->features + slot * featurizer->dim;
         if (featurizer->cache_dir && cache_read(featurizer, b->content_key[slot], features)) {
             b->cache_hit[slot] = 1;
