@@ -210,6 +210,41 @@ static void check_refused_before_weights(const char *fixtures)
     free(config);
 }
 
+/* Rescaling with per-channel lists and Normalization(invert=True) with the
+ * config's mean and variance, on a [2, 3] input, against their definitions
+ * (tf-keras 2.18: x*scale + offset; mean + x*max(sqrt(variance), 1e-7)). */
+static void check_affine_layers(void)
+{
+    const char *config =
+        "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"affine\", \"layers\": ["
+        "{\"class_name\": \"InputLayer\", \"config\": {\"name\": \"in\", \"batch_input_shape\": [null, 2, 3]}},"
+        "{\"class_name\": \"Rescaling\", \"config\": {\"name\": \"r\", \"scale\": [0.5, -2.0, 4.0], \"offset\": 1.5}},"
+        "{\"class_name\": \"Normalization\", \"config\": {\"name\": \"n\", \"axis\": -1, \"invert\": true, "
+        "\"mean\": [1.0, 2.0, 3.0], \"variance\": [4.0, 0.25, 9.0]}}]}}";
+    dlp_keras_model *model = NULL;
+    CHECK_OK(dlp_keras_model_from_config(config, NULL, &model));
+    if (!model) return;
+    int dims[3];
+    CHECK(dlp_keras_model_input_dims(model, dims) == 2 && dims[0] == 2 && dims[1] == 3);
+    dlp_backend *cpu = NULL;
+    dlp_plan *plan = NULL;
+    CHECK_OK(dlp_backend_create_cpu(1, &cpu));
+    CHECK_OK(dlp_keras_model_plan(model, cpu, 1, &plan));
+    float x[6] = {1, -2, 3, 0.5f, 7, -1}, y[6];
+    const double scale[3] = {0.5, -2.0, 4.0}, mean[3] = {1, 2, 3}, deviation[3] = {2, 0.5, 3};
+    if (plan) {
+        CHECK_OK(dlp_plan_run(plan, x, 1));
+        CHECK_OK(dlp_plan_read_output(plan, 0, y, 6));
+        for (int i = 0; i < 6; i++) {
+            int c = i % 3;
+            CHECK_NEAR(y[i], mean[c] + (x[i] * scale[c] + 1.5) * deviation[c], 1e-5);
+        }
+    }
+    dlp_plan_destroy(plan);
+    dlp_backend_destroy(cpu);
+    dlp_keras_model_destroy(model);
+}
+
 enum { SIDE = 299, PIXELS = SIDE * SIDE * 3, IMAGES = 3 };
 
 /* Decodes a 299x299 PNG to RGB8 and normalizes it as Keras' 'tf' mode. */
@@ -298,6 +333,7 @@ int main(void)
     check_fixture_model(fixtures, "keras3", 2);
     check_refusals(fixtures);
     check_refused_before_weights(fixtures);
+    check_affine_layers();
     check_nsfwjs(shared);
     return check_summary("keras_model");
 }
