@@ -15,6 +15,7 @@
 #include "dlp/safetensors.h"  /* weight files */
 #include "dlp/weights.h"      /* importers: Keras .h5, TF.js */
 #include "dlp/graph.h"        /* network graphs and backends */
+#include "dlp/keras_model.h"  /* users' own Keras models from a model_config */
 #include "dlp/logreg.h"       /* logistic regression, evaluator */
 #include "dlp/pipeline.h"     /* featurizer + logistic regression, saved as a directory */
 #include "dlp/featurize.h"    /* a zoo network as a featurizer over image rows */

@@ -35,6 +35,17 @@ typedef enum dlp_op {
     DLP_OP_IDENTITY,         /* Dropout and friends at inference */
     DLP_OP_SEPARABLE_CONV2D, /* weights: depthwise_kernel [kh,kw,cin,mult], pointwise_kernel [1,1,cin*mult,cout],
                                 bias [cout] if use_bias; planned as a depthwise step then a 1x1 conv step */
+    /* Added for user Keras models (src/models/keras_config.c; CPU: src/backend/cpu/ops_extra.c). */
+    DLP_OP_RELU,             /* Keras ReLU/LeakyReLU with max_value, negative_slope, threshold */
+    DLP_OP_RESHAPE,          /* same elements, new per-image shape: no data movement */
+    DLP_OP_PERMUTE,          /* per-image transpose of (h, w, c) */
+    DLP_OP_CROP,             /* Cropping2D: rows/columns dropped from each side */
+    DLP_OP_SUBTRACT,         /* elementwise, 2 inputs of one shape */
+    DLP_OP_MULTIPLY,         /* elementwise, inputs of one shape */
+    DLP_OP_AVERAGE,
+    DLP_OP_MAXIMUM,
+    DLP_OP_CONCAT_AXIS,      /* concatenation along h (axis 0) or w (axis 1); channels use DLP_OP_CONCAT */
+    DLP_OP_CHANNEL_AFFINE,   /* weights: scale [c], shift [c]: y = x*scale + shift (Rescaling, Normalization) */
     DLP_OP_COUNT
 } dlp_op;
 
@@ -45,6 +56,15 @@ typedef enum dlp_activation {
     DLP_ACT_SIGMOID,
     DLP_ACT_TANH,
     DLP_ACT_SOFTMAX, /* over the channel (last) axis */
+    /* Added for user Keras models; not fused into conv/dense (separate steps). */
+    DLP_ACT_ELU,          /* alpha 1 */
+    DLP_ACT_SELU,         /* Klambauer et al. constants, as tf.nn.selu */
+    DLP_ACT_SWISH,        /* x*sigmoid(x): Keras "swish" and "silu" */
+    DLP_ACT_GELU,         /* exact: x/2*(1+erf(x/sqrt 2)), Keras "gelu" */
+    DLP_ACT_GELU_TANH,    /* gelu(approximate=True), TF.js "gelu_new" */
+    DLP_ACT_HARD_SIGMOID, /* tf-keras 2.18: clip(0.2x+0.5, 0, 1) */
+    DLP_ACT_SOFTPLUS,     /* log(1+exp(x)) */
+    DLP_ACT_HARD_SIGMOID_RELU6, /* Keras 3's hard_sigmoid: relu6(x+3)/6 */
     DLP_ACT_COUNT
 } dlp_activation;
 
@@ -82,6 +102,22 @@ typedef struct dlp_pool_params {
 typedef struct dlp_zero_pad_params {
     int top, bottom, left, right;
 } dlp_zero_pad_params;
+
+/* Keras' ReLU layer (backend.relu): x > threshold passes (x >= 0 when
+ * threshold is 0), clipped to [0, max_value] when has_max_value; below the
+ * threshold negative_slope*(x - threshold). LeakyReLU(alpha) is
+ * {negative_slope = alpha}. */
+typedef struct dlp_relu_params {
+    float negative_slope;
+    float threshold;
+    bool has_max_value;
+    float max_value;
+} dlp_relu_params;
+
+/* Output axis i (0 h, 1 w, 2 c) takes input axis axes[i]. */
+typedef struct dlp_permute_params {
+    int axes[3];
+} dlp_permute_params;
 
 /* Output extent of a conv/pool along one axis; 0 when the window does not fit. */
 int dlp_conv_output_size(int input, int kernel, int stride, dlp_padding padding);
@@ -131,6 +167,23 @@ dlp_status dlp_graph_concat(dlp_graph *graph, const char *name, const int *input
 dlp_status dlp_graph_add(dlp_graph *graph, const char *name, const int *inputs, int input_count, int *node);
 dlp_status dlp_graph_zero_pad(dlp_graph *graph, const char *name, int input, const dlp_zero_pad_params *params,
                               int *node);
+/* Added for user Keras models (src/graph/graph_extra.c). */
+dlp_status dlp_graph_relu(dlp_graph *graph, const char *name, int input, const dlp_relu_params *params, int *node);
+/* shape must hold as many elements as the input. */
+dlp_status dlp_graph_reshape(dlp_graph *graph, const char *name, int input, dlp_shape shape, int *node);
+dlp_status dlp_graph_permute(dlp_graph *graph, const char *name, int input, const dlp_permute_params *params,
+                             int *node);
+/* Cropping2D: the amounts removed from each side. */
+dlp_status dlp_graph_crop(dlp_graph *graph, const char *name, int input, const dlp_zero_pad_params *params, int *node);
+/* op: DLP_OP_ADD, DLP_OP_SUBTRACT (exactly 2 inputs), DLP_OP_MULTIPLY, DLP_OP_AVERAGE or DLP_OP_MAXIMUM;
+ * the inputs must have one shape. */
+dlp_status dlp_graph_elementwise(dlp_graph *graph, const char *name, dlp_op op, const int *inputs, int input_count,
+                                 int *node);
+/* axis 0 (h), 1 (w) or 2 (c, the same as dlp_graph_concat); the other axes must agree. */
+dlp_status dlp_graph_concat_axis(dlp_graph *graph, const char *name, const int *inputs, int input_count, int axis,
+                                 int *node);
+/* y = x*scale[c] + shift[c], weights "scale" and "shift" [c] (start 1 and 0). */
+dlp_status dlp_graph_channel_affine(dlp_graph *graph, const char *name, int input, int *node);
 
 int dlp_graph_node_count(const dlp_graph *graph);
 /* -1 when absent. */

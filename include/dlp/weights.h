@@ -30,11 +30,17 @@ extern "C" {
  *
  * Errors: DLP_ERR_IO when the file cannot be opened for reading;
  * DLP_ERR_MODEL for anything else (not HDF5, truncated, missing attribute,
- * group or dataset, a non-float dataset, more than DLP_MAX_DIMS dims), the
+ * group or dataset, a non-float dataset (an integer scalar, such as
+ * Normalization's "count", is read as float), more than DLP_MAX_DIMS dims), the
  * message naming the file and the layer/weight. *list is NULL on failure.
  * Uses the (serial, not thread-safe) HDF5 library: call from one thread at a
  * time; HDF5's own error printing is off during the call. */
 dlp_status dlp_keras_h5_load(const char *path, dlp_tensor_list **list);
+
+/* Only the model_config attribute of a Keras .h5 file (no weights are read):
+ * *config is the JSON text (free() it), NULL when the file has none.
+ * DLP_ERR_MODEL when the file is not HDF5 or the attribute is unreadable. */
+dlp_status dlp_keras_h5_read_model_config(const char *path, char **config);
 
 /* Reads any weight file dlp knows, told apart by content, not by name: HDF5's
  * signature (a Keras .h5, dlp_keras_h5_load), safetensors (an 8-byte header

@@ -45,5 +45,6 @@ int cli_fit(int argc, char **argv);
 int cli_predict(int argc, char **argv);
 int cli_train(int argc, char **argv);
 int cli_evaluate(int argc, char **argv);
+int cli_apply(int argc, char **argv);
 
 #endif

@@ -17,6 +17,7 @@ static const cli_command commands[] = {
     {"predict", "apply a pipeline to images, in batch or streaming from stdin (JSON Lines)", cli_predict},
     {"train", "fit a logistic regression on a feature file; writes a pipeline directory", cli_train},
     {"evaluate", "apply a pipeline to a feature file and print its metrics", cli_evaluate},
+    {"apply", "run your own Keras model (.h5, TF.js) on images or .npy arrays", cli_apply},
 };
 enum { COMMAND_COUNT = sizeof commands / sizeof commands[0] };
 

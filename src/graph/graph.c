@@ -11,10 +11,16 @@
 static const char *const op_names[DLP_OP_COUNT] = {
     "Input", "Conv2D", "DepthwiseConv2D", "Dense", "BatchNormalization", "Activation", "MaxPooling2D",
     "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D", "Concatenate", "Add", "ZeroPadding2D",
-    "Flatten", "Identity", "SeparableConv2D"};
+    "Flatten", "Identity", "SeparableConv2D",
+    [DLP_OP_RELU] = "ReLU", [DLP_OP_RESHAPE] = "Reshape", [DLP_OP_PERMUTE] = "Permute", [DLP_OP_CROP] = "Cropping2D",
+    [DLP_OP_SUBTRACT] = "Subtract", [DLP_OP_MULTIPLY] = "Multiply", [DLP_OP_AVERAGE] = "Average",
+    [DLP_OP_MAXIMUM] = "Maximum", [DLP_OP_CONCAT_AXIS] = "ConcatenateAxis", [DLP_OP_CHANNEL_AFFINE] = "ChannelAffine"};
 
-static const char *const activation_names[DLP_ACT_COUNT] = {"linear", "relu", "relu6", "sigmoid", "tanh",
-                                                            "softmax"};
+static const char *const activation_names[DLP_ACT_COUNT] = {
+    "linear", "relu", "relu6", "sigmoid", "tanh", "softmax",
+    [DLP_ACT_ELU] = "elu", [DLP_ACT_SELU] = "selu", [DLP_ACT_SWISH] = "swish", [DLP_ACT_GELU] = "gelu",
+    [DLP_ACT_GELU_TANH] = "gelu_new", [DLP_ACT_HARD_SIGMOID] = "hard_sigmoid", [DLP_ACT_SOFTPLUS] = "softplus",
+    [DLP_ACT_HARD_SIGMOID_RELU6] = "hard_sigmoid_relu6"};
 
 const char *dlp_op_name(dlp_op op) { return (unsigned)op < DLP_OP_COUNT ? op_names[op] : "?"; }
 
@@ -25,12 +31,18 @@ const char *dlp_activation_name(dlp_activation activation)
 
 dlp_status dlp_activation_from_name(const char *name, dlp_activation *activation)
 {
+    /* Keras 2.4+ names swish "silu" too. */
+    if (name && strcmp(name, "silu") == 0) {
+        *activation = DLP_ACT_SWISH;
+        return DLP_OK;
+    }
     for (int i = 0; i < DLP_ACT_COUNT; i++)
         if (name && strcmp(name, activation_names[i]) == 0) {
             *activation = (dlp_activation)i;
             return DLP_OK;
         }
-    return dlp_fail(DLP_ERR_UNSUPPORTED, "activation \"%s\": expected one of linear, relu, relu6, sigmoid, tanh, softmax",
+    return dlp_fail(DLP_ERR_UNSUPPORTED, "activation \"%s\": expected one of linear, relu, relu6, sigmoid, tanh, softmax, elu, "
+                    "selu, swish, silu, gelu, gelu_new, hard_sigmoid, softplus",
                     name ? name : "(null)");
 }
 
@@ -446,3 +458,16 @@ dlp_status dlp_graph_set_weight(dlp_graph *graph, int node, const char *slot, co
     memcpy(w->data, tensor->data, w->count * sizeof(float));
     return DLP_OK;
 }
+
+dlp_status graph_add_node(dlp_graph *graph, const char *name, dlp_op op, const int *inputs, int input_count,
+                          graph_node **node, int *id)
+{
+    return add_node(graph, name, op, inputs, input_count, node, id);
+}
+
+dlp_status graph_add_weight(graph_node *node, const char *slot, int ndim, const int64_t *shape)
+{
+    return add_weight(node, slot, ndim, shape);
+}
+
+dlp_status graph_drop_last(dlp_graph *graph, dlp_status status) { return drop_last(graph, status); }

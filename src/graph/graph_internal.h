@@ -28,6 +28,9 @@ typedef struct graph_node {
         dlp_pool_params pool;
         dlp_zero_pad_params pad;
         dlp_activation activation;
+        dlp_relu_params relu;
+        dlp_permute_params permute;
+        int axis; /* DLP_OP_CONCAT_AXIS */
     } params;
     int depth_multiplier; /* separable conv */
     graph_weight weights[GRAPH_MAX_SLOTS];
@@ -39,6 +42,14 @@ struct dlp_graph {
     graph_node *nodes;
     int count, capacity;
 };
+
+/* graph.c's node helpers, for builders in other files (graph_extra.c):
+ * append a node (shape set by the caller), add a zero weight slot, drop the
+ * node just appended (returning status). */
+dlp_status graph_add_node(dlp_graph *graph, const char *name, dlp_op op, const int *inputs, int input_count,
+                          graph_node **node, int *id);
+dlp_status graph_add_weight(graph_node *node, const char *slot, int ndim, const int64_t *shape);
+dlp_status graph_drop_last(dlp_graph *graph, dlp_status status);
 
 /* The weight slot of a node, or NULL. */
 graph_weight *graph_node_weight(graph_node *node, const char *slot);

@@ -178,7 +178,8 @@ static dlp_status compile_node(compiler *cc, int node_id)
     }
     case DLP_OP_FLATTEN:
     case DLP_OP_IDENTITY:
-        /* NHWC row-major flatten and inference-time dropout move no data. */
+    case DLP_OP_RESHAPE:
+        /* NHWC row-major flatten and reshape, and inference-time dropout, move no data. */
         cc->node_value[node_id] = cc->node_value[node->inputs[0]];
         cc->node_step[node_id] = -1;
         return DLP_OK;
@@ -189,7 +190,8 @@ static dlp_status compile_node(compiler *cc, int node_id)
     case DLP_OP_ACTIVATION: {
         plan_step *producer = private_producer(cc, node_id);
         dlp_activation *act = producer ? fusable_activation(producer) : NULL;
-        if (act && *act == DLP_ACT_LINEAR) {
+        /* Activations added after softmax run as their own step: the fused conv/dense kernels do not know them. */
+        if (act && *act == DLP_ACT_LINEAR && node->params.activation <= DLP_ACT_SOFTMAX) {
             *act = node->params.activation;
             cc->node_value[node_id] = producer->output;
             cc->node_step[node_id] = (int)(producer - cc->plan->steps);
@@ -201,7 +203,8 @@ static dlp_status compile_node(compiler *cc, int node_id)
     }
     DLP_TRY(add_step(cc, node_id, &step));
     graph_node *mutable_node = (graph_node *)node;
-    if (node->op == DLP_OP_CONV2D || node->op == DLP_OP_DEPTHWISE_CONV2D || node->op == DLP_OP_DENSE) {
+    if (node->op == DLP_OP_CONV2D || node->op == DLP_OP_DEPTHWISE_CONV2D || node->op == DLP_OP_DENSE ||
+        node->op == DLP_OP_CHANNEL_AFFINE) {
         for (int s = 0; s < node->weight_count && s < PLAN_MAX_WEIGHTS; s++) {
             step->weights[s] = copy_floats(node->weights[s].data, node->weights[s].count);
             step->weight_counts[s] = node->weights[s].count;

@@ -17,6 +17,9 @@ typedef struct plan_step {
         dlp_pool_params pool;
         dlp_zero_pad_params pad;
         dlp_activation activation;
+        dlp_relu_params relu;
+        dlp_permute_params permute;
+        int axis; /* DLP_OP_CONCAT_AXIS */
     } params;
     int *inputs;          /* value ids */
     dlp_shape *input_shapes;
@@ -24,7 +27,7 @@ typedef struct plan_step {
     int output;           /* value id */
     dlp_shape output_shape;
     /* Host weights after folding: conv/depthwise/dense: [0] kernel (Keras
-     * layout), [1] bias or NULL; batchnorm: [0] scale, [1] shift per channel. */
+     * layout), [1] bias or NULL; channel affine: [0] scale, [1] shift; batchnorm: [0] scale, [1] shift per channel. */
     float *weights[PLAN_MAX_WEIGHTS];
     size_t weight_counts[PLAN_MAX_WEIGHTS];
     void *backend_data;

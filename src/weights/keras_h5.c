@@ -306,7 +306,8 @@ static dlp_status read_weight(hid_t layer_group, const char *layer, const char *
                           hdf5_detail(detail));
         goto done;
     }
-    if (H5Tget_class(type) != H5T_FLOAT) {
+    /* An integer scalar is a counter (tf-keras Normalization's int64 "count"): read as float like the rest. */
+    if (H5Tget_class(type) != H5T_FLOAT && !(H5Tget_class(type) == H5T_INTEGER && rank == 0)) {
         status = dlp_fail(DLP_ERR_MODEL, "%s: layer \"%s\": weight \"%s\" holds %s data, expected floating point",
                           path, layer, weight_name, type_class_name(H5Tget_class(type)));
         goto done;
@@ -461,4 +462,30 @@ done:
     }
     *list = result;
     return DLP_OK;
+}
+
+dlp_status dlp_keras_h5_read_model_config(const char *path, char **config)
+{
+    *config = NULL;
+    H5E_auto2_t old_function = NULL;
+    void *old_data = NULL;
+    H5Eget_auto2(H5E_DEFAULT, &old_function, &old_data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    char detail[256];
+    dlp_tensor_list *list = NULL;
+    dlp_status status = dlp_tensor_list_create(&list);
+    hid_t file = status == DLP_OK && H5Fis_hdf5(path) > 0 ? H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT) : -1;
+    if (status == DLP_OK && file < 0)
+        status = dlp_fail(DLP_ERR_MODEL, "%s: cannot open as HDF5 (%s)", path, hdf5_detail(detail));
+    if (status == DLP_OK) status = copy_metadata(file, "model_config", "model_config", path, list);
+    const char *text = status == DLP_OK ? dlp_tensor_list_get_metadata(list, "model_config") : NULL;
+    if (text) {
+        *config = strdup(text);
+        if (!*config) status = dlp_fail(DLP_ERR_OUT_OF_MEMORY, "%s: out of memory", path);
+    }
+    if (file >= 0) H5Fclose(file);
+    H5Eclear2(H5E_DEFAULT);
+    H5Eset_auto2(H5E_DEFAULT, old_function, old_data);
+    dlp_tensor_list_destroy(list);
+    return status;
 }

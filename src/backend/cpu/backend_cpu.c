@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "backend/cpu/ops.h"
+#include "backend/cpu/ops_extra.h"
 #include "core/status.h"
 #include "graph/plan_internal.h"
 
@@ -82,7 +83,10 @@ static dlp_status cpu_run_step(dlp_backend *backend, dlp_plan *plan, const plan_
         return DLP_OK;
     case DLP_OP_ACTIVATION:
         if (out != in) memcpy(out, in, pixels * os.c * sizeof(float));
-        cpu_activation(step->params.activation, out, pixels, os.c, threads);
+        if (cpu_activation_is_extra(step->params.activation))
+            cpu_activation_extra(step->params.activation, out, pixels * os.c, threads);
+        else
+            cpu_activation(step->params.activation, out, pixels, os.c, threads);
         return DLP_OK;
     case DLP_OP_MAX_POOL:
     case DLP_OP_AVG_POOL: cpu_pool(step->op, &step->params.pool, in, n, is, out, os, threads); return DLP_OK;
@@ -106,7 +110,16 @@ static dlp_status cpu_run_step(dlp_backend *backend, dlp_plan *plan, const plan_
             cpu_add(inputs, step->input_count, pixels * os.c, out);
         return DLP_OK;
     }
-    default: return dlp_fail(DLP_ERR_INTERNAL, "cpu backend: op %s has no step", dlp_op_name(step->op));
+    default:
+        if (cpu_is_extra_op(step->op)) {
+            const float *inputs[64];
+            if (step->input_count > 64)
+                return dlp_fail(DLP_ERR_UNSUPPORTED, "%s of %d inputs (at most 64)", dlp_op_name(step->op),
+                                step->input_count);
+            for (int i = 0; i < step->input_count; i++) inputs[i] = value_data(plan, step->inputs[i]);
+            return cpu_run_extra_step(step, inputs, out, n, threads);
+        }
+        return dlp_fail(DLP_ERR_INTERNAL, "cpu backend: op %s has no step", dlp_op_name(step->op));
     }
 }
 

@@ -154,6 +154,7 @@ void cpu_activation(dlp_activation activation, float *data, size_t pixels, int c
         }
         return;
     case DLP_ACT_COUNT: return;
+    default: return; /* the activations added after softmax: cpu_activation_extra (ops_extra.c) */
     }
 }
 

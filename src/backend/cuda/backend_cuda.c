@@ -438,6 +438,10 @@ static dlp_status cuda_run_step(dlp_backend *backend, dlp_plan *plan, const plan
         CUDA_TRY(dlp_cuda_channel_affine(in, out, pixels, os.c, cs->weights[0], cs->weights[1], stream));
         return DLP_OK;
     case DLP_OP_ACTIVATION:
+        /* The activations added for users' Keras models (after softmax) have no CUDA kernel yet. */
+        if (step->params.activation > DLP_ACT_SOFTMAX)
+            return dlp_fail(DLP_ERR_UNSUPPORTED, "cuda backend: activation %s is not implemented on CUDA (run it on "
+                            "the cpu backend)", dlp_activation_name(step->params.activation));
         if (step->params.activation == DLP_ACT_SOFTMAX)
             CUDA_TRY(dlp_cuda_softmax(in, out, pixels, os.c, stream));
         else

@@ -1,0 +1,244 @@
+/* cmd_apply.c: `dlp apply`: a user's own Keras model (whole-model .h5, TF.js
+ * model.json, or dlp convert's safetensors with its model_config) on images
+ * or on arrays (.npy rows), batched; one output row per input row. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/images.h"
+
+static const char usage[] =
+    "Usage: dlp apply --keras MODEL (--images DIR|LIST ... | --npy X.npy) [OPTIONS] -o OUT\n\n"
+    "Runs a Keras model built from its own model_config (Sequential or Functional;\n"
+    "see dlp/keras_model.h for the layers) and writes one row of its output per input.\n"
+    "Images are decoded, resized to the model's input and preprocessed; a file that\n"
+    "cannot be read keeps its row, with NaN values (null in JSON Lines), and exit code 5.\n"
+    "Arrays: each .npy row is one input in Keras' row-major order ([D], or [T, D]\n"
+    "flattened to T*D columns).\n\n"
+    "Options:\n"
+    "  --keras MODEL       whole-model .h5, TF.js model.json (or its folder), or safetensors\n"
+    "  --images SRC        a folder tree or a list file (path[,label]); repeat to combine\n"
+    "  --npy X.npy         float32/float64 array [N, input elements]\n"
+    "  -o, --output OUT    .npy (float32 [N, D]) or .jsonl (JSON Lines)\n"
+    "  --output-index I    which model output (default 0)\n"
+    "  --resize M          area (default), bilinear or nearest\n"
+    "  --preprocess P      none (default: 0..255), tf (x/127.5-1), caffe, or scale:A,B (x*A+B)\n"
+    "  --size H,W          the image size, for a model whose input size is open (None)\n"
+    "  --batch N           inputs per network run (default 16)\n"
+    "  --threads N         decoding and CPU threads (default: all cores)\n"
+    "  -h, --help          this help\n";
+
+enum { OPT_KERAS = 1000, OPT_IMAGES, OPT_NPY, OPT_OUTPUT_INDEX, OPT_RESIZE, OPT_PREPROCESS, OPT_SIZE, OPT_BATCH,
+       OPT_THREADS };
+
+typedef struct apply_settings {
+    const char *model_path, *npy_path, *output;
+    int output_index, batch, threads;
+    dlp_resize resize;
+    dlp_normalize normalize;
+    int scaled; /* scale:A,B given */
+    double scale, offset;
+    dlp_keras_model_options model_options;
+} apply_settings;
+
+static int parse_preprocess(const char *text, apply_settings *s)
+{
+    if (!strncmp(text, "scale:", 6)) {
+        char *end = NULL;
+        s->scale = strtod(text + 6, &end);
+        if (end == text + 6 || *end != ',') return 0;
+        const char *second = end + 1;
+        s->offset = strtod(second, &end);
+        if (end == second || *end) return 0;
+        s->scaled = 1;
+        s->normalize = DLP_NORMALIZE_NONE;
+        return 1;
+    }
+    s->scaled = 0;
+    return dlp_normalize_from_name(text, &s->normalize) == DLP_OK;
+}
+
+/* Writes the rows as .npy or JSON Lines; dataset NULL for arrays. */
+static dlp_status write_rows(const apply_settings *s, const dlp_dataset *dataset, const float *values, size_t rows,
+                             size_t dim)
+{
+    const char *dot = strrchr(s->output, '.');
+    if (!dot || strcmp(dot, ".jsonl")) return dlp_npy_write_f32(s->output, values, rows, dim);
+    FILE *out = fopen(s->output, "w");
+    if (!out) {
+        cli_error("apply", "%s: cannot create", s->output);
+        return DLP_ERR_IO;
+    }
+    dlp_status status = DLP_OK;
+    char origin[64];
+    for (size_t i = 0; i < rows && status == DLP_OK; i++) {
+        dlp_row row = {origin, -1, DLP_OK, ""};
+        if (dataset)
+            dlp_dataset_row(dataset, i, &row);
+        else
+            snprintf(origin, sizeof origin, "row %zu", i);
+        const char *label = dataset && row.label >= 0 ? dlp_dataset_label_name(dataset, row.label) : NULL;
+        status = dlp_jsonl_write_row(out, &row, label, "output", row.status == DLP_OK ? values + i * dim : NULL, dim);
+    }
+    if (fclose(out) != 0 && status == DLP_OK) status = DLP_ERR_IO;
+    return status;
+}
+
+/* Images in batches: decode + resize + preprocess, run, copy the output;
+ * failed rows become NaN. */
+static dlp_status apply_images(const apply_settings *s, const dlp_keras_model *model, dlp_backend *backend,
+                               dlp_dataset *dataset, float *values, size_t dim, size_t *failed_total)
+{
+    dlp_shape in = dlp_keras_model_input_shape(model);
+    if (in.c != 3) {
+        int dims[3], rank = dlp_keras_model_input_dims(model, dims);
+        cli_error("apply", "the model's input has %d dims (last %d): images need (height, width, 3); use --npy", rank,
+                  dims[rank - 1]);
+        return DLP_ERR_MODEL;
+    }
+    size_t rows = dlp_dataset_size(dataset), pixels = dlp_shape_elements(in);
+    int batch = s->batch > 0 ? s->batch : 16;
+    const char *name = dlp_keras_model_output_name(model, s->output_index);
+    dlp_plan *plan = NULL;
+    dlp_status status = dlp_plan_create(dlp_keras_model_graph(model), backend, batch, &name, 1, &plan);
+    if (status != DLP_OK) return status;
+    float *input = malloc((size_t)batch * pixels * sizeof(float));
+    if (!input) status = DLP_ERR_OUT_OF_MEMORY;
+    for (size_t first = 0; first < rows && status == DLP_OK; first += (size_t)batch) {
+        size_t n = rows - first < (size_t)batch ? rows - first : (size_t)batch, failed = 0;
+        status = dlp_image_load_batch(dataset, first, n, in.h, in.w, s->resize, s->normalize, s->threads, input,
+                                      &failed);
+        if (s->scaled)
+            for (size_t i = 0; i < n * pixels; i++) input[i] = (float)(input[i] * s->scale + s->offset);
+        if (status == DLP_OK) status = dlp_plan_run(plan, input, (int)n);
+        if (status == DLP_OK) status = dlp_plan_read_output(plan, 0, values + first * dim, n * dim);
+        for (size_t i = 0; status == DLP_OK && i < n; i++) {
+            dlp_row row;
+            dlp_dataset_row(dataset, first + i, &row);
+            if (row.status != DLP_OK)
+                for (size_t k = 0; k < dim; k++) values[(first + i) * dim + k] = NAN;
+        }
+        *failed_total += failed;
+    }
+    free(input);
+    dlp_plan_destroy(plan);
+    return status;
+}
+
+static int parse_options(int argc, char **argv, apply_settings *s, dlp_dataset **dataset)
+{
+    static const struct option options[] = {
+        {"keras", required_argument, NULL, OPT_KERAS},          {"images", required_argument, NULL, OPT_IMAGES},
+        {"npy", required_argument, NULL, OPT_NPY},              {"output", required_argument, NULL, 'o'},
+        {"output-index", required_argument, NULL, OPT_OUTPUT_INDEX},
+        {"resize", required_argument, NULL, OPT_RESIZE},        {"preprocess", required_argument, NULL, OPT_PREPROCESS},
+        {"size", required_argument, NULL, OPT_SIZE},            {"batch", required_argument, NULL, OPT_BATCH},
+        {"threads", required_argument, NULL, OPT_THREADS},      {"help", no_argument, NULL, 'h'},
+        {0}};
+    int option;
+    long number;
+    optind = 1;
+    while ((option = getopt_long(argc, argv, "ho:", options, NULL)) != -1) {
+        switch (option) {
+        case OPT_KERAS: s->model_path = optarg; break;
+        case OPT_NPY: s->npy_path = optarg; break;
+        case 'o': s->output = optarg; break;
+        case OPT_IMAGES: {
+            dlp_status status = cli_add_image_source(dataset, optarg);
+            if (status != DLP_OK) return cli_fail("apply", status);
+            break;
+        }
+        case OPT_OUTPUT_INDEX:
+            if (!cli_parse_int(optarg, 0, 1000, &number)) return cli_usage_error("apply", "--output-index %s", optarg);
+            s->output_index = (int)number;
+            break;
+        case OPT_RESIZE:
+            if (dlp_resize_from_name(optarg, &s->resize) != DLP_OK)
+                return cli_usage_error("apply", "--resize %s: expected area, bilinear or nearest", optarg);
+            break;
+        case OPT_PREPROCESS:
+            if (!parse_preprocess(optarg, s))
+                return cli_usage_error("apply", "--preprocess %s: expected none, tf, caffe or scale:A,B", optarg);
+            break;
+        case OPT_SIZE:
+            if (sscanf(optarg, "%d,%d", &s->model_options.input_h, &s->model_options.input_w) != 2 ||
+                s->model_options.input_h <= 0 || s->model_options.input_w <= 0)
+                return cli_usage_error("apply", "--size %s: expected H,W", optarg);
+            break;
+        case OPT_BATCH:
+            if (!cli_parse_int(optarg, 1, 1 << 16, &number)) return cli_usage_error("apply", "--batch %s", optarg);
+            s->batch = (int)number;
+            break;
+        case OPT_THREADS:
+            if (!cli_parse_int(optarg, 1, 4096, &number)) return cli_usage_error("apply", "--threads %s", optarg);
+            s->threads = (int)number;
+            break;
+        case 'h': fputs(usage, stdout); return -1;
+        default: return cli_usage_error("apply", "unknown option");
+        }
+    }
+    if (optind < argc) return cli_usage_error("apply", "unexpected argument '%s'", argv[optind]);
+    if (!s->model_path || !s->output || (!*dataset == !s->npy_path))
+        return cli_usage_error("apply", "--keras, -o and one of --images or --npy are required");
+    return CLI_EXIT_OK;
+}
+
+int cli_apply(int argc, char **argv)
+{
+    apply_settings s = {0};
+    s.resize = DLP_RESIZE_AREA;
+    s.normalize = DLP_NORMALIZE_NONE;
+    dlp_dataset *dataset = NULL;
+    int code = parse_options(argc, argv, &s, &dataset);
+    if (code != CLI_EXIT_OK) {
+        dlp_dataset_destroy(dataset);
+        return code < 0 ? CLI_EXIT_OK : code;
+    }
+    dlp_keras_model *model = NULL;
+    dlp_backend *backend = NULL;
+    float *values = NULL, *arrays = NULL;
+    size_t rows = 0, cols = 0, failed = 0, dim = 0;
+    dlp_status status = dlp_keras_model_load(s.model_path, &s.model_options, &model);
+    if (status == DLP_OK && s.output_index >= dlp_keras_model_output_count(model)) {
+        cli_error("apply", "--output-index %d: the model has %d outputs", s.output_index,
+                  dlp_keras_model_output_count(model));
+        status = DLP_ERR_INVALID_ARGUMENT;
+        code = CLI_EXIT_USAGE;
+    }
+    if (status == DLP_OK) status = dlp_backend_create_cpu(s.threads, &backend);
+    if (status == DLP_OK) {
+        dim = dlp_shape_elements(dlp_keras_model_output_shape(model, s.output_index));
+        if (s.npy_path) status = dlp_npy_read_f32(s.npy_path, &arrays, &rows, &cols);
+        else rows = dlp_dataset_size(dataset);
+    }
+    size_t input_elements = model ? dlp_shape_elements(dlp_keras_model_input_shape(model)) : 0;
+    if (status == DLP_OK && s.npy_path && cols != input_elements) {
+        cli_error("apply", "%s: %zu columns, the model's input \"%s\" takes %zu elements per row", s.npy_path, cols,
+                  dlp_keras_model_input_name(model), input_elements);
+        status = DLP_ERR_DATA;
+        code = CLI_EXIT_DATA;
+    }
+    if (status == DLP_OK) {
+        values = malloc((rows ? rows : 1) * dim * sizeof(float));
+        if (!values) status = DLP_ERR_OUT_OF_MEMORY;
+    }
+    if (status == DLP_OK && s.npy_path)
+        status = dlp_keras_model_apply(model, backend, arrays, rows, s.batch > 0 ? s.batch : 16, s.output_index,
+                                       values, rows * dim);
+    else if (status == DLP_OK)
+        status = apply_images(&s, model, backend, dataset, values, dim, &failed);
+    if (status == DLP_OK) status = write_rows(&s, dataset, values, rows, dim);
+    if (status != DLP_OK && code == CLI_EXIT_OK) {
+        code = cli_fail("apply", status);
+    } else if (status == DLP_OK) {
+        fprintf(stderr, "apply: %zu rows x %zu values (output \"%s\" of model \"%s\"), %zu failed\n", rows, dim,
+                dlp_keras_model_output_layer(model, s.output_index), dlp_keras_model_name(model), failed);
+        if (failed) code = CLI_EXIT_FAILED_ROWS;
+    }
+    free(values);
+    free(arrays);
+    dlp_backend_destroy(backend);
+    dlp_keras_model_destroy(model);
+    dlp_dataset_destroy(dataset);
+    return code;
+}
