@@ -46,7 +46,7 @@ static void test_conv(int n, dlp_shape is, int kh, int kw, int stride, dlp_paddi
         cpu_depthwise_conv2d(&p, in, n, is, kernel, b, fast, os, 2);
         cpu_depthwise_conv2d_naive(&p, in, n, is, kernel, b, slow, os);
     } else {
-        float *workspace = calloc(cpu_conv2d_workspace_floats(&p, is, os) + 1, sizeof(float));
+        float *workspace = calloc(cpu_conv2d_workspace_floats(&p, is, os, 2) + 1, sizeof(float));
         cpu_conv2d(&p, in, n, is, kernel, b, fast, os, workspace, 2);
         cpu_conv2d_naive(&p, in, n, is, kernel, b, slow, os);
         free(workspace);

@@ -21,11 +21,13 @@ typedef struct cpu_plan_state {
 
 static dlp_status cpu_prepare(dlp_backend *backend, dlp_plan *plan)
 {
+    const cpu_context *context = backend->context;
     size_t workspace = 0;
     for (int s = 0; s < plan->step_count; s++) {
         const plan_step *step = &plan->steps[s];
         if (step->op == DLP_OP_CONV2D) {
-            size_t need = cpu_conv2d_workspace_floats(&step->params.conv, step->input_shapes[0], step->output_shape);
+            size_t need = cpu_conv2d_workspace_floats(&step->params.conv, step->input_shapes[0], step->output_shape,
+                                                      context->threads);
             if (need > workspace) workspace = need;
         }
     }
@@ -39,7 +41,6 @@ static dlp_status cpu_prepare(dlp_backend *backend, dlp_plan *plan)
                         plan->arena_floats * sizeof(float));
     }
     plan->backend_state = state;
-    (void)backend;
     return DLP_OK;
 }
 

@@ -7,8 +7,9 @@
 
 #include "dlp/graph.h"
 
-/* Floats of scratch one cpu_conv2d call needs (im2col of one image). */
-size_t cpu_conv2d_workspace_floats(const dlp_conv2d_params *p, dlp_shape in, dlp_shape out);
+/* Floats of scratch one cpu_conv2d call with `threads` threads needs (one
+ * im2col tile per thread, at most about 1 MiB each; 0 for a 1x1 stride-1 conv). */
+size_t cpu_conv2d_workspace_floats(const dlp_conv2d_params *p, dlp_shape in, dlp_shape out, int threads);
 /* kernel: HWIO [kh,kw,cin,cout] as Keras stores it (= the GEMM's [K, cout]); bias may be NULL. */
 void cpu_conv2d(const dlp_conv2d_params *p, const float *in, int n, dlp_shape in_shape, const float *kernel,
                 const float *bias, float *out, dlp_shape out_shape, float *workspace, int threads);
