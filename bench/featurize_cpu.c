@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "dlp/dlp.h"
 #include "core/status.h"
@@ -159,8 +160,19 @@ static int parse_options(int argc, char **argv, options *o)
     return o->runs < 1 || o->threads < 1 || o->warmup < 0 ? usage() : 0;
 }
 
+/* As the dlp CLI: OpenBLAS reads OPENBLAS_CORETYPE only when it loads, so
+ * when it fell back to generic kernels on this CPU, run again with it set. */
+static void reexec_with_blas_coretype(char **argv)
+{
+    const char *core = dlp_cpu_blas_coretype_hint();
+    if (!core || setenv("OPENBLAS_CORETYPE", core, 1) != 0) return;
+    execv("/proc/self/exe", argv);
+    unsetenv("OPENBLAS_CORETYPE");
+}
+
 int main(int argc, char **argv)
 {
+    reexec_with_blas_coretype(argv);
     options o;
     int rc = parse_options(argc, argv, &o);
     if (rc) return rc;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 
@@ -83,8 +84,19 @@ static void print_help(FILE *out)
                  "5 finished with some failed rows.\n");
 }
 
+/* OpenBLAS reads OPENBLAS_CORETYPE only when it loads: when it fell back to
+ * generic kernels on this CPU, run again with the variable set. */
+static void reexec_with_blas_coretype(char **argv)
+{
+    const char *core = dlp_cpu_blas_coretype_hint();
+    if (!core || setenv("OPENBLAS_CORETYPE", core, 1) != 0) return;
+    execv("/proc/self/exe", argv);
+    unsetenv("OPENBLAS_CORETYPE"); /* exec failed: go on with the generic kernels */
+}
+
 int main(int argc, char **argv)
 {
+    reexec_with_blas_coretype(argv);
     if (argc < 2) {
         print_help(stderr);
         return CLI_EXIT_USAGE;
