@@ -1,6 +1,7 @@
 /* CPU ops: each fast op (im2col + sgemm, OpenMP loops) against its naive
  * reference on random inputs: odd sizes, stride 1 and 2, same and valid,
- * batch 1 and 3; relative L2 <= 1e-5. Plus TF 'same' geometry facts. */
+ * batch 1 and 3, shapes that make cpu_conv2d cut rows and channels into
+ * several tiles; relative L2 <= 1e-5. Plus TF 'same' geometry facts. */
 #include "backend/cpu/ops.h"
 #include "check.h"
 #include "dlp/dlp.h"
@@ -94,6 +95,12 @@ int main(void)
                 test_conv(n, (dlp_shape){5, 7, 9}, 1, 1, stride, padding, 4, true, DLP_ACT_SOFTMAX, false);
                 test_conv(n, (dlp_shape){9, 10, 6}, 3, 3, stride, padding, 1, true, DLP_ACT_RELU6, true);
                 test_conv(n, (dlp_shape){6, 5, 3}, 3, 3, stride, padding, 2, false, DLP_ACT_LINEAR, true);
+                /* cpu_conv2d's tiling: several row tiles with a short last one, and
+                 * (few rows, 32+ channels) output channels split across threads. */
+                test_conv(n, (dlp_shape){23, 21, 16}, 3, 3, stride, padding, 40, true, DLP_ACT_RELU, false);
+                test_conv(n, (dlp_shape){37, 29, 8}, 1, 1, stride, padding, 24, true, DLP_ACT_TANH, false);
+                test_conv(n, (dlp_shape){5, 4, 12}, 3, 3, stride, padding, 37, true, DLP_ACT_RELU6, false);
+                test_conv(n, (dlp_shape){3, 3, 20}, 1, 1, stride, padding, 50, true, DLP_ACT_SOFTMAX, false);
                 for (int k = 2; k <= 3; k++) {
                     test_pool(DLP_OP_MAX_POOL, n, (dlp_shape){7, 8, 3}, k, stride, padding);
                     test_pool(DLP_OP_AVG_POOL, n, (dlp_shape){7, 8, 3}, k, stride, padding);

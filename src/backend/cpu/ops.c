@@ -16,9 +16,10 @@ static int is_pointwise(const dlp_conv2d_params *p)
 }
 
 /* Each thread's im2col tile is at most this many floats (1 MiB, half of one
- * core's L2 on the Xeons this runs on), so the GEMM reads it from cache; and
- * at least this many rows, so packing the kernel is amortized over enough rows. */
-enum { CONV_TILE_FLOATS = 1 << 18, CONV_MIN_TILE_ROWS = 16 };
+ * core's L2 on the Xeons this runs on), so the GEMM reads it from cache; but
+ * at least this many rows: every task's sgemm packs the whole kernel again,
+ * which costs as much as the product itself when a tile has few rows. */
+enum { CONV_TILE_FLOATS = 1 << 18, CONV_MIN_TILE_ROWS = 128, CONV_TASKS_PER_THREAD = 4 };
 
 /* How a convolution's [rows, cout] output is cut into tasks: tiles of output
  * rows (pixels of the whole batch), and, when there are fewer row tiles than
@@ -35,21 +36,27 @@ static int tile_rows_limit(int k)
     return rows < CONV_MIN_TILE_ROWS ? CONV_MIN_TILE_ROWS : rows;
 }
 
+static size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
+
 static conv_tiling plan_tiling(size_t rows, int k, int cout, int threads)
 {
-    conv_tiling t = {rows, 0, cout, 0, 1};
-    size_t per_thread = (rows + (size_t)threads - 1) / (size_t)threads;
-    size_t tile = (size_t)tile_rows_limit(k);
-    if (tile > per_thread) tile = per_thread;
-    if (tile < 1) tile = 1;
-    t.row_tile = (int)tile;
-    t.row_tiles = (int)((rows + tile - 1) / tile);
-    if (t.row_tiles < threads && cout >= 2 * CONV_MIN_TILE_ROWS) {
-        /* Chunks of whole 16-float vectors keep each thread's stores aligned. */
+    conv_tiling t = {rows, tile_rows_limit(k), cout, 0, 1};
+    if (rows <= (size_t)threads * CONV_MIN_TILE_ROWS && cout >= 32) {
+        /* Few rows (a late layer at batch 1): split the output channels, so
+         * each thread packs only its part of the kernel. Chunks of whole
+         * 16-float vectors keep each thread's stores aligned. */
         int chunk = (cout + threads - 1) / threads;
         t.col_tile = (chunk + 15) / 16 * 16;
         t.col_tiles = (cout + t.col_tile - 1) / t.col_tile;
+    } else {
+        /* A few tasks per thread, taken dynamically, even out a thread that
+         * the OS preempts (the machine may be shared). */
+        size_t balanced = ceil_div(rows, (size_t)threads * CONV_TASKS_PER_THREAD);
+        if (balanced < CONV_MIN_TILE_ROWS) balanced = CONV_MIN_TILE_ROWS;
+        if ((size_t)t.row_tile > balanced) t.row_tile = (int)balanced;
     }
+    if ((size_t)t.row_tile > rows) t.row_tile = rows > 0 ? (int)rows : 1;
+    t.row_tiles = (int)ceil_div(rows, (size_t)t.row_tile);
     return t;
 }
 
