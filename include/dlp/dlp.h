@@ -15,6 +15,8 @@
 #include "dlp/safetensors.h"  /* weight files */
 #include "dlp/weights.h"      /* importers: Keras .h5, TF.js */
 #include "dlp/graph.h"        /* network graphs and backends */
-#include "dlp/logreg.h"       /* logistic regression, evaluator, pipelines */
+#include "dlp/logreg.h"       /* logistic regression, evaluator */
+#include "dlp/pipeline.h"     /* featurizer + logistic regression, saved as a directory */
+#include "dlp/featurize.h"    /* a zoo network as a featurizer over image rows */
 
 #endif

@@ -33,6 +33,8 @@ typedef enum dlp_op {
     DLP_OP_ZERO_PAD,
     DLP_OP_FLATTEN,          /* NHWC row-major: output 1x1x(H*W*C), no data movement */
     DLP_OP_IDENTITY,         /* Dropout and friends at inference */
+    DLP_OP_SEPARABLE_CONV2D, /* weights: depthwise_kernel [kh,kw,cin,mult], pointwise_kernel [1,1,cin*mult,cout],
+                                bias [cout] if use_bias; planned as a depthwise step then a 1x1 conv step */
     DLP_OP_COUNT
 } dlp_op;
 
@@ -113,6 +115,10 @@ dlp_status dlp_graph_conv2d(dlp_graph *graph, const char *name, int input, const
                             int *node);
 dlp_status dlp_graph_depthwise_conv2d(dlp_graph *graph, const char *name, int input,
                                       const dlp_conv2d_params *params, int *node);
+/* Keras SeparableConv2D: params->filters is the pointwise output channels,
+ * the stride and padding apply to the depthwise part (as tf.nn.separable_conv2d). */
+dlp_status dlp_graph_separable_conv2d(dlp_graph *graph, const char *name, int input, const dlp_conv2d_params *params,
+                                      int depth_multiplier, int *node);
 dlp_status dlp_graph_dense(dlp_graph *graph, const char *name, int input, const dlp_dense_params *params, int *node);
 dlp_status dlp_graph_batchnorm(dlp_graph *graph, const char *name, int input, const dlp_batchnorm_params *params,
                                int *node);
@@ -241,8 +247,10 @@ const dlp_model_info *dlp_zoo_find(const char *name);
  * may be NULL for an unbound graph). The graph's last node is the model
  * output: "features" for a featurizer, "predictions" for the ImageNet top, the
  * weight file's last Dense layer name for DLP_TOP_DENSE_STACK ("dense_3");
- * the pooled base is "avg_pool" with either top. Layers carry Keras 2.2.4's
- * auto names ("conv2d_7", "mixed5") for dlp_plan_create outputs. */
+ * the pooled base is "avg_pool" with either top (VGG's ImageNet top has none:
+ * "flatten", "fc1", "fc2"). Layers carry Keras' names for dlp_plan_create
+ * outputs: InceptionV3 Keras 2.2.4's auto names ("conv2d_7", "mixed5"), the
+ * others tf-keras 2.18's ("conv5_block3_out", "block14_sepconv2_act", "add_3"). */
 dlp_status dlp_zoo_build(const char *name, const dlp_tensor_list *weights, const dlp_model_options *options,
                          dlp_graph **graph);
 

@@ -62,7 +62,7 @@ typedef struct dlp_convert_report {
     size_t tensor_count;
     size_t data_bytes;
     char architecture[64];   /* the zoo name, or "unknown" */
-    char source_sha256[65];  /* "" when this build cannot hash */
+    char source_sha256[65];  /* of the input file (model.json for TF.js) */
 } dlp_convert_report;
 
 /* Converts a Keras .h5 or TF.js model.json (dlp_weights_load_any) to

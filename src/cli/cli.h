@@ -40,5 +40,8 @@ int cli_devices(int argc, char **argv);
 int cli_inspect(int argc, char **argv);
 int cli_models(int argc, char **argv);
 int cli_convert(int argc, char **argv);
+int cli_featurize(int argc, char **argv);
+int cli_train(int argc, char **argv);
+int cli_evaluate(int argc, char **argv);
 
 #endif

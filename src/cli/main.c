@@ -13,6 +13,9 @@ static const cli_command commands[] = {
     {"inspect", "describe an image or a safetensors file", cli_inspect},
     {"models", "list the zoo models, their feature dims and where their weights are", cli_models},
     {"convert", "convert Keras .h5 or TF.js weights to safetensors", cli_convert},
+    {"featurize", "images -> features with a zoo network (.npy, LibSVM, JSON Lines)", cli_featurize},
+    {"train", "fit a logistic regression on a feature file; writes a pipeline directory", cli_train},
+    {"evaluate", "apply a pipeline to a feature file and print its metrics", cli_evaluate},
 };
 enum { COMMAND_COUNT = sizeof commands / sizeof commands[0] };
 

@@ -180,12 +180,35 @@ static dlp_status group_weights(const dlp_tensor_list *weights, weight_group **o
     return DLP_OK;
 }
 
+/* Appends "; name [d0, d1, ...]" to text (for messages). */
+static void append_weight(char *text, size_t size, const char *name, int ndim, const int64_t *shape)
+{
+    size_t used = strlen(text);
+    used += (size_t)snprintf(text + used, used < size ? size - used : 0, "; %s [", name);
+    for (int d = 0; d < ndim && used < size; d++)
+        used += (size_t)snprintf(text + used, size - used, d ? ", %lld" : "%lld", (long long)shape[d]);
+    if (used < size) snprintf(text + used, size - used, "]");
+}
+
+static dlp_status weight_count_mismatch(const graph_node *node, const dlp_tensor_list *weights,
+                                        const weight_group *group)
+{
+    char expected[256] = "", found[256] = "";
+    for (int s = 0; s < node->weight_count; s++)
+        append_weight(expected, sizeof expected, node->weights[s].slot, node->weights[s].ndim, node->weights[s].shape);
+    for (int m = 0; m < group->count; m++) {
+        const dlp_named_tensor *t = dlp_tensor_list_at(weights, group->members[m]);
+        append_weight(found, sizeof found, t->name, t->ndim, t->shape);
+    }
+    return dlp_fail(DLP_ERR_MODEL, "layer \"%s\" (%s) expects %d weights (%s), weight layer \"%s\" has %d (%s)",
+                    node->name, dlp_op_name(node->op), node->weight_count, expected + 2, group->layer, group->count,
+                    group->count ? found + 2 : "none");
+}
+
 static dlp_status bind_group(dlp_graph *graph, int node_id, const dlp_tensor_list *weights, const weight_group *group)
 {
     graph_node *node = &graph->nodes[node_id];
-    if (group->count != node->weight_count)
-        return dlp_fail(DLP_ERR_MODEL, "layer \"%s\" (%s) expects %d weights, weight layer \"%s\" has %d", node->name,
-                        dlp_op_name(node->op), node->weight_count, group->layer, group->count);
+    if (group->count != node->weight_count) return weight_count_mismatch(node, weights, group);
     bool by_name = true;
     for (int s = 0; s < node->weight_count && by_name; s++) {
         int found = 0;

@@ -11,7 +11,7 @@
 static const char *const op_names[DLP_OP_COUNT] = {
     "Input", "Conv2D", "DepthwiseConv2D", "Dense", "BatchNormalization", "Activation", "MaxPooling2D",
     "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D", "Concatenate", "Add", "ZeroPadding2D",
-    "Flatten", "Identity"};
+    "Flatten", "Identity", "SeparableConv2D"};
 
 static const char *const activation_names[DLP_ACT_COUNT] = {"linear", "relu", "relu6", "sigmoid", "tanh",
                                                             "softmax"};
@@ -231,6 +231,33 @@ dlp_status dlp_graph_depthwise_conv2d(dlp_graph *graph, const char *name, int in
                                       const dlp_conv2d_params *params, int *node)
 {
     return conv_like(graph, name, DLP_OP_DEPTHWISE_CONV2D, input, params, node);
+}
+
+dlp_status dlp_graph_separable_conv2d(dlp_graph *graph, const char *name, int input, const dlp_conv2d_params *params,
+                                      int depth_multiplier, int *node)
+{
+    if (input < 0 || input >= graph->count)
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "layer \"%s\": input node %d does not exist", name, input);
+    if (params->filters <= 0 || depth_multiplier <= 0)
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "layer \"%s\": %d filters, depth multiplier %d", name,
+                        params->filters, depth_multiplier);
+    dlp_shape in = input_shape(graph, input);
+    int oh, ow;
+    DLP_TRY(check_window(name, in, params->kernel_h, params->kernel_w, params->stride_h, params->stride_w,
+                         params->padding, &oh, &ow));
+    graph_node *n = NULL;
+    DLP_TRY(add_node(graph, name, DLP_OP_SEPARABLE_CONV2D, &input, 1, &n, node));
+    n->params.conv = *params;
+    n->depth_multiplier = depth_multiplier;
+    n->shape = (dlp_shape){oh, ow, params->filters};
+    /* Keras' weight order: depthwise_kernel, pointwise_kernel, bias. */
+    int64_t depthwise[4] = {params->kernel_h, params->kernel_w, in.c, depth_multiplier};
+    int64_t pointwise[4] = {1, 1, (int64_t)in.c * depth_multiplier, params->filters};
+    int64_t bias[1] = {params->filters};
+    dlp_status status = add_weight(n, "depthwise_kernel", 4, depthwise);
+    if (status == DLP_OK) status = add_weight(n, "pointwise_kernel", 4, pointwise);
+    if (status == DLP_OK && params->use_bias) status = add_weight(n, "bias", 1, bias);
+    return status == DLP_OK ? DLP_OK : drop_last(graph, status);
 }
 
 dlp_status dlp_graph_dense(dlp_graph *graph, const char *name, int input, const dlp_dense_params *params, int *node)

@@ -29,6 +29,7 @@ typedef struct graph_node {
         dlp_zero_pad_params pad;
         dlp_activation activation;
     } params;
+    int depth_multiplier; /* separable conv */
     graph_weight weights[GRAPH_MAX_SLOTS];
     int weight_count;
     char *weight_source;

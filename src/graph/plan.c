@@ -125,6 +125,42 @@ static bool fold_batchnorm(compiler *cc, int node_id)
     return true;
 }
 
+/* A SeparableConv2D node becomes two steps the backends already run: the
+ * depthwise conv (stride, padding, no bias) into a value of its own, then a
+ * 1x1 conv carrying the node's bias and activation, which stands for the node
+ * (so a following batch norm folds into it and an activation fuses). */
+static dlp_status lower_separable(compiler *cc, int node_id)
+{
+    const graph_node *node = &cc->graph->nodes[node_id];
+    const dlp_conv2d_params *p = &node->params.conv;
+    const graph_weight *depthwise_kernel = &node->weights[0], *pointwise_kernel = &node->weights[1];
+    const graph_weight *bias = node->weight_count > 2 ? &node->weights[2] : NULL;
+    dlp_shape middle = {node->shape.h, node->shape.w, cc->graph->nodes[node->inputs[0]].shape.c * node->depth_multiplier};
+    plan_step *depthwise = NULL, *pointwise = NULL;
+    DLP_TRY(add_step(cc, node_id, &depthwise));
+    depthwise->op = DLP_OP_DEPTHWISE_CONV2D;
+    depthwise->params.conv = (dlp_conv2d_params){p->kernel_h, p->kernel_w, p->stride_h, p->stride_w, p->padding,
+                                                 node->depth_multiplier, false, DLP_ACT_LINEAR};
+    depthwise->output_shape = middle;
+    cc->plan->values[depthwise->output].floats_per_image = dlp_shape_elements(middle);
+    depthwise->weights[0] = copy_floats(depthwise_kernel->data, depthwise_kernel->count);
+    depthwise->weight_counts[0] = depthwise_kernel->count;
+    DLP_TRY(add_step(cc, node_id, &pointwise));
+    pointwise->op = DLP_OP_CONV2D;
+    pointwise->params.conv = (dlp_conv2d_params){1, 1, 1, 1, DLP_PAD_VALID, p->filters, p->use_bias, p->activation};
+    pointwise->inputs[0] = depthwise->output;
+    pointwise->input_shapes[0] = middle;
+    pointwise->weights[0] = copy_floats(pointwise_kernel->data, pointwise_kernel->count);
+    pointwise->weight_counts[0] = pointwise_kernel->count;
+    if (bias) {
+        pointwise->weights[1] = copy_floats(bias->data, bias->count);
+        pointwise->weight_counts[1] = bias->count;
+    }
+    if (!depthwise->weights[0] || !pointwise->weights[0] || (bias && !pointwise->weights[1]))
+        return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "plan: out of memory");
+    return DLP_OK;
+}
+
 static dlp_status compile_node(compiler *cc, int node_id)
 {
     const graph_node *node = &cc->graph->nodes[node_id];
@@ -149,6 +185,7 @@ static dlp_status compile_node(compiler *cc, int node_id)
     case DLP_OP_BATCHNORM:
         if (fold_batchnorm(cc, node_id)) return DLP_OK;
         break;
+    case DLP_OP_SEPARABLE_CONV2D: return lower_separable(cc, node_id);
     case DLP_OP_ACTIVATION: {
         plan_step *producer = private_producer(cc, node_id);
         dlp_activation *act = producer ? fusable_activation(producer) : NULL;
@@ -328,11 +365,14 @@ dlp_status dlp_plan_create(const dlp_graph *graph, dlp_backend *backend, int max
         return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "plan: needs a graph, a backend, max_batch > 0 (got %d) and outputs",
                         max_batch);
     int n = graph->count;
+    /* A separable conv plans as two steps with two values. */
+    size_t steps = (size_t)n + 1;
+    for (int i = 0; i < n; i++) steps += graph->nodes[i].op == DLP_OP_SEPARABLE_CONV2D;
     dlp_plan *plan = calloc(1, sizeof *plan);
     compiler cc = {graph, plan, NULL, NULL, NULL, NULL};
     if (plan) {
-        plan->steps = calloc((size_t)n + 1, sizeof *plan->steps);
-        plan->values = calloc((size_t)n + 1, sizeof *plan->values);
+        plan->steps = calloc(steps, sizeof *plan->steps);
+        plan->values = calloc(steps, sizeof *plan->values);
         plan->output_values = calloc((size_t)output_count, sizeof(int));
         plan->output_shapes = calloc((size_t)output_count, sizeof(dlp_shape));
     }

@@ -12,7 +12,8 @@
 #include "graph/graph_internal.h"
 #include "models/zoo.h"
 
-static const zoo_entry *const zoo_entries[] = {&zoo_inception_v3};
+static const zoo_entry *const zoo_entries[] = {&zoo_inception_v3, &zoo_xception, &zoo_resnet50, &zoo_vgg16,
+                                                &zoo_vgg19};
 enum { ZOO_COUNT = sizeof zoo_entries / sizeof zoo_entries[0] };
 
 int dlp_zoo_count(void) { return ZOO_COUNT; }
@@ -39,6 +40,16 @@ const char *zoo_next_name(zoo_builder *b, const char *prefix, int *counter)
 {
     /* Keras 2.2.4 numbers each layer class from 1 in creation order. */
     snprintf(b->name, sizeof b->name, "%s_%d", prefix, ++*counter);
+    return b->name;
+}
+
+const char *zoo_next_auto_name(zoo_builder *b, const char *prefix, int *counter)
+{
+    /* tf-keras 2.x: the first of a class is unnumbered. */
+    if ((*counter)++ == 0)
+        snprintf(b->name, sizeof b->name, "%s", prefix);
+    else
+        snprintf(b->name, sizeof b->name, "%s_%d", prefix, *counter - 1);
     return b->name;
 }
 

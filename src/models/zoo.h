@@ -1,6 +1,9 @@
 /* zoo.h: how a zoo model joins the registry. A builder adds the network's
  * base (input through the featurizer layer) to an empty graph with the helpers
- * below, layer names as Keras 2.2.4 would auto-number them ("conv2d_1"), and
+ * below, layer names as Keras names them (InceptionV3: Keras 2.2.4's auto
+ * numbers, "conv2d_1", as the nsfwjs weights carry; the others: tf-keras
+ * 2.18's explicit names, and its auto names "conv2d", "add_1" where the
+ * application gives none), and
  * returns the featurizer node; zoo.c adds the head (pooling, ImageNet top or
  * the weight file's own dense head) and binds the weights by Keras order. */
 #ifndef DLP_SRC_MODELS_ZOO_H
@@ -21,6 +24,8 @@ typedef struct zoo_builder {
 
 /* "prefix_N" with the counter incremented, in b->name. */
 const char *zoo_next_name(zoo_builder *b, const char *prefix, int *counter);
+/* tf-keras 2.x auto names: "prefix" first, then "prefix_1", "prefix_2", ... */
+const char *zoo_next_auto_name(zoo_builder *b, const char *prefix, int *counter);
 
 typedef struct zoo_entry {
     dlp_model_info info;
@@ -32,5 +37,9 @@ typedef struct zoo_entry {
 } zoo_entry;
 
 extern const zoo_entry zoo_inception_v3;
+extern const zoo_entry zoo_xception;
+extern const zoo_entry zoo_resnet50;
+extern const zoo_entry zoo_vgg16;
+extern const zoo_entry zoo_vgg19;
 
 #endif

@@ -9,15 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/sha256.h"
 #include "core/status.h"
 #include "dlp/dlp.h"
 
-#if defined(__has_include)
-#if __has_include("core/sha256.h")
-#include "core/sha256.h"
-#define CONVERT_HAVE_SHA256 1
-#endif
-#endif
 
 /* Lower-case letters and digits only: "inception_v3" and "InceptionV3" meet. */
 static void name_key(const char *name, char *key, size_t capacity)
@@ -202,11 +197,9 @@ static dlp_status tfjs_metadata(const char *model_path, dlp_tensor_list *list)
             }
             memcpy(shard_path, model_path, dir_length);
             strcpy(shard_path + dir_length, relative);
-#ifdef CONVERT_HAVE_SHA256
             char hex[65];
             status = dlp_sha256_file(shard_path, hex);
             if (status == DLP_OK) json_object_set_new(hashes, relative, json_string(hex));
-#endif
             free(shard_path);
         }
     }
@@ -232,13 +225,8 @@ static dlp_status add_metadata(dlp_tensor_list *list, const char *source_path, w
     DLP_TRY(dlp_tensor_list_set_metadata(list, "layout", "keras"));
     DLP_TRY(dlp_tensor_list_set_metadata(list, "dlp_version", dlp_version_string()));
     if (kind == KIND_TFJS) DLP_TRY(tfjs_metadata(source_path, list));
-#ifdef CONVERT_HAVE_SHA256
     DLP_TRY(dlp_sha256_file(source_path, report->source_sha256));
     DLP_TRY(dlp_tensor_list_set_metadata(list, "source_sha256", report->source_sha256));
-#else
-    /* Waiting for src/core/sha256.c (pipeline branch): no source_sha256 yet. */
-    report->source_sha256[0] = 0;
-#endif
     return DLP_OK;
 }
 

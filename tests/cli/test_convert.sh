@@ -60,9 +60,7 @@ for name in small_cnn_weights small_cnn_model; do
   check '[ "$(meta "$out" source)" = "$name.h5" ] && [ "$(meta "$out" layout)" = keras ]'
   check '[ "$(meta "$out" source_format)" = keras-h5 ] && [ -n "$(meta "$out" keras_version)" ]'
   check '[ -n "$(meta "$out" dlp_version)" ] && [ -z "$(meta "$out" preprocessing)" ]'
-  sha=$(meta "$out" source_sha256)
-  if [ -n "$sha" ]; then check '[ "$sha" = "$(sha256sum "$src" | cut -d" " -f1)" ]'
-  else echo "NOTE: no source_sha256 (this build has no core/sha256)"; fi
+  check '[ "$(meta "$out" source_sha256)" = "$(sha256sum "$src" | cut -d" " -f1)" ]'
 done
 check '[ -z "$(meta "$tmp/small_cnn_weights.safetensors" model_config)" ]'
 check '[[ "$(meta "$tmp/small_cnn_model.safetensors" model_config)" == *"\"class_name\""* ]]'
@@ -115,12 +113,9 @@ check "[ $rc -eq 0 ]" || cat "$tmp/out.txt" >&2
 check '[ "$(meta "$real" architecture)" = InceptionV3 ] && [ "$(meta "$real" preprocessing)" = tf ]'
 check '[ "$(meta "$real" source)" = model.json ] && [ "$(meta "$real" keras_version)" = 2.2.4 ]'
 check '[ "$(meta "$real" source_format)" = layers-model ] && [ "$(meta "$real" layout)" = keras ]'
-sha=$(meta "$real" source_sha256)
-if [ -n "$sha" ]; then
-  check '[ "$sha" = "$(sha256sum "$model_dir/model.json" | cut -d" " -f1)" ]'
-  shard_sha=$(sha256sum "$model_dir/group1-shard3of6.bin" | cut -d" " -f1)
-  check '[[ "$(meta "$real" shards_sha256)" == *"\"group1-shard3of6.bin\":\"$shard_sha\""* ]]'
-fi
+check '[ "$(meta "$real" source_sha256)" = "$(sha256sum "$model_dir/model.json" | cut -d" " -f1)" ]'
+shard_sha=$(sha256sum "$model_dir/group1-shard3of6.bin" | cut -d" " -f1)
+check '[[ "$(meta "$real" shards_sha256)" == *"\"group1-shard3of6.bin\":\"$shard_sha\""* ]]'
 # Round trip: every tensor equals the shards dequantized here (q*scale + min,
 # tfjs-core io_utils.ts), in manifest order, float32.
 result=$(python3 - "$real" "$model_dir" <<'EOF'

@@ -1,0 +1,85 @@
+/* dlp/featurize.h: a zoo network with its top peeled off, run over the image
+ * rows of a dataset (sparkdl's DeepImageFeaturizer). Rows never disappear: a
+ * row whose file is missing or corrupt gets an error (dlp_dataset_set_error)
+ * and a row of NaN features; the other rows are unaffected. */
+#ifndef DLP_FEATURIZE_H
+#define DLP_FEATURIZE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "dlp/core.h"
+#include "dlp/dataset.h"
+#include "dlp/graph.h"
+#include "dlp/image.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct dlp_featurizer_options {
+    const char *model;       /* zoo name, e.g. "InceptionV3" (case, '_' and '-' ignored) */
+    const char *weights;     /* a weight file (.safetensors, Keras .h5, TF.js model.json or its folder);
+                                NULL: dlp_weights_find(model) */
+    dlp_pooling pooling;     /* default DLP_POOLING_AVG */
+    dlp_resize resize;       /* default DLP_RESIZE_AREA (sparkdl's) */
+    int batch_size;          /* images per network run; <= 0: 16 on the CPU, 64 on a GPU */
+    int threads;             /* decoding threads and CPU backend threads; <= 0: all cores */
+    const char *device;      /* "auto" (NULL), "cpu", "cuda" or "cuda:N" */
+    const char *cache_dir;   /* feature cache folder; NULL: dlp_feature_cache_default_dir(); "" disables it */
+} dlp_featurizer_options;
+
+/* The defaults above (model NULL: the caller must set it). */
+void dlp_featurizer_options_init(dlp_featurizer_options *options);
+
+typedef struct dlp_featurizer dlp_featurizer;
+
+/* Loads the weights, builds the model with its featurizer output, picks the
+ * device and plans the network. Errors: DLP_ERR_INVALID_ARGUMENT (unknown
+ * model or device string), DLP_ERR_MODEL (weights refused: the importer's or
+ * the binder's message), DLP_ERR_DEVICE (device "cuda" asked for and not
+ * usable; "auto" falls back to the CPU instead), DLP_ERR_IO. */
+dlp_status dlp_featurizer_create(const dlp_featurizer_options *options, dlp_featurizer **featurizer);
+void dlp_featurizer_destroy(dlp_featurizer *featurizer);
+
+/* Feature dimension D (2048 for InceptionV3 with avg pooling). */
+size_t dlp_featurizer_dim(const dlp_featurizer *featurizer);
+const dlp_model_info *dlp_featurizer_model(const dlp_featurizer *featurizer);
+/* The weight file used, and the hex sha256 of the weights themselves: tensor
+ * names, shapes and float32 data in Keras order, so the same weights read
+ * from .h5, model.json or .safetensors have the same digest. */
+const char *dlp_featurizer_weights_path(const dlp_featurizer *featurizer);
+const char *dlp_featurizer_weights_sha256(const dlp_featurizer *featurizer);
+/* "cpu (2 threads)" or "cuda:0 (NVIDIA H100 80GB HBM3)". */
+const char *dlp_featurizer_device(const dlp_featurizer *featurizer);
+
+typedef struct dlp_featurize_stats {
+    size_t rows;           /* rows asked for */
+    size_t cache_hits;     /* rows whose features came from the cache */
+    size_t computed;       /* rows that went through the network */
+    size_t failed;         /* rows with an error (new or earlier) */
+    double seconds;        /* wall time of the call */
+} dlp_featurize_stats;
+
+/* Called after each batch from the calling thread; done counts finished rows. */
+typedef void (*dlp_featurize_progress)(void *context, size_t done, size_t total);
+
+/* Featurizes rows [first, first + count) of dataset into features (count x D
+ * floats, row-major). Failed rows (already failed, or failing now: the reason
+ * is recorded on the row) get NaN features. With a cache, each image's
+ * features are stored under the sha256 of its file bytes and of the
+ * configuration (model, weights digest, pooling, resize), and found again on
+ * the next call without decoding or running the network. Returns DLP_OK unless
+ * the call itself fails (invalid arguments, out of memory, a device error);
+ * stats and progress may be NULL. */
+dlp_status dlp_featurizer_run(dlp_featurizer *featurizer, dlp_dataset *dataset, size_t first, size_t count,
+                              float *features, dlp_featurize_progress progress, void *progress_context,
+                              dlp_featurize_stats *stats);
+
+/* $DLP_CACHE_DIR, else $XDG_CACHE_HOME/dlp, else $HOME/.cache/dlp, else NULL. */
+const char *dlp_feature_cache_default_dir(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

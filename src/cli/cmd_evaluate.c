@@ -1,0 +1,110 @@
+/* cmd_evaluate.c: `dlp evaluate PIPELINE` on a feature file: Spark's
+ * MulticlassClassificationEvaluator metrics, optionally per-row predictions. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/ml_data.h"
+#include "core/status.h"
+#include "data/output_file.h"
+
+static const char usage[] =
+    "Usage: dlp evaluate PIPELINE (--features X.npy --labels y.npy | --libsvm FILE)\n"
+    "                    [--predictions OUT.jsonl] [--json]\n\n"
+    "Applies a pipeline written by 'dlp train' (or 'dlp fit') to feature vectors and prints\n"
+    "Spark's MulticlassClassificationEvaluator metrics: f1 (weighted F-measure), weightedPrecision,\n"
+    "weightedRecall, accuracy, and the confusion matrix (rows: true label, columns: predicted).\n"
+    "The featurizer's weights are not needed (features are given), so they are not hashed.\n\n"
+    "  --predictions FILE  JSON Lines, one object per row:\n"
+    "                      {\"row\":i,\"label\":y,\"prediction\":p,\"probability\":[...]}\n"
+    "                      (\"label_name\"/\"prediction_name\" too when the pipeline has names)\n"
+    "  --json              the metrics as one JSON object\n\n"
+    "Refused (exit 2), naming file, row and column: NaN or infinite features, labels that are not\n"
+    "integers in the pipeline's classes, a feature count other than the pipeline's. A pipeline\n"
+    "directory that is inconsistent is refused with exit 3.\n\n"
+    "Exit codes: 0 ok, 1 usage, 2 input data refused, 3 pipeline refused.\n";
+
+static dlp_status write_predictions(const char *path, const dlp_pipeline *pipeline, const cli_ml_data *data,
+                                    const double *probability, const double *prediction, size_t columns)
+{
+    dlp_output_file out;
+    DLP_TRY(dlp_output_file_open(&out, path));
+    for (size_t i = 0; i < data->rows; i++) {
+        fprintf(out.file, "{\"row\":%zu,\"label\":%.17g,\"prediction\":%.17g", i, data->labels[i], prediction[i]);
+        const char *label_name = dlp_pipeline_label_name(pipeline, (size_t)data->labels[i]);
+        const char *prediction_name = dlp_pipeline_label_name(pipeline, (size_t)prediction[i]);
+        if (label_name) fputs(",\"label_name\":", out.file), dlp_json_write_string(out.file, label_name);
+        if (prediction_name) fputs(",\"prediction_name\":", out.file), dlp_json_write_string(out.file, prediction_name);
+        fputs(",\"probability\":[", out.file);
+        for (size_t k = 0; k < columns; k++) fprintf(out.file, "%s%.17g", k ? "," : "", probability[i * columns + k]);
+        fputs("]}\n", out.file);
+    }
+    return dlp_output_file_commit(&out);
+}
+
+static int evaluate(const dlp_pipeline *pipeline, const cli_ml_data *data, const char *predictions_path, int as_json)
+{
+    const dlp_logreg_model *model = dlp_pipeline_model(pipeline);
+    size_t columns = dlp_logreg_output_columns(model);
+    dlp_status status = cli_ml_data_check_label_range(data, dlp_logreg_class_count(model));
+    double *probability = malloc(data->rows * columns * sizeof *probability);
+    double *prediction = malloc(data->rows * sizeof *prediction);
+    if (status == DLP_OK && (!probability || !prediction))
+        status = dlp_fail(DLP_ERR_OUT_OF_MEMORY, "out of memory for %zu rows", data->rows);
+    if (status == DLP_OK) {
+        status = dlp_pipeline_transform(pipeline, data->features, data->rows, data->cols, NULL, probability, prediction);
+        if (status != DLP_OK) dlp_fail_context(status, "%s", data->features_name);
+    }
+    dlp_multiclass_metrics *metrics = NULL;
+    if (status == DLP_OK)
+        status = dlp_evaluate_multiclass(data->labels, prediction, NULL, data->rows, NULL, 0, 1.0, &metrics);
+    if (status == DLP_OK && predictions_path)
+        status = write_predictions(predictions_path, pipeline, data, probability, prediction, columns);
+    if (status == DLP_OK) {
+        if (!as_json) printf("%zu rows\n", data->rows);
+        cli_print_metrics(metrics, as_json, "");
+    }
+    dlp_multiclass_metrics_destroy(metrics);
+    free(probability);
+    free(prediction);
+    return status == DLP_OK ? CLI_EXIT_OK : cli_fail("evaluate", status);
+}
+
+int cli_evaluate(int argc, char **argv)
+{
+    static const struct option options[] = {{"features", required_argument, NULL, 'f'},
+                                            {"labels", required_argument, NULL, 'l'},
+                                            {"libsvm", required_argument, NULL, 's'},
+                                            {"predictions", required_argument, NULL, 'p'},
+                                            {"json", no_argument, NULL, 'j'},
+                                            {"help", no_argument, NULL, 'h'},
+                                            {0}};
+    const char *features = NULL, *labels = NULL, *libsvm = NULL, *predictions = NULL;
+    int as_json = 0, option;
+    optind = 1;
+    opterr = 0;
+    while ((option = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        switch (option) {
+        case 'f': features = optarg; break;
+        case 'l': labels = optarg; break;
+        case 's': libsvm = optarg; break;
+        case 'p': predictions = optarg; break;
+        case 'j': as_json = 1; break;
+        case 'h': fputs(usage, stdout); return CLI_EXIT_OK;
+        default: return cli_usage_error("evaluate", "unknown option or missing value: %s", argv[optind - 1]);
+        }
+    }
+    if (argc - optind != 1) return cli_usage_error("evaluate", "expected one PIPELINE directory");
+    if (!libsvm == !(features && labels) || (libsvm && (features || labels)))
+        return cli_usage_error("evaluate", "give --features X.npy with --labels y.npy, or --libsvm FILE");
+    dlp_pipeline *pipeline = NULL;
+    dlp_status status = dlp_pipeline_load(argv[optind], NULL, DLP_PIPELINE_LOAD_SKIP_WEIGHTS_CHECK, &pipeline);
+    if (status != DLP_OK) return cli_fail("evaluate", status);
+    cli_ml_data data;
+    status = cli_ml_data_load(features, labels, libsvm, libsvm ? dlp_pipeline_feature_dim(pipeline) : 0, &data);
+    int code = status == DLP_OK ? evaluate(pipeline, &data, predictions, as_json) : cli_fail("evaluate", status);
+    if (status == DLP_OK) cli_ml_data_free(&data);
+    dlp_pipeline_destroy(pipeline);
+    return code;
+}

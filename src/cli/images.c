@@ -1,0 +1,114 @@
+/* images.c: featurizer options, image sources and featurizing with a
+ * progress bar, shared by the commands that read images. */
+#include "cli/images.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/progress.h"
+#include "core/status.h"
+
+void cli_featurizer_settings_init(cli_featurizer_settings *settings)
+{
+    memset(settings, 0, sizeof *settings);
+    dlp_featurizer_options_init(&settings->options);
+    settings->options.model = "InceptionV3";
+}
+
+static int parse_pooling(const char *text, dlp_pooling *pooling)
+{
+    if (!strcmp(text, "avg")) *pooling = DLP_POOLING_AVG;
+    else if (!strcmp(text, "max")) *pooling = DLP_POOLING_MAX;
+    else if (!strcmp(text, "flatten")) *pooling = DLP_POOLING_FLATTEN;
+    else return 0;
+    return 1;
+}
+
+int cli_featurizer_option(const char *command, int option, const char *argument, cli_featurizer_settings *settings)
+{
+    dlp_featurizer_options *options = &settings->options;
+    long value;
+    switch (option) {
+    case CLI_OPT_MODEL: options->model = argument; return 1;
+    case CLI_OPT_WEIGHTS: options->weights = argument; return 1;
+    case CLI_OPT_DEVICE: options->device = argument; return 1;
+    case CLI_OPT_CACHE_DIR: options->cache_dir = argument; return 1;
+    case CLI_OPT_NO_CACHE: options->cache_dir = ""; return 1;
+    case CLI_OPT_QUIET: settings->quiet = 1; return 1;
+    case CLI_OPT_POOLING:
+        if (parse_pooling(argument, &options->pooling)) return 1;
+        cli_usage_error(command, "--pooling '%s': expected avg, max or flatten", argument);
+        return -1;
+    case CLI_OPT_RESIZE:
+        if (dlp_resize_from_name(argument, &options->resize) == DLP_OK) return 1;
+        cli_usage_error(command, "--resize '%s': expected area, bilinear or nearest", argument);
+        return -1;
+    case CLI_OPT_BATCH_SIZE:
+        if (cli_parse_int(argument, 1, 4096, &value)) {
+            options->batch_size = (int)value;
+            return 1;
+        }
+        cli_usage_error(command, "--batch-size '%s': expected an integer in 1..4096", argument);
+        return -1;
+    case CLI_OPT_THREADS:
+        if (cli_parse_int(argument, 1, 1024, &value)) {
+            options->threads = (int)value;
+            return 1;
+        }
+        cli_usage_error(command, "--threads '%s': expected an integer in 1..1024", argument);
+        return -1;
+    default: return 0;
+    }
+}
+
+dlp_status cli_add_image_source(dlp_dataset **dataset, const char *source)
+{
+    struct stat info;
+    dlp_dataset *added = NULL;
+    dlp_status created = dlp_dataset_create(&added);
+    if (created != DLP_OK) return created;
+    dlp_status status;
+    if (stat(source, &info) == 0 && S_ISDIR(info.st_mode)) status = dlp_dataset_scan_directory(added, source);
+    else status = dlp_dataset_read_list(added, source);
+    if (status == DLP_OK && *dataset) {
+        dlp_dataset *joined = NULL;
+        status = dlp_dataset_union(*dataset, added, &joined);
+        if (status == DLP_OK) {
+            dlp_dataset_destroy(*dataset);
+            dlp_dataset_destroy(added);
+            *dataset = joined;
+            return DLP_OK;
+        }
+    }
+    if (status != DLP_OK) {
+        dlp_dataset_destroy(added);
+        return status;
+    }
+    *dataset = added;
+    return DLP_OK;
+}
+
+static void advance(void *context, size_t done, size_t total)
+{
+    (void)total;
+    cli_progress *progress = context;
+    cli_progress_advance(progress, done - progress->done);
+}
+
+dlp_status cli_featurize_dataset(dlp_featurizer *featurizer, dlp_dataset *dataset, int quiet, float **features,
+                                 dlp_featurize_stats *stats)
+{
+    size_t rows = dlp_dataset_size(dataset), dim = dlp_featurizer_dim(featurizer);
+    *features = malloc((rows ? rows : 1) * dim * sizeof(float));
+    if (!*features) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "featurize: cannot allocate %zu x %zu features", rows, dim);
+    cli_progress progress;
+    cli_progress_start(&progress, "featurize", rows, !quiet);
+    dlp_status status = dlp_featurizer_run(featurizer, dataset, 0, rows, *features, advance, &progress, stats);
+    cli_progress_finish(&progress);
+    if (status != DLP_OK) {
+        free(*features);
+        *features = NULL;
+    }
+    return status;
+}

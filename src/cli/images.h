@@ -1,0 +1,70 @@
+/* images.h: what dlp featurize, fit, evaluate and predict share: the
+ * featurizer options (--model, --weights, --pooling, --resize, --batch-size,
+ * --threads, --device, --cache-dir, --no-cache), image sources (folders and
+ * list files) and featurizing a dataset with a progress bar. */
+#ifndef DLP_CLI_IMAGES_H
+#define DLP_CLI_IMAGES_H
+
+#include <getopt.h>
+
+#include "cli/cli.h"
+#include "dlp/featurize.h"
+
+/* getopt_long codes of the featurizer options, above any short option. */
+enum {
+    CLI_OPT_MODEL = 1000,
+    CLI_OPT_WEIGHTS,
+    CLI_OPT_POOLING,
+    CLI_OPT_RESIZE,
+    CLI_OPT_BATCH_SIZE,
+    CLI_OPT_THREADS,
+    CLI_OPT_DEVICE,
+    CLI_OPT_CACHE_DIR,
+    CLI_OPT_NO_CACHE,
+    CLI_OPT_QUIET,
+    CLI_OPT_FIRST_FREE
+};
+
+#define CLI_FEATURIZER_LONG_OPTIONS                                                                                   \
+    {"model", required_argument, NULL, CLI_OPT_MODEL}, {"weights", required_argument, NULL, CLI_OPT_WEIGHTS},        \
+        {"pooling", required_argument, NULL, CLI_OPT_POOLING}, {"resize", required_argument, NULL, CLI_OPT_RESIZE},  \
+        {"batch-size", required_argument, NULL, CLI_OPT_BATCH_SIZE},                                                 \
+        {"threads", required_argument, NULL, CLI_OPT_THREADS}, {"device", required_argument, NULL, CLI_OPT_DEVICE},  \
+        {"cache-dir", required_argument, NULL, CLI_OPT_CACHE_DIR}, {"no-cache", no_argument, NULL, CLI_OPT_NO_CACHE}, \
+        {"quiet", no_argument, NULL, CLI_OPT_QUIET}
+
+#define CLI_FEATURIZER_HELP                                                                                            \
+    "  --model NAME        zoo model (dlp models), default InceptionV3\n"                                            \
+    "  --weights FILE      weights: .safetensors, Keras .h5, TF.js model.json (or its folder);\n"                    \
+    "                      default: found as `dlp models` shows\n"                                                   \
+    "  --pooling P         avg (default), max or flatten (sparkdl's dims)\n"                                         \
+    "  --resize M          area (default, sparkdl's), bilinear or nearest\n"                                         \
+    "  --batch-size N      images per network run (default 16 on the CPU, 64 on a GPU)\n"                            \
+    "  --threads N         decoding and CPU threads (default: all cores)\n"                                          \
+    "  --device D          auto (default), cpu, cuda or cuda:N\n"                                                    \
+    "  --cache-dir DIR     feature cache (default $DLP_CACHE_DIR, else ~/.cache/dlp); features are\n"               \
+    "                      keyed by the sha256 of each file's bytes, the model, weights and preprocessing\n"        \
+    "  --no-cache          neither read nor write the feature cache\n"                                               \
+    "  --quiet             no progress bar (it is drawn only when stderr is a terminal)\n"
+
+typedef struct cli_featurizer_settings {
+    dlp_featurizer_options options;
+    int quiet;
+} cli_featurizer_settings;
+
+void cli_featurizer_settings_init(cli_featurizer_settings *settings);
+/* Handles one featurizer option: 1 handled, 0 not a featurizer option, -1
+ * bad value (the usage error is printed). */
+int cli_featurizer_option(const char *command, int option, const char *argument, cli_featurizer_settings *settings);
+
+/* Adds the images of source to dataset: a folder is scanned (labels from
+ * sub-folders), a regular file is read as a list (path[,label]). Several
+ * sources are combined as a union. Returns a dlp_status (message set). */
+dlp_status cli_add_image_source(dlp_dataset **dataset, const char *source);
+
+/* Featurizes every row of dataset into *features (malloc'ed, rows x D), with
+ * a progress bar; prints nothing else. */
+dlp_status cli_featurize_dataset(dlp_featurizer *featurizer, dlp_dataset *dataset, int quiet, float **features,
+                                 dlp_featurize_stats *stats);
+
+#endif

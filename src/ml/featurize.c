@@ -1,0 +1,508 @@
+/* featurize.c: a zoo network with its top peeled off, run over dataset rows.
+ * Per batch: worker threads read each file, hash its bytes, look the hash up
+ * in the feature cache, and decode + resize + normalize the misses into the
+ * batch input; the misses then go through the network together and their
+ * features are written back to the cache. On a GPU the next batch is
+ * prepared on the CPU while the network runs the current one. */
+#include "dlp/featurize.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/sha256.h"
+#include "core/status.h"
+#include "core/thread_pool.h"
+#include "dlp/device.h"
+#include "dlp/weights.h"
+
+enum { MESSAGE_CAPACITY = 512, MAX_BATCH = 4096 };
+
+struct dlp_featurizer {
+    const dlp_model_info *model;
+    dlp_pooling pooling;
+    dlp_resize resize;
+    dlp_normalize normalize;
+    int batch_size;
+    bool overlap;             /* prepare the next batch while the network runs */
+    dlp_backend *backend;
+    dlp_plan *plan;
+    dlp_thread_pool *pool;
+    size_t dim;
+    char *weights_path;
+    char weights_sha256[65];
+    char config_key[65];      /* sha256 of model, weights digest and preprocessing */
+    char *cache_dir;          /* <cache>/features/<config_key>, or NULL */
+    char device[300];
+};
+
+/* One batch being prepared: per slot the row, its content hash, whether it
+ * still needs the network, and the reason if it failed. */
+typedef struct batch {
+    size_t first, count;
+    float *input;             /* batch_size images, network input layout */
+    int *needs_network;       /* 1: decoded into input; 0: cached or failed */
+    dlp_status *status;
+    char (*message)[MESSAGE_CAPACITY];
+    char (*content_key)[65];
+    int *cache_hit;
+} batch;
+
+typedef struct batch_job {
+    dlp_featurizer *featurizer;
+    dlp_dataset *dataset;
+    batch *batch;
+    float *features;          /* the caller's output, offset to the batch's first row */
+} batch_job;
+
+void dlp_featurizer_options_init(dlp_featurizer_options *options)
+{
+    memset(options, 0, sizeof *options);
+    options->pooling = DLP_POOLING_AVG;
+    options->resize = DLP_RESIZE_AREA;
+}
+
+const char *dlp_feature_cache_default_dir(void)
+{
+    static __thread char path[4096];
+    const char *explicit_dir = getenv("DLP_CACHE_DIR");
+    if (explicit_dir && *explicit_dir) return explicit_dir;
+    const char *xdg = getenv("XDG_CACHE_HOME");
+    if (xdg && *xdg) {
+        snprintf(path, sizeof path, "%s/dlp", xdg);
+        return path;
+    }
+    const char *home = getenv("HOME");
+    if (home && *home) {
+        snprintf(path, sizeof path, "%s/.cache/dlp", home);
+        return path;
+    }
+    return NULL;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* mkdir -p; an existing folder is fine. */
+static dlp_status make_dirs(const char *path)
+{
+    char partial[4096];
+    size_t length = strlen(path);
+    if (length >= sizeof partial) return dlp_fail(DLP_ERR_IO, "%s: path too long", path);
+    memcpy(partial, path, length + 1);
+    for (size_t i = 1; i <= length; i++) {
+        if (partial[i] != '/' && partial[i] != 0) continue;
+        char saved = partial[i];
+        partial[i] = 0;
+        if (mkdir(partial, 0777) != 0 && errno != EEXIST)
+            return dlp_fail(DLP_ERR_IO, "%s: cannot create folder: %s", partial, strerror(errno));
+        partial[i] = saved;
+    }
+    return DLP_OK;
+}
+
+/* The digest of the weights themselves (names, shapes, float32 data in
+ * order), independent of the file format they came in. */
+static void weights_digest(const dlp_tensor_list *weights, char hex[65])
+{
+    dlp_sha256 hash;
+    dlp_sha256_init(&hash);
+    for (size_t i = 0; i < dlp_tensor_list_count(weights); i++) {
+        const dlp_named_tensor *tensor = dlp_tensor_list_at(weights, i);
+        dlp_sha256_update(&hash, tensor->name, strlen(tensor->name) + 1);
+        for (int d = 0; d < tensor->ndim; d++) {
+            int64_t dim = tensor->shape[d];
+            dlp_sha256_update(&hash, &dim, sizeof dim);
+        }
+        dlp_sha256_update(&hash, tensor->data, tensor->nbytes);
+    }
+    unsigned char digest[32];
+    dlp_sha256_final(&hash, digest);
+    for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+}
+
+static const char *pooling_name(dlp_pooling pooling)
+{
+    switch (pooling) {
+    case DLP_POOLING_AVG: return "avg";
+    case DLP_POOLING_MAX: return "max";
+    case DLP_POOLING_FLATTEN: return "flatten";
+    default: return "none";
+    }
+}
+
+static dlp_status choose_backend(dlp_featurizer *featurizer, const dlp_featurizer_options *options)
+{
+    const char *device = options->device && *options->device ? options->device : "auto";
+    if (strcmp(device, "cpu") != 0 && strcmp(device, "auto") != 0 && strncmp(device, "cuda", 4) != 0)
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "device '%s': expected auto, cpu, cuda or cuda:N", device);
+    if (strncmp(device, "cuda", 4) == 0) {
+        int count = 0;
+        DLP_TRY(dlp_device_count(&count));
+        return dlp_fail(DLP_ERR_DEVICE, "device '%s': this build runs networks on the CPU only", device);
+    }
+    DLP_TRY(dlp_backend_create_cpu(options->threads, &featurizer->backend));
+    int threads = options->threads > 0 ? options->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    snprintf(featurizer->device, sizeof featurizer->device, "cpu (%d thread%s)", threads, threads == 1 ? "" : "s");
+    featurizer->overlap = false;
+    return DLP_OK;
+}
+
+static dlp_status load_weights(dlp_featurizer *featurizer, const dlp_featurizer_options *options,
+                               dlp_tensor_list **weights)
+{
+    char found[4096];
+    const char *path = options->weights;
+    if (!path) {
+        if (!dlp_weights_find(featurizer->model->name, NULL, true, found, sizeof found) &&
+            !dlp_weights_find(featurizer->model->name, NULL, false, found, sizeof found))
+            return dlp_fail(DLP_ERR_MODEL,
+                            "%s: no weights found (looked in $DLP_WEIGHTS_DIR, ~/.cache/dlp/weights, ./weights); "
+                            "pass --weights FILE or run weights/fetch.sh",
+                            featurizer->model->name);
+        path = found;
+    }
+    featurizer->weights_path = strdup(path);
+    if (!featurizer->weights_path) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "out of memory");
+    return dlp_weights_load_any(path, weights);
+}
+
+static dlp_status plan_network(dlp_featurizer *featurizer, const dlp_tensor_list *weights)
+{
+    dlp_model_options model_options = {DLP_TOP_NONE, featurizer->pooling};
+    dlp_graph *graph = NULL;
+    DLP_TRY(dlp_zoo_build(featurizer->model->name, weights, &model_options, &graph));
+    const char *outputs[] = {"features"};
+    dlp_status status = dlp_plan_create(graph, featurizer->backend, featurizer->batch_size, outputs, 1,
+                                        &featurizer->plan);
+    dlp_graph_destroy(graph);
+    if (status != DLP_OK) return status;
+    featurizer->dim = dlp_shape_elements(dlp_plan_output_shape(featurizer->plan, 0));
+    return DLP_OK;
+}
+
+static dlp_status open_cache(dlp_featurizer *featurizer, const dlp_featurizer_options *options)
+{
+    char text[512];
+    snprintf(text, sizeof text, "dlp-features-v1|%s|%s|%s|%d|%d|%d", featurizer->model->name,
+             featurizer->weights_sha256, pooling_name(featurizer->pooling), (int)featurizer->resize,
+             (int)featurizer->normalize, featurizer->model->input_h);
+    dlp_sha256_hex(text, strlen(text), featurizer->config_key);
+    const char *root = options->cache_dir ? options->cache_dir : dlp_feature_cache_default_dir();
+    if (!root || !*root) return DLP_OK;
+    size_t length = strlen(root) + 80;
+    featurizer->cache_dir = malloc(length);
+    if (!featurizer->cache_dir) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "out of memory");
+    snprintf(featurizer->cache_dir, length, "%s/features/%.16s", root, featurizer->config_key);
+    return make_dirs(featurizer->cache_dir);
+}
+
+dlp_status dlp_featurizer_create(const dlp_featurizer_options *options, dlp_featurizer **out)
+{
+    *out = NULL;
+    if (!options || !options->model) return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "featurizer: no model given");
+    const dlp_model_info *model = dlp_weights_zoo_model(options->model);
+    if (!model) return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "model '%s' is not in the zoo (see dlp models)", options->model);
+    if (options->pooling == DLP_POOLING_NONE)
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "featurizer pooling: expected avg, max or flatten");
+    dlp_featurizer *featurizer = calloc(1, sizeof *featurizer);
+    if (!featurizer) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "out of memory");
+    featurizer->model = model;
+    featurizer->pooling = options->pooling;
+    featurizer->resize = options->resize;
+    featurizer->normalize = model->preprocessing == DLP_PREPROCESS_CAFFE ? DLP_NORMALIZE_CAFFE : DLP_NORMALIZE_TF;
+    dlp_tensor_list *weights = NULL;
+    dlp_status status = choose_backend(featurizer, options);
+    if (status == DLP_OK) {
+        featurizer->batch_size = options->batch_size > 0 ? options->batch_size : featurizer->overlap ? 64 : 16;
+        if (featurizer->batch_size > MAX_BATCH)
+            status = dlp_fail(DLP_ERR_INVALID_ARGUMENT, "batch size %d: expected 1..%d", featurizer->batch_size,
+                              MAX_BATCH);
+    }
+    if (status == DLP_OK) {
+        status = load_weights(featurizer, options, &weights);
+    }
+    if (status == DLP_OK) {
+        weights_digest(weights, featurizer->weights_sha256);
+        status = plan_network(featurizer, weights);
+    }
+    dlp_tensor_list_destroy(weights);
+    if (status == DLP_OK) status = dlp_thread_pool_create(options->threads, &featurizer->pool);
+    if (status == DLP_OK) status = open_cache(featurizer, options);
+    if (status != DLP_OK) {
+        dlp_featurizer_destroy(featurizer);
+        return status;
+    }
+    *out = featurizer;
+    return DLP_OK;
+}
+
+void dlp_featurizer_destroy(dlp_featurizer *featurizer)
+{
+    if (!featurizer) return;
+    dlp_plan_destroy(featurizer->plan);
+    dlp_backend_destroy(featurizer->backend);
+    dlp_thread_pool_destroy(featurizer->pool);
+    free(featurizer->weights_path);
+    free(featurizer->cache_dir);
+    free(featurizer);
+}
+
+size_t dlp_featurizer_dim(const dlp_featurizer *featurizer) { return featurizer->dim; }
+const dlp_model_info *dlp_featurizer_model(const dlp_featurizer *featurizer) { return featurizer->model; }
+const char *dlp_featurizer_weights_path(const dlp_featurizer *featurizer) { return featurizer->weights_path; }
+const char *dlp_featurizer_weights_sha256(const dlp_featurizer *featurizer) { return featurizer->weights_sha256; }
+const char *dlp_featurizer_device(const dlp_featurizer *featurizer) { return featurizer->device; }
+
+/* ---- The feature cache: one small file per image, named by the sha256 of
+ * its bytes, holding D floats; written to a temporary name and renamed, so a
+ * reader never sees half a file and concurrent runs do not collide. ---- */
+
+static void cache_path(const dlp_featurizer *featurizer, const char *content_key, char *path, size_t capacity)
+{
+    snprintf(path, capacity, "%s/%.2s/%s.f32", featurizer->cache_dir, content_key, content_key);
+}
+
+static bool cache_read(const dlp_featurizer *featurizer, const char *content_key, float *features)
+{
+    char path[4200];
+    cache_path(featurizer, content_key, path, sizeof path);
+    FILE *file = fopen(path, "rb");
+    if (!file) return false;
+    size_t got = fread(features, sizeof(float), featurizer->dim, file);
+    bool complete = got == featurizer->dim && fgetc(file) == EOF;
+    fclose(file);
+    return complete;
+}
+
+/* A cache that cannot be written only costs time next run: failures are ignored. */
+static void cache_write(const dlp_featurizer *featurizer, const char *content_key, const float *features)
+{
+    char path[4200], folder[4200], temporary[4300];
+    cache_path(featurizer, content_key, path, sizeof path);
+    snprintf(folder, sizeof folder, "%s/%.2s", featurizer->cache_dir, content_key);
+    if (mkdir(folder, 0777) != 0 && errno != EEXIST) return;
+    snprintf(temporary, sizeof temporary, "%s.%ld.tmp", path, (long)getpid());
+    FILE *file = fopen(temporary, "wb");
+    if (!file) return;
+    bool ok = fwrite(features, sizeof(float), featurizer->dim, file) == featurizer->dim;
+    ok = fclose(file) == 0 && ok;
+    if (!ok || rename(temporary, path) != 0) unlink(temporary);
+}
+
+/* ---- Preparing a batch ---- */
+
+static dlp_status read_file(const char *path, uint8_t **data, size_t *size)
+{
+    FILE *file = fopen(path, "rb");
+    if (!file) return dlp_fail(DLP_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat info;
+    if (fstat(fileno(file), &info) != 0 || !S_ISREG(info.st_mode)) {
+        fclose(file);
+        return dlp_fail(DLP_ERR_IO, "%s: not a regular file", path);
+    }
+    *size = (size_t)info.st_size;
+    *data = malloc(*size ? *size : 1);
+    if (!*data) {
+        fclose(file);
+        return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "%s: out of memory reading %zu bytes", path, *size);
+    }
+    size_t got = fread(*data, 1, *size, file);
+    fclose(file);
+    if (got != *size) {
+        free(*data);
+        return dlp_fail(DLP_ERR_IO, "%s: short read (%zu of %zu bytes)", path, got, *size);
+    }
+    return DLP_OK;
+}
+
+static void prepare_slot(void *context, size_t slot, int worker)
+{
+    (void)worker;
+    batch_job *job = context;
+    dlp_featurizer *featurizer = job->featurizer;
+    batch *b = job->batch;
+    dlp_row row;
+    b->needs_network[slot] = 0;
+    b->cache_hit[slot] = 0;
+    b->status[slot] = dlp_dataset_row(job->dataset, b->first + slot, &row);
+    if (b->status[slot] != DLP_OK || row.status != DLP_OK) {
+        b->status[slot] = DLP_OK; /* already failed: the row keeps its first error */
+        return;
+    }
+    uint8_t *bytes = NULL;
+    size_t size = 0;
+    dlp_status status = read_file(row.origin, &bytes, &size);
+    if (status == DLP_OK) {
+        dlp_sha256_hex(bytes, size, b->content_key[slot]);
+        float *features = job->features + slot * featurizer->dim;
+        if (featurizer->cache_dir && cache_read(featurizer, b->content_key[slot], features)) {
+            b->cache_hit[slot] = 1;
+            free(bytes);
+            return;
+        }
+        dlp_image image = {0};
+        status = dlp_image_decode(bytes, size, &image);
+        free(bytes);
+        if (status == DLP_OK) {
+            size_t image_floats = (size_t)featurizer->model->input_h * featurizer->model->input_w * 3;
+            status = dlp_image_resize_float(&image, featurizer->model->input_h, featurizer->model->input_w,
+                                            featurizer->resize, featurizer->normalize,
+                                            b->input + slot * image_floats);
+            dlp_image_free(&image);
+        } else {
+            dlp_fail_context(status, "%s", row.origin);
+        }
+    }
+    if (status == DLP_OK) {
+        b->needs_network[slot] = 1;
+    } else {
+        b->status[slot] = status;
+        snprintf(b->message[slot], MESSAGE_CAPACITY, "%s", dlp_last_error());
+    }
+}
+
+static void prepare_batch(batch_job *job) { dlp_thread_pool_run(job->featurizer->pool, job->batch->count, prepare_slot, job); }
+
+/* Runs the network on the slots that need it (moved to the front of the
+ * input), scatters features to their rows and fills the cache. */
+static dlp_status run_network(batch_job *job, dlp_featurize_stats *stats)
+{
+    dlp_featurizer *featurizer = job->featurizer;
+    batch *b = job->batch;
+    size_t image_floats = (size_t)featurizer->model->input_h * featurizer->model->input_w * 3;
+    size_t dim = featurizer->dim;
+    size_t slots[MAX_BATCH];
+    size_t m = 0;
+    for (size_t slot = 0; slot < b->count; slot++) {
+        if (!b->needs_network[slot]) continue;
+        if (m != slot) memcpy(b->input + m * image_floats, b->input + slot * image_floats, image_floats * sizeof(float));
+        slots[m++] = slot;
+    }
+    stats->computed += m;
+    if (m == 0) return DLP_OK;
+    DLP_TRY(dlp_plan_run(featurizer->plan, b->input, (int)m));
+    float *computed = malloc(m * dim * sizeof(float));
+    if (!computed) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "featurize: out of memory");
+    dlp_status status = dlp_plan_read_output(featurizer->plan, 0, computed, m * dim);
+    for (size_t i = 0; status == DLP_OK && i < m; i++) {
+        memcpy(job->features + slots[i] * dim, computed + i * dim, dim * sizeof(float));
+        if (featurizer->cache_dir) cache_write(featurizer, b->content_key[slots[i]], computed + i * dim);
+    }
+    free(computed);
+    return status;
+}
+
+/* Records the batch's new errors on the dataset and NaN-fills failed rows.
+ * Runs while no other thread reads the dataset (rows' strings may move). */
+static dlp_status record_rows(batch_job *job, dlp_featurize_stats *stats)
+{
+    batch *b = job->batch;
+    size_t dim = job->featurizer->dim;
+    for (size_t slot = 0; slot < b->count; slot++) {
+        if (b->status[slot] != DLP_OK)
+            DLP_TRY(dlp_dataset_set_error(job->dataset, b->first + slot, b->status[slot], b->message[slot]));
+        dlp_row row;
+        DLP_TRY(dlp_dataset_row(job->dataset, b->first + slot, &row));
+        if (row.status != DLP_OK) {
+            for (size_t j = 0; j < dim; j++) job->features[slot * dim + j] = NAN;
+            stats->failed++;
+        } else if (b->cache_hit[slot]) {
+            stats->cache_hits++;
+        }
+    }
+    return DLP_OK;
+}
+
+static void batch_free(batch *b)
+{
+    free(b->input);
+    free(b->needs_network);
+    free(b->status);
+    free(b->message);
+    free(b->content_key);
+    free(b->cache_hit);
+}
+
+static dlp_status batch_alloc(batch *b, const dlp_featurizer *featurizer)
+{
+    size_t n = (size_t)featurizer->batch_size;
+    size_t image_floats = (size_t)featurizer->model->input_h * featurizer->model->input_w * 3;
+    memset(b, 0, sizeof *b);
+    b->input = malloc(n * image_floats * sizeof(float));
+    b->needs_network = calloc(n, sizeof *b->needs_network);
+    b->status = calloc(n, sizeof *b->status);
+    b->message = calloc(n, sizeof *b->message);
+    b->content_key = calloc(n, sizeof *b->content_key);
+    b->cache_hit = calloc(n, sizeof *b->cache_hit);
+    if (b->input && b->needs_network && b->status && b->message && b->content_key && b->cache_hit) return DLP_OK;
+    batch_free(b);
+    return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "featurize: cannot allocate a batch of %zu images", n);
+}
+
+static void *prepare_thread(void *context)
+{
+    prepare_batch(context);
+    return NULL;
+}
+
+dlp_status dlp_featurizer_run(dlp_featurizer *featurizer, dlp_dataset *dataset, size_t first, size_t count,
+                              float *features, dlp_featurize_progress progress, void *progress_context,
+                              dlp_featurize_stats *stats_out)
+{
+    if (!featurizer || !dataset || (!features && count))
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "featurize: null argument");
+    if (first > dlp_dataset_size(dataset) || count > dlp_dataset_size(dataset) - first)
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "featurize: rows [%zu, %zu) outside the dataset's %zu rows", first,
+                        first + count, dlp_dataset_size(dataset));
+    dlp_featurize_stats stats = {.rows = count};
+    double start = now_seconds();
+    batch batches[2];
+    dlp_status status = batch_alloc(&batches[0], featurizer);
+    if (status != DLP_OK) return status;
+    if ((status = batch_alloc(&batches[1], featurizer)) != DLP_OK) {
+        batch_free(&batches[0]);
+        return status;
+    }
+    size_t batch_size = (size_t)featurizer->batch_size;
+    batch_job jobs[2];
+    size_t batch_count = (count + batch_size - 1) / batch_size;
+    for (size_t k = 0; k < batch_count && k < 2; k++) {
+        batches[k].first = first + k * batch_size;
+        batches[k].count = count - k * batch_size < batch_size ? count - k * batch_size : batch_size;
+        jobs[k] = (batch_job){featurizer, dataset, &batches[k], features + k * batch_size * featurizer->dim};
+    }
+    if (batch_count > 0) prepare_batch(&jobs[0]);
+    for (size_t k = 0; k < batch_count && status == DLP_OK; k++) {
+        batch_job *current = &jobs[k % 2], *next = &jobs[(k + 1) % 2];
+        bool has_next = k + 1 < batch_count;
+        if (has_next) {
+            size_t next_first = (k + 1) * batch_size;
+            next->batch->first = first + next_first;
+            next->batch->count = count - next_first < batch_size ? count - next_first : batch_size;
+            next->features = features + next_first * featurizer->dim;
+        }
+        pthread_t thread;
+        bool threaded = has_next && featurizer->overlap && pthread_create(&thread, NULL, prepare_thread, next) == 0;
+        status = run_network(current, &stats);
+        if (threaded) pthread_join(thread, NULL);
+        if (status == DLP_OK) status = record_rows(current, &stats);
+        if (!threaded && has_next && status == DLP_OK) prepare_batch(next);
+        if (progress && status == DLP_OK) progress(progress_context, k * batch_size + current->batch->count, count);
+    }
+    batch_free(&batches[0]);
+    batch_free(&batches[1]);
+    stats.seconds = now_seconds() - start;
+    if (stats_out) *stats_out = stats;
+    return status;
+}

@@ -1,0 +1,421 @@
+/* test_zoo_synth.c: the five zoo models with dlp-synth-v1 weights on the three
+ * fixture photos against tf-keras 2.18 (tests/fixtures/keras/<model>.json,
+ * .bin from tests/oracle/keras_oracle.py), CPU backend, batch 3:
+ *   preprocessing: row 0 of Keras' preprocess_input, to 1e-6;
+ *   pooled features (avg, max), the logits and the 1000-way softmax: relative
+ *   L2 <= 1e-4 per image; the logits are the pre-softmax input times the
+ *   synthetic "predictions" weights in double, as the oracle computed them;
+ *   flatten: Keras' 16-value slices (relative L2 <= 1e-4 over the 48) and its
+ *   (sum, sum of squares);
+ *   every stage checkpoint's (sum, sum of squares) per image, printed for
+ *   bisecting: relative L2 1e-4 allows |d sum| <= 1e-4 sqrt(N sumsq) and
+ *   |d sumsq| <= 2e-4 sumsq (+ rounding);
+ *   the featurizer graph (pooling avg) bound from the same full-model weights
+ *   gives the same features on one image.
+ * This suite runs InceptionV3, Xception and ResNet50; test_zoo_synth_vgg.c
+ * includes it for VGG16 and VGG19 (two suites keep each under a minute on 2
+ * cores). DLP_ZOO_MODELS (comma-separated fixture names) overrides the list. */
+#include <spng.h>
+#include <time.h>
+
+#include "check.h"
+#include "dlp/dlp.h"
+#include "weights/synth.h"
+#include "zoo_fixture.h"
+
+#ifndef ZOO_SYNTH_MODELS
+#define ZOO_SYNTH_MODELS "inception_v3,xception,resnet50"
+#define ZOO_SYNTH_SUITE "zoo_synth"
+#endif
+
+enum { IMAGES = 3, MAX_OUTPUTS = 64 };
+static const char *const photos[IMAGES] = {"astronaut", "chelsea", "coffee"};
+
+typedef struct fixture {
+    json_t *index, *order;
+    float *arrays;
+    size_t array_floats;
+} fixture;
+
+static const float *fixture_array(const fixture *f, const char *name, size_t floats)
+{
+    json_t *entry = json_object_get(json_object_get(f->index, "arrays"), name);
+    size_t offset = (size_t)json_integer_value(json_object_get(entry, "offset_bytes")) / sizeof(float);
+    CHECK(entry && offset + floats <= f->array_floats);
+    return entry && offset + floats <= f->array_floats ? f->arrays + offset : NULL;
+}
+
+static bool load_fixture(const char *fixtures, const char *model, fixture *f)
+{
+    char file[256], path[4096];
+    snprintf(file, sizeof file, "%s.json", model);
+    f->index = zoo_fixture_json(fixtures, file);
+    snprintf(file, sizeof file, "weight_order_%s.json", model);
+    f->order = zoo_fixture_json(fixtures, file);
+    snprintf(path, sizeof path, "%s/keras/%s.bin", fixtures, model);
+    FILE *bin = fopen(path, "rb");
+    long size = -1;
+    if (bin && fseek(bin, 0, SEEK_END) == 0) size = ftell(bin);
+    if (bin && size > 0 && fseek(bin, 0, SEEK_SET) == 0) {
+        f->array_floats = (size_t)size / sizeof(float);
+        f->arrays = malloc((size_t)size);
+        if (f->arrays && fread(f->arrays, sizeof(float), f->array_floats, bin) != f->array_floats) {
+            free(f->arrays);
+            f->arrays = NULL;
+        }
+    }
+    if (bin) fclose(bin);
+    return f->index && f->order && f->arrays;
+}
+
+static void free_fixture(fixture *f)
+{
+    json_decref(f->index);
+    json_decref(f->order);
+    free(f->arrays);
+}
+
+/* dlp-synth-v1 for Keras' weight list: the same tensors keras_oracle.py set. */
+static dlp_tensor_list *synthetic_weights(json_t *order)
+{
+    json_t *rows = json_object_get(order, "weights");
+    size_t count = json_array_size(rows);
+    dlp_synth_spec *specs = calloc(count ? count : 1, sizeof *specs);
+    if (!specs) return NULL;
+    for (size_t r = 0; r < count; r++) {
+        json_t *row = json_array_get(rows, r), *shape = json_array_get(row, 3);
+        specs[r].layer_index = (int)json_integer_value(json_array_get(row, 0));
+        specs[r].layer_name = json_string_value(json_array_get(row, 1));
+        specs[r].slot = json_string_value(json_array_get(row, 2));
+        specs[r].ndim = (int)json_array_size(shape);
+        for (int d = 0; d < specs[r].ndim && d < DLP_MAX_DIMS; d++)
+            specs[r].shape[d] = json_integer_value(json_array_get(shape, (size_t)d));
+    }
+    dlp_tensor_list *list = NULL;
+    CHECK_OK(dlp_synth_tensor_list(specs, count, &list));
+    free(specs);
+    return list;
+}
+
+/* RGB8 PNG of side x side, its pixel sum, and Keras' preprocess_input of it. */
+static bool load_photo(const char *path, int side, bool caffe, float *out, long long *pixel_sum)
+{
+    FILE *file = fopen(path, "rb");
+    if (!file) return false;
+    spng_ctx *ctx = spng_ctx_new(0);
+    spng_set_png_file(ctx, file);
+    struct spng_ihdr ihdr;
+    size_t size = 0, pixels = (size_t)side * side;
+    bool ok = spng_get_ihdr(ctx, &ihdr) == 0 && (int)ihdr.width == side && (int)ihdr.height == side &&
+              spng_decoded_image_size(ctx, SPNG_FMT_RGB8, &size) == 0 && size == pixels * 3;
+    unsigned char *rgb = ok ? malloc(size) : NULL;
+    ok = ok && rgb && spng_decode_image(ctx, rgb, size, SPNG_FMT_RGB8, 0) == 0;
+    /* Keras: 'tf' x /= 127.5; x -= 1; 'caffe' RGB->BGR then minus the BGR
+     * ImageNet mean, all in float32. */
+    static const float mean[3] = {103.939f, 116.779f, 123.68f};
+    *pixel_sum = 0;
+    for (size_t p = 0; ok && p < pixels; p++)
+        for (int c = 0; c < 3; c++) {
+            *pixel_sum += rgb[p * 3 + c];
+            out[p * 3 + c] = caffe ? (float)rgb[p * 3 + 2 - c] - mean[c] : (float)rgb[p * 3 + c] / 127.5f - 1.0f;
+        }
+    free(rgb);
+    spng_ctx_free(ctx);
+    fclose(file);
+    return ok;
+}
+
+static double relative_l2(const float *actual, const float *expected, size_t count)
+{
+    double diff = 0, norm = 0;
+    for (size_t i = 0; i < count; i++) {
+        diff += ((double)actual[i] - expected[i]) * ((double)actual[i] - expected[i]);
+        norm += (double)expected[i] * expected[i];
+    }
+    return norm > 0 ? sqrt(diff / norm) : sqrt(diff);
+}
+
+/* Per image (sum, sum of squares) of a plan output against Keras' [[s, q], ...]. */
+static void check_sums(const char *model, const char *layer, const float *values, size_t per_image, json_t *sums,
+                       double *worst)
+{
+    for (int i = 0; i < IMAGES; i++) {
+        double sum = 0, squares = 0;
+        for (size_t k = 0; k < per_image; k++) {
+            double v = values[(size_t)i * per_image + k];
+            sum += v;
+            squares += v * v;
+        }
+        json_t *want = json_array_get(sums, (size_t)i);
+        double want_sum = json_number_value(json_array_get(want, 0));
+        double want_squares = json_number_value(json_array_get(want, 1));
+        double sum_scale = sqrt((double)per_image * want_squares) + 1e-30;
+        double sum_error = fabs(sum - want_sum) / sum_scale, squares_error = fabs(squares - want_squares) / (want_squares + 1e-30);
+        /* In units of the 1e-4 relative-L2 budget. */
+        double score = fmax(sum_error / 1e-4, squares_error / 2e-4);
+        if (i == 0 || score > 1)
+            printf("  %s %-24s image %d: sum %.9g (Keras %.9g), sumsq %.9g (Keras %.9g), %.3g of tolerance\n", model,
+                   layer, i, sum, want_sum, squares, want_squares, score);
+        if (score > *worst) *worst = score;
+        CHECK(score <= 1);
+    }
+}
+
+/* Adds name to the plan's outputs unless present; returns its position. */
+static int add_output(const char **outputs, int *count, const char *name)
+{
+    for (int i = 0; i < *count; i++)
+        if (!strcmp(outputs[i], name)) return i;
+    if (*count == MAX_OUTPUTS) return -1;
+    outputs[*count] = name;
+    return (*count)++;
+}
+
+static float *read_output(dlp_plan *plan, int output, size_t *per_image)
+{
+    *per_image = dlp_shape_elements(dlp_plan_output_shape(plan, output));
+    float *values = malloc(*per_image * IMAGES * sizeof(float));
+    if (values) CHECK_OK(dlp_plan_read_output(plan, output, values, *per_image * IMAGES));
+    return values;
+}
+
+/* logits = (input of predictions) @ kernel + bias in double, the synthetic
+ * weights of the last weight-bearing layer, as keras_oracle.py computed them. */
+static void logits_from(const float *pre, size_t width, json_t *order, double *logits)
+{
+    json_t *rows = json_object_get(order, "weights");
+    size_t n = json_array_size(rows);
+    int k = (int)json_integer_value(json_array_get(json_array_get(rows, n - 1), 0));
+    int64_t shape[2] = {(int64_t)width, 1000};
+    float *kernel = malloc(width * 1000 * sizeof(float)), bias[1000];
+    CHECK(kernel != NULL);
+    if (!kernel) return;
+    CHECK_OK(dlp_synth_fill(k, "kernel", shape, 2, kernel));
+    CHECK_OK(dlp_synth_fill(k, "bias", &shape[1], 1, bias));
+    for (int i = 0; i < IMAGES; i++)
+        for (int j = 0; j < 1000; j++) {
+            double z = bias[j];
+            for (size_t c = 0; c < width; c++) z += (double)pre[(size_t)i * width + c] * kernel[c * 1000 + j];
+            logits[i * 1000 + j] = z;
+        }
+    free(kernel);
+}
+
+/* Decodes and preprocesses the three photos; checks them against Keras'. */
+static bool load_inputs(const zoo_model_case *model, const fixture *f, const char *fixtures, const char *shared,
+                        bool caffe, float *input)
+{
+    size_t pixels = (size_t)model->input * model->input * 3, row = (size_t)model->input * 3;
+    json_t *pixel_sums = json_object_get(json_object_get(f->index, "input"), "pixel_sums");
+    const float *first_rows = fixture_array(f, "input_preprocessed_first_row", IMAGES * row);
+    bool ok = first_rows != NULL;
+    for (int i = 0; i < IMAGES; i++) {
+        char path[4096];
+        if (model->input == 299)
+            snprintf(path, sizeof path, "%s/oracle/inception_v3/%s_299.png", shared, photos[i]);
+        else
+            snprintf(path, sizeof path, "%s/images/%s_%d.png", fixtures, photos[i], model->input);
+        long long pixel_sum = 0;
+        bool loaded = load_photo(path, model->input, caffe, input + (size_t)i * pixels, &pixel_sum);
+        if (!loaded) fprintf(stderr, "%s: cannot read a %dx%d RGB PNG\n", path, model->input, model->input);
+        CHECK(loaded);
+        CHECK(pixel_sum == json_integer_value(json_array_get(pixel_sums, (size_t)i)));
+        double worst = 0;
+        for (size_t k = 0; first_rows && k < row; k++)
+            worst = fmax(worst, fabs(input[(size_t)i * pixels + k] - first_rows[(size_t)i * row + k]));
+        CHECK(worst <= 1e-6);
+        ok = ok && loaded;
+    }
+    return ok;
+}
+
+/* Relative L2 per image of a [IMAGES, width] output against Keras'. */
+static void check_rows(const char *model, const char *what, const float *actual, const float *expected, size_t width)
+{
+    for (int i = 0; i < IMAGES && actual && expected; i++) {
+        double error = relative_l2(actual + (size_t)i * width, expected + (size_t)i * width, width);
+        printf("  %s %-13s image %d: relative L2 %.3g\n", model, what, i, error);
+        CHECK(error <= 1e-4);
+    }
+}
+
+static void check_flatten(const zoo_model_case *model, const fixture *f, const float *features, size_t per_image)
+{
+    json_t *featurizer = json_object_get(f->index, "featurizer");
+    json_t *slices = json_object_get(featurizer, "flatten_slices");
+    CHECK(per_image == model->flatten && json_array_size(slices) == 3);
+    for (int i = 0; i < IMAGES; i++) {
+        float actual[64], expected[64];
+        size_t n = 0;
+        for (size_t s = 0; s < json_array_size(slices); s++) {
+            json_t *slice = json_array_get(slices, s);
+            size_t offset = (size_t)json_integer_value(json_object_get(slice, "offset"));
+            json_t *values = json_array_get(json_object_get(slice, "values"), (size_t)i);
+            for (size_t k = 0; k < json_array_size(values) && n < 64 && offset + k < per_image; k++, n++) {
+                actual[n] = features[(size_t)i * per_image + offset + k];
+                expected[n] = (float)json_number_value(json_array_get(values, k));
+            }
+        }
+        double error = relative_l2(actual, expected, n);
+        printf("  %s flatten slices image %d: relative L2 %.3g over %zu values\n", model->name, i, error, n);
+        CHECK(n == 48 && error <= 1e-4);
+    }
+    double worst = 0;
+    check_sums(model->name, "flatten", features, per_image, json_object_get(featurizer, "flatten_sums"), &worst);
+}
+
+/* logits and softmax against Keras'; the top-1 class too. */
+static void check_top(const zoo_model_case *model, const fixture *f, const float *pre, size_t width,
+                      const float *probabilities)
+{
+    double *logits = malloc(IMAGES * 1000 * sizeof(double));
+    float *logits32 = malloc(IMAGES * 1000 * sizeof(float));
+    if (!logits || !logits32) goto done;
+    logits_from(pre, width, f->order, logits);
+    for (int k = 0; k < IMAGES * 1000; k++) logits32[k] = (float)logits[k];
+    const float *want_logits = fixture_array(f, "logits", IMAGES * 1000);
+    check_rows(model->name, "logits", logits32, want_logits, 1000);
+    check_rows(model->name, "probabilities", probabilities, fixture_array(f, "probabilities", IMAGES * 1000), 1000);
+    json_t *top5 = json_object_get(f->index, "top5");
+    for (int i = 0; i < IMAGES && want_logits; i++) {
+        int best = 0;
+        double largest = 0;
+        for (int j = 0; j < 1000; j++) {
+            if (logits[i * 1000 + j] > logits[i * 1000 + best]) best = j;
+            largest = fmax(largest, fabs(want_logits[i * 1000 + j]));
+        }
+        int want = (int)json_integer_value(json_array_get(json_array_get(json_array_get(top5, (size_t)i), 0), 0));
+        printf("  %s top-1 image %d: class %d (Keras %d), largest |logit| %.4g\n", model->name, i, best, want, largest);
+        /* A near tie may swap: then Keras' top class must be within 1e-4 of ours. */
+        CHECK(best == want || logits[i * 1000 + best] - logits[i * 1000 + want] <= 1e-4 * largest);
+    }
+done:
+    free(logits);
+    free(logits32);
+}
+
+/* The featurizer graph (pooling avg) bound from the full model's weights, on
+ * the second photo alone, against Keras' avg. */
+static void check_featurizer(const zoo_model_case *model, const fixture *f, const dlp_tensor_list *weights,
+                             const float *input, dlp_backend *cpu)
+{
+    dlp_model_options options = {DLP_TOP_NONE, DLP_POOLING_AVG};
+    dlp_graph *graph = NULL;
+    dlp_plan *plan = NULL;
+    CHECK_OK(dlp_zoo_build(model->name, weights, &options, &graph));
+    const char *outputs[1] = {"features"};
+    if (graph) CHECK_OK(dlp_plan_create(graph, cpu, 1, outputs, 1, &plan));
+    dlp_graph_destroy(graph);
+    if (!plan) return;
+    float *features = malloc((size_t)model->pooled * sizeof(float));
+    size_t pixels = (size_t)model->input * model->input * 3;
+    CHECK_OK(dlp_plan_run(plan, input + pixels, 1));
+    CHECK_OK(dlp_plan_read_output(plan, 0, features, (size_t)model->pooled));
+    const float *want = fixture_array(f, "avg", IMAGES * (size_t)model->pooled);
+    if (want && features) {
+        double error = relative_l2(features, want + model->pooled, (size_t)model->pooled);
+        printf("  %s featurizer alone (avg, image 1): relative L2 %.3g\n", model->name, error);
+        CHECK(error <= 1e-4);
+    }
+    free(features);
+    dlp_plan_destroy(plan);
+}
+
+static void check_run(const zoo_model_case *model, const fixture *f, const dlp_tensor_list *weights,
+                      const float *input, dlp_backend *cpu)
+{
+    const dlp_model_info *info = dlp_zoo_find(model->name);
+    dlp_model_options options = {DLP_TOP_IMAGENET, DLP_POOLING_AVG};
+    dlp_graph *graph = NULL;
+    CHECK_OK(dlp_zoo_build(model->name, weights, &options, &graph));
+    if (!graph) return;
+    /* Pooled features from the same run: global pools on the featurizer layer. */
+    int feature_node = dlp_graph_find(graph, info->feature_layer), node;
+    CHECK_OK(dlp_graph_unary(graph, "test_avg", DLP_OP_GLOBAL_AVG_POOL, feature_node, &node));
+    CHECK_OK(dlp_graph_unary(graph, "test_max", DLP_OP_GLOBAL_MAX_POOL, feature_node, &node));
+    const char *outputs[MAX_OUTPUTS];
+    static char names[MAX_OUTPUTS][128];
+    int count = 0, checkpoint_out[MAX_OUTPUTS];
+    int feature_out = add_output(outputs, &count, info->feature_layer);
+    int avg_out = add_output(outputs, &count, "test_avg"), max_out = add_output(outputs, &count, "test_max");
+    json_t *checkpoints = json_object_get(f->index, "checkpoints");
+    size_t checkpoint_count = json_array_size(checkpoints);
+    CHECK(checkpoint_count >= 4 && checkpoint_count < MAX_OUTPUTS - 3);
+    for (size_t c = 0; c < checkpoint_count && c < MAX_OUTPUTS - 3; c++) {
+        const char *layer = json_string_value(json_object_get(json_array_get(checkpoints, c), "layer"));
+        const char *name = zoo_graph_name(model->fixture, layer, names[c], sizeof names[c]);
+        if (name != names[c]) snprintf(names[c], sizeof names[c], "%s", name);
+        checkpoint_out[c] = add_output(outputs, &count, names[c]);
+    }
+    dlp_plan *plan = NULL;
+    CHECK_OK(dlp_plan_create(graph, cpu, IMAGES, outputs, count, &plan));
+    dlp_graph_destroy(graph);
+    if (!plan) return;
+    struct timespec start, end;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    CHECK_OK(dlp_plan_run(plan, input, IMAGES));
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    printf("%s: %d steps, batch %d in %.2f s\n", model->name, dlp_plan_step_count(plan), IMAGES,
+           (double)(end.tv_sec - start.tv_sec) + 1e-9 * (double)(end.tv_nsec - start.tv_nsec));
+    size_t per_image;
+    float *values = read_output(plan, avg_out, &per_image);
+    check_rows(model->name, "avg", values, fixture_array(f, "avg", IMAGES * per_image), per_image);
+    free(values);
+    values = read_output(plan, max_out, &per_image);
+    check_rows(model->name, "max", values, fixture_array(f, "max", IMAGES * per_image), per_image);
+    free(values);
+    values = read_output(plan, feature_out, &per_image);
+    if (values) check_flatten(model, f, values, per_image);
+    free(values);
+    double worst = 0;
+    for (size_t c = 0; c < checkpoint_count && c < MAX_OUTPUTS - 3; c++) {
+        values = read_output(plan, checkpoint_out[c], &per_image);
+        json_t *checkpoint = json_array_get(checkpoints, c);
+        if (values) check_sums(model->name, names[c], values, per_image, json_object_get(checkpoint, "sums"), &worst);
+        free(values);
+    }
+    printf("  %s checkpoints: worst %.3g of tolerance\n", model->name, worst);
+    /* The oracle's last two checkpoints: the input of "predictions", then it. */
+    if (checkpoint_count < 2 || checkpoint_count >= MAX_OUTPUTS - 3) {
+        dlp_plan_destroy(plan);
+        return;
+    }
+    float *pre = read_output(plan, checkpoint_out[checkpoint_count - 2], &per_image);
+    size_t classes;
+    float *probabilities = read_output(plan, checkpoint_out[checkpoint_count - 1], &classes);
+    CHECK(classes == 1000);
+    if (pre && probabilities && classes == 1000) check_top(model, f, pre, per_image, probabilities);
+    free(pre);
+    free(probabilities);
+    dlp_plan_destroy(plan);
+}
+
+static void check_model(const zoo_model_case *model, const char *fixtures, const char *shared, dlp_backend *cpu)
+{
+    fixture f = {0};
+    CHECK(load_fixture(fixtures, model->fixture, &f));
+    dlp_tensor_list *weights = f.order ? synthetic_weights(f.order) : NULL;
+    float *input = malloc((size_t)model->input * model->input * 3 * IMAGES * sizeof(float));
+    const dlp_model_info *info = dlp_zoo_find(model->name);
+    if (f.index && f.arrays && weights && input && info &&
+        load_inputs(model, &f, fixtures, shared, info->preprocessing == DLP_PREPROCESS_CAFFE, input)) {
+        check_run(model, &f, weights, input, cpu);
+        check_featurizer(model, &f, weights, input, cpu);
+    }
+    dlp_tensor_list_destroy(weights);
+    free(input);
+    free_fixture(&f);
+}
+
+int main(void)
+{
+    const char *fixtures = check_env("DLP_FIXTURES"), *shared = check_env("DLP_SHARED_DIR");
+    const char *only = getenv("DLP_ZOO_MODELS");
+    if (!only || !*only) only = ZOO_SYNTH_MODELS;
+    dlp_backend *cpu = NULL;
+    CHECK_OK(dlp_backend_create_cpu(0, &cpu));
+    for (int m = 0; m < ZOO_MODEL_CASES && cpu; m++)
+        if (strstr(only, zoo_model_cases[m].fixture)) check_model(&zoo_model_cases[m], fixtures, shared, cpu);
+    dlp_backend_destroy(cpu);
+    return check_summary(ZOO_SYNTH_SUITE);
+}
