@@ -206,7 +206,10 @@ void cpu_depthwise_conv2d(const dlp_conv2d_params *p, const float *in, int n, dl
                 if (ix < 0 || ix >= is.w) continue;
                 const float *x = in + (((size_t)b * is.h + iy) * is.w + ix) * is.c;
                 const float *w = kernel + ((size_t)ky * p->kernel_w + kx) * cout;
-                for (int c = 0; c < cout; c++) o[c] += x[c / mult] * w[c];
+                if (mult == 1) /* Xception's and MobileNet's case: a loop the compiler vectorizes */
+                    for (int c = 0; c < cout; c++) o[c] += x[c] * w[c];
+                else
+                    for (int c = 0; c < cout; c++) o[c] += x[c / mult] * w[c];
             }
         }
     }
