@@ -182,6 +182,29 @@ dlp_status dlp_backend_create_cpu(int threads, dlp_backend **backend);
  * environment and re-execute (the dlp CLI does). */
 const char *dlp_cpu_blas_coretype_hint(void);
 void dlp_backend_destroy(dlp_backend *backend);
+
+/* The CUDA backend: NHWC on one device, cuDNN convolutions, cuBLAS GEMMs,
+ * dlp's own kernels for the rest (kernels/graph_ops.cu). */
+typedef enum dlp_cuda_precision {
+    DLP_CUDA_FP32 = 0,
+    DLP_CUDA_FP16, /* not implemented yet: DLP_ERR_UNSUPPORTED */
+    DLP_CUDA_BF16  /* not implemented yet: DLP_ERR_UNSUPPORTED */
+} dlp_cuda_precision;
+
+typedef struct dlp_cuda_options {
+    dlp_cuda_precision precision;
+    /* false (the default): full fp32 FMA math (cuDNN CUDNN_FMA_MATH, cuBLAS
+     * pedantic) and only the GEMM-family convolution algorithms (no FFT or
+     * Winograd). true: TF32 tensor cores and any algorithm, faster, ~1e-3. */
+    bool allow_tf32;
+    /* Most bytes of convolution workspace; 0: 256 MiB. */
+    size_t workspace_cap_bytes;
+} dlp_cuda_options;
+
+/* options may be NULL (fp32, no TF32, 256 MiB). Fails with DLP_ERR_DEVICE
+ * naming the cause (built without CUDA, no driver, no such device, cuDNN or
+ * cuBLAS initialisation) and DLP_ERR_UNSUPPORTED for fp16/bf16. */
+dlp_status dlp_backend_create_cuda(int device, const dlp_cuda_options *options, dlp_backend **backend);
 const char *dlp_backend_name(const dlp_backend *backend);
 
 typedef struct dlp_plan dlp_plan;

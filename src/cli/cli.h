@@ -41,6 +41,8 @@ int cli_inspect(int argc, char **argv);
 int cli_models(int argc, char **argv);
 int cli_convert(int argc, char **argv);
 int cli_featurize(int argc, char **argv);
+int cli_fit(int argc, char **argv);
+int cli_predict(int argc, char **argv);
 int cli_train(int argc, char **argv);
 int cli_evaluate(int argc, char **argv);
 

@@ -14,6 +14,8 @@ static const cli_command commands[] = {
     {"models", "list the zoo models, their feature dims and where their weights are", cli_models},
     {"convert", "convert Keras .h5 or TF.js weights to safetensors", cli_convert},
     {"featurize", "images -> features with a zoo network (.npy, LibSVM, JSON Lines)", cli_featurize},
+    {"fit", "featurize labelled images, train and evaluate; writes a pipeline directory", cli_fit},
+    {"predict", "apply a pipeline to images, in batch or streaming from stdin (JSON Lines)", cli_predict},
     {"train", "fit a logistic regression on a feature file; writes a pipeline directory", cli_train},
     {"evaluate", "apply a pipeline to a feature file and print its metrics", cli_evaluate},
 };

@@ -162,8 +162,11 @@ static dlp_status group_weights(const dlp_tensor_list *weights, weight_group **o
             free(layer);
         }
         if (groups[g].count == 8) {
+            /* The message names the layer: format it before the names are freed. */
+            dlp_status status = dlp_fail(DLP_ERR_MODEL, "weights: layer \"%s\" has more than 8 weights",
+                                         groups[g].layer);
             free_groups(groups, count);
-            return dlp_fail(DLP_ERR_MODEL, "weights: layer \"%s\" has more than 8 weights", groups[g].layer);
+            return status;
         }
         groups[g].members[groups[g].count++] = i;
     }

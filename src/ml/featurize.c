@@ -141,19 +141,48 @@ static const char *pooling_name(dlp_pooling pooling)
     }
 }
 
+/* "cuda" or "cuda:N": the device index; -1 when text is not a CUDA device. */
+static int cuda_index(const char *text)
+{
+    if (strcmp(text, "cuda") == 0) return 0;
+    if (strncmp(text, "cuda:", 5) != 0 || !text[5]) return -1;
+    char *end = NULL;
+    long index = strtol(text + 5, &end, 10);
+    return *end || index < 0 || index > 1024 ? -1 : (int)index;
+}
+
+static dlp_status create_cuda(dlp_featurizer *featurizer, int index)
+{
+    DLP_TRY(dlp_backend_create_cuda(index, NULL, &featurizer->backend));
+    dlp_device_info info;
+    if (dlp_device_get_info(index, &info) == DLP_OK)
+        snprintf(featurizer->device, sizeof featurizer->device, "cuda:%d (%s)", index, info.name);
+    else
+        snprintf(featurizer->device, sizeof featurizer->device, "cuda:%d", index);
+    featurizer->overlap = true;
+    return DLP_OK;
+}
+
+/* auto: the first CUDA device when one works, else the CPU (the reason the
+ * GPU was not used is kept in the device description). */
 static dlp_status choose_backend(dlp_featurizer *featurizer, const dlp_featurizer_options *options)
 {
     const char *device = options->device && *options->device ? options->device : "auto";
-    if (strcmp(device, "cpu") != 0 && strcmp(device, "auto") != 0 && strncmp(device, "cuda", 4) != 0)
+    bool automatic = strcmp(device, "auto") == 0;
+    int index = automatic ? 0 : cuda_index(device);
+    if (!automatic && index < 0 && strcmp(device, "cpu") != 0)
         return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "device '%s': expected auto, cpu, cuda or cuda:N", device);
-    if (strncmp(device, "cuda", 4) == 0) {
-        int count = 0;
-        DLP_TRY(dlp_device_count(&count));
-        return dlp_fail(DLP_ERR_DEVICE, "device '%s': this build runs networks on the CPU only", device);
+    char why_not_cuda[200] = "";
+    if (index >= 0) {
+        dlp_status status = create_cuda(featurizer, index);
+        if (status == DLP_OK) return DLP_OK;
+        if (!automatic) return status;
+        snprintf(why_not_cuda, sizeof why_not_cuda, "; no GPU: %s", dlp_last_error());
     }
     DLP_TRY(dlp_backend_create_cpu(options->threads, &featurizer->backend));
     int threads = options->threads > 0 ? options->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
-    snprintf(featurizer->device, sizeof featurizer->device, "cpu (%d thread%s)", threads, threads == 1 ? "" : "s");
+    snprintf(featurizer->device, sizeof featurizer->device, "cpu (%d thread%s%s)", threads, threads == 1 ? "" : "s",
+             why_not_cuda);
     featurizer->overlap = false;
     return DLP_OK;
 }

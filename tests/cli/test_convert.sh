@@ -90,6 +90,19 @@ out=$("$dlp" models); rc=$?
 check '[ $rc -eq 0 ] && [[ "$out" == *InceptionV3*299x299*mixed10*2048*131072*"not found (weights/fetch.sh"* ]]'
 json=$("$dlp" models --json); rc=$?
 check '[ $rc -eq 0 ] && python3 -c "import json,sys; m=json.loads(sys.argv[1])[\"models\"]; i=[x for x in m if x[\"name\"]==\"InceptionV3\"][0]; assert i[\"dims\"]=={\"avg\":2048,\"max\":2048,\"flatten\":131072} and i[\"preprocessing\"]==\"tf\" and i[\"weights\"] is None" "$json"'
+# All five zoo models with DESIGN.md section 3's input, preprocessing, featurizer layer and dims.
+check '[ $rc -eq 0 ] && python3 -c "
+import json, sys
+m = {x[\"name\"]: x for x in json.loads(sys.argv[1])[\"models\"]}
+want = {\"InceptionV3\": (299, \"tf\", \"mixed10\", 2048, 131072), \"Xception\": (299, \"tf\", \"block14_sepconv2_act\", 2048, 204800),
+        \"ResNet50\": (224, \"caffe\", \"conv5_block3_out\", 2048, 100352), \"VGG16\": (224, \"caffe\", \"block5_pool\", 512, 25088),
+        \"VGG19\": (224, \"caffe\", \"block5_pool\", 512, 25088)}
+assert sorted(m) == sorted(want), sorted(m)
+for name, (side, prep, layer, pooled, flat) in want.items():
+    x = m[name]
+    assert (x[\"input\"], x[\"preprocessing\"], x[\"feature_layer\"]) == ([side, side, 3], prep, layer), x
+    assert x[\"dims\"] == {\"avg\": pooled, \"max\": pooled, \"flatten\": flat}, x
+" "$json"'
 mkdir -p "$tmp/wdir" "$tmp/envdir"
 cp "$tmp/small_cnn_weights.safetensors" "$tmp/wdir/inception_v3_notop.safetensors"
 cp "$tmp/small_cnn_weights.safetensors" "$tmp/envdir/InceptionV3.safetensors"

@@ -1,7 +1,8 @@
 /* test_zoo_synth.c: the five zoo models with dlp-synth-v1 weights on the three
  * fixture photos against tf-keras 2.18 (tests/fixtures/keras/<model>.json,
  * .bin from tests/oracle/keras_oracle.py), CPU backend, batch 3:
- *   preprocessing: row 0 of Keras' preprocess_input, to 1e-6;
+ *   preprocessing (the library's dlp_image_read + dlp_image_resize_float with
+ *   the model's normalization): row 0 of Keras' preprocess_input, to 1e-6;
  *   pooled features (avg, max), the logits and the 1000-way softmax: relative
  *   L2 <= 1e-4 per image; the logits are the pre-softmax input times the
  *   synthetic "predictions" weights in double, as the oracle computed them;
@@ -11,11 +12,11 @@
  *   bisecting: relative L2 1e-4 allows |d sum| <= 1e-4 sqrt(N sumsq) and
  *   |d sumsq| <= 2e-4 sumsq (+ rounding);
  *   the featurizer graph (pooling avg) bound from the same full-model weights
- *   gives the same features on one image.
+ *   gives the same features on one image; and so does the whole dlp_featurizer
+ *   (image file to features) with the base's weights in a safetensors file.
  * This suite runs InceptionV3, Xception and ResNet50; test_zoo_synth_vgg.c
  * includes it for VGG16 and VGG19 (two suites keep each under a minute on 2
  * cores). DLP_ZOO_MODELS (comma-separated fixture names) overrides the list. */
-#include <spng.h>
 #include <time.h>
 
 #include "check.h"
@@ -75,11 +76,15 @@ static void free_fixture(fixture *f)
     free(f->arrays);
 }
 
-/* dlp-synth-v1 for Keras' weight list: the same tensors keras_oracle.py set. */
-static dlp_tensor_list *synthetic_weights(json_t *order)
+/* dlp-synth-v1 for Keras' weight list: the same tensors keras_oracle.py set,
+ * of the weight-bearing layers k < layer_limit. */
+static dlp_tensor_list *synthetic_weights(json_t *order, int layer_limit)
 {
     json_t *rows = json_object_get(order, "weights");
-    size_t count = json_array_size(rows);
+    size_t count = 0;
+    while (count < json_array_size(rows) &&
+           json_integer_value(json_array_get(json_array_get(rows, count), 0)) < layer_limit)
+        count++;
     dlp_synth_spec *specs = calloc(count ? count : 1, sizeof *specs);
     if (!specs) return NULL;
     for (size_t r = 0; r < count; r++) {
@@ -97,31 +102,20 @@ static dlp_tensor_list *synthetic_weights(json_t *order)
     return list;
 }
 
-/* RGB8 PNG of side x side, its pixel sum, and Keras' preprocess_input of it. */
+/* The library's image path: dlp_image_read, then dlp_image_resize_float to
+ * the model's side (the photos already have it) with the model's Keras
+ * preprocess_input mode; the pixel sum of the decoded RGB8. */
 static bool load_photo(const char *path, int side, bool caffe, float *out, long long *pixel_sum)
 {
-    FILE *file = fopen(path, "rb");
-    if (!file) return false;
-    spng_ctx *ctx = spng_ctx_new(0);
-    spng_set_png_file(ctx, file);
-    struct spng_ihdr ihdr;
-    size_t size = 0, pixels = (size_t)side * side;
-    bool ok = spng_get_ihdr(ctx, &ihdr) == 0 && (int)ihdr.width == side && (int)ihdr.height == side &&
-              spng_decoded_image_size(ctx, SPNG_FMT_RGB8, &size) == 0 && size == pixels * 3;
-    unsigned char *rgb = ok ? malloc(size) : NULL;
-    ok = ok && rgb && spng_decode_image(ctx, rgb, size, SPNG_FMT_RGB8, 0) == 0;
-    /* Keras: 'tf' x /= 127.5; x -= 1; 'caffe' RGB->BGR then minus the BGR
-     * ImageNet mean, all in float32. */
-    static const float mean[3] = {103.939f, 116.779f, 123.68f};
+    dlp_image image = {0};
+    dlp_status status = dlp_image_read(path, &image);
+    bool ok = status == DLP_OK && image.width == side && image.height == side;
     *pixel_sum = 0;
-    for (size_t p = 0; ok && p < pixels; p++)
-        for (int c = 0; c < 3; c++) {
-            *pixel_sum += rgb[p * 3 + c];
-            out[p * 3 + c] = caffe ? (float)rgb[p * 3 + 2 - c] - mean[c] : (float)rgb[p * 3 + c] / 127.5f - 1.0f;
-        }
-    free(rgb);
-    spng_ctx_free(ctx);
-    fclose(file);
+    for (size_t k = 0; ok && k < (size_t)side * side * 3; k++) *pixel_sum += image.pixels[k];
+    if (ok)
+        ok = dlp_image_resize_float(&image, side, side, DLP_RESIZE_AREA, caffe ? DLP_NORMALIZE_CAFFE : DLP_NORMALIZE_TF,
+                                    out) == DLP_OK;
+    if (status == DLP_OK) dlp_image_free(&image);
     return ok;
 }
 
@@ -321,6 +315,51 @@ static void check_featurizer(const zoo_model_case *model, const fixture *f, cons
     dlp_plan_destroy(plan);
 }
 
+/* The whole featurizer (dlp_featurizer: weight file, image decoding, resize,
+ * normalization, network) on the third photo, with the base's weights alone
+ * written as a safetensors file (a "notop" file), against Keras' avg. */
+static void check_pipeline(const zoo_model_case *model, const fixture *f, const char *image_dir)
+{
+    dlp_model_options options = {DLP_TOP_NONE, DLP_POOLING_AVG};
+    dlp_graph *graph = NULL;
+    int base_layers = 0;
+    CHECK_OK(dlp_zoo_build(model->name, NULL, &options, &graph));
+    if (graph) CHECK_OK(dlp_graph_keras_weight_order(graph, NULL, 0, &base_layers));
+    dlp_graph_destroy(graph);
+    dlp_tensor_list *notop = synthetic_weights(f->order, base_layers);
+    char path[4096], image[4200];
+    snprintf(path, sizeof path, "%s/%s_synth_notop.safetensors", check_env("DLP_TEST_TMP"), model->fixture);
+    snprintf(image, sizeof image, "%s/%s_%d.png", image_dir, photos[2], model->input);
+    if (notop) CHECK_OK(dlp_safetensors_write(path, notop));
+    dlp_tensor_list_destroy(notop);
+    dlp_featurizer_options featurizer_options;
+    dlp_featurizer_options_init(&featurizer_options);
+    featurizer_options.model = model->name;
+    featurizer_options.weights = path;
+    featurizer_options.device = "cpu";
+    featurizer_options.cache_dir = "";
+    dlp_featurizer *featurizer = NULL;
+    dlp_dataset *dataset = NULL;
+    CHECK_OK(dlp_featurizer_create(&featurizer_options, &featurizer));
+    CHECK_OK(dlp_dataset_create(&dataset));
+    if (dataset) CHECK_OK(dlp_dataset_add(dataset, image, -1));
+    float *features = malloc((size_t)model->pooled * sizeof(float));
+    const float *want = fixture_array(f, "avg", IMAGES * (size_t)model->pooled);
+    if (featurizer && dataset && features && want) {
+        CHECK(dlp_featurizer_dim(featurizer) == (size_t)model->pooled);
+        dlp_featurize_stats stats = {0};
+        CHECK_OK(dlp_featurizer_run(featurizer, dataset, 0, 1, features, NULL, NULL, &stats));
+        CHECK(stats.computed == 1 && stats.failed == 0);
+        double error = relative_l2(features, want + 2 * (size_t)model->pooled, (size_t)model->pooled);
+        printf("  %s dlp_featurizer (notop safetensors, %s): relative L2 %.3g\n", model->name, image, error);
+        CHECK(error <= 1e-4);
+    }
+    free(features);
+    dlp_dataset_destroy(dataset);
+    dlp_featurizer_destroy(featurizer);
+    remove(path);
+}
+
 static void check_run(const zoo_model_case *model, const fixture *f, const dlp_tensor_list *weights,
                       const float *input, dlp_backend *cpu)
 {
@@ -394,13 +433,23 @@ static void check_model(const zoo_model_case *model, const char *fixtures, const
 {
     fixture f = {0};
     CHECK(load_fixture(fixtures, model->fixture, &f));
-    dlp_tensor_list *weights = f.order ? synthetic_weights(f.order) : NULL;
+    dlp_tensor_list *weights = f.order ? synthetic_weights(f.order, INT32_MAX) : NULL;
     float *input = malloc((size_t)model->input * model->input * 3 * IMAGES * sizeof(float));
     const dlp_model_info *info = dlp_zoo_find(model->name);
     if (f.index && f.arrays && weights && input && info &&
         load_inputs(model, &f, fixtures, shared, info->preprocessing == DLP_PREPROCESS_CAFFE, input)) {
         check_run(model, &f, weights, input, cpu);
         check_featurizer(model, &f, weights, input, cpu);
+    }
+    dlp_tensor_list_destroy(weights);
+    weights = NULL;
+    if (f.index && f.order && f.arrays) {
+        char image_dir[2048];
+        if (model->input == 299)
+            snprintf(image_dir, sizeof image_dir, "%s/oracle/inception_v3", shared);
+        else
+            snprintf(image_dir, sizeof image_dir, "%s/images", fixtures);
+        check_pipeline(model, &f, image_dir);
     }
     dlp_tensor_list_destroy(weights);
     free(input);

@@ -1,0 +1,52 @@
+/* graph_kernels.h: launchers of kernels/graph_ops.cu, the CUDA backend's own
+ * NHWC fp32 kernels. Each enqueues on stream and returns cudaGetLastError()
+ * (launch errors; execution errors surface at the next synchronisation).
+ * CPU twins: src/backend/cpu/ops.c. */
+#ifndef DLP_SRC_BACKEND_CUDA_GRAPH_KERNELS_H
+#define DLP_SRC_BACKEND_CUDA_GRAPH_KERNELS_H
+
+#include <cuda_runtime.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum { DLP_CUDA_MAX_INPUTS = 64 };
+
+/* Geometry of a window op (conv, depthwise conv, pool) over NHWC images. */
+typedef struct dlp_cuda_window {
+    int batch, in_h, in_w, in_c;
+    int out_h, out_w, out_c;
+    int kernel_h, kernel_w, stride_h, stride_w;
+    int pad_top, pad_left;
+} dlp_cuda_window;
+
+/* out = act(in + bias[c]) elementwise (bias may be NULL; activation is a
+ * dlp_activation other than softmax). in may equal out. */
+cudaError_t dlp_cuda_bias_activation(const float *in, float *out, size_t rows, int channels, const float *bias,
+                                     int activation, cudaStream_t stream);
+/* Softmax over the last axis of rows x channels (max-subtracted). in may equal out. */
+cudaError_t dlp_cuda_softmax(const float *in, float *out, size_t rows, int channels, cudaStream_t stream);
+cudaError_t dlp_cuda_channel_affine(const float *in, float *out, size_t rows, int channels, const float *scale,
+                                    const float *shift, cudaStream_t stream);
+/* Keras DepthwiseConv2D plus bias (may be NULL); output channel ci*mult + m. */
+cudaError_t dlp_cuda_depthwise_conv2d(const dlp_cuda_window *g, const float *in, const float *kernel,
+                                      const float *bias, float *out, cudaStream_t stream);
+/* is_max: max pool, else TensorFlow's average over the valid inputs. */
+cudaError_t dlp_cuda_pool(const dlp_cuda_window *g, int is_max, const float *in, float *out, cudaStream_t stream);
+cudaError_t dlp_cuda_global_pool(int is_max, const float *in, int batch, size_t pixels, int channels, float *out,
+                                 cudaStream_t stream);
+/* Writes in (pixels x channels) into out (pixels x out_channels) at channel offset. */
+cudaError_t dlp_cuda_concat_slice(const float *in, size_t pixels, int channels, float *out, int out_channels,
+                                  int offset, cudaStream_t stream);
+/* out[e] = sum of inputs[i][e]; count <= DLP_CUDA_MAX_INPUTS. */
+cudaError_t dlp_cuda_add(const float *const *inputs, int count, size_t elements, float *out, cudaStream_t stream);
+/* Zero padding: out is batch x out_h x out_w x c, in placed at (top, left). */
+cudaError_t dlp_cuda_zero_pad(const float *in, int batch, int in_h, int in_w, int channels, float *out, int out_h,
+                              int out_w, int top, int left, cudaStream_t stream);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,274 @@
+/* cmd_predict.c: `dlp predict PIPELINE FILES... | --stdin`: applies a fitted
+ * pipeline to images and writes one JSON line per image. With --stdin, paths
+ * are read as they arrive and gathered into micro-batches that close when
+ * full (--batch-size) or when the oldest waiting path has waited
+ * --max-latency-ms; each batch's lines are written and flushed as soon as it
+ * finishes. EOF or SIGINT/SIGTERM: the paths already read are finished and
+ * written, then the command exits. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/images.h"
+#include "cli/predictions.h"
+#include "cli/progress.h"
+#include "core/status.h"
+
+static const char usage[] =
+    "Usage: dlp predict [OPTIONS] PIPELINE (FILE... | --stdin)\n\n"
+    "Applies a pipeline written by `dlp fit` to images: one JSON line per image on stdout\n"
+    "(or -o FILE), in input order:\n"
+    "  {\"origin\":..,\"label\":null,\"status\":\"ok\",\"error\":null,\"prediction\":3,\n"
+    "   \"prediction_name\":\"3\",\"probability\":[..],\"top_k\":[{\"label\":3,\"name\":\"3\",\"probability\":0.93},..]}\n"
+    "A file that cannot be read or decoded gives a line with \"status\":\"error\" and the reason;\n"
+    "the other images are unaffected (exit code 5 at the end).\n\n"
+    "Options:\n"
+    "  --stdin             read paths from stdin, one per line, as they arrive (streaming)\n"
+    "  --max-latency-ms N  streaming: a batch closes when its oldest path has waited N ms (default 50)\n"
+    "  --top-k K           add the K most probable classes with their names (default 0)\n"
+    "  -o, --output FILE   write the JSON lines here instead of stdout\n"
+    "  --weights FILE      the featurizer's weights, if not where the pipeline recorded them\n"
+    "                      (their sha256 must match the pipeline's)\n"
+    "  --batch-size N      images per batch (default 16 on the CPU, 64 on a GPU)\n"
+    "  --threads N, --device D, --cache-dir DIR, --no-cache, --quiet: as for dlp featurize\n"
+    "  -h, --help          this help\n";
+
+enum { OPT_STDIN = CLI_OPT_FIRST_FREE, OPT_MAX_LATENCY, OPT_TOP_K };
+
+static volatile sig_atomic_t stop_requested;
+
+static void request_stop(int signal_number)
+{
+    (void)signal_number;
+    stop_requested = 1;
+}
+
+typedef struct predictor {
+    dlp_pipeline *pipeline;
+    dlp_featurizer *featurizer;
+    FILE *out;
+    size_t top_k;
+    int quiet;
+    size_t rows, failed;
+} predictor;
+
+/* Featurizes and predicts one batch of paths, writes their lines, flushes. */
+static dlp_status predict_batch(predictor *p, char **paths, size_t count)
+{
+    dlp_dataset *dataset = NULL;
+    DLP_TRY(dlp_dataset_create(&dataset));
+    dlp_status status = DLP_OK;
+    for (size_t i = 0; i < count && status == DLP_OK; i++) status = dlp_dataset_add(dataset, paths[i], DLP_LABEL_NONE);
+    size_t dim = dlp_featurizer_dim(p->featurizer);
+    float *features = malloc((count ? count : 1) * dim * sizeof(float));
+    if (status == DLP_OK && !features) status = dlp_fail(DLP_ERR_OUT_OF_MEMORY, "out of memory");
+    dlp_featurize_stats stats = {0};
+    if (status == DLP_OK)
+        status = dlp_featurizer_run(p->featurizer, dataset, 0, count, features, NULL, NULL, &stats);
+    cli_predictions predictions = {0};
+    if (status == DLP_OK) status = cli_predict_rows(p->pipeline, dataset, features, dim, &predictions);
+    for (size_t i = 0; status == DLP_OK && i < count; i++) {
+        dlp_row row;
+        status = dlp_dataset_row(dataset, i, &row);
+        if (status == DLP_OK) status = cli_write_prediction_row(p->out, p->pipeline, &row, row.label, &predictions, i, p->top_k);
+    }
+    p->rows += count;
+    p->failed += stats.failed;
+    cli_predictions_free(&predictions);
+    free(features);
+    dlp_dataset_destroy(dataset);
+    return status;
+}
+
+static double now_ms(void) { return cli_now_seconds() * 1000.0; }
+
+/* Streaming: a line buffer over non-blocking reads of fd 0, so a batch can
+ * close on time while a path is still half written. */
+typedef struct line_reader {
+    char *buffer;
+    size_t used, capacity;
+    int eof;
+} line_reader;
+
+/* Moves complete lines out of the reader into paths; returns how many. */
+static size_t take_lines(line_reader *reader, char ***paths, size_t *count, size_t *capacity)
+{
+    size_t taken = 0, start = 0;
+    for (size_t i = 0; i < reader->used; i++) {
+        if (reader->buffer[i] != '\n') continue;
+        size_t length = i - start;
+        if (length && reader->buffer[start + length - 1] == '\r') length--;
+        if (length) {
+            if (*count == *capacity) {
+                size_t grown = *capacity ? *capacity * 2 : 64;
+                char **larger = realloc(*paths, grown * sizeof **paths);
+                if (!larger) break;
+                *paths = larger, *capacity = grown;
+            }
+            char *path = strndup(reader->buffer + start, length);
+            if (!path) break;
+            (*paths)[(*count)++] = path;
+            taken++;
+        }
+        start = i + 1;
+    }
+    memmove(reader->buffer, reader->buffer + start, reader->used - start);
+    reader->used -= start;
+    return taken;
+}
+
+static dlp_status reserve_byte(line_reader *reader)
+{
+    if (reader->used < reader->capacity) return DLP_OK;
+    size_t grown = reader->capacity ? reader->capacity * 2 : 65536;
+    char *larger = realloc(reader->buffer, grown);
+    if (!larger) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "stdin: out of memory");
+    reader->buffer = larger, reader->capacity = grown;
+    return DLP_OK;
+}
+
+static dlp_status read_more(line_reader *reader)
+{
+    DLP_TRY(reserve_byte(reader));
+    ssize_t got = read(0, reader->buffer + reader->used, reader->capacity - reader->used);
+    if (got > 0) reader->used += (size_t)got;
+    else if (got == 0) reader->eof = 1;
+    else if (errno != EINTR && errno != EAGAIN) return dlp_fail(DLP_ERR_IO, "stdin: %s", strerror(errno));
+    return DLP_OK;
+}
+
+static void free_paths(char **paths, size_t count)
+{
+    for (size_t i = 0; i < count; i++) free(paths[i]);
+}
+
+static dlp_status stream(predictor *p, int batch_size, int max_latency_ms)
+{
+    line_reader reader = {0};
+    char **paths = NULL;
+    size_t count = 0, capacity = 0;
+    double oldest_ms = 0;
+    dlp_status status = DLP_OK;
+    while (status == DLP_OK) {
+        int timeout = -1;
+        if (count) {
+            double left = oldest_ms + max_latency_ms - now_ms();
+            timeout = left > 0 ? (int)left + 1 : 0;
+        }
+        if (!reader.eof && !stop_requested && (count < (size_t)batch_size)) {
+            struct pollfd descriptor = {.fd = 0, .events = POLLIN};
+            int ready = poll(&descriptor, 1, timeout);
+            if (ready > 0) status = read_more(&reader);
+            size_t before = count;
+            take_lines(&reader, &paths, &count, &capacity);
+            if (before == 0 && count > 0) oldest_ms = now_ms();
+        }
+        if (reader.eof && reader.used) { /* a last line without '\n' */
+            status = reserve_byte(&reader);
+            if (status == DLP_OK) reader.buffer[reader.used++] = '\n';
+            size_t before = count;
+            take_lines(&reader, &paths, &count, &capacity);
+            if (before == 0 && count > 0) oldest_ms = now_ms();
+        }
+        bool finished_input = reader.eof || stop_requested;
+        bool due = count && (count >= (size_t)batch_size || now_ms() >= oldest_ms + max_latency_ms || finished_input);
+        if (status == DLP_OK && due) {
+            size_t n = count < (size_t)batch_size ? count : (size_t)batch_size;
+            status = predict_batch(p, paths, n);
+            free_paths(paths, n);
+            memmove(paths, paths + n, (count - n) * sizeof *paths);
+            count -= n;
+            if (count) oldest_ms = now_ms();
+        }
+        if (finished_input && count == 0) break;
+    }
+    free_paths(paths, count);
+    free(paths);
+    free(reader.buffer);
+    return status;
+}
+
+/* Reads the paths after the options, in order, one batch at a time. */
+static dlp_status predict_files(predictor *p, char **paths, size_t count, int batch_size)
+{
+    cli_progress progress;
+    cli_progress_start(&progress, "predict", count, !p->quiet && p->out != stdout);
+    dlp_status status = DLP_OK;
+    for (size_t first = 0; first < count && status == DLP_OK && !stop_requested; first += (size_t)batch_size) {
+        size_t n = count - first < (size_t)batch_size ? count - first : (size_t)batch_size;
+        status = predict_batch(p, paths + first, n);
+        cli_progress_advance(&progress, n);
+    }
+    cli_progress_finish(&progress);
+    return status;
+}
+
+int cli_predict(int argc, char **argv)
+{
+    static const struct option options[] = {CLI_FEATURIZER_LONG_OPTIONS,
+                                            {"stdin", no_argument, NULL, OPT_STDIN},
+                                            {"max-latency-ms", required_argument, NULL, OPT_MAX_LATENCY},
+                                            {"top-k", required_argument, NULL, OPT_TOP_K},
+                                            {"output", required_argument, NULL, 'o'},
+                                            {"help", no_argument, NULL, 'h'},
+                                            {0}};
+    cli_featurizer_settings settings;
+    cli_featurizer_settings_init(&settings);
+    int use_stdin = 0, option;
+    long max_latency_ms = 50, top_k = 0;
+    const char *output = NULL;
+    optind = 1;
+    while ((option = getopt_long(argc, argv, "ho:", options, NULL)) != -1) {
+        int handled = cli_featurizer_option("predict", option, optarg, &settings);
+        if (handled < 0) return CLI_EXIT_USAGE;
+        if (handled) continue;
+        switch (option) {
+        case OPT_STDIN: use_stdin = 1; break;
+        case OPT_MAX_LATENCY:
+            if (!cli_parse_int(optarg, 0, 3600000, &max_latency_ms))
+                return cli_usage_error("predict", "--max-latency-ms '%s': expected an integer in 0..3600000", optarg);
+            break;
+        case OPT_TOP_K:
+            if (!cli_parse_int(optarg, 0, 4096, &top_k))
+                return cli_usage_error("predict", "--top-k '%s': expected an integer in 0..4096", optarg);
+            break;
+        case 'o': output = optarg; break;
+        case 'h': fputs(usage, stdout); return CLI_EXIT_OK;
+        default: return cli_usage_error("predict", "unknown option");
+        }
+    }
+    if (optind >= argc) return cli_usage_error("predict", "no PIPELINE given");
+    const char *directory = argv[optind++];
+    if (use_stdin == (optind < argc))
+        return cli_usage_error("predict", use_stdin ? "give FILEs or --stdin, not both" : "no FILE given (or --stdin)");
+
+    predictor p = {.top_k = (size_t)top_k, .quiet = settings.quiet};
+    dlp_status status = cli_open_pipeline(directory, &settings, &p.pipeline, &p.featurizer);
+    if (status != DLP_OK) return cli_fail("predict", status);
+    p.out = output ? fopen(output, "w") : stdout;
+    if (!p.out) {
+        cli_error("predict", "%s: cannot create: %s", output, strerror(errno));
+        dlp_featurizer_destroy(p.featurizer);
+        dlp_pipeline_destroy(p.pipeline);
+        return CLI_EXIT_DATA;
+    }
+    struct sigaction action = {0};
+    action.sa_handler = request_stop;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, NULL);
+    sigaction(SIGTERM, &action, NULL);
+    int batch_size = settings.options.batch_size > 0 ? settings.options.batch_size : 16;
+    status = use_stdin ? stream(&p, batch_size, (int)max_latency_ms)
+                       : predict_files(&p, argv + optind, (size_t)(argc - optind), batch_size);
+    if (p.out != stdout && fclose(p.out) != 0 && status == DLP_OK)
+        status = dlp_fail(DLP_ERR_IO, "%s: cannot write", output);
+    int exit_code = status != DLP_OK ? cli_fail("predict", status) : p.failed ? CLI_EXIT_FAILED_ROWS : CLI_EXIT_OK;
+    if (!settings.quiet)
+        fprintf(stderr, "predict: %zu rows, %zu failed%s\n", p.rows, p.failed, stop_requested ? " (interrupted)" : "");
+    dlp_featurizer_destroy(p.featurizer);
+    dlp_pipeline_destroy(p.pipeline);
+    return exit_code;
+}

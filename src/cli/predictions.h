@@ -1,0 +1,61 @@
+/* predictions.h: what fit, evaluate and predict share once features exist:
+ * picking the usable labelled rows, applying the pipeline, writing one JSON
+ * line per row, and printing the metrics table with the confusion matrix. */
+#ifndef DLP_CLI_PREDICTIONS_H
+#define DLP_CLI_PREDICTIONS_H
+
+#include <stdio.h>
+
+#include "cli/cli.h"
+#include "cli/images.h"
+#include "cli/ml_data.h"
+#include "dlp/pipeline.h"
+
+/* The rows of a dataset that can be trained or evaluated on (status ok and
+ * a label), gathered into a dense matrix. */
+typedef struct cli_labelled {
+    float *features;  /* count x dim */
+    double *labels;   /* count */
+    size_t *rows;     /* dataset row of each */
+    size_t count;
+} cli_labelled;
+
+dlp_status cli_labelled_select(const dlp_dataset *dataset, const float *features, size_t dim, cli_labelled *out);
+void cli_labelled_free(cli_labelled *labelled);
+
+/* Applies the pipeline to every ok row: prediction per row (NaN for failed
+ * rows) and probabilities (rows x classes; NaN rows for failed ones). */
+typedef struct cli_predictions {
+    double *prediction;
+    double *probability;
+    size_t rows, classes;
+} cli_predictions;
+
+dlp_status cli_predict_rows(const dlp_pipeline *pipeline, const dlp_dataset *dataset, const float *features,
+                            size_t dim, cli_predictions *out);
+void cli_predictions_free(cli_predictions *predictions);
+
+/* One JSON line per row:
+ *   {"origin":..,"label":3|null,"status":"ok"|"error","error":null|"reason",
+ *    "prediction":3,"prediction_name":"3","probability":[...],"top_k":[{"label":3,"name":"3","probability":0.9},..]}
+ * prediction, probability and top_k are null on an error row; top_k only when top_k > 0. Flushes after each row. */
+dlp_status cli_write_prediction_row(FILE *out, const dlp_pipeline *pipeline, const dlp_row *row, int64_t label,
+                                    const cli_predictions *predictions, size_t index, size_t top_k);
+
+/* Each row's label in the pipeline's classes: the dataset's label name
+ * looked up among the pipeline's names (the numeric label when either has no
+ * names); -1 for a row without a label. A class name the pipeline does not
+ * know is DLP_ERR_DATA naming it and the row. */
+dlp_status cli_pipeline_labels(const dlp_pipeline *pipeline, const dlp_dataset *dataset, int64_t *labels);
+
+/* Spark's evaluator over the labelled ok rows; *metrics NULL when there are none. */
+dlp_status cli_evaluate_rows(const dlp_dataset *dataset, const int64_t *labels, const cli_predictions *predictions,
+                             dlp_multiclass_metrics **metrics, size_t *evaluated);
+
+/* Loads a pipeline written by dlp fit and its featurizer (the recorded
+ * model, pooling and weights, or settings->options.weights), refusing
+ * weights whose digest differs from the recorded one (DLP_ERR_MODEL). */
+dlp_status cli_open_pipeline(const char *directory, const cli_featurizer_settings *settings, dlp_pipeline **pipeline,
+                             dlp_featurizer **featurizer);
+
+#endif

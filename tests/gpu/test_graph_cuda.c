@@ -1,0 +1,253 @@
+/* The CUDA graph backend op by op against the CPU backend (itself checked
+ * against naive loops and TensorFlow in unit.ops_cpu / unit.graph): each case
+ * is a one-op graph (plus what feeds it) on fresh random inputs, run at
+ * batch 1, 37 and 5 (the plan's max is 37; 5 exercises a second algorithm
+ * choice); the host buffer is NaN-filled before each read and the device
+ * arena starts NaN-filled, so unwritten outputs fail. fp32: relative L2
+ * <= 1e-5 per case. Also the backend's clean failures. */
+#include <math.h>
+
+#include "check.h"
+#include "dlp/device.h"
+#include "dlp/dlp.h"
+
+enum { MAX_BATCH = 37 };
+
+typedef enum case_kind { K_CONV, K_DEPTHWISE, K_DENSE, K_BATCHNORM, K_ACTIVATION, K_POOL, K_GLOBAL, K_CONCAT, K_ADD,
+                         K_ZERO_PAD } case_kind;
+
+typedef struct op_case {
+    const char *label;
+    case_kind kind;
+    dlp_shape input;
+    dlp_conv2d_params conv;   /* K_CONV, K_DEPTHWISE */
+    dlp_pool_params pool;     /* K_POOL */
+    dlp_op op;                /* K_POOL, K_GLOBAL */
+    dlp_activation activation;/* K_ACTIVATION, K_DENSE */
+    int units;                /* K_DENSE */
+    dlp_zero_pad_params pad;  /* K_ZERO_PAD */
+} op_case;
+
+static unsigned rng_state = 12345u;
+
+static float uniform(void)
+{
+    rng_state = rng_state * 1664525u + 1013904223u;
+    return (float)(rng_state >> 8) / (float)(1u << 24) * 2.0f - 1.0f;
+}
+
+static void set_random(dlp_graph *graph, int node, const char *slot, int ndim, const int64_t *shape, float offset)
+{
+    size_t count = 1;
+    for (int d = 0; d < ndim; d++) count *= (size_t)shape[d];
+    float *data = malloc(count * sizeof(float));
+    for (size_t i = 0; i < count; i++) data[i] = uniform() + offset;
+    dlp_tensor_list *list = NULL;
+    CHECK_OK(dlp_tensor_list_create(&list));
+    CHECK_OK(dlp_tensor_list_add(list, slot, DLP_DTYPE_F32, ndim, shape, data, NULL));
+    CHECK_OK(dlp_graph_set_weight(graph, node, slot, dlp_tensor_list_at(list, 0)));
+    dlp_tensor_list_destroy(list);
+    free(data);
+}
+
+static void conv_weights(dlp_graph *graph, int node, const dlp_conv2d_params *p, int cin, int depthwise)
+{
+    int64_t kernel[4] = {p->kernel_h, p->kernel_w, cin, p->filters};
+    set_random(graph, node, depthwise ? "depthwise_kernel" : "kernel", 4, kernel, 0.0f);
+    int64_t bias[1] = {depthwise ? (int64_t)cin * p->filters : p->filters};
+    if (p->use_bias) set_random(graph, node, "bias", 1, bias, 0.0f);
+}
+
+static int pointwise(dlp_graph *graph, const char *name, int input, int cin, int filters, dlp_activation act)
+{
+    dlp_conv2d_params p = {1, 1, 1, 1, DLP_PAD_SAME, filters, true, act};
+    int node = -1;
+    CHECK_OK(dlp_graph_conv2d(graph, name, input, &p, &node));
+    conv_weights(graph, node, &p, cin, 0);
+    return node;
+}
+
+/* The graph of one case; its last node is named "op". */
+static dlp_graph *build_case(const op_case *c)
+{
+    dlp_graph *graph = NULL;
+    CHECK_OK(dlp_graph_create(&graph));
+    int input = -1, node = -1, cin = c->input.c;
+    CHECK_OK(dlp_graph_input(graph, "input_1", c->input, &input));
+    switch (c->kind) {
+    case K_CONV:
+        CHECK_OK(dlp_graph_conv2d(graph, "op", input, &c->conv, &node));
+        conv_weights(graph, node, &c->conv, cin, 0);
+        break;
+    case K_DEPTHWISE:
+        CHECK_OK(dlp_graph_depthwise_conv2d(graph, "op", input, &c->conv, &node));
+        conv_weights(graph, node, &c->conv, cin, 1);
+        break;
+    case K_DENSE: {
+        int flat = -1;
+        CHECK_OK(dlp_graph_unary(graph, "flatten", DLP_OP_FLATTEN, input, &flat));
+        dlp_dense_params p = {c->units, true, c->activation};
+        CHECK_OK(dlp_graph_dense(graph, "op", flat, &p, &node));
+        size_t features = dlp_shape_elements(c->input);
+        set_random(graph, node, "kernel", 2, (int64_t[]){(int64_t)features, c->units}, 0.0f);
+        set_random(graph, node, "bias", 1, (int64_t[]){c->units}, 0.0f);
+        break;
+    }
+    case K_BATCHNORM: {
+        /* Directly on the input: nothing to fold into, the unfolded step runs. */
+        dlp_batchnorm_params p = {1e-3f, true, true};
+        CHECK_OK(dlp_graph_batchnorm(graph, "op", input, &p, &node));
+        int64_t shape[1] = {cin};
+        set_random(graph, node, "gamma", 1, shape, 1.0f);
+        set_random(graph, node, "beta", 1, shape, 0.0f);
+        set_random(graph, node, "moving_mean", 1, shape, 0.0f);
+        set_random(graph, node, "moving_variance", 1, shape, 1.5f);
+        break;
+    }
+    case K_ACTIVATION: CHECK_OK(dlp_graph_activation(graph, "op", input, c->activation, &node)); break;
+    case K_POOL: CHECK_OK(dlp_graph_pool(graph, "op", c->op, input, &c->pool, &node)); break;
+    case K_GLOBAL: CHECK_OK(dlp_graph_unary(graph, "op", c->op, input, &node)); break;
+    case K_CONCAT: {
+        int a = pointwise(graph, "branch_a", input, cin, 5, DLP_ACT_RELU);
+        int b = pointwise(graph, "branch_b", input, cin, 1, DLP_ACT_LINEAR);
+        dlp_pool_params p = {3, 3, 1, 1, DLP_PAD_SAME};
+        int pool = -1;
+        CHECK_OK(dlp_graph_pool(graph, "branch_pool", DLP_OP_MAX_POOL, input, &p, &pool));
+        CHECK_OK(dlp_graph_concat(graph, "op", (int[]){a, pool, b, input}, 4, &node));
+        break;
+    }
+    case K_ADD: {
+        int a = pointwise(graph, "branch_a", input, cin, cin, DLP_ACT_RELU);
+        int b = -1;
+        CHECK_OK(dlp_graph_activation(graph, "branch_b", input, DLP_ACT_TANH, &b));
+        CHECK_OK(dlp_graph_add(graph, "op", (int[]){a, input, b}, 3, &node));
+        break;
+    }
+    case K_ZERO_PAD: CHECK_OK(dlp_graph_zero_pad(graph, "op", input, &c->pad, &node)); break;
+    }
+    return graph;
+}
+
+static double relative_l2(const float *actual, const float *expected, size_t count)
+{
+    double diff = 0, norm = 0;
+    for (size_t i = 0; i < count; i++) {
+        double d = (double)actual[i] - expected[i];
+        diff += d * d;
+        norm += (double)expected[i] * expected[i];
+    }
+    if (norm == 0) return diff == 0 ? 0 : INFINITY;
+    return sqrt(diff / norm); /* NaN anywhere makes this NaN: the check fails */
+}
+
+static double worst_error;
+
+static void run_case(const op_case *c, dlp_backend *cpu, dlp_backend *gpu)
+{
+    dlp_graph *graph = build_case(c);
+    dlp_plan *plan_cpu = NULL, *plan_gpu = NULL;
+    const char *outputs[1] = {"op"};
+    CHECK_OK(dlp_plan_create(graph, cpu, MAX_BATCH, outputs, 1, &plan_cpu));
+    CHECK_OK(dlp_plan_create(graph, gpu, MAX_BATCH, outputs, 1, &plan_gpu));
+    dlp_graph_destroy(graph);
+    if (!plan_cpu || !plan_gpu) {
+        fprintf(stderr, "case %s: no plan\n", c->label);
+        dlp_plan_destroy(plan_cpu), dlp_plan_destroy(plan_gpu);
+        return;
+    }
+    size_t in_floats = dlp_shape_elements(c->input), out_floats = dlp_shape_elements(dlp_plan_output_shape(plan_cpu, 0));
+    float *input = malloc(in_floats * MAX_BATCH * sizeof(float));
+    float *want = malloc(out_floats * MAX_BATCH * sizeof(float)), *got = malloc(out_floats * MAX_BATCH * sizeof(float));
+    const int batches[3] = {1, MAX_BATCH, 5};
+    for (int t = 0; t < 3; t++) {
+        int n = batches[t];
+        size_t count = out_floats * (size_t)n;
+        for (size_t i = 0; i < in_floats * (size_t)n; i++) input[i] = uniform();
+        for (size_t i = 0; i < count; i++) want[i] = got[i] = NAN;
+        CHECK_OK(dlp_plan_run(plan_cpu, input, n));
+        CHECK_OK(dlp_plan_read_output(plan_cpu, 0, want, count));
+        CHECK_OK(dlp_plan_run(plan_gpu, input, n));
+        CHECK_OK(dlp_plan_read_output(plan_gpu, 0, got, count));
+        double error = relative_l2(got, want, count);
+        printf("%-44s batch %2d: rel-L2 %.3g\n", c->label, n, error);
+        CHECK(error <= 1e-5);
+        if (!(error <= worst_error)) worst_error = error;
+    }
+    free(input), free(want), free(got);
+    dlp_plan_destroy(plan_cpu), dlp_plan_destroy(plan_gpu);
+}
+
+#define CONV(kh, kw, sh, sw, pad, f, bias, act) .conv = {kh, kw, sh, sw, pad, f, bias, act}
+#define POOL(ph, pw, sh, sw, pad) .pool = {ph, pw, sh, sw, pad}
+
+static const op_case cases[] = {
+    {"conv 3x3 s1 same relu 9x7x3->8", K_CONV, {9, 7, 3}, CONV(3, 3, 1, 1, DLP_PAD_SAME, 8, true, DLP_ACT_RELU)},
+    {"conv 3x3 s2 same (odd pad) 8x8x4->6", K_CONV, {8, 8, 4}, CONV(3, 3, 2, 2, DLP_PAD_SAME, 6, true, DLP_ACT_LINEAR)},
+    {"conv 3x3 s2 same (odd pad) 11x13x5->7", K_CONV, {11, 13, 5}, CONV(3, 3, 2, 2, DLP_PAD_SAME, 7, false, DLP_ACT_RELU)},
+    {"conv 3x3 s2 valid 35x35x3->32", K_CONV, {35, 35, 3}, CONV(3, 3, 2, 2, DLP_PAD_VALID, 32, false, DLP_ACT_RELU)},
+    {"conv 5x5 s1 valid 12x10x6->9", K_CONV, {12, 10, 6}, CONV(5, 5, 1, 1, DLP_PAD_VALID, 9, true, DLP_ACT_TANH)},
+    {"conv 1x7 s1 same 17x17x16->12", K_CONV, {17, 17, 16}, CONV(1, 7, 1, 1, DLP_PAD_SAME, 12, true, DLP_ACT_RELU)},
+    {"conv 7x1 s1 same 17x17x12->16", K_CONV, {17, 17, 12}, CONV(7, 1, 1, 1, DLP_PAD_SAME, 16, true, DLP_ACT_RELU)},
+    {"conv 2x2 s1 same (even kernel) 6x5x3->4", K_CONV, {6, 5, 3}, CONV(2, 2, 1, 1, DLP_PAD_SAME, 4, true, DLP_ACT_SIGMOID)},
+    {"conv 7x7 s2 same (pad 2/3) 23x24x3->8", K_CONV, {23, 24, 3}, CONV(7, 7, 2, 2, DLP_PAD_SAME, 8, true, DLP_ACT_RELU6)},
+    {"conv 1x1 s1 (gemm) 13x11x24->10", K_CONV, {13, 11, 24}, CONV(1, 1, 1, 1, DLP_PAD_VALID, 10, true, DLP_ACT_RELU)},
+    {"conv 1x1 s2 (cudnn) 9x9x8->5", K_CONV, {9, 9, 8}, CONV(1, 1, 2, 2, DLP_PAD_SAME, 5, true, DLP_ACT_LINEAR)},
+    {"conv 3x3 s1 same softmax 5x5x4->6", K_CONV, {5, 5, 4}, CONV(3, 3, 1, 1, DLP_PAD_SAME, 6, true, DLP_ACT_SOFTMAX)},
+    {"conv 3x3 s1 valid 8x8x64->96", K_CONV, {8, 8, 64}, CONV(3, 3, 1, 1, DLP_PAD_VALID, 96, false, DLP_ACT_RELU)},
+    {"depthwise 3x3 s1 same 9x7x5 x1", K_DEPTHWISE, {9, 7, 5}, CONV(3, 3, 1, 1, DLP_PAD_SAME, 1, true, DLP_ACT_RELU)},
+    {"depthwise 3x3 s2 same 10x11x4 x2", K_DEPTHWISE, {10, 11, 4}, CONV(3, 3, 2, 2, DLP_PAD_SAME, 2, true, DLP_ACT_LINEAR)},
+    {"depthwise 5x5 s2 valid 13x13x3 x3", K_DEPTHWISE, {13, 13, 3}, CONV(5, 5, 2, 2, DLP_PAD_VALID, 3, false, DLP_ACT_RELU6)},
+    {"dense 3x2x7->5 softmax", K_DENSE, {3, 2, 7}, .units = 5, .activation = DLP_ACT_SOFTMAX},
+    {"dense 1x1x300->129 relu", K_DENSE, {1, 1, 300}, .units = 129, .activation = DLP_ACT_RELU},
+    {"batchnorm (unfolded) 7x9x6", K_BATCHNORM, {7, 9, 6}, .units = 0},
+    {"activation relu 5x6x7", K_ACTIVATION, {5, 6, 7}, .activation = DLP_ACT_RELU},
+    {"activation relu6 5x6x7", K_ACTIVATION, {5, 6, 7}, .activation = DLP_ACT_RELU6},
+    {"activation sigmoid 5x6x7", K_ACTIVATION, {5, 6, 7}, .activation = DLP_ACT_SIGMOID},
+    {"activation tanh 5x6x7", K_ACTIVATION, {5, 6, 7}, .activation = DLP_ACT_TANH},
+    {"activation softmax 3x4x1000", K_ACTIVATION, {3, 4, 1000}, .activation = DLP_ACT_SOFTMAX},
+    {"max pool 3x3 s2 valid 15x15x5", K_POOL, {15, 15, 5}, POOL(3, 3, 2, 2, DLP_PAD_VALID), .op = DLP_OP_MAX_POOL},
+    {"max pool 3x3 s1 same 8x7x3", K_POOL, {8, 7, 3}, POOL(3, 3, 1, 1, DLP_PAD_SAME), .op = DLP_OP_MAX_POOL},
+    {"max pool 2x2 s2 same 9x11x4", K_POOL, {9, 11, 4}, POOL(2, 2, 2, 2, DLP_PAD_SAME), .op = DLP_OP_MAX_POOL},
+    {"avg pool 3x3 s1 same 8x7x3", K_POOL, {8, 7, 3}, POOL(3, 3, 1, 1, DLP_PAD_SAME), .op = DLP_OP_AVG_POOL},
+    {"avg pool 3x3 s2 same 9x10x6", K_POOL, {9, 10, 6}, POOL(3, 3, 2, 2, DLP_PAD_SAME), .op = DLP_OP_AVG_POOL},
+    {"avg pool 2x2 s2 valid 9x9x2", K_POOL, {9, 9, 2}, POOL(2, 2, 2, 2, DLP_PAD_VALID), .op = DLP_OP_AVG_POOL},
+    {"global avg pool 7x5x9", K_GLOBAL, {7, 5, 9}, .op = DLP_OP_GLOBAL_AVG_POOL},
+    {"global max pool 7x5x9", K_GLOBAL, {7, 5, 9}, .op = DLP_OP_GLOBAL_MAX_POOL},
+    {"concat (conv, pool, conv, input) 6x5x3", K_CONCAT, {6, 5, 3}, .units = 0},
+    {"add (conv, input, tanh) 5x7x4", K_ADD, {5, 7, 4}, .units = 0},
+    {"zero pad 1/2/0/3 5x4x3", K_ZERO_PAD, {5, 4, 3}, .pad = {1, 2, 0, 3}},
+};
+
+int main(void)
+{
+    int devices = 0;
+    if (dlp_device_count(&devices) != DLP_OK) {
+        printf("skipped: %s\n", dlp_last_error());
+        return 77;
+    }
+    dlp_backend *cpu = NULL, *gpu = NULL;
+    CHECK_OK(dlp_backend_create_cpu(0, &cpu));
+    CHECK_OK(dlp_backend_create_cuda(0, NULL, &gpu));
+    if (!cpu || !gpu) return check_summary("graph_cuda");
+    CHECK(strcmp(dlp_backend_name(gpu), "cuda") == 0);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i], cpu, gpu);
+    printf("worst rel-L2 over all cases: %.3g (tolerance 1e-5)\n", worst_error);
+
+    /* Clean failures: no such device, unimplemented precisions. */
+    dlp_backend *bad = NULL;
+    CHECK_FAILS(dlp_backend_create_cuda(devices + 3, NULL, &bad), DLP_ERR_DEVICE, "does not exist");
+    dlp_cuda_options bf16 = {DLP_CUDA_BF16, false, 0};
+    CHECK_FAILS(dlp_backend_create_cuda(0, &bf16, &bad), DLP_ERR_UNSUPPORTED, "bf16");
+    CHECK(bad == NULL);
+    /* A tiny workspace cap still plans (an algorithm needing no workspace exists) or fails naming the cap. */
+    dlp_cuda_options tiny = {DLP_CUDA_FP32, false, 1};
+    dlp_backend *capped = NULL;
+    CHECK_OK(dlp_backend_create_cuda(0, &tiny, &capped));
+    if (capped) {
+        run_case(&cases[1], cpu, capped);
+        dlp_backend_destroy(capped);
+    }
+    dlp_backend_destroy(gpu);
+    dlp_backend_destroy(cpu);
+    return check_summary("graph_cuda");
+}

@@ -1,0 +1,129 @@
+/* The CUDA backend's host-side planning, on any machine (no GPU needed):
+ * HWIO -> OHWI kernel re-layout against a naive loop over the definition,
+ * TensorFlow 'same' padding split against TF's formula (checked on the
+ * examples of the TF docs' definition: total = max((out-1)*s + k - in, 0),
+ * before = total/2), the convolution algorithm cache, and that creating the
+ * backend without a usable GPU fails cleanly with DLP_ERR_DEVICE. */
+#include "check.h"
+#include "dlp/device.h"
+#include "dlp/dlp.h"
+#include "graph/device_layout.h"
+
+static void check_relayout(int kh, int kw, int cin, int cout)
+{
+    size_t count = (size_t)kh * kw * cin * cout;
+    float *hwio = malloc(count * sizeof(float)), *ohwi = malloc(count * sizeof(float));
+    for (size_t i = 0; i < count; i++) hwio[i] = (float)i * 0.5f - 3.0f;
+    device_hwio_to_ohwi(hwio, kh, kw, cin, cout, ohwi);
+    int wrong = 0;
+    for (int y = 0; y < kh; y++)
+        for (int x = 0; x < kw; x++)
+            for (int i = 0; i < cin; i++)
+                for (int o = 0; o < cout; o++) {
+                    float want = hwio[(((size_t)y * kw + x) * cin + i) * cout + o];
+                    float got = ohwi[(((size_t)o * kh + y) * kw + x) * cin + i];
+                    if (got != want) wrong++;
+                }
+    CHECK(wrong == 0);
+    free(hwio), free(ohwi);
+}
+
+static void check_split(int input, int kernel, int stride, dlp_padding padding, int before, int after)
+{
+    int b = -1, a = -1;
+    device_padding_split(input, kernel, stride, padding, &b, &a);
+    CHECK(b == before && a == after);
+    if (b != before || a != after)
+        fprintf(stderr, "split(in %d, k %d, s %d, %s): %d/%d, expected %d/%d\n", input, kernel, stride,
+                padding == DLP_PAD_SAME ? "same" : "valid", b, a, before, after);
+    /* The split agrees with the graph's own pad_before. */
+    CHECK(b == dlp_conv_pad_before(input, kernel, stride, padding));
+}
+
+static void check_cache(void)
+{
+    device_conv_cache cache = {0};
+    dlp_shape in = {17, 17, 768};
+    device_conv_key a = device_conv_key_make(32, in, 192, 1, 7, 0, 3, 1, 1, 0);
+    device_conv_key same = device_conv_key_make(32, in, 192, 1, 7, 0, 3, 1, 1, 0);
+    device_conv_key other_batch = device_conv_key_make(1, in, 192, 1, 7, 0, 3, 1, 1, 0);
+    device_conv_key transposed = device_conv_key_make(32, in, 192, 7, 1, 3, 0, 1, 1, 0);
+    device_conv_key tf32 = device_conv_key_make(32, in, 192, 1, 7, 0, 3, 1, 1, 1);
+    device_conv_choice choice = {0, 0, 0}, found = {-1, -1, 1};
+    CHECK(!device_conv_cache_find(&cache, &a, &found));
+    choice.algorithm = 1, choice.math_type = 3, choice.workspace_bytes = 4096;
+    CHECK_OK(device_conv_cache_put(&cache, &a, &choice));
+    CHECK(device_conv_cache_find(&cache, &same, &found));
+    CHECK(found.algorithm == 1 && found.math_type == 3 && found.workspace_bytes == 4096);
+    CHECK(!device_conv_cache_find(&cache, &other_batch, &found));
+    CHECK(!device_conv_cache_find(&cache, &transposed, &found));
+    CHECK(!device_conv_cache_find(&cache, &tf32, &found));
+    /* Growth past the first capacity keeps every entry. */
+    for (int n = 1; n <= 100; n++) {
+        device_conv_key key = device_conv_key_make(n, (dlp_shape){n, n + 1, 3}, 8, 3, 3, 1, 1, 2, 2, 0);
+        device_conv_choice c = {n % 4, 3, (size_t)n * 10};
+        CHECK_OK(device_conv_cache_put(&cache, &key, &c));
+    }
+    int wrong = 0;
+    for (int n = 1; n <= 100; n++) {
+        device_conv_key key = device_conv_key_make(n, (dlp_shape){n, n + 1, 3}, 8, 3, 3, 1, 1, 2, 2, 0);
+        if (!device_conv_cache_find(&cache, &key, &found) || found.workspace_bytes != (size_t)n * 10) wrong++;
+    }
+    CHECK(wrong == 0);
+    CHECK(cache.count == 101);
+    /* Putting an existing key replaces its choice. */
+    choice.algorithm = 0;
+    CHECK_OK(device_conv_cache_put(&cache, &a, &choice));
+    CHECK(cache.count == 101);
+    CHECK(device_conv_cache_find(&cache, &a, &found) && found.algorithm == 0);
+    device_conv_cache_clear(&cache);
+    CHECK(cache.count == 0 && cache.keys == NULL);
+}
+
+int main(void)
+{
+    check_relayout(1, 1, 1, 1);
+    check_relayout(3, 3, 3, 32);
+    check_relayout(1, 7, 5, 4);
+    check_relayout(7, 1, 4, 5);
+    check_relayout(5, 3, 2, 7);
+
+    /* 'valid' never pads. */
+    check_split(299, 3, 2, DLP_PAD_VALID, 0, 0);
+    /* Symmetric 'same': odd kernel, stride 1. */
+    check_split(35, 3, 1, DLP_PAD_SAME, 1, 1);
+    check_split(17, 7, 1, DLP_PAD_SAME, 3, 3);
+    /* Odd total: the extra pixel after (bottom/right), as TensorFlow does. */
+    check_split(8, 3, 2, DLP_PAD_SAME, 0, 1);  /* out 4, total (4-1)*2+3-8 = 1 */
+    check_split(224, 7, 2, DLP_PAD_SAME, 2, 3); /* ResNet50's conv1 as 'same': total 5 */
+    check_split(6, 2, 1, DLP_PAD_SAME, 0, 1);  /* even kernel */
+    check_split(7, 2, 2, DLP_PAD_SAME, 0, 1);  /* out 4, total 3*2+2-7 = 1 */
+    check_split(9, 3, 2, DLP_PAD_SAME, 1, 1);  /* out 5, total 4*2+3-9 = 2 */
+    check_split(5, 1, 2, DLP_PAD_SAME, 0, 0);  /* total would be negative */
+
+    check_cache();
+
+    /* fp16/bf16 are refused before any device is touched (a build without
+     * CUDA refuses everything with "built without CUDA" instead). */
+    dlp_backend *backend = NULL;
+    dlp_cuda_versions versions;
+    dlp_cuda_get_versions(&versions);
+    dlp_cuda_options options = {DLP_CUDA_FP16, false, 0};
+    if (versions.built_with_cuda)
+        CHECK_FAILS(dlp_backend_create_cuda(0, &options, &backend), DLP_ERR_UNSUPPORTED, "fp16");
+    else
+        CHECK_FAILS(dlp_backend_create_cuda(0, &options, &backend), DLP_ERR_DEVICE, "built without CUDA");
+    CHECK(backend == NULL);
+    /* Without a usable GPU the backend fails with the cause, no crash. */
+    int devices = 0;
+    if (dlp_device_count(&devices) != DLP_OK) {
+        CHECK(dlp_backend_create_cuda(0, NULL, &backend) == DLP_ERR_DEVICE);
+        CHECK(strlen(dlp_last_error()) > 10);
+        CHECK(backend == NULL);
+        printf("cuda backend without a GPU: %s\n", dlp_last_error());
+    } else {
+        CHECK_FAILS(dlp_backend_create_cuda(devices, NULL, &backend), DLP_ERR_DEVICE, "does not exist");
+        CHECK(backend == NULL);
+    }
+    return check_summary("cuda_host");
+}
