@@ -160,17 +160,36 @@ int main(void)
         float a[2 * 2] = {1, 2, 3, 4}, b[2 * 3] = {5, 6, 7, 8, 9, 10}, out[10];
         const float *inputs[2] = {a, b};
         int channels[2] = {2, 3};
-        cpu_concat(inputs, channels, 2, 2, out);
+        cpu_concat(inputs, channels, 2, 2, out, 2);
         float want[10] = {1, 2, 5, 6, 7, 3, 4, 8, 9, 10};
         CHECK(memcmp(out, want, sizeof want) == 0);
         const float *sum_inputs[2] = {a, a};
-        cpu_add(sum_inputs, 2, 4, out);
+        cpu_add(sum_inputs, 2, 4, out, 2);
         CHECK(out[3] == 8.0f);
         dlp_zero_pad_params pad = {1, 0, 0, 2};
         float image[2] = {3, 4}, padded[2 * 3 * 2];
-        cpu_zero_pad(&pad, image, 1, (dlp_shape){1, 1, 2}, padded, (dlp_shape){2, 3, 2});
+        cpu_zero_pad(&pad, image, 1, (dlp_shape){1, 1, 2}, padded, (dlp_shape){2, 3, 2}, 2);
         float want_pad[12] = {0, 0, 0, 0, 0, 0, 3, 4, 0, 0, 0, 0};
         CHECK(memcmp(padded, want_pad, sizeof want_pad) == 0);
+    }
+    /* Zero pad of a batch, every side different, against the definition. */
+    {
+        dlp_zero_pad_params pad = {2, 1, 3, 0};
+        dlp_shape is = {4, 5, 3}, os = {4 + 3, 5 + 3, 3};
+        float *in = random_floats(2 * 60), *out = calloc(2 * 7 * 8 * 3, sizeof(float));
+        cpu_zero_pad(&pad, in, 2, is, out, os, 2);
+        int mismatches = 0;
+        for (int b = 0; b < 2; b++)
+            for (int y = 0; y < os.h; y++)
+                for (int x = 0; x < os.w; x++)
+                    for (int c = 0; c < 3; c++) {
+                        int iy = y - pad.top, ix = x - pad.left;
+                        float want = iy >= 0 && iy < is.h && ix >= 0 && ix < is.w
+                                         ? in[((b * is.h + iy) * is.w + ix) * 3 + c] : 0.0f;
+                        mismatches += out[((b * os.h + y) * os.w + x) * 3 + c] != want;
+                    }
+        CHECK(mismatches == 0);
+        free(in), free(out);
     }
     return check_summary("ops_cpu");
 }

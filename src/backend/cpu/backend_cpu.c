@@ -89,7 +89,7 @@ static dlp_status cpu_run_step(dlp_backend *backend, dlp_plan *plan, const plan_
     case DLP_OP_AVG_POOL: cpu_pool(step->op, &step->params.pool, in, n, is, out, os, threads); return DLP_OK;
     case DLP_OP_GLOBAL_AVG_POOL:
     case DLP_OP_GLOBAL_MAX_POOL: cpu_global_pool(step->op, in, n, is, out); return DLP_OK;
-    case DLP_OP_ZERO_PAD: cpu_zero_pad(&step->params.pad, in, n, is, out, os); return DLP_OK;
+    case DLP_OP_ZERO_PAD: cpu_zero_pad(&step->params.pad, in, n, is, out, os, threads); return DLP_OK;
     case DLP_OP_CONCAT:
     case DLP_OP_ADD: {
         const float *inputs[64];
@@ -102,9 +102,9 @@ static dlp_status cpu_run_step(dlp_backend *backend, dlp_plan *plan, const plan_
             channels[i] = step->input_shapes[i].c;
         }
         if (step->op == DLP_OP_CONCAT)
-            cpu_concat(inputs, channels, step->input_count, pixels, out);
+            cpu_concat(inputs, channels, step->input_count, pixels, out, threads);
         else
-            cpu_add(inputs, step->input_count, pixels * os.c, out);
+            cpu_add(inputs, step->input_count, pixels * os.c, out, threads);
         return DLP_OK;
     }
     default: return dlp_fail(DLP_ERR_INTERNAL, "cpu backend: op %s has no step", dlp_op_name(step->op));

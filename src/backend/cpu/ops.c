@@ -327,10 +327,12 @@ void cpu_global_pool(dlp_op op, const float *in, int n, dlp_shape is, float *out
     }
 }
 
-void cpu_concat(const float *const *inputs, const int *channels, int input_count, size_t pixels, float *out)
+void cpu_concat(const float *const *inputs, const int *channels, int input_count, size_t pixels, float *out,
+                int threads)
 {
     int total = 0;
     for (int i = 0; i < input_count; i++) total += channels[i];
+#pragma omp parallel for num_threads(threads) schedule(static)
     for (size_t q = 0; q < pixels; q++) {
         float *o = out + q * total;
         for (int i = 0; i < input_count; i++) {
@@ -340,8 +342,9 @@ void cpu_concat(const float *const *inputs, const int *channels, int input_count
     }
 }
 
-void cpu_add(const float *const *inputs, int input_count, size_t elements, float *out)
+void cpu_add(const float *const *inputs, int input_count, size_t elements, float *out, int threads)
 {
+#pragma omp parallel for num_threads(threads) schedule(static)
     for (size_t e = 0; e < elements; e++) {
         float sum = inputs[0][e];
         for (int i = 1; i < input_count; i++) sum += inputs[i][e];
@@ -349,11 +352,24 @@ void cpu_add(const float *const *inputs, int input_count, size_t elements, float
     }
 }
 
-void cpu_zero_pad(const dlp_zero_pad_params *p, const float *in, int n, dlp_shape is, float *out, dlp_shape os)
+/* One output row at a time: zeros left and right of the copied input row, or
+ * a whole row of zeros above and below. */
+void cpu_zero_pad(const dlp_zero_pad_params *p, const float *in, int n, dlp_shape is, float *out, dlp_shape os,
+                  int threads)
 {
-    memset(out, 0, (size_t)n * dlp_shape_elements(os) * sizeof(float));
-    for (int b = 0; b < n; b++)
-        for (int y = 0; y < is.h; y++)
-            memcpy(out + (((size_t)b * os.h + y + p->top) * os.w + p->left) * os.c,
-                   in + (((size_t)b * is.h + y) * is.w) * is.c, (size_t)is.w * is.c * sizeof(float));
+    size_t row_floats = (size_t)os.w * os.c, left = (size_t)p->left * os.c, copied = (size_t)is.w * is.c;
+    size_t right = row_floats - left - copied;
+    size_t rows = (size_t)n * os.h;
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (size_t r = 0; r < rows; r++) {
+        int b = (int)(r / os.h), y = (int)(r % os.h) - p->top;
+        float *o = out + r * row_floats;
+        if (y < 0 || y >= is.h) {
+            memset(o, 0, row_floats * sizeof(float));
+            continue;
+        }
+        memset(o, 0, left * sizeof(float));
+        memcpy(o + left, in + (((size_t)b * is.h + y) * is.w) * is.c, copied * sizeof(float));
+        memset(o + left + copied, 0, right * sizeof(float));
+    }
 }

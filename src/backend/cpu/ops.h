@@ -27,10 +27,11 @@ void cpu_pool(dlp_op op, const dlp_pool_params *p, const float *in, int n, dlp_s
               dlp_shape out_shape, int threads);
 void cpu_global_pool(dlp_op op, const float *in, int n, dlp_shape in_shape, float *out);
 /* Copies input i's channels into the output at channel offset. */
-void cpu_concat(const float *const *inputs, const int *channels, int input_count, size_t pixels, float *out);
-void cpu_add(const float *const *inputs, int input_count, size_t elements, float *out);
+void cpu_concat(const float *const *inputs, const int *channels, int input_count, size_t pixels, float *out,
+                int threads);
+void cpu_add(const float *const *inputs, int input_count, size_t elements, float *out, int threads);
 void cpu_zero_pad(const dlp_zero_pad_params *p, const float *in, int n, dlp_shape in_shape, float *out,
-                  dlp_shape out_shape);
+                  dlp_shape out_shape, int threads);
 
 /* Naive references: direct loops over the definitions, no BLAS, no threads. */
 void cpu_conv2d_naive(const dlp_conv2d_params *p, const float *in, int n, dlp_shape in_shape, const float *kernel,
