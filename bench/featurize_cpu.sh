@@ -122,7 +122,7 @@ cpu_model="$(lscpu | sed -n 's/^Model name: *//p' | head -1)"
 cores="$(nproc)"
 {
   echo
-  echo "## $started"
+  echo "## CPU featurization, $started (bench/featurize_cpu.sh)"
   echo
   echo "- Machine: $cpu_model, $cores cores visible ($(uname -m), $(grep -c ^processor /proc/cpuinfo) CPUs);" \
        "load average before $load_before, after $load_after. The machine is shared with other jobs: the figures" \

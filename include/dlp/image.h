@@ -13,12 +13,18 @@
  *   R=G=B. CMYK and YCCK are converted as TensorFlow's decode_jpeg does
  *   (tensorflow/core/lib/jpeg/jpeg_mem.cc): with an Adobe APP14 marker (the
  *   inverted CMYK Photoshop and Pillow write) R = C*K/255, otherwise
- *   R = (255-C)*(255-K)/255 (integer division; G, B alike); Pillow's
- *   convert("RGB") rounds instead and differs by at most 1 level.
- *   Recoverable corruption that libjpeg-turbo only warns about (extraneous
- *   bytes, a bad Huffman code) is accepted, as Pillow and TensorFlow do; a
- *   truncated file ("premature end") is DLP_ERR_FORMAT, as in Pillow (without
- *   LOAD_TRUNCATED_IMAGES) and TensorFlow (without try_recover_truncated).
+ *   R = (255-C)*(255-K)/255 (integer division; G, B alike). Pillow agrees
+ *   on Adobe files (exactly, on the fixtures) but reads every CMYK JPEG as
+ *   inverted, so on files without the Adobe marker it differs from TF and
+ *   dlp (by up to 186 levels on the fixture).
+ *   Image data that ends early is DLP_ERR_FORMAT ("truncated"): a truncated
+ *   file, as Pillow (without LOAD_TRUNCATED_IMAGES) and TensorFlow (without
+ *   try_recover_truncated) refuse it, and also a scan that stops before its
+ *   last block (libjpeg's "premature end of data segment"; Pillow and TF
+ *   would paint the rest grey), when that is the first thing libjpeg-turbo
+ *   warns about. Other recoverable corruption it only warns about
+ *   (extraneous bytes before a marker, a bad Huffman code) is accepted, as
+ *   Pillow and TensorFlow do.
  * - PNG (libspng): every colour type and bit depth (1, 2, 4, 8, 16), Adam7
  *   interlacing. Alpha and tRNS are dropped (not composited), as
  *   decode_png(channels=3) and Keras' loader do; palettes are expanded; gray

@@ -6,12 +6,20 @@
 
 #include "cli/cli.h"
 #include "cli/ml_data.h"
+#include "cli/predictions.h"
 #include "core/status.h"
 #include "data/output_file.h"
 
 static const char usage[] =
     "Usage: dlp evaluate PIPELINE (--features X.npy --labels y.npy | --libsvm FILE)\n"
-    "                    [--predictions OUT.jsonl] [--json]\n\n"
+    "                    [--predictions OUT.jsonl] [--json]\n"
+    "       dlp evaluate PIPELINE DIR|LIST [--predictions OUT.jsonl] [--json] [network options]\n\n"
+    "With DIR (a folder per class) or LIST (path,class lines; `dlp fit` writes the held-out rows\n"
+    "as PIPELINE/test_images.txt), the pipeline's featurizer runs on the images first (its recorded\n"
+    "model, pooling and weights, whose sha256 must match; features come from the cache when they\n"
+    "are there). Classes are matched to the pipeline's by name. Unreadable images are counted and\n"
+    "left out (exit code 5). Network options: --weights --batch-size --threads --device\n"
+    "--cache-dir --no-cache --quiet, as for dlp featurize.\n\n"
     "Applies a pipeline written by 'dlp train' (or 'dlp fit') to feature vectors and prints\n"
     "Spark's MulticlassClassificationEvaluator metrics: f1 (weighted F-measure), weightedPrecision,\n"
     "weightedRecall, accuracy, and the confusion matrix (rows: true label, columns: predicted).\n"
@@ -71,9 +79,58 @@ static int evaluate(const dlp_pipeline *pipeline, const cli_ml_data *data, const
     return status == DLP_OK ? CLI_EXIT_OK : cli_fail("evaluate", status);
 }
 
+/* The image form: featurize DIR or LIST with the pipeline's featurizer, then evaluate. */
+static int evaluate_images(const char *directory, const char *source, const cli_featurizer_settings *settings,
+                           const char *predictions_path, int as_json)
+{
+    dlp_pipeline *pipeline = NULL;
+    dlp_featurizer *featurizer = NULL;
+    dlp_dataset *dataset = NULL;
+    float *features = NULL;
+    int64_t *labels = NULL;
+    cli_predictions predictions = {0};
+    dlp_multiclass_metrics *metrics = NULL;
+    dlp_featurize_stats stats = {0};
+    size_t evaluated = 0;
+    dlp_status status = cli_open_pipeline(directory, settings, &pipeline, &featurizer);
+    if (status == DLP_OK) status = cli_add_image_source(&dataset, source);
+    if (status == DLP_OK) status = cli_featurize_dataset(featurizer, dataset, settings->quiet, &features, &stats);
+    size_t rows = dataset ? dlp_dataset_size(dataset) : 0, dim = featurizer ? dlp_featurizer_dim(featurizer) : 0;
+    if (status == DLP_OK && !(labels = malloc((rows + 1) * sizeof *labels)))
+        status = dlp_fail(DLP_ERR_OUT_OF_MEMORY, "out of memory");
+    if (status == DLP_OK) status = cli_pipeline_labels(pipeline, dataset, labels);
+    if (status == DLP_OK) status = cli_predict_rows(pipeline, dataset, features, dim, &predictions);
+    if (status == DLP_OK) status = cli_evaluate_rows(dataset, labels, &predictions, &metrics, &evaluated);
+    if (status == DLP_OK && !metrics) status = dlp_fail(DLP_ERR_DATA, "%s: no labelled, readable image", source);
+    if (status == DLP_OK && predictions_path) {
+        dlp_output_file out;
+        status = dlp_output_file_open(&out, predictions_path);
+        for (size_t i = 0; status == DLP_OK && i < rows; i++) {
+            dlp_row row;
+            dlp_dataset_row(dataset, i, &row);
+            status = cli_write_prediction_row(out.file, pipeline, &row, labels[i], &predictions, i, 0);
+        }
+        if (status == DLP_OK) status = dlp_output_file_commit(&out);
+    }
+    if (status == DLP_OK) {
+        if (!as_json) printf("%zu rows evaluated (%zu failed)\n", evaluated, stats.failed);
+        cli_print_metrics(metrics, as_json, "");
+    }
+    int code = status != DLP_OK ? cli_fail("evaluate", status) : stats.failed ? CLI_EXIT_FAILED_ROWS : CLI_EXIT_OK;
+    dlp_multiclass_metrics_destroy(metrics);
+    cli_predictions_free(&predictions);
+    free(labels);
+    free(features);
+    dlp_dataset_destroy(dataset);
+    dlp_featurizer_destroy(featurizer);
+    dlp_pipeline_destroy(pipeline);
+    return code;
+}
+
 int cli_evaluate(int argc, char **argv)
 {
-    static const struct option options[] = {{"features", required_argument, NULL, 'f'},
+    static const struct option options[] = {CLI_FEATURIZER_LONG_OPTIONS,
+                                            {"features", required_argument, NULL, 'f'},
                                             {"labels", required_argument, NULL, 'l'},
                                             {"libsvm", required_argument, NULL, 's'},
                                             {"predictions", required_argument, NULL, 'p'},
@@ -82,9 +139,14 @@ int cli_evaluate(int argc, char **argv)
                                             {0}};
     const char *features = NULL, *labels = NULL, *libsvm = NULL, *predictions = NULL;
     int as_json = 0, option;
+    cli_featurizer_settings settings;
+    cli_featurizer_settings_init(&settings);
     optind = 1;
     opterr = 0;
     while ((option = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        int handled = cli_featurizer_option("evaluate", option, optarg, &settings);
+        if (handled < 0) return CLI_EXIT_USAGE;
+        if (handled) continue;
         switch (option) {
         case 'f': features = optarg; break;
         case 'l': labels = optarg; break;
@@ -95,7 +157,9 @@ int cli_evaluate(int argc, char **argv)
         default: return cli_usage_error("evaluate", "unknown option or missing value: %s", argv[optind - 1]);
         }
     }
-    if (argc - optind != 1) return cli_usage_error("evaluate", "expected one PIPELINE directory");
+    if (argc - optind == 2 && !features && !labels && !libsvm)
+        return evaluate_images(argv[optind], argv[optind + 1], &settings, predictions, as_json);
+    if (argc - optind != 1) return cli_usage_error("evaluate", "expected PIPELINE, then DIR|LIST or feature options");
     if (!libsvm == !(features && labels) || (libsvm && (features || labels)))
         return cli_usage_error("evaluate", "give --features X.npy with --labels y.npy, or --libsvm FILE");
     dlp_pipeline *pipeline = NULL;

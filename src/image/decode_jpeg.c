@@ -47,9 +47,9 @@ static dlp_status read_markers(const uint8_t *data, size_t size, jpeg_markers *m
     memset(markers, 0, sizeof *markers);
     size_t position = 2;
     while (position < size) {
-        if (data[position] != 0xff)
-            return dlp_fail(DLP_ERR_FORMAT, "JPEG: expected a marker at byte %zu, found 0x%02x", position,
-                            data[position]);
+        /* Garbage between segments is skipped, as libjpeg's next_marker does
+         * (it warns; the decode then tolerates the warning). */
+        while (position < size && data[position] != 0xff) position++;
         while (position < size && data[position] == 0xff) position++; /* fill bytes */
         if (position >= size) break;
         int marker = data[position++];
@@ -61,8 +61,8 @@ static dlp_status read_markers(const uint8_t *data, size_t size, jpeg_markers *m
                                         position - 1, length);
         const uint8_t *segment = data + position + 2;
         size_t available = size - position - 2;
-        int body = length - 2 < (int)available ? length - 2 : (int)available;
-        if (is_sof_marker(marker)) {
+        int body = (size_t)(length - 2) < available ? length - 2 : (int)available; /* cast only when below length */
+        if (is_sof_marker(marker) && !markers->have_frame) {
             markers->sof_type = marker - 0xc0;
             read_frame_header(segment, body, markers);
         } else if (marker == 0xe0 && body >= 5 && !memcmp(segment, "JFIF", 5)) {
@@ -148,29 +148,43 @@ static dlp_status check_decodable(const jpeg_markers *markers, const dlp_image_i
     return dlp_image_check_limits("JPEG", info->width, info->height, max_pixels);
 }
 
-/* A TurboJPEG failure: errors always; of the warnings only a premature end
- * (a truncated file: libjpeg pads the rest with grey). */
-static dlp_status jpeg_failure(tjhandle handle)
+/* Image data that ends early: the file is truncated ("Premature end of JPEG
+ * file") or a scan stops before its last block ("premature end of data
+ * segment"); libjpeg would paint the rest grey. */
+static int is_premature_end(const char *message)
 {
-    const char *message = tjGetErrorStr2(handle);
-    if (tjGetErrorCode(handle) == TJERR_FATAL) return dlp_fail(DLP_ERR_FORMAT, "corrupt JPEG: %s", message);
-    if (strstr(message, "remature end")) return dlp_fail(DLP_ERR_FORMAT, "truncated JPEG: %s", message);
-    return DLP_OK;
+    return strstr(message, "remature end") != NULL;
 }
 
 static dlp_status decompress(tjhandle handle, const uint8_t *data, size_t size, const dlp_image_info *info,
                              int cmyk, uint8_t *pixels)
 {
     int width = 0, height = 0, subsampling = 0, colorspace = 0;
-    if (tjDecompressHeader3(handle, data, (unsigned long)size, &width, &height, &subsampling, &colorspace) != 0)
+    /* A warning here (extraneous bytes between segments) still fills the
+     * header fields; only an error is fatal. */
+    if (tjDecompressHeader3(handle, data, (unsigned long)size, &width, &height, &subsampling, &colorspace) != 0 &&
+        tjGetErrorCode(handle) == TJERR_FATAL)
         return dlp_fail(DLP_ERR_FORMAT, "corrupt JPEG header: %s", tjGetErrorStr2(handle));
     if (width != info->width || height != info->height)
         return dlp_fail(DLP_ERR_FORMAT, "JPEG: header read as %dx%d and %dx%d", info->width, info->height, width,
                         height);
-    /* LIMITSCANS: refuses progressive files with absurd scan counts (CVE-2018-11813 style slow decodes). */
+    int format = cmyk ? TJPF_CMYK : TJPF_RGB;
+    /* LIMITSCANS refuses progressive files with absurd scan counts (slow
+     * decodes of tiny files). TurboJPEG reports only the last warning, so the
+     * first pass stops at the first one: a premature end is refused at once
+     * (cheaply, even for a huge declared size), any other warning (extraneous
+     * bytes, a bad Huffman code) is tolerated by a second pass that runs to
+     * the end, as Pillow and TensorFlow do. */
     int flags = TJFLAG_LIMITSCANS;
-    if (tjDecompress2(handle, data, (unsigned long)size, pixels, width, 0, height, cmyk ? TJPF_CMYK : TJPF_RGB, flags) != 0)
-        return jpeg_failure(handle);
+    if (tjDecompress2(handle, data, (unsigned long)size, pixels, width, 0, height, format,
+                      flags | TJFLAG_STOPONWARNING) == 0)
+        return DLP_OK;
+    const char *message = tjGetErrorStr2(handle);
+    if (tjGetErrorCode(handle) == TJERR_FATAL) return dlp_fail(DLP_ERR_FORMAT, "corrupt JPEG: %s", message);
+    if (is_premature_end(message)) return dlp_fail(DLP_ERR_FORMAT, "truncated JPEG data: %s", message);
+    if (tjDecompress2(handle, data, (unsigned long)size, pixels, width, 0, height, format, flags) != 0 &&
+        tjGetErrorCode(handle) == TJERR_FATAL)
+        return dlp_fail(DLP_ERR_FORMAT, "corrupt JPEG: %s", tjGetErrorStr2(handle));
     return DLP_OK;
 }
 

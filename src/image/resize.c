@@ -79,13 +79,15 @@ static void compute_area_spans(int in_size, int out_size, area_span *spans)
 }
 
 /* One output row's pixels, summed in TF's order: along x per input row, then
- * each row's sum times its weight, then times 1/(s*t). */
+ * each row's sum times its weight, then times 1/(s*t). row_weights has room
+ * for the rows one output row covers (ceil(s) + 1). */
 static void area_row(const dlp_image *image, int y, float y_scale, const area_span *x_spans, int out_w,
-                     float inverse_area, float *out)
+                     float inverse_area, float *row_weights, float *out)
 {
     int64_t in_w = image->width, in_h = image->height;
     float low = (float)y * y_scale, high = (float)(y + 1) * y_scale;
     int64_t y_start = (int64_t)floorf(low), y_end = (int64_t)ceilf(high);
+    for (int64_t i = y_start; i < y_end; i++) row_weights[i - y_start] = area_cell_weight(i, low, high, y_scale);
     for (int x = 0; x < out_w; x++) {
         const area_span *xs = &x_spans[x];
         for (int c = 0; c < 3; c++) {
@@ -97,7 +99,7 @@ static void area_row(const dlp_image *image, int y, float y_scale, const area_sp
                     for (int64_t j = xs->start + 1; j < xs->end - 1; j++) row_sum += (float)row[clamp_index(j, in_w) * 3];
                     row_sum += (float)row[clamp_index(xs->end - 1, in_w) * 3] * xs->last_weight;
                 }
-                sum += row_sum * area_cell_weight(i, low, high, y_scale);
+                sum += row_sum * row_weights[i - y_start];
             }
             out[(size_t)x * 3 + c] = sum * inverse_area;
         }
@@ -106,12 +108,20 @@ static void area_row(const dlp_image *image, int y, float y_scale, const area_sp
 
 static dlp_status resize_area(const dlp_image *image, int out_h, int out_w, float *out)
 {
-    area_span *x_spans = malloc((size_t)out_w * sizeof *x_spans);
-    if (!x_spans) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "resize: cannot allocate %d spans", out_w);
-    compute_area_spans(image->width, out_w, x_spans);
     float y_scale = (float)image->height / (float)out_h, x_scale = (float)image->width / (float)out_w;
+    size_t weight_count = (size_t)ceilf(y_scale) + 2;
+    area_span *x_spans = malloc((size_t)out_w * sizeof *x_spans);
+    float *row_weights = malloc(weight_count * sizeof *row_weights);
+    if (!x_spans || !row_weights) {
+        free(x_spans);
+        free(row_weights);
+        return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "resize: cannot allocate %d spans", out_w);
+    }
+    compute_area_spans(image->width, out_w, x_spans);
     float inverse_area = (float)(1.0 / (double)(y_scale * x_scale));
-    for (int y = 0; y < out_h; y++) area_row(image, y, y_scale, x_spans, out_w, inverse_area, out + (size_t)y * out_w * 3);
+    for (int y = 0; y < out_h; y++)
+        area_row(image, y, y_scale, x_spans, out_w, inverse_area, row_weights, out + (size_t)y * out_w * 3);
+    free(row_weights);
     free(x_spans);
     return DLP_OK;
 }

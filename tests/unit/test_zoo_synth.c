@@ -462,7 +462,17 @@ int main(void)
     const char *only = getenv("DLP_ZOO_MODELS");
     if (!only || !*only) only = ZOO_SYNTH_MODELS;
     dlp_backend *cpu = NULL;
+#ifdef ZOO_SYNTH_BACKEND_CUDA
+    /* tests/gpu/test_zoo_synth_cuda.c: the same checks on the CUDA backend. */
+    int devices = 0;
+    if (dlp_device_count(&devices) != DLP_OK) {
+        printf("skipped: %s\n", dlp_last_error());
+        return 77;
+    }
+    CHECK_OK(dlp_backend_create_cuda(0, NULL, &cpu));
+#else
     CHECK_OK(dlp_backend_create_cpu(0, &cpu));
+#endif
     for (int m = 0; m < ZOO_MODEL_CASES && cpu; m++)
         if (strstr(only, zoo_model_cases[m].fixture)) check_model(&zoo_model_cases[m], fixtures, shared, cpu);
     dlp_backend_destroy(cpu);

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# gpu_prebuilt.sh: one short device session with binaries built on the dev
+# machine (bench/stage_gpu_run.sh puts them, their shared libraries and the
+# shared/ data into .devrun/), so no device time goes to compiling:
+#   1. the gpu.* suites (each CUDA op vs the CPU backend, real InceptionV3 vs
+#      the TF.js oracle, logistic-regression objective vs the CPU);
+#   2. the op suite once under compute-sanitizer memcheck;
+#   3. compute-only featurization, dlp vs PyTorch (torchvision/timm, channels_last,
+#      autocast), same GPU, same run;
+#   4. dlp fit on digits-500 with --device cuda (the brief's workflow end to end);
+#   5. end to end JPEG files -> features, dlp vs a PyTorch DataLoader + PIL.
+# Every step has a time limit; logs go to $OUT as they are written.
+set -u
+root=$(cd "$(dirname "$0")/.." && pwd)
+run="$root/.devrun"
+OUT=${OUT:-/tmp/gpu-out}
+mkdir -p "$OUT"
+summary="$OUT/summary.txt"
+start=$SECONDS
+step() {  # step NAME LIMIT COMMAND...
+  local name=$1 limit=$2; shift 2
+  if [ $((SECONDS - start + 5)) -gt "${BUDGET:-300}" ]; then echo "$name skipped (budget)" >> "$summary"; return 1; fi
+  local begin=$SECONDS
+  timeout --kill-after=5 "$limit" "$@" > "$OUT/$name.log" 2>&1
+  local rc=$?
+  echo "$name rc=$rc seconds=$((SECONDS - begin))" >> "$summary"
+  return $rc
+}
+
+mkdir -p /tmp/devlibs && tar -C /tmp -xJf "$run/devlibs.tar.xz"
+cudnn=$(python3 -c 'import nvidia.cudnn, os; print(os.path.join(list(nvidia.cudnn.__path__)[0], "lib"))' 2>/dev/null)
+cublas=$(python3 -c 'import nvidia.cublas, os; print(os.path.join(list(nvidia.cublas.__path__)[0], "lib"))' 2>/dev/null)
+export LD_LIBRARY_PATH="/tmp/devlibs:${cudnn:+$cudnn:}/usr/local/cuda/lib64:${cublas:+$cublas:}${LD_LIBRARY_PATH:-}"
+export DLP_SHARED_DIR="$run/shared" DLP_SOURCE_DIR="$root" DLP_FIXTURES="$root/tests/fixtures" DLP_TEST_TMP=/tmp/dlp-test
+export DLP_CACHE_DIR=/tmp/dlp-cache
+mkdir -p "$DLP_TEST_TMP"
+bin="$run/bin"
+{
+  date -u; nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv; nproc
+  echo "cudnn=$cudnn cublas=$cublas"; ldd "$bin/dlp" | grep -E "not found|cudnn|cublas"
+  "$bin/dlp" --version; "$bin/dlp" devices
+} > "$OUT/machine.txt" 2>&1
+
+step gpu_graph_cuda 60 "$bin/gpu_test_graph_cuda"
+step gpu_inception_v3_cuda 40 "$bin/gpu_test_inception_v3_cuda"
+step gpu_logreg_gpu 30 "$bin/gpu_test_logreg_gpu"
+step gpu_zoo_synth_cuda 45 "$bin/gpu_test_zoo_synth_cuda"
+[ "${MEMCHECK:-0}" = 1 ] && command -v compute-sanitizer > /dev/null &&
+  step memcheck 50 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/gpu_test_graph_cuda"
+
+step featurize_gpu 50 "$bin/featurize_gpu" --batches 1,32,256 --precisions fp32,tf32 --seconds 0.4
+PYTHONUNBUFFERED=1 step featurize_torch 50 python3 "$root/bench/featurize_torch_gpu.py" --batches 1,32,256 \
+  --models ResNet50,InceptionV3,VGG16,Xception --precisions fp32,fp16,bf16 --seconds 0.4
+
+digits="$run/shared/data/digits-500" weights="$run/shared/models/nsfwjs-inception_v3"
+step fit_cuda 40 "$bin/dlp" fit --device cuda --weights "$weights" --images "$digits" --max-iter 5 --reg 0.03 \
+  --elastic-net 0.5 --split 0.8 --seed 42 -o /tmp/fit-cuda
+cp /tmp/fit-cuda/report.json "$OUT/fit_cuda_report.json" 2> /dev/null
+
+# End to end: 1000 JPEGs (quality 90, 500x375, from the three oracle photos) -> features.
+step make_jpegs 20 python3 -c '
+import sys, os
+from PIL import Image
+src = sys.argv[1]; dst = sys.argv[2]; os.makedirs(dst + "/a", exist_ok=True)
+imgs = [Image.open(os.path.join(src, n)).convert("RGB").resize((500, 375)) for n in sorted(os.listdir(src)) if n.endswith(".png")]
+for i in range(1000):
+    imgs[i % 3].rotate(i % 17).save("%s/a/%05d.jpg" % (dst, i), quality=90)
+' "$run/shared/oracle/inception_v3" /tmp/jpegs
+for t in 16; do
+  step e2e_dlp_t$t 30 "$bin/dlp" featurize --device cuda --no-cache --threads $t --batch-size 64 \
+    --model InceptionV3 --weights "$weights" --images /tmp/jpegs -o /tmp/e2e.npy
+done
+PYTHONUNBUFFERED=1 step e2e_torch 40 python3 -c '
+import sys, time, torch, torchvision
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset
+import os
+files = sorted(os.path.join(sys.argv[1], "a", f) for f in os.listdir(os.path.join(sys.argv[1], "a")))
+tf = torchvision.transforms.Compose([torchvision.transforms.Resize((299, 299)), torchvision.transforms.ToTensor()])
+class D(Dataset):
+    def __len__(self): return len(files)
+    def __getitem__(self, i): return tf(Image.open(files[i]).convert("RGB"))
+m = torchvision.models.inception_v3(weights=None, aux_logits=False, init_weights=False).eval().cuda()
+m.fc = torch.nn.Identity(); m = m.to(memory_format=torch.channels_last)
+for workers in (16,):
+    loader = DataLoader(D(), batch_size=64, num_workers=workers, pin_memory=True)
+    t = time.perf_counter(); n = 0
+    with torch.inference_mode():
+        for x in loader:
+            m(x.cuda(non_blocking=True).to(memory_format=torch.channels_last)); n += len(x)
+    torch.cuda.synchronize()
+    print("peer=torch-dataloader workers=%d images=%d images_per_s=%.1f" % (workers, n, n / (time.perf_counter() - t)), flush=True)
+' /tmp/jpegs
+echo "total seconds=$((SECONDS - start))" >> "$summary"
+cat "$summary"
