@@ -46,8 +46,10 @@ oracle: deps
 demo: build
 	./scripts/demo.sh $(BUILD)
 
+# The CPU featurization benchmark beside PyTorch and Keras; appends to bench/RESULTS.md.
 bench: build
-	./bench/run.sh $(BUILD)
+	./scripts/install-bench-deps.sh
+	./bench/featurize_cpu.sh --build $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) build-fuzz

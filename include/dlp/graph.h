@@ -227,6 +227,13 @@ typedef struct dlp_backend dlp_backend;
 /* The CPU backend: fp32 NHWC, im2col + OpenBLAS sgemm, OpenMP. threads <= 0:
  * all cores. The thread count is applied to OpenBLAS and OpenMP at each run. */
 dlp_status dlp_backend_create_cpu(int threads, dlp_backend **backend);
+/* OpenBLAS chooses its kernels when it loads; on a CPU model newer than the
+ * OpenBLAS build it falls back to generic SSE3 ones, about 10x slower. When
+ * that happened (and OPENBLAS_CORETYPE is unset), returns the
+ * OPENBLAS_CORETYPE value that selects this CPU's kernels ("SkylakeX",
+ * "Haswell"), else NULL. It takes effect only in a new process: set it in the
+ * environment and re-execute (the dlp CLI does). */
+const char *dlp_cpu_blas_coretype_hint(void);
 void dlp_backend_destroy(dlp_backend *backend);
 
 /* The CUDA backend: NHWC on one device, cuDNN convolutions, cuBLAS GEMMs,

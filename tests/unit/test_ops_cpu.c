@@ -1,6 +1,7 @@
 /* CPU ops: each fast op (im2col + sgemm, OpenMP loops) against its naive
  * reference on random inputs: odd sizes, stride 1 and 2, same and valid,
- * batch 1 and 3; relative L2 <= 1e-5. Plus TF 'same' geometry facts. */
+ * batch 1 and 3, shapes that make cpu_conv2d cut rows and channels into
+ * several tiles; relative L2 <= 1e-5. Plus TF 'same' geometry facts. */
 #include "backend/cpu/ops.h"
 #include "check.h"
 #include "dlp/dlp.h"
@@ -46,7 +47,7 @@ static void test_conv(int n, dlp_shape is, int kh, int kw, int stride, dlp_paddi
         cpu_depthwise_conv2d(&p, in, n, is, kernel, b, fast, os, 2);
         cpu_depthwise_conv2d_naive(&p, in, n, is, kernel, b, slow, os);
     } else {
-        float *workspace = calloc(cpu_conv2d_workspace_floats(&p, is, os) + 1, sizeof(float));
+        float *workspace = calloc(cpu_conv2d_workspace_floats(&p, is, os, 2) + 1, sizeof(float));
         cpu_conv2d(&p, in, n, is, kernel, b, fast, os, workspace, 2);
         cpu_conv2d_naive(&p, in, n, is, kernel, b, slow, os);
         free(workspace);
@@ -94,6 +95,12 @@ int main(void)
                 test_conv(n, (dlp_shape){5, 7, 9}, 1, 1, stride, padding, 4, true, DLP_ACT_SOFTMAX, false);
                 test_conv(n, (dlp_shape){9, 10, 6}, 3, 3, stride, padding, 1, true, DLP_ACT_RELU6, true);
                 test_conv(n, (dlp_shape){6, 5, 3}, 3, 3, stride, padding, 2, false, DLP_ACT_LINEAR, true);
+                /* cpu_conv2d's tiling: several row tiles with a short last one, and
+                 * (few rows, 32+ channels) output channels split across threads. */
+                test_conv(n, (dlp_shape){23, 21, 16}, 3, 3, stride, padding, 40, true, DLP_ACT_RELU, false);
+                test_conv(n, (dlp_shape){37, 29, 8}, 1, 1, stride, padding, 24, true, DLP_ACT_TANH, false);
+                test_conv(n, (dlp_shape){5, 4, 12}, 3, 3, stride, padding, 37, true, DLP_ACT_RELU6, false);
+                test_conv(n, (dlp_shape){3, 3, 20}, 1, 1, stride, padding, 50, true, DLP_ACT_SOFTMAX, false);
                 for (int k = 2; k <= 3; k++) {
                     test_pool(DLP_OP_MAX_POOL, n, (dlp_shape){7, 8, 3}, k, stride, padding);
                     test_pool(DLP_OP_AVG_POOL, n, (dlp_shape){7, 8, 3}, k, stride, padding);
@@ -153,17 +160,36 @@ int main(void)
         float a[2 * 2] = {1, 2, 3, 4}, b[2 * 3] = {5, 6, 7, 8, 9, 10}, out[10];
         const float *inputs[2] = {a, b};
         int channels[2] = {2, 3};
-        cpu_concat(inputs, channels, 2, 2, out);
+        cpu_concat(inputs, channels, 2, 2, out, 2);
         float want[10] = {1, 2, 5, 6, 7, 3, 4, 8, 9, 10};
         CHECK(memcmp(out, want, sizeof want) == 0);
         const float *sum_inputs[2] = {a, a};
-        cpu_add(sum_inputs, 2, 4, out);
+        cpu_add(sum_inputs, 2, 4, out, 2);
         CHECK(out[3] == 8.0f);
         dlp_zero_pad_params pad = {1, 0, 0, 2};
         float image[2] = {3, 4}, padded[2 * 3 * 2];
-        cpu_zero_pad(&pad, image, 1, (dlp_shape){1, 1, 2}, padded, (dlp_shape){2, 3, 2});
+        cpu_zero_pad(&pad, image, 1, (dlp_shape){1, 1, 2}, padded, (dlp_shape){2, 3, 2}, 2);
         float want_pad[12] = {0, 0, 0, 0, 0, 0, 3, 4, 0, 0, 0, 0};
         CHECK(memcmp(padded, want_pad, sizeof want_pad) == 0);
+    }
+    /* Zero pad of a batch, every side different, against the definition. */
+    {
+        dlp_zero_pad_params pad = {2, 1, 3, 0};
+        dlp_shape is = {4, 5, 3}, os = {4 + 3, 5 + 3, 3};
+        float *in = random_floats(2 * 60), *out = calloc(2 * 7 * 8 * 3, sizeof(float));
+        cpu_zero_pad(&pad, in, 2, is, out, os, 2);
+        int mismatches = 0;
+        for (int b = 0; b < 2; b++)
+            for (int y = 0; y < os.h; y++)
+                for (int x = 0; x < os.w; x++)
+                    for (int c = 0; c < 3; c++) {
+                        int iy = y - pad.top, ix = x - pad.left;
+                        float want = iy >= 0 && iy < is.h && ix >= 0 && ix < is.w
+                                         ? in[((b * is.h + iy) * is.w + ix) * 3 + c] : 0.0f;
+                        mismatches += out[((b * os.h + y) * os.w + x) * 3 + c] != want;
+                    }
+        CHECK(mismatches == 0);
+        free(in), free(out);
     }
     return check_summary("ops_cpu");
 }

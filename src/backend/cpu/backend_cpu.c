@@ -22,11 +22,13 @@ typedef struct cpu_plan_state {
 
 static dlp_status cpu_prepare(dlp_backend *backend, dlp_plan *plan)
 {
+    const cpu_context *context = backend->context;
     size_t workspace = 0;
     for (int s = 0; s < plan->step_count; s++) {
         const plan_step *step = &plan->steps[s];
         if (step->op == DLP_OP_CONV2D) {
-            size_t need = cpu_conv2d_workspace_floats(&step->params.conv, step->input_shapes[0], step->output_shape);
+            size_t need = cpu_conv2d_workspace_floats(&step->params.conv, step->input_shapes[0], step->output_shape,
+                                                      context->threads);
             if (need > workspace) workspace = need;
         }
     }
@@ -40,7 +42,6 @@ static dlp_status cpu_prepare(dlp_backend *backend, dlp_plan *plan)
                         plan->arena_floats * sizeof(float));
     }
     plan->backend_state = state;
-    (void)backend;
     return DLP_OK;
 }
 
@@ -92,7 +93,7 @@ static dlp_status cpu_run_step(dlp_backend *backend, dlp_plan *plan, const plan_
     case DLP_OP_AVG_POOL: cpu_pool(step->op, &step->params.pool, in, n, is, out, os, threads); return DLP_OK;
     case DLP_OP_GLOBAL_AVG_POOL:
     case DLP_OP_GLOBAL_MAX_POOL: cpu_global_pool(step->op, in, n, is, out); return DLP_OK;
-    case DLP_OP_ZERO_PAD: cpu_zero_pad(&step->params.pad, in, n, is, out, os); return DLP_OK;
+    case DLP_OP_ZERO_PAD: cpu_zero_pad(&step->params.pad, in, n, is, out, os, threads); return DLP_OK;
     case DLP_OP_CONCAT:
     case DLP_OP_ADD: {
         const float *inputs[64];
@@ -105,9 +106,9 @@ static dlp_status cpu_run_step(dlp_backend *backend, dlp_plan *plan, const plan_
             channels[i] = step->input_shapes[i].c;
         }
         if (step->op == DLP_OP_CONCAT)
-            cpu_concat(inputs, channels, step->input_count, pixels, out);
+            cpu_concat(inputs, channels, step->input_count, pixels, out, threads);
         else
-            cpu_add(inputs, step->input_count, pixels * os.c, out);
+            cpu_add(inputs, step->input_count, pixels * os.c, out, threads);
         return DLP_OK;
     }
     default:

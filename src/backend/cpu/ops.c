@@ -1,9 +1,11 @@
 /* ops.c: the CPU backend's ops, fp32 NHWC. Convolution is im2col + OpenBLAS
- * sgemm (a 1x1 stride-1 conv is a plain GEMM); the rest are OpenMP loops with
- * the channel axis innermost (contiguous in NHWC). */
+ * sgemm in row tiles, one per OpenMP task (a 1x1 stride-1 conv is a plain GEMM
+ * on the input); the rest are OpenMP loops with the channel axis innermost
+ * (contiguous in NHWC). */
 #include <cblas.h>
 #include <float.h>
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
 #include "backend/cpu/ops.h"
@@ -13,10 +15,57 @@ static int is_pointwise(const dlp_conv2d_params *p)
     return p->kernel_h == 1 && p->kernel_w == 1 && p->stride_h == 1 && p->stride_w == 1;
 }
 
-size_t cpu_conv2d_workspace_floats(const dlp_conv2d_params *p, dlp_shape in, dlp_shape out)
+/* Each thread's im2col tile is at most this many floats (1 MiB, half of one
+ * core's L2 on the Xeons this runs on), so the GEMM reads it from cache; but
+ * at least this many rows: every task's sgemm packs the whole kernel again,
+ * which costs as much as the product itself when a tile has few rows. */
+enum { CONV_TILE_FLOATS = 1 << 18, CONV_MIN_TILE_ROWS = 128, CONV_TASKS_PER_THREAD = 4 };
+
+/* How a convolution's [rows, cout] output is cut into tasks: tiles of output
+ * rows (pixels of the whole batch), and, when there are fewer row tiles than
+ * threads (a small image at batch 1), column chunks of the output channels. */
+typedef struct conv_tiling {
+    size_t rows;
+    int row_tile, col_tile;
+    int row_tiles, col_tiles;
+} conv_tiling;
+
+static int tile_rows_limit(int k)
+{
+    int rows = CONV_TILE_FLOATS / (k > 0 ? k : 1);
+    return rows < CONV_MIN_TILE_ROWS ? CONV_MIN_TILE_ROWS : rows;
+}
+
+static size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
+
+static conv_tiling plan_tiling(size_t rows, int k, int cout, int threads)
+{
+    conv_tiling t = {rows, tile_rows_limit(k), cout, 0, 1};
+    if (rows <= (size_t)threads * CONV_MIN_TILE_ROWS && cout >= 32) {
+        /* Few rows (a late layer at batch 1): split the output channels, so
+         * each thread packs only its part of the kernel. Chunks of whole
+         * 16-float vectors keep each thread's stores aligned. */
+        int chunk = (cout + threads - 1) / threads;
+        t.col_tile = (chunk + 15) / 16 * 16;
+        t.col_tiles = (cout + t.col_tile - 1) / t.col_tile;
+    } else {
+        /* A few tasks per thread, taken dynamically, even out a thread that
+         * the OS preempts (the machine may be shared). */
+        size_t balanced = ceil_div(rows, (size_t)threads * CONV_TASKS_PER_THREAD);
+        if (balanced < CONV_MIN_TILE_ROWS) balanced = CONV_MIN_TILE_ROWS;
+        if ((size_t)t.row_tile > balanced) t.row_tile = (int)balanced;
+    }
+    if ((size_t)t.row_tile > rows) t.row_tile = rows > 0 ? (int)rows : 1;
+    t.row_tiles = (int)ceil_div(rows, (size_t)t.row_tile);
+    return t;
+}
+
+size_t cpu_conv2d_workspace_floats(const dlp_conv2d_params *p, dlp_shape in, dlp_shape out, int threads)
 {
     if (is_pointwise(p)) return 0;
-    return (size_t)out.h * out.w * (size_t)p->kernel_h * p->kernel_w * in.c;
+    int k = p->kernel_h * p->kernel_w * in.c;
+    (void)out;
+    return (size_t)(threads > 0 ? threads : 1) * (size_t)tile_rows_limit(k) * (size_t)k;
 }
 
 static void apply_bias_activation(float *out, size_t rows, int channels, const float *bias, dlp_activation act,
@@ -32,45 +81,108 @@ static void apply_bias_activation(float *out, size_t rows, int channels, const f
     if (act != DLP_ACT_LINEAR) cpu_activation(act, out, rows, channels, threads);
 }
 
+/* Bias and an element-wise activation on a tile while it is still in cache;
+ * the same formulas as cpu_activation. Softmax needs whole rows: the caller
+ * applies it afterwards. */
+static void tile_epilogue(float *out, int rows, int cols, int ldc, const float *bias, dlp_activation act)
+{
+    for (int r = 0; r < rows; r++) {
+        float *row = out + (size_t)r * ldc;
+        if (bias)
+            for (int c = 0; c < cols; c++) row[c] += bias[c];
+        switch (act) {
+        case DLP_ACT_RELU:
+            for (int c = 0; c < cols; c++) row[c] = row[c] > 0.0f ? row[c] : 0.0f;
+            break;
+        case DLP_ACT_RELU6:
+            for (int c = 0; c < cols; c++) row[c] = fminf(fmaxf(row[c], 0.0f), 6.0f);
+            break;
+        case DLP_ACT_SIGMOID:
+            for (int c = 0; c < cols; c++) row[c] = 1.0f / (1.0f + expf(-row[c]));
+            break;
+        case DLP_ACT_TANH:
+            for (int c = 0; c < cols; c++) row[c] = tanhf(row[c]);
+            break;
+        case DLP_ACT_LINEAR:
+        case DLP_ACT_SOFTMAX:
+        case DLP_ACT_COUNT: break;
+        }
+    }
+}
+
+/* im2col of output rows [row0, row0 + count) of the flattened batch into col
+ * ([count, K]); column order (ky, kx, ci) matches the HWIO kernel read as [K, cout]. */
+static void im2col_rows(const dlp_conv2d_params *p, const float *in, dlp_shape is, dlp_shape os, size_t row0,
+                        int count, int pad_top, int pad_left, float *col)
+{
+    size_t k = (size_t)p->kernel_h * p->kernel_w * is.c;
+    size_t channel_bytes = (size_t)is.c * sizeof(float);
+    for (int i = 0; i < count; i++) {
+        size_t r = row0 + (size_t)i;
+        size_t b = r / ((size_t)os.h * os.w);
+        int oy = (int)(r / os.w % os.h), ox = (int)(r % os.w);
+        const float *image = in + b * is.h * is.w * is.c;
+        float *dst = col + (size_t)i * k;
+        for (int ky = 0; ky < p->kernel_h; ky++) {
+            int iy = oy * p->stride_h + ky - pad_top;
+            for (int kx = 0; kx < p->kernel_w; kx++, dst += is.c) {
+                int ix = ox * p->stride_w + kx - pad_left;
+                if (iy < 0 || iy >= is.h || ix < 0 || ix >= is.w)
+                    memset(dst, 0, channel_bytes);
+                else
+                    memcpy(dst, image + ((size_t)iy * is.w + ix) * is.c, channel_bytes);
+            }
+        }
+    }
+}
+
+/* One thread's task: output rows [row0, row0 + count), channels [col0, col0 + cols). */
+static void conv_task(const dlp_conv2d_params *p, const float *in, dlp_shape is, dlp_shape os, const float *kernel,
+                      const float *bias, float *out, size_t row0, int count, int col0, int cols, float *col)
+{
+    int cout = p->filters;
+    int k = p->kernel_h * p->kernel_w * is.c;
+    const float *a = in + row0 * (size_t)is.c;
+    if (!is_pointwise(p)) {
+        int pad_top = dlp_conv_pad_before(is.h, p->kernel_h, p->stride_h, p->padding);
+        int pad_left = dlp_conv_pad_before(is.w, p->kernel_w, p->stride_w, p->padding);
+        im2col_rows(p, in, is, os, row0, count, pad_top, pad_left, col);
+        a = col;
+    }
+    float *c = out + row0 * (size_t)cout + col0;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, count, cols, k, 1.0f, a, k, kernel + col0, cout, 0.0f, c,
+                cout);
+    tile_epilogue(c, count, cols, cout, bias ? bias + col0 : NULL, p->activation);
+}
+
+/* Tiles run in parallel under OpenMP, each with a single-threaded sgemm: one
+ * thread pool instead of OpenMP's and OpenBLAS's spinning against each other,
+ * and each im2col tile is consumed from cache. A 1x1 stride-1 convolution is
+ * a GEMM on the NHWC input itself (no copy). */
 void cpu_conv2d(const dlp_conv2d_params *p, const float *in, int n, dlp_shape is, const float *kernel,
                 const float *bias, float *out, dlp_shape os, float *workspace, int threads)
 {
     int cout = p->filters;
-    if (is_pointwise(p)) {
-        size_t rows = (size_t)n * is.h * is.w;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, cout, is.c, 1.0f, in, is.c, kernel, cout,
-                    0.0f, out, cout);
-        apply_bias_activation(out, rows, cout, bias, p->activation, threads);
-        return;
-    }
-    int pad_top = dlp_conv_pad_before(is.h, p->kernel_h, p->stride_h, p->padding);
-    int pad_left = dlp_conv_pad_before(is.w, p->kernel_w, p->stride_w, p->padding);
     int k = p->kernel_h * p->kernel_w * is.c;
-    int rows = os.h * os.w;
-    for (int b = 0; b < n; b++) {
-        const float *image = in + (size_t)b * is.h * is.w * is.c;
-        /* Column order (ky, kx, ci) matches the HWIO kernel read as [K, cout]. */
-#pragma omp parallel for num_threads(threads) schedule(static)
-        for (int r = 0; r < rows; r++) {
-            int oy = r / os.w, ox = r % os.w;
-            float *col = workspace + (size_t)r * k;
-            for (int ky = 0; ky < p->kernel_h; ky++) {
-                int iy = oy * p->stride_h + ky - pad_top;
-                for (int kx = 0; kx < p->kernel_w; kx++) {
-                    int ix = ox * p->stride_w + kx - pad_left;
-                    float *dst = col + ((size_t)ky * p->kernel_w + kx) * is.c;
-                    if (iy < 0 || iy >= is.h || ix < 0 || ix >= is.w)
-                        memset(dst, 0, (size_t)is.c * sizeof(float));
-                    else
-                        memcpy(dst, image + ((size_t)iy * is.w + ix) * is.c, (size_t)is.c * sizeof(float));
-                }
-            }
+    if (threads < 1) threads = 1;
+    conv_tiling t = plan_tiling((size_t)n * os.h * os.w, k, cout, threads);
+    int tasks = t.row_tiles * t.col_tiles;
+    int blas_threads = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+#pragma omp parallel num_threads(threads)
+    {
+        float *col = workspace ? workspace + (size_t)omp_get_thread_num() * tile_rows_limit(k) * k : NULL;
+#pragma omp for schedule(dynamic, 1)
+        for (int task = 0; task < tasks; task++) {
+            size_t row0 = (size_t)(task / t.col_tiles) * t.row_tile;
+            int col0 = task % t.col_tiles * t.col_tile;
+            int count = (int)(t.rows - row0 < (size_t)t.row_tile ? t.rows - row0 : (size_t)t.row_tile);
+            int cols = cout - col0 < t.col_tile ? cout - col0 : t.col_tile;
+            conv_task(p, in, is, os, kernel, bias, out, row0, count, col0, cols, col);
         }
-        float *dst = out + (size_t)b * rows * cout;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, cout, k, 1.0f, workspace, k, kernel, cout, 0.0f,
-                    dst, cout);
     }
-    apply_bias_activation(out, (size_t)n * rows, cout, bias, p->activation, threads);
+    openblas_set_num_threads(blas_threads);
+    if (p->activation == DLP_ACT_SOFTMAX) cpu_activation(DLP_ACT_SOFTMAX, out, t.rows, cout, threads);
 }
 
 void cpu_depthwise_conv2d(const dlp_conv2d_params *p, const float *in, int n, dlp_shape is, const float *kernel,
@@ -94,7 +206,10 @@ void cpu_depthwise_conv2d(const dlp_conv2d_params *p, const float *in, int n, dl
                 if (ix < 0 || ix >= is.w) continue;
                 const float *x = in + (((size_t)b * is.h + iy) * is.w + ix) * is.c;
                 const float *w = kernel + ((size_t)ky * p->kernel_w + kx) * cout;
-                for (int c = 0; c < cout; c++) o[c] += x[c / mult] * w[c];
+                if (mult == 1) /* Xception's and MobileNet's case: a loop the compiler vectorizes */
+                    for (int c = 0; c < cout; c++) o[c] += x[c] * w[c];
+                else
+                    for (int c = 0; c < cout; c++) o[c] += x[c / mult] * w[c];
             }
         }
     }
@@ -213,10 +328,12 @@ void cpu_global_pool(dlp_op op, const float *in, int n, dlp_shape is, float *out
     }
 }
 
-void cpu_concat(const float *const *inputs, const int *channels, int input_count, size_t pixels, float *out)
+void cpu_concat(const float *const *inputs, const int *channels, int input_count, size_t pixels, float *out,
+                int threads)
 {
     int total = 0;
     for (int i = 0; i < input_count; i++) total += channels[i];
+#pragma omp parallel for num_threads(threads) schedule(static)
     for (size_t q = 0; q < pixels; q++) {
         float *o = out + q * total;
         for (int i = 0; i < input_count; i++) {
@@ -226,8 +343,9 @@ void cpu_concat(const float *const *inputs, const int *channels, int input_count
     }
 }
 
-void cpu_add(const float *const *inputs, int input_count, size_t elements, float *out)
+void cpu_add(const float *const *inputs, int input_count, size_t elements, float *out, int threads)
 {
+#pragma omp parallel for num_threads(threads) schedule(static)
     for (size_t e = 0; e < elements; e++) {
         float sum = inputs[0][e];
         for (int i = 1; i < input_count; i++) sum += inputs[i][e];
@@ -235,11 +353,24 @@ void cpu_add(const float *const *inputs, int input_count, size_t elements, float
     }
 }
 
-void cpu_zero_pad(const dlp_zero_pad_params *p, const float *in, int n, dlp_shape is, float *out, dlp_shape os)
+/* One output row at a time: zeros left and right of the copied input row, or
+ * a whole row of zeros above and below. */
+void cpu_zero_pad(const dlp_zero_pad_params *p, const float *in, int n, dlp_shape is, float *out, dlp_shape os,
+                  int threads)
 {
-    memset(out, 0, (size_t)n * dlp_shape_elements(os) * sizeof(float));
-    for (int b = 0; b < n; b++)
-        for (int y = 0; y < is.h; y++)
-            memcpy(out + (((size_t)b * os.h + y + p->top) * os.w + p->left) * os.c,
-                   in + (((size_t)b * is.h + y) * is.w) * is.c, (size_t)is.w * is.c * sizeof(float));
+    size_t row_floats = (size_t)os.w * os.c, left = (size_t)p->left * os.c, copied = (size_t)is.w * is.c;
+    size_t right = row_floats - left - copied;
+    size_t rows = (size_t)n * os.h;
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (size_t r = 0; r < rows; r++) {
+        int b = (int)(r / os.h), y = (int)(r % os.h) - p->top;
+        float *o = out + r * row_floats;
+        if (y < 0 || y >= is.h) {
+            memset(o, 0, row_floats * sizeof(float));
+            continue;
+        }
+        memset(o, 0, left * sizeof(float));
+        memcpy(o + left, in + (((size_t)b * is.h + y) * is.w) * is.c, copied * sizeof(float));
+        memset(o + left + copied, 0, right * sizeof(float));
+    }
 }

@@ -7,8 +7,9 @@
 
 #include "dlp/graph.h"
 
-/* Floats of scratch one cpu_conv2d call needs (im2col of one image). */
-size_t cpu_conv2d_workspace_floats(const dlp_conv2d_params *p, dlp_shape in, dlp_shape out);
+/* Floats of scratch one cpu_conv2d call with `threads` threads needs (one
+ * im2col tile per thread, at most about 1 MiB each; 0 for a 1x1 stride-1 conv). */
+size_t cpu_conv2d_workspace_floats(const dlp_conv2d_params *p, dlp_shape in, dlp_shape out, int threads);
 /* kernel: HWIO [kh,kw,cin,cout] as Keras stores it (= the GEMM's [K, cout]); bias may be NULL. */
 void cpu_conv2d(const dlp_conv2d_params *p, const float *in, int n, dlp_shape in_shape, const float *kernel,
                 const float *bias, float *out, dlp_shape out_shape, float *workspace, int threads);
@@ -26,10 +27,11 @@ void cpu_pool(dlp_op op, const dlp_pool_params *p, const float *in, int n, dlp_s
               dlp_shape out_shape, int threads);
 void cpu_global_pool(dlp_op op, const float *in, int n, dlp_shape in_shape, float *out);
 /* Copies input i's channels into the output at channel offset. */
-void cpu_concat(const float *const *inputs, const int *channels, int input_count, size_t pixels, float *out);
-void cpu_add(const float *const *inputs, int input_count, size_t elements, float *out);
+void cpu_concat(const float *const *inputs, const int *channels, int input_count, size_t pixels, float *out,
+                int threads);
+void cpu_add(const float *const *inputs, int input_count, size_t elements, float *out, int threads);
 void cpu_zero_pad(const dlp_zero_pad_params *p, const float *in, int n, dlp_shape in_shape, float *out,
-                  dlp_shape out_shape);
+                  dlp_shape out_shape, int threads);
 
 /* Naive references: direct loops over the definitions, no BLAS, no threads. */
 void cpu_conv2d_naive(const dlp_conv2d_params *p, const float *in, int n, dlp_shape in_shape, const float *kernel,
