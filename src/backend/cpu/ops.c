@@ -82,8 +82,9 @@ static void apply_bias_activation(float *out, size_t rows, int channels, const f
 }
 
 /* Bias and an element-wise activation on a tile while it is still in cache;
- * the same formulas as cpu_activation. Softmax needs whole rows: the caller
- * applies it afterwards. */
+ * the same formulas as cpu_activation. Softmax needs whole rows, and the
+ * activations added for users' models (ops_extra.c) are not repeated here:
+ * the caller applies those to the whole output afterwards. */
 static void tile_epilogue(float *out, int rows, int cols, int ldc, const float *bias, dlp_activation act)
 {
     for (int r = 0; r < rows; r++) {
@@ -103,11 +104,16 @@ static void tile_epilogue(float *out, int rows, int cols, int ldc, const float *
         case DLP_ACT_TANH:
             for (int c = 0; c < cols; c++) row[c] = tanhf(row[c]);
             break;
-        case DLP_ACT_LINEAR:
-        case DLP_ACT_SOFTMAX:
-        case DLP_ACT_COUNT: break;
+        default: break;
         }
     }
+}
+
+/* Whether tile_epilogue left the activation for a pass over the whole output. */
+static bool activation_after_tiles(dlp_activation act)
+{
+    return act != DLP_ACT_LINEAR && act != DLP_ACT_RELU && act != DLP_ACT_RELU6 && act != DLP_ACT_SIGMOID &&
+           act != DLP_ACT_TANH;
 }
 
 /* im2col of output rows [row0, row0 + count) of the flattened batch into col
@@ -182,7 +188,7 @@ void cpu_conv2d(const dlp_conv2d_params *p, const float *in, int n, dlp_shape is
         }
     }
     openblas_set_num_threads(blas_threads);
-    if (p->activation == DLP_ACT_SOFTMAX) cpu_activation(DLP_ACT_SOFTMAX, out, t.rows, cout, threads);
+    if (activation_after_tiles(p->activation)) cpu_activation(p->activation, out, t.rows, cout, threads);
 }
 
 void cpu_depthwise_conv2d(const dlp_conv2d_params *p, const float *in, int n, dlp_shape is, const float *kernel,
