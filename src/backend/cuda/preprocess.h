@@ -1,0 +1,35 @@
+/* preprocess.h: the batched GPU resize + normalize (kernels/preprocess.cu):
+ * one launch turns a packed batch of differently sized RGB8 images
+ * (src/image/pack.h) into the NHWC float input [count, out_h, out_w, 3] of a
+ * network, each image as dlp_image_resize_float would resize and normalize
+ * it. No CUDA types here, so the no-CUDA stubs and the tests include it.
+ *
+ * What is verified: the per-pixel math is src/image/resize_pixel.h, shared
+ * by the kernel, and unit.resize_pixel checks on the host that it equals
+ * dlp_image_resize_float bit for bit. What is NOT verified yet: the kernel
+ * and these launchers on a GPU (gpu.preprocess_cuda, which expects exact
+ * equality, has not run on a device); nothing calls them in featurize yet. */
+#ifndef DLP_SRC_BACKEND_CUDA_PREPROCESS_H
+#define DLP_SRC_BACKEND_CUDA_PREPROCESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dlp/image.h"
+
+/* Launches the kernel on the current device, asynchronously on stream (a
+ * cudaStream_t; NULL is the default stream). Every pointer is device memory:
+ * the packed pixels and the per-image offsets/heights/widths of a layout from
+ * dlp_image_pack_layout_create (its sizes are trusted), and
+ * out[count * out_h * out_w * 3]. out_h, out_w as for dlp_image_resize_float. */
+dlp_status dlp_cuda_preprocess_batch(const uint8_t *pixels, const uint64_t *offsets, const int32_t *heights,
+                                     const int32_t *widths, size_t count, int out_h, int out_w, dlp_resize method,
+                                     dlp_normalize normalize, float *out, void *stream);
+
+/* The whole round trip on device `device`, synchronously: packs images,
+ * copies them over, launches, copies out[count * out_h * out_w * 3] (host)
+ * back and frees what it allocated. For tests and simple callers. */
+dlp_status dlp_cuda_preprocess_images(int device, const dlp_image *images, size_t count, int out_h, int out_w,
+                                      dlp_resize method, dlp_normalize normalize, float *out);
+
+#endif

@@ -1,0 +1,126 @@
+/* preprocess_cuda.c: host side of the batched GPU resize + normalize (see
+ * preprocess.h): argument checks, the launch, and a synchronous round trip
+ * that packs a batch (src/image/pack.h) and brings the floats back. */
+#include <cuda_runtime.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/cuda/preprocess.h"
+#include "backend/cuda/preprocess_kernels.h"
+#include "core/status.h"
+#include "dlp/device.h"
+#include "image/pack.h"
+
+#define CUDA_TRY(call)                                                                                                 \
+    do {                                                                                                               \
+        cudaError_t cuda_try_error_ = (call);                                                                          \
+        if (cuda_try_error_ != cudaSuccess)                                                                            \
+            return dlp_fail(DLP_ERR_DEVICE, "%s failed: %s (%s) at %s:%d", #call, cudaGetErrorName(cuda_try_error_),   \
+                            cudaGetErrorString(cuda_try_error_), __FILE__, __LINE__);                                  \
+    } while (0)
+
+/* The checks dlp_image_resize_float makes, plus the output's byte count. */
+static dlp_status check_output(size_t count, int out_h, int out_w, dlp_resize method, dlp_normalize normalize,
+                               size_t *out_bytes)
+{
+    if ((unsigned)method > DLP_RESIZE_NEAREST)
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "cuda preprocess: unknown resize method %d", (int)method);
+    if ((unsigned)normalize > DLP_NORMALIZE_CAFFE)
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "cuda preprocess: unknown normalization %d", (int)normalize);
+    if (out_h < 1 || out_w < 1 || out_h > DLP_IMAGE_MAX_SIDE || out_w > DLP_IMAGE_MAX_SIDE ||
+        (int64_t)out_h * out_w > DLP_IMAGE_MAX_PIXELS)
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT,
+                        "cuda preprocess: output %dx%d, expected sides 1..%d and at most %lld pixels", out_h, out_w,
+                        DLP_IMAGE_MAX_SIDE, (long long)DLP_IMAGE_MAX_PIXELS);
+    size_t pixel_bytes = (size_t)out_h * (size_t)out_w * 3 * sizeof(float);
+    if (count > SIZE_MAX / pixel_bytes)
+        return dlp_fail(DLP_ERR_LIMIT, "cuda preprocess: %zu images of %dx%d floats overflow size_t", count, out_h,
+                        out_w);
+    *out_bytes = count * pixel_bytes;
+    return DLP_OK;
+}
+
+dlp_status dlp_cuda_preprocess_batch(const uint8_t *pixels, const uint64_t *offsets, const int32_t *heights,
+                                     const int32_t *widths, size_t count, int out_h, int out_w, dlp_resize method,
+                                     dlp_normalize normalize, float *out, void *stream)
+{
+    size_t out_bytes = 0;
+    DLP_TRY(check_output(count, out_h, out_w, method, normalize, &out_bytes));
+    if (count && (!pixels || !offsets || !heights || !widths || !out))
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "cuda preprocess: NULL device pointer");
+    CUDA_TRY(dlp_cuda_preprocess_launch(pixels, offsets, heights, widths, count, out_h, out_w, (int)method,
+                                        (int)normalize, out, (cudaStream_t)stream));
+    return DLP_OK;
+}
+
+/* Device copies of one packed batch and its output. */
+typedef struct device_batch {
+    uint8_t *pixels;
+    uint64_t *offsets;
+    int32_t *heights, *widths;
+    float *out;
+} device_batch;
+
+static void device_batch_free(device_batch *batch)
+{
+    cudaFree(batch->pixels);
+    cudaFree(batch->offsets);
+    cudaFree(batch->heights);
+    cudaFree(batch->widths);
+    cudaFree(batch->out);
+}
+
+/* Copies the packed batch over, runs the kernel, copies the floats back. */
+static dlp_status run_round_trip(const dlp_image_pack_layout *layout, const uint8_t *packed, int out_h, int out_w,
+                                 dlp_resize method, dlp_normalize normalize, size_t out_bytes, float *out,
+                                 device_batch *batch)
+{
+    size_t count = layout->count;
+    CUDA_TRY(cudaMalloc((void **)&batch->pixels, layout->total_bytes));
+    CUDA_TRY(cudaMalloc((void **)&batch->offsets, count * sizeof *layout->offsets));
+    CUDA_TRY(cudaMalloc((void **)&batch->heights, count * sizeof *layout->heights));
+    CUDA_TRY(cudaMalloc((void **)&batch->widths, count * sizeof *layout->widths));
+    CUDA_TRY(cudaMalloc((void **)&batch->out, out_bytes));
+    CUDA_TRY(cudaMemcpy(batch->pixels, packed, layout->total_bytes, cudaMemcpyHostToDevice));
+    CUDA_TRY(cudaMemcpy(batch->offsets, layout->offsets, count * sizeof *layout->offsets, cudaMemcpyHostToDevice));
+    CUDA_TRY(cudaMemcpy(batch->heights, layout->heights, count * sizeof *layout->heights, cudaMemcpyHostToDevice));
+    CUDA_TRY(cudaMemcpy(batch->widths, layout->widths, count * sizeof *layout->widths, cudaMemcpyHostToDevice));
+    DLP_TRY(dlp_cuda_preprocess_batch(batch->pixels, batch->offsets, batch->heights, batch->widths, count, out_h,
+                                      out_w, method, normalize, batch->out, NULL));
+    /* Execution errors of the kernel surface here, not at the launch. */
+    CUDA_TRY(cudaDeviceSynchronize());
+    CUDA_TRY(cudaMemcpy(out, batch->out, out_bytes, cudaMemcpyDeviceToHost));
+    return DLP_OK;
+}
+
+dlp_status dlp_cuda_preprocess_images(int device, const dlp_image *images, size_t count, int out_h, int out_w,
+                                      dlp_resize method, dlp_normalize normalize, float *out)
+{
+    size_t out_bytes = 0;
+    DLP_TRY(check_output(count, out_h, out_w, method, normalize, &out_bytes));
+    if (count && (!images || !out)) return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "cuda preprocess: NULL argument");
+    if (count == 0) return DLP_OK;
+    int device_count;
+    DLP_TRY(dlp_device_count(&device_count));
+    if (device < 0 || device >= device_count)
+        return dlp_fail(DLP_ERR_DEVICE, "cuda preprocess: device %d, expected 0..%d", device, device_count - 1);
+    dlp_image_pack_layout layout;
+    DLP_TRY(dlp_image_pack_layout_create(images, count, &layout));
+    uint8_t *packed = malloc(layout.total_bytes);
+    dlp_status status = packed ? dlp_image_pack_copy(images, &layout, packed, layout.total_bytes)
+                               : dlp_fail(DLP_ERR_OUT_OF_MEMORY, "cuda preprocess: cannot allocate %zu bytes to pack "
+                                          "%zu images", layout.total_bytes, count);
+    device_batch batch = {0};
+    if (status == DLP_OK) {
+        cudaError_t set = cudaSetDevice(device);
+        status = set == cudaSuccess ? run_round_trip(&layout, packed, out_h, out_w, method, normalize, out_bytes, out,
+                                                     &batch)
+                                    : dlp_fail(DLP_ERR_DEVICE, "cudaSetDevice(%d) failed: %s (%s)", device,
+                                               cudaGetErrorName(set), cudaGetErrorString(set));
+    }
+    device_batch_free(&batch);
+    free(packed);
+    dlp_image_pack_layout_free(&layout);
+    return status;
+}
