@@ -1,7 +1,9 @@
 /* resize.c: the CPU resize + normalize, TensorFlow's tf.image.resize
  * arithmetic (resize_area_op.cc, resize_bilinear_op.cc,
  * resize_nearest_neighbor_op.cc) redone in float so results agree to float
- * rounding. It is the reference for the GPU preprocess kernel. */
+ * rounding. It is the reference for the GPU preprocess kernel, whose per-pixel
+ * copy of this arithmetic is resize_pixel.h: change both together
+ * (unit.resize_pixel requires them to agree bit for bit). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
