@@ -2,43 +2,11 @@
  * outputs TensorFlow.js 4.22 computed (../shared/oracle/inception_v3):
  * flatten_1 features rel-L2 <= 1e-4, mixed5 sum <= 1e-4 relative, and the
  * nsfwjs head's probabilities. */
-#include <jansson.h>
-#include <spng.h>
-
 #include "check.h"
 #include "dlp/dlp.h"
+#include "oracle_photos.h"
 
-enum { SIDE = 299, PIXELS = SIDE * SIDE * 3, IMAGES = 3 };
-
-/* Decodes a 299x299 PNG to RGB8 and normalizes it as Keras' 'tf' mode. */
-static int load_png(const char *path, float *out)
-{
-    FILE *file = fopen(path, "rb");
-    if (!file) return 0;
-    spng_ctx *ctx = spng_ctx_new(0);
-    spng_set_png_file(ctx, file);
-    struct spng_ihdr ihdr;
-    size_t size = 0;
-    int ok = spng_get_ihdr(ctx, &ihdr) == 0 && ihdr.width == SIDE && ihdr.height == SIDE &&
-             spng_decoded_image_size(ctx, SPNG_FMT_RGB8, &size) == 0 && size == PIXELS;
-    unsigned char *rgb = ok ? malloc(size) : NULL;
-    ok = ok && rgb && spng_decode_image(ctx, rgb, size, SPNG_FMT_RGB8, 0) == 0;
-    for (size_t i = 0; ok && i < PIXELS; i++) out[i] = (float)rgb[i] / 127.5f - 1.0f;
-    free(rgb);
-    spng_ctx_free(ctx);
-    fclose(file);
-    return ok;
-}
-
-static double relative_l2(const float *actual, const double *expected, size_t count)
-{
-    double diff = 0, norm = 0;
-    for (size_t i = 0; i < count; i++) {
-        diff += (actual[i] - expected[i]) * (actual[i] - expected[i]);
-        norm += expected[i] * expected[i];
-    }
-    return sqrt(diff / norm);
-}
+enum { PIXELS = ORACLE_PIXELS, IMAGES = ORACLE_IMAGES };
 
 int main(void)
 {
@@ -55,18 +23,10 @@ int main(void)
     CHECK_OK(dlp_tfjs_load(path, &weights));
     if (!weights) return check_summary("inception_v3_real");
 
-    snprintf(path, sizeof path, "%s/oracle/inception_v3/expected.json", shared);
-    json_t *expected = json_load_file(path, 0, NULL);
-    CHECK(expected != NULL);
+    json_t *expected = oracle_load_expected(shared);
     json_t *results = json_object_get(expected, "results");
-    CHECK(json_array_size(results) == IMAGES);
-
     float *input = malloc(sizeof(float) * PIXELS * IMAGES);
-    for (int i = 0; i < IMAGES; i++) {
-        const char *image = json_string_value(json_object_get(json_array_get(results, (size_t)i), "image"));
-        snprintf(path, sizeof path, "%s/oracle/inception_v3/%s", shared, image ? image : "?");
-        CHECK(load_png(path, input + (size_t)i * PIXELS));
-    }
+    oracle_load_photos(shared, results, input);
 
     /* The full nsfwjs model: base + its own dense head; mixed5 and the pooled
      * features are taken from the same run. */
@@ -97,28 +57,7 @@ int main(void)
         CHECK_OK(dlp_plan_read_output(plan, 0, features, 2048 * IMAGES));
         CHECK_OK(dlp_plan_read_output(plan, 1, mixed5, 17 * 17 * 768 * IMAGES));
         CHECK_OK(dlp_plan_read_output(plan, 2, probs, 5 * IMAGES));
-        for (int i = 0; i < IMAGES; i++) {
-            json_t *result = json_array_get(results, (size_t)i);
-            json_t *want = json_object_get(result, "features");
-            CHECK(json_array_size(want) == 2048);
-            double reference[2048];
-            for (size_t k = 0; k < 2048; k++) reference[k] = json_number_value(json_array_get(want, k));
-            double feature_error = relative_l2(features + (size_t)i * 2048, reference, 2048);
-            double sum = 0;
-            for (size_t k = 0; k < 17 * 17 * 768; k++) sum += mixed5[(size_t)i * 17 * 17 * 768 + k];
-            double want_sum = json_number_value(json_object_get(result, "mixed5_sum"));
-            double sum_error = fabs(sum - want_sum) / fabs(want_sum);
-            json_t *want_probs = json_object_get(result, "probs");
-            double prob_reference[5];
-            for (size_t k = 0; k < 5; k++) prob_reference[k] = json_number_value(json_array_get(want_probs, k));
-            double prob_error = relative_l2(probs + i * 5, prob_reference, 5);
-            printf("%s: features rel-L2 %.3g, mixed5 sum %.9g vs %.9g (rel %.3g), probs rel-L2 %.3g\n",
-                   json_string_value(json_object_get(result, "image")), feature_error, sum, want_sum, sum_error,
-                   prob_error);
-            CHECK(feature_error <= 1e-4);
-            CHECK(sum_error <= 1e-4);
-            CHECK(prob_error <= 1e-4);
-        }
+        oracle_check_outputs(results, "cpu vs TF.js", features, mixed5, probs);
         free(features);
         free(mixed5);
     }
@@ -138,10 +77,9 @@ int main(void)
             float features[2048];
             CHECK_OK(dlp_plan_run(plan, input + PIXELS, 1));
             CHECK_OK(dlp_plan_read_output(plan, 0, features, 2048));
-            json_t *want = json_object_get(json_array_get(results, 1), "features");
             double reference[2048];
-            for (size_t k = 0; k < 2048; k++) reference[k] = json_number_value(json_array_get(want, k));
-            double error = relative_l2(features, reference, 2048);
+            oracle_read_array(json_object_get(json_array_get(results, 1), "features"), reference, 2048);
+            double error = oracle_relative_l2(features, reference, 2048);
             printf("featurizer alone (batch 1): rel-L2 %.3g\n", error);
             CHECK(error <= 1e-4);
         }

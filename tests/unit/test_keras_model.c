@@ -11,9 +11,9 @@
  *  - configs Keras wrote with a layer or an option dlp does not support are
  *    refused, naming the layer, its class and the option. */
 #include <jansson.h>
-#include <spng.h>
 
 #include "check.h"
+#include "oracle_photos.h"
 #include "dlp/dlp.h"
 
 static double relative_l2(const float *actual, const float *expected, size_t count)
@@ -245,27 +245,7 @@ static void check_affine_layers(void)
     dlp_keras_model_destroy(model);
 }
 
-enum { SIDE = 299, PIXELS = SIDE * SIDE * 3, IMAGES = 3 };
-
-/* Decodes a 299x299 PNG to RGB8 and normalizes it as Keras' 'tf' mode. */
-static int load_png(const char *path, float *out)
-{
-    FILE *file = fopen(path, "rb");
-    if (!file) return 0;
-    spng_ctx *ctx = spng_ctx_new(0);
-    spng_set_png_file(ctx, file);
-    struct spng_ihdr ihdr;
-    size_t size = 0;
-    int ok = spng_get_ihdr(ctx, &ihdr) == 0 && ihdr.width == SIDE && ihdr.height == SIDE &&
-             spng_decoded_image_size(ctx, SPNG_FMT_RGB8, &size) == 0 && size == PIXELS;
-    unsigned char *rgb = ok ? malloc(size) : NULL;
-    ok = ok && rgb && spng_decode_image(ctx, rgb, size, SPNG_FMT_RGB8, 0) == 0;
-    for (size_t i = 0; ok && i < PIXELS; i++) out[i] = (float)rgb[i] / 127.5f - 1.0f;
-    free(rgb);
-    spng_ctx_free(ctx);
-    fclose(file);
-    return ok;
-}
+enum { SIDE = ORACLE_SIDE, PIXELS = ORACLE_PIXELS, IMAGES = ORACLE_IMAGES };
 
 static void check_nsfwjs(const char *shared)
 {
@@ -286,16 +266,10 @@ static void check_nsfwjs(const char *shared)
     CHECK(in.h == SIDE && in.w == SIDE && in.c == 3);
     CHECK(dlp_keras_model_output_shape(model, 0).c == 5);
 
-    snprintf(path, sizeof path, "%s/oracle/inception_v3/expected.json", shared);
-    json_t *expected = json_load_file(path, 0, NULL);
+    json_t *expected = oracle_load_expected(shared);
     json_t *results = json_object_get(expected, "results");
-    CHECK(json_array_size(results) == IMAGES);
     float *input = malloc(sizeof(float) * PIXELS * IMAGES);
-    for (int i = 0; i < IMAGES && json_array_size(results) == IMAGES; i++) {
-        const char *image = json_string_value(json_object_get(json_array_get(results, (size_t)i), "image"));
-        snprintf(path, sizeof path, "%s/oracle/inception_v3/%s", shared, image ? image : "?");
-        CHECK(load_png(path, input + (size_t)i * PIXELS));
-    }
+    oracle_load_photos(shared, results, input);
     dlp_backend *cpu = NULL;
     dlp_plan *plan = NULL;
     CHECK_OK(dlp_backend_create_cpu(0, &cpu));
