@@ -12,36 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/cuda/cuda_check.h"
 #include "backend/cuda/graph_kernels.h"
 #include "core/status.h"
 #include "dlp/device.h"
 #include "graph/device_layout.h"
 #include "graph/plan_internal.h"
-
-#define CUDA_TRY(call)                                                                                                 \
-    do {                                                                                                               \
-        cudaError_t cuda_try_error_ = (call);                                                                          \
-        if (cuda_try_error_ != cudaSuccess)                                                                            \
-            return dlp_fail(DLP_ERR_DEVICE, "cuda backend: %s failed: %s (%s) at %s:%d", #call,                       \
-                            cudaGetErrorName(cuda_try_error_), cudaGetErrorString(cuda_try_error_), __FILE__,          \
-                            __LINE__);                                                                                 \
-    } while (0)
-
-#define CUDNN_TRY(call)                                                                                                \
-    do {                                                                                                               \
-        cudnnStatus_t cudnn_try_status_ = (call);                                                                      \
-        if (cudnn_try_status_ != CUDNN_STATUS_SUCCESS)                                                                 \
-            return dlp_fail(DLP_ERR_DEVICE, "cuda backend: %s failed: %s at %s:%d", #call,                             \
-                            cudnnGetErrorString(cudnn_try_status_), __FILE__, __LINE__);                               \
-    } while (0)
-
-#define CUBLAS_TRY(call)                                                                                               \
-    do {                                                                                                               \
-        cublasStatus_t cublas_try_status_ = (call);                                                                    \
-        if (cublas_try_status_ != CUBLAS_STATUS_SUCCESS)                                                               \
-            return dlp_fail(DLP_ERR_DEVICE, "cuda backend: %s failed: %s at %s:%d", #call,                             \
-                            cublasGetStatusString(cublas_try_status_), __FILE__, __LINE__);                            \
-    } while (0)
 
 enum { DEFAULT_WORKSPACE_CAP = 256 << 20 };
 

@@ -9,26 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/cuda/cuda_check.h"
 #include "backend/cuda/logreg_kernels.h"
 #include "core/status.h"
 #include "dlp/device.h"
 #include "ml/logreg_objective.h"
-
-#define CUDA_TRY(call)                                                                                                 \
-    do {                                                                                                               \
-        cudaError_t cuda_try_error_ = (call);                                                                          \
-        if (cuda_try_error_ != cudaSuccess)                                                                            \
-            return dlp_fail(DLP_ERR_DEVICE, "%s failed: %s (%s) at %s:%d", #call, cudaGetErrorName(cuda_try_error_),   \
-                            cudaGetErrorString(cuda_try_error_), __FILE__, __LINE__);                                  \
-    } while (0)
-
-#define CUBLAS_TRY(call)                                                                                               \
-    do {                                                                                                               \
-        cublasStatus_t cublas_try_status_ = (call);                                                                    \
-        if (cublas_try_status_ != CUBLAS_STATUS_SUCCESS)                                                               \
-            return dlp_fail(DLP_ERR_DEVICE, "%s failed: %s at %s:%d", #call, cublasGetStatusString(cublas_try_status_), \
-                            __FILE__, __LINE__);                                                                       \
-    } while (0)
 
 typedef struct cuda_objective {
     dlp_logreg_objective base;

@@ -6,19 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/cuda/cuda_check.h"
 #include "backend/cuda/preprocess.h"
 #include "backend/cuda/preprocess_kernels.h"
 #include "core/status.h"
 #include "dlp/device.h"
 #include "image/pack.h"
-
-#define CUDA_TRY(call)                                                                                                 \
-    do {                                                                                                               \
-        cudaError_t cuda_try_error_ = (call);                                                                          \
-        if (cuda_try_error_ != cudaSuccess)                                                                            \
-            return dlp_fail(DLP_ERR_DEVICE, "%s failed: %s (%s) at %s:%d", #call, cudaGetErrorName(cuda_try_error_),   \
-                            cudaGetErrorString(cuda_try_error_), __FILE__, __LINE__);                                  \
-    } while (0)
 
 /* The checks dlp_image_resize_float makes, plus the output's byte count. */
 static dlp_status check_output(size_t count, int out_h, int out_w, dlp_resize method, dlp_normalize normalize,
