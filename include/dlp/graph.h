@@ -319,6 +319,10 @@ int dlp_zoo_count(void);
 const dlp_model_info *dlp_zoo_at(int index);
 /* Case-insensitive; NULL when unknown. */
 const dlp_model_info *dlp_zoo_find(const char *name);
+/* "none", "avg", "max", "flatten" (the CLI's --pooling and pipeline.json's spelling). */
+const char *dlp_pooling_name(dlp_pooling pooling);
+/* The inverse; DLP_ERR_INVALID_ARGUMENT naming the text otherwise. */
+dlp_status dlp_pooling_from_name(const char *name, dlp_pooling *pooling);
 /* Builds a zoo model and binds the weights (by order, shapes checked; weights
  * may be NULL for an unbound graph). The graph's last node is the model
  * output: "features" for a featurizer, "predictions" for the ImageNet top, the

@@ -195,11 +195,6 @@ static dlp_status make_splits(const fit_settings *s, dlp_dataset **train, dlp_da
     return status;
 }
 
-static const char *pooling_text(dlp_pooling pooling)
-{
-    return pooling == DLP_POOLING_MAX ? "max" : pooling == DLP_POOLING_FLATTEN ? "flatten" : "avg";
-}
-
 static dlp_status make_pipeline(const dlp_featurizer *featurizer, const dlp_featurizer_options *options,
                                 const dlp_dataset *train, dlp_pipeline **pipeline)
 {
@@ -208,7 +203,7 @@ static dlp_status make_pipeline(const dlp_featurizer *featurizer, const dlp_feat
         .model = model->name,
         .weights_path = dlp_featurizer_weights_path(featurizer),
         .weights_sha256 = dlp_featurizer_weights_sha256(featurizer),
-        .pooling = pooling_text(options->pooling),
+        .pooling = dlp_pooling_name(options->pooling),
         .input_height = model->input_h,
         .input_width = model->input_w,
         .preprocessing = model->preprocessing == DLP_PREPROCESS_CAFFE ? "caffe" : "tf",
@@ -289,7 +284,7 @@ static dlp_status write_report(const char *path, const fit_settings *s, const dl
     json_object_set_new(report, "weights", json_string(dlp_featurizer_weights_path(featurizer)));
     json_object_set_new(report, "weights_sha256", json_string(dlp_featurizer_weights_sha256(featurizer)));
     json_object_set_new(report, "device", json_string(dlp_featurizer_device(featurizer)));
-    json_object_set_new(report, "pooling", json_string(pooling_text(s->featurizer.options.pooling)));
+    json_object_set_new(report, "pooling", json_string(dlp_pooling_name(s->featurizer.options.pooling)));
     json_object_set_new(report, "feature_dim", json_integer((json_int_t)dlp_featurizer_dim(featurizer)));
     json_object_set_new(report, "split",
                         s->test_images ? json_pack("{s:s}", "kind", "test-images")
@@ -362,7 +357,7 @@ static void print_summary(const fit_settings *s, const dlp_featurizer *featurize
     double featurize_seconds = result->train_stats.seconds + result->test_stats.seconds;
     size_t computed = result->train_stats.computed + result->test_stats.computed;
     printf("dlp fit: %s (%s pooling, %zu features) on %s\n", dlp_featurizer_model(featurizer)->name,
-           pooling_text(s->featurizer.options.pooling), dlp_featurizer_dim(featurizer), dlp_featurizer_device(featurizer));
+           dlp_pooling_name(s->featurizer.options.pooling), dlp_featurizer_dim(featurizer), dlp_featurizer_device(featurizer));
     printf("  rows            train %zu (used %zu), test %zu (used %zu), failed %zu\n", dlp_dataset_size(train),
            result->train_used, dlp_dataset_size(test), result->test_used,
            result->train_stats.failed + result->test_stats.failed);

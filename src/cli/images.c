@@ -16,15 +16,6 @@ void cli_featurizer_settings_init(cli_featurizer_settings *settings)
     settings->options.model = "InceptionV3";
 }
 
-static int parse_pooling(const char *text, dlp_pooling *pooling)
-{
-    if (!strcmp(text, "avg")) *pooling = DLP_POOLING_AVG;
-    else if (!strcmp(text, "max")) *pooling = DLP_POOLING_MAX;
-    else if (!strcmp(text, "flatten")) *pooling = DLP_POOLING_FLATTEN;
-    else return 0;
-    return 1;
-}
-
 int cli_featurizer_option(const char *command, int option, const char *argument, cli_featurizer_settings *settings)
 {
     dlp_featurizer_options *options = &settings->options;
@@ -37,7 +28,8 @@ int cli_featurizer_option(const char *command, int option, const char *argument,
     case CLI_OPT_NO_CACHE: options->cache_dir = ""; return 1;
     case CLI_OPT_QUIET: settings->quiet = 1; return 1;
     case CLI_OPT_POOLING:
-        if (parse_pooling(argument, &options->pooling)) return 1;
+        if (dlp_pooling_from_name(argument, &options->pooling) == DLP_OK && options->pooling != DLP_POOLING_NONE)
+            return 1;
         cli_usage_error(command, "--pooling '%s': expected avg, max or flatten", argument);
         return -1;
     case CLI_OPT_RESIZE:

@@ -184,10 +184,10 @@ dlp_status cli_open_pipeline(const char *directory, const cli_featurizer_setting
     if (status == DLP_OK) {
         options.model = description->model;
         if (!options.weights) options.weights = description->weights_path;
-        const char *pooling = description->pooling ? description->pooling : "avg";
-        options.pooling = !strcmp(pooling, "max") ? DLP_POOLING_MAX
-                          : !strcmp(pooling, "flatten") ? DLP_POOLING_FLATTEN : DLP_POOLING_AVG;
-        status = dlp_featurizer_create(&options, featurizer);
+        if (dlp_pooling_from_name(description->pooling ? description->pooling : "avg", &options.pooling) != DLP_OK)
+            status = dlp_fail_context(DLP_ERR_MODEL, "%s: stages.featurizer.pooling", directory);
+        else
+            status = dlp_featurizer_create(&options, featurizer);
     }
     if (status == DLP_OK && description->weights_sha256 &&
         strcmp(description->weights_sha256, dlp_featurizer_weights_sha256(*featurizer)) != 0)

@@ -111,16 +111,6 @@ static dlp_status make_dirs(const char *path)
     return DLP_OK;
 }
 
-static const char *pooling_name(dlp_pooling pooling)
-{
-    switch (pooling) {
-    case DLP_POOLING_AVG: return "avg";
-    case DLP_POOLING_MAX: return "max";
-    case DLP_POOLING_FLATTEN: return "flatten";
-    default: return "none";
-    }
-}
-
 /* "cuda" or "cuda:N": the device index; -1 when text is not a CUDA device. */
 static int cuda_index(const char *text)
 {
@@ -204,7 +194,7 @@ static dlp_status open_cache(dlp_featurizer *featurizer, const dlp_featurizer_op
 {
     char text[512];
     snprintf(text, sizeof text, "dlp-features-v1|%s|%s|%s|%d|%d|%d", featurizer->model->name,
-             featurizer->weights_sha256, pooling_name(featurizer->pooling), (int)featurizer->resize,
+             featurizer->weights_sha256, dlp_pooling_name(featurizer->pooling), (int)featurizer->resize,
              (int)featurizer->normalize, featurizer->model->input_h);
     dlp_sha256_hex(text, strlen(text), featurizer->config_key);
     const char *root = options->cache_dir ? options->cache_dir : dlp_feature_cache_default_dir();

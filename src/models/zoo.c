@@ -18,6 +18,23 @@ enum { ZOO_COUNT = sizeof zoo_entries / sizeof zoo_entries[0] };
 
 int dlp_zoo_count(void) { return ZOO_COUNT; }
 
+static const char *const pooling_names[] = {"none", "avg", "max", "flatten"};
+
+const char *dlp_pooling_name(dlp_pooling pooling)
+{
+    return (unsigned)pooling < sizeof pooling_names / sizeof *pooling_names ? pooling_names[pooling] : "unknown";
+}
+
+dlp_status dlp_pooling_from_name(const char *name, dlp_pooling *pooling)
+{
+    for (size_t i = 0; name && i < sizeof pooling_names / sizeof *pooling_names; i++)
+        if (strcmp(name, pooling_names[i]) == 0) {
+            *pooling = (dlp_pooling)i;
+            return DLP_OK;
+        }
+    return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "pooling '%s': expected none, avg, max or flatten", name ? name : "");
+}
+
 const dlp_model_info *dlp_zoo_at(int index)
 {
     return index >= 0 && index < ZOO_COUNT ? &zoo_entries[index]->info : NULL;
