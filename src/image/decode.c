@@ -85,8 +85,7 @@ void dlp_image_free(dlp_image *image)
     memset(image, 0, sizeof *image);
 }
 
-/* The whole file into *bytes (malloc'ed; the caller frees it). */
-static dlp_status read_whole_file(const char *path, uint8_t **bytes, size_t *size)
+dlp_status dlp_image_read_file(const char *path, uint8_t **bytes, size_t *size)
 {
     *bytes = NULL;
     *size = 0;
@@ -126,7 +125,7 @@ dlp_status dlp_image_read(const char *path, dlp_image *image)
     memset(image, 0, sizeof *image);
     uint8_t *bytes = NULL;
     size_t size = 0;
-    DLP_TRY(read_whole_file(path, &bytes, &size));
+    DLP_TRY(dlp_image_read_file(path, &bytes, &size));
     dlp_status status = dlp_image_decode(bytes, size, image);
     free(bytes);
     if (status != DLP_OK) return dlp_fail_context(status, "%s", path);

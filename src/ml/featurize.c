@@ -21,6 +21,7 @@
 #include "core/thread_pool.h"
 #include "dlp/device.h"
 #include "dlp/weights.h"
+#include "image/image_internal.h"
 
 enum { MESSAGE_CAPACITY = 512, MAX_BATCH = 4096 };
 
@@ -301,30 +302,6 @@ static void cache_write(const dlp_featurizer *featurizer, const char *content_ke
 
 /* ---- Preparing a batch ---- */
 
-static dlp_status read_file(const char *path, uint8_t **data, size_t *size)
-{
-    FILE *file = fopen(path, "rb");
-    if (!file) return dlp_fail(DLP_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat info;
-    if (fstat(fileno(file), &info) != 0 || !S_ISREG(info.st_mode)) {
-        fclose(file);
-        return dlp_fail(DLP_ERR_IO, "%s: not a regular file", path);
-    }
-    *size = (size_t)info.st_size;
-    *data = malloc(*size ? *size : 1);
-    if (!*data) {
-        fclose(file);
-        return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "%s: out of memory reading %zu bytes", path, *size);
-    }
-    size_t got = fread(*data, 1, *size, file);
-    fclose(file);
-    if (got != *size) {
-        free(*data);
-        return dlp_fail(DLP_ERR_IO, "%s: short read (%zu of %zu bytes)", path, got, *size);
-    }
-    return DLP_OK;
-}
-
 static void prepare_slot(void *context, size_t slot, int worker)
 {
     (void)worker;
@@ -341,7 +318,7 @@ static void prepare_slot(void *context, size_t slot, int worker)
     }
     uint8_t *bytes = NULL;
     size_t size = 0;
-    dlp_status status = read_file(row.origin, &bytes, &size);
+    dlp_status status = dlp_image_read_file(row.origin, &bytes, &size);
     if (status == DLP_OK) {
         dlp_sha256_hex(bytes, size, b->content_key[slot]);
         float *features = job->features + slot * featurizer->dim;
