@@ -21,17 +21,6 @@ static const char usage[] =
  * (an image header, a safetensors header, a .npy header all come first). */
 enum { SNIFF_BYTES_MAX = 16 << 20 };
 
-static void json_string_out(const char *text)
-{
-    putchar('"');
-    for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
-        if (*c == '"' || *c == '\\') printf("\\%c", *c);
-        else if (*c < 0x20) printf("\\u%04x", *c);
-        else putchar(*c);
-    }
-    putchar('"');
-}
-
 static int read_head(const char *path, uint8_t **bytes, size_t *size)
 {
     FILE *file = fopen(path, "rb");
@@ -64,7 +53,7 @@ static int inspect_image(const char *path, const uint8_t *bytes, size_t size, in
                         (int64_t)info.width * info.height <= DLP_IMAGE_MAX_PIXELS;
     if (json) {
         printf("{\"file\":");
-        json_string_out(path);
+        dlp_json_write_string(stdout, path);
         printf(",\"type\":\"image\",\"format\":\"%s\",\"width\":%d,\"height\":%d,\"channels\":%d,\"color\":\"%s\","
                "\"bit_depth\":%d,\"progressive\":%s,\"within_limits\":%s}\n",
                format, info.width, info.height, info.channels, info.color, info.bit_depth,
@@ -97,7 +86,7 @@ static int inspect_safetensors(const char *path, int json)
     size_t count = dlp_safetensors_count(file), metadata = dlp_safetensors_metadata_count(file);
     if (json) {
         printf("{\"file\":");
-        json_string_out(path);
+        dlp_json_write_string(stdout, path);
         printf(",\"type\":\"safetensors\",\"tensors\":[");
     } else {
         printf("%s: safetensors, %zu tensors\n", path, count);
@@ -106,7 +95,7 @@ static int inspect_safetensors(const char *path, int json)
         const dlp_named_tensor *tensor = dlp_safetensors_at(file, i);
         if (json) {
             printf("%s{\"name\":", i ? "," : "");
-            json_string_out(tensor->name);
+            dlp_json_write_string(stdout, tensor->name);
             printf(",\"dtype\":\"%s\",\"shape\":", dlp_dtype_name(tensor->dtype));
             print_shape(tensor->shape, tensor->ndim, 1);
             printf("}");
@@ -123,9 +112,9 @@ static int inspect_safetensors(const char *path, int json)
         dlp_safetensors_metadata_at(file, i, &key, &value);
         if (json) {
             printf("%s", i ? "," : "");
-            json_string_out(key);
+            dlp_json_write_string(stdout, key);
             putchar(':');
-            json_string_out(value);
+            dlp_json_write_string(stdout, value);
         } else {
             printf("    %s = %s\n", key, value);
         }
@@ -194,9 +183,9 @@ static int inspect_npy(const char *path, const uint8_t *bytes, size_t size, int 
     if (!ok) return npy_fail(path, "expected {'descr': '...', 'fortran_order': ..., 'shape': (...)}");
     if (json) {
         printf("{\"file\":");
-        json_string_out(path);
+        dlp_json_write_string(stdout, path);
         printf(",\"type\":\"npy\",\"version\":%d,\"dtype\":", major);
-        json_string_out(dtype);
+        dlp_json_write_string(stdout, dtype);
         printf(",\"shape\":");
         print_shape(dims, ndim, 1);
         printf(",\"fortran_order\":%s}\n", fortran ? "true" : "false");

@@ -16,17 +16,6 @@ static const char usage[] =
     "directory whose name ends with the model's (nsfwjs-inception_v3/model.json).\n"
     "Get them with weights/fetch.sh MODEL (needs internet).\n";
 
-static void json_string_out(const char *text)
-{
-    putchar('"');
-    for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
-        if (*c == '"' || *c == '\\') printf("\\%c", *c);
-        else if (*c < 0x20) printf("\\u%04x", *c);
-        else putchar(*c);
-    }
-    putchar('"');
-}
-
 int cli_models(int argc, char **argv)
 {
     static const struct option options[] = {{"json", no_argument, NULL, 'j'},
@@ -60,16 +49,16 @@ int cli_models(int argc, char **argv)
         size_t flatten = (size_t)shape.h * (size_t)shape.w * (size_t)shape.c;
         if (json) {
             printf("%s{\"name\":", i ? "," : "");
-            json_string_out(info->name);
+            dlp_json_write_string(stdout, info->name);
             printf(",\"input\":[%d,%d,3],\"preprocessing\":\"%s\",\"feature_layer\":", info->input_h, info->input_w,
                    preprocessing);
-            json_string_out(info->feature_layer);
+            dlp_json_write_string(stdout, info->feature_layer);
             printf(",\"feature_shape\":[%d,%d,%d],\"dims\":{\"avg\":%d,\"max\":%d,\"flatten\":%zu},\"weights\":",
                    shape.h, shape.w, shape.c, shape.c, shape.c, flatten);
-            if (have_full) json_string_out(full);
+            if (have_full) dlp_json_write_string(stdout, full);
             else printf("null");
             printf(",\"weights_notop\":");
-            if (have_notop) json_string_out(notop);
+            if (have_notop) dlp_json_write_string(stdout, notop);
             else printf("null");
             printf("}");
         } else {
