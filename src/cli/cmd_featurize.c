@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "cli/images.h"
+#include "core/status.h"
+#include "data/output_file.h"
 
 static const char usage[] =
     "Usage: dlp featurize [OPTIONS] --images DIR|LIST [--images ...] -o OUT\n\n"
@@ -32,13 +34,8 @@ static const char *format_from_path(const char *path)
     return NULL;
 }
 
-static dlp_status write_jsonl(const char *path, const dlp_dataset *dataset, const float *features, size_t dim)
+static dlp_status write_jsonl_rows(FILE *out, const dlp_dataset *dataset, const float *features, size_t dim)
 {
-    FILE *out = strcmp(path, "-") ? fopen(path, "w") : stdout;
-    if (!out) {
-        cli_error("featurize", "%s: cannot create", path);
-        return DLP_ERR_IO;
-    }
     dlp_status status = DLP_OK;
     for (size_t i = 0; i < dlp_dataset_size(dataset) && status == DLP_OK; i++) {
         dlp_row row;
@@ -46,8 +43,17 @@ static dlp_status write_jsonl(const char *path, const dlp_dataset *dataset, cons
         status = dlp_jsonl_write_row(out, &row, row.label >= 0 ? dlp_dataset_label_name(dataset, row.label) : NULL,
                                      "features", row.status == DLP_OK ? features + i * dim : NULL, dim);
     }
-    if (out != stdout && fclose(out) != 0 && status == DLP_OK) status = DLP_ERR_IO;
     return status;
+}
+
+/* "-" is stdout; a file appears whole or not at all, as the other writers'. */
+static dlp_status write_jsonl(const char *path, const dlp_dataset *dataset, const float *features, size_t dim)
+{
+    if (!strcmp(path, "-")) return write_jsonl_rows(stdout, dataset, features, dim);
+    dlp_output_file out;
+    DLP_TRY(dlp_output_file_open(&out, path));
+    dlp_status status = write_jsonl_rows(out.file, dataset, features, dim);
+    return status == DLP_OK ? dlp_output_file_commit(&out) : dlp_output_file_abort(&out, status);
 }
 
 static dlp_status write_features(const char *path, const char *format, const dlp_dataset *dataset,
@@ -57,7 +63,7 @@ static dlp_status write_features(const char *path, const char *format, const dlp
     if (!strcmp(format, "npy")) return dlp_npy_write_f32(path, features, rows, dim);
     if (!strcmp(format, "jsonl")) return write_jsonl(path, dataset, features, dim);
     double *labels = malloc((rows ? rows : 1) * sizeof *labels);
-    if (!labels) return DLP_ERR_OUT_OF_MEMORY;
+    if (!labels) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "featurize: out of memory for %zu labels", rows);
     for (size_t i = 0; i < rows; i++) {
         dlp_row row;
         dlp_dataset_row(dataset, i, &row);

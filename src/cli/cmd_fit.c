@@ -11,6 +11,7 @@
 #include "cli/predictions.h"
 #include "cli/progress.h"
 #include "core/status.h"
+#include "data/output_file.h"
 
 #include <jansson.h>
 
@@ -273,6 +274,7 @@ static json_t *stats_json(const dlp_featurize_stats *stats, size_t rows, size_t 
                      (json_int_t)stats->cache_hits, "featurize_seconds", stats->seconds);
 }
 
+/* Writes report.json; with --json the same text goes to stdout too. */
 static dlp_status write_report(const char *path, const fit_settings *s, const dlp_featurizer *featurizer,
                                const dlp_pipeline *pipeline, const dlp_dataset *train, const dlp_dataset *test,
                                const fit_result *result)
@@ -305,24 +307,33 @@ static dlp_status write_report(const char *path, const fit_settings *s, const dl
     json_object_set_new(report, "iterations", json_integer((json_int_t)dlp_logreg_iterations(model)));
     json_object_set_new(report, "fit_seconds", json_real(result->fit_seconds));
     add_metrics(report, result->metrics);
-    int failed = json_dump_file(report, path, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+    dlp_output_file out;
+    dlp_status status = dlp_output_file_open(&out, path);
+    if (status == DLP_OK) {
+        int failed = json_dumpf(report, out.file, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+        status = failed ? dlp_output_file_abort(&out, dlp_fail(DLP_ERR_IO, "%s: cannot write", path))
+                        : dlp_output_file_commit(&out);
+    }
+    if (status == DLP_OK && s->json) {
+        json_dumpf(report, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+        putchar('\n');
+    }
     json_decref(report);
-    return failed ? dlp_fail(DLP_ERR_IO, "%s: cannot write", path) : DLP_OK;
+    return status;
 }
 
 static dlp_status write_test_predictions(const char *path, const dlp_pipeline *pipeline, const dlp_dataset *test,
                                          const int64_t *labels, const cli_predictions *predictions)
 {
-    FILE *out = fopen(path, "w");
-    if (!out) return dlp_fail(DLP_ERR_IO, "%s: cannot create", path);
+    dlp_output_file out;
+    DLP_TRY(dlp_output_file_open(&out, path));
     dlp_status status = DLP_OK;
     for (size_t i = 0; i < dlp_dataset_size(test) && status == DLP_OK; i++) {
         dlp_row row;
         status = dlp_dataset_row(test, i, &row);
-        if (status == DLP_OK) status = cli_write_prediction_row(out, pipeline, &row, labels[i], predictions, i, 0);
+        if (status == DLP_OK) status = cli_write_prediction_row(out.file, pipeline, &row, labels[i], predictions, i, 0);
     }
-    if (fclose(out) != 0 && status == DLP_OK) status = dlp_fail(DLP_ERR_IO, "%s: cannot write", path);
-    return status;
+    return status == DLP_OK ? dlp_output_file_commit(&out) : dlp_output_file_abort(&out, status);
 }
 
 /* The held-out rows as a list file (dlp evaluate PIPELINE test_images.txt):
@@ -330,8 +341,9 @@ static dlp_status write_test_predictions(const char *path, const dlp_pipeline *p
 static dlp_status write_test_list(const char *path, const dlp_pipeline *pipeline, const dlp_dataset *test,
                                   const int64_t *labels)
 {
-    FILE *out = fopen(path, "w");
-    if (!out) return dlp_fail(DLP_ERR_IO, "%s: cannot create", path);
+    dlp_output_file file;
+    DLP_TRY(dlp_output_file_open(&file, path));
+    FILE *out = file.file;
     fputs("# held-out rows of dlp fit: path,class\n", out);
     for (size_t i = 0; i < dlp_dataset_size(test); i++) {
         dlp_row row;
@@ -345,7 +357,7 @@ static dlp_status write_test_list(const char *path, const dlp_pipeline *pipeline
         if (labels[i] >= 0) fprintf(out, ",%s", dlp_pipeline_label_name(pipeline, (size_t)labels[i]));
         fputc('\n', out);
     }
-    return fclose(out) == 0 ? DLP_OK : dlp_fail(DLP_ERR_IO, "%s: cannot write", path);
+    return dlp_output_file_commit(&file);
 }
 
 static void print_summary(const fit_settings *s, const dlp_featurizer *featurizer, const dlp_pipeline *pipeline,
@@ -422,15 +434,7 @@ static dlp_status run_fit(fit_settings *s, dlp_dataset *train, dlp_dataset *test
         status = write_report(path, s, featurizer, pipeline, train, test, &result);
     }
     if (status == DLP_OK) {
-        if (s->json) {
-            FILE *report = fopen(path, "r");
-            int c;
-            while (report && (c = fgetc(report)) != EOF) putchar(c);
-            if (report) fclose(report);
-            putchar('\n');
-        } else {
-            print_summary(s, featurizer, pipeline, train, test, &result);
-        }
+        if (!s->json) print_summary(s, featurizer, pipeline, train, test, &result);
         *failed_rows = result.train_stats.failed + result.test_stats.failed > 0;
     }
     dlp_multiclass_metrics_destroy(result.metrics);
