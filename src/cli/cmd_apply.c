@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "cli/images.h"
+#include "core/status.h"
+#include "data/output_file.h"
 
 static const char usage[] =
     "Usage: dlp apply --keras MODEL (--images DIR|LIST ... | --npy X.npy) [OPTIONS] -o OUT\n\n"
@@ -64,11 +66,9 @@ static dlp_status write_rows(const apply_settings *s, const dlp_dataset *dataset
 {
     const char *dot = strrchr(s->output, '.');
     if (!dot || strcmp(dot, ".jsonl")) return dlp_npy_write_f32(s->output, values, rows, dim);
-    FILE *out = fopen(s->output, "w");
-    if (!out) {
-        cli_error("apply", "%s: cannot create", s->output);
-        return DLP_ERR_IO;
-    }
+    dlp_output_file file;
+    DLP_TRY(dlp_output_file_open(&file, s->output));
+    FILE *out = file.file;
     dlp_status status = DLP_OK;
     char origin[64];
     for (size_t i = 0; i < rows && status == DLP_OK; i++) {
@@ -80,8 +80,7 @@ static dlp_status write_rows(const apply_settings *s, const dlp_dataset *dataset
         const char *label = dataset && row.label >= 0 ? dlp_dataset_label_name(dataset, row.label) : NULL;
         status = dlp_jsonl_write_row(out, &row, label, "output", row.status == DLP_OK ? values + i * dim : NULL, dim);
     }
-    if (fclose(out) != 0 && status == DLP_OK) status = DLP_ERR_IO;
-    return status;
+    return status == DLP_OK ? dlp_output_file_commit(&file) : dlp_output_file_abort(&file, status);
 }
 
 /* Images in batches: decode + resize + preprocess, run, copy the output;
@@ -92,9 +91,9 @@ static dlp_status apply_images(const apply_settings *s, const dlp_keras_model *m
     dlp_shape in = dlp_keras_model_input_shape(model);
     if (in.c != 3) {
         int dims[3], rank = dlp_keras_model_input_dims(model, dims);
-        cli_error("apply", "the model's input has %d dims (last %d): images need (height, width, 3); use --npy", rank,
-                  dims[rank - 1]);
-        return DLP_ERR_MODEL;
+        return dlp_fail(DLP_ERR_MODEL,
+                        "the model's input has %d dims (last %d): images need (height, width, 3); use --npy", rank,
+                        dims[rank - 1]);
     }
     size_t rows = dlp_dataset_size(dataset), pixels = dlp_shape_elements(in);
     int batch = s->batch > 0 ? s->batch : 16;
