@@ -461,6 +461,15 @@ int main(void)
     const char *fixtures = check_env("DLP_FIXTURES"), *shared = check_env("DLP_SHARED_DIR");
     const char *only = getenv("DLP_ZOO_MODELS");
     if (!only || !*only) only = ZOO_SYNTH_MODELS;
+    /* The fixtures' inputs are the oracle photos of ../shared. */
+    char photo[4096];
+    snprintf(photo, sizeof photo, "%s/oracle/inception_v3/astronaut_299.png", shared);
+    FILE *probe = fopen(photo, "rb");
+    if (!probe) {
+        printf("skipped: %s not found\n", photo);
+        return 77;
+    }
+    fclose(probe);
     dlp_backend *cpu = NULL;
 #ifdef ZOO_SYNTH_BACKEND_CUDA
     /* tests/gpu/test_zoo_synth_cuda.c: the same checks on the CUDA backend. */
