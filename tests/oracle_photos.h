@@ -13,6 +13,7 @@
 #include <stdlib.h>
 
 #include "check.h"
+#include "dlp/dlp.h"
 
 enum {
     ORACLE_SIDE = 299,
@@ -56,6 +57,24 @@ static inline void oracle_read_array(json_t *array, double *values, size_t n)
 {
     CHECK(json_array_size(array) == n);
     for (size_t k = 0; k < n; k++) values[k] = json_number_value(json_array_get(array, k));
+}
+
+/* The real nsfwjs InceptionV3 of ../shared as a weight list: 1 loaded
+ * (*weights may still be NULL after a failed check), 0 absent (the caller
+ * skips; the reason is printed). */
+static inline int oracle_load_nsfwjs(const char *shared, dlp_tensor_list **weights)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/models/nsfwjs-inception_v3/model.json", shared);
+    FILE *probe = fopen(path, "rb");
+    if (!probe) {
+        printf("skipped: %s not found\n", path);
+        return 0;
+    }
+    fclose(probe);
+    *weights = NULL;
+    CHECK_OK(dlp_tfjs_load(path, weights));
+    return 1;
 }
 
 /* expected.json's "results" array, loaded once; NULL (with a failed check) when unreadable. */

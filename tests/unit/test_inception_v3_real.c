@@ -11,16 +11,8 @@ enum { PIXELS = ORACLE_PIXELS, IMAGES = ORACLE_IMAGES };
 int main(void)
 {
     const char *shared = check_env("DLP_SHARED_DIR");
-    char path[1024];
-    snprintf(path, sizeof path, "%s/models/nsfwjs-inception_v3/model.json", shared);
-    FILE *probe = fopen(path, "rb");
-    if (!probe) {
-        printf("skipped: %s not found\n", path);
-        return 77;
-    }
-    fclose(probe);
     dlp_tensor_list *weights = NULL;
-    CHECK_OK(dlp_tfjs_load(path, &weights));
+    if (!oracle_load_nsfwjs(shared, &weights)) return 77;
     if (!weights) return check_summary("inception_v3_real");
 
     json_t *expected = oracle_load_expected(shared);
