@@ -94,6 +94,46 @@ size_t dlp_logreg_problem_dimension(const dlp_logreg_problem *problem);
 dlp_status dlp_logreg_problem_evaluate(dlp_logreg_problem *problem, const double *x, double *value,
                                        double *gradient);
 
+/* ---- Features resident on a CUDA device: one upload, several fits ----
+ * The feature matrix is the large input (100k x 2048 float32 = 800 MB); a
+ * handle keeps it on the device so that a grid of fits (several regParams,
+ * other labels or weights) reads it without copying it again. Each fit computes
+ * its statistics (Spark's mean and std, which depend on the weights) and checks
+ * the features finite on the device. A handle serves one fit at a time. */
+typedef struct dlp_logreg_device_features dlp_logreg_device_features;
+
+/* Copies rows x cols float32 features (row-major, host memory) to CUDA device
+ * cuda_device. Pinned memory (cudaMallocHost / cudaHostRegister) is copied as
+ * is; other memory goes through two pinned buffers in chunks, the host copy of
+ * one chunk (on OpenMP threads) overlapping the transfer of the previous. */
+dlp_status dlp_logreg_device_features_upload(int cuda_device, const float *features, size_t rows, size_t cols,
+                                             dlp_logreg_device_features **out);
+/* Uses rows x cols float32 features already on cuda_device (row-major, e.g.
+ * the featurizer's output) without a copy; the caller keeps that memory alive
+ * and unchanged until the handle is destroyed. */
+dlp_status dlp_logreg_device_features_wrap(int cuda_device, const float *device_features, size_t rows, size_t cols,
+                                           dlp_logreg_device_features **out);
+void dlp_logreg_device_features_destroy(dlp_logreg_device_features *features);
+
+/* dlp_logreg_fit / dlp_logreg_problem_create on resident features (rows and
+ * cols are the handle's; labels and weights are host arrays of rows values).
+ * The objective runs on the features' device: params->device and cuda_device
+ * are not used. Refusals as dlp_logreg_fit's; when a label or weight and a
+ * feature are both bad, the label or weight is named (the features are checked
+ * after them, on the device). */
+dlp_status dlp_logreg_fit_device(const dlp_logreg_params *params, const dlp_logreg_device_features *features,
+                                 const double *labels, const double *weights, dlp_logreg_model **model);
+dlp_status dlp_logreg_problem_create_device(const dlp_logreg_params *params,
+                                            const dlp_logreg_device_features *features, const double *labels,
+                                            const double *weights, dlp_logreg_problem **problem);
+
+/* What a problem standardizes with: Spark's summarizer mean and std of each
+ * feature (cols values; computed on the device when the objective is cuda), and
+ * the weighted label counts (class count values). For tests and tools. */
+const double *dlp_logreg_problem_mean(const dlp_logreg_problem *problem);
+const double *dlp_logreg_problem_std(const dlp_logreg_problem *problem);
+const double *dlp_logreg_problem_label_counts(const dlp_logreg_problem *problem, size_t *class_count);
+
 /* ---- Evaluation: Spark's MulticlassClassificationEvaluator / mllib MulticlassMetrics ---- */
 typedef struct dlp_multiclass_metrics dlp_multiclass_metrics;
 

@@ -61,11 +61,12 @@ static dlp_status check_params(const dlp_logreg_params *p)
 
 /* Labels must be integers >= 0 (Spark's MultiClassSummarizer counts the others as
  * invalid and train() refuses them); dlp names the first offending row. Returns
- * the number of classes: max label + 1 over rows of positive weight. */
+ * the number of classes: max label + 1 over rows of positive weight. features
+ * NULL: they are checked elsewhere (on the device, by the statistics kernel). */
 static dlp_status check_rows(const float *features, size_t rows, size_t cols, const double *labels,
                              const double *weights, size_t *classes, double *weight_sum)
 {
-    if (!features || !labels) return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "logistic regression: features or labels NULL");
+    if (!labels) return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "logistic regression: labels NULL");
     if (rows == 0 || cols == 0)
         return dlp_fail(DLP_ERR_DATA, "logistic regression: empty input (%zu rows x %zu features)", rows, cols);
     if (cols > SIZE_MAX / rows / sizeof(double))
@@ -79,7 +80,7 @@ static dlp_status check_rows(const float *features, size_t rows, size_t cols, co
         double w = weights ? weights[i] : 1.0;
         if (!(w >= 0) || isinf(w))
             return dlp_fail(DLP_ERR_DATA, "logistic regression: row %zu: weight %g, expected a finite value >= 0", i, w);
-        for (size_t j = 0; j < cols; j++)
+        for (size_t j = 0; features && j < cols; j++)
             if (!isfinite(features[i * cols + j]))
                 return dlp_fail(DLP_ERR_DATA, "logistic regression: row %zu, feature %zu: %g, expected a finite value",
                                 i, j, (double)features[i * cols + j]);
@@ -138,15 +139,23 @@ static void column_range_statistics(const float *features, size_t rows, size_t c
     for (size_t j = j0; j < j1; j++) std[j] = varies[j - j0] ? sqrt(fmax(std[j] / denominator, 0.0)) : 0.0;
 }
 
+/* W = sum w and the unbiased variance's denominator W - sum w^2 / W. */
+static void weight_moments(const double *weights, size_t rows, double *weight_sum, double *denominator)
+{
+    double sum = 0.0, square_sum = 0.0;
+    for (size_t i = 0; i < rows; i++) {
+        double w = weights ? weights[i] : 1.0;
+        sum += w, square_sum += w * w;
+    }
+    *weight_sum = sum;
+    *denominator = sum - square_sum / sum;
+}
+
 static void feature_statistics(const float *features, size_t rows, size_t cols, const double *weights, int threads,
                                double *mean, double *std)
 {
-    double weight_sum = 0.0, weight_square_sum = 0.0;
-    for (size_t i = 0; i < rows; i++) {
-        double w = weights ? weights[i] : 1.0;
-        weight_sum += w, weight_square_sum += w * w;
-    }
-    double denominator = weight_sum - weight_square_sum / weight_sum;
+    double weight_sum, denominator;
+    weight_moments(weights, rows, &weight_sum, &denominator);
     long blocks = (long)((cols + COLUMN_BLOCK - 1) / COLUMN_BLOCK);
 #pragma omp parallel for schedule(dynamic) num_threads(threads > 0 ? threads : omp_get_max_threads())
     for (long b = 0; b < blocks; b++) {
@@ -166,6 +175,7 @@ struct dlp_logreg_problem {
     double *l2_std;     /* cols, or NULL when standardization (penalty on standardized coefficients) */
     double *mean, *std, *inverse_std, *scaled_mean, *histogram, *weights;
     double weight_sum;
+    dlp_logreg_device_features *uploaded; /* features this problem copied to the device, or NULL */
 };
 
 /* RDDLossFunction.calculate: the aggregator's loss and gradient, plus
@@ -203,20 +213,69 @@ void dlp_logreg_problem_destroy(dlp_logreg_problem *problem)
 {
     if (!problem) return;
     if (problem->objective) problem->objective->destroy(problem->objective);
+    dlp_logreg_device_features_destroy(problem->uploaded); /* after the objective that reads them */
     free(problem->l2_std), free(problem->mean), free(problem->std), free(problem->inverse_std);
     free(problem->scaled_mean), free(problem->histogram), free(problem->weights);
     free(problem);
 }
 
-dlp_status dlp_logreg_problem_create(const dlp_logreg_params *params, const float *features, size_t rows,
-                                     size_t cols, const double *labels, const double *weights,
-                                     dlp_logreg_problem **out)
+/* Statistics (on the device when the objective is there), standardization
+ * and the objective. */
+static dlp_status problem_setup(dlp_logreg_problem *p, const dlp_logreg_params *params, const float *features,
+                               const dlp_logreg_device_features *device_features, size_t rows, const double *labels)
+{
+    size_t cols = p->cols, classes = p->classes;
+    p->mean = malloc(cols * sizeof(double));
+    p->std = malloc(cols * sizeof(double));
+    p->inverse_std = malloc(cols * sizeof(double));
+    p->scaled_mean = malloc(cols * sizeof(double));
+    p->histogram = calloc(classes, sizeof(double));
+    if (!p->mean || !p->std || !p->inverse_std || !p->scaled_mean || !p->histogram)
+        return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "logistic regression: no memory");
+    /* The label counts stay on the host: rows values, needed there (initial
+     * intercepts, the constant-label case), and the labels are host input. */
+    for (size_t i = 0; i < rows; i++)
+        if (p->weights[i] > 0) p->histogram[(size_t)labels[i]] += p->weights[i];
+    if (device_features) {
+        double weight_sum, denominator;
+        weight_moments(p->weights, rows, &weight_sum, &denominator);
+        DLP_TRY(dlp_logreg_cuda_statistics(device_features, p->weights, weight_sum, denominator, p->mean, p->std));
+    } else {
+        feature_statistics(features, rows, cols, p->weights, params->threads, p->mean, p->std);
+    }
+    for (size_t j = 0; j < cols; j++) {
+        p->inverse_std[j] = p->std[j] != 0 ? 1.0 / p->std[j] : 0.0;
+        p->scaled_mean[j] = p->inverse_std[j] * p->mean[j];
+    }
+    if (p->l2 != 0.0 && !params->standardization) {
+        p->l2_std = malloc(cols * sizeof(double));
+        if (!p->l2_std) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "logistic regression: no memory");
+        memcpy(p->l2_std, p->std, cols * sizeof(double));
+    }
+    dlp_logreg_data data = {.features = features, .device_features = device_features, .rows = rows, .cols = cols,
+                            .labels = labels, .weights = p->weights, .weight_sum = p->weight_sum,
+                            .inverse_std = p->inverse_std, .scaled_mean = p->scaled_mean, .sets = p->sets,
+                            .binomial = !p->multinomial, .fit_intercept = p->fit_intercept,
+                            .fit_with_mean = p->fit_with_mean, .threads = params->threads,
+                            .cuda_device = params->cuda_device};
+    return device_features ? dlp_logreg_objective_cuda_create(&data, &p->objective)
+                           : dlp_logreg_objective_cpu_create(&data, &p->objective);
+}
+
+/* One of features (host) or device_features. With host features and device
+ * cuda, they are uploaded after the labels and weights pass their checks. */
+static dlp_status problem_create(const dlp_logreg_params *params, const float *features,
+                                 const dlp_logreg_device_features *device_features, size_t rows, size_t cols,
+                                 const double *labels, const double *weights, dlp_logreg_problem **out)
 {
     *out = NULL;
+    if (!params) return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "logistic regression: params NULL");
     DLP_TRY(check_params(params));
+    if (!features && !device_features) return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "logistic regression: features NULL");
+    int on_device = device_features || params->device == DLP_LOGREG_DEVICE_CUDA;
     size_t classes = 0;
     double weight_sum = 0.0;
-    DLP_TRY(check_rows(features, rows, cols, labels, weights, &classes, &weight_sum));
+    DLP_TRY(check_rows(on_device ? NULL : features, rows, cols, labels, weights, &classes, &weight_sum));
     if (params->class_count > 0) {
         if ((size_t)params->class_count < classes)
             return dlp_fail(DLP_ERR_DATA, "logistic regression: class_count %d, but labels go up to %zu",
@@ -246,47 +305,45 @@ dlp_status dlp_logreg_problem_create(const dlp_logreg_params *params, const floa
     p->dimension = p->sets * cols + (p->fit_intercept ? p->sets : 0);
     p->weight_sum = weight_sum;
     p->l2 = (1.0 - params->elastic_net_param) * params->reg_param;
-    p->mean = malloc(cols * sizeof(double));
-    p->std = malloc(cols * sizeof(double));
-    p->inverse_std = malloc(cols * sizeof(double));
-    p->scaled_mean = malloc(cols * sizeof(double));
-    p->histogram = calloc(classes, sizeof(double));
     p->weights = malloc(rows * sizeof(double));
-    if (!p->mean || !p->std || !p->inverse_std || !p->scaled_mean || !p->histogram || !p->weights) {
-        dlp_logreg_problem_destroy(p);
-        return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "logistic regression: no memory");
+    dlp_status status = p->weights ? DLP_OK : dlp_fail(DLP_ERR_OUT_OF_MEMORY, "logistic regression: no memory");
+    for (size_t i = 0; status == DLP_OK && i < rows; i++) p->weights[i] = weights ? weights[i] : 1.0;
+    if (status == DLP_OK && on_device && !device_features) {
+        status = dlp_logreg_device_features_upload(params->cuda_device, features, rows, cols, &p->uploaded);
+        device_features = p->uploaded;
     }
-    for (size_t i = 0; i < rows; i++) {
-        p->weights[i] = weights ? weights[i] : 1.0;
-        if (p->weights[i] > 0) p->histogram[(size_t)labels[i]] += p->weights[i];
-    }
-    feature_statistics(features, rows, cols, p->weights, params->threads, p->mean, p->std);
-    for (size_t j = 0; j < cols; j++) {
-        p->inverse_std[j] = p->std[j] != 0 ? 1.0 / p->std[j] : 0.0;
-        p->scaled_mean[j] = p->inverse_std[j] * p->mean[j];
-    }
-    if (p->l2 != 0.0 && !params->standardization) {
-        p->l2_std = malloc(cols * sizeof(double));
-        if (!p->l2_std) {
-            dlp_logreg_problem_destroy(p);
-            return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "logistic regression: no memory");
-        }
-        memcpy(p->l2_std, p->std, cols * sizeof(double));
-    }
-    dlp_logreg_data data = {.features = features, .rows = rows, .cols = cols, .labels = labels,
-                            .weights = p->weights, .weight_sum = weight_sum, .inverse_std = p->inverse_std,
-                            .scaled_mean = p->scaled_mean, .sets = p->sets, .binomial = !multinomial,
-                            .fit_intercept = p->fit_intercept, .fit_with_mean = p->fit_with_mean,
-                            .threads = params->threads, .cuda_device = params->cuda_device};
-    dlp_status status = params->device == DLP_LOGREG_DEVICE_CUDA
-                            ? dlp_logreg_objective_cuda_create(&data, &p->objective)
-                            : dlp_logreg_objective_cpu_create(&data, &p->objective);
+    if (status == DLP_OK) status = problem_setup(p, params, on_device ? NULL : features, device_features, rows, labels);
     if (status != DLP_OK) {
         dlp_logreg_problem_destroy(p);
         return status;
     }
     *out = p;
     return DLP_OK;
+}
+
+dlp_status dlp_logreg_problem_create(const dlp_logreg_params *params, const float *features, size_t rows,
+                                     size_t cols, const double *labels, const double *weights,
+                                     dlp_logreg_problem **out)
+{
+    return problem_create(params, features, NULL, rows, cols, labels, weights, out);
+}
+
+dlp_status dlp_logreg_problem_create_device(const dlp_logreg_params *params,
+                                            const dlp_logreg_device_features *features, const double *labels,
+                                            const double *weights, dlp_logreg_problem **out)
+{
+    *out = NULL;
+    if (!features) return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "logistic regression: device features NULL");
+    return problem_create(params, NULL, features, dlp_logreg_device_features_rows(features),
+                          dlp_logreg_device_features_cols(features), labels, weights, out);
+}
+
+const double *dlp_logreg_problem_mean(const dlp_logreg_problem *problem) { return problem->mean; }
+const double *dlp_logreg_problem_std(const dlp_logreg_problem *problem) { return problem->std; }
+const double *dlp_logreg_problem_label_counts(const dlp_logreg_problem *problem, size_t *class_count)
+{
+    if (class_count) *class_count = problem->classes;
+    return problem->histogram;
 }
 
 size_t dlp_logreg_problem_dimension(const dlp_logreg_problem *problem) { return problem->dimension; }
@@ -420,13 +477,10 @@ static dlp_status constant_label_model(const dlp_logreg_problem *p, dlp_logreg_m
     return DLP_OK;
 }
 
-dlp_status dlp_logreg_fit(const dlp_logreg_params *params, const float *features, size_t rows, size_t cols,
-                          const double *labels, const double *weights, dlp_logreg_model **model)
+/* train() from the problem on: the optimizer and the model; destroys p. */
+static dlp_status fit_problem(const dlp_logreg_params *params, dlp_logreg_problem *p, dlp_logreg_model **model)
 {
-    *model = NULL;
-    if (!params) return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "logistic regression: params NULL");
-    dlp_logreg_problem *p;
-    DLP_TRY(dlp_logreg_problem_create(params, features, rows, cols, labels, weights, &p));
+    size_t cols = p->cols;
     dlp_status status = DLP_OK;
     double *x = NULL, *l1 = NULL, *history = NULL;
     size_t history_count = 0;
@@ -507,6 +561,24 @@ done:
     free(x), free(l1), free(history);
     dlp_logreg_problem_destroy(p);
     return status;
+}
+
+dlp_status dlp_logreg_fit(const dlp_logreg_params *params, const float *features, size_t rows, size_t cols,
+                          const double *labels, const double *weights, dlp_logreg_model **model)
+{
+    *model = NULL;
+    dlp_logreg_problem *p;
+    DLP_TRY(dlp_logreg_problem_create(params, features, rows, cols, labels, weights, &p));
+    return fit_problem(params, p, model);
+}
+
+dlp_status dlp_logreg_fit_device(const dlp_logreg_params *params, const dlp_logreg_device_features *features,
+                                 const double *labels, const double *weights, dlp_logreg_model **model)
+{
+    *model = NULL;
+    dlp_logreg_problem *p;
+    DLP_TRY(dlp_logreg_problem_create_device(params, features, labels, weights, &p));
+    return fit_problem(params, p, model);
 }
 
 /* ---- predict: LogisticRegressionModel.transform ---- */

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "dlp/core.h"
+#include "dlp/logreg.h"
 
 /* The training rows as Spark's trainImpl sees them (LogisticRegression.scala):
  * features are multiplied by inverse_std (0 where the std is 0) and, with
@@ -14,7 +15,8 @@
  * parameter vector is Spark's: coefficient of feature j for set k at j*sets + k,
  * then the sets intercepts when fit_intercept. */
 typedef struct dlp_logreg_data {
-    const float *features; /* rows x cols, original space, row-major */
+    const float *features; /* rows x cols, original space, row-major (host; the CPU objective) */
+    const dlp_logreg_device_features *device_features; /* the same on a device (the CUDA objective) */
     size_t rows, cols;
     const double *labels;      /* integers 0..classes-1 */
     const double *weights;     /* never NULL here */
@@ -43,7 +45,17 @@ static inline size_t dlp_logreg_data_dimension(const dlp_logreg_data *data)
 }
 
 dlp_status dlp_logreg_objective_cpu_create(const dlp_logreg_data *data, dlp_logreg_objective **objective);
-/* Fails with DLP_ERR_DEVICE when built without CUDA or no device is usable. */
+/* On data->device_features, which must outlive the objective. Fails with
+ * DLP_ERR_DEVICE when built without CUDA or no device is usable. */
 dlp_status dlp_logreg_objective_cuda_create(const dlp_logreg_data *data, dlp_logreg_objective **objective);
+
+/* Spark's mean and std of each feature (logreg.c's feature_statistics) computed
+ * on the features' device, in the order of src/ml/logreg_statistics.h, into
+ * host arrays of cols values; weight_sum and denominator as feature_statistics
+ * derives them. A value that is not finite is refused naming its row and column. */
+dlp_status dlp_logreg_cuda_statistics(const dlp_logreg_device_features *features, const double *weights,
+                                      double weight_sum, double denominator, double *mean, double *std);
+size_t dlp_logreg_device_features_rows(const dlp_logreg_device_features *features);
+size_t dlp_logreg_device_features_cols(const dlp_logreg_device_features *features);
 
 #endif
