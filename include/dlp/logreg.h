@@ -114,6 +114,8 @@ dlp_status dlp_logreg_device_features_upload(int cuda_device, const float *featu
 dlp_status dlp_logreg_device_features_wrap(int cuda_device, const float *device_features, size_t rows, size_t cols,
                                            dlp_logreg_device_features **out);
 void dlp_logreg_device_features_destroy(dlp_logreg_device_features *features);
+/* The device pointer of the features (e.g. to wrap them in a second handle). */
+const float *dlp_logreg_device_features_data(const dlp_logreg_device_features *features);
 
 /* dlp_logreg_fit / dlp_logreg_problem_create on resident features (rows and
  * cols are the handle's; labels and weights are host arrays of rows values).

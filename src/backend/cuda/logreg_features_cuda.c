@@ -35,6 +35,7 @@ void dlp_logreg_device_features_destroy(dlp_logreg_device_features *f)
     free(f);
 }
 
+const float *dlp_logreg_device_features_data(const dlp_logreg_device_features *f) { return f->features; }
 size_t dlp_logreg_device_features_rows(const dlp_logreg_device_features *f) { return f->rows; }
 size_t dlp_logreg_device_features_cols(const dlp_logreg_device_features *f) { return f->cols; }
 

@@ -34,6 +34,11 @@ dlp_status dlp_logreg_device_features_wrap(int cuda_device, const float *device_
 void dlp_logreg_device_features_destroy(dlp_logreg_device_features *features) { (void)features; }
 
 /* Never reached: no handle can exist without CUDA. */
+const float *dlp_logreg_device_features_data(const dlp_logreg_device_features *features)
+{
+    (void)features;
+    return NULL;
+}
 size_t dlp_logreg_device_features_rows(const dlp_logreg_device_features *features) { (void)features; return 0; }
 size_t dlp_logreg_device_features_cols(const dlp_logreg_device_features *features) { (void)features; return 0; }
 
