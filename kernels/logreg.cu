@@ -147,7 +147,26 @@ __global__ void statistics_std_kernel(const double *squares, size_t chunks, size
     if (j < cols) std[j] = dlp_logreg_statistics_std(squares, chunks, cols, j, varies[j], denominator);
 }
 
+// The gradient's row-chunk partials (parts x count floats) added in double, in chunk order.
+__global__ void sum_partials_kernel(const float *partials, size_t parts, size_t count, double *out)
+{
+    const size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= count) return;
+    double total = 0.0;
+    for (size_t p = 0; p < parts; p++) total += (double)partials[p * count + i];
+    out[i] = total;
+}
+
 }  // namespace
+
+extern "C" cudaError_t dlp_cuda_logreg_sum_partials(const float *partials, size_t parts, size_t count, double *out,
+                                                    cudaStream_t stream)
+{
+    constexpr unsigned kThreads = 256;
+    sum_partials_kernel<<<(unsigned)((count + kThreads - 1) / kThreads), kThreads, 0, stream>>>(partials, parts,
+                                                                                               count, out);
+    return cudaGetLastError();
+}
 
 extern "C" int dlp_cuda_logreg_loss_warps(size_t sets)
 {

@@ -5,9 +5,16 @@
  * (x_scaled^T m = inverse_std * (x^T m)), so one matrix serves every fit.
  * Each evaluation, on the handle's stream: one small copy up (coefficients and
  * margin offsets), one cublasSgemm for the margins, one fused kernel for
- * softmax, loss and multipliers (kernels/logreg.cu), one cublasSgemm for the
+ * softmax, loss and multipliers (kernels/logreg.cu), one GEMM for the
  * coefficient gradient, one small copy back (loss, multiplier sums, gradient,
  * adjacent in one buffer), one synchronization; nothing is allocated.
+ *
+ * The gradient GEMM reduces over all rows (k = 100k) into a small output
+ * (sets x cols): it is one strided-batched cublasSgemm over row chunks (plus one
+ * plain call for a shorter last chunk), each chunk's partial in fp32, and a
+ * small kernel that adds the partials in double in chunk order. That keeps the
+ * GPU full without relying on cuBLAS choosing a split-K kernel, keeps fp32
+ * sums short (~1.6k rows, not 100k), and is deterministic.
  * Accumulations are double; the CPU twin is src/ml/logreg_objective_cpu.c. */
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
@@ -29,17 +36,22 @@ typedef struct cuda_objective {
     int binomial, fit_intercept, fit_with_mean;
     double weight_sum;
     double *inverse_std, *scaled_mean; /* host, cols */
-    /* Device: input = offsets (sets doubles) then coefficients (cols x sets
-     * floats, already times inverse_std); output = loss and multiplier sums
-     * (1 + sets doubles) then the gradient (cols x sets floats). */
-    void *input, *output;
-    size_t input_bytes, output_bytes, floats_at; /* floats start at this byte of both */
+    /* Device: input = offsets (sets doubles) then, from byte floats_at, the
+     * coefficients (cols x sets floats, already times inverse_std); output =
+     * loss and multiplier sums (1 + sets doubles) then the gradient (cols x sets
+     * doubles, before inverse_std). */
+    void *input;
+    double *output;
+    size_t input_bytes, output_bytes, floats_at;
     float *margins;            /* rows x sets */
+    float *partials;           /* parts x cols x sets: the gradient of each row chunk */
+    size_t part_rows, full_parts, last_rows; /* full_parts chunks of part_rows, then one of last_rows (may be 0) */
     double *weights;
     int *labels;
     double *block_sums;
     unsigned int *blocks_done;
-    void *host_input, *host_output; /* pinned twins of input and output */
+    void *host_input;
+    double *host_output; /* pinned twins of input and output */
 } cuda_objective;
 
 static void cuda_destroy(dlp_logreg_objective *self)
@@ -48,6 +60,7 @@ static void cuda_destroy(dlp_logreg_objective *self)
     if (!o) return;
     cudaSetDevice(o->features->device);
     cudaFree(o->input), cudaFree(o->output), cudaFree(o->margins), cudaFree(o->weights), cudaFree(o->labels);
+    cudaFree(o->partials);
     cudaFree(o->block_sums), cudaFree(o->blocks_done);
     cudaFreeHost(o->host_input), cudaFreeHost(o->host_output);
     free(o->inverse_std), free(o->scaled_mean);
@@ -74,17 +87,39 @@ static void pack_input(const cuda_objective *o, const double *x)
 static void unpack_output(const cuda_objective *o, double *loss, double *gradient)
 {
     size_t d = o->cols, k_count = o->sets;
-    const double *sums = o->host_output, *multiplier_sum = sums + 1;
-    const float *raw = (const float *)((const char *)o->host_output + o->floats_at);
+    const double *sums = o->host_output, *multiplier_sum = sums + 1, *raw = sums + 1 + k_count;
     for (size_t j = 0; j < d; j++)
         for (size_t k = 0; k < k_count; k++) {
-            double g = o->inverse_std[j] * (double)raw[j * k_count + k];
+            double g = o->inverse_std[j] * raw[j * k_count + k];
             if (o->fit_with_mean) g -= o->scaled_mean[j] * multiplier_sum[k];
             gradient[j * k_count + k] = g / o->weight_sum;
         }
     if (o->fit_intercept)
         for (size_t k = 0; k < k_count; k++) gradient[d * k_count + k] = multiplier_sum[k] / o->weight_sum;
     *loss = sums[0] / o->weight_sum;
+}
+
+/* multipliers^T . features per row chunk, then the chunks added: the row-major
+ * gradient (d x sets) is column-major sets x d = multipliers^T (sets x n) . features (n x d). */
+static dlp_status coefficient_gradient(cuda_objective *o)
+{
+    const dlp_logreg_device_features *f = o->features;
+    int d = (int)o->cols, k_count = (int)o->sets;
+    const float one = 1.0f, zero = 0.0f;
+    long long margin_stride = (long long)o->part_rows * k_count, feature_stride = (long long)o->part_rows * d;
+    long long partial_stride = (long long)d * k_count;
+    if (o->full_parts > 0)
+        CUBLAS_TRY(cublasSgemmStridedBatched(f->cublas, CUBLAS_OP_N, CUBLAS_OP_T, k_count, d, (int)o->part_rows, &one,
+                                             o->margins, k_count, margin_stride, f->features, d, feature_stride,
+                                             &zero, o->partials, k_count, partial_stride, (int)o->full_parts));
+    if (o->last_rows > 0)
+        CUBLAS_TRY(cublasSgemm(f->cublas, CUBLAS_OP_N, CUBLAS_OP_T, k_count, d, (int)o->last_rows, &one,
+                               o->margins + o->full_parts * margin_stride, k_count,
+                               f->features + o->full_parts * feature_stride, d, &zero,
+                               o->partials + o->full_parts * partial_stride, k_count));
+    size_t parts = o->full_parts + (o->last_rows > 0);
+    CUDA_TRY(dlp_cuda_logreg_sum_partials(o->partials, parts, o->cols * o->sets, o->output + 1 + o->sets, f->stream));
+    return DLP_OK;
 }
 
 static dlp_status cuda_evaluate(dlp_logreg_objective *self, const double *x, double *loss, double *gradient)
@@ -96,16 +131,13 @@ static dlp_status cuda_evaluate(dlp_logreg_objective *self, const double *x, dou
     CUDA_TRY(cudaSetDevice(f->device));
     CUDA_TRY(cudaMemcpyAsync(o->input, o->host_input, o->input_bytes, cudaMemcpyHostToDevice, f->stream));
     const float *coefficients = (const float *)((char *)o->input + o->floats_at);
-    float *raw_gradient = (float *)((char *)o->output + o->floats_at);
     const float one = 1.0f, zero = 0.0f;
     /* Row-major margins (n x sets) are column-major sets x n: coefficients^T (sets x d) . features^T (d x n). */
     CUBLAS_TRY(cublasSgemm(f->cublas, CUBLAS_OP_N, CUBLAS_OP_N, k_count, n, d, &one, coefficients, k_count,
                            f->features, d, &zero, o->margins, k_count));
     CUDA_TRY(dlp_cuda_logreg_loss(o->margins, o->input, o->labels, o->weights, o->rows, o->sets, o->binomial,
                                   o->block_sums, o->blocks_done, o->output, f->stream));
-    /* Row-major gradient (d x sets) is column-major sets x d: multipliers^T (sets x n) . features (n x d). */
-    CUBLAS_TRY(cublasSgemm(f->cublas, CUBLAS_OP_N, CUBLAS_OP_T, k_count, d, n, &one, o->margins, k_count,
-                           f->features, d, &zero, raw_gradient, k_count));
+    DLP_TRY(coefficient_gradient(o));
     CUDA_TRY(cudaMemcpyAsync(o->host_output, o->output, o->output_bytes, cudaMemcpyDeviceToHost, f->stream));
     CUDA_TRY(cudaStreamSynchronize(f->stream));
     unpack_output(o, loss, gradient);
@@ -135,7 +167,14 @@ static dlp_status cuda_setup(cuda_objective *o, const dlp_logreg_data *data)
     /* The floats start 256-byte aligned, as cuBLAS's fastest kernels want. */
     o->floats_at = ((1 + k_count) * sizeof(double) + 255) / 256 * 256;
     o->input_bytes = o->floats_at + d * k_count * sizeof(float);
-    o->output_bytes = o->input_bytes;
+    o->output_bytes = (1 + k_count + d * k_count) * sizeof(double);
+    /* About 64 row chunks (each chunk's GEMM still has cols x sets outputs to
+     * spread), of at least 512 rows, a multiple of 32 so that every chunk of
+     * margins starts 16-byte aligned. */
+    o->part_rows = ((n + 63) / 64 > 512 ? (n + 63) / 64 : 512) + 31;
+    o->part_rows -= o->part_rows % 32;
+    o->full_parts = n / o->part_rows, o->last_rows = n % o->part_rows;
+    size_t parts = o->full_parts + (o->last_rows > 0);
     o->inverse_std = malloc(d * sizeof(double));
     o->scaled_mean = malloc(d * sizeof(double));
     if (!o->inverse_std || !o->scaled_mean) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "logistic regression: no memory");
@@ -143,15 +182,16 @@ static dlp_status cuda_setup(cuda_objective *o, const dlp_logreg_data *data)
     memcpy(o->scaled_mean, data->scaled_mean, d * sizeof(double));
     CUDA_TRY(cudaSetDevice(o->features->device));
     CUDA_TRY(cudaMalloc(&o->input, o->input_bytes));
-    CUDA_TRY(cudaMalloc(&o->output, o->output_bytes));
+    CUDA_TRY(cudaMalloc((void **)&o->output, o->output_bytes));
     CUDA_TRY(cudaMalloc((void **)&o->margins, n * k_count * sizeof(float)));
+    CUDA_TRY(cudaMalloc((void **)&o->partials, parts * d * k_count * sizeof(float)));
     CUDA_TRY(cudaMalloc((void **)&o->weights, n * sizeof(double)));
     CUDA_TRY(cudaMalloc((void **)&o->labels, n * sizeof(int)));
     CUDA_TRY(cudaMalloc((void **)&o->block_sums, blocks * (1 + k_count) * sizeof(double)));
     CUDA_TRY(cudaMalloc((void **)&o->blocks_done, sizeof *o->blocks_done));
     CUDA_TRY(cudaMemset(o->blocks_done, 0, sizeof *o->blocks_done));
     CUDA_TRY(cudaMallocHost(&o->host_input, o->input_bytes));
-    CUDA_TRY(cudaMallocHost(&o->host_output, o->output_bytes));
+    CUDA_TRY(cudaMallocHost((void **)&o->host_output, o->output_bytes));
     return upload_rows(o, data);
 }
 

@@ -24,6 +24,10 @@ cudaError_t dlp_cuda_logreg_loss(float *margins, const double *offset, const int
                                  size_t rows, size_t sets, int binomial, double *block_sums,
                                  unsigned int *blocks_done, double *sums, cudaStream_t stream);
 
+/* out[i] = sum over p of partials[p * count + i], in double, in order of p. */
+cudaError_t dlp_cuda_logreg_sum_partials(const float *partials, size_t parts, size_t count, double *out,
+                                         cudaStream_t stream);
+
 /* Device buffers of the feature statistics: chunks x cols partials (chunks =
  * dlp_logreg_statistics_chunks, src/ml/logreg_statistics.h), the cols results,
  * and the first non-finite value's row * cols + column (all ones when none). */
