@@ -8,7 +8,8 @@
 #   3. compute-only featurization, dlp vs PyTorch (torchvision/timm, channels_last,
 #      autocast), same GPU, same run;
 #   4. dlp fit on digits-500 with --device cuda (the brief's workflow end to end);
-#   5. end to end JPEG files -> features, dlp vs a PyTorch DataLoader + PIL.
+#   5. end to end JPEG files -> features, dlp vs a PyTorch DataLoader + PIL;
+#   6. logistic regression, dlp CPU (all cores) vs dlp CUDA (bench_logreg gpu).
 # Every step has a time limit; logs go to $OUT as they are written.
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -92,5 +93,9 @@ for workers in (16,):
     torch.cuda.synchronize()
     print("peer=torch-dataloader workers=%d images=%d images_per_s=%.1f" % (workers, n, n / (time.perf_counter() - t)), flush=True)
 ' /tmp/jpegs
+# Logistic regression 100k x 2048 x 10: dlp CPU on all cores vs dlp CUDA (upload included, and
+# resident features: first and second fit), time to the CPU's converged objective (SUMMARY lines).
+step logreg_gpu_bench 60 "$bin/bench_logreg" gpu --rows 100000 --cols 2048 --classes 10 --seed 42
+grep -h SUMMARY "$OUT/logreg_gpu_bench.log" >> "$summary" 2> /dev/null
 echo "total seconds=$((SECONDS - start))" >> "$summary"
 cat "$summary"

@@ -110,7 +110,8 @@ dlp_status dlp_logreg_device_features_upload(int cuda_device, const float *featu
                                              dlp_logreg_device_features **out);
 /* Uses rows x cols float32 features already on cuda_device (row-major, e.g.
  * the featurizer's output) without a copy; the caller keeps that memory alive
- * and unchanged until the handle is destroyed. */
+ * and unchanged until the handle is destroyed, and has finished writing it
+ * (synchronized its stream) before each fit. */
 dlp_status dlp_logreg_device_features_wrap(int cuda_device, const float *device_features, size_t rows, size_t cols,
                                            dlp_logreg_device_features **out);
 void dlp_logreg_device_features_destroy(dlp_logreg_device_features *features);

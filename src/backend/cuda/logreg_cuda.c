@@ -144,17 +144,25 @@ static dlp_status cuda_evaluate(dlp_logreg_objective *self, const double *x, dou
     return DLP_OK;
 }
 
+/* Labels (as int) and weights, on the handle's stream: everything the
+ * evaluations read is ordered on that one stream. */
 static dlp_status upload_rows(cuda_objective *o, const dlp_logreg_data *data)
 {
     size_t n = o->rows;
+    cudaStream_t stream = o->features->stream;
     int *labels = malloc(n * sizeof *labels);
     if (!labels) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "logistic regression on cuda: no memory for labels");
     for (size_t i = 0; i < n; i++) labels[i] = (int)data->labels[i];
-    cudaError_t error = cudaMemcpy(o->labels, labels, n * sizeof *labels, cudaMemcpyHostToDevice);
+    cudaError_t error = cudaMemcpyAsync(o->labels, labels, n * sizeof *labels, cudaMemcpyHostToDevice, stream);
+    if (error == cudaSuccess)
+        error = cudaMemcpyAsync(o->weights, data->weights, n * sizeof(double), cudaMemcpyHostToDevice, stream);
+    if (error == cudaSuccess) error = cudaMemsetAsync(o->blocks_done, 0, sizeof *o->blocks_done, stream);
+    cudaError_t synchronized = cudaStreamSynchronize(stream); /* before labels is freed */
     free(labels);
+    if (error == cudaSuccess) error = synchronized;
     if (error != cudaSuccess)
-        return dlp_fail(DLP_ERR_DEVICE, "cudaMemcpy of the labels failed: %s", cudaGetErrorString(error));
-    CUDA_TRY(cudaMemcpy(o->weights, data->weights, n * sizeof(double), cudaMemcpyHostToDevice));
+        return dlp_fail(DLP_ERR_DEVICE, "logistic regression on cuda: copying the labels and weights failed: %s",
+                        cudaGetErrorString(error));
     return DLP_OK;
 }
 
@@ -189,7 +197,6 @@ static dlp_status cuda_setup(cuda_objective *o, const dlp_logreg_data *data)
     CUDA_TRY(cudaMalloc((void **)&o->labels, n * sizeof(int)));
     CUDA_TRY(cudaMalloc((void **)&o->block_sums, blocks * (1 + k_count) * sizeof(double)));
     CUDA_TRY(cudaMalloc((void **)&o->blocks_done, sizeof *o->blocks_done));
-    CUDA_TRY(cudaMemset(o->blocks_done, 0, sizeof *o->blocks_done));
     CUDA_TRY(cudaMallocHost(&o->host_input, o->input_bytes));
     CUDA_TRY(cudaMallocHost((void **)&o->host_output, o->output_bytes));
     return upload_rows(o, data);
