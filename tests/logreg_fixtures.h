@@ -9,7 +9,7 @@
 #include <stdlib.h>
 
 /* Reads bytes of tests/fixtures/logreg/name; exits (the suite fails) if it cannot. */
-static void *logreg_fixture_read(const char *fixtures, const char *name, size_t bytes)
+static inline void *logreg_fixture_read(const char *fixtures, const char *name, size_t bytes)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/logreg/%s", fixtures, name);
@@ -33,7 +33,7 @@ enum { LOGREG_EDGE_ROWS = 1000, LOGREG_EDGE_COLS = 9 };
  * rows of weight 0; a large offset with a tiny spread (1e4 + 1e-3 noise);
  * all zeros; values near 1e-30; +0.0 / -0.0; noise; one row different;
  * small integers. Weights: 1, with every 7th row 0. Labels: row % 3. */
-static void logreg_edge_matrix(float *x, double *weights, double *labels)
+static inline void logreg_edge_matrix(float *x, double *weights, double *labels)
 {
     unsigned state = 12345u;
     for (size_t i = 0; i < LOGREG_EDGE_ROWS; i++) {
@@ -58,7 +58,7 @@ static void logreg_edge_matrix(float *x, double *weights, double *labels)
 }
 
 /* |actual - expected| <= tolerance * |expected| (so 0 must be met exactly). */
-static double logreg_relative_error(double actual, double expected)
+static inline double logreg_relative_error(double actual, double expected)
 {
     if (actual == expected) return 0.0;
     return expected == 0.0 ? INFINITY : fabs(actual - expected) / fabs(expected);

@@ -27,15 +27,16 @@
 #include "backend/cuda/logreg_device_features.h"
 #include "backend/cuda/logreg_kernels.h"
 #include "core/status.h"
+#include "ml/logreg_device_space.h"
 #include "ml/logreg_objective.h"
 
 typedef struct cuda_objective {
     dlp_logreg_objective base;
     const dlp_logreg_device_features *features;
     size_t rows, cols, sets;
-    int binomial, fit_intercept, fit_with_mean;
-    double weight_sum;
-    double *inverse_std, *scaled_mean; /* host, cols */
+    int binomial;
+    dlp_logreg_space space;            /* the change of space, logreg_device_space.h */
+    double *inverse_std, *scaled_mean; /* host, cols: space's arrays */
     /* Device: input = offsets (sets doubles) then, from byte floats_at, the
      * coefficients (cols x sets floats, already times inverse_std); output =
      * loss and multiplier sums (1 + sets doubles) then the gradient (cols x sets
@@ -67,38 +68,6 @@ static void cuda_destroy(dlp_logreg_objective *self)
     free(o);
 }
 
-/* x (Spark's optimizer space) -> offsets and device-space coefficients. */
-static void pack_input(const cuda_objective *o, const double *x)
-{
-    size_t d = o->cols, k_count = o->sets;
-    double *offset = o->host_input;
-    float *coefficients = (float *)((char *)o->host_input + o->floats_at);
-    for (size_t k = 0; k < k_count; k++) {
-        double value = o->fit_intercept ? x[d * k_count + k] : 0.0;
-        if (o->fit_with_mean)
-            for (size_t j = 0; j < d; j++) value -= x[j * k_count + k] * o->scaled_mean[j];
-        offset[k] = value;
-    }
-    for (size_t j = 0; j < d; j++)
-        for (size_t k = 0; k < k_count; k++)
-            coefficients[j * k_count + k] = (float)(x[j * k_count + k] * o->inverse_std[j]);
-}
-
-static void unpack_output(const cuda_objective *o, double *loss, double *gradient)
-{
-    size_t d = o->cols, k_count = o->sets;
-    const double *sums = o->host_output, *multiplier_sum = sums + 1, *raw = sums + 1 + k_count;
-    for (size_t j = 0; j < d; j++)
-        for (size_t k = 0; k < k_count; k++) {
-            double g = o->inverse_std[j] * raw[j * k_count + k];
-            if (o->fit_with_mean) g -= o->scaled_mean[j] * multiplier_sum[k];
-            gradient[j * k_count + k] = g / o->weight_sum;
-        }
-    if (o->fit_intercept)
-        for (size_t k = 0; k < k_count; k++) gradient[d * k_count + k] = multiplier_sum[k] / o->weight_sum;
-    *loss = sums[0] / o->weight_sum;
-}
-
 /* multipliers^T . features per row chunk, then the chunks added: the row-major
  * gradient (d x sets) is column-major sets x d = multipliers^T (sets x n) . features (n x d). */
 static dlp_status coefficient_gradient(cuda_objective *o)
@@ -127,7 +96,7 @@ static dlp_status cuda_evaluate(dlp_logreg_objective *self, const double *x, dou
     cuda_objective *o = (cuda_objective *)self;
     const dlp_logreg_device_features *f = o->features;
     int d = (int)o->cols, k_count = (int)o->sets, n = (int)o->rows;
-    pack_input(o, x);
+    dlp_logreg_space_pack(&o->space, x, o->host_input, (float *)((char *)o->host_input + o->floats_at));
     CUDA_TRY(cudaSetDevice(f->device));
     CUDA_TRY(cudaMemcpyAsync(o->input, o->host_input, o->input_bytes, cudaMemcpyHostToDevice, f->stream));
     const float *coefficients = (const float *)((char *)o->input + o->floats_at);
@@ -140,7 +109,7 @@ static dlp_status cuda_evaluate(dlp_logreg_objective *self, const double *x, dou
     DLP_TRY(coefficient_gradient(o));
     CUDA_TRY(cudaMemcpyAsync(o->host_output, o->output, o->output_bytes, cudaMemcpyDeviceToHost, f->stream));
     CUDA_TRY(cudaStreamSynchronize(f->stream));
-    unpack_output(o, loss, gradient);
+    dlp_logreg_space_unpack(&o->space, o->host_output, o->host_output + 1 + o->sets, loss, gradient);
     return DLP_OK;
 }
 
@@ -188,6 +157,9 @@ static dlp_status cuda_setup(cuda_objective *o, const dlp_logreg_data *data)
     if (!o->inverse_std || !o->scaled_mean) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "logistic regression: no memory");
     memcpy(o->inverse_std, data->inverse_std, d * sizeof(double));
     memcpy(o->scaled_mean, data->scaled_mean, d * sizeof(double));
+    o->space = (dlp_logreg_space){.cols = d, .sets = k_count, .fit_intercept = data->fit_intercept,
+                                  .fit_with_mean = data->fit_with_mean, .inverse_std = o->inverse_std,
+                                  .scaled_mean = o->scaled_mean, .weight_sum = data->weight_sum};
     CUDA_TRY(cudaSetDevice(o->features->device));
     CUDA_TRY(cudaMalloc(&o->input, o->input_bytes));
     CUDA_TRY(cudaMalloc((void **)&o->output, o->output_bytes));
@@ -218,8 +190,7 @@ dlp_status dlp_logreg_objective_cuda_create(const dlp_logreg_data *data, dlp_log
     o->base.destroy = cuda_destroy;
     o->features = f;
     o->rows = data->rows, o->cols = data->cols, o->sets = data->sets;
-    o->binomial = data->binomial, o->fit_intercept = data->fit_intercept, o->fit_with_mean = data->fit_with_mean;
-    o->weight_sum = data->weight_sum;
+    o->binomial = data->binomial;
     dlp_status status = cuda_setup(o, data);
     if (status != DLP_OK) {
         cuda_destroy(&o->base);
