@@ -177,8 +177,10 @@ static void check_resident(const dataset *d)
     printf("resident: second fit %s the first, wrapped pointer %s\n",
            first && second && same_model(first, second) ? "equals" : "DIFFERS from",
            first && from_wrapped && same_model(first, from_wrapped) ? "equal" : "DIFFERENT");
-    CHECK_FAILS(dlp_logreg_device_features_wrap(0, d->x, d->rows, d->cols, &wrapped), DLP_ERR_INVALID_ARGUMENT,
-                "not memory of cuda:0");
+    dlp_logreg_device_features *refused = NULL;
+    CHECK_FAILS(dlp_logreg_device_features_wrap(0, d->x, d->rows, d->cols, &refused), DLP_ERR_INVALID_ARGUMENT,
+                "not memory of cuda:0"); /* host memory */
+    CHECK(refused == NULL);
     dlp_logreg_model_destroy(first), dlp_logreg_model_destroy(second), dlp_logreg_model_destroy(grid);
     dlp_logreg_model_destroy(from_wrapped);
     dlp_logreg_device_features_destroy(wrapped);
