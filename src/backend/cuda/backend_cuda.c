@@ -14,8 +14,10 @@
 
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/graph_kernels.h"
+#include "backend/cuda/ops_extra_cuda.h"
 #include "core/status.h"
 #include "dlp/device.h"
+#include "graph/device_extra_layout.h"
 #include "graph/device_layout.h"
 #include "graph/plan_internal.h"
 
@@ -399,6 +401,9 @@ static dlp_status cuda_run_step(dlp_backend *backend, dlp_plan *plan, const plan
     dlp_shape is = step->input_shapes[0], os = step->output_shape;
     size_t pixels = (size_t)n * os.h * os.w;
     cudaStream_t stream = context->stream;
+    /* The ops added for users' Keras models: src/backend/cuda/ops_extra_cuda.c. */
+    if (device_extra_step_handled(step))
+        return cuda_extra_run_plan_step(plan, step, state->arena, (const float *const *)cs->weights, n, stream);
     switch (step->op) {
     case DLP_OP_CONV2D: return run_conv(context, state, step, cs, in, out, n);
     case DLP_OP_DEPTHWISE_CONV2D: {
@@ -414,10 +419,6 @@ static dlp_status cuda_run_step(dlp_backend *backend, dlp_plan *plan, const plan
         CUDA_TRY(dlp_cuda_channel_affine(in, out, pixels, os.c, cs->weights[0], cs->weights[1], stream));
         return DLP_OK;
     case DLP_OP_ACTIVATION:
-        /* The activations added for users' Keras models (after softmax) have no CUDA kernel yet. */
-        if (step->params.activation > DLP_ACT_SOFTMAX)
-            return dlp_fail(DLP_ERR_UNSUPPORTED, "cuda backend: activation %s is not implemented on CUDA (run it on "
-                            "the cpu backend)", dlp_activation_name(step->params.activation));
         if (step->params.activation == DLP_ACT_SOFTMAX)
             CUDA_TRY(dlp_cuda_softmax(in, out, pixels, os.c, stream));
         else
