@@ -3,7 +3,8 @@
 # machine (bench/stage_gpu_run.sh puts them, their shared libraries and the
 # shared/ data into .devrun/), so no device time goes to compiling:
 #   1. the gpu.* suites (each CUDA op vs the CPU backend, real InceptionV3 vs
-#      the TF.js oracle, logistic-regression objective vs the CPU);
+#      the TF.js oracle, logistic-regression objective vs the CPU, users' Keras
+#      models: their extra ops vs the CPU twins, the fixtures and nsfwjs vs Keras/TF.js);
 #   2. the op suite once under compute-sanitizer memcheck;
 #   3. compute-only featurization, dlp vs PyTorch (torchvision/timm, channels_last,
 #      autocast), same GPU, same run;
@@ -46,6 +47,7 @@ step gpu_inception_v3_cuda 40 "$bin/gpu_test_inception_v3_cuda"
 step gpu_logreg_gpu 30 "$bin/gpu_test_logreg_gpu"
 step gpu_zoo_synth_cuda 45 "$bin/gpu_test_zoo_synth_cuda"
 step gpu_preprocess_cuda 30 "$bin/gpu_test_preprocess_cuda"
+step gpu_keras_model_cuda 30 "$bin/gpu_test_keras_model_cuda"
 [ "${MEMCHECK:-0}" = 1 ] && command -v compute-sanitizer > /dev/null &&
   step memcheck 50 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/gpu_test_graph_cuda"
 
