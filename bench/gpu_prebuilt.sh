@@ -48,6 +48,21 @@ step gpu_logreg_gpu 30 "$bin/gpu_test_logreg_gpu"
 step gpu_zoo_synth_cuda 45 "$bin/gpu_test_zoo_synth_cuda"
 step gpu_preprocess_cuda 30 "$bin/gpu_test_preprocess_cuda"
 step gpu_keras_model_cuda 30 "$bin/gpu_test_keras_model_cuda"
+# dlp apply --device cuda: nsfwjs as a user model on the three oracle photos vs TF.js' probs (1e-4 absolute).
+mkdir -p /tmp/apply-photos && cp "$run"/shared/oracle/inception_v3/*_299.png /tmp/apply-photos/
+step apply_cuda 30 bash -c '"$1" apply --device cuda --keras "$2/models/nsfwjs-inception_v3/model.json" \
+  --images /tmp/apply-photos --preprocess tf -o /tmp/apply-cuda.jsonl && python3 -c "
+import json, sys
+rows = [json.loads(line) for line in open(\"/tmp/apply-cuda.jsonl\")]
+expected = {e[\"image\"]: e[\"probs\"] for e in json.load(open(sys.argv[1]))[\"results\"]}
+assert len(rows) == 3, len(rows)
+for row in rows:
+    name = row[\"origin\"].split(\"/\")[-1]
+    worst = max(abs(a - b) for a, b in zip(row[\"output\"], expected[name]))
+    print(name, \"max abs difference\", worst)
+    assert worst <= 1e-4, row
+print(\"apply --device cuda: PASS\")
+" "$2/oracle/inception_v3/expected.json"' _ "$bin/dlp" "$run/shared"
 [ "${MEMCHECK:-0}" = 1 ] && command -v compute-sanitizer > /dev/null &&
   step memcheck 50 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/gpu_test_graph_cuda"
 
