@@ -401,9 +401,12 @@ static dlp_status cuda_run_step(dlp_backend *backend, dlp_plan *plan, const plan
     dlp_shape is = step->input_shapes[0], os = step->output_shape;
     size_t pixels = (size_t)n * os.h * os.w;
     cudaStream_t stream = context->stream;
-    /* The ops added for users' Keras models: src/backend/cuda/ops_extra_cuda.c. */
-    if (device_extra_step_handled(step))
+    /* The ops added for users' Keras models: src/backend/cuda/ops_extra_cuda.c (fp32 kernels). */
+    if (device_extra_step_handled(step)) {
+        if (context->options.precision != DLP_CUDA_FP32)
+            return dlp_fail(DLP_ERR_UNSUPPORTED, "cuda backend: %s runs in fp32 only", dlp_op_name(step->op));
         return cuda_extra_run_plan_step(plan, step, state->arena, (const float *const *)cs->weights, n, stream);
+    }
     switch (step->op) {
     case DLP_OP_CONV2D: return run_conv(context, state, step, cs, in, out, n);
     case DLP_OP_DEPTHWISE_CONV2D: {
