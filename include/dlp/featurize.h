@@ -27,6 +27,8 @@ typedef struct dlp_featurizer_options {
     int threads;             /* decoding threads and CPU backend threads; <= 0: all cores */
     const char *device;      /* "auto" (NULL), "cpu", "cuda" or "cuda:N" */
     const char *cache_dir;   /* feature cache folder; NULL: dlp_feature_cache_default_dir(); "" disables it */
+    bool cpu_preprocess;     /* resize and normalize on the CPU even on a GPU (default: on the GPU, which
+                                gives the same input bit for bit; the CPU then only decodes) */
 } dlp_featurizer_options;
 
 /* The defaults above (model NULL: the caller must set it). */

@@ -8,6 +8,7 @@
 
 #include "core/status.h"
 #include "graph/graph_internal.h"
+#include "graph/plan_images.h"
 #include "graph/plan_internal.h"
 
 const char *dlp_backend_name(const dlp_backend *backend) { return backend ? backend->name : "none"; }
@@ -408,17 +409,40 @@ dlp_status dlp_plan_create(const dlp_graph *graph, dlp_backend *backend, int max
     return DLP_OK;
 }
 
-dlp_status dlp_plan_run(dlp_plan *plan, const float *input, int n)
+static dlp_status run_steps(dlp_plan *plan, int n)
 {
-    if (n <= 0 || n > plan->max_batch)
-        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "plan run: batch of %d, the plan takes 1..%d", n, plan->max_batch);
-    DLP_TRY(plan->backend->upload_input(plan->backend, plan, input, n));
     for (int s = 0; s < plan->step_count; s++) {
         dlp_status status = plan->backend->run_step(plan->backend, plan, &plan->steps[s], n);
         if (status != DLP_OK) return dlp_fail_context(status, "layer \"%s\"", plan->steps[s].name);
     }
     plan->last_batch = n;
     return DLP_OK;
+}
+
+dlp_status dlp_plan_run(dlp_plan *plan, const float *input, int n)
+{
+    if (n <= 0 || n > plan->max_batch)
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "plan run: batch of %d, the plan takes 1..%d", n, plan->max_batch);
+    DLP_TRY(plan->backend->upload_input(plan->backend, plan, input, n));
+    return run_steps(plan, n);
+}
+
+bool dlp_plan_takes_images(const dlp_plan *plan)
+{
+    return plan->backend->upload_images && plan->input_shape.c == 3;
+}
+
+dlp_status dlp_plan_run_images(dlp_plan *plan, const uint8_t *packed, const dlp_image_pack_layout *layout,
+                               dlp_resize method, dlp_normalize normalize)
+{
+    if (!dlp_plan_takes_images(plan))
+        return dlp_fail(DLP_ERR_UNSUPPORTED, "plan run: the %s backend does not take images for a %dx%dx%d input",
+                        plan->backend->name, plan->input_shape.h, plan->input_shape.w, plan->input_shape.c);
+    if (layout->count == 0 || layout->count > (size_t)plan->max_batch)
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "plan run: batch of %zu images, the plan takes 1..%d", layout->count,
+                        plan->max_batch);
+    DLP_TRY(plan->backend->upload_images(plan->backend, plan, packed, layout, method, normalize));
+    return run_steps(plan, (int)layout->count);
 }
 
 dlp_shape dlp_plan_output_shape(const dlp_plan *plan, int output)

@@ -5,6 +5,7 @@
 #define DLP_SRC_GRAPH_PLAN_INTERNAL_H
 
 #include "dlp/graph.h"
+#include "image/pack.h"
 
 enum { PLAN_MAX_WEIGHTS = 2 };
 
@@ -61,6 +62,10 @@ struct dlp_backend {
     /* Allocates the arena and uploads/re-lays weights (plan->backend_state). */
     dlp_status (*prepare)(dlp_backend *backend, dlp_plan *plan);
     dlp_status (*upload_input)(dlp_backend *backend, dlp_plan *plan, const float *input, int n);
+    /* Optional (NULL where the backend has none): resizes and normalizes a
+     * packed batch of decoded images into the input (graph/plan_images.h). */
+    dlp_status (*upload_images)(dlp_backend *backend, dlp_plan *plan, const uint8_t *packed,
+                                const dlp_image_pack_layout *layout, dlp_resize method, dlp_normalize normalize);
     dlp_status (*run_step)(dlp_backend *backend, dlp_plan *plan, const plan_step *step, int n);
     dlp_status (*download)(dlp_backend *backend, const dlp_plan *plan, int value, float *dst, size_t floats);
     void (*release)(dlp_backend *backend, dlp_plan *plan);

@@ -14,6 +14,7 @@
 
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/graph_kernels.h"
+#include "backend/cuda/preprocess.h"
 #include "core/status.h"
 #include "dlp/device.h"
 #include "graph/device_layout.h"
@@ -27,6 +28,7 @@ typedef struct cuda_context {
     cudaStream_t stream;
     cudnnHandle_t cudnn;
     cublasHandle_t cublas;
+    dlp_cuda_image_stage images; /* device buffers of dlp_plan_run_images */
 } cuda_context;
 
 typedef enum conv_path { CONV_NONE = 0, CONV_GEMM, CONV_CUDNN } conv_path;
@@ -294,6 +296,17 @@ static dlp_status cuda_upload_input(dlp_backend *backend, dlp_plan *plan, const 
     return DLP_OK;
 }
 
+/* The images are resized and normalized on the device straight into the
+ * input value: the CPU only decodes. */
+static dlp_status cuda_upload_images(dlp_backend *backend, dlp_plan *plan, const uint8_t *packed,
+                                     const dlp_image_pack_layout *layout, dlp_resize method, dlp_normalize normalize)
+{
+    cuda_context *context = context_of(backend);
+    CUDA_TRY(cudaSetDevice(context->device));
+    return dlp_cuda_image_stage_run(&context->images, packed, layout, plan->input_shape.h, plan->input_shape.w, method,
+                                    normalize, value_data(plan, plan->input_value), context->stream);
+}
+
 static dlp_status apply_activation(cuda_context *context, float *data, size_t rows, int channels, const float *bias,
                                    dlp_activation activation)
 {
@@ -470,6 +483,7 @@ static void cuda_destroy(dlp_backend *backend)
         /* Only a device that was opened: cudaSetDevice on a bad index would
          * leave an error pending for the next caller. */
         if (context->stream) cudaSetDevice(context->device);
+        dlp_cuda_image_stage_free(&context->images);
         if (context->cublas) cublasDestroy(context->cublas);
         if (context->cudnn) cudnnDestroy(context->cudnn);
         if (context->stream) cudaStreamDestroy(context->stream);
@@ -517,6 +531,7 @@ dlp_status dlp_backend_create_cuda(int device, const dlp_cuda_options *options, 
     backend->context = context;
     backend->prepare = cuda_prepare;
     backend->upload_input = cuda_upload_input;
+    backend->upload_images = cuda_upload_images;
     backend->run_step = cuda_run_step;
     backend->download = cuda_download;
     backend->release = cuda_release;
