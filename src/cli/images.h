@@ -40,7 +40,7 @@ enum {
     "                      default: found as `dlp models` shows\n"                                                   \
     "  --pooling P         avg (default), max or flatten (sparkdl's dims)\n"                                         \
     "  --resize M          area (default, sparkdl's), bilinear or nearest\n"                                         \
-    "  --batch-size N      images per network run (default 16 on the CPU, 64 on a GPU)\n"                            \
+    "  --batch-size N      images per network run (default 16 on the CPU, 64 on a GPU if it fits)\n"                \
     "  --threads N         decoding and CPU threads (default: all cores)\n"                                          \
     "  --device D          auto (default), cpu, cuda or cuda:N\n"                                                    \
     "  --cache-dir DIR     feature cache (default $DLP_CACHE_DIR, else ~/.cache/dlp); features are\n"               \

@@ -37,6 +37,8 @@ struct dlp_featurizer {
     dlp_resize resize;
     dlp_normalize normalize;
     int batch_size;
+    bool batch_from_memory;   /* no batch size given, on a GPU: fit it to the free memory */
+    int cuda_device;          /* -1 on the CPU */
     bool overlap;             /* prepare the next batch while the network runs */
     bool device_preprocess;   /* the backend resizes and normalizes decoded images */
     dlp_backend *backend;
@@ -146,6 +148,7 @@ static dlp_status create_cuda(dlp_featurizer *featurizer, int index)
     else
         snprintf(featurizer->device, sizeof featurizer->device, "cuda:%d", index);
     featurizer->overlap = true;
+    featurizer->cuda_device = index;
     return DLP_OK;
 }
 
@@ -170,6 +173,7 @@ static dlp_status choose_backend(dlp_featurizer *featurizer, const dlp_featurize
     snprintf(featurizer->device, sizeof featurizer->device, "cpu (%d thread%s%s)", threads, threads == 1 ? "" : "s",
              why_not_cuda);
     featurizer->overlap = false;
+    featurizer->cuda_device = -1;
     return DLP_OK;
 }
 
@@ -192,14 +196,32 @@ static dlp_status load_weights(dlp_featurizer *featurizer, const dlp_featurizer_
     return dlp_weights_load_any(path, weights);
 }
 
+/* The default GPU batch (64), made smaller where the activations of that many
+ * images would take more than half of the device's free memory: a plan for
+ * one image gives the arena bytes per image (an over-estimate per image, as
+ * it includes what does not grow with the batch). */
+static dlp_status fit_batch_to_memory(dlp_featurizer *featurizer, const dlp_graph *graph, const char *const *outputs)
+{
+    dlp_plan *probe = NULL;
+    DLP_TRY(dlp_plan_create(graph, featurizer->backend, 1, outputs, 1, &probe));
+    size_t per_image = dlp_plan_arena_bytes(probe);
+    dlp_plan_destroy(probe);
+    dlp_device_info info;
+    if (per_image == 0 || dlp_device_get_info(featurizer->cuda_device, &info) != DLP_OK) return DLP_OK;
+    size_t fits = info.free_memory_bytes / 2 / per_image;
+    if (fits < (size_t)featurizer->batch_size) featurizer->batch_size = fits > 0 ? (int)fits : 1;
+    return DLP_OK;
+}
+
 static dlp_status plan_network(dlp_featurizer *featurizer, const dlp_tensor_list *weights)
 {
     dlp_model_options model_options = {DLP_TOP_NONE, featurizer->pooling};
     dlp_graph *graph = NULL;
     DLP_TRY(dlp_zoo_build(featurizer->model->name, weights, &model_options, &graph));
     const char *outputs[] = {"features"};
-    dlp_status status = dlp_plan_create(graph, featurizer->backend, featurizer->batch_size, outputs, 1,
-                                        &featurizer->plan);
+    dlp_status status = featurizer->batch_from_memory ? fit_batch_to_memory(featurizer, graph, outputs) : DLP_OK;
+    if (status == DLP_OK)
+        status = dlp_plan_create(graph, featurizer->backend, featurizer->batch_size, outputs, 1, &featurizer->plan);
     dlp_graph_destroy(graph);
     if (status != DLP_OK) return status;
     featurizer->dim = dlp_shape_elements(dlp_plan_output_shape(featurizer->plan, 0));
@@ -240,6 +262,7 @@ dlp_status dlp_featurizer_create(const dlp_featurizer_options *options, dlp_feat
     dlp_status status = choose_backend(featurizer, options);
     if (status == DLP_OK) {
         featurizer->batch_size = options->batch_size > 0 ? options->batch_size : featurizer->overlap ? 64 : 16;
+        featurizer->batch_from_memory = options->batch_size <= 0 && featurizer->cuda_device >= 0;
         if (featurizer->batch_size > MAX_BATCH)
             status = dlp_fail(DLP_ERR_INVALID_ARGUMENT, "batch size %d: expected 1..%d", featurizer->batch_size,
                               MAX_BATCH);
