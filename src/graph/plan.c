@@ -429,20 +429,35 @@ dlp_status dlp_plan_run(dlp_plan *plan, const float *input, int n)
 
 bool dlp_plan_takes_images(const dlp_plan *plan)
 {
-    return plan->backend->upload_images && plan->input_shape.c == 3;
+    return plan->backend->stage_images && plan->backend->upload_staged_images && plan->input_shape.c == 3;
 }
 
-dlp_status dlp_plan_run_images(dlp_plan *plan, const uint8_t *packed, const dlp_image_pack_layout *layout,
-                               dlp_resize method, dlp_normalize normalize)
+static dlp_status check_images(const dlp_plan *plan, int slot, size_t count)
 {
     if (!dlp_plan_takes_images(plan))
         return dlp_fail(DLP_ERR_UNSUPPORTED, "plan run: the %s backend does not take images for a %dx%dx%d input",
                         plan->backend->name, plan->input_shape.h, plan->input_shape.w, plan->input_shape.c);
-    if (layout->count == 0 || layout->count > (size_t)plan->max_batch)
-        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "plan run: batch of %zu images, the plan takes 1..%d", layout->count,
+    if (slot < 0 || slot >= DLP_PLAN_IMAGE_SLOTS)
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "plan run: image slot %d, expected 0..%d", slot,
+                        DLP_PLAN_IMAGE_SLOTS - 1);
+    if (count == 0 || count > (size_t)plan->max_batch)
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "plan run: batch of %zu images, the plan takes 1..%d", count,
                         plan->max_batch);
-    DLP_TRY(plan->backend->upload_images(plan->backend, plan, packed, layout, method, normalize));
-    return run_steps(plan, (int)layout->count);
+    return DLP_OK;
+}
+
+dlp_status dlp_plan_stage_images(dlp_plan *plan, int slot, const uint8_t *packed, const dlp_image_pack_layout *layout)
+{
+    DLP_TRY(check_images(plan, slot, layout->count));
+    return plan->backend->stage_images(plan->backend, slot, packed, layout);
+}
+
+dlp_status dlp_plan_run_staged_images(dlp_plan *plan, int slot, size_t count, dlp_resize method,
+                                      dlp_normalize normalize)
+{
+    DLP_TRY(check_images(plan, slot, count));
+    DLP_TRY(plan->backend->upload_staged_images(plan->backend, plan, slot, count, method, normalize));
+    return run_steps(plan, (int)count);
 }
 
 dlp_shape dlp_plan_output_shape(const dlp_plan *plan, int output)

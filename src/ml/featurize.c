@@ -63,7 +63,8 @@ typedef struct batch {
     uint8_t *packed;          /* the packed network images (pinned when possible) */
     size_t packed_capacity;
     bool packed_pinned;
-    dlp_status pack_status;   /* packing failed (out of memory): the whole call fails */
+    int slot;                 /* its device staging slot (graph/plan_images.h): 0 or 1 */
+    dlp_status pack_status;   /* packing or staging failed: the whole call fails */
     char pack_message[MESSAGE_CAPACITY];
     int *needs_network;       /* 1: decoded into input; 0: cached or failed */
     dlp_status *status;
@@ -412,7 +413,8 @@ static dlp_status ensure_packed_capacity(batch *b, size_t bytes)
 }
 
 /* Lays the decoded images that need the network back to back (pinned
- * memory, so the copy to the device is a DMA), in parallel. */
+ * memory, so the copy to the device is a DMA), in parallel, and starts the
+ * copy to the device while the network may still run the other batch. */
 static void pack_batch(batch_job *job)
 {
     batch *b = job->batch;
@@ -426,6 +428,8 @@ static void pack_batch(batch_job *job)
     if (status == DLP_OK) status = ensure_packed_capacity(b, b->layout.total_bytes);
     if (status == DLP_OK) {
         dlp_thread_pool_run(job->featurizer->pool, m, pack_slot, job);
+        if (m) status = dlp_plan_stage_images(job->featurizer->plan, b->slot, b->packed, &b->layout);
+        if (status != DLP_OK) snprintf(b->pack_message, sizeof b->pack_message, "%s", dlp_last_error());
     } else {
         for (size_t i = 0; i < m; i++) dlp_image_free(&b->network_images[i]);
         snprintf(b->pack_message, sizeof b->pack_message, "%s", dlp_last_error());
@@ -459,7 +463,7 @@ static dlp_status run_network(batch_job *job, dlp_featurize_stats *stats)
     stats->computed += m;
     if (m == 0) return DLP_OK;
     if (featurizer->device_preprocess)
-        DLP_TRY(dlp_plan_run_images(featurizer->plan, b->packed, &b->layout, featurizer->resize, featurizer->normalize));
+        DLP_TRY(dlp_plan_run_staged_images(featurizer->plan, b->slot, m, featurizer->resize, featurizer->normalize));
     else
         DLP_TRY(dlp_plan_run(featurizer->plan, b->input, (int)m));
     float *computed = malloc(m * dim * sizeof(float));
@@ -553,6 +557,7 @@ dlp_status dlp_featurizer_run(dlp_featurizer *featurizer, dlp_dataset *dataset, 
         batch_free(&batches[0]);
         return status;
     }
+    batches[1].slot = 1;
     size_t batch_size = (size_t)featurizer->batch_size;
     batch_job jobs[2];
     size_t batch_count = (count + batch_size - 1) / batch_size;

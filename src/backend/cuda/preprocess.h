@@ -34,23 +34,25 @@ dlp_status dlp_cuda_preprocess_batch(const uint8_t *pixels, const uint64_t *offs
 dlp_status dlp_cuda_preprocess_images(int device, const dlp_image *images, size_t count, int out_h, int out_w,
                                       dlp_resize method, dlp_normalize normalize, float *out);
 
-/* Device buffers for packed batches, grown as needed and reused from batch
+/* Device buffers for one packed batch, grown as needed and reused from batch
  * to batch (a zeroed struct is an empty stage). */
 typedef struct dlp_cuda_image_stage {
     uint8_t *pixels;
     size_t pixel_capacity;
     void *layout;            /* offsets, then heights, then widths */
     size_t layout_capacity;  /* bytes */
+    size_t count;            /* images of the batch last copied */
 } dlp_cuda_image_stage;
 
-/* Copies a packed batch (packed: layout->total_bytes, ideally pinned, left
- * untouched until the stream has done the copy) and its layout to the
- * stage's device buffers and launches the kernel into out (device,
- * layout->count * out_h * out_w * 3 floats), all on stream, on the current
- * device. */
-dlp_status dlp_cuda_image_stage_run(dlp_cuda_image_stage *stage, const uint8_t *packed,
-                                    const dlp_image_pack_layout *layout, int out_h, int out_w, dlp_resize method,
-                                    dlp_normalize normalize, float *out, void *stream);
+/* Enqueues on stream (current device) the copy of a packed batch (packed:
+ * layout->total_bytes, ideally pinned, left untouched until the copy is done)
+ * and of its layout into the stage's device buffers. */
+dlp_status dlp_cuda_image_stage_copy(dlp_cuda_image_stage *stage, const uint8_t *packed,
+                                     const dlp_image_pack_layout *layout, void *stream);
+/* Enqueues on stream the kernel over the batch last copied into the stage:
+ * out (device) gets stage->count * out_h * out_w * 3 floats. */
+dlp_status dlp_cuda_image_stage_launch(const dlp_cuda_image_stage *stage, int out_h, int out_w, dlp_resize method,
+                                       dlp_normalize normalize, float *out, void *stream);
 void dlp_cuda_image_stage_free(dlp_cuda_image_stage *stage);
 
 #endif

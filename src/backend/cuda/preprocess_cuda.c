@@ -136,12 +136,11 @@ static dlp_status ensure_device_bytes(void **buffer, size_t *capacity, size_t by
     return DLP_OK;
 }
 
-dlp_status dlp_cuda_image_stage_run(dlp_cuda_image_stage *stage, const uint8_t *packed,
-                                    const dlp_image_pack_layout *layout, int out_h, int out_w, dlp_resize method,
-                                    dlp_normalize normalize, float *out, void *stream)
+dlp_status dlp_cuda_image_stage_copy(dlp_cuda_image_stage *stage, const uint8_t *packed,
+                                     const dlp_image_pack_layout *layout, void *stream)
 {
-    size_t out_bytes = 0, count = layout->count;
-    DLP_TRY(check_output(count, out_h, out_w, method, normalize, &out_bytes));
+    size_t count = layout->count;
+    stage->count = 0;
     if (count == 0) return DLP_OK;
     cudaStream_t cuda_stream = (cudaStream_t)stream;
     size_t per_image = sizeof(uint64_t) + 2 * sizeof(int32_t);
@@ -154,6 +153,16 @@ dlp_status dlp_cuda_image_stage_run(dlp_cuda_image_stage *stage, const uint8_t *
     CUDA_TRY(cudaMemcpyAsync(offsets, layout->offsets, count * sizeof *offsets, cudaMemcpyHostToDevice, cuda_stream));
     CUDA_TRY(cudaMemcpyAsync(heights, layout->heights, count * sizeof *heights, cudaMemcpyHostToDevice, cuda_stream));
     CUDA_TRY(cudaMemcpyAsync(widths, layout->widths, count * sizeof *widths, cudaMemcpyHostToDevice, cuda_stream));
+    stage->count = count;
+    return DLP_OK;
+}
+
+dlp_status dlp_cuda_image_stage_launch(const dlp_cuda_image_stage *stage, int out_h, int out_w, dlp_resize method,
+                                       dlp_normalize normalize, float *out, void *stream)
+{
+    size_t count = stage->count;
+    const uint64_t *offsets = stage->layout;
+    const int32_t *heights = (const int32_t *)(offsets + count), *widths = heights + count;
     return dlp_cuda_preprocess_batch(stage->pixels, offsets, heights, widths, count, out_h, out_w, method, normalize,
                                      out, stream);
 }

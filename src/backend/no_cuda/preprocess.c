@@ -18,12 +18,17 @@ dlp_status dlp_cuda_preprocess_images(int device, const dlp_image *images, size_
     return dlp_fail(DLP_ERR_DEVICE, "cuda preprocess: this dlp was built without CUDA (nvcc was not found at build time)");
 }
 
-dlp_status dlp_cuda_image_stage_run(dlp_cuda_image_stage *stage, const uint8_t *packed,
-                                    const dlp_image_pack_layout *layout, int out_h, int out_w, dlp_resize method,
-                                    dlp_normalize normalize, float *out, void *stream)
+dlp_status dlp_cuda_image_stage_copy(dlp_cuda_image_stage *stage, const uint8_t *packed,
+                                     const dlp_image_pack_layout *layout, void *stream)
 {
-    (void)stage, (void)packed, (void)layout, (void)out_h, (void)out_w, (void)method, (void)normalize, (void)out;
-    (void)stream;
+    (void)stage, (void)packed, (void)layout, (void)stream;
+    return dlp_fail(DLP_ERR_DEVICE, "cuda preprocess: this dlp was built without CUDA (nvcc was not found at build time)");
+}
+
+dlp_status dlp_cuda_image_stage_launch(const dlp_cuda_image_stage *stage, int out_h, int out_w, dlp_resize method,
+                                       dlp_normalize normalize, float *out, void *stream)
+{
+    (void)stage, (void)out_h, (void)out_w, (void)method, (void)normalize, (void)out, (void)stream;
     return dlp_fail(DLP_ERR_DEVICE, "cuda preprocess: this dlp was built without CUDA (nvcc was not found at build time)");
 }
 
