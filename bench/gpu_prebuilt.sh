@@ -47,6 +47,7 @@ step gpu_inception_v3_cuda 40 "$bin/gpu_test_inception_v3_cuda"
 step gpu_logreg_gpu 30 "$bin/gpu_test_logreg_gpu"
 step gpu_zoo_synth_cuda 45 "$bin/gpu_test_zoo_synth_cuda"
 step gpu_preprocess_cuda 30 "$bin/gpu_test_preprocess_cuda"
+step gpu_featurize_cuda 60 "$bin/gpu_test_featurize_cuda"
 step gpu_keras_model_cuda 30 "$bin/gpu_test_keras_model_cuda"
 # dlp apply --device cuda: nsfwjs as a user model on the three oracle photos vs TF.js' probs (1e-4 absolute).
 mkdir -p /tmp/apply-photos && cp "$run"/shared/oracle/inception_v3/*_299.png /tmp/apply-photos/
@@ -84,11 +85,19 @@ imgs = [Image.open(os.path.join(src, n)).convert("RGB").resize((500, 375)) for n
 for i in range(1000):
     imgs[i % 3].rotate(i % 17).save("%s/a/%05d.jpg" % (dst, i), quality=90)
 ' "$run/shared/oracle/inception_v3" /tmp/jpegs
-for t in 16; do
-  step e2e_dlp_t$t 30 "$bin/dlp" featurize --device cuda --no-cache --threads $t --batch-size 64 \
+# The decode ceiling: one core's read + decode rate of these files x the cores.
+step decode_rate 20 "$bin/decode_rate" /tmp/jpegs --seconds 4
+for t in 1 4 16; do
+  step e2e_dlp_t$t 40 "$bin/dlp" featurize --device cuda --no-cache --threads $t --batch-size 64 \
     --model InceptionV3 --weights "$weights" --images /tmp/jpegs -o /tmp/e2e.npy
 done
-PYTHONUNBUFFERED=1 step e2e_torch 40 python3 -c '
+step e2e_dlp_t16_cpu_preprocess 30 "$bin/dlp" featurize --device cuda --no-cache --threads 16 --batch-size 64 \
+  --cpu-preprocess --model InceptionV3 --weights "$weights" --images /tmp/jpegs -o /tmp/e2e_cpu.npy
+step e2e_same_features 20 python3 -c '
+import numpy as np
+a, b = np.load("/tmp/e2e.npy"), np.load("/tmp/e2e_cpu.npy")
+print("e2e features, GPU vs CPU preprocessing: shape", a.shape, "max abs difference", float(np.abs(a - b).max()))'
+PYTHONUNBUFFERED=1 step e2e_torch 90 python3 -c '
 import sys, time, torch, torchvision
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
@@ -100,7 +109,7 @@ class D(Dataset):
     def __getitem__(self, i): return tf(Image.open(files[i]).convert("RGB"))
 m = torchvision.models.inception_v3(weights=None, aux_logits=False, init_weights=False).eval().cuda()
 m.fc = torch.nn.Identity(); m = m.to(memory_format=torch.channels_last)
-for workers in (16,):
+for workers in (1, 4, 16):
     loader = DataLoader(D(), batch_size=64, num_workers=workers, pin_memory=True)
     t = time.perf_counter(); n = 0
     with torch.inference_mode():
