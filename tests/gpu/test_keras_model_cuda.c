@@ -268,6 +268,8 @@ int main(void)
     for (size_t i = 0; i < sizeof op_cases / sizeof op_cases[0]; i++) run_op_case(&op_cases[i]);
     printf("worst rel-L2 over the op cases: %.3g (tolerance 1e-5)\n", worst_error);
 
+    /* Only the op cases, for a run under compute-sanitizer (the whole models would take minutes there). */
+    if (getenv("DLP_KERAS_CUDA_OPS_ONLY")) return check_summary("keras_model_cuda (op cases only)");
     dlp_backend *gpu = NULL;
     CHECK_OK(dlp_backend_create_cuda(0, NULL, &gpu));
     if (gpu) {
