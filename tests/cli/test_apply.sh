@@ -101,7 +101,7 @@ if "$dlp" devices > /dev/null 2>&1; then
   check "python3 '$tmp/npy.py' '$tmp/cuda.npy' '$tmp/tf_cpu.npy' 1e-4"
 else
   check "[ $rc -eq 4 ]"
-  check "grep -q 'cuda:0' '$tmp/device_cuda.txt'" || cat "$tmp/device_cuda.txt" >&2
+  check "grep -q 'apply: cuda' '$tmp/device_cuda.txt'" || cat "$tmp/device_cuda.txt" >&2
 fi
 
 "$dlp" apply --keras "$DLP_FIXTURES/h5/small_cnn_weights.h5" --npy "$fixtures/sequential_x.npy" -o "$tmp/x.npy" \
