@@ -82,26 +82,13 @@ step e2e_same_features 20 python3 -c '
 import numpy as np
 a, b = np.load("/tmp/e2e.npy"), np.load("/tmp/e2e_cpu.npy")
 print("e2e features, GPU vs CPU preprocessing: shape", a.shape, "max abs difference", float(np.abs(a - b).max()))'
-PYTHONUNBUFFERED=1 step e2e_torch 120 python3 -c '
-import sys, time, torch, torchvision
-from PIL import Image
-from torch.utils.data import DataLoader, Dataset
-import os
-files = sorted(os.path.join(sys.argv[1], "a", f) for f in os.listdir(os.path.join(sys.argv[1], "a")))
-tf = torchvision.transforms.Compose([torchvision.transforms.Resize((299, 299)), torchvision.transforms.ToTensor()])
-class D(Dataset):
-    def __len__(self): return len(files)
-    def __getitem__(self, i): return tf(Image.open(files[i]).convert("RGB"))
-m = torchvision.models.inception_v3(weights=None, aux_logits=False, init_weights=False).eval().cuda()
-m.fc = torch.nn.Identity(); m = m.to(memory_format=torch.channels_last)
-for workers in (1, 4, 16):
-    loader = DataLoader(D(), batch_size=64, num_workers=workers, pin_memory=True)
-    t = time.perf_counter(); n = 0
-    with torch.inference_mode():
-        for x in loader:
-            m(x.cuda(non_blocking=True).to(memory_format=torch.channels_last)); n += len(x)
-    torch.cuda.synchronize()
-    print("peer=torch-dataloader workers=%d images=%d images_per_s=%.1f" % (workers, n, n / (time.perf_counter() - t)), flush=True)
-' /tmp/jpegs
+PYTHONUNBUFFERED=1 step e2e_torch 120 python3 "$root/bench/e2e_torch_gpu.py" /tmp/jpegs --model inception_v3 \
+  --workers 1,4,16
+# ResNet50 (synthetic weights; the real ones are not on the machine) at 16 threads, dlp vs the DataLoader.
+step synth_resnet50 20 "$bin/synth_weights" ResNet50 /tmp/resnet50.safetensors
+step e2e_dlp_resnet50_t16 40 "$bin/dlp" featurize --device cuda --no-cache --threads 16 --batch-size 64 \
+  --model ResNet50 --weights /tmp/resnet50.safetensors --images /tmp/jpegs -o /tmp/e2e_r50.npy
+PYTHONUNBUFFERED=1 step e2e_torch_resnet50 60 python3 "$root/bench/e2e_torch_gpu.py" /tmp/jpegs --model resnet50 \
+  --workers 16
 echo "total seconds=$((SECONDS - start))" >> "$summary"
 cat "$summary"
