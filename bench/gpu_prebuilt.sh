@@ -20,6 +20,8 @@ summary="$OUT/summary.txt"
 start=$SECONDS
 step() {  # step NAME LIMIT COMMAND...
   local name=$1 limit=$2; shift 2
+  # ONLY="name1 name2": run just those steps (a short check of one piece).
+  if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $name "* ]]; then return 1; fi
   if [ $((SECONDS - start + 5)) -gt "${BUDGET:-300}" ]; then echo "$name skipped (budget)" >> "$summary"; return 1; fi
   local begin=$SECONDS
   timeout --kill-after=5 "$limit" "$@" > "$OUT/$name.log" 2>&1
@@ -78,13 +80,13 @@ step fit_cuda 40 "$bin/dlp" fit --device cuda --weights "$weights" --images "$di
   --elastic-net 0.5 --split 0.8 --seed 42 -o /tmp/fit-cuda
 cp /tmp/fit-cuda/report.json "$OUT/fit_cuda_report.json" 2> /dev/null
 
-# End to end: 1000 JPEGs (quality 90, 500x375, from the three oracle photos) -> features.
+# End to end: 4000 JPEGs (quality 90, 500x375, from the three oracle photos) -> features.
 step make_jpegs 20 python3 -c '
 import sys, os
 from PIL import Image
 src = sys.argv[1]; dst = sys.argv[2]; os.makedirs(dst + "/a", exist_ok=True)
 imgs = [Image.open(os.path.join(src, n)).convert("RGB").resize((500, 375)) for n in sorted(os.listdir(src)) if n.endswith(".png")]
-for i in range(1000):
+for i in range(4000):
     imgs[i % 3].rotate(i % 17).save("%s/a/%05d.jpg" % (dst, i), quality=90)
 ' "$run/shared/oracle/inception_v3" /tmp/jpegs
 # The decode ceiling: one core's read + decode rate of these files x the cores.
@@ -99,26 +101,13 @@ step e2e_same_features 20 python3 -c '
 import numpy as np
 a, b = np.load("/tmp/e2e.npy"), np.load("/tmp/e2e_cpu.npy")
 print("e2e features, GPU vs CPU preprocessing: shape", a.shape, "max abs difference", float(np.abs(a - b).max()))'
-PYTHONUNBUFFERED=1 step e2e_torch 90 python3 -c '
-import sys, time, torch, torchvision
-from PIL import Image
-from torch.utils.data import DataLoader, Dataset
-import os
-files = sorted(os.path.join(sys.argv[1], "a", f) for f in os.listdir(os.path.join(sys.argv[1], "a")))
-tf = torchvision.transforms.Compose([torchvision.transforms.Resize((299, 299)), torchvision.transforms.ToTensor()])
-class D(Dataset):
-    def __len__(self): return len(files)
-    def __getitem__(self, i): return tf(Image.open(files[i]).convert("RGB"))
-m = torchvision.models.inception_v3(weights=None, aux_logits=False, init_weights=False).eval().cuda()
-m.fc = torch.nn.Identity(); m = m.to(memory_format=torch.channels_last)
-for workers in (1, 4, 16):
-    loader = DataLoader(D(), batch_size=64, num_workers=workers, pin_memory=True)
-    t = time.perf_counter(); n = 0
-    with torch.inference_mode():
-        for x in loader:
-            m(x.cuda(non_blocking=True).to(memory_format=torch.channels_last)); n += len(x)
-    torch.cuda.synchronize()
-    print("peer=torch-dataloader workers=%d images=%d images_per_s=%.1f" % (workers, n, n / (time.perf_counter() - t)), flush=True)
-' /tmp/jpegs
+PYTHONUNBUFFERED=1 step e2e_torch 120 python3 "$root/bench/e2e_torch_gpu.py" /tmp/jpegs --model inception_v3 \
+  --workers 1,4,16
+# ResNet50 (synthetic weights; the real ones are not on the machine) at 16 threads, dlp vs the DataLoader.
+step synth_resnet50 20 "$bin/synth_weights" ResNet50 /tmp/resnet50.safetensors
+step e2e_dlp_resnet50_t16 40 "$bin/dlp" featurize --device cuda --no-cache --threads 16 --batch-size 64 \
+  --model ResNet50 --weights /tmp/resnet50.safetensors --images /tmp/jpegs -o /tmp/e2e_r50.npy
+PYTHONUNBUFFERED=1 step e2e_torch_resnet50 60 python3 "$root/bench/e2e_torch_gpu.py" /tmp/jpegs --model resnet50 \
+  --workers 16
 echo "total seconds=$((SECONDS - start))" >> "$summary"
 cat "$summary"

@@ -4,12 +4,11 @@
  * network, each image as dlp_image_resize_float would resize and normalize
  * it. No CUDA types here, so the no-CUDA stubs and the tests include it.
  *
- * What is verified: the per-pixel math is src/image/resize_pixel.h, shared
- * by the kernel, and unit.resize_pixel checks on the host that it equals
- * dlp_image_resize_float bit for bit. What is NOT verified yet: the kernel
- * and these launchers on a GPU (gpu.preprocess_cuda, which expects exact
- * equality, has not run on a device). The featurizer uses the stage below
- * through dlp_plan_run_images on the CUDA backend. */
+ * Verified: the per-pixel math is src/image/resize_pixel.h, shared by the
+ * kernel, and unit.resize_pixel checks on the host that it equals
+ * dlp_image_resize_float bit for bit; gpu.preprocess_cuda checks the kernel
+ * itself on a GPU the same way (bit for bit on an H200, 2026-11-26). The
+ * featurizer uses the stage below through graph/plan_images.h. */
 #ifndef DLP_SRC_BACKEND_CUDA_PREPROCESS_H
 #define DLP_SRC_BACKEND_CUDA_PREPROCESS_H
 
