@@ -23,10 +23,13 @@ typedef struct dlp_featurizer_options {
                                 NULL: dlp_weights_find(model) */
     dlp_pooling pooling;     /* default DLP_POOLING_AVG */
     dlp_resize resize;       /* default DLP_RESIZE_AREA (sparkdl's) */
-    int batch_size;          /* images per network run; <= 0: 16 on the CPU, 64 on a GPU */
+    int batch_size;          /* images per network run; <= 0: 16 on the CPU, 64 on a GPU (fewer where
+                                64 images' activations would take over half the free device memory) */
     int threads;             /* decoding threads and CPU backend threads; <= 0: all cores */
     const char *device;      /* "auto" (NULL), "cpu", "cuda" or "cuda:N" */
     const char *cache_dir;   /* feature cache folder; NULL: dlp_feature_cache_default_dir(); "" disables it */
+    bool cpu_preprocess;     /* resize and normalize on the CPU even on a GPU (default: on the GPU, which
+                                gives the same input bit for bit; the CPU then only decodes) */
 } dlp_featurizer_options;
 
 /* The defaults above (model NULL: the caller must set it). */
