@@ -49,22 +49,11 @@ static dlp_status add_files(dlp_dataset **dataset, char **paths, int count)
     DLP_TRY(dlp_dataset_create(&files));
     dlp_status status = DLP_OK;
     for (int i = 0; i < count && status == DLP_OK; i++) status = dlp_dataset_add(files, paths[i], -1);
-    if (status == DLP_OK && *dataset) {
-        dlp_dataset *joined = NULL;
-        status = dlp_dataset_union(*dataset, files, &joined);
-        if (status == DLP_OK) {
-            dlp_dataset_destroy(*dataset);
-            *dataset = joined;
-        }
-        dlp_dataset_destroy(files);
-        return status;
-    }
     if (status != DLP_OK) {
         dlp_dataset_destroy(files);
         return status;
     }
-    *dataset = files;
-    return DLP_OK;
+    return cli_join_dataset(dataset, files);
 }
 
 static int parse_value(int option, const char *argument, classify_settings *s)

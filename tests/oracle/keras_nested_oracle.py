@@ -24,19 +24,15 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 import numpy as np  # noqa: E402
 import tf_keras as keras  # noqa: E402
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-FIXTURES = os.environ.get("DLP_FIXTURES", os.path.join(HERE, "..", "fixtures"))
-OUT = os.path.join(FIXTURES, "keras_model")
+import keras_model_oracle  # noqa: E402
+
+OUT = keras_model_oracle.OUT
 L = keras.layers
 
 
 def randomize_statistics(model, seed):
-    """Batch-norm statistics away from (0, 1), nested models included."""
-    rng = np.random.RandomState(seed)
-    for layer in model.submodules:
-        if isinstance(layer, L.BatchNormalization):
-            layer.set_weights([(rng.uniform(0.5, 1.5, w.shape) if "variance" in w.name or "gamma" in w.name
-                                else rng.uniform(-0.3, 0.3, w.shape)).astype(np.float32) for w in layer.weights])
+    """Batch-norm statistics away from (0, 1), nested models' layers included."""
+    keras_model_oracle.randomize_statistics(model, seed, layers=model.submodules)
 
 
 def nested_functional():
