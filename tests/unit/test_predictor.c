@@ -32,6 +32,10 @@
 #define PREDICTOR_MODELS "inception_v3,xception,resnet50"
 #define PREDICTOR_SUITE "predictor"
 #endif
+/* tests/gpu/test_predictor_cuda.c runs this suite with "cuda". */
+#ifndef PREDICTOR_DEVICE
+#define PREDICTOR_DEVICE "cpu"
+#endif
 
 enum { INPUTS = 3, TOP = 5, CLASSES = DLP_IMAGENET_CLASSES };
 static const char *fixtures, *shared, *source_dir, *tmp;
@@ -201,7 +205,7 @@ static dlp_predictor *make_predictor(const char *name, const dlp_tensor_list *we
     dlp_predictor_options options;
     dlp_predictor_options_init(&options);
     options.model = name;
-    options.device = "cpu";
+    options.device = PREDICTOR_DEVICE;
     options.batch_size = INPUTS;
     options.weights = path;
     dlp_predictor *predictor = NULL;
@@ -301,19 +305,21 @@ static void check_files(const zoo_model_case *model, json_t *order, json_t *inpu
     dlp_predictor_options options;
     dlp_predictor_options_init(&options);
     options.model = model->name;
-    options.device = "cpu";
+    options.device = PREDICTOR_DEVICE;
     options.weights = notop_path;
     dlp_predictor *refused = NULL;
     CHECK_FAILS(dlp_predictor_create(&options, &refused), DLP_ERR_MODEL, "no weights for layer \"predictions\"");
     CHECK(refused == NULL);
 
     snprintf(out, sizeof out, "%s/predictor_top5.jsonl", tmp);
-    snprintf(args, sizeof args, "--model %s --weights '%s' --device cpu --top-k 5 -o '%s' '%s' '%s' '%s'", model->name,
+    snprintf(args, sizeof args,
+             "--model %s --weights '%s' --device " PREDICTOR_DEVICE " --top-k 5 -o '%s' '%s' '%s' '%s'", model->name,
              weights_path, out, images[0], images[1], images[2]);
     CHECK(run_cli(args, err) == 0);
     check_cli_jsonl(out, inputs, keras_rows);
     snprintf(out, sizeof out, "%s/predictor_probabilities.npy", tmp);
-    snprintf(args, sizeof args, "--model %s --weights '%s' --device cpu --probabilities -o '%s' '%s' '%s' '%s'",
+    snprintf(args, sizeof args,
+             "--model %s --weights '%s' --device " PREDICTOR_DEVICE " --probabilities -o '%s' '%s' '%s' '%s'",
              model->name, weights_path, out, images[0], images[1], images[2]);
     CHECK(run_cli(args, err) == 0);
     size_t rows = 0;
@@ -325,8 +331,8 @@ static void check_files(const zoo_model_case *model, json_t *order, json_t *inpu
             break;
         }
     free(cli_probs);
-    snprintf(args, sizeof args, "--model %s --weights '%s' --device cpu -o '%s' '%s'", model->name, notop_path, out,
-             images[0]);
+    snprintf(args, sizeof args, "--model %s --weights '%s' --device " PREDICTOR_DEVICE " -o '%s' '%s'", model->name,
+             notop_path, out, images[0]);
     CHECK(run_cli(args, err) == 3);
     CHECK(file_contains(err, "no weights for layer \"predictions\""));
     remove(weights_path);
@@ -380,6 +386,11 @@ int main(void)
     shared = check_env("DLP_SHARED_DIR");
     source_dir = check_env("DLP_SOURCE_DIR");
     tmp = check_env("DLP_TEST_TMP");
+    int devices = 0;
+    if (strcmp(PREDICTOR_DEVICE, "cpu") != 0 && dlp_device_count(&devices) != DLP_OK) {
+        printf("skipped: no CUDA device: %s\n", dlp_last_error());
+        return 77;
+    }
     char path[4096];
     snprintf(path, sizeof path, "%s/imagenet/decode_predictions.json", fixtures);
     json_error_t error;
