@@ -46,6 +46,7 @@ step gpu_inception_v3_cuda 40 "$bin/gpu_test_inception_v3_cuda"
 step gpu_logreg_gpu 30 "$bin/gpu_test_logreg_gpu"
 step gpu_zoo_synth_cuda 45 "$bin/gpu_test_zoo_synth_cuda"
 step gpu_preprocess_cuda 30 "$bin/gpu_test_preprocess_cuda"
+DLP_BIN="$bin/dlp" step gpu_predictor_cuda 60 "$bin/gpu_test_predictor_cuda"
 [ "${MEMCHECK:-0}" = 1 ] && command -v compute-sanitizer > /dev/null &&
   step memcheck 50 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/gpu_test_graph_cuda"
 
