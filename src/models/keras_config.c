@@ -1254,16 +1254,14 @@ static bool looks_like_keras3(const layer_entry *l)
            json_is_object(json_object_get(l->config, "dtype"));
 }
 
-/* The one output of a nested Functional model. */
+/* The one output of a nested Functional model (build_nested checked there is one). */
 static dlp_status nested_output(const builder *inner, const layer_entry *l, json_t *config, keras_tensor *out)
 {
     json_t *outputs = reference_list(json_object_get(config, "output_layers"));
     const char *name = json_string_value(json_array_get(json_array_get(outputs, 0), 0));
     int layer = name ? find_layer(inner, name) : -1;
     dlp_status status = DLP_OK;
-    if (json_array_size(outputs) != 1)
-        status = REFUSE(l, "a nested model with %zu outputs: only one is supported", json_array_size(outputs));
-    else if (layer < 0)
+    if (layer < 0)
         status = MALFORMED(l, "output layer \"%s\" is not in the nested model", name ? name : "?");
     else
         *out = inner->layers[layer].output;
@@ -1297,6 +1295,10 @@ static dlp_status build_nested(builder *b, const layer_entry *l, const keras_ten
     for (int i = 0; status == DLP_OK && !sequential && i < inner.count; i++) inputs += is_input_layer(&inner.layers[i]);
     if (status == DLP_OK && !sequential && inputs != 1)
         status = REFUSE(l, "a nested model with %d InputLayers: only one input is supported", inputs);
+    json_t *outputs = sequential ? NULL : reference_list(json_object_get(config, "output_layers"));
+    if (status == DLP_OK && !sequential && json_array_size(outputs) != 1)
+        status = REFUSE(l, "a nested model with %zu outputs: only one is supported", json_array_size(outputs));
+    json_decref(outputs);
     if (status == DLP_OK && b->graph && sequential) {
         keras_tensor input;
         status = build_sequential(&inner, &input);

@@ -13,6 +13,8 @@ Writes into tests/fixtures/keras_model/:
                          a conv model fed a 4-D .npy, whose output is 4-D too
   nd_series.h5 + nd_series_x.npy [N, 6, 4] + nd_series_y0.npy [N, 6, 3]
                          a [T, F] model, 3-D in and out
+  refuse_nested_{lstm,shared,two_outputs}.json  configs dlp refuses: a nested
+                         model holding an LSTM, one called twice, one with two outputs
 Random weights (seeded), batch-norm statistics moved away from (0, 1).
 Run with the oracle venv: tests/oracle/run.sh VENV keras_nested_oracle.py
 """
@@ -91,6 +93,30 @@ def nd_series():
     return keras.Model(inputs, outputs, name="nd_series")
 
 
+def refusals():
+    """Nested models dlp refuses: written as configs (model.to_json())."""
+    cases = {}
+    keras.backend.clear_session()
+    i = keras.Input((6, 4), name="series")
+    encoder = keras.Model(i, L.LSTM(3, name="recurrent")(i), name="encoder")
+    o = keras.Input((6, 4), name="outer_series")
+    cases["nested_lstm"] = keras.Model(o, L.Dense(2, name="out")(encoder(o)), name="wraps_lstm")
+    keras.backend.clear_session()
+    i = keras.Input((5,), name="item")
+    tower = keras.Model(i, L.Dense(3, name="embed")(i), name="tower")
+    a = keras.Input((5,), name="left")
+    cases["nested_shared"] = keras.Model(a, L.Add(name="sum")([tower(a), tower(L.Dense(5, name="shift")(a))]),
+                                         name="siamese")
+    keras.backend.clear_session()
+    i = keras.Input((5,), name="item")
+    split = keras.Model(i, [L.Dense(3, name="first")(i), L.Dense(3, name="second")(i)], name="split")
+    a = keras.Input((5,), name="outer_item")
+    cases["nested_two_outputs"] = keras.Model(a, L.Add(name="sum")(split(a)), name="uses_split")
+    for name, model in cases.items():
+        with open(os.path.join(OUT, "refuse_%s.json" % name), "w") as f:
+            f.write(model.to_json())
+
+
 def save(model, stem, x, flatten_input=True):
     model.save(os.path.join(OUT, stem + ".h5"), save_format="h5")
     # Reloading the file is what a user would do: the outputs must survive it.
@@ -109,6 +135,7 @@ def main():
     save(nested_sequential(), "nested_sequential", rng.normal(0, 1, (5, 7)).astype(np.float32))
     save(nd_conv(), "nd_conv", rng.normal(0, 1, (3, 9, 9, 3)).astype(np.float32), flatten_input=False)
     save(nd_series(), "nd_series", rng.normal(0, 1, (4, 6, 4)).astype(np.float32), flatten_input=False)
+    refusals()
 
 
 if __name__ == "__main__":

@@ -137,6 +137,9 @@ static void check_refusals(const char *fixtures)
     check_refused(fixtures, "groups", "layer \"grouped\" (Conv2D)", "groups 2");
     check_refused(fixtures, "channels_first", "layer \"nchw\" (Conv2D)", "data_format \"channels_first\"");
     check_refused(fixtures, "concat_batch", "layer \"batch_concat\" (Concatenate)", "axis 0");
+    check_refused(fixtures, "nested_lstm", "layer \"encoder/recurrent\" (LSTM)", "not supported");
+    check_refused(fixtures, "nested_shared", "(Functional)", "called 2 times");
+    check_refused(fixtures, "nested_two_outputs", "layer \"split\" (Functional)", "2 outputs");
 
     /* The refusal comes from the first pass: an unsupported layer listed last
      * is found even though an earlier layer's inputs are broken. */
