@@ -67,6 +67,7 @@ for row in rows:
     assert worst <= 1e-4, row
 print(\"apply --device cuda: PASS\")
 " "$2/oracle/inception_v3/expected.json"' _ "$bin/dlp" "$run/shared"
+DLP_BIN="$bin/dlp" step gpu_predictor_cuda 60 "$bin/gpu_test_predictor_cuda"
 [ "${MEMCHECK:-0}" = 1 ] && command -v compute-sanitizer > /dev/null &&
   step memcheck 50 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/gpu_test_graph_cuda"
 [ "${MEMCHECK:-0}" = 1 ] && command -v compute-sanitizer > /dev/null && DLP_KERAS_CUDA_OPS_ONLY=1 \

@@ -19,5 +19,6 @@
 #include "dlp/logreg.h"       /* logistic regression, evaluator */
 #include "dlp/pipeline.h"     /* featurizer + logistic regression, saved as a directory */
 #include "dlp/featurize.h"    /* a zoo network as a featurizer over image rows */
+#include "dlp/predictor.h"    /* a zoo network as an ImageNet classifier, the class list */
 
 #endif

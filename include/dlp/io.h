@@ -35,6 +35,13 @@ dlp_status dlp_npy_write_f32(const char *path, const float *data, size_t rows, s
  * success, even for 0 rows); the caller frees it with free(). */
 dlp_status dlp_npy_read_f32(const char *path, float **data, size_t *rows, size_t *cols);
 
+enum { DLP_NPY_MAX_DIMS = 8 };
+/* The same for arrays of any shape of 1 to 8 dims (N x H x W x C, N x T x F):
+ * *ndim and shape[0 .. *ndim - 1] receive it; the data in C order. */
+dlp_status dlp_npy_read_f32_shape(const char *path, float **data, int *ndim, size_t shape[DLP_NPY_MAX_DIMS]);
+/* dlp_npy_write_f32 for a shape of 1 to 8 dims, byte for byte as np.save. */
+dlp_status dlp_npy_write_f32_shape(const char *path, const float *data, int ndim, const size_t *shape);
+
 /* The rows of a dataset as CSV: header "origin,label,status,message", one
  * line per row, lines ending in "\n". label is the integer label, empty for
  * -1; status is "ok" or dlp_status_name() of the row's error ("i/o",

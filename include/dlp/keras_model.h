@@ -15,11 +15,14 @@
  * clip(0.2x+0.5, 0, 1); in a Keras 3 config relu6(x+3)/6, as Keras 3
  * defines it), softplus. Tensors have 1 to 3 dims besides the batch: [D] and [T, D] are
  * held as 1x1xD and 1xTxD (the graph's NHWC per-image shapes). One input;
- * any number of outputs.
+ * any number of outputs. Nested models: a Functional or Sequential model used
+ * as a layer (called once, one input, one output; nesting to any depth) is
+ * built in place, its layers named "<model>/<layer>" in the graph, its
+ * weights found where Keras' .h5 keeps them ("<model>/<layer>/<weight>"). 
  *
  * Refused before the graph is built (DLP_ERR_UNSUPPORTED, naming the layer,
- * its class and the option): other layer classes (LSTM, Conv3D, nested
- * models, ...), data_format channels_first, dilation_rate != 1, groups != 1,
+ * its class and the option): other layer classes (LSTM, Conv3D, ...),
+ * data_format channels_first, dilation_rate != 1, groups != 1,
  * shared layers (called more than once), several inputs, a batch-axis
  * concatenation. */
 #ifndef DLP_KERAS_MODEL_H

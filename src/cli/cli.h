@@ -46,5 +46,6 @@ int cli_predict(int argc, char **argv);
 int cli_train(int argc, char **argv);
 int cli_evaluate(int argc, char **argv);
 int cli_apply(int argc, char **argv);
+int cli_classify(int argc, char **argv);
 
 #endif

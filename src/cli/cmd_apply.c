@@ -1,6 +1,7 @@
 /* cmd_apply.c: `dlp apply`: a user's own Keras model (whole-model .h5, TF.js
  * model.json, or dlp convert's safetensors with its model_config) on images
  * or on arrays (.npy rows), batched; one output row per input row. */
+#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,18 +12,22 @@
 #include "data/output_file.h"
 
 static const char usage[] =
-    "Usage: dlp apply --keras MODEL (--images DIR|LIST ... | --npy X.npy) [OPTIONS] -o OUT\n\n"
+    "Usage: dlp apply --keras MODEL (--images DIR|LIST ... | --npy X.npy | --jsonl X.jsonl) [OPTIONS] -o OUT\n\n"
     "Runs a Keras model built from its own model_config (Sequential or Functional;\n"
     "see dlp/keras_model.h for the layers) and writes one row of its output per input.\n"
     "Images are decoded, resized to the model's input and preprocessed; a file that\n"
     "cannot be read keeps its row, with NaN values (null in JSON Lines), and exit code 5.\n"
-    "Arrays: each .npy row is one input in Keras' row-major order ([D], or [T, D]\n"
-    "flattened to T*D columns).\n\n"
+    "Arrays: the .npy's first axis is the batch; each input either has the model's\n"
+    "own shape (an [N, H, W, C] array into a conv model, [N, T, F]) and the output\n"
+    "keeps its shape ([N, ...] .npy, nested JSON arrays), or is flattened to one row\n"
+    "([N, H*W*C]) and so is the output. JSON Lines input: one array per line (nested\n"
+    "as the input's shape, or flat), or an object whose \"input\" holds it.\n\n"
     "Options:\n"
     "  --keras MODEL       whole-model .h5, TF.js model.json (or its folder), or safetensors\n"
     "  --images SRC        a folder tree or a list file (path[,label]); repeat to combine\n"
-    "  --npy X.npy         float32/float64 array [N, input elements]\n"
-    "  -o, --output OUT    .npy (float32 [N, D]) or .jsonl (JSON Lines)\n"
+    "  --npy X.npy         float32/float64 array [N, input shape...] or [N, input elements]\n"
+    "  --jsonl X.jsonl     JSON Lines of arrays (see above)\n"
+    "  -o, --output OUT    .npy (float32 [N, D] or [N, output shape...]) or .jsonl (JSON Lines)\n"
     "  --output-index I    which model output (default 0)\n"
     "  --resize M          area (default), bilinear or nearest\n"
     "  --preprocess P      none (default: 0..255), tf (x/127.5-1), caffe, or scale:A,B (x*A+B)\n"
@@ -33,10 +38,12 @@ static const char usage[] =
     "  -h, --help          this help\n";
 
 enum { OPT_KERAS = 1000, OPT_IMAGES, OPT_NPY, OPT_OUTPUT_INDEX, OPT_RESIZE, OPT_PREPROCESS, OPT_SIZE, OPT_BATCH,
-       OPT_THREADS, OPT_DEVICE };
+       OPT_THREADS, OPT_DEVICE, OPT_JSONL };
 
 typedef struct apply_settings {
-    const char *model_path, *npy_path, *output;
+    const char *model_path, *npy_path, *jsonl_path, *output;
+    /* Arrays given in the model's own shape: outputs keep theirs (rank, dims). */
+    int shaped, output_rank, output_dims[3];
     int output_index, batch, threads;
     const char *device; /* auto, cpu, cuda or cuda:N */
     dlp_resize resize;
@@ -100,11 +107,50 @@ static dlp_status create_backend(const apply_settings *s, dlp_backend **backend,
     return DLP_OK;
 }
 
+/* One output as JSON arrays nested as dims (NaN and inf as null). */
+static void write_nested(FILE *out, const float *values, int rank, const int *dims)
+{
+    size_t inner = 1;
+    for (int d = 1; d < rank; d++) inner *= (size_t)dims[d];
+    fputc('[', out);
+    for (int i = 0; i < dims[0]; i++) {
+        if (i) fputc(',', out);
+        if (rank > 1) write_nested(out, values + (size_t)i * inner, rank - 1, dims + 1);
+        else if (isfinite(values[i])) fprintf(out, "%.9g", values[i]);
+        else fputs("null", out);
+    }
+    fputc(']', out);
+}
+
+/* dlp_jsonl_write_row's fields, then "output" nested as the model's output. */
+static dlp_status write_nested_row(FILE *out, const dlp_row *row, const apply_settings *s, const float *values)
+{
+    char *line = NULL;
+    size_t length = 0;
+    FILE *buffer = open_memstream(&line, &length);
+    if (!buffer) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "out of memory");
+    dlp_status status = dlp_jsonl_write_row(buffer, row, NULL, NULL, NULL, 0);
+    fclose(buffer);
+    if (status == DLP_OK && length >= 2) {
+        fwrite(line, 1, length - 2, out);
+        fputs(",\"output\":", out);
+        write_nested(out, values, s->output_rank, s->output_dims);
+        fputs("}\n", out);
+    }
+    free(line);
+    return status == DLP_OK && ferror(out) ? dlp_fail(DLP_ERR_IO, "%s: write failed", s->output) : status;
+}
+
 /* Writes the rows as .npy or JSON Lines; dataset NULL for arrays. */
 static dlp_status write_rows(const apply_settings *s, const dlp_dataset *dataset, const float *values, size_t rows,
                              size_t dim)
 {
     const char *dot = strrchr(s->output, '.');
+    if ((!dot || strcmp(dot, ".jsonl")) && s->shaped) {
+        size_t shape[4] = {rows, 0, 0, 0};
+        for (int d = 0; d < s->output_rank; d++) shape[d + 1] = (size_t)s->output_dims[d];
+        return dlp_npy_write_f32_shape(s->output, values, s->output_rank + 1, shape);
+    }
     if (!dot || strcmp(dot, ".jsonl")) return dlp_npy_write_f32(s->output, values, rows, dim);
     dlp_output_file file;
     DLP_TRY(dlp_output_file_open(&file, s->output));
@@ -118,7 +164,11 @@ static dlp_status write_rows(const apply_settings *s, const dlp_dataset *dataset
         else
             snprintf(origin, sizeof origin, "row %zu", i);
         const char *label = dataset && row.label >= 0 ? dlp_dataset_label_name(dataset, row.label) : NULL;
-        status = dlp_jsonl_write_row(out, &row, label, "output", row.status == DLP_OK ? values + i * dim : NULL, dim);
+        if (s->shaped)
+            status = write_nested_row(out, &row, s, values + i * dim);
+        else
+            status = dlp_jsonl_write_row(out, &row, label, "output", row.status == DLP_OK ? values + i * dim : NULL,
+                                         dim);
     }
     return status == DLP_OK ? dlp_output_file_commit(&file) : dlp_output_file_abort(&file, status);
 }
@@ -164,11 +214,120 @@ static dlp_status apply_images(const apply_settings *s, const dlp_keras_model *m
     return status;
 }
 
+/* "[N, 8, 8, 3]" for messages. */
+static void format_input_shape(int rank, const int *dims, char *text, size_t size)
+{
+    size_t used = (size_t)snprintf(text, size, "[N");
+    for (int d = 0; d < rank && used < size; d++) used += (size_t)snprintf(text + used, size - used, ", %d", dims[d]);
+    if (used < size) snprintf(text + used, size - used, "]");
+}
+
+/* A .npy whose dims after the batch are the model's input dims (shaped) or
+ * one row of its elements (flattened, the output flattened likewise). */
+static dlp_status read_npy_arrays(apply_settings *s, const dlp_keras_model *model, float **arrays, size_t *rows)
+{
+    int ndim = 0, dims[3], rank = dlp_keras_model_input_dims(model, dims);
+    size_t shape[DLP_NPY_MAX_DIMS], elements = dlp_shape_elements(dlp_keras_model_input_shape(model));
+    DLP_TRY(dlp_npy_read_f32_shape(s->npy_path, arrays, &ndim, shape));
+    bool shaped = ndim == rank + 1;
+    for (int d = 0; shaped && d < rank; d++) shaped = shape[d + 1] == (size_t)dims[d];
+    bool flat = ndim == 2 && shape[1] == elements;
+    if (!shaped && !flat) {
+        char want[64], have[200] = "";
+        format_input_shape(rank, dims, want, sizeof want);
+        for (int d = 0; d < ndim; d++)
+            snprintf(have + strlen(have), sizeof have - strlen(have), "%s%zu", d ? ", " : "", shape[d]);
+        free(*arrays);
+        *arrays = NULL;
+        return dlp_fail(DLP_ERR_DATA, "%s: shape [%s]; the model's input \"%s\" takes %s, or [N, %zu] flattened",
+                        s->npy_path, have, dlp_keras_model_input_name(model), want, elements);
+    }
+    *rows = shape[0];
+    s->shaped = shaped && rank > 1;
+    return DLP_OK;
+}
+
+/* Whether value is an array nested as dims[0..rank-1] with numbers inside. */
+static bool nested_as(json_t *value, int rank, const int *dims)
+{
+    if (!json_is_array(value) || json_array_size(value) != (size_t)dims[0]) return false;
+    for (size_t i = 0; i < json_array_size(value); i++) {
+        json_t *item = json_array_get(value, i);
+        if (rank > 1 ? !nested_as(item, rank - 1, dims + 1) : !json_is_number(item)) return false;
+    }
+    return true;
+}
+
+/* Appends the numbers of a nested array in row-major order. */
+static void append_numbers(json_t *value, float *out, size_t *count)
+{
+    if (json_is_number(value)) {
+        out[(*count)++] = (float)json_number_value(value);
+        return;
+    }
+    for (size_t i = 0; i < json_array_size(value); i++) append_numbers(json_array_get(value, i), out, count);
+}
+
+/* One JSON Lines input: an array nested as the input's shape, or flat, or {"input": that}. */
+static dlp_status parse_json_input(apply_settings *s, const dlp_keras_model *model, const char *line, size_t number,
+                                   float *out, bool *nested)
+{
+    int dims[3], rank = dlp_keras_model_input_dims(model, dims);
+    int flat_dims[1] = {(int)dlp_shape_elements(dlp_keras_model_input_shape(model))};
+    json_error_t error;
+    json_t *root = json_loads(line, 0, &error);
+    json_t *value = json_is_object(root) ? json_object_get(root, "input") : root;
+    *nested = rank > 1 && nested_as(value, rank, dims);
+    bool flat = nested_as(value, 1, flat_dims);
+    size_t count = 0;
+    if (*nested || flat) append_numbers(value, out, &count);
+    json_decref(root);
+    if (!root) return dlp_fail(DLP_ERR_DATA, "%s: line %zu: %s", s->jsonl_path, number, error.text);
+    if (*nested || flat) return DLP_OK;
+    char want[64];
+    format_input_shape(rank, dims, want, sizeof want);
+    return dlp_fail(DLP_ERR_DATA, "%s: line %zu: expected an array of %d numbers, or nested as the input %s (N: the lines)",
+                    s->jsonl_path, number, flat_dims[0], want);
+}
+
+static dlp_status read_jsonl_arrays(apply_settings *s, const dlp_keras_model *model, float **arrays, size_t *rows)
+{
+    size_t elements = dlp_shape_elements(dlp_keras_model_input_shape(model)), capacity = 0, number = 0;
+    FILE *file = fopen(s->jsonl_path, "r");
+    if (!file) return dlp_fail(DLP_ERR_IO, "%s: cannot open", s->jsonl_path);
+    char *line = NULL;
+    size_t line_capacity = 0;
+    dlp_status status = DLP_OK;
+    *rows = 0;
+    while (status == DLP_OK && getline(&line, &line_capacity, file) >= 0) {
+        number++;
+        if (strspn(line, " \t\r\n") == strlen(line)) continue;
+        if (*rows == capacity) {
+            capacity = capacity ? capacity * 2 : 64;
+            float *grown = realloc(*arrays, capacity * elements * sizeof(float));
+            if (!grown) {
+                status = dlp_fail(DLP_ERR_OUT_OF_MEMORY, "%s: out of memory at line %zu", s->jsonl_path, number);
+                break;
+            }
+            *arrays = grown;
+        }
+        bool nested = false;
+        status = parse_json_input(s, model, line, number, *arrays + *rows * elements, &nested);
+        if (*rows == 0) s->shaped = nested;
+        (*rows)++;
+    }
+    free(line);
+    fclose(file);
+    if (status == DLP_OK && !*arrays) *arrays = malloc(sizeof(float));
+    return status;
+}
+
 static int parse_options(int argc, char **argv, apply_settings *s, dlp_dataset **dataset)
 {
     static const struct option options[] = {
         {"keras", required_argument, NULL, OPT_KERAS},          {"images", required_argument, NULL, OPT_IMAGES},
         {"npy", required_argument, NULL, OPT_NPY},              {"output", required_argument, NULL, 'o'},
+        {"jsonl", required_argument, NULL, OPT_JSONL},
         {"output-index", required_argument, NULL, OPT_OUTPUT_INDEX},
         {"resize", required_argument, NULL, OPT_RESIZE},        {"preprocess", required_argument, NULL, OPT_PREPROCESS},
         {"size", required_argument, NULL, OPT_SIZE},            {"batch", required_argument, NULL, OPT_BATCH},
@@ -182,6 +341,7 @@ static int parse_options(int argc, char **argv, apply_settings *s, dlp_dataset *
         switch (option) {
         case OPT_KERAS: s->model_path = optarg; break;
         case OPT_NPY: s->npy_path = optarg; break;
+        case OPT_JSONL: s->jsonl_path = optarg; break;
         case 'o': s->output = optarg; break;
         case OPT_IMAGES: {
             dlp_status status = cli_add_image_source(dataset, optarg);
@@ -223,8 +383,8 @@ static int parse_options(int argc, char **argv, apply_settings *s, dlp_dataset *
         }
     }
     if (optind < argc) return cli_usage_error("apply", "unexpected argument '%s'", argv[optind]);
-    if (!s->model_path || !s->output || (!*dataset == !s->npy_path))
-        return cli_usage_error("apply", "--keras, -o and one of --images or --npy are required");
+    if (!s->model_path || !s->output || (!!*dataset + !!s->npy_path + !!s->jsonl_path) != 1)
+        return cli_usage_error("apply", "--keras, -o and one of --images, --npy or --jsonl are required");
     return CLI_EXIT_OK;
 }
 
@@ -243,7 +403,7 @@ int cli_apply(int argc, char **argv)
     dlp_keras_model *model = NULL;
     dlp_backend *backend = NULL;
     float *values = NULL, *arrays = NULL;
-    size_t rows = 0, cols = 0, failed = 0, dim = 0;
+    size_t rows = 0, failed = 0, dim = 0;
     char device[512] = "";
     dlp_status status = dlp_keras_model_load(s.model_path, &s.model_options, &model);
     if (status == DLP_OK && s.output_index >= dlp_keras_model_output_count(model)) {
@@ -255,21 +415,16 @@ int cli_apply(int argc, char **argv)
     if (status == DLP_OK) status = create_backend(&s, &backend, device, sizeof device);
     if (status == DLP_OK) {
         dim = dlp_shape_elements(dlp_keras_model_output_shape(model, s.output_index));
-        if (s.npy_path) status = dlp_npy_read_f32(s.npy_path, &arrays, &rows, &cols);
+        s.output_rank = dlp_keras_model_output_dims(model, s.output_index, s.output_dims);
+        if (s.npy_path) status = read_npy_arrays(&s, model, &arrays, &rows);
+        else if (s.jsonl_path) status = read_jsonl_arrays(&s, model, &arrays, &rows);
         else rows = dlp_dataset_size(dataset);
-    }
-    size_t input_elements = model ? dlp_shape_elements(dlp_keras_model_input_shape(model)) : 0;
-    if (status == DLP_OK && s.npy_path && cols != input_elements) {
-        cli_error("apply", "%s: %zu columns, the model's input \"%s\" takes %zu elements per row", s.npy_path, cols,
-                  dlp_keras_model_input_name(model), input_elements);
-        status = DLP_ERR_DATA;
-        code = CLI_EXIT_DATA;
     }
     if (status == DLP_OK) {
         values = malloc((rows ? rows : 1) * dim * sizeof(float));
         if (!values) status = DLP_ERR_OUT_OF_MEMORY;
     }
-    if (status == DLP_OK && s.npy_path)
+    if (status == DLP_OK && (s.npy_path || s.jsonl_path))
         status = dlp_keras_model_apply(model, backend, arrays, rows, s.batch > 0 ? s.batch : 16, s.output_index,
                                        values, rows * dim);
     else if (status == DLP_OK)

@@ -55,31 +55,34 @@ int cli_featurizer_option(const char *command, int option, const char *argument,
     }
 }
 
+dlp_status cli_join_dataset(dlp_dataset **dataset, dlp_dataset *added)
+{
+    if (!*dataset) {
+        *dataset = added;
+        return DLP_OK;
+    }
+    dlp_dataset *joined = NULL;
+    dlp_status status = dlp_dataset_union(*dataset, added, &joined);
+    dlp_dataset_destroy(added);
+    if (status != DLP_OK) return status;
+    dlp_dataset_destroy(*dataset);
+    *dataset = joined;
+    return DLP_OK;
+}
+
 dlp_status cli_add_image_source(dlp_dataset **dataset, const char *source)
 {
     struct stat info;
     dlp_dataset *added = NULL;
-    dlp_status created = dlp_dataset_create(&added);
-    if (created != DLP_OK) return created;
+    DLP_TRY(dlp_dataset_create(&added));
     dlp_status status;
     if (stat(source, &info) == 0 && S_ISDIR(info.st_mode)) status = dlp_dataset_scan_directory(added, source);
     else status = dlp_dataset_read_list(added, source);
-    if (status == DLP_OK && *dataset) {
-        dlp_dataset *joined = NULL;
-        status = dlp_dataset_union(*dataset, added, &joined);
-        if (status == DLP_OK) {
-            dlp_dataset_destroy(*dataset);
-            dlp_dataset_destroy(added);
-            *dataset = joined;
-            return DLP_OK;
-        }
-    }
     if (status != DLP_OK) {
         dlp_dataset_destroy(added);
         return status;
     }
-    *dataset = added;
-    return DLP_OK;
+    return cli_join_dataset(dataset, added);
 }
 
 static void advance(void *context, size_t done, size_t total)

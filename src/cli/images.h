@@ -64,6 +64,9 @@ int cli_featurizer_option(const char *command, int option, const char *argument,
  * sub-folders), a regular file is read as a list (path[,label]). Several
  * sources are combined as a union. Returns a dlp_status (message set). */
 dlp_status cli_add_image_source(dlp_dataset **dataset, const char *source);
+/* Appends added's rows to *dataset (a union, labels reconciled by name) or
+ * makes it *dataset when there is none; takes ownership of added. */
+dlp_status cli_join_dataset(dlp_dataset **dataset, dlp_dataset *added);
 
 /* Featurizes every row of dataset into *features (malloc'ed, rows x D), with
  * a progress bar; prints nothing else. */

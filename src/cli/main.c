@@ -19,6 +19,7 @@ static const cli_command commands[] = {
     {"train", "fit a logistic regression on a feature file; writes a pipeline directory", cli_train},
     {"evaluate", "apply a pipeline to a feature file and print its metrics", cli_evaluate},
     {"apply", "run your own Keras model (.h5, TF.js) on images or .npy arrays", cli_apply},
+    {"classify", "ImageNet classes of images with a zoo model and its top (top K or probabilities)", cli_classify},
 };
 enum { COMMAND_COUNT = sizeof commands / sizeof commands[0] };
 

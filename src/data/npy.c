@@ -26,19 +26,41 @@ static int host_is_little_endian(void)
     return first == 1;
 }
 
+/* Python's repr of a shape tuple: "(3,)", "(3, 4)". */
+static void format_shape(int ndim, const size_t *shape, char *text, size_t size)
+{
+    size_t used = (size_t)snprintf(text, size, "(");
+    for (int d = 0; d < ndim && used < size; d++)
+        used += (size_t)snprintf(text + used, size - used, "%s%zu", d ? ", " : "", shape[d]);
+    if (used < size) snprintf(text + used, size - used, ndim == 1 ? ",)" : ")");
+}
+
 dlp_status dlp_npy_write_f32(const char *path, const float *data, size_t rows, size_t cols)
 {
-    if (!path || (!data && rows && cols)) return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "dlp_npy_write_f32: NULL argument");
-    if (cols && rows > SIZE_MAX / cols / sizeof(float))
-        return dlp_fail(DLP_ERR_LIMIT, "%s: %zu x %zu floats overflow the address space", path, rows, cols);
+    size_t shape[2] = {rows, cols};
+    return dlp_npy_write_f32_shape(path, data, 2, shape);
+}
+
+dlp_status dlp_npy_write_f32_shape(const char *path, const float *data, int ndim, const size_t *shape)
+{
+    if (!path || !shape || ndim < 1 || ndim > DLP_NPY_MAX_DIMS)
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "dlp_npy_write_f32: NULL argument or %d dims (1 to 8)", ndim);
+    size_t count = 1;
+    for (int d = 0; d < ndim; d++) {
+        if (shape[d] && count > SIZE_MAX / shape[d] / sizeof(float))
+            return dlp_fail(DLP_ERR_LIMIT, "%s: %d-d array of that shape overflows the address space", path, ndim);
+        count *= shape[d];
+    }
+    if (!data && count) return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "dlp_npy_write_f32: NULL argument");
     /* numpy's _write_array_header: the dict repr with sorted keys, spaces
      * so the first (growth) axis can be rewritten in place up to 21 digits,
      * then _wrap_header pads so that data starts at a multiple of 64 bytes. */
-    char header[256];
-    int length = snprintf(header, sizeof header, "{'descr': '<f4', 'fortran_order': False, 'shape': (%zu, %zu), }",
-                          rows, cols);
+    char header[320], shape_text[200];
+    format_shape(ndim, shape, shape_text, sizeof shape_text);
+    int length = snprintf(header, sizeof header, "{'descr': '<f4', 'fortran_order': False, 'shape': %s, }",
+                          shape_text);
     char rows_text[32];
-    int rows_digits = snprintf(rows_text, sizeof rows_text, "%zu", rows);
+    int rows_digits = snprintf(rows_text, sizeof rows_text, "%zu", shape[0]);
     for (int i = rows_digits; i < GROWTH_AXIS_MAX_DIGITS; i++) header[length++] = ' ';
     size_t header_with_newline = (size_t)length + 1;
     size_t padding = ARRAY_ALIGN - (MAGIC_BYTES + 2 + 2 + header_with_newline) % ARRAY_ALIGN;
@@ -57,7 +79,6 @@ dlp_status dlp_npy_write_f32(const char *path, const float *data, size_t rows, s
     fwrite(header, 1, (size_t)length, file);
     for (size_t i = 0; i < padding; i++) fputc(' ', file);
     fputc('\n', file);
-    size_t count = rows * cols;
     if (host_is_little_endian()) {
         if (count) fwrite(data, sizeof(float), count, file);
     } else {
@@ -133,7 +154,7 @@ static dlp_status parse_shape(header_cursor *cursor, size_t *dims, int *dim_coun
                 return dlp_fail(DLP_ERR_LIMIT, "%s: .npy shape dimension too large", cursor->path);
             value = value * 10 + digit;
         }
-        if (*dim_count == 8) return dlp_fail(DLP_ERR_UNSUPPORTED, "%s: .npy arrays of more than 8 dimensions", cursor->path);
+        if (*dim_count == DLP_NPY_MAX_DIMS) return dlp_fail(DLP_ERR_UNSUPPORTED, "%s: .npy arrays of more than 8 dimensions", cursor->path);
         dims[(*dim_count)++] = value;
         if (take(cursor, ')')) return DLP_OK;
         if (!take(cursor, ',')) return header_error(cursor, "',' or ')' in the shape");
@@ -143,7 +164,7 @@ static dlp_status parse_shape(header_cursor *cursor, size_t *dims, int *dim_coun
 typedef struct {
     char descr[32];
     int fortran_order; /* -1: missing */
-    size_t dims[8];
+    size_t dims[DLP_NPY_MAX_DIMS];
     int dim_count; /* -1: missing */
 } npy_header;
 
@@ -200,8 +221,9 @@ static uint64_t load_le64(const unsigned char *bytes)
     return (uint64_t)load_le32(bytes) | (uint64_t)load_le32(bytes + 4) << 32;
 }
 
-static dlp_status read_array(FILE *file, const char *path, const npy_header *header, size_t data_offset,
-                             float **data_out, size_t *rows_out, size_t *cols_out)
+/* Reads the data of an array of 1 to max_dims dims (max_dims 2: the 2-d reader's refusal). */
+static dlp_status read_array(FILE *file, const char *path, const npy_header *header, size_t data_offset, int max_dims,
+                             float **data_out)
 {
     int is_f8;
     if (strcmp(header->descr, "<f4") == 0) is_f8 = 0;
@@ -214,28 +236,27 @@ static dlp_status read_array(FILE *file, const char *path, const npy_header *hea
     if (header->fortran_order)
         return dlp_fail(DLP_ERR_UNSUPPORTED, "%s: fortran_order is True; dlp reads C-order arrays "
                         "(use np.ascontiguousarray before np.save)", path);
-    size_t rows, cols;
-    if (header->dim_count == 1) {
-        rows = header->dims[0];
-        cols = 1;
-    } else if (header->dim_count == 2) {
-        rows = header->dims[0];
-        cols = header->dims[1];
-    } else {
-        return dlp_fail(DLP_ERR_UNSUPPORTED, "%s: a %d-dimensional array; dlp reads 1-d and 2-d arrays", path,
-                        header->dim_count);
+    if (header->dim_count < 1 || header->dim_count > max_dims)
+        return max_dims == 2 ? dlp_fail(DLP_ERR_UNSUPPORTED, "%s: a %d-dimensional array; dlp reads 1-d and 2-d arrays",
+                                        path, header->dim_count)
+                             : dlp_fail(DLP_ERR_UNSUPPORTED, "%s: a %d-dimensional array; dlp reads 1 to %d dims",
+                                        path, header->dim_count, max_dims);
+    char shape_text[200];
+    format_shape(header->dim_count, header->dims, shape_text, sizeof shape_text);
+    size_t item_bytes = is_f8 ? 8 : 4, count = 1;
+    for (int d = 0; d < header->dim_count; d++) {
+        if (header->dims[d] && count > SIZE_MAX / header->dims[d] / item_bytes)
+            return dlp_fail(DLP_ERR_LIMIT, "%s: shape %s overflows the address space", path, shape_text);
+        count *= header->dims[d];
     }
-    size_t item_bytes = is_f8 ? 8 : 4;
-    if (cols && rows > SIZE_MAX / cols / item_bytes)
-        return dlp_fail(DLP_ERR_LIMIT, "%s: shape (%zu, %zu) overflows the address space", path, rows, cols);
-    size_t count = rows * cols, data_bytes = count * item_bytes;
+    size_t data_bytes = count * item_bytes;
     struct stat info;
     if (fstat(fileno(file), &info) != 0) return dlp_fail(DLP_ERR_IO, "%s: %s", path, strerror(errno));
     if (S_ISREG(info.st_mode)) {
         uint64_t file_bytes = (uint64_t)info.st_size;
         if (file_bytes < data_offset || file_bytes - data_offset < data_bytes)
-            return dlp_fail(DLP_ERR_FORMAT, "%s: truncated: shape (%zu, %zu) needs %zu data bytes, the file has %llu",
-                            path, rows, cols, data_bytes,
+            return dlp_fail(DLP_ERR_FORMAT, "%s: truncated: shape %s needs %zu data bytes, the file has %llu",
+                            path, shape_text, data_bytes,
                             (unsigned long long)(file_bytes < data_offset ? 0 : file_bytes - data_offset));
     }
     float *data = malloc(count ? count * sizeof(float) : 1);
@@ -270,23 +291,17 @@ static dlp_status read_array(FILE *file, const char *path, const npy_header *hea
     }
     free(chunk);
     if (status == DLP_OK && fgetc(file) != EOF)
-        status = dlp_fail(DLP_ERR_FORMAT, "%s: bytes after the %zu values of shape (%zu, %zu)", path, count, rows,
-                          cols);
+        status = dlp_fail(DLP_ERR_FORMAT, "%s: bytes after the %zu values of shape %s", path, count, shape_text);
     if (status != DLP_OK) {
         free(data);
         return status;
     }
     *data_out = data;
-    *rows_out = rows;
-    *cols_out = cols;
     return DLP_OK;
 }
 
-dlp_status dlp_npy_read_f32(const char *path, float **data, size_t *rows, size_t *cols)
+static dlp_status read_npy(const char *path, int max_dims, float **data, npy_header *header)
 {
-    if (!path || !data || !rows || !cols) return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "dlp_npy_read_f32: NULL argument");
-    *data = NULL;
-    *rows = *cols = 0;
     FILE *file = fopen(path, "rb");
     if (!file) return dlp_fail(DLP_ERR_IO, "%s: %s", path, strerror(errno));
     unsigned char prefix[12];
@@ -318,10 +333,34 @@ dlp_status dlp_npy_read_f32(const char *path, float **data, size_t *rows, size_t
         else if (fread(text, 1, header_bytes, file) != header_bytes)
             status = dlp_fail(DLP_ERR_FORMAT, "%s: truncated .npy header (%zu bytes announced)", path, header_bytes);
     }
-    npy_header header;
-    if (status == DLP_OK) status = parse_header(path, text, header_bytes, &header);
-    if (status == DLP_OK) status = read_array(file, path, &header, prefix_bytes + header_bytes, data, rows, cols);
+    if (status == DLP_OK) status = parse_header(path, text, header_bytes, header);
+    if (status == DLP_OK) status = read_array(file, path, header, prefix_bytes + header_bytes, max_dims, data);
     free(text);
     fclose(file);
     return status;
+}
+
+dlp_status dlp_npy_read_f32(const char *path, float **data, size_t *rows, size_t *cols)
+{
+    if (!path || !data || !rows || !cols) return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "dlp_npy_read_f32: NULL argument");
+    *data = NULL;
+    *rows = *cols = 0;
+    npy_header header;
+    DLP_TRY(read_npy(path, 2, data, &header));
+    *rows = header.dims[0];
+    *cols = header.dim_count == 2 ? header.dims[1] : 1;
+    return DLP_OK;
+}
+
+dlp_status dlp_npy_read_f32_shape(const char *path, float **data, int *ndim, size_t shape[DLP_NPY_MAX_DIMS])
+{
+    if (!path || !data || !ndim || !shape)
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "dlp_npy_read_f32_shape: NULL argument");
+    *data = NULL;
+    *ndim = 0;
+    npy_header header;
+    DLP_TRY(read_npy(path, DLP_NPY_MAX_DIMS, data, &header));
+    *ndim = header.dim_count;
+    for (int d = 0; d < header.dim_count; d++) shape[d] = header.dims[d];
+    return DLP_OK;
 }

@@ -19,7 +19,11 @@
 enum { MAX_LAYER_INPUTS = 64 };
 
 typedef struct layer_entry {
-    const char *name;
+    const char *name;        /* the graph node's: "backbone/conv" inside a nested model "backbone" */
+    const char *keras_name;  /* the name inbound_nodes use, within its own model ("conv") */
+    const char *weight_name; /* its weights' prefix: the top-level layer holding them, then its own name */
+    char *owned;             /* name and weight_name when allocated (nested models) */
+    json_t *json;            /* the layer's entry: class_name, config (a nested model's own model_config) */
     const char *class_name;
     json_t *config;
     json_t *inbound; /* inbound_nodes (Functional), NULL in a Sequential */
@@ -35,6 +39,10 @@ typedef struct builder {
     layer_entry *layers;
     int count;
     char node_name[320];
+    /* Inside a nested model: its node-name and weight-name prefixes, and the
+     * outer tensor its input stands for (no graph input is made). */
+    const char *scope, *weight_scope;
+    const keras_tensor *bound_input;
 } builder;
 
 /* ---- Messages ---- */
@@ -234,10 +242,10 @@ static dlp_status bind_weight(builder *b, const layer_entry *l, int node, const 
                               const char *keras_slot)
 {
     if (!b->weights) return DLP_OK;
-    const dlp_named_tensor *t = find_weight(b, l->name, keras_slot);
+    const dlp_named_tensor *t = find_weight(b, l->weight_name, keras_slot);
     /* Keras 3 names DepthwiseConv2D's kernel "kernel" (Keras 2: "depthwise_kernel"). */
-    if (!t && strcmp(l->class_name, "DepthwiseConv2D") == 0) t = find_weight(b, l->name, "kernel");
-    if (!t) return MALFORMED(l, "weight \"%s/%s\" is not in the weight file", l->name, keras_slot);
+    if (!t && strcmp(l->class_name, "DepthwiseConv2D") == 0) t = find_weight(b, l->weight_name, "kernel");
+    if (!t) return MALFORMED(l, "weight \"%s/%s\" is not in the weight file", l->weight_name, keras_slot);
     dlp_status status = dlp_graph_set_weight(b->graph, node, graph_slot, t);
     return status == DLP_OK ? DLP_OK : dlp_fail_context(status, "layer \"%s\" (%s)", l->name, l->class_name);
 }
@@ -245,8 +253,8 @@ static dlp_status bind_weight(builder *b, const layer_entry *l, int node, const 
 /* Weight values as doubles (a Normalization's mean and variance), count must match or be 1 (broadcast). */
 static dlp_status weight_values(builder *b, const layer_entry *l, const char *slot, int channels, double *out)
 {
-    const dlp_named_tensor *t = find_weight(b, l->name, slot);
-    if (!t) return MALFORMED(l, "weight \"%s/%s\" is not in the weight file", l->name, slot);
+    const dlp_named_tensor *t = find_weight(b, l->weight_name, slot);
+    if (!t) return MALFORMED(l, "weight \"%s/%s\" is not in the weight file", l->weight_name, slot);
     if (t->dtype != DLP_DTYPE_F32 || (t->element_count != (size_t)channels && t->element_count != 1))
         return MALFORMED(l, "weight \"%s\": %zu %s values, expected %d float32", t->name, t->element_count,
                          dlp_dtype_name(t->dtype), channels);
@@ -843,6 +851,9 @@ static dlp_status build_normalization(builder *b, const layer_entry *l, const ke
     return status;
 }
 
+static dlp_status build_nested(builder *b, const layer_entry *l, const keras_tensor *in, int in_count,
+                               keras_tensor *out);
+
 static const struct {
     const char *class_name;
     layer_builder build;
@@ -889,6 +900,10 @@ static const struct {
     {"Concatenate", build_concatenate, 1, MAX_LAYER_INPUTS},
     {"Rescaling", build_rescaling, 1, 1},
     {"Normalization", build_normalization, 1, 1},
+    /* A model used as a layer: built in place, its layers named "<model>/<layer>". */
+    {"Functional", build_nested, 1, 1},
+    {"Model", build_nested, 1, 1},
+    {"Sequential", build_nested, 1, 1},
 };
 enum { LAYER_CLASSES = sizeof layer_table / sizeof layer_table[0] };
 
@@ -906,8 +921,14 @@ static bool is_input_layer(const layer_entry *l) { return strcmp(l->class_name, 
 static int find_layer(const builder *b, const char *name)
 {
     for (int i = 0; i < b->count; i++)
-        if (strcmp(b->layers[i].name, name) == 0) return i;
+        if (strcmp(b->layers[i].keras_name, name) == 0) return i;
     return -1;
+}
+
+static bool is_nested_model(const layer_entry *l)
+{
+    return !strcmp(l->class_name, "Functional") || !strcmp(l->class_name, "Model") ||
+           !strcmp(l->class_name, "Sequential");
 }
 
 /* A reference to a layer's output: [name, node_index, tensor_index(, kwargs)]. */
@@ -920,7 +941,10 @@ static dlp_status resolve_reference(const builder *b, const layer_entry *l, json
         return MALFORMED(l, "an inbound node is not [layer, node, tensor]");
     *layer = find_layer(b, name);
     if (*layer < 0) return MALFORMED(l, "input layer \"%s\" is not in the model", name);
-    if (node_index != 0)
+    /* A nested model's node 0 is its own construction when it has an Input:
+     * its one call from the outer model is then node 1. */
+    int first_call = is_nested_model(&b->layers[*layer]) ? 1 : 0;
+    if (node_index != 0 && node_index != first_call)
         return REFUSE(l, "takes call %d of layer \"%s\": shared layers (called more than once) are not supported",
                       node_index, name);
     if (tensor_index != 0)
@@ -974,10 +998,6 @@ static dlp_status inbound_layers(const builder *b, const layer_entry *l, int *la
 /* Checks a layer's class and options (the first pass: nothing is built). */
 static dlp_status check_layer(builder *b, const layer_entry *l)
 {
-    static const char *const nested[] = {"Functional", "Model", "Sequential"};
-    for (size_t i = 0; i < sizeof nested / sizeof nested[0]; i++)
-        if (strcmp(l->class_name, nested[i]) == 0)
-            return REFUSE(l, "nested models are not supported: load the inner model on its own");
     if (is_input_layer(l)) return DLP_OK;
     int index = find_class(l->class_name);
     if (index < 0) return REFUSE(l, "layer class \"%s\" is not supported", l->class_name);
@@ -995,11 +1015,34 @@ static dlp_status check_layer(builder *b, const layer_entry *l)
     return status;
 }
 
+/* Inside a nested model the input is the outer tensor: the inner
+ * InputLayer's shape, where it gives one, must agree with it. */
+static dlp_status bound_input_tensor(const builder *b, const layer_entry *l, json_t *shape, keras_tensor *out)
+{
+    const keras_tensor *outer = b->bound_input;
+    if (json_is_array(shape)) {
+        int rank = (int)json_array_size(shape) - 1, dim = 0;
+        bool agrees = rank == outer->rank;
+        for (int i = 0; agrees && i < rank; i++) {
+            json_t *value = json_array_get(shape, (size_t)i + 1);
+            agrees = json_is_null(value) || (integer_of(value, &dim) && dim == outer->dims[i]);
+        }
+        if (!agrees) {
+            char have[64];
+            format_dims(outer, have, sizeof have);
+            return MALFORMED(l, "the nested model's input does not take the outer tensor %s", have);
+        }
+    }
+    if (out) *out = *outer;
+    return DLP_OK;
+}
+
 /* The input shape ("batch_input_shape" in Keras 2, "batch_shape" in Keras 3), None h/w from the options. */
 static dlp_status input_tensor(builder *b, const layer_entry *l, keras_tensor *out)
 {
     json_t *shape = option(l, "batch_input_shape");
     if (!shape) shape = option(l, "batch_shape");
+    if (b->bound_input) return b->graph ? bound_input_tensor(b, l, shape, out) : DLP_OK;
     int rank = (int)json_array_size(shape) - 1;
     if (!json_is_array(shape) || rank < 1) return MALFORMED(l, "no batch_input_shape");
     if (rank > 3) return REFUSE(l, "inputs of %d dims besides the batch are not supported (1 to 3)", rank);
@@ -1146,6 +1189,27 @@ static dlp_status functional_ends(builder *b, json_t *config, dlp_keras_model *m
     return status;
 }
 
+/* A nested model's layer: node "<scope>/<name>", weights "<weight scope>/<name>". */
+static dlp_status scope_names(const builder *b, layer_entry *l)
+{
+    size_t node_length = strlen(b->scope) + strlen(l->name) + 2;
+    size_t weight_length = strlen(b->weight_scope) + strlen(l->name) + 2;
+    l->owned = malloc(node_length + weight_length);
+    if (!l->owned) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "model_config: out of memory");
+    snprintf(l->owned, node_length, "%s/%s", b->scope, l->keras_name);
+    snprintf(l->owned + node_length, weight_length, "%s/%s", b->weight_scope, l->keras_name);
+    l->name = l->owned;
+    l->weight_name = l->owned + node_length;
+    return DLP_OK;
+}
+
+static void free_layers(builder *b)
+{
+    for (int i = 0; i < b->count && b->layers; i++) free(b->layers[i].owned);
+    free(b->layers);
+    b->layers = NULL;
+}
+
 /* The layer list of a config: Functional/Model config.layers, Sequential
  * config.layers or (Keras 2.2.x) the config itself. */
 static dlp_status read_layers(json_t *root, builder *b, bool *sequential, json_t **config_out)
@@ -1171,8 +1235,11 @@ static dlp_status read_layers(json_t *root, builder *b, bool *sequential, json_t
         l->name = json_string_value(json_object_get(layer, "name"));
         if (!l->name) l->name = json_string_value(json_object_get(l->config, "name"));
         l->inbound = *sequential ? NULL : json_object_get(layer, "inbound_nodes");
+        l->json = layer;
         if (!l->class_name || !l->name || !json_is_object(l->config))
             return dlp_fail(DLP_ERR_MODEL, "model_config: layer %d has no class_name, name or config", i);
+        l->keras_name = l->weight_name = l->name;
+        if (b->scope) DLP_TRY(scope_names(b, l));
         if (!*sequential && !json_is_array(l->inbound))
             return dlp_fail(DLP_ERR_MODEL, "model_config: layer \"%s\" has no inbound_nodes list", l->name);
     }
@@ -1185,6 +1252,63 @@ static bool looks_like_keras3(const layer_entry *l)
 {
     return json_is_object(json_array_get(l->inbound, 0)) || json_object_get(l->config, "batch_shape") ||
            json_is_object(json_object_get(l->config, "dtype"));
+}
+
+/* The one output of a nested Functional model (build_nested checked there is one). */
+static dlp_status nested_output(const builder *inner, const layer_entry *l, json_t *config, keras_tensor *out)
+{
+    json_t *outputs = reference_list(json_object_get(config, "output_layers"));
+    const char *name = json_string_value(json_array_get(json_array_get(outputs, 0), 0));
+    int layer = name ? find_layer(inner, name) : -1;
+    dlp_status status = DLP_OK;
+    if (layer < 0)
+        status = MALFORMED(l, "output layer \"%s\" is not in the nested model", name ? name : "?");
+    else
+        *out = inner->layers[layer].output;
+    json_decref(outputs);
+    return status;
+}
+
+/* A Functional or Sequential model used as a layer: its layers are checked
+ * (b->graph NULL) or built in place, on the outer tensor in[0] instead of an
+ * input of their own; nodes are named "<model>/<layer>" and weights found as
+ * the .h5 stores them, under the top-level layer ("<model>/<layer>/kernel",
+ * however deep the nesting). */
+static dlp_status build_nested(builder *b, const layer_entry *l, const keras_tensor *in, int in_count,
+                               keras_tensor *out)
+{
+    (void)in_count;
+    keras_tensor unknown = {0, 0, {0, 0, 0}};
+    builder inner = {0};
+    inner.graph = b->graph;
+    inner.weights = b->weights;
+    inner.options = b->options;
+    inner.keras3 = b->keras3;
+    inner.scope = l->name;
+    inner.weight_scope = b->weight_scope ? b->weight_scope : l->keras_name;
+    inner.bound_input = in ? in : &unknown;
+    bool sequential = false;
+    json_t *config = NULL;
+    dlp_status status = read_layers(l->json, &inner, &sequential, &config);
+    for (int i = 0; status == DLP_OK && i < inner.count; i++) status = check_layer(&inner, &inner.layers[i]);
+    int inputs = 0;
+    for (int i = 0; status == DLP_OK && !sequential && i < inner.count; i++) inputs += is_input_layer(&inner.layers[i]);
+    if (status == DLP_OK && !sequential && inputs != 1)
+        status = REFUSE(l, "a nested model with %d InputLayers: only one input is supported", inputs);
+    json_t *outputs = sequential ? NULL : reference_list(json_object_get(config, "output_layers"));
+    if (status == DLP_OK && !sequential && json_array_size(outputs) != 1)
+        status = REFUSE(l, "a nested model with %zu outputs: only one is supported", json_array_size(outputs));
+    json_decref(outputs);
+    if (status == DLP_OK && b->graph && sequential) {
+        keras_tensor input;
+        status = build_sequential(&inner, &input);
+        if (status == DLP_OK) *out = inner.layers[inner.count - 1].output;
+    } else if (status == DLP_OK && b->graph) {
+        status = build_functional(&inner);
+        if (status == DLP_OK) status = nested_output(&inner, l, config, out);
+    }
+    free_layers(&inner);
+    return status;
 }
 
 void dlp_keras_model_destroy(dlp_keras_model *model)
@@ -1227,7 +1351,7 @@ static dlp_status build_model(json_t *root, const dlp_tensor_list *weights, cons
         status = input_tensor(&b, &b.layers[0], NULL);
     }
     if (check_only) {
-        free(b.layers);
+        free_layers(&b);
         return status;
     }
     if (status == DLP_OK) status = dlp_graph_create(&model->graph);
@@ -1239,7 +1363,7 @@ static dlp_status build_model(json_t *root, const dlp_tensor_list *weights, cons
         status = build_functional(&b);
         if (status == DLP_OK) status = functional_ends(&b, config, model);
     }
-    free(b.layers);
+    free_layers(&b);
     return status;
 }
 

@@ -275,12 +275,29 @@ static void weight_short_name(const char *weight_name, const char *layer, int us
     snprintf(out, size, "%.*s", (int)length, start);
 }
 
-static dlp_status read_weight(hid_t layer_group, const char *layer, const char *weight_name, const char *path,
-                              dlp_tensor_list *list)
+/* A nested model saved as one layer lists its inner layers' weights under
+ * their own names ("conv/kernel:0" in the group "backbone"): some weight
+ * path leads with a component other than the layer's name. */
+static int holds_nested_model(const char *layer, char **weight_names, size_t count)
+{
+    size_t layer_length = strlen(layer);
+    for (size_t w = 0; w < count; w++) {
+        const char *slash = strchr(weight_names[w], '/');
+        if (slash && ((size_t)(slash - weight_names[w]) != layer_length || strncmp(weight_names[w], layer, layer_length)))
+            return 1;
+    }
+    return 0;
+}
+
+/* Tensor names: "<layer>/<slot>" ("conv2d_3/kernel"); for a nested model
+ * "<layer>/<inner layer>/<slot>" ("backbone/conv/kernel"), which
+ * dlp_keras_model finds by the outer and inner layer names. */
+static dlp_status read_weight(hid_t layer_group, const char *layer, const char *weight_name, int nested,
+                              const char *path, dlp_tensor_list *list)
 {
     char detail[256];
     char short_name[512], name[1024];
-    weight_short_name(weight_name, layer, 0, short_name, sizeof short_name);
+    weight_short_name(weight_name, layer, nested, short_name, sizeof short_name);
     snprintf(name, sizeof name, "%s/%s", layer, short_name);
     if (dlp_tensor_list_find(list, name)) {
         /* Two weights of one layer share a last component (a nested model as a
@@ -377,9 +394,10 @@ static dlp_status read_layers(hid_t weights_group, const char *path, dlp_tensor_
         status = read_split_string_attribute(group, "weight_names", path, where, &weight_names, &found);
         if (status == DLP_OK && !found)
             status = dlp_fail(DLP_ERR_MODEL, "%s: layer \"%s\": no weight_names attribute", path, layer);
+        int nested = status == DLP_OK && holds_nested_model(layer, weight_names.items, weight_names.count);
         for (size_t w = 0; w < weight_names.count && status == DLP_OK; w++)
             status = is_clean_utf8(weight_names.items[w])
-                         ? read_weight(group, layer, weight_names.items[w], path, list)
+                         ? read_weight(group, layer, weight_names.items[w], nested, path, list)
                          : dlp_fail(DLP_ERR_MODEL, "%s: layer \"%s\": weight number %zu in weight_names: name is "
                                     "not UTF-8 text", path, layer, w);
         if (weight_names.count) weight_layers++;

@@ -8,7 +8,14 @@
 #   not an image keeps its row (status error, null output) and the exit code is 5.
 # - --preprocess scale:A,B equals the same affine map given as tf.
 # - --device cpu|cuda|cuda:N|auto (cuda: within 1e-4 of the CPU where a GPU works, else exit 4).
-# - Errors: a weights-only .h5 (exit 3), wrong .npy width (exit 2), usage (exit 1).
+# - Nested models (tests/oracle/keras_nested_oracle.py): a Functional and a
+#   Sequential model used as layers, within relative L2 1e-5 of Keras.
+# - N-D arrays: a conv model fed [N, 9, 9, 3] and a [T, F] model fed [N, 6, 4]
+#   give outputs of the same nesting ([N, 3, 3, 5] .npy, nested JSON Lines
+#   arrays) within 1e-5 of Keras; the same inputs flattened give flattened
+#   outputs; JSON Lines inputs (nested, flat, {"input": ...}) equal the .npy's.
+# - Errors: a weights-only .h5 (exit 3), wrong .npy shape (exit 2), a JSON
+#   line of the wrong nesting (exit 2, line named), usage (exit 1).
 set -u
 fails=0; checks=0
 check() { checks=$((checks + 1)); if ! eval "$1"; then fails=$((fails + 1)); echo "FAILED: $1" >&2; return 1; fi; }
@@ -37,7 +44,9 @@ print("%s: shape %s, relative L2 %.3g" % (sys.argv[2].split("/")[-1], our_shape,
 sys.exit(0 if err <= float(sys.argv[3]) else 1)
 PY
 
-for stem in tensor_2d sequential; do
+{ echo 'import array'; sed -n '/^def read_npy/,/^        return data/p' "$tmp/npy.py"; } > "$tmp/npyread.py"
+
+for stem in tensor_2d sequential nested_functional nested_sequential nd_conv nd_series; do
   "$dlp" apply --keras "$fixtures/$stem.h5" --npy "$fixtures/${stem}_x.npy" --batch 2 -o "$tmp/$stem.npy" 2> "$tmp/$stem.txt"
   check "[ $? -eq 0 ]" || cat "$tmp/$stem.txt" >&2
   check "python3 '$tmp/npy.py' '$tmp/$stem.npy' '$fixtures/${stem}_y0.npy' 1e-5"
@@ -110,7 +119,65 @@ check "[ $? -eq 3 ]"
 check "grep -q 'model_config' '$tmp/err1.txt'" || cat "$tmp/err1.txt" >&2
 "$dlp" apply --keras "$fixtures/tensor_2d.h5" --npy "$fixtures/sequential_x.npy" -o "$tmp/x.npy" 2> "$tmp/err2.txt"
 check "[ $? -eq 2 ]"
-check "grep -q '10 columns, the model.s input \"series\" takes 48' '$tmp/err2.txt'" || cat "$tmp/err2.txt" >&2
+check "grep -q 'shape \[3, 10\]; the model.s input \"series\" takes \[N, 6, 8\], or \[N, 48\] flattened' '$tmp/err2.txt'" || cat "$tmp/err2.txt" >&2
+# N-D arrays: JSON Lines output nested as the output, JSON Lines inputs, flattened inputs.
+python3 - "$fixtures" "$tmp" <<'PY'
+import json, sys
+sys.path.insert(0, sys.argv[2])
+from npyread import read_npy
+fixtures, tmp = sys.argv[1], sys.argv[2]
+for stem, shape in (("nd_conv", (9, 9, 3)), ("nd_series", (6, 4))):
+    data, full = read_npy("%s/%s_x.npy" % (fixtures, stem))
+    per = len(data) // full[0]
+    def nest(values, dims):
+        if len(dims) == 1:
+            return [float(v) for v in values]
+        step = len(values) // dims[0]
+        return [nest(values[i * step:(i + 1) * step], dims[1:]) for i in range(dims[0])]
+    with open("%s/%s_nested.jsonl" % (tmp, stem), "w") as f:
+        for i in range(full[0]):
+            row = nest(data[i * per:(i + 1) * per], shape)
+            f.write(json.dumps(row if i % 2 else {"input": row}) + "\n")
+    with open("%s/%s_flat.jsonl" % (tmp, stem), "w") as f:
+        for i in range(full[0]):
+            f.write(json.dumps([float(v) for v in data[i * per:(i + 1) * per]]) + "\n")
+    with open("%s/%s_bad.jsonl" % (tmp, stem), "w") as f:
+        f.write(json.dumps(nest(data[:per], shape)) + "\n" + json.dumps([[1.0, 2.0]]) + "\n")
+PY
+check "[ $? -eq 0 ]"
+for stem in nd_conv nd_series; do
+  "$dlp" apply --keras "$fixtures/$stem.h5" --npy "$fixtures/${stem}_x.npy" -o "$tmp/$stem.jsonl" 2> /dev/null
+  check "[ $? -eq 0 ]"
+  "$dlp" apply --keras "$fixtures/$stem.h5" --jsonl "$tmp/${stem}_nested.jsonl" -o "$tmp/${stem}_from_jsonl.npy" 2> /dev/null
+  check "[ $? -eq 0 ]"
+  check "python3 '$tmp/npy.py' '$tmp/${stem}_from_jsonl.npy' '$fixtures/${stem}_y0.npy' 1e-5"
+  "$dlp" apply --keras "$fixtures/$stem.h5" --jsonl "$tmp/${stem}_bad.jsonl" -o "$tmp/x.npy" 2> "$tmp/err3.txt"
+  check "[ $? -eq 2 ] && grep -q 'line 2: expected an array of' '$tmp/err3.txt'" || cat "$tmp/err3.txt" >&2
+  "$dlp" apply --keras "$fixtures/$stem.h5" --jsonl "$tmp/${stem}_flat.jsonl" -o "$tmp/${stem}_flat.npy" 2> /dev/null
+  check "[ $? -eq 0 ]"
+  python3 - "$tmp" "$stem" "$fixtures" <<'PY'
+import json, math, sys
+sys.path.insert(0, sys.argv[1])
+from npyread import read_npy
+tmp, stem, fixtures = sys.argv[1:4]
+want, want_shape = read_npy("%s/%s_y0.npy" % (fixtures, stem))
+rows = [json.loads(line)["output"] for line in open("%s/%s.jsonl" % (tmp, stem))]
+def flatten(x):
+    return [v for item in x for v in flatten(item)] if isinstance(x, list) else [x]
+def shape(x):
+    return [len(x)] + shape(x[0]) if isinstance(x, list) else []
+assert [len(rows)] + shape(rows[0]) == list(want_shape), (shape(rows[0]), want_shape)
+have = [v for row in rows for v in flatten(row)]
+err = math.sqrt(sum((a - b) ** 2 for a, b in zip(have, want)) / sum(b * b for b in want))
+flat, flat_shape = read_npy("%s/%s_flat.npy" % (tmp, stem))
+assert list(flat_shape) == [want_shape[0], len(want) // want_shape[0]], flat_shape
+flat_err = max(abs(a - b) for a, b in zip(flat, want))
+print("%s: JSON Lines nested %s, relative L2 %.3g; flat input -> %s, max diff %.3g" % (stem, shape(rows[0]), err, flat_shape, flat_err))
+sys.exit(0 if err <= 1e-5 and flat_err <= 1e-6 else 1)
+PY
+  check "[ $? -eq 0 ]"
+done
+
 "$dlp" apply --npy "$fixtures/sequential_x.npy" -o "$tmp/x.npy" 2> /dev/null
 check "[ $? -eq 1 ]"
 "$dlp" apply --keras "$fixtures/tensor_2d.h5" --npy "$fixtures/tensor_2d_x.npy" --images "$tmp/images" -o "$tmp/x.npy" \

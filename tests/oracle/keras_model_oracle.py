@@ -48,10 +48,11 @@ ACTIVATIONS = ["linear", "relu", "relu6", "sigmoid", "tanh", "elu", "selu", "swi
                "hard_sigmoid", "softplus", "keras3_hard_sigmoid"]
 
 
-def randomize_statistics(model, seed):
-    """Batch-norm statistics away from (0, 1), so folding mistakes show."""
+def randomize_statistics(model, seed, layers=None):
+    """Batch-norm statistics away from (0, 1), so folding mistakes show
+    (layers: model.layers unless given, e.g. model.submodules for nested models)."""
     rng = np.random.RandomState(seed)
-    for layer in model.layers:
+    for layer in model.layers if layers is None else layers:
         if isinstance(layer, L.BatchNormalization):
             layer.set_weights([(rng.uniform(0.5, 1.5, w.shape) if "variance" in w.name or "gamma" in w.name
                                 else rng.uniform(-0.3, 0.3, w.shape)).astype(np.float32) for w in layer.weights])

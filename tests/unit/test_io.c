@@ -359,6 +359,34 @@ static void test_libsvm_dense_limits(void)
     CHECK(features == NULL && labels == NULL);
 }
 
+/* N-D arrays: np.save's 4-d and 3-d files (tests/oracle/keras_nested_oracle.py)
+ * read with their shapes and written back byte for byte; the 2-d reader
+ * refuses them, naming the dims. */
+static void test_npy_shapes(void)
+{
+    static const char *const stems[] = {"nd_conv_x", "nd_series_x", "nd_conv_y0"};
+    for (size_t k = 0; k < sizeof stems / sizeof stems[0]; k++) {
+        char numpy_path[4200], ours_path[4200];
+        snprintf(numpy_path, sizeof numpy_path, "%s/keras_model/%s.npy", check_env("DLP_FIXTURES"), stems[k]);
+        snprintf(ours_path, sizeof ours_path, "%s/%s.npy", tmp_dir, stems[k]);
+        float *data = NULL;
+        int ndim = 0;
+        size_t shape[DLP_NPY_MAX_DIMS];
+        CHECK_OK(dlp_npy_read_f32_shape(numpy_path, &data, &ndim, shape));
+        CHECK(ndim >= 3);
+        if (data) CHECK_OK(dlp_npy_write_f32_shape(ours_path, data, ndim, shape));
+        size_t ours_size = 0, numpy_size = 0;
+        unsigned char *ours = read_all(ours_path, &ours_size), *numpy = read_all(numpy_path, &numpy_size);
+        CHECK(ours && numpy && ours_size == numpy_size && memcmp(ours, numpy, numpy_size) == 0);
+        free(ours);
+        free(numpy);
+        free(data);
+        size_t rows, cols;
+        data = NULL;
+        CHECK_FAILS(dlp_npy_read_f32(numpy_path, &data, &rows, &cols), DLP_ERR_UNSUPPORTED, "-dimensional array");
+    }
+}
+
 int main(void)
 {
     snprintf(fixture_dir, sizeof fixture_dir, "%s/io", check_env("DLP_FIXTURES"));
@@ -371,6 +399,7 @@ int main(void)
         return 1;
     }
     test_npy(expected);
+    test_npy_shapes();
     test_libsvm(expected);
     test_libsvm_dense_limits();
     test_csv(expected);

@@ -137,6 +137,9 @@ static void check_refusals(const char *fixtures)
     check_refused(fixtures, "groups", "layer \"grouped\" (Conv2D)", "groups 2");
     check_refused(fixtures, "channels_first", "layer \"nchw\" (Conv2D)", "data_format \"channels_first\"");
     check_refused(fixtures, "concat_batch", "layer \"batch_concat\" (Concatenate)", "axis 0");
+    check_refused(fixtures, "nested_lstm", "layer \"encoder/recurrent\" (LSTM)", "not supported");
+    check_refused(fixtures, "nested_shared", "(Functional)", "called 2 times");
+    check_refused(fixtures, "nested_two_outputs", "layer \"split\" (Functional)", "2 outputs");
 
     /* The refusal comes from the first pass: an unsupported layer listed last
      * is found even though an earlier layer's inputs are broken. */
@@ -297,6 +300,28 @@ static void check_nsfwjs(const char *shared)
     dlp_keras_model_destroy(model);
 }
 
+/* A nested model's layers become nodes "<model>/<layer>", so equal inner
+ * names in two nested models ("conv" in backbone and head) stay apart, and
+ * the outer model's own layers keep their names. */
+static void check_nested_names(const char *fixtures)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/keras_model/nested_functional.h5", fixtures);
+    dlp_keras_model *model = NULL;
+    CHECK_OK(dlp_keras_model_load(path, NULL, &model));
+    if (!model) return;
+    const dlp_graph *graph = dlp_keras_model_graph(model);
+    CHECK(dlp_graph_find(graph, "backbone/conv") >= 0 && dlp_graph_find(graph, "head/conv") >= 0);
+    CHECK(dlp_graph_find(graph, "backbone/merge") >= 0 && dlp_graph_find(graph, "scale") >= 0);
+    CHECK(dlp_graph_find(graph, "backbone/backbone_in") < 0); /* the inner input is the outer tensor */
+    CHECK(!strcmp(dlp_keras_model_input_name(model), "image"));
+    dlp_keras_model_destroy(model);
+    snprintf(path, sizeof path, "%s/keras_model/nested_sequential.h5", fixtures);
+    CHECK_OK(dlp_keras_model_load(path, NULL, &model));
+    if (model) CHECK(dlp_graph_find(dlp_keras_model_graph(model), "middle/innermost/deep_bn") >= 0);
+    dlp_keras_model_destroy(model);
+}
+
 int main(void)
 {
     const char *fixtures = check_env("DLP_FIXTURES");
@@ -305,6 +330,9 @@ int main(void)
     check_fixture_model(fixtures, "tensor_2d", 1);
     check_fixture_model(fixtures, "sequential", 1);
     check_fixture_model(fixtures, "keras3", 2);
+    check_fixture_model(fixtures, "nested_functional", 1);
+    check_fixture_model(fixtures, "nested_sequential", 1);
+    check_nested_names(fixtures);
     check_refusals(fixtures);
     check_refused_before_weights(fixtures);
     check_affine_layers();

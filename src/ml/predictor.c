@@ -1,0 +1,251 @@
+/* predictor.c: a zoo model with its ImageNet top over dataset rows or
+ * preprocessed tensors (sparkdl's DeepImagePredictor); the ranking and the
+ * class list are in imagenet_classes.c. */
+#include "dlp/predictor.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/status.h"
+#include "dlp/device.h"
+#include "dlp/weights.h"
+
+struct dlp_predictor {
+    const dlp_model_info *model;
+    dlp_resize resize;
+    int batch_size, threads;
+    dlp_backend *backend;
+    dlp_plan *plan;
+    char *weights_path;
+    char device[300];
+};
+
+void dlp_predictor_options_init(dlp_predictor_options *options)
+{
+    memset(options, 0, sizeof *options);
+    options->resize = DLP_RESIZE_AREA;
+}
+
+/* "cuda" or "cuda:N": the device index; -1 when text names no CUDA device. */
+static int cuda_device_index(const char *text)
+{
+    if (strcmp(text, "cuda") == 0) return 0;
+    if (strncmp(text, "cuda:", 5) != 0 || !text[5]) return -1;
+    char *end = NULL;
+    long index = strtol(text + 5, &end, 10);
+    return *end || index < 0 || index > 1024 ? -1 : (int)index;
+}
+
+/* auto: the first CUDA device when one works, else the CPU with the reason
+ * kept in the device description (as the featurizer does). */
+static dlp_status choose_device(dlp_predictor *predictor, const char *device)
+{
+    if (!device || !*device) device = "auto";
+    bool automatic = strcmp(device, "auto") == 0;
+    int index = automatic ? 0 : cuda_device_index(device);
+    if (!automatic && index < 0 && strcmp(device, "cpu") != 0)
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "device '%s': expected auto, cpu, cuda or cuda:N", device);
+    char why_not_cuda[200] = "";
+    if (index >= 0) {
+        dlp_status status = dlp_backend_create_cuda(index, NULL, &predictor->backend);
+        dlp_device_info info;
+        if (status == DLP_OK) {
+            bool named = dlp_device_get_info(index, &info) == DLP_OK;
+            snprintf(predictor->device, sizeof predictor->device, "cuda:%d%s%s%s", index, named ? " (" : "",
+                     named ? info.name : "", named ? ")" : "");
+            return DLP_OK;
+        }
+        if (!automatic) return status;
+        snprintf(why_not_cuda, sizeof why_not_cuda, "; no GPU: %s", dlp_last_error());
+    }
+    DLP_TRY(dlp_backend_create_cpu(predictor->threads, &predictor->backend));
+    int threads = predictor->threads > 0 ? predictor->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    snprintf(predictor->device, sizeof predictor->device, "cpu (%d thread%s%s)", threads, threads == 1 ? "" : "s",
+             why_not_cuda);
+    return DLP_OK;
+}
+
+/* Number of distinct layers ("<layer>/<slot>") in a weight list. */
+static int weight_layer_count(const dlp_tensor_list *weights)
+{
+    int layers = 0;
+    size_t count = dlp_tensor_list_count(weights);
+    for (size_t i = 0; i < count; i++) {
+        const char *name = dlp_tensor_list_at(weights, i)->name, *slash = strrchr(name, '/');
+        size_t length = slash ? (size_t)(slash - name) : strlen(name);
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; j++) {
+            const char *other = dlp_tensor_list_at(weights, j)->name, *other_slash = strrchr(other, '/');
+            size_t other_length = other_slash ? (size_t)(other_slash - other) : strlen(other);
+            seen = other_length == length && strncmp(name, other, length) == 0;
+        }
+        if (!seen) layers++;
+    }
+    return layers;
+}
+
+/* Weights without the ImageNet top (a "notop" file) would fail binding with
+ * bare layer counts; name the top layers they lack instead. */
+static dlp_status check_top_present(const dlp_predictor *predictor, const dlp_tensor_list *weights, const char *path)
+{
+    dlp_model_options options = {DLP_TOP_IMAGENET, DLP_POOLING_NONE};
+    dlp_graph *graph = NULL;
+    DLP_TRY(dlp_zoo_build(predictor->model->name, NULL, &options, &graph));
+    int order[2048], needed = 0;
+    dlp_status status = dlp_graph_keras_weight_order(graph, order, 2048, &needed);
+    int have = weight_layer_count(weights);
+    if (status == DLP_OK && have > needed)
+        status = dlp_fail(DLP_ERR_MODEL,
+                          "%s: %d weight layers where %s with its ImageNet top (last layer \"%s\", Dense 1000) has "
+                          "%d: the weights carry another head (a fine-tuned model?); dlp apply runs such a model",
+                          path, have, predictor->model->name, dlp_graph_node_name(graph, order[needed - 1]), needed);
+    if (status == DLP_OK && have < needed && needed <= 2048) {
+        char missing[512] = "";
+        for (int i = have; i < needed; i++) {
+            size_t used = strlen(missing);
+            snprintf(missing + used, sizeof missing - used, "%s\"%s\"", i > have ? ", " : "",
+                     dlp_graph_node_name(graph, order[i]));
+        }
+        status = dlp_fail(DLP_ERR_MODEL,
+                          "%s: %s's ImageNet top is missing: no weights for layer %s (%d weight layers, the "
+                          "model with its top has %d; featurizer \"notop\" weights cannot classify)",
+                          path, predictor->model->name, missing, have, needed);
+    }
+    dlp_graph_destroy(graph);
+    return status;
+}
+
+static dlp_status build_and_plan(dlp_predictor *predictor, const dlp_tensor_list *weights, const char *source)
+{
+    DLP_TRY(check_top_present(predictor, weights, source));
+    dlp_graph *graph = NULL;
+    dlp_model_options options = {DLP_TOP_IMAGENET, DLP_POOLING_NONE};
+    DLP_TRY(dlp_zoo_build(predictor->model->name, weights, &options, &graph));
+    const char *outputs[] = {"predictions"};
+    dlp_status status = dlp_plan_create(graph, predictor->backend, predictor->batch_size, outputs, 1, &predictor->plan);
+    dlp_graph_destroy(graph);
+    return status;
+}
+
+static dlp_status load_and_plan(dlp_predictor *predictor, const char *weights_path)
+{
+    char found[4096];
+    if (!weights_path) {
+        if (!dlp_weights_find(predictor->model->name, NULL, false, found, sizeof found))
+            return dlp_fail(DLP_ERR_MODEL,
+                            "%s: no weights with the ImageNet top found (looked in $DLP_WEIGHTS_DIR, "
+                            "~/.cache/dlp/weights, ./weights); pass --weights FILE or run weights/fetch.sh",
+                            predictor->model->name);
+        weights_path = found;
+    }
+    predictor->weights_path = strdup(weights_path);
+    if (!predictor->weights_path) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "out of memory");
+    dlp_tensor_list *weights = NULL;
+    DLP_TRY(dlp_weights_load_any(weights_path, &weights));
+    dlp_status status = build_and_plan(predictor, weights, weights_path);
+    dlp_tensor_list_destroy(weights);
+    return status;
+}
+
+/* The part of creation both entry points share; weights NULL: load options->weights. */
+static dlp_status create_predictor(const dlp_predictor_options *options, const dlp_tensor_list *weights,
+                                   dlp_predictor **out)
+{
+    *out = NULL;
+    if (!options || !options->model) return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "predictor: no model given");
+    const dlp_model_info *model = dlp_zoo_find(options->model);
+    if (!model)
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT,
+                        "model \"%s\": not in the zoo (InceptionV3, Xception, ResNet50, VGG16, VGG19)", options->model);
+    dlp_predictor *predictor = calloc(1, sizeof *predictor);
+    if (!predictor) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "out of memory");
+    predictor->model = model;
+    predictor->resize = options->resize;
+    predictor->batch_size = options->batch_size > 0 ? options->batch_size : 16;
+    predictor->threads = options->threads;
+    dlp_status status = choose_device(predictor, options->device);
+    if (status == DLP_OK && weights) {
+        predictor->weights_path = strdup(options->weights ? options->weights : "(weights in memory)");
+        status = predictor->weights_path ? build_and_plan(predictor, weights, predictor->weights_path)
+                                         : dlp_fail(DLP_ERR_OUT_OF_MEMORY, "out of memory");
+    } else if (status == DLP_OK) {
+        status = load_and_plan(predictor, options->weights);
+    }
+    if (status != DLP_OK) {
+        dlp_predictor_destroy(predictor);
+        return status;
+    }
+    *out = predictor;
+    return DLP_OK;
+}
+
+dlp_status dlp_predictor_create(const dlp_predictor_options *options, dlp_predictor **predictor)
+{
+    return create_predictor(options, NULL, predictor);
+}
+
+dlp_status dlp_predictor_create_with_weights(const dlp_predictor_options *options, const dlp_tensor_list *weights,
+                                             dlp_predictor **predictor)
+{
+    if (!weights) return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "predictor: no weights given");
+    return create_predictor(options, weights, predictor);
+}
+
+void dlp_predictor_destroy(dlp_predictor *predictor)
+{
+    if (!predictor) return;
+    dlp_plan_destroy(predictor->plan);
+    dlp_backend_destroy(predictor->backend);
+    free(predictor->weights_path);
+    free(predictor);
+}
+
+const dlp_model_info *dlp_predictor_model(const dlp_predictor *predictor) { return predictor->model; }
+const char *dlp_predictor_weights_path(const dlp_predictor *predictor) { return predictor->weights_path; }
+const char *dlp_predictor_device(const dlp_predictor *predictor) { return predictor->device; }
+
+dlp_status dlp_predictor_run_tensors(dlp_predictor *predictor, const float *input, size_t n, float *probabilities)
+{
+    size_t pixels = (size_t)predictor->model->input_h * predictor->model->input_w * 3;
+    for (size_t first = 0; first < n; first += (size_t)predictor->batch_size) {
+        size_t count = n - first < (size_t)predictor->batch_size ? n - first : (size_t)predictor->batch_size;
+        DLP_TRY(dlp_plan_run(predictor->plan, input + first * pixels, (int)count));
+        DLP_TRY(dlp_plan_read_output(predictor->plan, 0, probabilities + first * DLP_IMAGENET_CLASSES,
+                                     count * DLP_IMAGENET_CLASSES));
+    }
+    return DLP_OK;
+}
+
+dlp_status dlp_predictor_run(dlp_predictor *predictor, dlp_dataset *dataset, size_t first, size_t count,
+                             float *probabilities, size_t *failed)
+{
+    if (failed) *failed = 0;
+    if (first > dlp_dataset_size(dataset) || count > dlp_dataset_size(dataset) - first)
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "predictor: rows %zu..%zu of a dataset of %zu", first,
+                        first + count, dlp_dataset_size(dataset));
+    const dlp_model_info *model = predictor->model;
+    size_t batch = (size_t)predictor->batch_size, pixels = (size_t)model->input_h * model->input_w * 3;
+    float *input = malloc(batch * pixels * sizeof(float));
+    if (!input) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "predictor: out of memory for a batch of %zu images", batch);
+    dlp_normalize normalize = model->preprocessing == DLP_PREPROCESS_CAFFE ? DLP_NORMALIZE_CAFFE : DLP_NORMALIZE_TF;
+    dlp_status status = DLP_OK;
+    for (size_t done = 0; done < count && status == DLP_OK; done += batch) {
+        size_t n = count - done < batch ? count - done : batch, batch_failed = 0;
+        status = dlp_image_load_batch(dataset, first + done, n, model->input_h, model->input_w, predictor->resize,
+                                      normalize, predictor->threads, input, &batch_failed);
+        float *out = probabilities + done * DLP_IMAGENET_CLASSES;
+        if (status == DLP_OK) status = dlp_predictor_run_tensors(predictor, input, n, out);
+        for (size_t i = 0; i < n && status == DLP_OK; i++) {
+            dlp_row row;
+            dlp_dataset_row(dataset, first + done + i, &row);
+            if (row.status != DLP_OK)
+                for (int c = 0; c < DLP_IMAGENET_CLASSES; c++) out[i * DLP_IMAGENET_CLASSES + c] = NAN;
+        }
+        if (failed) *failed += batch_failed;
+    }
+    free(input);
+    return status;
+}
