@@ -66,7 +66,7 @@ static int run_steps(dlp_plan *plan, int n)
 static int bench_config(const dlp_model_info *info, dlp_graph *graph, const char *precision, int batch,
                         double seconds)
 {
-    dlp_cuda_options options = {DLP_CUDA_FP32, strcmp(precision, "tf32") == 0, 0};
+    dlp_cuda_options options = {DLP_CUDA_FP32, strcmp(precision, "tf32") == 0, 0, DLP_CUDA_SEARCH_HEURISTIC, false};
     dlp_backend *backend = NULL;
     dlp_plan *plan = NULL;
     const char *outputs[1] = {"features"};

@@ -3,8 +3,19 @@
  * is a one-op graph (plus what feeds it) on fresh random inputs, run at
  * batch 1, 37 and 5 (the plan's max is 37; 5 exercises a second algorithm
  * choice); the host buffer is NaN-filled before each read and the device
- * arena starts NaN-filled, so unwritten outputs fail. fp32: relative L2
- * <= 1e-5 per case. Also the backend's clean failures. */
+ * arena starts NaN-filled, so unwritten outputs fail. Relative L2 per case:
+ *   fp32 (heuristic algorithms, unfused, as the defaults): <= 1e-5;
+ *   fp32 with timed algorithms and fused conv+bias+activation: <= 1e-4 (other
+ *     algorithms sum in another order; the issue's fp32 model tolerance);
+ *   fp16: <= 1e-2 and bf16: <= 2e-2, both modes. Why: inputs, weights and
+ *     every stored activation are rounded to the half type (unit roundoff
+ *     u = 2^-11 for fp16, 2^-8 for bf16) while sums are fp32, so each output
+ *     carries a few roundings of relative size ~u/sqrt(3) each, ~2u in all
+ *     (1e-3 fp16, 8e-3 bf16); the bounds leave 10x (fp16) and 2.5x (bf16,
+ *     the issue's whole-model bound) for outputs that amplify their inputs'
+ *     error (softmax of logits ~2-5, sums with partial cancellation).
+ * Also the backend's clean failures: no device, a half plan with an op that
+ * has no half kernel, and the half arena's size (half the fp32 bytes). */
 #include <math.h>
 
 #include "check.h"
@@ -142,7 +153,7 @@ static double relative_l2(const float *actual, const float *expected, size_t cou
 
 static double worst_error;
 
-static void run_case(const op_case *c, dlp_backend *cpu, dlp_backend *gpu)
+static void run_case(const op_case *c, dlp_backend *cpu, dlp_backend *gpu, double tolerance)
 {
     dlp_graph *graph = build_case(c);
     dlp_plan *plan_cpu = NULL, *plan_gpu = NULL;
@@ -170,7 +181,7 @@ static void run_case(const op_case *c, dlp_backend *cpu, dlp_backend *gpu)
         CHECK_OK(dlp_plan_read_output(plan_gpu, 0, got, count));
         double error = relative_l2(got, want, count);
         printf("%-44s batch %2d: rel-L2 %.3g\n", c->label, n, error);
-        CHECK(error <= 1e-5);
+        CHECK(error <= tolerance);
         if (!(error <= worst_error)) worst_error = error;
     }
     free(input), free(want), free(got);
@@ -218,6 +229,71 @@ static const op_case cases[] = {
     {"zero pad 1/2/0/3 5x4x3", K_ZERO_PAD, {5, 4, 3}, .pad = {1, 2, 0, 3}},
 };
 
+typedef struct mode {
+    const char *label;
+    dlp_cuda_options options;
+    double tolerance;
+} mode;
+
+static const mode modes[] = {
+    {"fp32", {DLP_CUDA_FP32, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false}, 1e-5},
+    {"fp32 timed fused", {DLP_CUDA_FP32, false, 0, DLP_CUDA_SEARCH_TIMED, true}, 1e-4},
+    {"fp16", {DLP_CUDA_FP16, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false}, 1e-2},
+    {"fp16 timed fused", {DLP_CUDA_FP16, false, 0, DLP_CUDA_SEARCH_TIMED, true}, 1e-2},
+    {"bf16", {DLP_CUDA_BF16, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false}, 2e-2},
+    {"bf16 timed fused", {DLP_CUDA_BF16, false, 0, DLP_CUDA_SEARCH_TIMED, true}, 2e-2},
+};
+
+static void run_mode(const mode *m, dlp_backend *cpu)
+{
+    dlp_backend *gpu = NULL;
+    CHECK_OK(dlp_backend_create_cuda(0, &m->options, &gpu));
+    if (!gpu) return;
+    CHECK(strcmp(dlp_backend_name(gpu), "cuda") == 0);
+    printf("== %s\n", m->label);
+    worst_error = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i], cpu, gpu, m->tolerance);
+    printf("%s: worst rel-L2 over all cases: %.3g (tolerance %.0e)\n", m->label, worst_error, m->tolerance);
+    dlp_backend_destroy(gpu);
+}
+
+/* A half plan refuses an op without a half kernel, naming it; its arena is
+ * half the fp32 plan's bytes. */
+static void check_half_plans(void)
+{
+    dlp_cuda_options options = {DLP_CUDA_FP16, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false};
+    dlp_backend *half = NULL, *full = NULL;
+    CHECK_OK(dlp_backend_create_cuda(0, &options, &half));
+    CHECK_OK(dlp_backend_create_cuda(0, NULL, &full));
+    dlp_graph *graph = NULL;
+    int input = -1, node = -1;
+    CHECK_OK(dlp_graph_create(&graph));
+    CHECK_OK(dlp_graph_input(graph, "input_1", (dlp_shape){6, 5, 3}, &input));
+    dlp_relu_params leaky = {0.2f, 0.0f, false, 0.0f};
+    CHECK_OK(dlp_graph_relu(graph, "leaky", input, &leaky, &node));
+    dlp_plan *plan = NULL;
+    const char *outputs[1] = {"leaky"};
+    if (half && graph) {
+        CHECK_FAILS(dlp_plan_create(graph, half, 4, outputs, 1, &plan), DLP_ERR_UNSUPPORTED, "leaky");
+        CHECK(strstr(dlp_last_error(), dlp_op_name(DLP_OP_RELU)) != NULL);
+        CHECK(strstr(dlp_last_error(), "fp16") != NULL);
+        printf("half plan with a user-model op: %s\n", dlp_last_error());
+    }
+    dlp_graph_destroy(graph);
+    graph = build_case(&cases[0]);
+    dlp_plan *plan_half = NULL, *plan_full = NULL;
+    outputs[0] = "op";
+    if (half) CHECK_OK(dlp_plan_create(graph, half, MAX_BATCH, outputs, 1, &plan_half));
+    if (full) CHECK_OK(dlp_plan_create(graph, full, MAX_BATCH, outputs, 1, &plan_full));
+    if (plan_half && plan_full) {
+        printf("arena bytes: fp32 %zu, fp16 %zu\n", dlp_plan_arena_bytes(plan_full), dlp_plan_arena_bytes(plan_half));
+        CHECK(dlp_plan_arena_bytes(plan_half) * 2 == dlp_plan_arena_bytes(plan_full));
+    }
+    dlp_plan_destroy(plan_half), dlp_plan_destroy(plan_full);
+    dlp_graph_destroy(graph);
+    dlp_backend_destroy(half), dlp_backend_destroy(full);
+}
+
 int main(void)
 {
     int devices = 0;
@@ -225,29 +301,33 @@ int main(void)
         printf("skipped: %s\n", dlp_last_error());
         return 77;
     }
-    dlp_backend *cpu = NULL, *gpu = NULL;
+    dlp_backend *cpu = NULL;
     CHECK_OK(dlp_backend_create_cpu(0, &cpu));
-    CHECK_OK(dlp_backend_create_cuda(0, NULL, &gpu));
-    if (!cpu || !gpu) return check_summary("graph_cuda");
-    CHECK(strcmp(dlp_backend_name(gpu), "cuda") == 0);
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i], cpu, gpu);
-    printf("worst rel-L2 over all cases: %.3g (tolerance 1e-5)\n", worst_error);
+    if (!cpu) return check_summary("graph_cuda");
+    /* DLP_GRAPH_CUDA_MODES: a comma-separated subset of the mode labels. */
+    const char *only = getenv("DLP_GRAPH_CUDA_MODES");
+    for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++)
+        if (!only || strstr(only, modes[m].label)) run_mode(&modes[m], cpu);
+    check_half_plans();
 
-    /* Clean failures: no such device, unimplemented precisions. */
+    /* Clean failures: no such device. */
     dlp_backend *bad = NULL;
     CHECK_FAILS(dlp_backend_create_cuda(devices + 3, NULL, &bad), DLP_ERR_DEVICE, "does not exist");
-    dlp_cuda_options bf16 = {DLP_CUDA_BF16, false, 0};
-    CHECK_FAILS(dlp_backend_create_cuda(0, &bf16, &bad), DLP_ERR_UNSUPPORTED, "bf16");
     CHECK(bad == NULL);
     /* A tiny workspace cap still plans (an algorithm needing no workspace exists) or fails naming the cap. */
-    dlp_cuda_options tiny = {DLP_CUDA_FP32, false, 1};
+    dlp_cuda_options tiny = {DLP_CUDA_FP32, false, 1, DLP_CUDA_SEARCH_HEURISTIC, false};
     dlp_backend *capped = NULL;
     CHECK_OK(dlp_backend_create_cuda(0, &tiny, &capped));
     if (capped) {
-        run_case(&cases[1], cpu, capped);
+        run_case(&cases[1], cpu, capped, 1e-5);
         dlp_backend_destroy(capped);
     }
-    dlp_backend_destroy(gpu);
+    tiny.precision = DLP_CUDA_FP16, tiny.search = DLP_CUDA_SEARCH_TIMED, tiny.fuse_bias_activation = true;
+    CHECK_OK(dlp_backend_create_cuda(0, &tiny, &capped));
+    if (capped) {
+        run_case(&cases[1], cpu, capped, 1e-2);
+        dlp_backend_destroy(capped);
+    }
     dlp_backend_destroy(cpu);
     return check_summary("graph_cuda");
 }

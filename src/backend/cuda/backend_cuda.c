@@ -1,10 +1,14 @@
 /* backend_cuda.c: the CUDA backend: one device arena per plan, weights
  * uploaded once at prepare, one stream per backend. Convolutions are cuDNN
  * (NHWC input, KRSC filter re-laid from Keras' HWIO at prepare); a 1x1
- * stride-1 convolution and Dense are one cuBLAS sgemm on the HWIO kernel as
+ * stride-1 convolution and Dense are one cuBLAS GEMM on the HWIO kernel as
  * it is (the same GEMM as the CPU backend); the rest are kernels/graph_ops.cu.
  * TensorFlow's 'same' padding with an odd total is padded explicitly into a
  * scratch buffer (cuDNN pads symmetrically only), then convolved unpadded.
+ * fp16/bf16 plans store activations and conv/dense weights in the half type
+ * (arena offsets counted in elements, so the arena is half the bytes), with
+ * fp32 accumulation everywhere; the host side stays float: the input is
+ * uploaded as float and converted on the device, outputs converted back.
  * CPU twin: src/backend/cpu/backend_cpu.c. */
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
@@ -19,11 +23,17 @@
 #include "graph/device_layout.h"
 #include "graph/plan_internal.h"
 
+#include <stdint.h>
+
 enum { DEFAULT_WORKSPACE_CAP = 256 << 20 };
 
 typedef struct cuda_context {
     int device;
     dlp_cuda_options options;
+    dlp_cuda_storage storage;    /* how activations are stored */
+    size_t element_bytes;        /* 4 (fp32) or 2 (fp16, bf16) */
+    cudnnDataType_t cudnn_type;  /* the storage as cuDNN names it */
+    cudaDataType_t blas_type;    /* the storage as cuBLAS names it */
     cudaStream_t stream;
     cudnnHandle_t cudnn;
     cublasHandle_t cublas;
@@ -32,8 +42,18 @@ typedef struct cuda_context {
 typedef enum conv_path { CONV_NONE = 0, CONV_GEMM, CONV_CUDNN } conv_path;
 
 typedef struct cuda_step {
-    float *weights[PLAN_MAX_WEIGHTS]; /* device copies; conv via cuDNN: [0] in KRSC */
+    /* Device copies. conv/dense: [0] the kernel in the storage type (via
+     * cuDNN: KRSC), [1] the bias in float (dlp's kernels read it); the other
+     * ops' small weights are float. */
+    void *weights[PLAN_MAX_WEIGHTS];
     conv_path path;
+    /* Fused conv+bias+activation: cuDNN wants the bias in y's type. bias
+     * points at weights[1] in fp32, at its own half copy otherwise. */
+    bool fused;
+    const void *bias;
+    void *bias_half;
+    cudnnTensorDescriptor_t bias_desc;
+    cudnnActivationDescriptor_t activation_desc;
     int pad_top, pad_bottom, pad_left, pad_right;
     bool explicit_pad;     /* asymmetric 'same': pad into the scratch buffer first */
     dlp_shape conv_input;  /* what cuDNN sees: the input, or the padded input */
@@ -43,8 +63,12 @@ typedef struct cuda_step {
 } cuda_step;
 
 typedef struct cuda_plan_state {
-    float *arena;
-    float *scratch;          /* explicit padding, max over steps at max_batch */
+    void *arena;
+    void *scratch;           /* explicit padding, max over steps at max_batch */
+    /* fp16/bf16: the float input before conversion, and outputs converted
+     * back to float before the copy to the host (max over outputs). */
+    float *input_staging, *output_staging;
+    size_t output_staging_floats;
     void *workspace;
     size_t workspace_bytes;
     cuda_step *steps;        /* one per plan step */
@@ -53,10 +77,13 @@ typedef struct cuda_plan_state {
 
 static cuda_context *context_of(dlp_backend *backend) { return backend->context; }
 
-static float *value_data(const dlp_plan *plan, int value)
+/* The plan counts offsets in elements (named floats): fp16/bf16 scale them
+ * by 2 bytes instead of 4, which keeps every buffer's 64-byte alignment at 32. */
+static void *value_data(const dlp_plan *plan, int value)
 {
     const cuda_plan_state *state = plan->backend_state;
-    return state->arena + plan->values[value].offset_floats;
+    const cuda_context *context = plan->backend->context;
+    return (char *)state->arena + plan->values[value].offset_floats * context->element_bytes;
 }
 
 static dlp_status device_alloc(void **pointer, size_t bytes, const char *what)
@@ -72,12 +99,32 @@ static dlp_status device_alloc(void **pointer, size_t bytes, const char *what)
     return DLP_OK;
 }
 
-static dlp_status upload(cuda_context *context, float **device, const float *host, size_t floats, const char *what)
+static dlp_status upload_bytes(cuda_context *context, void **device, const void *host, size_t bytes, const char *what)
 {
-    DLP_TRY(device_alloc((void **)device, floats * sizeof(float), what));
-    if (floats) CUDA_TRY(cudaMemcpyAsync(*device, host, floats * sizeof(float), cudaMemcpyHostToDevice, context->stream));
+    DLP_TRY(device_alloc(device, bytes, what));
+    if (bytes) CUDA_TRY(cudaMemcpyAsync(*device, host, bytes, cudaMemcpyHostToDevice, context->stream));
     CUDA_TRY(cudaStreamSynchronize(context->stream));
     return DLP_OK;
+}
+
+static dlp_status upload(cuda_context *context, void **device, const float *host, size_t floats, const char *what)
+{
+    return upload_bytes(context, device, host, floats * sizeof(float), what);
+}
+
+/* Weights that cuDNN or cuBLAS read with the activations: converted once,
+ * here on the host (round to nearest even), to the storage type. */
+static dlp_status upload_stored(cuda_context *context, void **device, const float *host, size_t floats,
+                                const char *what)
+{
+    if (context->storage == DLP_CUDA_STORAGE_F32) return upload(context, device, host, floats, what);
+    uint16_t *half = malloc((floats ? floats : 1) * sizeof *half);
+    if (!half) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "cuda backend: out of memory converting %s", what);
+    if (context->storage == DLP_CUDA_STORAGE_F16) device_float_to_half(host, half, floats);
+    else device_float_to_bfloat16(host, half, floats);
+    dlp_status status = upload_bytes(context, device, half, floats * sizeof *half, what);
+    free(half);
+    return status;
 }
 
 static bool is_pointwise(const dlp_conv2d_params *p)
@@ -85,53 +132,63 @@ static bool is_pointwise(const dlp_conv2d_params *p)
     return p->kernel_h == 1 && p->kernel_w == 1 && p->stride_h == 1 && p->stride_w == 1;
 }
 
+static bool full_fp32(const cuda_context *context)
+{
+    return context->storage == DLP_CUDA_STORAGE_F32 && !context->options.allow_tf32;
+}
+
 static int math_mode(const cuda_context *context) { return context->options.allow_tf32 ? 1 : 0; }
 
+/* The math type a convolution starts with: FMA for full fp32, tensor cores
+ * for fp16/bf16, cuDNN's default (TF32 allowed) otherwise. */
+static cudnnMathType_t base_math(const cuda_context *context)
+{
+    if (full_fp32(context)) return CUDNN_FMA_MATH;
+    return context->storage == DLP_CUDA_STORAGE_F32 ? CUDNN_DEFAULT_MATH : CUDNN_TENSOR_OP_MATH;
+}
+
 /* Full-fp32 algorithms only unless TF32 is allowed: FFT and Winograd trade
- * accuracy for speed, beyond what the 1e-5 agreement with the CPU allows. */
+ * accuracy for speed, beyond what the 1e-5 agreement with the CPU allows.
+ * fp16/bf16 take any (their own rounding dominates). */
 static bool algorithm_preferred(const cuda_context *context, cudnnConvolutionFwdAlgo_t algorithm)
 {
-    if (context->options.allow_tf32) return true;
+    if (!full_fp32(context)) return true;
     return algorithm == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM ||
            algorithm == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM ||
            algorithm == CUDNN_CONVOLUTION_FWD_ALGO_GEMM || algorithm == CUDNN_CONVOLUTION_FWD_ALGO_DIRECT;
 }
 
-static dlp_status set_conv_tensors(const cuda_step *cs, int n, dlp_shape output)
+static dlp_status set_conv_tensors(const cuda_context *context, const cuda_step *cs, int n, dlp_shape output)
 {
-    CUDNN_TRY(cudnnSetTensor4dDescriptor(cs->x_desc, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, n, cs->conv_input.c,
+    CUDNN_TRY(cudnnSetTensor4dDescriptor(cs->x_desc, CUDNN_TENSOR_NHWC, context->cudnn_type, n, cs->conv_input.c,
                                          cs->conv_input.h, cs->conv_input.w));
-    CUDNN_TRY(cudnnSetTensor4dDescriptor(cs->y_desc, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, n, output.c, output.h,
+    CUDNN_TRY(cudnnSetTensor4dDescriptor(cs->y_desc, CUDNN_TENSOR_NHWC, context->cudnn_type, n, output.c, output.h,
                                          output.w));
     return DLP_OK;
 }
 
-/* The algorithm for this step at batch n: cached per shape, else the first of
- * cuDNN's heuristic ranking that is supported, fits the cap and is preferred
- * (full-fp32 GEMM family unless TF32 is allowed); failing that, the first
- * supported one that fits. */
-static dlp_status choose_algorithm(cuda_context *context, cuda_plan_state *state, const plan_step *step,
-                                   const cuda_step *cs, int n, size_t cap, device_conv_choice *choice)
+/* cuDNN runs conv+bias+activation fused with the identity activation only
+ * with IMPLICIT_PRECOMP_GEMM (cudnnConvolutionBiasActivationForward's docs). */
+static bool needs_precomp(const plan_step *step, const cuda_step *cs)
 {
-    const dlp_conv2d_params *p = &step->params.conv;
-    int pad_h = cs->explicit_pad ? 0 : cs->pad_top, pad_w = cs->explicit_pad ? 0 : cs->pad_left;
-    device_conv_key key = device_conv_key_make(n, cs->conv_input, p->filters, p->kernel_h, p->kernel_w, pad_h, pad_w,
-                                               p->stride_h, p->stride_w, math_mode(context));
-    if (device_conv_cache_find(&state->algorithms, &key, choice)) return DLP_OK;
-    DLP_TRY(set_conv_tensors(cs, n, step->output_shape));
-    cudnnConvolutionFwdAlgoPerf_t results[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-    int returned = 0;
-    CUDNN_TRY(cudnnGetConvolutionForwardAlgorithm_v7(context->cudnn, cs->x_desc, cs->w_desc, cs->conv_desc,
-                                                     cs->y_desc, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned,
-                                                     results));
+    return cs->fused && step->params.conv.activation == DLP_ACT_LINEAR;
+}
+
+/* The first candidate (in cuDNN's order: ranked, or fastest first) that
+ * succeeded, is preferred on the first pass (any on the second), is
+ * IMPLICIT_PRECOMP_GEMM when precomp_only, and fits the cap; -1 if none. */
+static int pick_candidate(cuda_context *context, const cuda_step *cs, const cudnnConvolutionFwdAlgoPerf_t *results,
+                          int returned, bool precomp_only, size_t cap, device_conv_choice *choice)
+{
     for (int pass = 0; pass < 2; pass++)
     for (int i = 0; i < returned; i++) {
         if (results[i].status != CUDNN_STATUS_SUCCESS) continue;
         if (pass == 0 && !algorithm_preferred(context, results[i].algo)) continue;
+        if (precomp_only && results[i].algo != CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM) continue;
         /* Without TF32 every algorithm runs in FMA math, whatever the ranking
          * suggests (cuDNN's default math may use TF32 tensor cores). */
-        cudnnMathType_t math = context->options.allow_tf32 ? results[i].mathType : CUDNN_FMA_MATH;
-        CUDNN_TRY(cudnnSetConvolutionMathType(cs->conv_desc, math));
+        cudnnMathType_t math = full_fp32(context) ? CUDNN_FMA_MATH : results[i].mathType;
+        if (cudnnSetConvolutionMathType(cs->conv_desc, math) != CUDNN_STATUS_SUCCESS) continue;
         size_t bytes = 0;
         if (cudnnGetConvolutionForwardWorkspaceSize(context->cudnn, cs->x_desc, cs->w_desc, cs->conv_desc, cs->y_desc,
                                                     results[i].algo, &bytes) != CUDNN_STATUS_SUCCESS)
@@ -140,14 +197,47 @@ static dlp_status choose_algorithm(cuda_context *context, cuda_plan_state *state
         choice->algorithm = (int)results[i].algo;
         choice->math_type = (int)math;
         choice->workspace_bytes = bytes;
-        return device_conv_cache_put(&state->algorithms, &key, choice);
+        return i;
     }
+    return -1;
+}
+
+/* The algorithm for this step at batch n: cached per shape, else chosen from
+ * cuDNN's heuristic ranking or, with DLP_CUDA_SEARCH_TIMED, from every
+ * algorithm run and timed once (cudnnFindConvolutionForwardAlgorithm
+ * allocates its own buffers); see pick_candidate. A fused identity
+ * convolution asks for IMPLICIT_PRECOMP_GEMM first (else it runs unfused). */
+static dlp_status choose_algorithm(cuda_context *context, cuda_plan_state *state, const plan_step *step,
+                                   const cuda_step *cs, int n, size_t cap, device_conv_choice *choice)
+{
+    const dlp_conv2d_params *p = &step->params.conv;
+    int pad_h = cs->explicit_pad ? 0 : cs->pad_top, pad_w = cs->explicit_pad ? 0 : cs->pad_left;
+    bool timed = context->options.search == DLP_CUDA_SEARCH_TIMED, precomp = needs_precomp(step, cs);
+    device_conv_key key = device_conv_key_make(n, cs->conv_input, p->filters, p->kernel_h, p->kernel_w, pad_h, pad_w,
+                                               p->stride_h, p->stride_w, math_mode(context));
+    key = device_conv_key_with(key, (int)context->storage, (timed ? 1 : 0) + (precomp ? 2 : 0));
+    if (device_conv_cache_find(&state->algorithms, &key, choice)) return DLP_OK;
+    DLP_TRY(set_conv_tensors(context, cs, n, step->output_shape));
+    cudnnConvolutionFwdAlgoPerf_t results[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+    int returned = 0;
+    if (timed) {
+        CUDNN_TRY(cudnnSetConvolutionMathType(cs->conv_desc, base_math(context)));
+        CUDNN_TRY(cudnnFindConvolutionForwardAlgorithm(context->cudnn, cs->x_desc, cs->w_desc, cs->conv_desc,
+                                                       cs->y_desc, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned,
+                                                       results));
+    } else {
+        CUDNN_TRY(cudnnGetConvolutionForwardAlgorithm_v7(context->cudnn, cs->x_desc, cs->w_desc, cs->conv_desc,
+                                                         cs->y_desc, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned,
+                                                         results));
+    }
+    if ((precomp && pick_candidate(context, cs, results, returned, true, cap, choice) >= 0) ||
+        pick_candidate(context, cs, results, returned, false, cap, choice) >= 0)
+        return device_conv_cache_put(&state->algorithms, &key, choice);
     return dlp_fail(DLP_ERR_DEVICE,
                     "cuda backend: conv \"%s\" (batch %d, %dx%dx%d, kernel %dx%d, stride %dx%d, %d filters): cuDNN "
                     "offers no %salgorithm within %zu bytes of workspace (%d candidates)",
                     step->name, n, cs->conv_input.h, cs->conv_input.w, cs->conv_input.c, p->kernel_h, p->kernel_w,
-                    p->stride_h, p->stride_w, p->filters, context->options.allow_tf32 ? "" : "FMA-math ", cap,
-                    returned);
+                    p->stride_h, p->stride_w, p->filters, full_fp32(context) ? "FMA-math " : "", cap, returned);
 }
 
 static dlp_status prepare_cudnn_conv(cuda_context *context, const plan_step *step, cuda_step *cs)
@@ -166,14 +256,13 @@ static dlp_status prepare_cudnn_conv(cuda_context *context, const plan_step *ste
     CUDNN_TRY(cudnnCreateTensorDescriptor(&cs->y_desc));
     CUDNN_TRY(cudnnCreateFilterDescriptor(&cs->w_desc));
     CUDNN_TRY(cudnnCreateConvolutionDescriptor(&cs->conv_desc));
-    CUDNN_TRY(cudnnSetFilter4dDescriptor(cs->w_desc, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NHWC, p->filters, is.c,
+    CUDNN_TRY(cudnnSetFilter4dDescriptor(cs->w_desc, context->cudnn_type, CUDNN_TENSOR_NHWC, p->filters, is.c,
                                          p->kernel_h, p->kernel_w));
     int pad_h = cs->explicit_pad ? 0 : cs->pad_top, pad_w = cs->explicit_pad ? 0 : cs->pad_left;
     CUDNN_TRY(cudnnSetConvolution2dDescriptor(cs->conv_desc, pad_h, pad_w, p->stride_h, p->stride_w, 1, 1,
                                               CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
-    CUDNN_TRY(cudnnSetConvolutionMathType(cs->conv_desc,
-                                          context->options.allow_tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH));
-    DLP_TRY(set_conv_tensors(cs, 1, step->output_shape));
+    CUDNN_TRY(cudnnSetConvolutionMathType(cs->conv_desc, base_math(context)));
+    DLP_TRY(set_conv_tensors(context, cs, 1, step->output_shape));
     int n = 0, c = 0, h = 0, w = 0;
     CUDNN_TRY(cudnnGetConvolution2dForwardOutputDim(cs->conv_desc, cs->x_desc, cs->w_desc, &n, &c, &h, &w));
     if (c != step->output_shape.c || h != step->output_shape.h || w != step->output_shape.w)
@@ -183,29 +272,86 @@ static dlp_status prepare_cudnn_conv(cuda_context *context, const plan_step *ste
     float *ohwi = malloc(step->weight_counts[0] * sizeof(float));
     if (!ohwi) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "cuda backend: out of memory");
     device_hwio_to_ohwi(step->weights[0], p->kernel_h, p->kernel_w, is.c, p->filters, ohwi);
-    dlp_status status = upload(context, &cs->weights[0], ohwi, step->weight_counts[0], "a conv kernel");
+    dlp_status status = upload_stored(context, &cs->weights[0], ohwi, step->weight_counts[0], "a conv kernel");
     free(ohwi);
     return status;
 }
 
+/* Fusing needs a bias (cuDNN's call adds one) and relu or no activation (the
+ * only modes cudnnConvolutionBiasActivationForward takes). */
+static dlp_status prepare_fused(cuda_context *context, const plan_step *step, cuda_step *cs)
+{
+    const dlp_conv2d_params *p = &step->params.conv;
+    if (!context->options.fuse_bias_activation || !step->weights[1]) return DLP_OK;
+    if (p->activation != DLP_ACT_RELU && p->activation != DLP_ACT_LINEAR) return DLP_OK;
+    cs->bias = cs->weights[1];
+    if (context->storage != DLP_CUDA_STORAGE_F32) {
+        DLP_TRY(upload_stored(context, &cs->bias_half, step->weights[1], step->weight_counts[1], "a conv bias"));
+        cs->bias = cs->bias_half;
+    }
+    CUDNN_TRY(cudnnCreateTensorDescriptor(&cs->bias_desc));
+    CUDNN_TRY(cudnnSetTensor4dDescriptor(cs->bias_desc, CUDNN_TENSOR_NHWC, context->cudnn_type, 1, p->filters, 1, 1));
+    CUDNN_TRY(cudnnCreateActivationDescriptor(&cs->activation_desc));
+    cudnnActivationMode_t mode = p->activation == DLP_ACT_RELU ? CUDNN_ACTIVATION_RELU : CUDNN_ACTIVATION_IDENTITY;
+    CUDNN_TRY(cudnnSetActivationDescriptor(cs->activation_desc, mode, CUDNN_NOT_PROPAGATE_NAN, 0.0));
+    cs->fused = true;
+    return DLP_OK;
+}
+
+/* Whether a half plan can run this step: dlp's kernels have fp16/bf16
+ * versions for the zoo's ops only; the ops added for users' Keras models run
+ * in fp32 plans. */
+static bool half_supported(const plan_step *step)
+{
+    switch (step->op) {
+    case DLP_OP_CONV2D:
+    case DLP_OP_DEPTHWISE_CONV2D:
+    case DLP_OP_DENSE:
+    case DLP_OP_BATCHNORM:
+    case DLP_OP_MAX_POOL:
+    case DLP_OP_AVG_POOL:
+    case DLP_OP_GLOBAL_AVG_POOL:
+    case DLP_OP_GLOBAL_MAX_POOL:
+    case DLP_OP_CONCAT:
+    case DLP_OP_ADD:
+    case DLP_OP_ZERO_PAD:
+    case DLP_OP_FLATTEN:
+    case DLP_OP_IDENTITY: return true;
+    case DLP_OP_ACTIVATION: return step->params.activation <= DLP_ACT_SOFTMAX;
+    default: return false;
+    }
+}
+
 static dlp_status prepare_step(cuda_context *context, const plan_step *step, cuda_step *cs)
 {
+    if (context->storage != DLP_CUDA_STORAGE_F32 && !half_supported(step))
+        return dlp_fail(DLP_ERR_UNSUPPORTED, "cuda backend: %s%s%s has no %s kernel (run this model with precision "
+                        "fp32 or on the cpu backend)", dlp_op_name(step->op),
+                        step->op == DLP_OP_ACTIVATION ? " " : "",
+                        step->op == DLP_OP_ACTIVATION ? dlp_activation_name(step->params.activation) : "",
+                        context->storage == DLP_CUDA_STORAGE_F16 ? "fp16" : "bf16");
     bool conv = step->op == DLP_OP_CONV2D;
-    if (conv && !is_pointwise(&step->params.conv)) {
+    /* Fusing sends 1x1 convolutions through cuDNN too, for its epilogue. */
+    if (conv && (!is_pointwise(&step->params.conv) || context->options.fuse_bias_activation)) {
         cs->path = CONV_CUDNN;
         DLP_TRY(prepare_cudnn_conv(context, step, cs));
-    } else {
+    } else if (conv || step->op == DLP_OP_DENSE) {
         if (conv) cs->path = CONV_GEMM;
-        if (step->weights[0])
-            DLP_TRY(upload(context, &cs->weights[0], step->weights[0], step->weight_counts[0], "weights"));
+        DLP_TRY(upload_stored(context, &cs->weights[0], step->weights[0], step->weight_counts[0], "weights"));
+    } else if (step->weights[0]) {
+        DLP_TRY(upload(context, &cs->weights[0], step->weights[0], step->weight_counts[0], "weights"));
     }
     if (step->weights[1]) DLP_TRY(upload(context, &cs->weights[1], step->weights[1], step->weight_counts[1], "weights"));
+    if (cs->path == CONV_CUDNN) DLP_TRY(prepare_fused(context, step, cs));
     return DLP_OK;
 }
 
 static void release_step(cuda_step *cs)
 {
     for (int i = 0; i < PLAN_MAX_WEIGHTS; i++) cudaFree(cs->weights[i]);
+    cudaFree(cs->bias_half);
+    if (cs->bias_desc) cudnnDestroyTensorDescriptor(cs->bias_desc);
+    if (cs->activation_desc) cudnnDestroyActivationDescriptor(cs->activation_desc);
     if (cs->x_desc) cudnnDestroyTensorDescriptor(cs->x_desc);
     if (cs->y_desc) cudnnDestroyTensorDescriptor(cs->y_desc);
     if (cs->w_desc) cudnnDestroyFilterDescriptor(cs->w_desc);
@@ -225,6 +371,8 @@ static void cuda_release(dlp_backend *backend, dlp_plan *plan)
     cudaFree(state->arena);
     cudaFree(state->scratch);
     cudaFree(state->workspace);
+    cudaFree(state->input_staging);
+    cudaFree(state->output_staging);
     device_conv_cache_clear(&state->algorithms);
     free(state);
     plan->backend_state = NULL;
@@ -234,35 +382,52 @@ static void cuda_release(dlp_backend *backend, dlp_plan *plan)
  * algorithms chosen here are cached for the runs at max_batch. */
 static dlp_status size_buffers(cuda_context *context, dlp_plan *plan, cuda_plan_state *state)
 {
-    size_t scratch_floats = 0, workspace = 0;
+    size_t scratch_elements = 0, workspace = 0, bytes = context->element_bytes;
     size_t cap = context->options.workspace_cap_bytes;
     for (int s = 0; s < plan->step_count; s++) {
         const cuda_step *cs = &state->steps[s];
         if (cs->path != CONV_CUDNN) continue;
         if (cs->explicit_pad) {
-            size_t floats = (size_t)plan->max_batch * dlp_shape_elements(cs->conv_input);
-            if (floats > scratch_floats) scratch_floats = floats;
+            size_t elements = (size_t)plan->max_batch * dlp_shape_elements(cs->conv_input);
+            if (elements > scratch_elements) scratch_elements = elements;
         }
         device_conv_choice choice;
         DLP_TRY(choose_algorithm(context, state, &plan->steps[s], cs, plan->max_batch, cap, &choice));
         if (choice.workspace_bytes > workspace) workspace = choice.workspace_bytes;
     }
-    DLP_TRY(device_alloc((void **)&state->scratch, scratch_floats * sizeof(float), "convolution padding"));
-    if (scratch_floats)
-        CUDA_TRY(cudaMemsetAsync(state->scratch, 0xFF, scratch_floats * sizeof(float), context->stream));
+    DLP_TRY(device_alloc(&state->scratch, scratch_elements * bytes, "convolution padding"));
+    if (scratch_elements) CUDA_TRY(cudaMemsetAsync(state->scratch, 0xFF, scratch_elements * bytes, context->stream));
     DLP_TRY(device_alloc(&state->workspace, workspace, "the cuDNN workspace"));
     state->workspace_bytes = workspace;
+    return DLP_OK;
+}
+
+/* fp16/bf16: float buffers for the input before conversion and for the
+ * largest output after it. */
+static dlp_status alloc_staging(cuda_context *context, dlp_plan *plan, cuda_plan_state *state)
+{
+    if (context->storage == DLP_CUDA_STORAGE_F32) return DLP_OK;
+    size_t input = (size_t)plan->max_batch * dlp_shape_elements(plan->input_shape), output = 0;
+    for (int o = 0; o < plan->output_count; o++) {
+        size_t floats = (size_t)plan->max_batch * plan->values[plan->output_values[o]].floats_per_image;
+        if (floats > output) output = floats;
+    }
+    DLP_TRY(device_alloc((void **)&state->input_staging, input * sizeof(float), "the float input"));
+    DLP_TRY(device_alloc((void **)&state->output_staging, output * sizeof(float), "the float outputs"));
+    state->output_staging_floats = output;
     return DLP_OK;
 }
 
 static dlp_status prepare_all(cuda_context *context, dlp_plan *plan, cuda_plan_state *state)
 {
     CUDA_TRY(cudaSetDevice(context->device));
-    DLP_TRY(device_alloc((void **)&state->arena, plan->arena_floats * sizeof(float), "the activation arena"));
-    /* All-ones bytes are NaN floats: a kernel that leaves part of its output
-     * unwritten shows up in the results instead of reading stale zeros. */
-    if (plan->arena_floats)
-        CUDA_TRY(cudaMemsetAsync(state->arena, 0xFF, plan->arena_floats * sizeof(float), context->stream));
+    size_t arena_bytes = plan->arena_floats * context->element_bytes;
+    DLP_TRY(device_alloc(&state->arena, arena_bytes, "the activation arena"));
+    /* All-ones bytes are NaN (float, half and bfloat16 alike): a kernel that
+     * leaves part of its output unwritten shows up in the results instead of
+     * reading stale zeros. */
+    if (arena_bytes) CUDA_TRY(cudaMemsetAsync(state->arena, 0xFF, arena_bytes, context->stream));
+    DLP_TRY(alloc_staging(context, plan, state));
     for (int s = 0; s < plan->step_count; s++) {
         dlp_status status = prepare_step(context, &plan->steps[s], &state->steps[s]);
         if (status != DLP_OK) return dlp_fail_context(status, "layer \"%s\"", plan->steps[s].name);
@@ -287,44 +452,86 @@ static dlp_status cuda_prepare(dlp_backend *backend, dlp_plan *plan)
 static dlp_status cuda_upload_input(dlp_backend *backend, dlp_plan *plan, const float *input, int n)
 {
     cuda_context *context = context_of(backend);
+    cuda_plan_state *state = plan->backend_state;
     CUDA_TRY(cudaSetDevice(context->device));
-    size_t bytes = (size_t)n * dlp_shape_elements(plan->input_shape) * sizeof(float);
-    CUDA_TRY(cudaMemcpyAsync(value_data(plan, plan->input_value), input, bytes, cudaMemcpyHostToDevice,
+    size_t floats = (size_t)n * dlp_shape_elements(plan->input_shape);
+    void *device_input = value_data(plan, plan->input_value);
+    if (context->storage == DLP_CUDA_STORAGE_F32) {
+        CUDA_TRY(cudaMemcpyAsync(device_input, input, floats * sizeof(float), cudaMemcpyHostToDevice,
+                                 context->stream));
+        return DLP_OK;
+    }
+    CUDA_TRY(cudaMemcpyAsync(state->input_staging, input, floats * sizeof(float), cudaMemcpyHostToDevice,
                              context->stream));
+    CUDA_TRY(dlp_cuda_convert(DLP_CUDA_STORAGE_F32, state->input_staging, context->storage, device_input, floats,
+                              context->stream));
     return DLP_OK;
 }
 
-static dlp_status apply_activation(cuda_context *context, float *data, size_t rows, int channels, const float *bias,
+static dlp_status apply_activation(cuda_context *context, void *data, size_t rows, int channels, const float *bias,
                                    dlp_activation activation)
 {
+    dlp_cuda_storage storage = context->storage;
     if (activation == DLP_ACT_SOFTMAX) {
-        if (bias) CUDA_TRY(dlp_cuda_bias_activation(data, data, rows, channels, bias, DLP_ACT_LINEAR, context->stream));
-        CUDA_TRY(dlp_cuda_softmax(data, data, rows, channels, context->stream));
+        if (bias)
+            CUDA_TRY(dlp_cuda_bias_activation_typed(storage, data, data, rows, channels, bias, DLP_ACT_LINEAR,
+                                                    context->stream));
+        CUDA_TRY(dlp_cuda_softmax_typed(storage, data, data, rows, channels, context->stream));
     } else if (bias || activation != DLP_ACT_LINEAR) {
-        CUDA_TRY(dlp_cuda_bias_activation(data, data, rows, channels, bias, (int)activation, context->stream));
+        CUDA_TRY(dlp_cuda_bias_activation_typed(storage, data, data, rows, channels, bias, (int)activation,
+                                                context->stream));
     }
     return DLP_OK;
 }
 
 /* Row-major out[rows, units] = in[rows, k] x kernel[k, units]: cuBLAS is
- * column-major, so it computes out^T = kernel^T x in^T with the same buffers. */
-static dlp_status gemm(cuda_context *context, const float *in, size_t rows, int k, const float *kernel, int units,
-                       float *out)
+ * column-major, so it computes out^T = kernel^T x in^T with the same buffers.
+ * fp32: sgemm; fp16/bf16: GemmEx with fp32 accumulation (CUBLAS_COMPUTE_32F). */
+static dlp_status gemm(cuda_context *context, const void *in, size_t rows, int k, const void *kernel, int units,
+                       void *out)
 {
     if (rows > 2147483647u) return dlp_fail(DLP_ERR_LIMIT, "cuda backend: a GEMM of %zu rows", rows);
     const float one = 1.0f, zero = 0.0f;
-    CUBLAS_TRY(cublasSgemm(context->cublas, CUBLAS_OP_N, CUBLAS_OP_N, units, (int)rows, k, &one, kernel, units, in, k,
-                           &zero, out, units));
+    if (context->storage == DLP_CUDA_STORAGE_F32) {
+        CUBLAS_TRY(cublasSgemm(context->cublas, CUBLAS_OP_N, CUBLAS_OP_N, units, (int)rows, k, &one, kernel, units,
+                               in, k, &zero, out, units));
+        return DLP_OK;
+    }
+    cudaDataType_t type = context->blas_type;
+    CUBLAS_TRY(cublasGemmEx(context->cublas, CUBLAS_OP_N, CUBLAS_OP_N, units, (int)rows, k, &one, kernel, type, units,
+                            in, type, k, &zero, out, type, units, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
     return DLP_OK;
 }
 
-static dlp_status run_cudnn_conv(cuda_context *context, cuda_plan_state *state, const plan_step *step,
-                                 const cuda_step *cs, const float *in, float *out, int n)
+/* cudnnConvolutionBiasActivationForward: y = act(conv(x) + 0*z + bias), z
+ * aliasing y (alpha2 = 0 never reads it). false in *done when cuDNN refuses
+ * this configuration; the step then runs unfused from now on. */
+static dlp_status run_fused(cuda_context *context, cuda_plan_state *state, cuda_step *cs,
+                            const device_conv_choice *choice, const void *in, void *out, bool *done)
+{
+    const float one = 1.0f, zero = 0.0f;
+    cudnnStatus_t status = cudnnConvolutionBiasActivationForward(
+        context->cudnn, &one, cs->x_desc, in, cs->w_desc, cs->weights[0], cs->conv_desc,
+        (cudnnConvolutionFwdAlgo_t)choice->algorithm, state->workspace, choice->workspace_bytes, &zero, cs->y_desc, out,
+        cs->bias_desc, cs->bias, cs->activation_desc, cs->y_desc, out);
+    *done = status == CUDNN_STATUS_SUCCESS;
+    if (status == CUDNN_STATUS_NOT_SUPPORTED || status == CUDNN_STATUS_BAD_PARAM) {
+        cs->fused = false;
+        return DLP_OK;
+    }
+    CUDNN_TRY(status);
+    return DLP_OK;
+}
+
+/* *fused: whether bias and activation were applied too. */
+static dlp_status run_cudnn_conv(cuda_context *context, cuda_plan_state *state, const plan_step *step, cuda_step *cs,
+                                 const void *in, void *out, int n, bool *fused)
 {
     dlp_shape is = step->input_shapes[0];
+    *fused = false;
     if (cs->explicit_pad) {
-        CUDA_TRY(dlp_cuda_zero_pad(in, n, is.h, is.w, is.c, state->scratch, cs->conv_input.h, cs->conv_input.w,
-                                   cs->pad_top, cs->pad_left, context->stream));
+        CUDA_TRY(dlp_cuda_zero_pad_typed(context->storage, in, n, is.h, is.w, is.c, state->scratch, cs->conv_input.h,
+                                         cs->conv_input.w, cs->pad_top, cs->pad_left, context->stream));
         in = state->scratch;
     }
     device_conv_choice choice;
@@ -337,8 +544,12 @@ static dlp_status run_cudnn_conv(cuda_context *context, cuda_plan_state *state, 
         DLP_TRY(device_alloc(&state->workspace, choice.workspace_bytes, "the cuDNN workspace"));
         state->workspace_bytes = choice.workspace_bytes;
     }
-    DLP_TRY(set_conv_tensors(cs, n, step->output_shape));
+    DLP_TRY(set_conv_tensors(context, cs, n, step->output_shape));
     CUDNN_TRY(cudnnSetConvolutionMathType(cs->conv_desc, (cudnnMathType_t)choice.math_type));
+    if (cs->fused && (!needs_precomp(step, cs) || choice.algorithm == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM)) {
+        DLP_TRY(run_fused(context, state, cs, &choice, in, out, fused));
+        if (*fused) return DLP_OK;
+    }
     const float one = 1.0f, zero = 0.0f;
     CUDNN_TRY(cudnnConvolutionForward(context->cudnn, &one, cs->x_desc, in, cs->w_desc, cs->weights[0],
                                       cs->conv_desc, (cudnnConvolutionFwdAlgo_t)choice.algorithm, state->workspace,
@@ -346,16 +557,18 @@ static dlp_status run_cudnn_conv(cuda_context *context, cuda_plan_state *state, 
     return DLP_OK;
 }
 
-static dlp_status run_conv(cuda_context *context, cuda_plan_state *state, const plan_step *step, const cuda_step *cs,
-                           const float *in, float *out, int n)
+static dlp_status run_conv(cuda_context *context, cuda_plan_state *state, const plan_step *step, cuda_step *cs,
+                           const void *in, void *out, int n)
 {
     const dlp_conv2d_params *p = &step->params.conv;
     dlp_shape is = step->input_shapes[0], os = step->output_shape;
     size_t rows = (size_t)n * os.h * os.w;
+    bool fused = false;
     if (cs->path == CONV_GEMM)
         DLP_TRY(gemm(context, in, (size_t)n * is.h * is.w, is.c, cs->weights[0], p->filters, out));
     else
-        DLP_TRY(run_cudnn_conv(context, state, step, cs, in, out, n));
+        DLP_TRY(run_cudnn_conv(context, state, step, cs, in, out, n, &fused));
+    if (fused) return DLP_OK;
     return apply_activation(context, out, rows, os.c, cs->weights[1], p->activation);
 }
 
@@ -368,22 +581,24 @@ static dlp_cuda_window window_of(int n, dlp_shape is, dlp_shape os, int kernel_h
     return g;
 }
 
-static dlp_status run_multi_input(cuda_context *context, const dlp_plan *plan, const plan_step *step, float *out,
+static dlp_status run_multi_input(cuda_context *context, const dlp_plan *plan, const plan_step *step, void *out,
                                   size_t pixels)
 {
+    dlp_cuda_storage storage = context->storage;
     if (step->input_count > DLP_CUDA_MAX_INPUTS)
         return dlp_fail(DLP_ERR_UNSUPPORTED, "cuda backend: %s of %d inputs (at most %d)", dlp_op_name(step->op),
                         step->input_count, DLP_CUDA_MAX_INPUTS);
-    const float *inputs[DLP_CUDA_MAX_INPUTS];
+    const void *inputs[DLP_CUDA_MAX_INPUTS];
     for (int i = 0; i < step->input_count; i++) inputs[i] = value_data(plan, step->inputs[i]);
     if (step->op == DLP_OP_ADD) {
-        CUDA_TRY(dlp_cuda_add(inputs, step->input_count, pixels * step->output_shape.c, out, context->stream));
+        CUDA_TRY(dlp_cuda_add_typed(storage, inputs, step->input_count, pixels * step->output_shape.c, out,
+                                    context->stream));
         return DLP_OK;
     }
     int offset = 0;
     for (int i = 0; i < step->input_count; i++) {
-        CUDA_TRY(dlp_cuda_concat_slice(inputs[i], pixels, step->input_shapes[i].c, out, step->output_shape.c, offset,
-                                       context->stream));
+        CUDA_TRY(dlp_cuda_concat_slice_typed(storage, inputs[i], pixels, step->input_shapes[i].c, out,
+                                             step->output_shape.c, offset, context->stream));
         offset += step->input_shapes[i].c;
     }
     return DLP_OK;
@@ -393,25 +608,26 @@ static dlp_status cuda_run_step(dlp_backend *backend, dlp_plan *plan, const plan
 {
     cuda_context *context = context_of(backend);
     cuda_plan_state *state = plan->backend_state;
-    const cuda_step *cs = &state->steps[step - plan->steps];
-    const float *in = value_data(plan, step->inputs[0]);
-    float *out = value_data(plan, step->output);
+    cuda_step *cs = &state->steps[step - plan->steps];
+    const void *in = value_data(plan, step->inputs[0]);
+    void *out = value_data(plan, step->output);
     dlp_shape is = step->input_shapes[0], os = step->output_shape;
     size_t pixels = (size_t)n * os.h * os.w;
     cudaStream_t stream = context->stream;
+    dlp_cuda_storage storage = context->storage;
     switch (step->op) {
     case DLP_OP_CONV2D: return run_conv(context, state, step, cs, in, out, n);
     case DLP_OP_DEPTHWISE_CONV2D: {
         const dlp_conv2d_params *p = &step->params.conv;
         dlp_cuda_window g = window_of(n, is, os, p->kernel_h, p->kernel_w, p->stride_h, p->stride_w, p->padding);
-        CUDA_TRY(dlp_cuda_depthwise_conv2d(&g, in, cs->weights[0], cs->weights[1], out, stream));
+        CUDA_TRY(dlp_cuda_depthwise_conv2d_typed(storage, &g, in, cs->weights[0], cs->weights[1], out, stream));
         return apply_activation(context, out, pixels, os.c, NULL, p->activation);
     }
     case DLP_OP_DENSE:
         DLP_TRY(gemm(context, in, pixels, is.c, cs->weights[0], step->params.dense.units, out));
         return apply_activation(context, out, pixels, os.c, cs->weights[1], step->params.dense.activation);
     case DLP_OP_BATCHNORM:
-        CUDA_TRY(dlp_cuda_channel_affine(in, out, pixels, os.c, cs->weights[0], cs->weights[1], stream));
+        CUDA_TRY(dlp_cuda_channel_affine_typed(storage, in, out, pixels, os.c, cs->weights[0], cs->weights[1], stream));
         return DLP_OK;
     case DLP_OP_ACTIVATION:
         /* The activations added for users' Keras models (after softmax) have no CUDA kernel yet. */
@@ -419,32 +635,34 @@ static dlp_status cuda_run_step(dlp_backend *backend, dlp_plan *plan, const plan
             return dlp_fail(DLP_ERR_UNSUPPORTED, "cuda backend: activation %s is not implemented on CUDA (run it on "
                             "the cpu backend)", dlp_activation_name(step->params.activation));
         if (step->params.activation == DLP_ACT_SOFTMAX)
-            CUDA_TRY(dlp_cuda_softmax(in, out, pixels, os.c, stream));
+            CUDA_TRY(dlp_cuda_softmax_typed(storage, in, out, pixels, os.c, stream));
         else
-            CUDA_TRY(dlp_cuda_bias_activation(in, out, pixels, os.c, NULL, (int)step->params.activation, stream));
+            CUDA_TRY(dlp_cuda_bias_activation_typed(storage, in, out, pixels, os.c, NULL, (int)step->params.activation,
+                                                    stream));
         return DLP_OK;
     case DLP_OP_MAX_POOL:
     case DLP_OP_AVG_POOL: {
         const dlp_pool_params *p = &step->params.pool;
         dlp_cuda_window g = window_of(n, is, os, p->pool_h, p->pool_w, p->stride_h, p->stride_w, p->padding);
-        CUDA_TRY(dlp_cuda_pool(&g, step->op == DLP_OP_MAX_POOL, in, out, stream));
+        CUDA_TRY(dlp_cuda_pool_typed(storage, &g, step->op == DLP_OP_MAX_POOL, in, out, stream));
         return DLP_OK;
     }
     case DLP_OP_GLOBAL_AVG_POOL:
     case DLP_OP_GLOBAL_MAX_POOL:
-        CUDA_TRY(dlp_cuda_global_pool(step->op == DLP_OP_GLOBAL_MAX_POOL, in, n, (size_t)is.h * is.w, is.c, out,
-                                      stream));
+        CUDA_TRY(dlp_cuda_global_pool_typed(storage, step->op == DLP_OP_GLOBAL_MAX_POOL, in, n, (size_t)is.h * is.w,
+                                            is.c, out, stream));
         return DLP_OK;
     case DLP_OP_ZERO_PAD:
-        CUDA_TRY(dlp_cuda_zero_pad(in, n, is.h, is.w, is.c, out, os.h, os.w, step->params.pad.top,
-                                   step->params.pad.left, stream));
+        CUDA_TRY(dlp_cuda_zero_pad_typed(storage, in, n, is.h, is.w, is.c, out, os.h, os.w, step->params.pad.top,
+                                         step->params.pad.left, stream));
         return DLP_OK;
     case DLP_OP_CONCAT:
     case DLP_OP_ADD: return run_multi_input(context, plan, step, out, pixels);
     case DLP_OP_FLATTEN:
     case DLP_OP_IDENTITY:
         if (out != in)
-            CUDA_TRY(cudaMemcpyAsync(out, in, pixels * os.c * sizeof(float), cudaMemcpyDeviceToDevice, stream));
+            CUDA_TRY(cudaMemcpyAsync(out, in, pixels * os.c * context->element_bytes, cudaMemcpyDeviceToDevice,
+                                     stream));
         return DLP_OK;
     default:
         return dlp_fail(DLP_ERR_UNSUPPORTED, "cuda backend: op %s is not implemented on CUDA (run it on the cpu backend)",
@@ -455,9 +673,18 @@ static dlp_status cuda_run_step(dlp_backend *backend, dlp_plan *plan, const plan
 static dlp_status cuda_download(dlp_backend *backend, const dlp_plan *plan, int value, float *dst, size_t floats)
 {
     cuda_context *context = context_of(backend);
+    const cuda_plan_state *state = plan->backend_state;
     CUDA_TRY(cudaSetDevice(context->device));
-    CUDA_TRY(cudaMemcpyAsync(dst, value_data(plan, value), floats * sizeof(float), cudaMemcpyDeviceToHost,
-                             context->stream));
+    const void *source = value_data(plan, value);
+    if (context->storage != DLP_CUDA_STORAGE_F32) {
+        if (floats > state->output_staging_floats)
+            return dlp_fail(DLP_ERR_INTERNAL, "cuda backend: download of %zu floats, staging holds %zu", floats,
+                            state->output_staging_floats);
+        CUDA_TRY(dlp_cuda_convert(context->storage, source, DLP_CUDA_STORAGE_F32, state->output_staging, floats,
+                                  context->stream));
+        source = state->output_staging;
+    }
+    CUDA_TRY(cudaMemcpyAsync(dst, source, floats * sizeof(float), cudaMemcpyDeviceToHost, context->stream));
     CUDA_TRY(cudaStreamSynchronize(context->stream));
     return DLP_OK;
 }
@@ -490,20 +717,44 @@ static dlp_status open_device(cuda_context *context)
     CUDNN_TRY(cudnnSetStream(context->cudnn, context->stream));
     CUBLAS_TRY(cublasCreate(&context->cublas));
     CUBLAS_TRY(cublasSetStream(context->cublas, context->stream));
-    /* Without TF32: cuBLAS' pedantic mode keeps sgemm in full fp32. */
-    CUBLAS_TRY(cublasSetMathMode(context->cublas,
-                                 context->options.allow_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH));
+    /* Without TF32: cuBLAS' pedantic mode keeps sgemm in full fp32; fp16/bf16
+     * GemmEx take the default (tensor cores, fp32 accumulation). */
+    cublasMath_t math = context->options.allow_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH;
+    if (context->storage != DLP_CUDA_STORAGE_F32) math = CUBLAS_DEFAULT_MATH;
+    CUBLAS_TRY(cublasSetMathMode(context->cublas, math));
     return DLP_OK;
+}
+
+static void set_storage(cuda_context *context)
+{
+    switch (context->options.precision) {
+    case DLP_CUDA_FP16:
+        context->storage = DLP_CUDA_STORAGE_F16, context->cudnn_type = CUDNN_DATA_HALF, context->blas_type = CUDA_R_16F;
+        break;
+    case DLP_CUDA_BF16:
+        context->storage = DLP_CUDA_STORAGE_BF16, context->cudnn_type = CUDNN_DATA_BFLOAT16;
+        context->blas_type = CUDA_R_16BF;
+        break;
+    default:
+        context->storage = DLP_CUDA_STORAGE_F32, context->cudnn_type = CUDNN_DATA_FLOAT, context->blas_type = CUDA_R_32F;
+    }
+    context->element_bytes = context->storage == DLP_CUDA_STORAGE_F32 ? sizeof(float) : sizeof(uint16_t);
+    /* fp16/bf16 always use tensor cores; allow_tf32 means nothing there. */
+    if (context->storage != DLP_CUDA_STORAGE_F32) context->options.allow_tf32 = false;
 }
 
 dlp_status dlp_backend_create_cuda(int device, const dlp_cuda_options *options, dlp_backend **out)
 {
     *out = NULL;
-    dlp_cuda_options defaults = {DLP_CUDA_FP32, false, 0};
+    dlp_cuda_options defaults = {DLP_CUDA_FP32, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false};
     if (!options) options = &defaults;
-    if (options->precision != DLP_CUDA_FP32)
-        return dlp_fail(DLP_ERR_UNSUPPORTED, "cuda backend: precision %s is not implemented yet (fp32 only)",
-                        options->precision == DLP_CUDA_FP16 ? "fp16" : options->precision == DLP_CUDA_BF16 ? "bf16" : "?");
+    if (options->precision != DLP_CUDA_FP32 && options->precision != DLP_CUDA_FP16 &&
+        options->precision != DLP_CUDA_BF16)
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "cuda backend: precision %d: expected fp32, fp16 or bf16",
+                        (int)options->precision);
+    if (options->search != DLP_CUDA_SEARCH_HEURISTIC && options->search != DLP_CUDA_SEARCH_TIMED)
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "cuda backend: algorithm search %d: expected heuristic or timed",
+                        (int)options->search);
     dlp_backend *backend = calloc(1, sizeof *backend);
     cuda_context *context = calloc(1, sizeof *context);
     if (!backend || !context) {
@@ -513,8 +764,10 @@ dlp_status dlp_backend_create_cuda(int device, const dlp_cuda_options *options, 
     context->device = device;
     context->options = *options;
     if (!context->options.workspace_cap_bytes) context->options.workspace_cap_bytes = DEFAULT_WORKSPACE_CAP;
+    set_storage(context);
     backend->name = "cuda";
     backend->context = context;
+    backend->activation_bytes = context->element_bytes;
     backend->prepare = cuda_prepare;
     backend->upload_input = cuda_upload_input;
     backend->run_step = cuda_run_step;
