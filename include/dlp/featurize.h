@@ -27,6 +27,15 @@ typedef struct dlp_featurizer_options {
     int threads;             /* decoding threads and CPU backend threads; <= 0: all cores */
     const char *device;      /* "auto" (NULL), "cpu", "cuda" or "cuda:N" */
     const char *cache_dir;   /* feature cache folder; NULL: dlp_feature_cache_default_dir(); "" disables it */
+    /* CUDA only (the CPU backend is fp32): DLP_CUDA_FP32 (default), FP16 or
+     * BF16, and TF32 for fp32. fp16/bf16 plans choose convolution algorithms
+     * by timing them and fuse conv+bias+activation (the fast settings; fp32
+     * keeps the heuristic, unfused path). Device "cpu" with anything but
+     * fp32 is refused; "auto" without a GPU computes in fp32 and says so in
+     * dlp_featurizer_device. Features cached under another precision are not
+     * reused (fp32 and CPU features are the same entries). */
+    dlp_cuda_precision precision;
+    bool allow_tf32;
 } dlp_featurizer_options;
 
 /* The defaults above (model NULL: the caller must set it). */
