@@ -3,8 +3,12 @@
  * batch size: the input is uploaded once, then the plan's steps run back to
  * back on the device (no host transfers), synchronised at the end.
  * One line per config:
- *   model=InceptionV3 precision=fp32 batch=32 images_per_s=1234.5 ms_per_batch=25.93 iterations=40
- * Usage: featurize_gpu [--models A,B] [--batches 1,32,256] [--precisions fp32,tf32] [--seconds S] */
+ *   model=InceptionV3 precision=fp32 batch=32 images_per_s=1234.5 ms_per_batch=25.93 iterations=40 search=heuristic fuse=off
+ * Usage: featurize_gpu [--models A,B] [--batches 1,32,256] [--precisions fp32,tf32,fp16,bf16]
+ *                      [--search heuristic,timed] [--fuse off,on] [--seconds S]
+ * --search: cuDNN's heuristic ranking or every algorithm timed once per shape;
+ * --fuse: conv+bias+relu/identity as one cuDNN call (1x1 convolutions via
+ * cuDNN too) or not; each a list, every combination is run. */
 #include <cuda_runtime.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,10 +67,22 @@ static int run_steps(dlp_plan *plan, int n)
     return 1;
 }
 
-static int bench_config(const dlp_model_info *info, dlp_graph *graph, const char *precision, int batch,
-                        double seconds)
+typedef struct config {
+    const char *precision, *search, *fuse;
+    int batch;
+} config;
+
+static int bench_config(const dlp_model_info *info, dlp_graph *graph, const config *c, double seconds)
 {
-    dlp_cuda_options options = {DLP_CUDA_FP32, strcmp(precision, "tf32") == 0, 0, DLP_CUDA_SEARCH_HEURISTIC, false};
+    const char *precision = c->precision;
+    int batch = c->batch;
+    dlp_cuda_options options = {DLP_CUDA_FP32, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false};
+    if (dlp_cuda_precision_from_name(precision, &options.precision, &options.allow_tf32) != DLP_OK) {
+        printf("model=%s precision=%s batch=%d error=\"%s\"\n", info->name, precision, batch, dlp_last_error());
+        return 0;
+    }
+    options.search = strcmp(c->search, "timed") == 0 ? DLP_CUDA_SEARCH_TIMED : DLP_CUDA_SEARCH_HEURISTIC;
+    options.fuse_bias_activation = strcmp(c->fuse, "on") == 0;
     dlp_backend *backend = NULL;
     dlp_plan *plan = NULL;
     const char *outputs[1] = {"features"};
@@ -93,8 +109,9 @@ static int bench_config(const dlp_model_info *info, dlp_graph *graph, const char
     ok = ok && cudaDeviceSynchronize() == cudaSuccess;
     elapsed = now_seconds() - start;
     if (ok)
-        printf("model=%s precision=%s batch=%d images_per_s=%.1f ms_per_batch=%.3f iterations=%d\n", info->name,
-               precision, batch, iterations * (double)batch / elapsed, elapsed * 1e3 / iterations, iterations);
+        printf("model=%s precision=%s batch=%d images_per_s=%.1f ms_per_batch=%.3f iterations=%d search=%s fuse=%s\n",
+               info->name, precision, batch, iterations * (double)batch / elapsed, elapsed * 1e3 / iterations,
+               iterations, c->search, c->fuse);
     else
         printf("model=%s precision=%s batch=%d error=\"%s\"\n", info->name, precision, batch, dlp_last_error());
     fflush(stdout);
@@ -106,13 +123,16 @@ static int bench_config(const dlp_model_info *info, dlp_graph *graph, const char
 
 int main(int argc, char **argv)
 {
-    const char *models = NULL, *batches = "1,32,256", *precisions = "fp32,tf32";
+    const char *models = NULL, *batches = "1,32,256", *precisions = "fp32,tf32", *searches = "heuristic";
+    const char *fuses = "off";
     double seconds = 2.0;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--models") == 0) models = argv[i + 1];
         else if (strcmp(argv[i], "--batches") == 0) batches = argv[i + 1];
         else if (strcmp(argv[i], "--precisions") == 0) precisions = argv[i + 1];
         else if (strcmp(argv[i], "--seconds") == 0) seconds = atof(argv[i + 1]);
+        else if (strcmp(argv[i], "--search") == 0) searches = argv[i + 1];
+        else if (strcmp(argv[i], "--fuse") == 0) fuses = argv[i + 1];
         else {
             fprintf(stderr, "featurize_gpu: unknown option %s\n", argv[i]);
             return 2;
@@ -137,12 +157,17 @@ int main(int argc, char **argv)
             failures++;
             continue;
         }
-        const char *precision_names[2] = {"fp32", "tf32"};
-        for (int p = 0; p < 2; p++) {
-            if (!in_list(precisions, precision_names[p])) continue;
+        const char *precision_names[4] = {"fp32", "tf32", "fp16", "bf16"};
+        const char *search_names[2] = {"heuristic", "timed"}, *fuse_names[2] = {"off", "on"};
+        for (int p = 0; p < 4; p++)
+        for (int s = 0; s < 2; s++)
+        for (int f = 0; f < 2; f++) {
+            if (!in_list(precisions, precision_names[p]) || !in_list(searches, search_names[s]) ||
+                !in_list(fuses, fuse_names[f]))
+                continue;
             for (const char *b = batches; b && *b;) {
-                int batch = atoi(b);
-                if (batch > 0 && !bench_config(info, graph, precision_names[p], batch, seconds)) failures++;
+                config c = {precision_names[p], search_names[s], fuse_names[f], atoi(b)};
+                if (c.batch > 0 && !bench_config(info, graph, &c, seconds)) failures++;
                 b = strchr(b, ',');
                 if (b) b++;
             }

@@ -5,8 +5,9 @@
 #   1. the gpu.* suites (each CUDA op vs the CPU backend, real InceptionV3 vs
 #      the TF.js oracle, logistic-regression objective vs the CPU);
 #   2. the op suite once under compute-sanitizer memcheck;
-#   3. compute-only featurization, dlp vs PyTorch (torchvision/timm, channels_last,
-#      autocast), same GPU, same run;
+#   3. compute-only featurization, dlp (fp32, tf32; fp16, bf16 timed + fused) vs
+#      PyTorch (torchvision/timm, channels_last, autocast; torch.compile for
+#      ResNet50 fp16), same GPU, same run;
 #   4. dlp fit on digits-500 with --device cuda (the brief's workflow end to end);
 #   5. end to end JPEG files -> features, dlp vs a PyTorch DataLoader + PIL.
 # Every step has a time limit; logs go to $OUT as they are written.
@@ -45,13 +46,23 @@ step gpu_graph_cuda 60 "$bin/gpu_test_graph_cuda"
 step gpu_inception_v3_cuda 40 "$bin/gpu_test_inception_v3_cuda"
 step gpu_logreg_gpu 30 "$bin/gpu_test_logreg_gpu"
 step gpu_zoo_synth_cuda 45 "$bin/gpu_test_zoo_synth_cuda"
+step gpu_zoo_half_cuda 60 "$bin/gpu_test_zoo_half_cuda"
 step gpu_preprocess_cuda 30 "$bin/gpu_test_preprocess_cuda"
 [ "${MEMCHECK:-0}" = 1 ] && command -v compute-sanitizer > /dev/null &&
   step memcheck 50 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/gpu_test_graph_cuda"
 
 step featurize_gpu 50 "$bin/featurize_gpu" --batches 1,32,256 --precisions fp32,tf32 --seconds 0.4
-PYTHONUNBUFFERED=1 step featurize_torch 50 python3 "$root/bench/featurize_torch_gpu.py" --batches 1,32,256 \
-  --models ResNet50,InceptionV3,VGG16,Xception --precisions fp32,fp16,bf16 --seconds 0.4
+# fp16/bf16 as the featurizer runs them (timed algorithms, fused conv+bias+activation), then ResNet50 fp16's
+# four search x fuse settings at batch 256 (what each is worth).
+step featurize_gpu_half 60 "$bin/featurize_gpu" --batches 256,32,1 --precisions fp16,bf16 --search timed --fuse on \
+  --seconds 0.4
+step featurize_gpu_ablation 25 "$bin/featurize_gpu" --models ResNet50 --batches 256 --precisions fp16 \
+  --search heuristic,timed --fuse off,on --seconds 0.4
+PYTHONUNBUFFERED=1 step featurize_torch 50 python3 "$root/bench/featurize_torch_gpu.py" --batches 256,32,1 \
+  --models ResNet50,InceptionV3,VGG16,Xception --precisions fp16,bf16,fp32 --seconds 0.3
+# torch.compile, ResNet50 fp16 batch 256 only: the child process is killed at 45 s (a failed= line then).
+PYTHONUNBUFFERED=1 step featurize_torch_compile 50 python3 "$root/bench/featurize_torch_gpu.py" --models ResNet50 \
+  --batches 256 --precisions fp16 --seconds 0.3 --compile-only --compile-seconds 45
 
 digits="$run/shared/data/digits-500" weights="$run/shared/models/nsfwjs-inception_v3"
 step fit_cuda 40 "$bin/dlp" fit --device cuda --weights "$weights" --images "$digits" --max-iter 5 --reg 0.03 \
