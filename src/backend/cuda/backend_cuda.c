@@ -515,7 +515,10 @@ static dlp_status run_fused(cuda_context *context, cuda_plan_state *state, cuda_
         (cudnnConvolutionFwdAlgo_t)choice->algorithm, state->workspace, choice->workspace_bytes, &zero, cs->y_desc, out,
         cs->bias_desc, cs->bias, cs->activation_desc, cs->y_desc, out);
     *done = status == CUDNN_STATUS_SUCCESS;
-    if (status == CUDNN_STATUS_NOT_SUPPORTED || status == CUDNN_STATUS_BAD_PARAM) {
+    /* cuDNN 9 numbers its statuses by category: 2xxx bad parameter, 3xxx
+     * not supported (shape, data type, layout, ...). */
+    int category = (int)status / 1000;
+    if (category == 2 || category == 3) {
         cs->fused = false;
         return DLP_OK;
     }
