@@ -7,6 +7,20 @@
  * algorithms unfused and with timed algorithms and fused conv+bias+activation.
  * Also fp32 with timed algorithms and fusion against the CPU: <= 1e-4 (the
  * issue's fp32 bound; the default fp32 path is gpu.zoo_synth_cuda's).
+ * ResNet50's dlp-synth-v1 weights let the residual sums grow to |x| ~3.4e6 at
+ * conv5 (measured on the CPU), beyond fp16's largest value 65504, where real
+ * trained weights stay small; this suite halves every BatchNormalization gamma
+ * of ResNet50, which keeps its activations under ~600 (the other models peak
+ * at 22 (InceptionV3), 18 (Xception), ~1100 (VGG) with the weights as they
+ * are). The comparison is GPU against CPU on the same weights either way.
+ * Expected, from an emulation on the CPU backend (conv/dense kernels, the
+ * input and every step's output rounded to the half type, random inputs in
+ * each model's range, batch 2): feature layer / avg features relative L2,
+ * fp16: InceptionV3 1.3e-3 / 5.9e-4, Xception 2.3e-4 / 2.1e-4, ResNet50
+ * 1.0e-3 / 4.3e-4, VGG16 9.5e-4 / 5.6e-4, VGG19 1.0e-3 / 4.9e-4; bf16: 9.9e-3
+ * / 4.8e-3, 1.8e-3 / 1.7e-3, 8.2e-3 / 3.2e-3, 7.2e-3 / 3.8e-3, 8.3e-3 /
+ * 4.7e-3. The GPU rounds a little more often (an unfused conv's output before
+ * its bias and activation), so bf16's feature layers may come near 1.5e-2.
  * DLP_ZOO_MODELS (fixture names) and DLP_ZOO_HALF_MODES (mode labels) pick a
  * subset. Skips without a device or without ../shared's photos. */
 #define ZOO_SYNTH_NO_MAIN
@@ -83,12 +97,26 @@ static void check_mode(const zoo_model_case *model, const half_mode *mode, const
     dlp_backend_destroy(gpu);
 }
 
+/* Multiplies every BatchNormalization gamma by scale (see the header). */
+static void scale_gammas(const dlp_tensor_list *weights, float scale)
+{
+    size_t scaled = 0;
+    for (size_t t = 0; t < dlp_tensor_list_count(weights); t++) {
+        const dlp_named_tensor *tensor = dlp_tensor_list_at(weights, t);
+        if (!strstr(tensor->name, "gamma") || tensor->dtype != DLP_DTYPE_F32) continue;
+        for (size_t i = 0; i < tensor->element_count; i++) ((float *)tensor->data)[i] *= scale;
+        scaled++;
+    }
+    CHECK(scaled > 0);
+}
+
 static void check_half_model(const zoo_model_case *model, const char *fixtures, const char *shared,
                              dlp_backend *cpu, const char *modes)
 {
     fixture f = {0};
     CHECK(load_fixture(fixtures, model->fixture, &f));
     dlp_tensor_list *weights = f.order ? synthetic_weights(f.order, INT32_MAX) : NULL;
+    if (weights && strcmp(model->fixture, "resnet50") == 0) scale_gammas(weights, 0.5f);
     float *input = malloc((size_t)model->input * model->input * 3 * IMAGES * sizeof(float));
     const dlp_model_info *info = dlp_zoo_find(model->name);
     float *want[2] = {NULL, NULL};
