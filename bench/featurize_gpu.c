@@ -5,10 +5,12 @@
  * One line per config:
  *   model=InceptionV3 precision=fp32 batch=32 images_per_s=1234.5 ms_per_batch=25.93 iterations=40 search=heuristic fuse=off
  * Usage: featurize_gpu [--models A,B] [--batches 1,32,256] [--precisions fp32,tf32,fp16,bf16]
- *                      [--search heuristic,timed] [--fuse off,on] [--seconds S]
+ *                      [--search heuristic,timed] [--fuse off,on] [--graphs off,on] [--seconds S]
  * --search: cuDNN's heuristic ranking or every algorithm timed once per shape;
  * --fuse: conv+bias+relu/identity as one cuDNN call (1x1 convolutions via
- * cuDNN too) or not; each a list, every combination is run. */
+ * cuDNN too) or not; --graphs: the steady-state run replayed from a CUDA
+ * graph or launched kernel by kernel; each a list, every combination is run
+ * (graphs=on is added to the line only when on). */
 #include <cuda_runtime.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,7 +70,7 @@ static int run_steps(dlp_plan *plan, int n)
 }
 
 typedef struct config {
-    const char *precision, *search, *fuse;
+    const char *precision, *search, *fuse, *graphs;
     int batch;
 } config;
 
@@ -76,13 +78,14 @@ static int bench_config(const dlp_model_info *info, dlp_graph *graph, const conf
 {
     const char *precision = c->precision;
     int batch = c->batch;
-    dlp_cuda_options options = {DLP_CUDA_FP32, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false};
+    dlp_cuda_options options = {DLP_CUDA_FP32, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false};
     if (dlp_cuda_precision_from_name(precision, &options.precision, &options.allow_tf32) != DLP_OK) {
         printf("model=%s precision=%s batch=%d error=\"%s\"\n", info->name, precision, batch, dlp_last_error());
         return 0;
     }
     options.search = strcmp(c->search, "timed") == 0 ? DLP_CUDA_SEARCH_TIMED : DLP_CUDA_SEARCH_HEURISTIC;
     options.fuse_bias_activation = strcmp(c->fuse, "on") == 0;
+    options.cuda_graphs = strcmp(c->graphs, "on") == 0;
     dlp_backend *backend = NULL;
     dlp_plan *plan = NULL;
     const char *outputs[1] = {"features"};
@@ -109,9 +112,9 @@ static int bench_config(const dlp_model_info *info, dlp_graph *graph, const conf
     ok = ok && cudaDeviceSynchronize() == cudaSuccess;
     elapsed = now_seconds() - start;
     if (ok)
-        printf("model=%s precision=%s batch=%d images_per_s=%.1f ms_per_batch=%.3f iterations=%d search=%s fuse=%s\n",
+        printf("model=%s precision=%s batch=%d images_per_s=%.1f ms_per_batch=%.3f iterations=%d search=%s fuse=%s%s\n",
                info->name, precision, batch, iterations * (double)batch / elapsed, elapsed * 1e3 / iterations,
-               iterations, c->search, c->fuse);
+               iterations, c->search, c->fuse, options.cuda_graphs ? " graphs=on" : "");
     else
         printf("model=%s precision=%s batch=%d error=\"%s\"\n", info->name, precision, batch, dlp_last_error());
     fflush(stdout);
@@ -124,7 +127,7 @@ static int bench_config(const dlp_model_info *info, dlp_graph *graph, const conf
 int main(int argc, char **argv)
 {
     const char *models = NULL, *batches = "1,32,256", *precisions = "fp32,tf32", *searches = "heuristic";
-    const char *fuses = "off";
+    const char *fuses = "off", *graph_modes = "off";
     double seconds = 2.0;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--models") == 0) models = argv[i + 1];
@@ -133,6 +136,7 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--seconds") == 0) seconds = atof(argv[i + 1]);
         else if (strcmp(argv[i], "--search") == 0) searches = argv[i + 1];
         else if (strcmp(argv[i], "--fuse") == 0) fuses = argv[i + 1];
+        else if (strcmp(argv[i], "--graphs") == 0) graph_modes = argv[i + 1];
         else {
             fprintf(stderr, "featurize_gpu: unknown option %s\n", argv[i]);
             return 2;
@@ -161,12 +165,13 @@ int main(int argc, char **argv)
         const char *search_names[2] = {"heuristic", "timed"}, *fuse_names[2] = {"off", "on"};
         for (int p = 0; p < 4; p++)
         for (int s = 0; s < 2; s++)
-        for (int f = 0; f < 2; f++) {
+        for (int f = 0; f < 2; f++)
+        for (int g = 0; g < 2; g++) {
             if (!in_list(precisions, precision_names[p]) || !in_list(searches, search_names[s]) ||
-                !in_list(fuses, fuse_names[f]))
+                !in_list(fuses, fuse_names[f]) || !in_list(graph_modes, fuse_names[g]))
                 continue;
             for (const char *b = batches; b && *b;) {
-                config c = {precision_names[p], search_names[s], fuse_names[f], atoi(b)};
+                config c = {precision_names[p], search_names[s], fuse_names[f], fuse_names[g], atoi(b)};
                 if (c.batch > 0 && !bench_config(info, graph, &c, seconds)) failures++;
                 b = strchr(b, ',');
                 if (b) b++;

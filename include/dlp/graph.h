@@ -270,6 +270,11 @@ typedef struct dlp_cuda_options {
      * through cuDNN too so that they fuse; false (the default): convolution,
      * then dlp's bias+activation kernel (1x1: a cuBLAS GEMM). */
     bool fuse_bias_activation;
+    /* true: the second run of a plan at a batch size is captured into a CUDA
+     * graph, later runs at that size replay it (one launch instead of one per
+     * kernel: pays at small batches). A step that cannot be captured leaves
+     * that batch size uncaptured. false (the default): kernels launched one by one. */
+    bool cuda_graphs;
 } dlp_cuda_options;
 
 /* "fp32", "tf32" (fp32 with allow_tf32), "fp16", "bf16": the CLI's

@@ -25,7 +25,7 @@
 
 #include <stdint.h>
 
-enum { DEFAULT_WORKSPACE_CAP = 256 << 20 };
+enum { DEFAULT_WORKSPACE_CAP = 256 << 20, MAX_GRAPHS = 16, CUBLAS_WORKSPACE = 32 << 20 };
 
 typedef struct cuda_context {
     int device;
@@ -37,6 +37,7 @@ typedef struct cuda_context {
     cudaStream_t stream;
     cudnnHandle_t cudnn;
     cublasHandle_t cublas;
+    void *cublas_workspace; /* with cuda_graphs: cuBLAS must not allocate while captured */
 } cuda_context;
 
 typedef enum conv_path { CONV_NONE = 0, CONV_GEMM, CONV_CUDNN } conv_path;
@@ -73,6 +74,14 @@ typedef struct cuda_plan_state {
     size_t workspace_bytes;
     cuda_step *steps;        /* one per plan step */
     device_conv_cache algorithms;
+    /* cuda_graphs: per batch size, how many runs were seen and the captured
+     * graph (NULL: none yet, or capture failed: then captured stays -1). */
+    struct {
+        int batch, runs, captured;
+        cudaGraphExec_t exec;
+    } graphs[MAX_GRAPHS];
+    int graph_count;
+    bool replaying, capturing; /* the current run: its graph was launched at step 0 / is being recorded */
 } cuda_plan_state;
 
 static cuda_context *context_of(dlp_backend *backend) { return backend->context; }
@@ -373,6 +382,8 @@ static void cuda_release(dlp_backend *backend, dlp_plan *plan)
     cudaFree(state->workspace);
     cudaFree(state->input_staging);
     cudaFree(state->output_staging);
+    for (int g = 0; g < state->graph_count; g++)
+        if (state->graphs[g].exec) cudaGraphExecDestroy(state->graphs[g].exec);
     device_conv_cache_clear(&state->algorithms);
     free(state);
     plan->backend_state = NULL;
@@ -607,7 +618,7 @@ static dlp_status run_multi_input(cuda_context *context, const dlp_plan *plan, c
     return DLP_OK;
 }
 
-static dlp_status cuda_run_step(dlp_backend *backend, dlp_plan *plan, const plan_step *step, int n)
+static dlp_status run_step_now(dlp_backend *backend, dlp_plan *plan, const plan_step *step, int n)
 {
     cuda_context *context = context_of(backend);
     cuda_plan_state *state = plan->backend_state;
@@ -673,6 +684,89 @@ static dlp_status cuda_run_step(dlp_backend *backend, dlp_plan *plan, const plan
     }
 }
 
+/* The graph slot of batch size n (added on first sight); NULL when full. */
+static int graph_slot(cuda_plan_state *state, int n)
+{
+    for (int g = 0; g < state->graph_count; g++)
+        if (state->graphs[g].batch == n) return g;
+    if (state->graph_count == MAX_GRAPHS) return -1;
+    int g = state->graph_count++;
+    memset(&state->graphs[g], 0, sizeof state->graphs[g]);
+    state->graphs[g].batch = n;
+    return g;
+}
+
+/* Ends a capture that failed at step last: nothing was executed while
+ * recording, so steps 0..last run again, launched one by one; this batch
+ * size is not captured again. */
+static dlp_status abandon_capture(dlp_backend *backend, dlp_plan *plan, int slot, int last, int n)
+{
+    cuda_context *context = context_of(backend);
+    cuda_plan_state *state = plan->backend_state;
+    cudaGraph_t graph = NULL;
+    cudaStreamEndCapture(context->stream, &graph);
+    if (graph) cudaGraphDestroy(graph);
+    (void)cudaGetLastError();
+    state->capturing = false;
+    state->graphs[slot].captured = -1;
+    for (int s = 0; s <= last; s++) {
+        dlp_status status = run_step_now(backend, plan, &plan->steps[s], n);
+        if (status != DLP_OK) return dlp_fail_context(status, "layer \"%s\"", plan->steps[s].name);
+    }
+    return DLP_OK;
+}
+
+/* At the last step of a recorded run: instantiate the graph, then launch it
+ * (recording executed nothing). */
+static dlp_status finish_capture(cuda_context *context, cuda_plan_state *state, int slot)
+{
+    cudaGraph_t graph = NULL;
+    state->capturing = false;
+    CUDA_TRY(cudaStreamEndCapture(context->stream, &graph));
+    cudaError_t error = cudaGraphInstantiate(&state->graphs[slot].exec, graph, 0);
+    cudaGraphDestroy(graph);
+    CUDA_TRY(error);
+    state->graphs[slot].captured = 1;
+    CUDA_TRY(cudaGraphLaunch(state->graphs[slot].exec, context->stream));
+    return DLP_OK;
+}
+
+/* With cuda_graphs: the first run at a batch size launches step by step
+ * (choosing and caching algorithms, sizing the workspace), the second is
+ * recorded into a graph, later ones replay it at step 0 and skip the rest.
+ * The input upload happens before step 0, outside the graph, into the same
+ * arena address every time. */
+static dlp_status cuda_run_step(dlp_backend *backend, dlp_plan *plan, const plan_step *step, int n)
+{
+    cuda_context *context = context_of(backend);
+    cuda_plan_state *state = plan->backend_state;
+    if (!context->options.cuda_graphs) return run_step_now(backend, plan, step, n);
+    int index = (int)(step - plan->steps), last = plan->step_count - 1;
+    int slot = graph_slot(state, n);
+    if (slot < 0) return run_step_now(backend, plan, step, n);
+    if (index == 0) {
+        state->replaying = state->capturing = false;
+        if (state->graphs[slot].captured == 1) {
+            CUDA_TRY(cudaSetDevice(context->device));
+            CUDA_TRY(cudaGraphLaunch(state->graphs[slot].exec, context->stream));
+            state->replaying = true;
+        } else if (state->graphs[slot].captured == 0 && state->graphs[slot].runs++ >= 1) {
+            CUDA_TRY(cudaSetDevice(context->device));
+            CUDA_TRY(cudaStreamBeginCapture(context->stream, cudaStreamCaptureModeThreadLocal));
+            state->capturing = true;
+        }
+    }
+    if (state->replaying) {
+        if (index == last) state->replaying = false;
+        return DLP_OK;
+    }
+    dlp_status status = run_step_now(backend, plan, step, n);
+    if (!state->capturing) return status;
+    if (status != DLP_OK) return abandon_capture(backend, plan, slot, index, n);
+    if (index == last) return finish_capture(context, state, slot);
+    return DLP_OK;
+}
+
 static dlp_status cuda_download(dlp_backend *backend, const dlp_plan *plan, int value, float *dst, size_t floats)
 {
     cuda_context *context = context_of(backend);
@@ -701,6 +795,7 @@ static void cuda_destroy(dlp_backend *backend)
          * leave an error pending for the next caller. */
         if (context->stream) cudaSetDevice(context->device);
         if (context->cublas) cublasDestroy(context->cublas);
+        cudaFree(context->cublas_workspace);
         if (context->cudnn) cudnnDestroy(context->cudnn);
         if (context->stream) cudaStreamDestroy(context->stream);
         free(context);
@@ -720,6 +815,10 @@ static dlp_status open_device(cuda_context *context)
     CUDNN_TRY(cudnnSetStream(context->cudnn, context->stream));
     CUBLAS_TRY(cublasCreate(&context->cublas));
     CUBLAS_TRY(cublasSetStream(context->cublas, context->stream));
+    if (context->options.cuda_graphs) {
+        DLP_TRY(device_alloc(&context->cublas_workspace, CUBLAS_WORKSPACE, "the cuBLAS workspace"));
+        CUBLAS_TRY(cublasSetWorkspace(context->cublas, context->cublas_workspace, CUBLAS_WORKSPACE));
+    }
     /* Without TF32: cuBLAS' pedantic mode keeps sgemm in full fp32; fp16/bf16
      * GemmEx take the default (tensor cores, fp32 accumulation). */
     cublasMath_t math = context->options.allow_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH;
@@ -749,7 +848,7 @@ static void set_storage(cuda_context *context)
 dlp_status dlp_backend_create_cuda(int device, const dlp_cuda_options *options, dlp_backend **out)
 {
     *out = NULL;
-    dlp_cuda_options defaults = {DLP_CUDA_FP32, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false};
+    dlp_cuda_options defaults = {DLP_CUDA_FP32, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false};
     if (!options) options = &defaults;
     if (options->precision != DLP_CUDA_FP32 && options->precision != DLP_CUDA_FP16 &&
         options->precision != DLP_CUDA_BF16)
