@@ -52,12 +52,16 @@ step gpu_preprocess_cuda 30 "$bin/gpu_test_preprocess_cuda"
   step memcheck 50 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/gpu_test_graph_cuda"
 
 step featurize_gpu 50 "$bin/featurize_gpu" --batches 1,32,256 --precisions fp32,tf32 --seconds 0.4
-# fp16/bf16 as the featurizer runs them (timed algorithms, fused conv+bias+activation), then ResNet50 fp16's
-# four search x fuse settings at batch 256 (what each is worth).
-step featurize_gpu_half 60 "$bin/featurize_gpu" --batches 256,32,1 --precisions fp16,bf16 --search timed --fuse on \
-  --seconds 0.4
+# fp16/bf16 as the featurizer runs them (timed algorithms, fused conv+bias+activation), ResNet50 first (the goal:
+# >= 25,000 images/s fp16), then ResNet50 fp16's search x fuse settings at batch 256 and CUDA graphs at 1 and 32.
+step featurize_gpu_resnet50_half 30 "$bin/featurize_gpu" --models ResNet50 --batches 256,32,1 --precisions fp16,bf16 \
+  --search timed --fuse on --seconds 0.4
 step featurize_gpu_ablation 25 "$bin/featurize_gpu" --models ResNet50 --batches 256 --precisions fp16 \
   --search heuristic,timed --fuse off,on --seconds 0.4
+step featurize_gpu_graphs 20 "$bin/featurize_gpu" --models ResNet50 --batches 1,32 --precisions fp16 --search timed \
+  --fuse on --graphs off,on --seconds 0.4
+step featurize_gpu_half 60 "$bin/featurize_gpu" --models InceptionV3,Xception,VGG16,VGG19 --batches 256,32,1 \
+  --precisions fp16,bf16 --search timed --fuse on --seconds 0.3
 PYTHONUNBUFFERED=1 step featurize_torch 50 python3 "$root/bench/featurize_torch_gpu.py" --batches 256,32,1 \
   --models ResNet50,InceptionV3,VGG16,Xception --precisions fp16,bf16,fp32 --seconds 0.3
 # torch.compile, ResNet50 fp16 batch 256 only: the child process is killed at 45 s (a failed= line then).
