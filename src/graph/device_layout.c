@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/status.h"
+#include "graph/plan_internal.h"
 
 void device_hwio_to_ohwi(const float *hwio, int kernel_h, int kernel_w, int in_channels, int out_channels,
                          float *ohwi)
@@ -162,4 +163,43 @@ const char *dlp_cuda_precision_name(dlp_cuda_precision precision, bool allow_tf3
     case DLP_CUDA_BF16: return "bf16";
     }
     return "?";
+}
+
+/* Steps reading value, plus one when it is a plan output. */
+static int value_uses(const dlp_plan *plan, int value)
+{
+    int uses = 0;
+    for (int s = 0; s < plan->step_count; s++)
+        for (int i = 0; i < plan->steps[s].input_count; i++) uses += plan->steps[s].inputs[i] == value;
+    for (int o = 0; o < plan->output_count; o++) uses += plan->output_values[o] == value;
+    return uses;
+}
+
+/* Whether two values' arena ranges (at max_batch) overlap. */
+static bool values_overlap(const dlp_plan *plan, int a, int b)
+{
+    size_t a0 = plan->values[a].offset_floats, b0 = plan->values[b].offset_floats;
+    size_t a1 = a0 + plan->values[a].floats_per_image * (size_t)plan->max_batch;
+    size_t b1 = b0 + plan->values[b].floats_per_image * (size_t)plan->max_batch;
+    return a0 < b1 && b0 < a1;
+}
+
+bool device_residual_match(const dlp_plan *plan, int s, int *shortcut_value, int *output_value, bool *direct)
+{
+    if (s < 0 || s + 2 >= plan->step_count) return false;
+    const plan_step *conv = &plan->steps[s], *add = &plan->steps[s + 1], *relu = &plan->steps[s + 2];
+    if (conv->op != DLP_OP_CONV2D || conv->params.conv.activation != DLP_ACT_LINEAR || !conv->weights[1]) return false;
+    if (add->op != DLP_OP_ADD || add->input_count != 2) return false;
+    if (relu->op != DLP_OP_ACTIVATION || relu->params.activation != DLP_ACT_RELU || relu->inputs[0] != add->output)
+        return false;
+    int shortcut = add->inputs[0] == conv->output ? add->inputs[1] : add->inputs[1] == conv->output ? add->inputs[0] : -1;
+    if (shortcut < 0 || shortcut == conv->output) return false;
+    if (value_uses(plan, conv->output) != 1 || value_uses(plan, add->output) != 1) return false;
+    int output = relu->output;
+    *direct = !values_overlap(plan, output, conv->inputs[0]) &&
+              (!values_overlap(plan, output, shortcut) ||
+               plan->values[output].offset_floats == plan->values[shortcut].offset_floats);
+    *shortcut_value = shortcut;
+    *output_value = output;
+    return true;
 }

@@ -16,7 +16,8 @@
  *     (1e-3 fp16, 8e-3 bf16); the bounds leave 10x (fp16) and 2.5x (bf16,
  *     the issue's whole-model bound) for outputs that amplify their inputs'
  *     error (softmax of logits ~2-5, sums with partial cancellation).
- * Also the backend's clean failures: no device, a half plan with an op that
+ * The residual cases are ResNet's block ending (conv -> add -> relu), one
+ * fused cuDNN call in the fused modes. Also the backend's clean failures: no device, a half plan with an op that
  * has no half kernel, and the half arena's size (half the fp32 bytes). */
 #include <math.h>
 
@@ -27,7 +28,7 @@
 enum { MAX_BATCH = 37 };
 
 typedef enum case_kind { K_CONV, K_DEPTHWISE, K_DENSE, K_BATCHNORM, K_ACTIVATION, K_POOL, K_GLOBAL, K_CONCAT, K_ADD,
-                         K_ZERO_PAD } case_kind;
+                         K_ZERO_PAD, K_RESIDUAL } case_kind;
 
 typedef struct op_case {
     const char *label;
@@ -137,6 +138,16 @@ static dlp_graph *build_case(const op_case *c)
         break;
     }
     case K_ZERO_PAD: CHECK_OK(dlp_graph_zero_pad(graph, "op", input, &c->pad, &node)); break;
+    case K_RESIDUAL: {
+        /* ResNet's block ending: relu(conv(x) + shortcut); units 1: the
+         * conv reads a pointwise relu of the input, else the input itself. */
+        int x = c->units ? pointwise(graph, "reduce", input, cin, cin, DLP_ACT_RELU) : input, branch = -1, add = -1;
+        CHECK_OK(dlp_graph_conv2d(graph, "branch", x, &c->conv, &branch));
+        conv_weights(graph, branch, &c->conv, cin, 0);
+        CHECK_OK(dlp_graph_add(graph, "add", (int[]){branch, input}, 2, &add));
+        CHECK_OK(dlp_graph_activation(graph, "op", add, DLP_ACT_RELU, &node));
+        break;
+    }
     }
     return graph;
 }
@@ -231,6 +242,9 @@ static const op_case cases[] = {
     {"concat (conv, pool, conv, input) 6x5x3", K_CONCAT, {6, 5, 3}, .units = 0},
     {"add (conv, input, tanh) 5x7x4", K_ADD, {5, 7, 4}, .units = 0},
     {"zero pad 1/2/0/3 5x4x3", K_ZERO_PAD, {5, 4, 3}, .pad = {1, 2, 0, 3}},
+    {"residual relu(conv3x3(x)+x) 9x7x8", K_RESIDUAL, {9, 7, 8}, CONV(3, 3, 1, 1, DLP_PAD_SAME, 8, true, DLP_ACT_LINEAR)},
+    {"residual relu(conv1x1(relu(..))+x) 6x5x16", K_RESIDUAL, {6, 5, 16},
+     CONV(1, 1, 1, 1, DLP_PAD_VALID, 16, true, DLP_ACT_LINEAR), .units = 1},
 };
 
 typedef struct mode {

@@ -6,12 +6,14 @@
  * against NumPy's float16 and ml_dtypes' bfloat16 (tests/oracle/half_oracle.py:
  * 3032 values, edges and random patterns; NaN only checked to stay NaN, its
  * payload is free), the convolution algorithm cache (keys by storage type and
- * search mode too), the --precision names, and that creating the backend
+ * search mode too), the --precision names, the residual-fusion pattern
+ * (conv -> add -> relu) on CPU plans of small graphs, and that creating the backend
  * without a usable GPU fails cleanly with DLP_ERR_DEVICE. */
 #include "check.h"
 #include "dlp/device.h"
 #include "dlp/dlp.h"
 #include "graph/device_layout.h"
+#include "graph/plan_internal.h"
 
 static void check_relayout(int kh, int kw, int cin, int cout)
 {
@@ -100,6 +102,69 @@ static void check_precision_names(void)
                 "expected fp32, tf32, fp16 or bf16");
 }
 
+/* input -> conv (3x3, linear unless told, bias unless told) -> add(conv, input) -> activation "op". */
+static dlp_plan *residual_plan(dlp_backend *cpu, dlp_activation conv_activation, bool bias, dlp_activation last,
+                               bool branch_is_output)
+{
+    dlp_graph *graph = NULL;
+    int input = -1, conv = -1, add = -1, node = -1;
+    CHECK_OK(dlp_graph_create(&graph));
+    CHECK_OK(dlp_graph_input(graph, "input_1", (dlp_shape){6, 5, 4}, &input));
+    dlp_conv2d_params p = {3, 3, 1, 1, DLP_PAD_SAME, 4, bias, conv_activation};
+    CHECK_OK(dlp_graph_conv2d(graph, "branch", input, &p, &conv));
+    CHECK_OK(dlp_graph_add(graph, "add", (int[]){conv, input}, 2, &add));
+    CHECK_OK(dlp_graph_activation(graph, "op", add, last, &node));
+    const char *outputs[2] = {"op", "branch"};
+    dlp_plan *plan = NULL;
+    CHECK_OK(dlp_plan_create(graph, cpu, 3, outputs, branch_is_output ? 2 : 1, &plan));
+    dlp_graph_destroy(graph);
+    return plan;
+}
+
+static void check_residual_match(void)
+{
+    dlp_backend *cpu = NULL;
+    CHECK_OK(dlp_backend_create_cpu(1, &cpu));
+    if (!cpu) return;
+    int shortcut = -1, output = -1;
+    bool direct = true;
+    dlp_plan *plan = residual_plan(cpu, DLP_ACT_LINEAR, true, DLP_ACT_RELU, false);
+    if (plan) {
+        CHECK(plan->step_count == 3);
+        CHECK(device_residual_match(plan, 0, &shortcut, &output, &direct));
+        CHECK(shortcut == plan->input_value && output == plan->steps[2].output);
+        CHECK(output == plan->output_values[0]);
+        /* Written directly only if the relu's buffer is clear of the conv's input (here also the shortcut). */
+        const plan_value *in = &plan->values[plan->input_value], *out = &plan->values[output];
+        size_t in_end = in->offset_floats + in->floats_per_image * 3, out_end = out->offset_floats + out->floats_per_image * 3;
+        bool overlap = in->offset_floats < out_end && out->offset_floats < in_end;
+        printf("residual: input at %zu, relu output at %zu: %s\n", in->offset_floats, out->offset_floats,
+               direct ? "direct" : "through the conv's own buffer");
+        CHECK(direct == !overlap);
+        CHECK(!device_residual_match(plan, 1, &shortcut, &output, &direct)); /* starts at the conv only */
+        dlp_plan_destroy(plan);
+    }
+    /* Not the pattern: the conv's own activation, no bias, another final activation, the branch read elsewhere. */
+    const struct {
+        dlp_activation conv_activation, last;
+        bool bias, branch_is_output;
+    } refused[4] = {{DLP_ACT_RELU, DLP_ACT_RELU, true, false},
+                    {DLP_ACT_LINEAR, DLP_ACT_RELU, false, false},
+                    {DLP_ACT_LINEAR, DLP_ACT_SIGMOID, true, false},
+                    {DLP_ACT_LINEAR, DLP_ACT_RELU, true, true}};
+    for (int i = 0; i < 4; i++) {
+        plan = residual_plan(cpu, refused[i].conv_activation, refused[i].bias, refused[i].last,
+                             refused[i].branch_is_output);
+        if (!plan) continue;
+        bool matched = false;
+        for (int s = 0; s < plan->step_count; s++) matched = matched || device_residual_match(plan, s, &shortcut, &output, &direct);
+        if (matched) fprintf(stderr, "residual pattern matched refused case %d\n", i);
+        CHECK(!matched);
+        dlp_plan_destroy(plan);
+    }
+    dlp_backend_destroy(cpu);
+}
+
 static void check_cache(void)
 {
     device_conv_cache cache = {0};
@@ -170,6 +235,7 @@ int main(void)
     check_cache();
     check_conversions(check_env("DLP_FIXTURES"));
     check_precision_names();
+    check_residual_match();
 
     /* Options out of range are refused before any device is touched (a build
      * without CUDA refuses everything with "built without CUDA" instead). */

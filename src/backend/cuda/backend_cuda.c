@@ -55,6 +55,14 @@ typedef struct cuda_step {
     void *bias_half;
     cudnnTensorDescriptor_t bias_desc;
     cudnnActivationDescriptor_t activation_desc;
+    /* Residual fusion (device_residual_match): this conv computes
+     * relu(conv + bias + shortcut) into the relu's output (or, not direct,
+     * into its own, which the relu step then copies); the absorbed add (and
+     * relu, when direct) steps are skipped while it holds. */
+    bool residual, direct;
+    int shortcut_value, residual_output, absorbed;
+    bool skip;
+    int copy_value; /* an absorbed relu step that copies: from this value; 0 (the input value never is one) otherwise */
     int pad_top, pad_bottom, pad_left, pad_right;
     bool explicit_pad;     /* asymmetric 'same': pad into the scratch buffer first */
     dlp_shape conv_input;  /* what cuDNN sees: the input, or the padded input */
@@ -180,7 +188,7 @@ static dlp_status set_conv_tensors(const cuda_context *context, const cuda_step 
  * with IMPLICIT_PRECOMP_GEMM (cudnnConvolutionBiasActivationForward's docs). */
 static bool needs_precomp(const plan_step *step, const cuda_step *cs)
 {
-    return cs->fused && step->params.conv.activation == DLP_ACT_LINEAR;
+    return cs->fused && !cs->residual && step->params.conv.activation == DLP_ACT_LINEAR;
 }
 
 /* The first candidate (in cuDNN's order: ranked, or fastest first) that
@@ -224,7 +232,7 @@ static dlp_status choose_algorithm(cuda_context *context, cuda_plan_state *state
     bool timed = context->options.search == DLP_CUDA_SEARCH_TIMED, precomp = needs_precomp(step, cs);
     device_conv_key key = device_conv_key_make(n, cs->conv_input, p->filters, p->kernel_h, p->kernel_w, pad_h, pad_w,
                                                p->stride_h, p->stride_w, math_mode(context));
-    key = device_conv_key_with(key, (int)context->storage, (timed ? 1 : 0) + (precomp ? 2 : 0));
+    key = device_conv_key_with(key, (int)context->storage, (timed ? 1 : 0) + (precomp ? 2 : 0) + (cs->residual ? 4 : 0));
     if (device_conv_cache_find(&state->algorithms, &key, choice)) return DLP_OK;
     DLP_TRY(set_conv_tensors(context, cs, n, step->output_shape));
     cudnnConvolutionFwdAlgoPerf_t results[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
@@ -429,6 +437,25 @@ static dlp_status alloc_staging(cuda_context *context, dlp_plan *plan, cuda_plan
     return DLP_OK;
 }
 
+/* Marks ResNet-style conv -> add -> relu endings whose conv is fused (so has
+ * a bias and an activation descriptor, now relu) as one residual call. */
+static dlp_status find_residuals(dlp_plan *plan, cuda_plan_state *state)
+{
+    for (int s = 0; s + 2 < plan->step_count; s++) {
+        cuda_step *cs = &state->steps[s];
+        int shortcut = -1, output = -1;
+        bool direct = false;
+        if (!cs->fused || cs->skip || !device_residual_match(plan, s, &shortcut, &output, &direct)) continue;
+        CUDNN_TRY(cudnnSetActivationDescriptor(cs->activation_desc, CUDNN_ACTIVATION_RELU, CUDNN_NOT_PROPAGATE_NAN, 0.0));
+        cs->residual = true, cs->direct = direct;
+        cs->shortcut_value = shortcut, cs->residual_output = direct ? output : plan->steps[s].output, cs->absorbed = s + 1;
+        state->steps[s + 1].skip = true;
+        if (direct) state->steps[s + 2].skip = true;
+        else state->steps[s + 2].copy_value = plan->steps[s].output;
+    }
+    return DLP_OK;
+}
+
 static dlp_status prepare_all(cuda_context *context, dlp_plan *plan, cuda_plan_state *state)
 {
     CUDA_TRY(cudaSetDevice(context->device));
@@ -443,6 +470,7 @@ static dlp_status prepare_all(cuda_context *context, dlp_plan *plan, cuda_plan_s
         dlp_status status = prepare_step(context, &plan->steps[s], &state->steps[s]);
         if (status != DLP_OK) return dlp_fail_context(status, "layer \"%s\"", plan->steps[s].name);
     }
+    if (context->options.fuse_bias_activation) DLP_TRY(find_residuals(plan, state));
     return size_buffers(context, plan, state);
 }
 
@@ -514,23 +542,33 @@ static dlp_status gemm(cuda_context *context, const void *in, size_t rows, int k
     return DLP_OK;
 }
 
-/* cudnnConvolutionBiasActivationForward: y = act(conv(x) + 0*z + bias), z
- * aliasing y (alpha2 = 0 never reads it). false in *done when cuDNN refuses
- * this configuration; the step then runs unfused from now on. */
+/* cudnnConvolutionBiasActivationForward: y = act(conv(x) + alpha2*z + bias).
+ * Plain: z aliases y with alpha2 = 0 (never read). Residual: z is the
+ * shortcut, alpha2 = 1, y the relu's output. false in *done when cuDNN
+ * refuses this configuration; the step then runs unfused from now on (its
+ * absorbed add and relu steps run again). */
 static dlp_status run_fused(cuda_context *context, cuda_plan_state *state, cuda_step *cs,
-                            const device_conv_choice *choice, const void *in, void *out, bool *done)
+                            const device_conv_choice *choice, const void *in, void *out, const void *shortcut,
+                            void *residual_out, bool *done)
 {
     const float one = 1.0f, zero = 0.0f;
+    const void *z = cs->residual ? shortcut : out;
+    void *y = cs->residual ? residual_out : out;
     cudnnStatus_t status = cudnnConvolutionBiasActivationForward(
         context->cudnn, &one, cs->x_desc, in, cs->w_desc, cs->weights[0], cs->conv_desc,
-        (cudnnConvolutionFwdAlgo_t)choice->algorithm, state->workspace, choice->workspace_bytes, &zero, cs->y_desc, out,
-        cs->bias_desc, cs->bias, cs->activation_desc, cs->y_desc, out);
+        (cudnnConvolutionFwdAlgo_t)choice->algorithm, state->workspace, choice->workspace_bytes,
+        cs->residual ? &one : &zero, cs->y_desc, z, cs->bias_desc, cs->bias, cs->activation_desc, cs->y_desc, y);
     *done = status == CUDNN_STATUS_SUCCESS;
     /* cuDNN 9 numbers its statuses by category: 2xxx bad parameter, 3xxx
      * not supported (shape, data type, layout, ...). */
     int category = (int)status / 1000;
     if (category == 2 || category == 3) {
         cs->fused = false;
+        if (cs->residual) {
+            state->steps[cs->absorbed].skip = state->steps[cs->absorbed + 1].skip = false;
+            state->steps[cs->absorbed + 1].copy_value = 0;
+        }
+        cs->residual = false;
         return DLP_OK;
     }
     CUDNN_TRY(status);
@@ -538,9 +576,10 @@ static dlp_status run_fused(cuda_context *context, cuda_plan_state *state, cuda_
 }
 
 /* *fused: whether bias and activation were applied too. */
-static dlp_status run_cudnn_conv(cuda_context *context, cuda_plan_state *state, const plan_step *step, cuda_step *cs,
+static dlp_status run_cudnn_conv(cuda_context *context, const dlp_plan *plan, const plan_step *step, cuda_step *cs,
                                  const void *in, void *out, int n, bool *fused)
 {
+    cuda_plan_state *state = plan->backend_state;
     dlp_shape is = step->input_shapes[0];
     *fused = false;
     if (cs->explicit_pad) {
@@ -561,7 +600,9 @@ static dlp_status run_cudnn_conv(cuda_context *context, cuda_plan_state *state, 
     DLP_TRY(set_conv_tensors(context, cs, n, step->output_shape));
     CUDNN_TRY(cudnnSetConvolutionMathType(cs->conv_desc, (cudnnMathType_t)choice.math_type));
     if (cs->fused && (!needs_precomp(step, cs) || choice.algorithm == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM)) {
-        DLP_TRY(run_fused(context, state, cs, &choice, in, out, fused));
+        const void *shortcut = cs->residual ? value_data(plan, cs->shortcut_value) : NULL;
+        void *residual_out = cs->residual ? value_data(plan, cs->residual_output) : NULL;
+        DLP_TRY(run_fused(context, state, cs, &choice, in, out, shortcut, residual_out, fused));
         if (*fused) return DLP_OK;
     }
     const float one = 1.0f, zero = 0.0f;
@@ -571,7 +612,7 @@ static dlp_status run_cudnn_conv(cuda_context *context, cuda_plan_state *state, 
     return DLP_OK;
 }
 
-static dlp_status run_conv(cuda_context *context, cuda_plan_state *state, const plan_step *step, cuda_step *cs,
+static dlp_status run_conv(cuda_context *context, const dlp_plan *plan, const plan_step *step, cuda_step *cs,
                            const void *in, void *out, int n)
 {
     const dlp_conv2d_params *p = &step->params.conv;
@@ -581,7 +622,7 @@ static dlp_status run_conv(cuda_context *context, cuda_plan_state *state, const 
     if (cs->path == CONV_GEMM)
         DLP_TRY(gemm(context, in, (size_t)n * is.h * is.w, is.c, cs->weights[0], p->filters, out));
     else
-        DLP_TRY(run_cudnn_conv(context, state, step, cs, in, out, n, &fused));
+        DLP_TRY(run_cudnn_conv(context, plan, step, cs, in, out, n, &fused));
     if (fused) return DLP_OK;
     return apply_activation(context, out, rows, os.c, cs->weights[1], p->activation);
 }
@@ -629,8 +670,14 @@ static dlp_status run_step_now(dlp_backend *backend, dlp_plan *plan, const plan_
     size_t pixels = (size_t)n * os.h * os.w;
     cudaStream_t stream = context->stream;
     dlp_cuda_storage storage = context->storage;
+    if (cs->skip) return DLP_OK; /* absorbed by a residual conv */
+    if (cs->copy_value) {        /* a relu absorbed by a residual conv that wrote elsewhere */
+        CUDA_TRY(cudaMemcpyAsync(out, value_data(plan, cs->copy_value), pixels * os.c * context->element_bytes,
+                                 cudaMemcpyDeviceToDevice, stream));
+        return DLP_OK;
+    }
     switch (step->op) {
-    case DLP_OP_CONV2D: return run_conv(context, state, step, cs, in, out, n);
+    case DLP_OP_CONV2D: return run_conv(context, plan, step, cs, in, out, n);
     case DLP_OP_DEPTHWISE_CONV2D: {
         const dlp_conv2d_params *p = &step->params.conv;
         dlp_cuda_window g = window_of(n, is, os, p->kernel_h, p->kernel_w, p->stride_h, p->stride_w, p->padding);
