@@ -62,7 +62,8 @@ typedef struct cuda_step {
     bool residual, direct;
     int shortcut_value, residual_output, absorbed;
     bool skip;
-    int copy_value; /* an absorbed relu step that copies: from this value; 0 (the input value never is one) otherwise */
+    bool copies;    /* an absorbed relu step whose conv wrote elsewhere: copies copy_value */
+    int copy_value;
     int pad_top, pad_bottom, pad_left, pad_right;
     bool explicit_pad;     /* asymmetric 'same': pad into the scratch buffer first */
     dlp_shape conv_input;  /* what cuDNN sees: the input, or the padded input */
@@ -451,7 +452,7 @@ static dlp_status find_residuals(dlp_plan *plan, cuda_plan_state *state)
         cs->shortcut_value = shortcut, cs->residual_output = direct ? output : plan->steps[s].output, cs->absorbed = s + 1;
         state->steps[s + 1].skip = true;
         if (direct) state->steps[s + 2].skip = true;
-        else state->steps[s + 2].copy_value = plan->steps[s].output;
+        else state->steps[s + 2].copies = true, state->steps[s + 2].copy_value = plan->steps[s].output;
     }
     return DLP_OK;
 }
@@ -566,7 +567,7 @@ static dlp_status run_fused(cuda_context *context, cuda_plan_state *state, cuda_
         cs->fused = false;
         if (cs->residual) {
             state->steps[cs->absorbed].skip = state->steps[cs->absorbed + 1].skip = false;
-            state->steps[cs->absorbed + 1].copy_value = 0;
+            state->steps[cs->absorbed + 1].copies = false;
         }
         cs->residual = false;
         return DLP_OK;
@@ -671,7 +672,7 @@ static dlp_status run_step_now(dlp_backend *backend, dlp_plan *plan, const plan_
     cudaStream_t stream = context->stream;
     dlp_cuda_storage storage = context->storage;
     if (cs->skip) return DLP_OK; /* absorbed by a residual conv */
-    if (cs->copy_value) {        /* a relu absorbed by a residual conv that wrote elsewhere */
+    if (cs->copies) {            /* a relu absorbed by a residual conv that wrote elsewhere */
         CUDA_TRY(cudaMemcpyAsync(out, value_data(plan, cs->copy_value), pixels * os.c * context->element_bytes,
                                  cudaMemcpyDeviceToDevice, stream));
         return DLP_OK;
