@@ -59,7 +59,8 @@ const dlp_model_info *dlp_featurizer_model(const dlp_featurizer *featurizer);
  * from .h5, model.json or .safetensors have the same digest. */
 const char *dlp_featurizer_weights_path(const dlp_featurizer *featurizer);
 const char *dlp_featurizer_weights_sha256(const dlp_featurizer *featurizer);
-/* "cpu (2 threads)" or "cuda:0 (NVIDIA H100 80GB HBM3)". */
+/* "cpu (2 threads)" or "cuda:0 (NVIDIA H100 80GB HBM3)"; ", fp16" (tf32, bf16) added inside the
+ * parentheses when not fp32. */
 const char *dlp_featurizer_device(const dlp_featurizer *featurizer);
 
 typedef struct dlp_featurize_stats {
