@@ -34,10 +34,9 @@ void device_float_to_bfloat16(const float *in, uint16_t *out, size_t count);
  * intermediate is a plan output. Then step s can compute
  * relu(conv + bias + shortcut) (cuDNN's fused call with z = the shortcut).
  * *direct: it may write straight into step s+2's output, which overlaps
- * neither the conv's input nor (except exactly) the shortcut in the arena;
- * otherwise into its own output (never overlapping either: both are live
- * with it), copied to step s+2's output there. Returns the shortcut's and
- * the relu output's value ids. */
+ * neither the conv's input nor (except exactly) the shortcut in the arena
+ * (the CUDA backend fuses only then). Returns the shortcut's and the relu
+ * output's value ids. */
 bool device_residual_match(const dlp_plan *plan, int s, int *shortcut_value, int *output_value, bool *direct);
 
 /* One convolution shape as the algorithm choice depends on it. Built only by

@@ -139,7 +139,7 @@ static void check_residual_match(void)
         size_t in_end = in->offset_floats + in->floats_per_image * 3, out_end = out->offset_floats + out->floats_per_image * 3;
         bool overlap = in->offset_floats < out_end && out->offset_floats < in_end;
         printf("residual: input at %zu, relu output at %zu: %s\n", in->offset_floats, out->offset_floats,
-               direct ? "direct" : "through the conv's own buffer");
+               direct ? "direct" : "not direct (the relu's buffer overlaps the conv's input)");
         CHECK(direct == !overlap);
         CHECK(!device_residual_match(plan, 1, &shortcut, &output, &direct)); /* starts at the conv only */
         dlp_plan_destroy(plan);

@@ -55,15 +55,12 @@ typedef struct cuda_step {
     void *bias_half;
     cudnnTensorDescriptor_t bias_desc;
     cudnnActivationDescriptor_t activation_desc;
-    /* Residual fusion (device_residual_match): this conv computes
-     * relu(conv + bias + shortcut) into the relu's output (or, not direct,
-     * into its own, which the relu step then copies); the absorbed add (and
-     * relu, when direct) steps are skipped while it holds. */
-    bool residual, direct;
+    /* Residual fusion (device_residual_match, direct only): this conv
+     * computes relu(conv + bias + shortcut) into the relu's output; the
+     * absorbed add and relu steps are skipped while it holds. */
+    bool residual;
     int shortcut_value, residual_output, absorbed;
     bool skip;
-    bool copies;    /* an absorbed relu step whose conv wrote elsewhere: copies copy_value */
-    int copy_value;
     int pad_top, pad_bottom, pad_left, pad_right;
     bool explicit_pad;     /* asymmetric 'same': pad into the scratch buffer first */
     dlp_shape conv_input;  /* what cuDNN sees: the input, or the padded input */
@@ -439,20 +436,21 @@ static dlp_status alloc_staging(cuda_context *context, dlp_plan *plan, cuda_plan
 }
 
 /* Marks ResNet-style conv -> add -> relu endings whose conv is fused (so has
- * a bias and an activation descriptor, now relu) as one residual call. */
+ * a bias and an activation descriptor, now relu) as one residual call, when
+ * it can write the relu's buffer directly (all of ResNet50's can; otherwise
+ * the relu's buffer may overlap the conv's own, which a copy would need). */
 static dlp_status find_residuals(dlp_plan *plan, cuda_plan_state *state)
 {
     for (int s = 0; s + 2 < plan->step_count; s++) {
         cuda_step *cs = &state->steps[s];
         int shortcut = -1, output = -1;
         bool direct = false;
-        if (!cs->fused || cs->skip || !device_residual_match(plan, s, &shortcut, &output, &direct)) continue;
+        if (!cs->fused || cs->skip || !device_residual_match(plan, s, &shortcut, &output, &direct) || !direct)
+            continue;
         CUDNN_TRY(cudnnSetActivationDescriptor(cs->activation_desc, CUDNN_ACTIVATION_RELU, CUDNN_NOT_PROPAGATE_NAN, 0.0));
-        cs->residual = true, cs->direct = direct;
-        cs->shortcut_value = shortcut, cs->residual_output = direct ? output : plan->steps[s].output, cs->absorbed = s + 1;
-        state->steps[s + 1].skip = true;
-        if (direct) state->steps[s + 2].skip = true;
-        else state->steps[s + 2].copies = true, state->steps[s + 2].copy_value = plan->steps[s].output;
+        cs->residual = true;
+        cs->shortcut_value = shortcut, cs->residual_output = output, cs->absorbed = s + 1;
+        state->steps[s + 1].skip = state->steps[s + 2].skip = true;
     }
     return DLP_OK;
 }
@@ -565,10 +563,7 @@ static dlp_status run_fused(cuda_context *context, cuda_plan_state *state, cuda_
     int category = (int)status / 1000;
     if (category == 2 || category == 3) {
         cs->fused = false;
-        if (cs->residual) {
-            state->steps[cs->absorbed].skip = state->steps[cs->absorbed + 1].skip = false;
-            state->steps[cs->absorbed + 1].copies = false;
-        }
+        if (cs->residual) state->steps[cs->absorbed].skip = state->steps[cs->absorbed + 1].skip = false;
         cs->residual = false;
         return DLP_OK;
     }
@@ -672,11 +667,6 @@ static dlp_status run_step_now(dlp_backend *backend, dlp_plan *plan, const plan_
     cudaStream_t stream = context->stream;
     dlp_cuda_storage storage = context->storage;
     if (cs->skip) return DLP_OK; /* absorbed by a residual conv */
-    if (cs->copies) {            /* a relu absorbed by a residual conv that wrote elsewhere */
-        CUDA_TRY(cudaMemcpyAsync(out, value_data(plan, cs->copy_value), pixels * os.c * context->element_bytes,
-                                 cudaMemcpyDeviceToDevice, stream));
-        return DLP_OK;
-    }
     switch (step->op) {
     case DLP_OP_CONV2D: return run_conv(context, plan, step, cs, in, out, n);
     case DLP_OP_DEPTHWISE_CONV2D: {
