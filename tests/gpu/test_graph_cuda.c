@@ -139,11 +139,12 @@ static dlp_graph *build_case(const op_case *c)
     }
     case K_ZERO_PAD: CHECK_OK(dlp_graph_zero_pad(graph, "op", input, &c->pad, &node)); break;
     case K_RESIDUAL: {
-        /* ResNet's block ending: relu(conv(x) + shortcut); units 1: the
-         * conv reads a pointwise relu of the input, else the input itself. */
-        int x = c->units ? pointwise(graph, "reduce", input, cin, cin, DLP_ACT_RELU) : input, branch = -1, add = -1;
+        /* ResNet's block ending: relu(conv(x) + shortcut); units > 0: the
+         * conv reads a pointwise relu of the input to that many channels
+         * (a bottleneck), else the input itself. */
+        int x = c->units ? pointwise(graph, "reduce", input, cin, c->units, DLP_ACT_RELU) : input, branch = -1, add = -1;
         CHECK_OK(dlp_graph_conv2d(graph, "branch", x, &c->conv, &branch));
-        conv_weights(graph, branch, &c->conv, cin, 0);
+        conv_weights(graph, branch, &c->conv, c->units ? c->units : cin, 0);
         CHECK_OK(dlp_graph_add(graph, "add", (int[]){branch, input}, 2, &add));
         CHECK_OK(dlp_graph_activation(graph, "op", add, DLP_ACT_RELU, &node));
         break;
@@ -242,9 +243,14 @@ static const op_case cases[] = {
     {"concat (conv, pool, conv, input) 6x5x3", K_CONCAT, {6, 5, 3}, .units = 0},
     {"add (conv, input, tanh) 5x7x4", K_ADD, {5, 7, 4}, .units = 0},
     {"zero pad 1/2/0/3 5x4x3", K_ZERO_PAD, {5, 4, 3}, .pad = {1, 2, 0, 3}},
+    /* The first: the relu's buffer overlaps the conv's input in the arena, so
+     * it is not fused (device_residual_match's direct is false); the other
+     * two are (checked on CPU plans at this max batch). */
     {"residual relu(conv3x3(x)+x) 9x7x8", K_RESIDUAL, {9, 7, 8}, CONV(3, 3, 1, 1, DLP_PAD_SAME, 8, true, DLP_ACT_LINEAR)},
-    {"residual relu(conv1x1(relu(..))+x) 6x5x16", K_RESIDUAL, {6, 5, 16},
-     CONV(1, 1, 1, 1, DLP_PAD_VALID, 16, true, DLP_ACT_LINEAR), .units = 1},
+    {"residual relu(conv3x3(1x1 to 4)+x) 6x5x16", K_RESIDUAL, {6, 5, 16},
+     CONV(3, 3, 1, 1, DLP_PAD_SAME, 16, true, DLP_ACT_LINEAR), .units = 4},
+    {"residual relu(conv1x1(1x1 to 16)+x) 6x5x16", K_RESIDUAL, {6, 5, 16},
+     CONV(1, 1, 1, 1, DLP_PAD_VALID, 16, true, DLP_ACT_LINEAR), .units = 16},
 };
 
 typedef struct mode {
