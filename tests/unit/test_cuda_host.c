@@ -121,6 +121,34 @@ static dlp_plan *residual_plan(dlp_backend *cpu, dlp_activation conv_activation,
     return plan;
 }
 
+/* gpu.graph_cuda's bottleneck cases: input 6x5x16 -> 1x1 relu to reduce
+ * channels -> conv (kernel, linear, bias) to 16 -> add(conv, input) -> relu,
+ * at its max batch 37: the relu's buffer is clear, so the GPU fuses them. */
+static void check_bottleneck_direct(dlp_backend *cpu, int reduce, int kernel)
+{
+    dlp_graph *graph = NULL;
+    int input = -1, x = -1, conv = -1, add = -1, node = -1;
+    CHECK_OK(dlp_graph_create(&graph));
+    CHECK_OK(dlp_graph_input(graph, "input_1", (dlp_shape){6, 5, 16}, &input));
+    dlp_conv2d_params r = {1, 1, 1, 1, DLP_PAD_SAME, reduce, true, DLP_ACT_RELU};
+    CHECK_OK(dlp_graph_conv2d(graph, "reduce", input, &r, &x));
+    dlp_conv2d_params p = {kernel, kernel, 1, 1, kernel == 1 ? DLP_PAD_VALID : DLP_PAD_SAME, 16, true, DLP_ACT_LINEAR};
+    CHECK_OK(dlp_graph_conv2d(graph, "branch", x, &p, &conv));
+    CHECK_OK(dlp_graph_add(graph, "add", (int[]){conv, input}, 2, &add));
+    CHECK_OK(dlp_graph_activation(graph, "op", add, DLP_ACT_RELU, &node));
+    const char *outputs[1] = {"op"};
+    dlp_plan *plan = NULL;
+    CHECK_OK(dlp_plan_create(graph, cpu, 37, outputs, 1, &plan));
+    dlp_graph_destroy(graph);
+    int shortcut = -1, output = -1;
+    bool direct = false;
+    if (plan) {
+        CHECK(device_residual_match(plan, 1, &shortcut, &output, &direct) && direct);
+        CHECK(shortcut == plan->input_value);
+        dlp_plan_destroy(plan);
+    }
+}
+
 static void check_residual_match(void)
 {
     dlp_backend *cpu = NULL;
@@ -162,6 +190,8 @@ static void check_residual_match(void)
         CHECK(!matched);
         dlp_plan_destroy(plan);
     }
+    check_bottleneck_direct(cpu, 4, 3);
+    check_bottleneck_direct(cpu, 16, 1);
     dlp_backend_destroy(cpu);
 }
 
