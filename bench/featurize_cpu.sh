@@ -13,7 +13,7 @@
 # the table gives the median over repeats of each process's median batch time.
 # Needs: the build (bench/featurize_cpu, bench/sgemm_cpu, dlp), Debian's
 # python3-torch and python3-torchvision (scripts/install-bench-deps.sh) and a
-# venv with tensorflow-cpu and tf-keras (KERAS_PYTHON; default BUILD/oracle-venv
+# venv with tensorflow and tf-keras (KERAS_PYTHON; default BUILD/oracle-venv
 # from make oracle, else /work/venv).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"

@@ -2,7 +2,7 @@
 """featurize_keras.py: images/s of a tf-keras application featurizer
 (include_top=False, pooling='avg', random weights, fp32) on the CPU, the Keras
 peer of bench/featurize_cpu.c. Run with the oracle venv (/work/venv: pinned
-tensorflow-cpu and tf-keras, tests/oracle/requirements.txt). One line per batch:
+tensorflow and tf-keras, tests/oracle/requirements.txt). One line per batch:
 
   keras model=InceptionV3 batch=16 threads=2 runs=5 median_ms=... images_per_s=...
 

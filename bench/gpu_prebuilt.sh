@@ -3,7 +3,8 @@
 # machine (bench/stage_gpu_run.sh puts them, their shared libraries and the
 # shared/ data into .devrun/), so no device time goes to compiling:
 #   1. the gpu.* suites (each CUDA op vs the CPU backend, real InceptionV3 vs
-#      the TF.js oracle, logistic-regression objective vs the CPU);
+#      the TF.js oracle, logistic-regression objective vs the CPU, users' Keras
+#      models: their extra ops vs the CPU twins, the fixtures and nsfwjs vs Keras/TF.js);
 #   2. the op suite once under compute-sanitizer memcheck;
 #   3. compute-only featurization, dlp (fp32, tf32; fp16, bf16 timed + fused) vs
 #      PyTorch (torchvision/timm, channels_last, autocast; torch.compile for
@@ -20,6 +21,8 @@ summary="$OUT/summary.txt"
 start=$SECONDS
 step() {  # step NAME LIMIT COMMAND...
   local name=$1 limit=$2; shift 2
+  # ONLY="name1 name2": run just those steps (a short check of one piece).
+  if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $name "* ]]; then return 1; fi
   if [ $((SECONDS - start + 5)) -gt "${BUDGET:-300}" ]; then echo "$name skipped (budget)" >> "$summary"; return 1; fi
   local begin=$SECONDS
   timeout --kill-after=5 "$limit" "$@" > "$OUT/$name.log" 2>&1
@@ -48,8 +51,27 @@ step gpu_logreg_gpu 30 "$bin/gpu_test_logreg_gpu"
 step gpu_zoo_synth_cuda 45 "$bin/gpu_test_zoo_synth_cuda"
 step gpu_zoo_half_cuda 75 "$bin/gpu_test_zoo_half_cuda"
 step gpu_preprocess_cuda 30 "$bin/gpu_test_preprocess_cuda"
+step gpu_featurize_cuda 60 "$bin/gpu_test_featurize_cuda"
+step gpu_keras_model_cuda 30 "$bin/gpu_test_keras_model_cuda"
+# dlp apply --device cuda: nsfwjs as a user model on the three oracle photos vs TF.js' probs (1e-4 absolute).
+mkdir -p /tmp/apply-photos && cp "$run"/shared/oracle/inception_v3/*_299.png /tmp/apply-photos/
+step apply_cuda 30 bash -c '"$1" apply --device cuda --keras "$2/models/nsfwjs-inception_v3/model.json" \
+  --images /tmp/apply-photos --preprocess tf -o /tmp/apply-cuda.jsonl && python3 -c "
+import json, sys
+rows = [json.loads(line) for line in open(\"/tmp/apply-cuda.jsonl\")]
+expected = {e[\"image\"]: e[\"probs\"] for e in json.load(open(sys.argv[1]))[\"results\"]}
+assert len(rows) == 3, len(rows)
+for row in rows:
+    name = row[\"origin\"].split(\"/\")[-1]
+    worst = max(abs(a - b) for a, b in zip(row[\"output\"], expected[name]))
+    print(name, \"max abs difference\", worst)
+    assert worst <= 1e-4, row
+print(\"apply --device cuda: PASS\")
+" "$2/oracle/inception_v3/expected.json"' _ "$bin/dlp" "$run/shared"
 [ "${MEMCHECK:-0}" = 1 ] && command -v compute-sanitizer > /dev/null &&
   step memcheck 50 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/gpu_test_graph_cuda"
+[ "${MEMCHECK:-0}" = 1 ] && command -v compute-sanitizer > /dev/null && DLP_KERAS_CUDA_OPS_ONLY=1 \
+  step memcheck_keras_ops 40 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/gpu_test_keras_model_cuda"
 
 step featurize_gpu 50 "$bin/featurize_gpu" --batches 1,32,256 --precisions fp32,tf32 --seconds 0.4
 # fp16/bf16 as the featurizer runs them (timed algorithms, fused conv+bias+activation), ResNet50 first (the goal:
@@ -70,40 +92,35 @@ step fit_cuda 40 "$bin/dlp" fit --device cuda --weights "$weights" --images "$di
   --elastic-net 0.5 --split 0.8 --seed 42 -o /tmp/fit-cuda
 cp /tmp/fit-cuda/report.json "$OUT/fit_cuda_report.json" 2> /dev/null
 
-# End to end: 1000 JPEGs (quality 90, 500x375, from the three oracle photos) -> features.
+# End to end: 4000 JPEGs (quality 90, 500x375, from the three oracle photos) -> features.
 step make_jpegs 20 python3 -c '
 import sys, os
 from PIL import Image
 src = sys.argv[1]; dst = sys.argv[2]; os.makedirs(dst + "/a", exist_ok=True)
 imgs = [Image.open(os.path.join(src, n)).convert("RGB").resize((500, 375)) for n in sorted(os.listdir(src)) if n.endswith(".png")]
-for i in range(1000):
+for i in range(4000):
     imgs[i % 3].rotate(i % 17).save("%s/a/%05d.jpg" % (dst, i), quality=90)
 ' "$run/shared/oracle/inception_v3" /tmp/jpegs
-for t in 16; do
-  step e2e_dlp_t$t 30 "$bin/dlp" featurize --device cuda --no-cache --threads $t --batch-size 64 \
+# The decode ceiling: one core's read + decode rate of these files x the cores.
+step decode_rate 20 "$bin/decode_rate" /tmp/jpegs --seconds 4
+for t in 1 4 16; do
+  step e2e_dlp_t$t 40 "$bin/dlp" featurize --device cuda --no-cache --threads $t --batch-size 64 \
     --model InceptionV3 --weights "$weights" --images /tmp/jpegs -o /tmp/e2e.npy
 done
-PYTHONUNBUFFERED=1 step e2e_torch 40 python3 -c '
-import sys, time, torch, torchvision
-from PIL import Image
-from torch.utils.data import DataLoader, Dataset
-import os
-files = sorted(os.path.join(sys.argv[1], "a", f) for f in os.listdir(os.path.join(sys.argv[1], "a")))
-tf = torchvision.transforms.Compose([torchvision.transforms.Resize((299, 299)), torchvision.transforms.ToTensor()])
-class D(Dataset):
-    def __len__(self): return len(files)
-    def __getitem__(self, i): return tf(Image.open(files[i]).convert("RGB"))
-m = torchvision.models.inception_v3(weights=None, aux_logits=False, init_weights=False).eval().cuda()
-m.fc = torch.nn.Identity(); m = m.to(memory_format=torch.channels_last)
-for workers in (16,):
-    loader = DataLoader(D(), batch_size=64, num_workers=workers, pin_memory=True)
-    t = time.perf_counter(); n = 0
-    with torch.inference_mode():
-        for x in loader:
-            m(x.cuda(non_blocking=True).to(memory_format=torch.channels_last)); n += len(x)
-    torch.cuda.synchronize()
-    print("peer=torch-dataloader workers=%d images=%d images_per_s=%.1f" % (workers, n, n / (time.perf_counter() - t)), flush=True)
-' /tmp/jpegs
+step e2e_dlp_t16_cpu_preprocess 30 "$bin/dlp" featurize --device cuda --no-cache --threads 16 --batch-size 64 \
+  --cpu-preprocess --model InceptionV3 --weights "$weights" --images /tmp/jpegs -o /tmp/e2e_cpu.npy
+step e2e_same_features 20 python3 -c '
+import numpy as np
+a, b = np.load("/tmp/e2e.npy"), np.load("/tmp/e2e_cpu.npy")
+print("e2e features, GPU vs CPU preprocessing: shape", a.shape, "max abs difference", float(np.abs(a - b).max()))'
+PYTHONUNBUFFERED=1 step e2e_torch 120 python3 "$root/bench/e2e_torch_gpu.py" /tmp/jpegs --model inception_v3 \
+  --workers 1,4,16
+# ResNet50 (synthetic weights; the real ones are not on the machine) at 16 threads, dlp vs the DataLoader.
+step synth_resnet50 20 "$bin/synth_weights" ResNet50 /tmp/resnet50.safetensors
+step e2e_dlp_resnet50_t16 40 "$bin/dlp" featurize --device cuda --no-cache --threads 16 --batch-size 64 \
+  --model ResNet50 --weights /tmp/resnet50.safetensors --images /tmp/jpegs -o /tmp/e2e_r50.npy
+PYTHONUNBUFFERED=1 step e2e_torch_resnet50 60 python3 "$root/bench/e2e_torch_gpu.py" /tmp/jpegs --model resnet50 \
+  --workers 16
 # Last, as it is the first thing to drop when the budget runs out:
 # torch.compile, ResNet50 fp16 batch 256 only: the child process is killed at 45 s (a failed= line then).
 PYTHONUNBUFFERED=1 step featurize_torch_compile 50 python3 "$root/bench/featurize_torch_gpu.py" --models ResNet50 \

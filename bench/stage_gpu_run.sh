@@ -7,7 +7,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-build}
 run="$root/.devrun"
 rm -rf "$run" && mkdir -p "$run/bin" "$run/shared/models" "$run/shared/data"
-bins="$build/dlp $build/tests/gpu_test_graph_cuda $build/tests/gpu_test_inception_v3_cuda $build/tests/gpu_test_logreg_gpu $build/tests/gpu_test_zoo_synth_cuda $build/tests/gpu_test_preprocess_cuda $build/bench/featurize_gpu"
+bins="$build/dlp $build/tests/gpu_test_graph_cuda $build/tests/gpu_test_inception_v3_cuda $build/tests/gpu_test_logreg_gpu $build/tests/gpu_test_zoo_synth_cuda $build/tests/gpu_test_preprocess_cuda $build/tests/gpu_test_featurize_cuda $build/bench/featurize_gpu $build/bench/decode_rate $build/bench/synth_weights"
+bins="$bins $build/tests/gpu_test_keras_model_cuda"
 bins="$bins $build/tests/gpu_test_zoo_half_cuda"
 cp $bins "$run/bin/"
 libs=$(mktemp -d)

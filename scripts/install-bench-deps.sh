@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what bench/featurize_cpu.sh compares dlp with: Debian's PyTorch and
-# torchvision (the Keras peer uses the oracle venv's pinned tensorflow-cpu and
+# torchvision (the Keras peer uses the oracle venv's pinned tensorflow and
 # tf-keras, tests/oracle/requirements.txt). Idempotent; run as root.
 set -euo pipefail
 "$(dirname "$0")/install-deps.sh"

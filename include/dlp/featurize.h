@@ -23,10 +23,13 @@ typedef struct dlp_featurizer_options {
                                 NULL: dlp_weights_find(model) */
     dlp_pooling pooling;     /* default DLP_POOLING_AVG */
     dlp_resize resize;       /* default DLP_RESIZE_AREA (sparkdl's) */
-    int batch_size;          /* images per network run; <= 0: 16 on the CPU, 64 on a GPU */
+    int batch_size;          /* images per network run; <= 0: 16 on the CPU, 64 on a GPU (fewer where
+                                64 images' activations would take over half the free device memory) */
     int threads;             /* decoding threads and CPU backend threads; <= 0: all cores */
     const char *device;      /* "auto" (NULL), "cpu", "cuda" or "cuda:N" */
     const char *cache_dir;   /* feature cache folder; NULL: dlp_feature_cache_default_dir(); "" disables it */
+    bool cpu_preprocess;     /* resize and normalize on the CPU even on a GPU (default: on the GPU, which
+                                gives the same input bit for bit; the CPU then only decodes) */
     /* CUDA only (the CPU backend is fp32): DLP_CUDA_FP32 (default), FP16 or
      * BF16, and TF32 for fp32. fp16/bf16 plans choose convolution algorithms
      * by timing them and fuse conv+bias+activation (the fast settings; fp32

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/images.h"
 #include "core/status.h"
@@ -28,14 +29,16 @@ static const char usage[] =
     "  --size H,W          the image size, for a model whose input size is open (None)\n"
     "  --batch N           inputs per network run (default 16)\n"
     "  --threads N         decoding and CPU threads (default: all cores)\n"
+    "  --device D          auto (default: the first GPU when one works, else the CPU), cpu, cuda or cuda:N\n"
     "  -h, --help          this help\n";
 
 enum { OPT_KERAS = 1000, OPT_IMAGES, OPT_NPY, OPT_OUTPUT_INDEX, OPT_RESIZE, OPT_PREPROCESS, OPT_SIZE, OPT_BATCH,
-       OPT_THREADS };
+       OPT_THREADS, OPT_DEVICE };
 
 typedef struct apply_settings {
     const char *model_path, *npy_path, *output;
     int output_index, batch, threads;
+    const char *device; /* auto, cpu, cuda or cuda:N */
     dlp_resize resize;
     dlp_normalize normalize;
     int scaled; /* scale:A,B given */
@@ -58,6 +61,43 @@ static int parse_preprocess(const char *text, apply_settings *s)
     }
     s->scaled = 0;
     return dlp_normalize_from_name(text, &s->normalize) == DLP_OK;
+}
+
+/* "cuda" or "cuda:N": the device index; -1 when text is not a CUDA device (as dlp featurize). */
+static int cuda_index(const char *text)
+{
+    if (strcmp(text, "cuda") == 0) return 0;
+    if (strncmp(text, "cuda:", 5) != 0 || !text[5]) return -1;
+    char *end = NULL;
+    long index = strtol(text + 5, &end, 10);
+    return *end || index < 0 || index > 1024 ? -1 : (int)index;
+}
+
+/* The backend --device names, with dlp featurize's semantics: cuda[:N] must
+ * work; auto takes the first GPU when one works, else the CPU, and says why
+ * in *described. */
+static dlp_status create_backend(const apply_settings *s, dlp_backend **backend, char *described, size_t capacity)
+{
+    bool automatic = strcmp(s->device, "auto") == 0;
+    int index = automatic ? 0 : cuda_index(s->device);
+    char why_not_cuda[200] = "";
+    if (index >= 0) {
+        dlp_status status = dlp_backend_create_cuda(index, NULL, backend);
+        if (status == DLP_OK) {
+            dlp_device_info info;
+            if (dlp_device_get_info(index, &info) == DLP_OK)
+                snprintf(described, capacity, "cuda:%d (%s)", index, info.name);
+            else
+                snprintf(described, capacity, "cuda:%d", index);
+            return DLP_OK;
+        }
+        if (!automatic) return status;
+        snprintf(why_not_cuda, sizeof why_not_cuda, "; no GPU: %s", dlp_last_error());
+    }
+    DLP_TRY(dlp_backend_create_cpu(s->threads, backend));
+    int threads = s->threads > 0 ? s->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    snprintf(described, capacity, "cpu (%d thread%s%s)", threads, threads == 1 ? "" : "s", why_not_cuda);
+    return DLP_OK;
 }
 
 /* Writes the rows as .npy or JSON Lines; dataset NULL for arrays. */
@@ -133,6 +173,7 @@ static int parse_options(int argc, char **argv, apply_settings *s, dlp_dataset *
         {"resize", required_argument, NULL, OPT_RESIZE},        {"preprocess", required_argument, NULL, OPT_PREPROCESS},
         {"size", required_argument, NULL, OPT_SIZE},            {"batch", required_argument, NULL, OPT_BATCH},
         {"threads", required_argument, NULL, OPT_THREADS},      {"help", no_argument, NULL, 'h'},
+        {"device", required_argument, NULL, OPT_DEVICE},
         {0}};
     int option;
     long number;
@@ -172,6 +213,11 @@ static int parse_options(int argc, char **argv, apply_settings *s, dlp_dataset *
             if (!cli_parse_int(optarg, 1, 4096, &number)) return cli_usage_error("apply", "--threads %s", optarg);
             s->threads = (int)number;
             break;
+        case OPT_DEVICE:
+            if (strcmp(optarg, "auto") && strcmp(optarg, "cpu") && cuda_index(optarg) < 0)
+                return cli_usage_error("apply", "--device %s: expected auto, cpu, cuda or cuda:N", optarg);
+            s->device = optarg;
+            break;
         case 'h': fputs(usage, stdout); return -1;
         default: return cli_usage_error("apply", "unknown option");
         }
@@ -187,6 +233,7 @@ int cli_apply(int argc, char **argv)
     apply_settings s = {0};
     s.resize = DLP_RESIZE_AREA;
     s.normalize = DLP_NORMALIZE_NONE;
+    s.device = "auto";
     dlp_dataset *dataset = NULL;
     int code = parse_options(argc, argv, &s, &dataset);
     if (code != CLI_EXIT_OK) {
@@ -197,6 +244,7 @@ int cli_apply(int argc, char **argv)
     dlp_backend *backend = NULL;
     float *values = NULL, *arrays = NULL;
     size_t rows = 0, cols = 0, failed = 0, dim = 0;
+    char device[512] = "";
     dlp_status status = dlp_keras_model_load(s.model_path, &s.model_options, &model);
     if (status == DLP_OK && s.output_index >= dlp_keras_model_output_count(model)) {
         cli_error("apply", "--output-index %d: the model has %d outputs", s.output_index,
@@ -204,7 +252,7 @@ int cli_apply(int argc, char **argv)
         status = DLP_ERR_INVALID_ARGUMENT;
         code = CLI_EXIT_USAGE;
     }
-    if (status == DLP_OK) status = dlp_backend_create_cpu(s.threads, &backend);
+    if (status == DLP_OK) status = create_backend(&s, &backend, device, sizeof device);
     if (status == DLP_OK) {
         dim = dlp_shape_elements(dlp_keras_model_output_shape(model, s.output_index));
         if (s.npy_path) status = dlp_npy_read_f32(s.npy_path, &arrays, &rows, &cols);
@@ -230,8 +278,8 @@ int cli_apply(int argc, char **argv)
     if (status != DLP_OK && code == CLI_EXIT_OK) {
         code = cli_fail("apply", status);
     } else if (status == DLP_OK) {
-        fprintf(stderr, "apply: %zu rows x %zu values (output \"%s\" of model \"%s\"), %zu failed\n", rows, dim,
-                dlp_keras_model_output_layer(model, s.output_index), dlp_keras_model_name(model), failed);
+        fprintf(stderr, "apply: %zu rows x %zu values (output \"%s\" of model \"%s\"), %zu failed, on %s\n", rows,
+                dim, dlp_keras_model_output_layer(model, s.output_index), dlp_keras_model_name(model), failed, device);
         if (failed) code = CLI_EXIT_FAILED_ROWS;
     }
     free(values);

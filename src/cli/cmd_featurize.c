@@ -148,9 +148,12 @@ int cli_featurize(int argc, char **argv)
     if (status != DLP_OK) {
         exit_code = cli_fail("featurize", status);
     } else {
-        fprintf(stderr, "featurize: %zu rows x %zu features (%s, %s) in %.1fs: %zu computed, %zu from cache, %zu failed\n",
+        fprintf(stderr,
+                "featurize: %zu rows x %zu features (%s, %s) in %.2fs (%.0f rows/s): %zu computed, %zu from cache, "
+                "%zu failed\n",
                 stats.rows, dim, dlp_featurizer_model(featurizer)->name, dlp_featurizer_device(featurizer),
-                stats.seconds, stats.computed, stats.cache_hits, stats.failed);
+                stats.seconds, stats.seconds > 0 ? stats.rows / stats.seconds : 0.0, stats.computed, stats.cache_hits,
+                stats.failed);
         if (stats.failed) exit_code = CLI_EXIT_FAILED_ROWS;
     }
     free(features);

@@ -31,6 +31,7 @@ int cli_featurizer_option(const char *command, int option, const char *argument,
     case CLI_OPT_CACHE_DIR: options->cache_dir = argument; return 1;
     case CLI_OPT_NO_CACHE: options->cache_dir = ""; return 1;
     case CLI_OPT_QUIET: settings->quiet = 1; return 1;
+    case CLI_OPT_CPU_PREPROCESS: options->cpu_preprocess = true; return 1;
     case CLI_OPT_POOLING:
         if (dlp_pooling_from_name(argument, &options->pooling) == DLP_OK && options->pooling != DLP_POOLING_NONE)
             return 1;

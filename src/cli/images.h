@@ -22,6 +22,7 @@ enum {
     CLI_OPT_CACHE_DIR,
     CLI_OPT_NO_CACHE,
     CLI_OPT_QUIET,
+    CLI_OPT_CPU_PREPROCESS,
     CLI_OPT_PRECISION,
     CLI_OPT_FIRST_FREE
 };
@@ -32,7 +33,8 @@ enum {
         {"batch-size", required_argument, NULL, CLI_OPT_BATCH_SIZE},                                                 \
         {"threads", required_argument, NULL, CLI_OPT_THREADS}, {"device", required_argument, NULL, CLI_OPT_DEVICE},  \
         {"cache-dir", required_argument, NULL, CLI_OPT_CACHE_DIR}, {"no-cache", no_argument, NULL, CLI_OPT_NO_CACHE}, \
-        {"quiet", no_argument, NULL, CLI_OPT_QUIET}, {"precision", required_argument, NULL, CLI_OPT_PRECISION}
+        {"quiet", no_argument, NULL, CLI_OPT_QUIET}, {"cpu-preprocess", no_argument, NULL, CLI_OPT_CPU_PREPROCESS}, \
+        {"precision", required_argument, NULL, CLI_OPT_PRECISION}
 
 #define CLI_FEATURIZER_HELP                                                                                            \
     "  --model NAME        zoo model (dlp models), default InceptionV3\n"                                            \
@@ -40,13 +42,15 @@ enum {
     "                      default: found as `dlp models` shows\n"                                                   \
     "  --pooling P         avg (default), max or flatten (sparkdl's dims)\n"                                         \
     "  --resize M          area (default, sparkdl's), bilinear or nearest\n"                                         \
-    "  --batch-size N      images per network run (default 16 on the CPU, 64 on a GPU)\n"                            \
+    "  --batch-size N      images per network run (default 16 on the CPU, 64 on a GPU if it fits)\n"                \
     "  --threads N         decoding and CPU threads (default: all cores)\n"                                          \
     "  --device D          auto (default), cpu, cuda or cuda:N\n"                                                    \
     "  --precision P       on a GPU: fp32 (default), tf32, fp16 or bf16 (fp32 accumulation); the CPU is fp32\n"    \
     "  --cache-dir DIR     feature cache (default $DLP_CACHE_DIR, else ~/.cache/dlp); features are\n"               \
     "                      keyed by the sha256 of each file's bytes, the model, weights and preprocessing\n"        \
     "  --no-cache          neither read nor write the feature cache\n"                                               \
+    "  --cpu-preprocess    on a GPU, resize and normalize on the CPU too (default: the GPU does it,\n"             \
+    "                      bit for bit the same input; the CPU threads only read and decode)\n"                    \
     "  --quiet             no progress bar (it is drawn only when stderr is a terminal)\n"
 
 typedef struct cli_featurizer_settings {

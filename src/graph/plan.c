@@ -8,6 +8,7 @@
 
 #include "core/status.h"
 #include "graph/graph_internal.h"
+#include "graph/plan_images.h"
 #include "graph/plan_internal.h"
 
 const char *dlp_backend_name(const dlp_backend *backend) { return backend ? backend->name : "none"; }
@@ -408,17 +409,55 @@ dlp_status dlp_plan_create(const dlp_graph *graph, dlp_backend *backend, int max
     return DLP_OK;
 }
 
-dlp_status dlp_plan_run(dlp_plan *plan, const float *input, int n)
+static dlp_status run_steps(dlp_plan *plan, int n)
 {
-    if (n <= 0 || n > plan->max_batch)
-        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "plan run: batch of %d, the plan takes 1..%d", n, plan->max_batch);
-    DLP_TRY(plan->backend->upload_input(plan->backend, plan, input, n));
     for (int s = 0; s < plan->step_count; s++) {
         dlp_status status = plan->backend->run_step(plan->backend, plan, &plan->steps[s], n);
         if (status != DLP_OK) return dlp_fail_context(status, "layer \"%s\"", plan->steps[s].name);
     }
     plan->last_batch = n;
     return DLP_OK;
+}
+
+dlp_status dlp_plan_run(dlp_plan *plan, const float *input, int n)
+{
+    if (n <= 0 || n > plan->max_batch)
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "plan run: batch of %d, the plan takes 1..%d", n, plan->max_batch);
+    DLP_TRY(plan->backend->upload_input(plan->backend, plan, input, n));
+    return run_steps(plan, n);
+}
+
+bool dlp_plan_takes_images(const dlp_plan *plan)
+{
+    return plan->backend->stage_images && plan->backend->upload_staged_images && plan->input_shape.c == 3;
+}
+
+static dlp_status check_images(const dlp_plan *plan, int slot, size_t count)
+{
+    if (!dlp_plan_takes_images(plan))
+        return dlp_fail(DLP_ERR_UNSUPPORTED, "plan run: the %s backend does not take images for a %dx%dx%d input",
+                        plan->backend->name, plan->input_shape.h, plan->input_shape.w, plan->input_shape.c);
+    if (slot < 0 || slot >= DLP_PLAN_IMAGE_SLOTS)
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "plan run: image slot %d, expected 0..%d", slot,
+                        DLP_PLAN_IMAGE_SLOTS - 1);
+    if (count == 0 || count > (size_t)plan->max_batch)
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "plan run: batch of %zu images, the plan takes 1..%d", count,
+                        plan->max_batch);
+    return DLP_OK;
+}
+
+dlp_status dlp_plan_stage_images(dlp_plan *plan, int slot, const uint8_t *packed, const dlp_image_pack_layout *layout)
+{
+    DLP_TRY(check_images(plan, slot, layout->count));
+    return plan->backend->stage_images(plan->backend, slot, packed, layout);
+}
+
+dlp_status dlp_plan_run_staged_images(dlp_plan *plan, int slot, size_t count, dlp_resize method,
+                                      dlp_normalize normalize)
+{
+    DLP_TRY(check_images(plan, slot, count));
+    DLP_TRY(plan->backend->upload_staged_images(plan->backend, plan, slot, count, method, normalize));
+    return run_steps(plan, (int)count);
 }
 
 dlp_shape dlp_plan_output_shape(const dlp_plan *plan, int output)

@@ -5,6 +5,7 @@
 #define DLP_SRC_GRAPH_PLAN_INTERNAL_H
 
 #include "dlp/graph.h"
+#include "image/pack.h"
 
 enum { PLAN_MAX_WEIGHTS = 2 };
 
@@ -64,6 +65,14 @@ struct dlp_backend {
     /* Allocates the arena and uploads/re-lays weights (plan->backend_state). */
     dlp_status (*prepare)(dlp_backend *backend, dlp_plan *plan);
     dlp_status (*upload_input)(dlp_backend *backend, dlp_plan *plan, const float *input, int n);
+    /* Optional (NULL where the backend has none; graph/plan_images.h): starts
+     * copying a packed batch of decoded images into staging slot 0 or 1 (may
+     * run on another thread while a plan runs), and resizes + normalizes the
+     * batch of a slot into the input. */
+    dlp_status (*stage_images)(dlp_backend *backend, int slot, const uint8_t *packed,
+                               const dlp_image_pack_layout *layout);
+    dlp_status (*upload_staged_images)(dlp_backend *backend, dlp_plan *plan, int slot, size_t count,
+                                       dlp_resize method, dlp_normalize normalize);
     dlp_status (*run_step)(dlp_backend *backend, dlp_plan *plan, const plan_step *step, int n);
     dlp_status (*download)(dlp_backend *backend, const dlp_plan *plan, int value, float *dst, size_t floats);
     void (*release)(dlp_backend *backend, dlp_plan *plan);

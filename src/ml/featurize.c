@@ -3,7 +3,10 @@
  * in the feature cache, and decode + resize + normalize the misses into the
  * batch input; the misses then go through the network together and their
  * features are written back to the cache. On a GPU the next batch is
- * prepared on the CPU while the network runs the current one. */
+ * prepared on the CPU while the network runs the current one, and the CPU
+ * only decodes: the decoded images are packed into pinned memory and resized
+ * and normalized on the device (graph/plan_images.h), bit for bit as
+ * dlp_image_resize_float would. */
 #include "dlp/featurize.h"
 
 #include <errno.h>
@@ -19,9 +22,12 @@
 #include "core/sha256.h"
 #include "core/status.h"
 #include "core/thread_pool.h"
+#include "backend/pinned.h"
 #include "dlp/device.h"
 #include "dlp/weights.h"
+#include "graph/plan_images.h"
 #include "image/image_internal.h"
+#include "image/pack.h"
 
 enum { MESSAGE_CAPACITY = 512, MAX_BATCH = 4096 };
 
@@ -31,7 +37,10 @@ struct dlp_featurizer {
     dlp_resize resize;
     dlp_normalize normalize;
     int batch_size;
+    bool batch_from_memory;   /* no batch size given, on a GPU: fit it to the free memory */
+    int cuda_device;          /* -1 on the CPU */
     bool overlap;             /* prepare the next batch while the network runs */
+    bool device_preprocess;   /* the backend resizes and normalizes decoded images */
     dlp_backend *backend;
     dlp_plan *plan;
     dlp_thread_pool *pool;
@@ -48,7 +57,16 @@ struct dlp_featurizer {
  * still needs the network, and the reason if it failed. */
 typedef struct batch {
     size_t first, count;
-    float *input;             /* batch_size images, network input layout */
+    float *input;             /* batch_size images, network input layout (CPU preprocessing) */
+    dlp_image *images;        /* device preprocessing: the decoded images, per slot, until packed */
+    dlp_image *network_images;/* the same, of the slots that need the network, in order */
+    dlp_image_pack_layout layout;
+    uint8_t *packed;          /* the packed network images (pinned when possible) */
+    size_t packed_capacity;
+    bool packed_pinned;
+    int slot;                 /* its device staging slot (graph/plan_images.h): 0 or 1 */
+    dlp_status pack_status;   /* packing or staging failed: the whole call fails */
+    char pack_message[MESSAGE_CAPACITY];
     int *needs_network;       /* 1: decoded into input; 0: cached or failed */
     dlp_status *status;
     char (*message)[MESSAGE_CAPACITY];
@@ -138,6 +156,7 @@ static dlp_status create_cuda(dlp_featurizer *featurizer, int index, const dlp_f
         snprintf(featurizer->device, sizeof featurizer->device, "cuda:%d%s%s", index, fp32 ? "" : " ",
                  fp32 ? "" : featurizer->precision);
     featurizer->overlap = true;
+    featurizer->cuda_device = index;
     return DLP_OK;
 }
 
@@ -169,6 +188,7 @@ static dlp_status choose_backend(dlp_featurizer *featurizer, const dlp_featurize
     snprintf(featurizer->device, sizeof featurizer->device, "cpu (%d thread%s%s)", threads, threads == 1 ? "" : "s",
              why_not_cuda);
     featurizer->overlap = false;
+    featurizer->cuda_device = -1;
     return DLP_OK;
 }
 
@@ -191,14 +211,32 @@ static dlp_status load_weights(dlp_featurizer *featurizer, const dlp_featurizer_
     return dlp_weights_load_any(path, weights);
 }
 
+/* The default GPU batch (64), made smaller where the activations of that many
+ * images would take more than half of the device's free memory: a plan for
+ * one image gives the arena bytes per image (an over-estimate per image, as
+ * it includes what does not grow with the batch). */
+static dlp_status fit_batch_to_memory(dlp_featurizer *featurizer, const dlp_graph *graph, const char *const *outputs)
+{
+    dlp_plan *probe = NULL;
+    DLP_TRY(dlp_plan_create(graph, featurizer->backend, 1, outputs, 1, &probe));
+    size_t per_image = dlp_plan_arena_bytes(probe);
+    dlp_plan_destroy(probe);
+    dlp_device_info info;
+    if (per_image == 0 || dlp_device_get_info(featurizer->cuda_device, &info) != DLP_OK) return DLP_OK;
+    size_t fits = info.free_memory_bytes / 2 / per_image;
+    if (fits < (size_t)featurizer->batch_size) featurizer->batch_size = fits > 0 ? (int)fits : 1;
+    return DLP_OK;
+}
+
 static dlp_status plan_network(dlp_featurizer *featurizer, const dlp_tensor_list *weights)
 {
     dlp_model_options model_options = {DLP_TOP_NONE, featurizer->pooling};
     dlp_graph *graph = NULL;
     DLP_TRY(dlp_zoo_build(featurizer->model->name, weights, &model_options, &graph));
     const char *outputs[] = {"features"};
-    dlp_status status = dlp_plan_create(graph, featurizer->backend, featurizer->batch_size, outputs, 1,
-                                        &featurizer->plan);
+    dlp_status status = featurizer->batch_from_memory ? fit_batch_to_memory(featurizer, graph, outputs) : DLP_OK;
+    if (status == DLP_OK)
+        status = dlp_plan_create(graph, featurizer->backend, featurizer->batch_size, outputs, 1, &featurizer->plan);
     dlp_graph_destroy(graph);
     if (status != DLP_OK) return status;
     featurizer->dim = dlp_shape_elements(dlp_plan_output_shape(featurizer->plan, 0));
@@ -243,6 +281,7 @@ dlp_status dlp_featurizer_create(const dlp_featurizer_options *options, dlp_feat
     dlp_status status = choose_backend(featurizer, options);
     if (status == DLP_OK) {
         featurizer->batch_size = options->batch_size > 0 ? options->batch_size : featurizer->overlap ? 64 : 16;
+        featurizer->batch_from_memory = options->batch_size <= 0 && featurizer->cuda_device >= 0;
         if (featurizer->batch_size > MAX_BATCH)
             status = dlp_fail(DLP_ERR_INVALID_ARGUMENT, "batch size %d: expected 1..%d", featurizer->batch_size,
                               MAX_BATCH);
@@ -255,6 +294,8 @@ dlp_status dlp_featurizer_create(const dlp_featurizer_options *options, dlp_feat
         status = plan_network(featurizer, weights);
     }
     dlp_tensor_list_destroy(weights);
+    if (status == DLP_OK)
+        featurizer->device_preprocess = !options->cpu_preprocess && dlp_plan_takes_images(featurizer->plan);
     if (status == DLP_OK) status = dlp_thread_pool_create(options->threads, &featurizer->pool);
     if (status == DLP_OK) status = open_cache(featurizer, options);
     if (status != DLP_OK) {
@@ -348,7 +389,9 @@ static void prepare_slot(void *context, size_t slot, int worker)
         dlp_image image = {0};
         status = dlp_image_decode(bytes, size, &image);
         free(bytes);
-        if (status == DLP_OK) {
+        if (status == DLP_OK && featurizer->device_preprocess) {
+            b->images[slot] = image; /* resized on the device, after packing */
+        } else if (status == DLP_OK) {
             size_t image_floats = (size_t)featurizer->model->input_h * featurizer->model->input_w * 3;
             status = dlp_image_resize_float(&image, featurizer->model->input_h, featurizer->model->input_w,
                                             featurizer->resize, featurizer->normalize,
@@ -366,7 +409,57 @@ static void prepare_slot(void *context, size_t slot, int worker)
     }
 }
 
-static void prepare_batch(batch_job *job) { dlp_thread_pool_run(job->featurizer->pool, job->batch->count, prepare_slot, job); }
+/* Copies one network image to its place in the packed buffer and frees it. */
+static void pack_slot(void *context, size_t index, int worker)
+{
+    (void)worker;
+    batch *b = ((batch_job *)context)->batch;
+    dlp_image *image = &b->network_images[index];
+    memcpy(b->packed + b->layout.offsets[index], image->pixels, (size_t)image->width * image->height * 3);
+    dlp_image_free(image);
+}
+
+static dlp_status ensure_packed_capacity(batch *b, size_t bytes)
+{
+    if (b->packed && b->packed_capacity >= bytes) return DLP_OK;
+    dlp_pinned_free(b->packed, b->packed_pinned);
+    size_t grown = bytes + bytes / 4; /* headroom: image sizes vary from batch to batch */
+    b->packed = dlp_pinned_alloc(grown, &b->packed_pinned);
+    b->packed_capacity = b->packed ? grown : 0;
+    if (!b->packed) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "featurize: cannot allocate %zu bytes for packed images", grown);
+    return DLP_OK;
+}
+
+/* Lays the decoded images that need the network back to back (pinned
+ * memory, so the copy to the device is a DMA), in parallel, and starts the
+ * copy to the device while the network may still run the other batch. */
+static void pack_batch(batch_job *job)
+{
+    batch *b = job->batch;
+    size_t m = 0;
+    for (size_t slot = 0; slot < b->count; slot++) {
+        if (b->needs_network[slot]) b->network_images[m++] = b->images[slot];
+        b->images[slot] = (dlp_image){0};
+    }
+    dlp_image_pack_layout_free(&b->layout);
+    dlp_status status = dlp_image_pack_layout_create(b->network_images, m, &b->layout);
+    if (status == DLP_OK) status = ensure_packed_capacity(b, b->layout.total_bytes);
+    if (status == DLP_OK) {
+        dlp_thread_pool_run(job->featurizer->pool, m, pack_slot, job);
+        if (m) status = dlp_plan_stage_images(job->featurizer->plan, b->slot, b->packed, &b->layout);
+        if (status != DLP_OK) snprintf(b->pack_message, sizeof b->pack_message, "%s", dlp_last_error());
+    } else {
+        for (size_t i = 0; i < m; i++) dlp_image_free(&b->network_images[i]);
+        snprintf(b->pack_message, sizeof b->pack_message, "%s", dlp_last_error());
+    }
+    b->pack_status = status;
+}
+
+static void prepare_batch(batch_job *job)
+{
+    dlp_thread_pool_run(job->featurizer->pool, job->batch->count, prepare_slot, job);
+    if (job->featurizer->device_preprocess) pack_batch(job);
+}
 
 /* Runs the network on the slots that need it (moved to the front of the
  * input), scatters features to their rows and fills the cache. */
@@ -380,12 +473,17 @@ static dlp_status run_network(batch_job *job, dlp_featurize_stats *stats)
     size_t m = 0;
     for (size_t slot = 0; slot < b->count; slot++) {
         if (!b->needs_network[slot]) continue;
-        if (m != slot) memcpy(b->input + m * image_floats, b->input + slot * image_floats, image_floats * sizeof(float));
+        if (!featurizer->device_preprocess && m != slot)
+            memcpy(b->input + m * image_floats, b->input + slot * image_floats, image_floats * sizeof(float));
         slots[m++] = slot;
     }
+    if (featurizer->device_preprocess && b->pack_status != DLP_OK) return dlp_fail(b->pack_status, "%s", b->pack_message);
     stats->computed += m;
     if (m == 0) return DLP_OK;
-    DLP_TRY(dlp_plan_run(featurizer->plan, b->input, (int)m));
+    if (featurizer->device_preprocess)
+        DLP_TRY(dlp_plan_run_staged_images(featurizer->plan, b->slot, m, featurizer->resize, featurizer->normalize));
+    else
+        DLP_TRY(dlp_plan_run(featurizer->plan, b->input, (int)m));
     float *computed = malloc(m * dim * sizeof(float));
     if (!computed) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "featurize: out of memory");
     dlp_status status = dlp_plan_read_output(featurizer->plan, 0, computed, m * dim);
@@ -420,6 +518,11 @@ static dlp_status record_rows(batch_job *job, dlp_featurize_stats *stats)
 
 static void batch_free(batch *b)
 {
+    for (size_t slot = 0; b->images && slot < b->count; slot++) dlp_image_free(&b->images[slot]);
+    free(b->images);
+    free(b->network_images);
+    dlp_image_pack_layout_free(&b->layout);
+    dlp_pinned_free(b->packed, b->packed_pinned);
     free(b->input);
     free(b->needs_network);
     free(b->status);
@@ -433,13 +536,17 @@ static dlp_status batch_alloc(batch *b, const dlp_featurizer *featurizer)
     size_t n = (size_t)featurizer->batch_size;
     size_t image_floats = (size_t)featurizer->model->input_h * featurizer->model->input_w * 3;
     memset(b, 0, sizeof *b);
-    b->input = malloc(n * image_floats * sizeof(float));
+    bool on_device = featurizer->device_preprocess;
+    b->input = on_device ? NULL : malloc(n * image_floats * sizeof(float));
+    b->images = on_device ? calloc(n, sizeof *b->images) : NULL;
+    b->network_images = on_device ? calloc(n, sizeof *b->network_images) : NULL;
     b->needs_network = calloc(n, sizeof *b->needs_network);
     b->status = calloc(n, sizeof *b->status);
     b->message = calloc(n, sizeof *b->message);
     b->content_key = calloc(n, sizeof *b->content_key);
     b->cache_hit = calloc(n, sizeof *b->cache_hit);
-    if (b->input && b->needs_network && b->status && b->message && b->content_key && b->cache_hit) return DLP_OK;
+    bool buffers = on_device ? b->images && b->network_images : b->input != NULL;
+    if (buffers && b->needs_network && b->status && b->message && b->content_key && b->cache_hit) return DLP_OK;
     batch_free(b);
     return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "featurize: cannot allocate a batch of %zu images", n);
 }
@@ -468,6 +575,7 @@ dlp_status dlp_featurizer_run(dlp_featurizer *featurizer, dlp_dataset *dataset, 
         batch_free(&batches[0]);
         return status;
     }
+    batches[1].slot = 1;
     size_t batch_size = (size_t)featurizer->batch_size;
     batch_job jobs[2];
     size_t batch_count = (count + batch_size - 1) / batch_size;

@@ -7,6 +7,7 @@
 #   TensorFlow.js' probabilities (expected.json) within 1e-4; a file that is
 #   not an image keeps its row (status error, null output) and the exit code is 5.
 # - --preprocess scale:A,B equals the same affine map given as tf.
+# - --device cpu|cuda|cuda:N|auto (cuda: within 1e-4 of the CPU where a GPU works, else exit 4).
 # - Errors: a weights-only .h5 (exit 3), wrong .npy width (exit 2), usage (exit 1).
 set -u
 fails=0; checks=0
@@ -76,6 +77,31 @@ PY
   check "[ $? -eq 0 ]"
 else
   echo "nsfwjs: skipped, $model not found"
+fi
+
+# --device: cpu always; cuda where a GPU works (every_layer on the committed
+# photos within relative L2 1e-4 of --device cpu, the issue's GPU tolerance),
+# else exit 4 naming the cause; an unknown name is a usage error.
+"$dlp" apply --device cpu --keras "$fixtures/tensor_2d.h5" --npy "$fixtures/tensor_2d_x.npy" -o "$tmp/cpu.npy" \
+  2> "$tmp/device_cpu.txt"
+check "[ $? -eq 0 ]"
+check "grep -q 'on cpu (' '$tmp/device_cpu.txt'" || cat "$tmp/device_cpu.txt" >&2
+check "python3 '$tmp/npy.py' '$tmp/cpu.npy' '$fixtures/tensor_2d_y0.npy' 1e-5"
+"$dlp" apply --device gpu --keras "$fixtures/tensor_2d.h5" --npy "$fixtures/tensor_2d_x.npy" -o "$tmp/x.npy" 2> /dev/null
+check "[ $? -eq 1 ]"
+"$dlp" apply --device cpu --keras "$fixtures/every_layer.h5" --images "$tmp/small" --preprocess tf \
+  -o "$tmp/tf_cpu.npy" 2> /dev/null
+check "[ $? -eq 0 ]"
+"$dlp" apply --device cuda --keras "$fixtures/every_layer.h5" --images "$tmp/small" --preprocess tf \
+  -o "$tmp/cuda.npy" 2> "$tmp/device_cuda.txt"
+rc=$?
+if "$dlp" devices > /dev/null 2>&1; then
+  check "[ $rc -eq 0 ]" || cat "$tmp/device_cuda.txt" >&2
+  check "grep -q 'on cuda:0' '$tmp/device_cuda.txt'"
+  check "python3 '$tmp/npy.py' '$tmp/cuda.npy' '$tmp/tf_cpu.npy' 1e-4"
+else
+  check "[ $rc -eq 4 ]"
+  check "grep -q 'apply: cuda' '$tmp/device_cuda.txt'" || cat "$tmp/device_cuda.txt" >&2
 fi
 
 "$dlp" apply --keras "$DLP_FIXTURES/h5/small_cnn_weights.h5" --npy "$fixtures/sequential_x.npy" -o "$tmp/x.npy" \

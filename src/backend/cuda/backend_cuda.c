@@ -18,8 +18,11 @@
 
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/graph_kernels.h"
+#include "backend/cuda/ops_extra_cuda.h"
+#include "backend/cuda/preprocess.h"
 #include "core/status.h"
 #include "dlp/device.h"
+#include "graph/device_extra_layout.h"
 #include "graph/device_layout.h"
 #include "graph/plan_internal.h"
 
@@ -38,6 +41,11 @@ typedef struct cuda_context {
     cudnnHandle_t cudnn;
     cublasHandle_t cublas;
     void *cublas_workspace; /* with cuda_graphs: cuBLAS must not allocate while captured */
+    /* dlp_plan_stage_images: per slot the device copy of a packed batch,
+     * copied on copy_stream; the compute stream waits for the slot's event. */
+    dlp_cuda_image_stage images[2];
+    cudaStream_t copy_stream;
+    cudaEvent_t copied[2];
 } cuda_context;
 
 typedef enum conv_path { CONV_NONE = 0, CONV_GEMM, CONV_CUDNN } conv_path;
@@ -506,6 +514,43 @@ static dlp_status cuda_upload_input(dlp_backend *backend, dlp_plan *plan, const 
     return DLP_OK;
 }
 
+/* Runs on the featurizer's preparing thread while the compute stream works
+ * on the other slot's batch. */
+static dlp_status cuda_stage_images(dlp_backend *backend, int slot, const uint8_t *packed,
+                                    const dlp_image_pack_layout *layout)
+{
+    cuda_context *context = context_of(backend);
+    CUDA_TRY(cudaSetDevice(context->device));
+    DLP_TRY(dlp_cuda_image_stage_copy(&context->images[slot], packed, layout, context->copy_stream));
+    CUDA_TRY(cudaEventRecord(context->copied[slot], context->copy_stream));
+    return DLP_OK;
+}
+
+/* The staged images are resized and normalized on the device straight into
+ * the input value: the CPU only decodes. */
+static dlp_status cuda_upload_staged_images(dlp_backend *backend, dlp_plan *plan, int slot, size_t count,
+                                            dlp_resize method, dlp_normalize normalize)
+{
+    cuda_context *context = context_of(backend);
+    const dlp_cuda_image_stage *stage = &context->images[slot];
+    if (stage->count != count)
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "cuda backend: image slot %d holds %zu images, %zu asked for", slot,
+                        stage->count, count);
+    CUDA_TRY(cudaSetDevice(context->device));
+    CUDA_TRY(cudaStreamWaitEvent(context->stream, context->copied[slot], 0));
+    if (context->storage == DLP_CUDA_STORAGE_F32)
+        return dlp_cuda_image_stage_launch(stage, plan->input_shape.h, plan->input_shape.w, method, normalize,
+                                           value_data(plan, plan->input_value), context->stream);
+    /* fp16/bf16: the kernel writes floats into the staging input, converted into the arena. */
+    cuda_plan_state *state = plan->backend_state;
+    DLP_TRY(dlp_cuda_image_stage_launch(stage, plan->input_shape.h, plan->input_shape.w, method, normalize,
+                                        state->input_staging, context->stream));
+    CUDA_TRY(dlp_cuda_convert(DLP_CUDA_STORAGE_F32, state->input_staging, context->storage,
+                              value_data(plan, plan->input_value), count * dlp_shape_elements(plan->input_shape),
+                              context->stream));
+    return DLP_OK;
+}
+
 static dlp_status apply_activation(cuda_context *context, void *data, size_t rows, int channels, const float *bias,
                                    dlp_activation activation)
 {
@@ -667,6 +712,12 @@ static dlp_status run_step_now(dlp_backend *backend, dlp_plan *plan, const plan_
     cudaStream_t stream = context->stream;
     dlp_cuda_storage storage = context->storage;
     if (cs->skip) return DLP_OK; /* absorbed by a residual conv */
+    /* The ops added for users' Keras models: src/backend/cuda/ops_extra_cuda.c (fp32 kernels). */
+    if (device_extra_step_handled(step)) {
+        if (context->options.precision != DLP_CUDA_FP32)
+            return dlp_fail(DLP_ERR_UNSUPPORTED, "cuda backend: %s runs in fp32 only", dlp_op_name(step->op));
+        return cuda_extra_run_plan_step(plan, step, state->arena, (const float *const *)cs->weights, n, stream);
+    }
     switch (step->op) {
     case DLP_OP_CONV2D: return run_conv(context, plan, step, cs, in, out, n);
     case DLP_OP_DEPTHWISE_CONV2D: {
@@ -682,10 +733,6 @@ static dlp_status run_step_now(dlp_backend *backend, dlp_plan *plan, const plan_
         CUDA_TRY(dlp_cuda_channel_affine_typed(storage, in, out, pixels, os.c, cs->weights[0], cs->weights[1], stream));
         return DLP_OK;
     case DLP_OP_ACTIVATION:
-        /* The activations added for users' Keras models (after softmax) have no CUDA kernel yet. */
-        if (step->params.activation > DLP_ACT_SOFTMAX)
-            return dlp_fail(DLP_ERR_UNSUPPORTED, "cuda backend: activation %s is not implemented on CUDA (run it on "
-                            "the cpu backend)", dlp_activation_name(step->params.activation));
         if (step->params.activation == DLP_ACT_SOFTMAX)
             CUDA_TRY(dlp_cuda_softmax_typed(storage, in, out, pixels, os.c, stream));
         else
@@ -832,6 +879,11 @@ static void cuda_destroy(dlp_backend *backend)
         /* Only a device that was opened: cudaSetDevice on a bad index would
          * leave an error pending for the next caller. */
         if (context->stream) cudaSetDevice(context->device);
+        for (int slot = 0; slot < 2; slot++) {
+            dlp_cuda_image_stage_free(&context->images[slot]);
+            if (context->copied[slot]) cudaEventDestroy(context->copied[slot]);
+        }
+        if (context->copy_stream) cudaStreamDestroy(context->copy_stream);
         if (context->cublas) cublasDestroy(context->cublas);
         cudaFree(context->cublas_workspace);
         if (context->cudnn) cudnnDestroy(context->cudnn);
@@ -849,6 +901,9 @@ static dlp_status open_device(cuda_context *context)
         return dlp_fail(DLP_ERR_DEVICE, "cuda backend: cuda:%d does not exist (%d device(s))", context->device, count);
     CUDA_TRY(cudaSetDevice(context->device));
     CUDA_TRY(cudaStreamCreateWithFlags(&context->stream, cudaStreamNonBlocking));
+    CUDA_TRY(cudaStreamCreateWithFlags(&context->copy_stream, cudaStreamNonBlocking));
+    for (int slot = 0; slot < 2; slot++)
+        CUDA_TRY(cudaEventCreateWithFlags(&context->copied[slot], cudaEventDisableTiming));
     CUDNN_TRY(cudnnCreate(&context->cudnn));
     CUDNN_TRY(cudnnSetStream(context->cudnn, context->stream));
     CUBLAS_TRY(cublasCreate(&context->cublas));
@@ -910,6 +965,8 @@ dlp_status dlp_backend_create_cuda(int device, const dlp_cuda_options *options, 
     backend->activation_bytes = context->element_bytes;
     backend->prepare = cuda_prepare;
     backend->upload_input = cuda_upload_input;
+    backend->stage_images = cuda_stage_images;
+    backend->upload_staged_images = cuda_upload_staged_images;
     backend->run_step = cuda_run_step;
     backend->download = cuda_download;
     backend->release = cuda_release;

@@ -117,3 +117,59 @@ dlp_status dlp_cuda_preprocess_images(int device, const dlp_image *images, size_
     dlp_image_pack_layout_free(&layout);
     return status;
 }
+
+/* Grows a device buffer to at least bytes (contents not kept). */
+static dlp_status ensure_device_bytes(void **buffer, size_t *capacity, size_t bytes, const char *what)
+{
+    if (*capacity >= bytes && *buffer) return DLP_OK;
+    cudaFree(*buffer);
+    *buffer = NULL;
+    *capacity = 0;
+    size_t grown = bytes + bytes / 4; /* a little headroom: batches differ in size */
+    cudaError_t error = cudaMalloc(buffer, grown);
+    if (error != cudaSuccess) {
+        *buffer = NULL;
+        return dlp_fail(DLP_ERR_DEVICE, "cuda preprocess: cannot allocate %zu bytes of device memory for %s: %s",
+                        grown, what, cudaGetErrorString(error));
+    }
+    *capacity = grown;
+    return DLP_OK;
+}
+
+dlp_status dlp_cuda_image_stage_copy(dlp_cuda_image_stage *stage, const uint8_t *packed,
+                                     const dlp_image_pack_layout *layout, void *stream)
+{
+    size_t count = layout->count;
+    stage->count = 0;
+    if (count == 0) return DLP_OK;
+    cudaStream_t cuda_stream = (cudaStream_t)stream;
+    size_t per_image = sizeof(uint64_t) + 2 * sizeof(int32_t);
+    DLP_TRY(ensure_device_bytes((void **)&stage->pixels, &stage->pixel_capacity, layout->total_bytes, "packed images"));
+    DLP_TRY(ensure_device_bytes(&stage->layout, &stage->layout_capacity, count * per_image, "the image layout"));
+    uint64_t *offsets = stage->layout;
+    int32_t *heights = (int32_t *)(offsets + count), *widths = heights + count;
+    CUDA_TRY(cudaMemcpyAsync(stage->pixels, packed, layout->total_bytes, cudaMemcpyHostToDevice, cuda_stream));
+    /* The layout arrays are pageable: the runtime stages them before returning. */
+    CUDA_TRY(cudaMemcpyAsync(offsets, layout->offsets, count * sizeof *offsets, cudaMemcpyHostToDevice, cuda_stream));
+    CUDA_TRY(cudaMemcpyAsync(heights, layout->heights, count * sizeof *heights, cudaMemcpyHostToDevice, cuda_stream));
+    CUDA_TRY(cudaMemcpyAsync(widths, layout->widths, count * sizeof *widths, cudaMemcpyHostToDevice, cuda_stream));
+    stage->count = count;
+    return DLP_OK;
+}
+
+dlp_status dlp_cuda_image_stage_launch(const dlp_cuda_image_stage *stage, int out_h, int out_w, dlp_resize method,
+                                       dlp_normalize normalize, float *out, void *stream)
+{
+    size_t count = stage->count;
+    const uint64_t *offsets = stage->layout;
+    const int32_t *heights = (const int32_t *)(offsets + count), *widths = heights + count;
+    return dlp_cuda_preprocess_batch(stage->pixels, offsets, heights, widths, count, out_h, out_w, method, normalize,
+                                     out, stream);
+}
+
+void dlp_cuda_image_stage_free(dlp_cuda_image_stage *stage)
+{
+    cudaFree(stage->pixels);
+    cudaFree(stage->layout);
+    memset(stage, 0, sizeof *stage);
+}

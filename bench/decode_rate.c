@@ -1,0 +1,61 @@
+/* decode_rate.c: the decode ceiling of end-to-end featurization: how many
+ * images per second one core reads and decodes (libjpeg-turbo / libspng
+ * through dlp_image_read_file + dlp_image_decode, the featurizer's own
+ * calls), times the cores. Usage: decode_rate DIR|LIST [--seconds S]
+ * Prints: "decode single_core images_per_s=R cores=C ceiling_images_per_s=R*C". */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dlp/dlp.h"
+#include "image/image_internal.h"
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0) {
+        fprintf(stderr, "usage: decode_rate DIR|LIST [--seconds S]\n");
+        return argc < 2 ? 2 : 0;
+    }
+    double seconds = argc > 3 && strcmp(argv[2], "--seconds") == 0 ? atof(argv[3]) : 3.0;
+    dlp_dataset *dataset = NULL;
+    struct stat info;
+    dlp_status status = dlp_dataset_create(&dataset);
+    if (status == DLP_OK)
+        status = stat(argv[1], &info) == 0 && S_ISDIR(info.st_mode) ? dlp_dataset_scan_directory(dataset, argv[1])
+                                                                    : dlp_dataset_read_list(dataset, argv[1]);
+    if (status != DLP_OK || dlp_dataset_size(dataset) == 0) {
+        fprintf(stderr, "decode_rate: %s: %s\n", argv[1], status != DLP_OK ? dlp_last_error() : "no images");
+        return 1;
+    }
+    size_t images = 0, failed = 0, rows = dlp_dataset_size(dataset);
+    double start = now_seconds(), elapsed = 0;
+    while (elapsed < seconds) {
+        dlp_row row;
+        dlp_dataset_row(dataset, images % rows, &row);
+        uint8_t *bytes = NULL;
+        size_t size = 0;
+        dlp_image image = {0};
+        if (dlp_image_read_file(row.origin, &bytes, &size) != DLP_OK || dlp_image_decode(bytes, size, &image) != DLP_OK)
+            failed++;
+        dlp_image_free(&image);
+        free(bytes);
+        images++;
+        elapsed = now_seconds() - start;
+    }
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    double rate = images / elapsed;
+    printf("decode single_core images=%zu failed=%zu seconds=%.2f images_per_s=%.1f cores=%ld ceiling_images_per_s=%.0f\n",
+           images, failed, elapsed, rate, cores, rate * cores);
+    dlp_dataset_destroy(dataset);
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,32 @@
+/* plan_images.h: running a plan on a packed batch of decoded RGB8 images
+ * (image/pack.h) on a backend that resizes and normalizes them itself (the
+ * CUDA backend, with kernels/preprocess.cu), so the CPU only decodes. The
+ * input it makes is what dlp_image_resize_float makes, bit for bit. */
+#ifndef DLP_SRC_GRAPH_PLAN_IMAGES_H
+#define DLP_SRC_GRAPH_PLAN_IMAGES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dlp/graph.h"
+#include "image/pack.h"
+
+enum { DLP_PLAN_IMAGE_SLOTS = 2 };
+
+/* Whether the functions below work on this plan (its backend resizes, its input has 3 channels). */
+bool dlp_plan_takes_images(const dlp_plan *plan);
+
+/* Starts copying a packed batch to the device, into staging slot 0 or 1, on
+ * the backend's copy stream: call it from the thread that prepares the next
+ * batch while the plan runs the current one from the other slot. packed (at
+ * least layout->total_bytes, pinned for a true asynchronous copy) must stay
+ * untouched until the run of this slot has finished. */
+dlp_status dlp_plan_stage_images(dlp_plan *plan, int slot, const uint8_t *packed, const dlp_image_pack_layout *layout);
+
+/* Like dlp_plan_run on the batch staged in slot: waits for its copy, resizes
+ * the images to the plan's input size with method and normalizes them on the
+ * device, then runs the network. */
+dlp_status dlp_plan_run_staged_images(dlp_plan *plan, int slot, size_t count, dlp_resize method,
+                                      dlp_normalize normalize);
+
+#endif

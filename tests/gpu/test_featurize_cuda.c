@@ -1,0 +1,183 @@
+/* test_featurize_cuda.c: the featurizer on a GPU, where the CPU threads only
+ * decode and the device resizes and normalizes (kernels/preprocess.cu via
+ * dlp_plan_run_images), against the same featurizer with --cpu-preprocess
+ * (the CPU's dlp_image_resize_float feeding the same CUDA network) and the
+ * CPU backend. Inputs: the real nsfwjs InceptionV3 weights, the decode
+ * fixtures (JPEG 4:2:0/4:2:2/4:4:4, progressive, CMYK, YCCK, gray, every PNG
+ * colour type; 1 to 227 pixels a side, so both up- and down-scaling) and the
+ * three oracle photos, with a missing file and a truncated JPEG among them,
+ * in batches of 5 (the two-batch pipeline and a short last batch), for each
+ * resize method.
+ * Expected: device vs CPU preprocessing bit-identical features on every row
+ * (same input bit for bit, same network); the same rows fail with the same
+ * reasons; against the CPU backend relative L2 <= 1e-4 per row (the GPU
+ * suites' fp32 bound). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "dlp/dlp.h"
+
+static const char *fixture_files[] = {
+    "baseline_420.jpg", "baseline_422.jpg", "baseline_444.jpg", "cmyk_adobe.jpg", "cmyk_plain.jpg", "gray.jpg",
+    "gray16.png", "gray_alpha8.png", "palette4_interlaced.png", "progressive_420.jpg", "ycck.jpg", "optimized_420.jpg",
+};
+static const char *photos[] = {"astronaut_299.png", "chelsea_299.png", "coffee_299.png"};
+
+static dlp_dataset *make_dataset(const char *fixtures, const char *oracle, const char *tmp)
+{
+    dlp_dataset *dataset = NULL;
+    CHECK_OK(dlp_dataset_create(&dataset));
+    if (!dataset) return NULL;
+    char path[4200];
+    for (size_t i = 0; i < sizeof fixture_files / sizeof *fixture_files; i++) {
+        snprintf(path, sizeof path, "%s/decode/%s", fixtures, fixture_files[i]);
+        CHECK_OK(dlp_dataset_add(dataset, path, -1));
+        if (i == 4) CHECK_OK(dlp_dataset_add(dataset, "/nonexistent/dlp-gpu-test.jpg", -1));
+    }
+    /* A truncated JPEG: the first half of a good one. */
+    snprintf(path, sizeof path, "%s/decode/baseline_420.jpg", fixtures);
+    FILE *in = fopen(path, "rb");
+    char truncated[4200];
+    snprintf(truncated, sizeof truncated, "%s/truncated.jpg", tmp);
+    FILE *out = fopen(truncated, "wb");
+    if (in && out) {
+        char bytes[4096];
+        size_t got = fread(bytes, 1, sizeof bytes, in);
+        fwrite(bytes, 1, got / 2, out);
+    }
+    if (in) fclose(in);
+    if (out) fclose(out);
+    CHECK_OK(dlp_dataset_add(dataset, truncated, -1));
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/inception_v3/%s", oracle, photos[i]);
+        CHECK_OK(dlp_dataset_add(dataset, path, -1));
+    }
+    return dataset;
+}
+
+typedef struct run_result {
+    float *features;
+    size_t rows, dim;
+    dlp_status *status;
+    char **messages;
+} run_result;
+
+static void result_free(run_result *r)
+{
+    free(r->features);
+    free(r->status);
+    for (size_t i = 0; r->messages && i < r->rows; i++) free(r->messages[i]);
+    free(r->messages);
+}
+
+static int featurize(const char *device, bool cpu_preprocess, dlp_resize resize, const char *weights,
+                     const char *fixtures, const char *oracle, const char *tmp, run_result *result)
+{
+    memset(result, 0, sizeof *result);
+    dlp_featurizer_options options;
+    dlp_featurizer_options_init(&options);
+    options.model = "InceptionV3";
+    options.weights = weights;
+    options.device = device;
+    options.cpu_preprocess = cpu_preprocess;
+    options.resize = resize;
+    options.batch_size = 5;
+    options.cache_dir = "";
+    dlp_featurizer *featurizer = NULL;
+    dlp_dataset *dataset = make_dataset(fixtures, oracle, tmp);
+    CHECK_OK(dlp_featurizer_create(&options, &featurizer));
+    if (!featurizer || !dataset) {
+        dlp_featurizer_destroy(featurizer);
+        dlp_dataset_destroy(dataset);
+        return 0;
+    }
+    result->rows = dlp_dataset_size(dataset);
+    result->dim = dlp_featurizer_dim(featurizer);
+    result->features = malloc(result->rows * result->dim * sizeof(float));
+    result->status = calloc(result->rows, sizeof *result->status);
+    result->messages = calloc(result->rows, sizeof *result->messages);
+    dlp_featurize_stats stats = {0};
+    CHECK_OK(dlp_featurizer_run(featurizer, dataset, 0, result->rows, result->features, NULL, NULL, &stats));
+    printf("  %-32s %s: %zu rows, %zu computed, %zu failed\n", dlp_featurizer_device(featurizer),
+           cpu_preprocess ? "cpu preprocess   " : "device preprocess", stats.rows, stats.computed, stats.failed);
+    CHECK(stats.failed == 2 && stats.computed == result->rows - 2);
+    for (size_t i = 0; i < result->rows; i++) {
+        dlp_row row;
+        CHECK_OK(dlp_dataset_row(dataset, i, &row));
+        result->status[i] = row.status;
+        result->messages[i] = strdup(row.message ? row.message : "");
+    }
+    dlp_featurizer_destroy(featurizer);
+    dlp_dataset_destroy(dataset);
+    return 1;
+}
+
+static double row_relative_l2(const float *a, const float *b, size_t n)
+{
+    double difference = 0, norm = 0;
+    for (size_t i = 0; i < n; i++) {
+        difference += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+        norm += (double)b[i] * b[i];
+    }
+    return norm > 0 ? sqrt(difference / norm) : sqrt(difference);
+}
+
+static void compare(const run_result *device, const run_result *host, const run_result *cpu, const char *method)
+{
+    CHECK(device->rows == host->rows && device->rows == cpu->rows);
+    size_t differing = 0;
+    double worst_cpu = 0;
+    for (size_t r = 0; r < device->rows && r < host->rows && r < cpu->rows; r++) {
+        CHECK(device->status[r] == host->status[r] && device->status[r] == cpu->status[r]);
+        CHECK(strcmp(device->messages[r], host->messages[r]) == 0);
+        const float *a = device->features + r * device->dim, *b = host->features + r * host->dim;
+        if (device->status[r] != DLP_OK) {
+            CHECK(isnan(a[0]) && isnan(b[0]));
+            continue;
+        }
+        if (memcmp(a, b, device->dim * sizeof(float)) != 0) differing++;
+        double error = row_relative_l2(a, cpu->features + r * cpu->dim, device->dim);
+        if (error > worst_cpu) worst_cpu = error;
+    }
+    printf("  resize %-8s: rows differing device vs cpu preprocessing: %zu (expected 0); worst relative L2 vs the "
+           "CPU backend %.3g (bound 1e-4)\n", method, differing, worst_cpu);
+    CHECK(differing == 0);
+    CHECK(worst_cpu <= 1e-4);
+}
+
+int main(void)
+{
+    int devices = 0;
+    if (dlp_device_count(&devices) != DLP_OK || devices == 0) {
+        printf("SKIP: no CUDA device: %s\n", dlp_last_error());
+        return 77;
+    }
+    const char *shared = getenv("DLP_SHARED_DIR"), *fixtures = getenv("DLP_FIXTURES");
+    const char *tmp = getenv("DLP_TEST_TMP") ? getenv("DLP_TEST_TMP") : "/tmp";
+    char weights[4200], oracle[4200];
+    snprintf(weights, sizeof weights, "%s/models/nsfwjs-inception_v3/model.json", shared ? shared : "../shared");
+    snprintf(oracle, sizeof oracle, "%s/oracle", shared ? shared : "../shared");
+    FILE *probe = fopen(weights, "rb");
+    if (!probe || !fixtures) {
+        if (probe) fclose(probe);
+        printf("SKIP: needs %s (the shared nsfwjs model) and DLP_FIXTURES\n", weights);
+        return 77;
+    }
+    fclose(probe);
+    const dlp_resize methods[] = {DLP_RESIZE_AREA, DLP_RESIZE_BILINEAR, DLP_RESIZE_NEAREST};
+    const char *names[] = {"area", "bilinear", "nearest"};
+    for (int m = 0; m < 3; m++) {
+        run_result device, host, cpu;
+        int ok = featurize("cuda", false, methods[m], weights, fixtures, oracle, tmp, &device);
+        ok &= featurize("cuda", true, methods[m], weights, fixtures, oracle, tmp, &host);
+        ok &= featurize("cpu", false, methods[m], weights, fixtures, oracle, tmp, &cpu);
+        if (ok) compare(&device, &host, &cpu, names[m]);
+        result_free(&device);
+        result_free(&host);
+        result_free(&cpu);
+    }
+    return check_summary("gpu.featurize_cuda");
+}
