@@ -75,11 +75,12 @@ print(\"apply --device cuda: PASS\")
 
 step featurize_gpu 50 "$bin/featurize_gpu" --batches 1,32,256 --precisions fp32,tf32 --seconds 0.4
 # fp16/bf16 as the featurizer runs them (timed algorithms, fused conv+bias+activation), ResNet50 first (the goal:
-# >= 25,000 images/s fp16), then ResNet50 fp16's search x fuse settings at batch 256 and CUDA graphs at 1 and 32.
+# >= 25,000 images/s fp16), then ResNet50 fp16's search x fuse settings at batch 256 and CUDA graphs at 1 and 32;
+# --profile prints where the time goes ("# profile" lines: per op kind and the slowest steps).
 step featurize_gpu_resnet50_half 30 "$bin/featurize_gpu" --models ResNet50 --batches 256,32,1 --precisions fp16,bf16 \
-  --search timed --fuse on --seconds 0.4
+  --search timed --fuse on --seconds 0.4 --profile 12
 step featurize_gpu_ablation 25 "$bin/featurize_gpu" --models ResNet50 --batches 256 --precisions fp16 \
-  --search heuristic,timed --fuse off,on --seconds 0.4
+  --search heuristic,timed --fuse off,on --seconds 0.4 --profile 8
 step featurize_gpu_graphs 20 "$bin/featurize_gpu" --models ResNet50 --batches 1,32 --precisions fp16 --search timed \
   --fuse on --graphs off,on --seconds 0.4
 step featurize_gpu_half 60 "$bin/featurize_gpu" --models InceptionV3,Xception,VGG16,VGG19 --batches 256,32,1 \
