@@ -781,9 +781,9 @@ static int graph_slot(cuda_plan_state *state, int n)
     return g;
 }
 
-/* Ends a capture that failed at step last: nothing was executed while
- * recording, so steps 0..last run again, launched one by one; this batch
- * size is not captured again. */
+/* Ends a capture that failed at step last (or could not be instantiated or
+ * launched): nothing was executed while recording, so steps 0..last run
+ * again, launched one by one; this batch size is not captured again. */
 static dlp_status abandon_capture(dlp_backend *backend, dlp_plan *plan, int slot, int last, int n)
 {
     cuda_context *context = context_of(backend);
@@ -802,7 +802,7 @@ static dlp_status abandon_capture(dlp_backend *backend, dlp_plan *plan, int slot
 }
 
 /* At the last step of a recorded run: instantiate the graph, then launch it
- * (recording executed nothing). */
+ * (recording executed nothing). Any failure: the caller abandons the capture. */
 static dlp_status finish_capture(cuda_context *context, cuda_plan_state *state, int slot)
 {
     cudaGraph_t graph = NULL;
@@ -811,8 +811,13 @@ static dlp_status finish_capture(cuda_context *context, cuda_plan_state *state, 
     cudaError_t error = cudaGraphInstantiate(&state->graphs[slot].exec, graph, 0);
     cudaGraphDestroy(graph);
     CUDA_TRY(error);
+    error = cudaGraphLaunch(state->graphs[slot].exec, context->stream);
+    if (error != cudaSuccess) {
+        cudaGraphExecDestroy(state->graphs[slot].exec);
+        state->graphs[slot].exec = NULL;
+    }
+    CUDA_TRY(error);
     state->graphs[slot].captured = 1;
-    CUDA_TRY(cudaGraphLaunch(state->graphs[slot].exec, context->stream));
     return DLP_OK;
 }
 
@@ -848,7 +853,8 @@ static dlp_status cuda_run_step(dlp_backend *backend, dlp_plan *plan, const plan
     dlp_status status = run_step_now(backend, plan, step, n);
     if (!state->capturing) return status;
     if (status != DLP_OK) return abandon_capture(backend, plan, slot, index, n);
-    if (index == last) return finish_capture(context, state, slot);
+    if (index == last && finish_capture(context, state, slot) != DLP_OK)
+        return abandon_capture(backend, plan, slot, last, n);
     return DLP_OK;
 }
 
