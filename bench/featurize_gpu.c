@@ -3,8 +3,19 @@
  * batch size: the input is uploaded once, then the plan's steps run back to
  * back on the device (no host transfers), synchronised at the end.
  * One line per config:
- *   model=InceptionV3 precision=fp32 batch=32 images_per_s=1234.5 ms_per_batch=25.93 iterations=40
- * Usage: featurize_gpu [--models A,B] [--batches 1,32,256] [--precisions fp32,tf32] [--seconds S] */
+ *   model=InceptionV3 precision=fp32 batch=32 images_per_s=1234.5 ms_per_batch=25.93 iterations=40 search=heuristic fuse=off
+ * Usage: featurize_gpu [--models A,B] [--batches 1,32,256] [--precisions fp32,tf32,fp16,bf16]
+ *                      [--search heuristic,timed] [--fuse off,on] [--graphs off,on] [--seconds S]
+ *                      [--profile N]
+ * --search: cuDNN's heuristic ranking or every algorithm timed once per shape;
+ * --fuse: conv+bias+relu/identity as one cuDNN call (1x1 convolutions via
+ * cuDNN too) or not; --graphs: the steady-state run replayed from a CUDA
+ * graph or launched kernel by kernel; each a list, every combination is run
+ * (graphs=on is added to the line only when on). --profile N: after each
+ * config, one more batch step by step, synchronised after each, then the N
+ * slowest steps and the time per op kind (lines starting "# profile"; the
+ * synchronisation adds a few microseconds per step, and absorbed steps of a
+ * fused residual show ~0). */
 #include <cuda_runtime.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,10 +74,74 @@ static int run_steps(dlp_plan *plan, int n)
     return 1;
 }
 
-static int bench_config(const dlp_model_info *info, dlp_graph *graph, const char *precision, int batch,
-                        double seconds)
+typedef struct config {
+    const char *precision, *search, *fuse, *graphs;
+    int batch;
+} config;
+
+static int profile_top = 0;
+
+typedef struct step_time {
+    int step;
+    double ms;
+} step_time;
+
+static int slower_first(const void *a, const void *b)
 {
-    dlp_cuda_options options = {DLP_CUDA_FP32, strcmp(precision, "tf32") == 0, 0};
+    const step_time *x = a, *y = b;
+    return x->ms < y->ms ? 1 : x->ms > y->ms ? -1 : 0;
+}
+
+/* One batch step by step with a device synchronisation after each. */
+static void profile_steps(const dlp_model_info *info, const config *c, dlp_plan *plan)
+{
+    step_time *times = calloc((size_t)plan->step_count, sizeof *times);
+    double per_op[DLP_OP_COUNT] = {0}, total = 0;
+    int counts[DLP_OP_COUNT] = {0};
+    if (!times || cudaDeviceSynchronize() != cudaSuccess) {
+        free(times);
+        return;
+    }
+    for (int s = 0; s < plan->step_count; s++) {
+        double start = now_seconds();
+        if (plan->backend->run_step(plan->backend, plan, &plan->steps[s], c->batch) != DLP_OK ||
+            cudaDeviceSynchronize() != cudaSuccess) {
+            printf("# profile model=%s error=\"%s\"\n", info->name, dlp_last_error());
+            free(times);
+            return;
+        }
+        times[s] = (step_time){s, (now_seconds() - start) * 1e3};
+        per_op[plan->steps[s].op] += times[s].ms, counts[plan->steps[s].op]++, total += times[s].ms;
+    }
+    printf("# profile model=%s precision=%s batch=%d search=%s fuse=%s: %.3f ms in %d steps\n", info->name,
+           c->precision, c->batch, c->search, c->fuse, total, plan->step_count);
+    for (int op = 0; op < DLP_OP_COUNT; op++)
+        if (counts[op])
+            printf("# profile   op %-22s %3d steps %8.3f ms (%4.1f%%)\n", dlp_op_name((dlp_op)op), counts[op], per_op[op],
+                   100.0 * per_op[op] / total);
+    qsort(times, (size_t)plan->step_count, sizeof *times, slower_first);
+    for (int k = 0; k < profile_top && k < plan->step_count; k++) {
+        const plan_step *step = &plan->steps[times[k].step];
+        printf("# profile   %-28s %-16s %3dx%3dx%4d -> %3dx%3dx%4d %8.3f ms\n", step->name, dlp_op_name(step->op),
+               step->input_shapes[0].h, step->input_shapes[0].w, step->input_shapes[0].c, step->output_shape.h,
+               step->output_shape.w, step->output_shape.c, times[k].ms);
+    }
+    fflush(stdout);
+    free(times);
+}
+
+static int bench_config(const dlp_model_info *info, dlp_graph *graph, const config *c, double seconds)
+{
+    const char *precision = c->precision;
+    int batch = c->batch;
+    dlp_cuda_options options = {DLP_CUDA_FP32, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false};
+    if (dlp_cuda_precision_from_name(precision, &options.precision, &options.allow_tf32) != DLP_OK) {
+        printf("model=%s precision=%s batch=%d error=\"%s\"\n", info->name, precision, batch, dlp_last_error());
+        return 0;
+    }
+    options.search = strcmp(c->search, "timed") == 0 ? DLP_CUDA_SEARCH_TIMED : DLP_CUDA_SEARCH_HEURISTIC;
+    options.fuse_bias_activation = strcmp(c->fuse, "on") == 0;
+    options.cuda_graphs = strcmp(c->graphs, "on") == 0;
     dlp_backend *backend = NULL;
     dlp_plan *plan = NULL;
     const char *outputs[1] = {"features"};
@@ -93,11 +168,13 @@ static int bench_config(const dlp_model_info *info, dlp_graph *graph, const char
     ok = ok && cudaDeviceSynchronize() == cudaSuccess;
     elapsed = now_seconds() - start;
     if (ok)
-        printf("model=%s precision=%s batch=%d images_per_s=%.1f ms_per_batch=%.3f iterations=%d\n", info->name,
-               precision, batch, iterations * (double)batch / elapsed, elapsed * 1e3 / iterations, iterations);
+        printf("model=%s precision=%s batch=%d images_per_s=%.1f ms_per_batch=%.3f iterations=%d search=%s fuse=%s%s\n",
+               info->name, precision, batch, iterations * (double)batch / elapsed, elapsed * 1e3 / iterations,
+               iterations, c->search, c->fuse, options.cuda_graphs ? " graphs=on" : "");
     else
         printf("model=%s precision=%s batch=%d error=\"%s\"\n", info->name, precision, batch, dlp_last_error());
     fflush(stdout);
+    if (ok && profile_top > 0 && !options.cuda_graphs) profile_steps(info, c, plan);
     free(input);
     dlp_plan_destroy(plan);
     dlp_backend_destroy(backend);
@@ -106,13 +183,18 @@ static int bench_config(const dlp_model_info *info, dlp_graph *graph, const char
 
 int main(int argc, char **argv)
 {
-    const char *models = NULL, *batches = "1,32,256", *precisions = "fp32,tf32";
+    const char *models = NULL, *batches = "1,32,256", *precisions = "fp32,tf32", *searches = "heuristic";
+    const char *fuses = "off", *graph_modes = "off";
     double seconds = 2.0;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--models") == 0) models = argv[i + 1];
         else if (strcmp(argv[i], "--batches") == 0) batches = argv[i + 1];
         else if (strcmp(argv[i], "--precisions") == 0) precisions = argv[i + 1];
         else if (strcmp(argv[i], "--seconds") == 0) seconds = atof(argv[i + 1]);
+        else if (strcmp(argv[i], "--search") == 0) searches = argv[i + 1];
+        else if (strcmp(argv[i], "--fuse") == 0) fuses = argv[i + 1];
+        else if (strcmp(argv[i], "--graphs") == 0) graph_modes = argv[i + 1];
+        else if (strcmp(argv[i], "--profile") == 0) profile_top = atoi(argv[i + 1]);
         else {
             fprintf(stderr, "featurize_gpu: unknown option %s\n", argv[i]);
             return 2;
@@ -137,12 +219,18 @@ int main(int argc, char **argv)
             failures++;
             continue;
         }
-        const char *precision_names[2] = {"fp32", "tf32"};
-        for (int p = 0; p < 2; p++) {
-            if (!in_list(precisions, precision_names[p])) continue;
+        const char *precision_names[4] = {"fp32", "tf32", "fp16", "bf16"};
+        const char *search_names[2] = {"heuristic", "timed"}, *fuse_names[2] = {"off", "on"};
+        for (int p = 0; p < 4; p++)
+        for (int s = 0; s < 2; s++)
+        for (int f = 0; f < 2; f++)
+        for (int g = 0; g < 2; g++) {
+            if (!in_list(precisions, precision_names[p]) || !in_list(searches, search_names[s]) ||
+                !in_list(fuses, fuse_names[f]) || !in_list(graph_modes, fuse_names[g]))
+                continue;
             for (const char *b = batches; b && *b;) {
-                int batch = atoi(b);
-                if (batch > 0 && !bench_config(info, graph, precision_names[p], batch, seconds)) failures++;
+                config c = {precision_names[p], search_names[s], fuse_names[f], fuse_names[g], atoi(b)};
+                if (c.batch > 0 && !bench_config(info, graph, &c, seconds)) failures++;
                 b = strchr(b, ',');
                 if (b) b++;
             }

@@ -5,9 +5,17 @@ features), random weights, eval mode, channels_last, input already on the GPU.
 Precision fp32 (TF32 off), fp16 and bf16 through autocast. Prints one line per
 configuration in dlp's format:
   peer=torch model=ResNet50 precision=fp16 batch=256 images_per_s=...
+--compile also measures torch.compile(model, mode=--compile-mode) (lines
+peer=torch-compile ...), per model in a child process killed after
+--compile-seconds (compiling and every compiled configuration together), so a
+slow or failing compile prints a failed= line instead of overrunning;
+--compile-only skips the eager runs.
 Usage: featurize_torch_gpu.py [--models ResNet50,InceptionV3,...] [--batches 1,32,256]
-       [--precisions fp32,fp16,bf16] [--seconds 2] [--compile]"""
+       [--precisions fp32,fp16,bf16] [--seconds 2] [--compile] [--compile-only]
+       [--compile-mode default|max-autotune-no-cudagraphs|...] [--compile-seconds 90]"""
 import argparse
+import subprocess
+import sys
 import time
 
 import torch
@@ -58,6 +66,32 @@ def time_config(model, size, batch, precision, seconds, device):
         return rates[len(rates) // 2]
 
 
+def run_configs(model, name, size, args, peer):
+    for precision in args.precisions.split(","):
+        for batch in [int(b) for b in args.batches.split(",")]:
+            try:
+                rate = time_config(model, size, batch, precision, args.seconds, "cuda")
+                print("peer=%s model=%s precision=%s batch=%d images_per_s=%.1f" % (
+                    peer, name, precision, batch, rate), flush=True)
+            except Exception as error:
+                print("peer=%s model=%s precision=%s batch=%d failed=%r" % (peer, name, precision, batch, str(error)),
+                      flush=True)
+
+
+def compiled_child(name, args):
+    """Runs one model's compiled configurations in a child process with a time limit."""
+    command = [sys.executable, __file__, "--models", name, "--batches", args.batches, "--precisions",
+               args.precisions, "--seconds", str(args.seconds), "--compile-mode", args.compile_mode,
+               "--compiled-child"]
+    try:
+        done = subprocess.run(command, timeout=args.compile_seconds)
+        if done.returncode != 0:
+            print("peer=torch-compile model=%s failed='child exited with %d'" % (name, done.returncode), flush=True)
+    except subprocess.TimeoutExpired:
+        print("peer=torch-compile model=%s failed='time limit %.0f s (mode %s; compile + runs), lines above are "
+              "what finished'" % (name, args.compile_seconds, args.compile_mode), flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", default="ResNet50,InceptionV3,Xception,VGG16,VGG19")
@@ -65,30 +99,34 @@ def main():
     ap.add_argument("--precisions", default="fp32,fp16,bf16")
     ap.add_argument("--seconds", type=float, default=1.5)
     ap.add_argument("--compile", action="store_true")
+    ap.add_argument("--compile-only", action="store_true")
+    ap.add_argument("--compile-mode", default="default")
+    ap.add_argument("--compile-seconds", type=float, default=90.0)
+    ap.add_argument("--compiled-child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     torch.backends.cudnn.benchmark = True
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
-    device = "cuda"
+    eager = not args.compile_only and not args.compiled_child
     for name in args.models.split(","):
-        try:
-            model, size = build(name)
-        except Exception as error:  # a model this torch/timm lacks
-            print("peer=torch model=%s skipped=%r" % (name, str(error)), flush=True)
-            continue
-        model = model.eval().to(device).to(memory_format=torch.channels_last)
-        runner = torch.compile(model) if args.compile else model
-        for precision in args.precisions.split(","):
-            for batch in [int(b) for b in args.batches.split(",")]:
+        if eager or args.compiled_child:
+            try:
+                model, size = build(name)
+            except Exception as error:  # a model this torch/timm lacks
+                print("peer=torch model=%s skipped=%r" % (name, str(error)), flush=True)
+                continue
+            model = model.eval().to("cuda").to(memory_format=torch.channels_last)
+            if args.compiled_child:
                 try:
-                    rate = time_config(runner, size, batch, precision, args.seconds, device)
-                    print("peer=torch%s model=%s precision=%s batch=%d images_per_s=%.1f" % (
-                        "-compile" if args.compile else "", name, precision, batch, rate), flush=True)
+                    model = torch.compile(model, mode=None if args.compile_mode == "default" else args.compile_mode)
                 except Exception as error:
-                    print("peer=torch model=%s precision=%s batch=%d failed=%r" % (name, precision, batch, str(error)),
-                          flush=True)
-        del model, runner
-        torch.cuda.empty_cache()
+                    print("peer=torch-compile model=%s failed=%r" % (name, str(error)), flush=True)
+                    return
+            run_configs(model, name, size, args, "torch-compile" if args.compiled_child else "torch")
+            del model
+            torch.cuda.empty_cache()
+        if (args.compile or args.compile_only) and not args.compiled_child:
+            compiled_child(name, args)
 
 
 if __name__ == "__main__":

@@ -6,18 +6,23 @@
 #      the TF.js oracle, logistic-regression objective vs the CPU, users' Keras
 #      models: their extra ops vs the CPU twins, the fixtures and nsfwjs vs Keras/TF.js);
 #   2. the op suite once under compute-sanitizer memcheck;
-#   3. compute-only featurization, dlp vs PyTorch (torchvision/timm, channels_last,
-#      autocast), same GPU, same run;
+#   3. compute-only featurization, dlp (fp32, tf32; fp16, bf16 timed + fused) vs
+#      PyTorch (torchvision/timm, channels_last, autocast; torch.compile for
+#      ResNet50 fp16), same GPU, same run;
 #   4. dlp fit on digits-500 with --device cuda (the brief's workflow end to end);
 #   5. end to end JPEG files -> features, dlp vs a PyTorch DataLoader + PIL;
 #   6. logistic regression, dlp CPU (all cores) vs dlp CUDA (bench_logreg gpu).
-# Every step has a time limit; logs go to $OUT as they are written.
+# Every step has a time limit. Logs go to $LOGS (default /tmp/gpu-logs) as they
+# are written, and after each step into $OUT/logs.tgz (the device tool brings
+# back at most 8 files), beside $OUT/summary.txt and $OUT/machine.txt.
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 run="$root/.devrun"
 OUT=${OUT:-/tmp/gpu-out}
 mkdir -p "$OUT"
 summary="$OUT/summary.txt"
+LOGS=${LOGS:-/tmp/gpu-logs}
+mkdir -p "$LOGS"
 start=$SECONDS
 step() {  # step NAME LIMIT COMMAND...
   local name=$1 limit=$2; shift 2
@@ -25,9 +30,10 @@ step() {  # step NAME LIMIT COMMAND...
   if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $name "* ]]; then return 1; fi
   if [ $((SECONDS - start + 5)) -gt "${BUDGET:-300}" ]; then echo "$name skipped (budget)" >> "$summary"; return 1; fi
   local begin=$SECONDS
-  timeout --kill-after=5 "$limit" "$@" > "$OUT/$name.log" 2>&1
+  timeout --kill-after=5 "$limit" "$@" > "$LOGS/$name.log" 2>&1
   local rc=$?
   echo "$name rc=$rc seconds=$((SECONDS - begin))" >> "$summary"
+  tar -C "$LOGS" -czf "$OUT/logs.tgz" . 2> /dev/null
   return $rc
 }
 
@@ -49,6 +55,7 @@ step gpu_graph_cuda 60 "$bin/gpu_test_graph_cuda"
 step gpu_inception_v3_cuda 40 "$bin/gpu_test_inception_v3_cuda"
 step gpu_logreg_gpu 30 "$bin/gpu_test_logreg_gpu"
 step gpu_zoo_synth_cuda 45 "$bin/gpu_test_zoo_synth_cuda"
+step gpu_zoo_half_cuda 75 "$bin/gpu_test_zoo_half_cuda"
 step gpu_preprocess_cuda 30 "$bin/gpu_test_preprocess_cuda"
 step gpu_featurize_cuda 60 "$bin/gpu_test_featurize_cuda"
 step gpu_keras_model_cuda 30 "$bin/gpu_test_keras_model_cuda"
@@ -68,19 +75,26 @@ for row in rows:
 print(\"apply --device cuda: PASS\")
 " "$2/oracle/inception_v3/expected.json"' _ "$bin/dlp" "$run/shared"
 DLP_BIN="$bin/dlp" step gpu_predictor_cuda 60 "$bin/gpu_test_predictor_cuda"
-[ "${MEMCHECK:-0}" = 1 ] && command -v compute-sanitizer > /dev/null &&
-  step memcheck 50 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/gpu_test_graph_cuda"
-[ "${MEMCHECK:-0}" = 1 ] && command -v compute-sanitizer > /dev/null && DLP_KERAS_CUDA_OPS_ONLY=1 \
-  step memcheck_keras_ops 40 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/gpu_test_keras_model_cuda"
 
 step featurize_gpu 50 "$bin/featurize_gpu" --batches 1,32,256 --precisions fp32,tf32 --seconds 0.4
-PYTHONUNBUFFERED=1 step featurize_torch 50 python3 "$root/bench/featurize_torch_gpu.py" --batches 1,32,256 \
-  --models ResNet50,InceptionV3,VGG16,Xception --precisions fp32,fp16,bf16 --seconds 0.4
+# fp16/bf16 as the featurizer runs them (timed algorithms, fused conv+bias+activation), ResNet50 first (the goal:
+# >= 25,000 images/s fp16), then ResNet50 fp16's search x fuse settings at batch 256 and CUDA graphs at 1 and 32;
+# --profile prints where the time goes ("# profile" lines: per op kind and the slowest steps).
+step featurize_gpu_resnet50_half 30 "$bin/featurize_gpu" --models ResNet50 --batches 256,32,1 --precisions fp16,bf16 \
+  --search timed --fuse on --seconds 0.4 --profile 12
+step featurize_gpu_ablation 25 "$bin/featurize_gpu" --models ResNet50 --batches 256 --precisions fp16 \
+  --search heuristic,timed --fuse off,on --seconds 0.4 --profile 8
+step featurize_gpu_graphs 20 "$bin/featurize_gpu" --models ResNet50 --batches 1,32 --precisions fp16 --search timed \
+  --fuse on --graphs off,on --seconds 0.4
+step featurize_gpu_half 60 "$bin/featurize_gpu" --models InceptionV3,Xception,VGG16,VGG19 --batches 256,32,1 \
+  --precisions fp16,bf16 --search timed --fuse on --seconds 0.3
+PYTHONUNBUFFERED=1 step featurize_torch 50 python3 "$root/bench/featurize_torch_gpu.py" --batches 256,32,1 \
+  --models ResNet50,InceptionV3,VGG16,Xception --precisions fp16,bf16,fp32 --seconds 0.3
 
 digits="$run/shared/data/digits-500" weights="$run/shared/models/nsfwjs-inception_v3"
 step fit_cuda 40 "$bin/dlp" fit --device cuda --weights "$weights" --images "$digits" --max-iter 5 --reg 0.03 \
   --elastic-net 0.5 --split 0.8 --seed 42 -o /tmp/fit-cuda
-cp /tmp/fit-cuda/report.json "$OUT/fit_cuda_report.json" 2> /dev/null
+cp /tmp/fit-cuda/report.json "$LOGS/fit_cuda_report.json" 2> /dev/null
 
 # End to end: 4000 JPEGs (quality 90, 500x375, from the three oracle photos) -> features.
 step make_jpegs 20 python3 -c '
@@ -114,6 +128,18 @@ PYTHONUNBUFFERED=1 step e2e_torch_resnet50 60 python3 "$root/bench/e2e_torch_gpu
 # Logistic regression 100k x 2048 x 10: dlp CPU on all cores vs dlp CUDA (upload included, and
 # resident features: first and second fit), time to the CPU's converged objective (SUMMARY lines).
 step logreg_gpu_bench 60 "$bin/bench_logreg" gpu --rows 100000 --cols 2048 --classes 10 --seed 42
-grep -h SUMMARY "$OUT/logreg_gpu_bench.log" >> "$summary" 2> /dev/null
+grep -h SUMMARY "$LOGS/logreg_gpu_bench.log" >> "$summary" 2> /dev/null
+# compute-sanitizer memcheck (MEMCHECK=1): the op suite in fp32 and fp16 (MEMCHECK_MODES), the user-model
+# ops and the preprocessing kernel.
+[ "${MEMCHECK:-0}" = 1 ] && command -v compute-sanitizer > /dev/null && DLP_GRAPH_CUDA_MODES=${MEMCHECK_MODES:-fp32,fp16} \
+  step memcheck 60 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/gpu_test_graph_cuda"
+[ "${MEMCHECK:-0}" = 1 ] && command -v compute-sanitizer > /dev/null && DLP_KERAS_CUDA_OPS_ONLY=1 \
+  step memcheck_keras_ops 40 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/gpu_test_keras_model_cuda"
+[ "${MEMCHECK:-0}" = 1 ] && command -v compute-sanitizer > /dev/null &&
+  step memcheck_preprocess 40 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/gpu_test_preprocess_cuda"
+# Last, as it is the first thing to drop when the budget runs out:
+# torch.compile, ResNet50 fp16 batch 256 only: the child process is killed at 45 s (a failed= line then).
+PYTHONUNBUFFERED=1 step featurize_torch_compile 50 python3 "$root/bench/featurize_torch_gpu.py" --models ResNet50 \
+  --batches 256 --precisions fp16 --seconds 0.3 --compile-only --compile-seconds 45
 echo "total seconds=$((SECONDS - start))" >> "$summary"
 cat "$summary"

@@ -11,6 +11,7 @@ bins="$build/dlp $build/tests/gpu_test_graph_cuda $build/tests/gpu_test_inceptio
 bins="$bins $build/tests/gpu_test_keras_model_cuda"
 bins="$bins $build/bench/logreg/bench_logreg"
 bins="$bins $build/tests/gpu_test_predictor_cuda"
+bins="$bins $build/tests/gpu_test_zoo_half_cuda"
 cp $bins "$run/bin/"
 libs=$(mktemp -d)
 mkdir -p "$libs/devlibs"

@@ -1,7 +1,12 @@
-// graph_ops.cu: the CUDA backend's own NHWC fp32 kernels (everything that is
-// not a cuDNN convolution or a cuBLAS GEMM). One thread per output element
-// with grid-stride loops, so any size fits the grid; arithmetic follows the
-// CPU twins in src/backend/cpu/ops.c (same summation order and types).
+// graph_ops.cu: the CUDA backend's own NHWC kernels (everything that is not a
+// cuDNN convolution or a cuBLAS GEMM). One thread per output element with
+// grid-stride loops, so any size fits the grid; arithmetic follows the CPU
+// twins in src/backend/cpu/ops.c (same summation order and types). Each kernel
+// is a template on the activation storage type T (float, __half,
+// __nv_bfloat16): values are widened to float on load and rounded on store,
+// so fp16/bf16 runs do fp32 math; with T = float the code is the fp32 path.
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
 #include <float.h>
 #include <math.h>
 
@@ -25,6 +30,38 @@ unsigned blocks_for(size_t total)
     return (unsigned)blocks;
 }
 
+__device__ __forceinline__ float to_float(float x) { return x; }
+__device__ __forceinline__ float to_float(__half x) { return __half2float(x); }
+__device__ __forceinline__ float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
+
+// Round to nearest even, as the host-side weight conversion (device_layout.c).
+template <typename T> __device__ __forceinline__ T from_float(float x);
+template <> __device__ __forceinline__ float from_float<float>(float x) { return x; }
+template <> __device__ __forceinline__ __half from_float<__half>(float x) { return __float2half_rn(x); }
+template <> __device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float x)
+{
+    return __float2bfloat16_rn(x);
+}
+
+// Runs the statement with T bound to the storage's element type; an unknown
+// storage returns cudaErrorInvalidValue from the calling launcher.
+#define STORAGE_SWITCH(storage, ...)                                                                                   \
+    switch (storage) {                                                                                                 \
+    case DLP_CUDA_STORAGE_F32: {                                                                                       \
+        typedef float T;                                                                                               \
+        __VA_ARGS__;                                                                                                   \
+    } break;                                                                                                           \
+    case DLP_CUDA_STORAGE_F16: {                                                                                       \
+        typedef __half T;                                                                                              \
+        __VA_ARGS__;                                                                                                   \
+    } break;                                                                                                           \
+    case DLP_CUDA_STORAGE_BF16: {                                                                                      \
+        typedef __nv_bfloat16 T;                                                                                       \
+        __VA_ARGS__;                                                                                                   \
+    } break;                                                                                                           \
+    default: return cudaErrorInvalidValue;                                                                             \
+    }
+
 __device__ float activate(float x, int activation)
 {
     switch (activation) {
@@ -36,44 +73,55 @@ __device__ float activate(float x, int activation)
     }
 }
 
-__global__ void bias_activation_kernel(const float *in, float *out, size_t total, int channels, const float *bias,
+template <typename From, typename To> __global__ void convert_kernel(const From *in, To *out, size_t total)
+{
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x)
+        out[i] = from_float<To>(to_float(in[i]));
+}
+
+template <typename T>
+__global__ void bias_activation_kernel(const T *in, T *out, size_t total, int channels, const float *bias,
                                        int activation)
 {
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
-        float x = in[i];
+        float x = to_float(in[i]);
         if (bias) x += bias[i % channels];
-        out[i] = activate(x, activation);
+        out[i] = from_float<T>(activate(x, activation));
     }
 }
 
-__global__ void softmax_kernel(const float *in, float *out, size_t rows, int channels)
+// Two passes over the row (max, then the sum of exponentials) before anything
+// is written, then exp/sum written: the exponentials are recomputed rather
+// than kept in the (possibly half) output. For float this is bit for bit the
+// CPU twin's result.
+template <typename T> __global__ void softmax_kernel(const T *in, T *out, size_t rows, int channels)
 {
     for (size_t r = blockIdx.x * (size_t)blockDim.x + threadIdx.x; r < rows; r += (size_t)gridDim.x * blockDim.x) {
-        const float *x = in + r * channels;
-        float *y = out + r * channels;
+        const T *x = in + r * channels;
+        T *y = out + r * channels;
         float top = -FLT_MAX;
-        for (int c = 0; c < channels; c++) top = fmaxf(top, x[c]);
+        for (int c = 0; c < channels; c++) top = fmaxf(top, to_float(x[c]));
         double sum = 0.0;
+        for (int c = 0; c < channels; c++) sum += expf(to_float(x[c]) - top);
         for (int c = 0; c < channels; c++) {
-            float e = expf(x[c] - top);
-            y[c] = e;
-            sum += e;
+            float e = expf(to_float(x[c]) - top);
+            y[c] = from_float<T>((float)(e / sum));
         }
-        for (int c = 0; c < channels; c++) y[c] = (float)(y[c] / sum);
     }
 }
 
-__global__ void channel_affine_kernel(const float *in, float *out, size_t total, int channels, const float *scale,
+template <typename T>
+__global__ void channel_affine_kernel(const T *in, T *out, size_t total, int channels, const float *scale,
                                       const float *shift)
 {
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
         int c = (int)(i % channels);
-        out[i] = in[i] * scale[c] + shift[c];
+        out[i] = from_float<T>(to_float(in[i]) * scale[c] + shift[c]);
     }
 }
 
-__global__ void depthwise_kernel(dlp_cuda_window g, const float *in, const float *kernel, const float *bias,
-                                 float *out)
+template <typename T>
+__global__ void depthwise_kernel(dlp_cuda_window g, const T *in, const float *kernel, const float *bias, T *out)
 {
     size_t total = (size_t)g.batch * g.out_h * g.out_w * g.out_c;
     int mult = g.out_c / g.in_c;
@@ -89,15 +137,15 @@ __global__ void depthwise_kernel(dlp_cuda_window g, const float *in, const float
             for (int kx = 0; kx < g.kernel_w; kx++) {
                 int ix = ox * g.stride_w + kx - g.pad_left;
                 if (ix < 0 || ix >= g.in_w) continue;
-                float x = in[((b * g.in_h + iy) * g.in_w + ix) * g.in_c + c / mult];
+                float x = to_float(in[((b * g.in_h + iy) * g.in_w + ix) * g.in_c + c / mult]);
                 sum += x * kernel[((size_t)ky * g.kernel_w + kx) * g.out_c + c];
             }
         }
-        out[i] = sum;
+        out[i] = from_float<T>(sum);
     }
 }
 
-__global__ void pool_kernel(dlp_cuda_window g, int is_max, const float *in, float *out)
+template <typename T> __global__ void pool_kernel(dlp_cuda_window g, int is_max, const T *in, T *out)
 {
     size_t total = (size_t)g.batch * g.out_h * g.out_w * g.out_c;
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
@@ -111,35 +159,39 @@ __global__ void pool_kernel(dlp_cuda_window g, int is_max, const float *in, floa
         float value = is_max ? -FLT_MAX : 0.0f;
         for (int y = y0; y < y1; y++)
             for (int x = x0; x < x1; x++) {
-                float v = in[((b * g.in_h + y) * g.in_w + x) * g.in_c + c];
+                float v = to_float(in[((b * g.in_h + y) * g.in_w + x) * g.in_c + c]);
                 value = is_max ? (v > value ? v : value) : value + v;
             }
         // TensorFlow's 'same' average divides by the number of valid inputs.
         if (!is_max) value *= 1.0f / (float)((y1 - y0) * (x1 - x0));
-        out[i] = value;
+        out[i] = from_float<T>(value);
     }
 }
 
-__global__ void global_pool_kernel(int is_max, const float *in, int batch, size_t pixels, int channels, float *out)
+template <typename T>
+__global__ void global_pool_kernel(int is_max, const T *in, int batch, size_t pixels, int channels, T *out)
 {
     size_t total = (size_t)batch * channels;
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
         int c = (int)(i % channels);
-        const float *image = in + (i / channels) * pixels * channels;
+        const T *image = in + (i / channels) * pixels * channels;
         if (is_max) {
             float top = -FLT_MAX;
-            for (size_t q = 0; q < pixels; q++) top = image[q * channels + c] > top ? image[q * channels + c] : top;
-            out[i] = top;
+            for (size_t q = 0; q < pixels; q++) {
+                float v = to_float(image[q * channels + c]);
+                top = v > top ? v : top;
+            }
+            out[i] = from_float<T>(top);
         } else {
             double sum = 0.0;
-            for (size_t q = 0; q < pixels; q++) sum += image[q * channels + c];
-            out[i] = (float)(sum / (double)pixels);
+            for (size_t q = 0; q < pixels; q++) sum += to_float(image[q * channels + c]);
+            out[i] = from_float<T>((float)(sum / (double)pixels));
         }
     }
 }
 
-__global__ void concat_slice_kernel(const float *in, size_t pixels, int channels, float *out, int out_channels,
-                                    int offset)
+template <typename T>
+__global__ void concat_slice_kernel(const T *in, size_t pixels, int channels, T *out, int out_channels, int offset)
 {
     size_t total = pixels * channels;
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x)
@@ -147,120 +199,211 @@ __global__ void concat_slice_kernel(const float *in, size_t pixels, int channels
 }
 
 struct input_list {
-    const float *data[DLP_CUDA_MAX_INPUTS];
+    const void *data[DLP_CUDA_MAX_INPUTS];
 };
 
-__global__ void add_kernel(input_list inputs, int count, size_t total, float *out)
+template <typename T> __global__ void add_kernel(input_list inputs, int count, size_t total, T *out)
 {
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
-        float sum = inputs.data[0][i];
-        for (int k = 1; k < count; k++) sum += inputs.data[k][i];
-        out[i] = sum;
+        float sum = to_float(((const T *)inputs.data[0])[i]);
+        for (int k = 1; k < count; k++) sum += to_float(((const T *)inputs.data[k])[i]);
+        out[i] = from_float<T>(sum);
     }
 }
 
-__global__ void zero_pad_kernel(const float *in, int in_h, int in_w, int channels, float *out, size_t total,
-                                int out_h, int out_w, int top, int left)
+template <typename T>
+__global__ void zero_pad_kernel(const T *in, int in_h, int in_w, int channels, T *out, size_t total, int out_h,
+                                int out_w, int top, int left)
 {
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
         int c = (int)(i % channels);
         size_t pixel = i / channels;
         int y = (int)(pixel / out_w % out_h) - top, x = (int)(pixel % out_w) - left;
         size_t b = pixel / ((size_t)out_w * out_h);
-        out[i] = y >= 0 && y < in_h && x >= 0 && x < in_w ? in[((b * in_h + y) * in_w + x) * channels + c] : 0.0f;
+        out[i] = y >= 0 && y < in_h && x >= 0 && x < in_w ? in[((b * in_h + y) * in_w + x) * channels + c]
+                                                          : from_float<T>(0.0f);
     }
+}
+
+template <typename From>
+cudaError_t convert_from(const From *in, dlp_cuda_storage to, void *out, size_t count, cudaStream_t stream)
+{
+    STORAGE_SWITCH(to, convert_kernel<From, T><<<blocks_for(count), kThreads, 0, stream>>>(in, (T *)out, count));
+    return cudaGetLastError();
 }
 
 }  // namespace
 
-extern "C" cudaError_t dlp_cuda_bias_activation(const float *in, float *out, size_t rows, int channels,
-                                                const float *bias, int activation, cudaStream_t stream)
+extern "C" cudaError_t dlp_cuda_convert(dlp_cuda_storage from, const void *in, dlp_cuda_storage to, void *out,
+                                        size_t count, cudaStream_t stream)
+{
+    if (count == 0) return cudaSuccess;
+    clear_stale_error();
+    STORAGE_SWITCH(from, return convert_from((const T *)in, to, out, count, stream));
+    return cudaErrorInvalidValue;
+}
+
+extern "C" cudaError_t dlp_cuda_bias_activation_typed(dlp_cuda_storage storage, const void *in, void *out,
+                                                      size_t rows, int channels, const float *bias, int activation,
+                                                      cudaStream_t stream)
 {
     size_t total = rows * channels;
     if (total == 0) return cudaSuccess;
     clear_stale_error();
-    bias_activation_kernel<<<blocks_for(total), kThreads, 0, stream>>>(in, out, total, channels, bias, activation);
+    STORAGE_SWITCH(storage, bias_activation_kernel<T><<<blocks_for(total), kThreads, 0, stream>>>(
+                                (const T *)in, (T *)out, total, channels, bias, activation));
     return cudaGetLastError();
 }
 
-extern "C" cudaError_t dlp_cuda_softmax(const float *in, float *out, size_t rows, int channels, cudaStream_t stream)
+extern "C" cudaError_t dlp_cuda_softmax_typed(dlp_cuda_storage storage, const void *in, void *out, size_t rows,
+                                              int channels, cudaStream_t stream)
 {
     if (rows == 0 || channels == 0) return cudaSuccess;
     clear_stale_error();
-    softmax_kernel<<<blocks_for(rows), kThreads, 0, stream>>>(in, out, rows, channels);
+    STORAGE_SWITCH(storage, softmax_kernel<T><<<blocks_for(rows), kThreads, 0, stream>>>((const T *)in, (T *)out,
+                                                                                          rows, channels));
     return cudaGetLastError();
 }
 
-extern "C" cudaError_t dlp_cuda_channel_affine(const float *in, float *out, size_t rows, int channels,
-                                               const float *scale, const float *shift, cudaStream_t stream)
+extern "C" cudaError_t dlp_cuda_channel_affine_typed(dlp_cuda_storage storage, const void *in, void *out,
+                                                     size_t rows, int channels, const float *scale,
+                                                     const float *shift, cudaStream_t stream)
 {
     size_t total = rows * channels;
     if (total == 0) return cudaSuccess;
     clear_stale_error();
-    channel_affine_kernel<<<blocks_for(total), kThreads, 0, stream>>>(in, out, total, channels, scale, shift);
+    STORAGE_SWITCH(storage, channel_affine_kernel<T><<<blocks_for(total), kThreads, 0, stream>>>(
+                                (const T *)in, (T *)out, total, channels, scale, shift));
     return cudaGetLastError();
 }
 
-extern "C" cudaError_t dlp_cuda_depthwise_conv2d(const dlp_cuda_window *g, const float *in, const float *kernel,
-                                                 const float *bias, float *out, cudaStream_t stream)
+extern "C" cudaError_t dlp_cuda_depthwise_conv2d_typed(dlp_cuda_storage storage, const dlp_cuda_window *g,
+                                                       const void *in, const float *kernel, const float *bias,
+                                                       void *out, cudaStream_t stream)
 {
     size_t total = (size_t)g->batch * g->out_h * g->out_w * g->out_c;
     if (total == 0) return cudaSuccess;
     if (g->in_c <= 0 || g->out_c % g->in_c != 0) return cudaErrorInvalidValue;
     clear_stale_error();
-    depthwise_kernel<<<blocks_for(total), kThreads, 0, stream>>>(*g, in, kernel, bias, out);
+    STORAGE_SWITCH(storage, depthwise_kernel<T><<<blocks_for(total), kThreads, 0, stream>>>(*g, (const T *)in, kernel,
+                                                                                             bias, (T *)out));
     return cudaGetLastError();
 }
 
-extern "C" cudaError_t dlp_cuda_pool(const dlp_cuda_window *g, int is_max, const float *in, float *out,
-                                     cudaStream_t stream)
+extern "C" cudaError_t dlp_cuda_pool_typed(dlp_cuda_storage storage, const dlp_cuda_window *g, int is_max,
+                                           const void *in, void *out, cudaStream_t stream)
 {
     size_t total = (size_t)g->batch * g->out_h * g->out_w * g->out_c;
     if (total == 0) return cudaSuccess;
     clear_stale_error();
-    pool_kernel<<<blocks_for(total), kThreads, 0, stream>>>(*g, is_max, in, out);
+    STORAGE_SWITCH(storage,
+                   pool_kernel<T><<<blocks_for(total), kThreads, 0, stream>>>(*g, is_max, (const T *)in, (T *)out));
     return cudaGetLastError();
 }
 
-extern "C" cudaError_t dlp_cuda_global_pool(int is_max, const float *in, int batch, size_t pixels, int channels,
-                                            float *out, cudaStream_t stream)
+extern "C" cudaError_t dlp_cuda_global_pool_typed(dlp_cuda_storage storage, int is_max, const void *in, int batch,
+                                                  size_t pixels, int channels, void *out, cudaStream_t stream)
 {
     size_t total = (size_t)batch * channels;
     if (total == 0) return cudaSuccess;
     clear_stale_error();
-    global_pool_kernel<<<blocks_for(total), kThreads, 0, stream>>>(is_max, in, batch, pixels, channels, out);
+    STORAGE_SWITCH(storage, global_pool_kernel<T><<<blocks_for(total), kThreads, 0, stream>>>(
+                                is_max, (const T *)in, batch, pixels, channels, (T *)out));
     return cudaGetLastError();
 }
 
-extern "C" cudaError_t dlp_cuda_concat_slice(const float *in, size_t pixels, int channels, float *out,
-                                             int out_channels, int offset, cudaStream_t stream)
+extern "C" cudaError_t dlp_cuda_concat_slice_typed(dlp_cuda_storage storage, const void *in, size_t pixels,
+                                                   int channels, void *out, int out_channels, int offset,
+                                                   cudaStream_t stream)
 {
     size_t total = pixels * channels;
     if (total == 0) return cudaSuccess;
     clear_stale_error();
-    concat_slice_kernel<<<blocks_for(total), kThreads, 0, stream>>>(in, pixels, channels, out, out_channels, offset);
+    STORAGE_SWITCH(storage, concat_slice_kernel<T><<<blocks_for(total), kThreads, 0, stream>>>(
+                                (const T *)in, pixels, channels, (T *)out, out_channels, offset));
     return cudaGetLastError();
 }
 
-extern "C" cudaError_t dlp_cuda_add(const float *const *inputs, int count, size_t elements, float *out,
-                                    cudaStream_t stream)
+extern "C" cudaError_t dlp_cuda_add_typed(dlp_cuda_storage storage, const void *const *inputs, int count,
+                                          size_t elements, void *out, cudaStream_t stream)
 {
     if (count < 1 || count > DLP_CUDA_MAX_INPUTS) return cudaErrorInvalidValue;
     if (elements == 0) return cudaSuccess;
     input_list list = {};
     for (int k = 0; k < count; k++) list.data[k] = inputs[k];
     clear_stale_error();
-    add_kernel<<<blocks_for(elements), kThreads, 0, stream>>>(list, count, elements, out);
+    STORAGE_SWITCH(storage,
+                   add_kernel<T><<<blocks_for(elements), kThreads, 0, stream>>>(list, count, elements, (T *)out));
     return cudaGetLastError();
+}
+
+extern "C" cudaError_t dlp_cuda_zero_pad_typed(dlp_cuda_storage storage, const void *in, int batch, int in_h,
+                                               int in_w, int channels, void *out, int out_h, int out_w, int top,
+                                               int left, cudaStream_t stream)
+{
+    size_t total = (size_t)batch * out_h * out_w * channels;
+    if (total == 0) return cudaSuccess;
+    clear_stale_error();
+    STORAGE_SWITCH(storage, zero_pad_kernel<T><<<blocks_for(total), kThreads, 0, stream>>>(
+                                (const T *)in, in_h, in_w, channels, (T *)out, total, out_h, out_w, top, left));
+    return cudaGetLastError();
+}
+
+// ---- The fp32 launchers (graph_kernels.h's plain names). ----
+
+extern "C" cudaError_t dlp_cuda_bias_activation(const float *in, float *out, size_t rows, int channels,
+                                                const float *bias, int activation, cudaStream_t stream)
+{
+    return dlp_cuda_bias_activation_typed(DLP_CUDA_STORAGE_F32, in, out, rows, channels, bias, activation, stream);
+}
+
+extern "C" cudaError_t dlp_cuda_softmax(const float *in, float *out, size_t rows, int channels, cudaStream_t stream)
+{
+    return dlp_cuda_softmax_typed(DLP_CUDA_STORAGE_F32, in, out, rows, channels, stream);
+}
+
+extern "C" cudaError_t dlp_cuda_channel_affine(const float *in, float *out, size_t rows, int channels,
+                                               const float *scale, const float *shift, cudaStream_t stream)
+{
+    return dlp_cuda_channel_affine_typed(DLP_CUDA_STORAGE_F32, in, out, rows, channels, scale, shift, stream);
+}
+
+extern "C" cudaError_t dlp_cuda_depthwise_conv2d(const dlp_cuda_window *g, const float *in, const float *kernel,
+                                                 const float *bias, float *out, cudaStream_t stream)
+{
+    return dlp_cuda_depthwise_conv2d_typed(DLP_CUDA_STORAGE_F32, g, in, kernel, bias, out, stream);
+}
+
+extern "C" cudaError_t dlp_cuda_pool(const dlp_cuda_window *g, int is_max, const float *in, float *out,
+                                     cudaStream_t stream)
+{
+    return dlp_cuda_pool_typed(DLP_CUDA_STORAGE_F32, g, is_max, in, out, stream);
+}
+
+extern "C" cudaError_t dlp_cuda_global_pool(int is_max, const float *in, int batch, size_t pixels, int channels,
+                                            float *out, cudaStream_t stream)
+{
+    return dlp_cuda_global_pool_typed(DLP_CUDA_STORAGE_F32, is_max, in, batch, pixels, channels, out, stream);
+}
+
+extern "C" cudaError_t dlp_cuda_concat_slice(const float *in, size_t pixels, int channels, float *out,
+                                             int out_channels, int offset, cudaStream_t stream)
+{
+    return dlp_cuda_concat_slice_typed(DLP_CUDA_STORAGE_F32, in, pixels, channels, out, out_channels, offset, stream);
+}
+
+extern "C" cudaError_t dlp_cuda_add(const float *const *inputs, int count, size_t elements, float *out,
+                                    cudaStream_t stream)
+{
+    const void *list[DLP_CUDA_MAX_INPUTS];
+    if (count < 1 || count > DLP_CUDA_MAX_INPUTS) return cudaErrorInvalidValue;
+    for (int k = 0; k < count; k++) list[k] = inputs[k];
+    return dlp_cuda_add_typed(DLP_CUDA_STORAGE_F32, list, count, elements, out, stream);
 }
 
 extern "C" cudaError_t dlp_cuda_zero_pad(const float *in, int batch, int in_h, int in_w, int channels, float *out,
                                          int out_h, int out_w, int top, int left, cudaStream_t stream)
 {
-    size_t total = (size_t)batch * out_h * out_w * channels;
-    if (total == 0) return cudaSuccess;
-    clear_stale_error();
-    zero_pad_kernel<<<blocks_for(total), kThreads, 0, stream>>>(in, in_h, in_w, channels, out, total, out_h, out_w,
-                                                                 top, left);
-    return cudaGetLastError();
+    return dlp_cuda_zero_pad_typed(DLP_CUDA_STORAGE_F32, in, batch, in_h, in_w, channels, out, out_h, out_w, top,
+                                   left, stream);
 }

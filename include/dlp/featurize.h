@@ -30,6 +30,15 @@ typedef struct dlp_featurizer_options {
     const char *cache_dir;   /* feature cache folder; NULL: dlp_feature_cache_default_dir(); "" disables it */
     bool cpu_preprocess;     /* resize and normalize on the CPU even on a GPU (default: on the GPU, which
                                 gives the same input bit for bit; the CPU then only decodes) */
+    /* CUDA only (the CPU backend is fp32): DLP_CUDA_FP32 (default), FP16 or
+     * BF16, and TF32 for fp32. fp16/bf16 plans choose convolution algorithms
+     * by timing them and fuse conv+bias+activation (the fast settings; fp32
+     * keeps the heuristic, unfused path). Device "cpu" with anything but
+     * fp32 is refused; "auto" without a GPU computes in fp32 and says so in
+     * dlp_featurizer_device. Features cached under another precision are not
+     * reused (fp32 and CPU features are the same entries). */
+    dlp_cuda_precision precision;
+    bool allow_tf32;
 } dlp_featurizer_options;
 
 /* The defaults above (model NULL: the caller must set it). */
@@ -53,7 +62,8 @@ const dlp_model_info *dlp_featurizer_model(const dlp_featurizer *featurizer);
  * from .h5, model.json or .safetensors have the same digest. */
 const char *dlp_featurizer_weights_path(const dlp_featurizer *featurizer);
 const char *dlp_featurizer_weights_sha256(const dlp_featurizer *featurizer);
-/* "cpu (2 threads)" or "cuda:0 (NVIDIA H100 80GB HBM3)". */
+/* "cpu (2 threads)" or "cuda:0 (NVIDIA H100 80GB HBM3)"; ", fp16" (tf32, bf16) added inside the
+ * parentheses when not fp32. */
 const char *dlp_featurizer_device(const dlp_featurizer *featurizer);
 
 typedef struct dlp_featurize_stats {

@@ -240,23 +240,54 @@ void dlp_backend_destroy(dlp_backend *backend);
  * dlp's own kernels for the rest (kernels/graph_ops.cu). */
 typedef enum dlp_cuda_precision {
     DLP_CUDA_FP32 = 0,
-    DLP_CUDA_FP16, /* not implemented yet: DLP_ERR_UNSUPPORTED */
-    DLP_CUDA_BF16  /* not implemented yet: DLP_ERR_UNSUPPORTED */
+    /* Activations and conv/dense weights stored as IEEE half (fp16) or
+     * bfloat16 on the device, fp32 accumulation and fp32 math in dlp's own
+     * kernels; the host side stays float (input converted on the device,
+     * outputs converted back). ~1e-3 relative (fp16), ~1e-2 (bf16). */
+    DLP_CUDA_FP16,
+    DLP_CUDA_BF16
 } dlp_cuda_precision;
+
+/* How a convolution's cuDNN algorithm is chosen, once per shape and batch
+ * size (then cached for the plan). */
+typedef enum dlp_cuda_algorithm_search {
+    DLP_CUDA_SEARCH_HEURISTIC = 0, /* cuDNN's heuristic ranking, nothing run: plans fast */
+    DLP_CUDA_SEARCH_TIMED          /* every candidate run and timed (cudnnFindConvolutionForwardAlgorithm) */
+} dlp_cuda_algorithm_search;
 
 typedef struct dlp_cuda_options {
     dlp_cuda_precision precision;
     /* false (the default): full fp32 FMA math (cuDNN CUDNN_FMA_MATH, cuBLAS
      * pedantic) and only the GEMM-family convolution algorithms (no FFT or
-     * Winograd). true: TF32 tensor cores and any algorithm, faster, ~1e-3. */
+     * Winograd). true: TF32 tensor cores and any algorithm, faster, ~1e-3.
+     * Only read with DLP_CUDA_FP32 (fp16/bf16 use tensor cores anyway). */
     bool allow_tf32;
     /* Most bytes of convolution workspace; 0: 256 MiB. */
     size_t workspace_cap_bytes;
+    dlp_cuda_algorithm_search search;
+    /* true: a convolution with bias and relu or no activation is one cuDNN
+     * call (cudnnConvolutionBiasActivationForward), and 1x1 convolutions go
+     * through cuDNN too so that they fuse; false (the default): convolution,
+     * then dlp's bias+activation kernel (1x1: a cuBLAS GEMM). */
+    bool fuse_bias_activation;
+    /* true: the second run of a plan at a batch size is captured into a CUDA
+     * graph, later runs at that size replay it (one launch instead of one per
+     * kernel: pays at small batches). A step that cannot be captured leaves
+     * that batch size uncaptured. false (the default): kernels launched one by one. */
+    bool cuda_graphs;
 } dlp_cuda_options;
 
-/* options may be NULL (fp32, no TF32, 256 MiB). Fails with DLP_ERR_DEVICE
- * naming the cause (built without CUDA, no driver, no such device, cuDNN or
- * cuBLAS initialisation) and DLP_ERR_UNSUPPORTED for fp16/bf16. */
+/* "fp32", "tf32" (fp32 with allow_tf32), "fp16", "bf16": the CLI's
+ * --precision; DLP_ERR_INVALID_ARGUMENT naming the text otherwise. */
+dlp_status dlp_cuda_precision_from_name(const char *name, dlp_cuda_precision *precision, bool *allow_tf32);
+/* The inverse ("tf32" for fp32 with allow_tf32). */
+const char *dlp_cuda_precision_name(dlp_cuda_precision precision, bool allow_tf32);
+
+/* options may be NULL (fp32, no TF32, 256 MiB, heuristic, unfused). Fails
+ * with DLP_ERR_DEVICE naming the cause (built without CUDA, no driver, no
+ * such device, cuDNN or cuBLAS initialisation). Planning an fp16/bf16 plan
+ * with an op that has no half-precision kernel fails with
+ * DLP_ERR_UNSUPPORTED naming the op and layer. */
 dlp_status dlp_backend_create_cuda(int device, const dlp_cuda_options *options, dlp_backend **backend);
 const char *dlp_backend_name(const dlp_backend *backend);
 

@@ -24,6 +24,10 @@ int cli_featurizer_option(const char *command, int option, const char *argument,
     case CLI_OPT_MODEL: options->model = argument; return 1;
     case CLI_OPT_WEIGHTS: options->weights = argument; return 1;
     case CLI_OPT_DEVICE: options->device = argument; return 1;
+    case CLI_OPT_PRECISION:
+        if (dlp_cuda_precision_from_name(argument, &options->precision, &options->allow_tf32) == DLP_OK) return 1;
+        cli_usage_error(command, "--precision '%s': expected fp32, tf32, fp16 or bf16", argument);
+        return -1;
     case CLI_OPT_CACHE_DIR: options->cache_dir = argument; return 1;
     case CLI_OPT_NO_CACHE: options->cache_dir = ""; return 1;
     case CLI_OPT_QUIET: settings->quiet = 1; return 1;

@@ -1,6 +1,6 @@
 /* images.h: what dlp featurize, fit, evaluate and predict share: the
  * featurizer options (--model, --weights, --pooling, --resize, --batch-size,
- * --threads, --device, --cache-dir, --no-cache), image sources (folders and
+ * --threads, --device, --precision, --cache-dir, --no-cache), image sources (folders and
  * list files) and featurizing a dataset with a progress bar. */
 #ifndef DLP_CLI_IMAGES_H
 #define DLP_CLI_IMAGES_H
@@ -23,6 +23,7 @@ enum {
     CLI_OPT_NO_CACHE,
     CLI_OPT_QUIET,
     CLI_OPT_CPU_PREPROCESS,
+    CLI_OPT_PRECISION,
     CLI_OPT_FIRST_FREE
 };
 
@@ -32,7 +33,8 @@ enum {
         {"batch-size", required_argument, NULL, CLI_OPT_BATCH_SIZE},                                                 \
         {"threads", required_argument, NULL, CLI_OPT_THREADS}, {"device", required_argument, NULL, CLI_OPT_DEVICE},  \
         {"cache-dir", required_argument, NULL, CLI_OPT_CACHE_DIR}, {"no-cache", no_argument, NULL, CLI_OPT_NO_CACHE}, \
-        {"quiet", no_argument, NULL, CLI_OPT_QUIET}, {"cpu-preprocess", no_argument, NULL, CLI_OPT_CPU_PREPROCESS}
+        {"quiet", no_argument, NULL, CLI_OPT_QUIET}, {"cpu-preprocess", no_argument, NULL, CLI_OPT_CPU_PREPROCESS}, \
+        {"precision", required_argument, NULL, CLI_OPT_PRECISION}
 
 #define CLI_FEATURIZER_HELP                                                                                            \
     "  --model NAME        zoo model (dlp models), default InceptionV3\n"                                            \
@@ -43,6 +45,7 @@ enum {
     "  --batch-size N      images per network run (default 16 on the CPU, 64 on a GPU if it fits)\n"                \
     "  --threads N         decoding and CPU threads (default: all cores)\n"                                          \
     "  --device D          auto (default), cpu, cuda or cuda:N\n"                                                    \
+    "  --precision P       on a GPU: fp32 (default), tf32, fp16 or bf16 (fp32 accumulation); the CPU is fp32\n"    \
     "  --cache-dir DIR     feature cache (default $DLP_CACHE_DIR, else ~/.cache/dlp); features are\n"               \
     "                      keyed by the sha256 of each file's bytes, the model, weights and preprocessing\n"        \
     "  --no-cache          neither read nor write the feature cache\n"                                               \

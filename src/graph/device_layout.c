@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/status.h"
+#include "graph/plan_internal.h"
 
 void device_hwio_to_ohwi(const float *hwio, int kernel_h, int kernel_w, int in_channels, int out_channels,
                          float *ohwi)
@@ -28,6 +29,50 @@ void device_padding_split(int input, int kernel, int stride, dlp_padding padding
     *after = total - total / 2;
 }
 
+/* Round to nearest even on the bits: a float's exponent is rebiased (127 ->
+ * 15) and its 23-bit mantissa cut to 10; values under 2^-14 become half
+ * subnormals (multiples of 2^-24). */
+static uint16_t half_bits(float value)
+{
+    uint32_t x;
+    memcpy(&x, &value, sizeof x);
+    uint16_t sign = (uint16_t)((x >> 16) & 0x8000u);
+    uint32_t magnitude = x & 0x7fffffffu;
+    if (magnitude > 0x7f800000u) return sign | 0x7e00u | (uint16_t)((magnitude >> 13) & 0x3ffu); /* NaN */
+    if (magnitude >= 0x477ff000u) return sign | 0x7c00u; /* >= 65520 (half of the gap above 65504): infinity */
+    if (magnitude >= 0x38800000u) {                        /* normal: >= 2^-14 */
+        uint32_t bits = (magnitude >> 13) - (112u << 10), rest = magnitude & 0x1fffu;
+        if (rest > 0x1000u || (rest == 0x1000u && (bits & 1u))) bits++; /* a carry moves into the exponent */
+        return sign | (uint16_t)bits;
+    }
+    int exponent = (int)(magnitude >> 23);
+    if (exponent < 102) return sign; /* under 2^-25: rounds to zero */
+    uint32_t mantissa = (magnitude & 0x7fffffu) | 0x800000u;
+    int shift = 126 - exponent; /* value = mantissa * 2^(exponent - 150), in units of 2^-24 */
+    uint32_t bits = mantissa >> shift, rest = mantissa & ((1u << shift) - 1), half_unit = 1u << (shift - 1);
+    if (rest > half_unit || (rest == half_unit && (bits & 1u))) bits++;
+    return sign | (uint16_t)bits;
+}
+
+static uint16_t bfloat16_bits(float value)
+{
+    uint32_t x;
+    memcpy(&x, &value, sizeof x);
+    if ((x & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((x >> 16) | 0x40u); /* NaN stays quiet */
+    x += 0x7fffu + ((x >> 16) & 1u);
+    return (uint16_t)(x >> 16);
+}
+
+void device_float_to_half(const float *in, uint16_t *out, size_t count)
+{
+    for (size_t i = 0; i < count; i++) out[i] = half_bits(in[i]);
+}
+
+void device_float_to_bfloat16(const float *in, uint16_t *out, size_t count)
+{
+    for (size_t i = 0; i < count; i++) out[i] = bfloat16_bits(in[i]);
+}
+
 device_conv_key device_conv_key_make(int batch, dlp_shape input, int out_channels, int kernel_h, int kernel_w,
                                      int pad_h, int pad_w, int stride_h, int stride_w, int math)
 {
@@ -37,6 +82,13 @@ device_conv_key device_conv_key_make(int batch, dlp_shape input, int out_channel
     key.out_c = out_channels, key.kernel_h = kernel_h, key.kernel_w = kernel_w;
     key.pad_h = pad_h, key.pad_w = pad_w, key.stride_h = stride_h, key.stride_w = stride_w;
     key.math = math;
+    return key;
+}
+
+device_conv_key device_conv_key_with(device_conv_key key, int storage, int search)
+{
+    key.storage = storage;
+    key.search = search;
     return key;
 }
 
@@ -83,4 +135,71 @@ void device_conv_cache_clear(device_conv_cache *cache)
     free(cache->keys);
     free(cache->choices);
     memset(cache, 0, sizeof *cache);
+}
+
+dlp_status dlp_cuda_precision_from_name(const char *name, dlp_cuda_precision *precision, bool *allow_tf32)
+{
+    static const struct {
+        const char *name;
+        dlp_cuda_precision precision;
+        bool tf32;
+    } names[] = {{"fp32", DLP_CUDA_FP32, false}, {"tf32", DLP_CUDA_FP32, true}, {"fp16", DLP_CUDA_FP16, false},
+                 {"bf16", DLP_CUDA_BF16, false}};
+    for (size_t i = 0; name && i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(name, names[i].name) == 0) {
+            *precision = names[i].precision;
+            *allow_tf32 = names[i].tf32;
+            return DLP_OK;
+        }
+    return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "precision '%s': expected fp32, tf32, fp16 or bf16",
+                    name ? name : "(null)");
+}
+
+const char *dlp_cuda_precision_name(dlp_cuda_precision precision, bool allow_tf32)
+{
+    switch (precision) {
+    case DLP_CUDA_FP32: return allow_tf32 ? "tf32" : "fp32";
+    case DLP_CUDA_FP16: return "fp16";
+    case DLP_CUDA_BF16: return "bf16";
+    }
+    return "?";
+}
+
+/* Steps reading value, plus one when it is a plan output. */
+static int value_uses(const dlp_plan *plan, int value)
+{
+    int uses = 0;
+    for (int s = 0; s < plan->step_count; s++)
+        for (int i = 0; i < plan->steps[s].input_count; i++) uses += plan->steps[s].inputs[i] == value;
+    for (int o = 0; o < plan->output_count; o++) uses += plan->output_values[o] == value;
+    return uses;
+}
+
+/* Whether two values' arena ranges (at max_batch) overlap. */
+static bool values_overlap(const dlp_plan *plan, int a, int b)
+{
+    size_t a0 = plan->values[a].offset_floats, b0 = plan->values[b].offset_floats;
+    size_t a1 = a0 + plan->values[a].floats_per_image * (size_t)plan->max_batch;
+    size_t b1 = b0 + plan->values[b].floats_per_image * (size_t)plan->max_batch;
+    return a0 < b1 && b0 < a1;
+}
+
+bool device_residual_match(const dlp_plan *plan, int s, int *shortcut_value, int *output_value, bool *direct)
+{
+    if (s < 0 || s + 2 >= plan->step_count) return false;
+    const plan_step *conv = &plan->steps[s], *add = &plan->steps[s + 1], *relu = &plan->steps[s + 2];
+    if (conv->op != DLP_OP_CONV2D || conv->params.conv.activation != DLP_ACT_LINEAR || !conv->weights[1]) return false;
+    if (add->op != DLP_OP_ADD || add->input_count != 2) return false;
+    if (relu->op != DLP_OP_ACTIVATION || relu->params.activation != DLP_ACT_RELU || relu->inputs[0] != add->output)
+        return false;
+    int shortcut = add->inputs[0] == conv->output ? add->inputs[1] : add->inputs[1] == conv->output ? add->inputs[0] : -1;
+    if (shortcut < 0 || shortcut == conv->output) return false;
+    if (value_uses(plan, conv->output) != 1 || value_uses(plan, add->output) != 1) return false;
+    int output = relu->output;
+    *direct = !values_overlap(plan, output, conv->inputs[0]) &&
+              (!values_overlap(plan, output, shortcut) ||
+               plan->values[output].offset_floats == plan->values[shortcut].offset_floats);
+    *shortcut_value = shortcut;
+    *output_value = output;
+    return true;
 }

@@ -1,12 +1,14 @@
 /* device_layout.h: host-side planning for device backends, kept free of any
  * CUDA header so it is built and unit-tested on every machine
  * (tests/unit/test_cuda_host.c): kernel re-layout, TensorFlow 'same' padding
- * split, and the per-shape convolution algorithm cache. */
+ * split, float -> half/bfloat16 weight conversion, and the per-shape
+ * convolution algorithm cache. */
 #ifndef DLP_SRC_GRAPH_DEVICE_LAYOUT_H
 #define DLP_SRC_GRAPH_DEVICE_LAYOUT_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "dlp/graph.h"
 
@@ -19,6 +21,24 @@ void device_hwio_to_ohwi(const float *hwio, int kernel_h, int kernel_w, int in_c
  * (bottom/right); 'same' puts the odd pixel after, 'valid' pads nothing. */
 void device_padding_split(int input, int kernel, int stride, dlp_padding padding, int *before, int *after);
 
+/* IEEE 754 binary16 and bfloat16 bit patterns of float values, rounded to
+ * nearest even (as CUDA's __float2half_rn / __float2bfloat16_rn); overflow
+ * gives infinity, NaN stays a quiet NaN of the same sign. Used for the
+ * weights of fp16/bf16 plans, converted once at upload. */
+void device_float_to_half(const float *in, uint16_t *out, size_t count);
+void device_float_to_bfloat16(const float *in, uint16_t *out, size_t count);
+
+/* ResNet's block ending as one fused convolution: step s is a conv with a
+ * bias and no activation whose output only feeds step s+1, an add of two
+ * inputs, whose output only feeds step s+2, a relu activation; neither
+ * intermediate is a plan output. Then step s can compute
+ * relu(conv + bias + shortcut) (cuDNN's fused call with z = the shortcut).
+ * *direct: it may write straight into step s+2's output, which overlaps
+ * neither the conv's input nor (except exactly) the shortcut in the arena
+ * (the CUDA backend fuses only then). Returns the shortcut's and the relu
+ * output's value ids. */
+bool device_residual_match(const dlp_plan *plan, int s, int *shortcut_value, int *output_value, bool *direct);
+
 /* One convolution shape as the algorithm choice depends on it. Built only by
  * device_conv_key so that unused bytes are zero and keys compare with memcmp. */
 typedef struct device_conv_key {
@@ -26,10 +46,14 @@ typedef struct device_conv_key {
     int out_c, kernel_h, kernel_w;
     int pad_h, pad_w, stride_h, stride_w;
     int math; /* the backend's math mode (e.g. TF32 allowed or not) */
+    int storage; /* the activations' data type (fp32, fp16, bf16) */
+    int search;  /* how the choice was made (heuristic ranking, timed) */
 } device_conv_key;
 
 device_conv_key device_conv_key_make(int batch, dlp_shape input, int out_channels, int kernel_h, int kernel_w,
                                      int pad_h, int pad_w, int stride_h, int stride_w, int math);
+/* The same key for another storage type and search mode. */
+device_conv_key device_conv_key_with(device_conv_key key, int storage, int search);
 
 typedef struct device_conv_choice {
     int algorithm;

@@ -477,6 +477,11 @@ dlp_status dlp_plan_read_output(const dlp_plan *plan, int output, float *dst, si
     return plan->backend->download(plan->backend, plan, plan->output_values[output], dst, floats);
 }
 
-size_t dlp_plan_arena_bytes(const dlp_plan *plan) { return plan->arena_floats * sizeof(float); }
-size_t dlp_plan_unshared_bytes(const dlp_plan *plan) { return plan->unshared_floats * sizeof(float); }
+static size_t activation_bytes(const dlp_plan *plan)
+{
+    return plan->backend && plan->backend->activation_bytes ? plan->backend->activation_bytes : sizeof(float);
+}
+
+size_t dlp_plan_arena_bytes(const dlp_plan *plan) { return plan->arena_floats * activation_bytes(plan); }
+size_t dlp_plan_unshared_bytes(const dlp_plan *plan) { return plan->unshared_floats * activation_bytes(plan); }
 int dlp_plan_step_count(const dlp_plan *plan) { return plan->step_count; }

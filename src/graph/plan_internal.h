@@ -59,6 +59,9 @@ struct dlp_plan {
 struct dlp_backend {
     const char *name;
     void *context;
+    /* Bytes per activation element in the arena (the plan counts elements,
+     * named floats); 0 means sizeof(float). fp16/bf16 CUDA plans: 2. */
+    size_t activation_bytes;
     /* Allocates the arena and uploads/re-lays weights (plan->backend_state). */
     dlp_status (*prepare)(dlp_backend *backend, dlp_plan *plan);
     dlp_status (*upload_input)(dlp_backend *backend, dlp_plan *plan, const float *input, int n);

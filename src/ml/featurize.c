@@ -50,6 +50,7 @@ struct dlp_featurizer {
     char config_key[65];      /* sha256 of model, weights digest and preprocessing */
     char *cache_dir;          /* <cache>/features/<config_key>, or NULL */
     char device[300];
+    const char *precision;    /* what the network computes in: "fp32", "tf32", "fp16", "bf16" */
 };
 
 /* One batch being prepared: per slot the row, its content hash, whether it
@@ -140,14 +141,20 @@ static int cuda_index(const char *text)
     return *end || index < 0 || index > 1024 ? -1 : (int)index;
 }
 
-static dlp_status create_cuda(dlp_featurizer *featurizer, int index)
+static dlp_status create_cuda(dlp_featurizer *featurizer, int index, const dlp_featurizer_options *options)
 {
-    DLP_TRY(dlp_backend_create_cuda(index, NULL, &featurizer->backend));
+    dlp_cuda_options cuda = {options->precision, options->allow_tf32, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false};
+    if (options->precision != DLP_CUDA_FP32) cuda.search = DLP_CUDA_SEARCH_TIMED, cuda.fuse_bias_activation = true;
+    DLP_TRY(dlp_backend_create_cuda(index, &cuda, &featurizer->backend));
+    featurizer->precision = dlp_cuda_precision_name(options->precision, options->allow_tf32);
     dlp_device_info info;
+    bool fp32 = strcmp(featurizer->precision, "fp32") == 0;
     if (dlp_device_get_info(index, &info) == DLP_OK)
-        snprintf(featurizer->device, sizeof featurizer->device, "cuda:%d (%s)", index, info.name);
+        snprintf(featurizer->device, sizeof featurizer->device, "cuda:%d (%s%s%s)", index, info.name,
+                 fp32 ? "" : ", ", fp32 ? "" : featurizer->precision);
     else
-        snprintf(featurizer->device, sizeof featurizer->device, "cuda:%d", index);
+        snprintf(featurizer->device, sizeof featurizer->device, "cuda:%d%s%s", index, fp32 ? "" : " ",
+                 fp32 ? "" : featurizer->precision);
     featurizer->overlap = true;
     featurizer->cuda_device = index;
     return DLP_OK;
@@ -162,13 +169,20 @@ static dlp_status choose_backend(dlp_featurizer *featurizer, const dlp_featurize
     int index = automatic ? 0 : cuda_index(device);
     if (!automatic && index < 0 && strcmp(device, "cpu") != 0)
         return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "device '%s': expected auto, cpu, cuda or cuda:N", device);
+    const char *precision = dlp_cuda_precision_name(options->precision, options->allow_tf32);
+    bool fp32 = strcmp(precision, "fp32") == 0;
+    if (!fp32 && strcmp(device, "cpu") == 0)
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "precision %s needs a CUDA device: the cpu backend computes in fp32 "
+                        "only (use --device cuda or auto, or --precision fp32)", precision);
     char why_not_cuda[200] = "";
     if (index >= 0) {
-        dlp_status status = create_cuda(featurizer, index);
+        dlp_status status = create_cuda(featurizer, index, options);
         if (status == DLP_OK) return DLP_OK;
         if (!automatic) return status;
-        snprintf(why_not_cuda, sizeof why_not_cuda, "; no GPU: %s", dlp_last_error());
+        snprintf(why_not_cuda, sizeof why_not_cuda, "; no GPU%s%s: %s", fp32 ? "" : ", fp32 instead of ",
+                 fp32 ? "" : precision, dlp_last_error());
     }
+    featurizer->precision = "fp32";
     DLP_TRY(dlp_backend_create_cpu(options->threads, &featurizer->backend));
     int threads = options->threads > 0 ? options->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     snprintf(featurizer->device, sizeof featurizer->device, "cpu (%d thread%s%s)", threads, threads == 1 ? "" : "s",
@@ -235,6 +249,10 @@ static dlp_status open_cache(dlp_featurizer *featurizer, const dlp_featurizer_op
     snprintf(text, sizeof text, "dlp-features-v1|%s|%s|%s|%d|%d|%d", featurizer->model->name,
              featurizer->weights_sha256, dlp_pooling_name(featurizer->pooling), (int)featurizer->resize,
              (int)featurizer->normalize, featurizer->model->input_h);
+    /* fp32 keys stay as they were (CPU and CUDA fp32 agree to 1e-5); the
+     * other precisions differ by up to ~1e-2 and get their own entries. */
+    if (strcmp(featurizer->precision, "fp32") != 0)
+        snprintf(text + strlen(text), sizeof text - strlen(text), "|%s", featurizer->precision);
     dlp_sha256_hex(text, strlen(text), featurizer->config_key);
     const char *root = options->cache_dir ? options->cache_dir : dlp_feature_cache_default_dir();
     if (!root || !*root) return DLP_OK;

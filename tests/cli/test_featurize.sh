@@ -4,7 +4,8 @@
 # features (expected.json) within relative L2 1e-4; bad files mixed into the
 # same folder become error rows (NaN features, manifest reasons) while the good
 # rows are unchanged; exit code 5; a second run is served from the feature
-# cache with identical bytes; JSON Lines and LibSVM outputs; usage errors.
+# cache with identical bytes; JSON Lines and LibSVM outputs; usage errors;
+# --precision refused on the CPU unless fp32 (which gives the same bytes).
 set -u
 fails=0; checks=0
 check() { checks=$((checks + 1)); if ! eval "$1"; then fails=$((fails + 1)); echo "FAILED: $1" >&2; return 1; fi; }
@@ -80,6 +81,17 @@ check "python3 -c 'import json,sys; rows=[json.loads(l) for l in open(sys.argv[1
 run --no-cache -o "$tmp/f.libsvm" > "$tmp/out3.txt" 2>&1
 check "grep -q '3 computed, 0 from cache' '$tmp/out3.txt'"
 check "[ \"\$(cut -d' ' -f1 '$tmp/f.libsvm' | tr '\\n' ' ')\" = '0 0 0 1 1 1 ' ]"
+
+# --precision: an unknown name is a usage error; anything but fp32 on the CPU is refused, naming why.
+"$dlp" featurize --images "$tmp/images" -o "$tmp/x.npy" --precision half > "$tmp/err.txt" 2>&1; rc=$?
+check "[ $rc -eq 1 ] && grep -q 'expected fp32, tf32, fp16 or bf16' '$tmp/err.txt'"
+for p in fp16 bf16 tf32; do
+  run --device cpu --precision $p -o "$tmp/x.npy" > "$tmp/err.txt" 2>&1; rc=$?
+  check "[ $rc -eq 1 ] && grep -q 'precision $p needs a CUDA device' '$tmp/err.txt'" || cat "$tmp/err.txt" >&2
+done
+run --device cpu --no-cache -o "$tmp/cpu.npy" > "$tmp/out4.txt" 2>&1
+run --device cpu --precision fp32 --no-cache -o "$tmp/fp32.npy" > "$tmp/out4.txt" 2>&1
+check "cmp -s '$tmp/cpu.npy' '$tmp/fp32.npy'"
 
 # Usage errors (exit 1) and a model refused (exit 3).
 "$dlp" featurize --images "$tmp/images" > /dev/null 2>&1; check "[ $? -eq 1 ]"

@@ -3,8 +3,22 @@
  * is a one-op graph (plus what feeds it) on fresh random inputs, run at
  * batch 1, 37 and 5 (the plan's max is 37; 5 exercises a second algorithm
  * choice); the host buffer is NaN-filled before each read and the device
- * arena starts NaN-filled, so unwritten outputs fail. fp32: relative L2
- * <= 1e-5 per case. Also the backend's clean failures. */
+ * arena starts NaN-filled, so unwritten outputs fail. Relative L2 per case:
+ *   fp32 (heuristic algorithms, unfused, as the defaults): <= 1e-5;
+ *   fp32 with timed algorithms and fused conv+bias+activation: <= 1e-4 (other
+ *     algorithms sum in another order; the issue's fp32 model tolerance);
+ *   fp32 and fp16 with CUDA graphs: each batch size run 3 times (launched,
+ *     recorded into a graph, replayed) on fresh inputs, same bounds;
+ *   fp16: <= 1e-2 and bf16: <= 2e-2, both modes. Why: inputs, weights and
+ *     every stored activation are rounded to the half type (unit roundoff
+ *     u = 2^-11 for fp16, 2^-8 for bf16) while sums are fp32, so each output
+ *     carries a few roundings of relative size ~u/sqrt(3) each, ~2u in all
+ *     (1e-3 fp16, 8e-3 bf16); the bounds leave 10x (fp16) and 2.5x (bf16,
+ *     the issue's whole-model bound) for outputs that amplify their inputs'
+ *     error (softmax of logits ~2-5, sums with partial cancellation).
+ * The residual cases are ResNet's block ending (conv -> add -> relu), one
+ * fused cuDNN call in the fused modes. Also the backend's clean failures: no device, a half plan with an op that
+ * has no half kernel, and the half arena's size (half the fp32 bytes). */
 #include <math.h>
 
 #include "check.h"
@@ -14,7 +28,7 @@
 enum { MAX_BATCH = 37 };
 
 typedef enum case_kind { K_CONV, K_DEPTHWISE, K_DENSE, K_BATCHNORM, K_ACTIVATION, K_POOL, K_GLOBAL, K_CONCAT, K_ADD,
-                         K_ZERO_PAD } case_kind;
+                         K_ZERO_PAD, K_RESIDUAL } case_kind;
 
 typedef struct op_case {
     const char *label;
@@ -124,6 +138,17 @@ static dlp_graph *build_case(const op_case *c)
         break;
     }
     case K_ZERO_PAD: CHECK_OK(dlp_graph_zero_pad(graph, "op", input, &c->pad, &node)); break;
+    case K_RESIDUAL: {
+        /* ResNet's block ending: relu(conv(x) + shortcut); units > 0: the
+         * conv reads a pointwise relu of the input to that many channels
+         * (a bottleneck), else the input itself. */
+        int x = c->units ? pointwise(graph, "reduce", input, cin, c->units, DLP_ACT_RELU) : input, branch = -1, add = -1;
+        CHECK_OK(dlp_graph_conv2d(graph, "branch", x, &c->conv, &branch));
+        conv_weights(graph, branch, &c->conv, c->units ? c->units : cin, 0);
+        CHECK_OK(dlp_graph_add(graph, "add", (int[]){branch, input}, 2, &add));
+        CHECK_OK(dlp_graph_activation(graph, "op", add, DLP_ACT_RELU, &node));
+        break;
+    }
     }
     return graph;
 }
@@ -142,7 +167,9 @@ static double relative_l2(const float *actual, const float *expected, size_t cou
 
 static double worst_error;
 
-static void run_case(const op_case *c, dlp_backend *cpu, dlp_backend *gpu)
+static int repeats = 1; /* runs per batch size: 3 with CUDA graphs (launched, recorded, replayed) */
+
+static void run_case(const op_case *c, dlp_backend *cpu, dlp_backend *gpu, double tolerance)
 {
     dlp_graph *graph = build_case(c);
     dlp_plan *plan_cpu = NULL, *plan_gpu = NULL;
@@ -159,8 +186,8 @@ static void run_case(const op_case *c, dlp_backend *cpu, dlp_backend *gpu)
     float *input = malloc(in_floats * MAX_BATCH * sizeof(float));
     float *want = malloc(out_floats * MAX_BATCH * sizeof(float)), *got = malloc(out_floats * MAX_BATCH * sizeof(float));
     const int batches[3] = {1, MAX_BATCH, 5};
-    for (int t = 0; t < 3; t++) {
-        int n = batches[t];
+    for (int t = 0; t < 3 * repeats; t++) {
+        int n = batches[t / repeats];
         size_t count = out_floats * (size_t)n;
         for (size_t i = 0; i < in_floats * (size_t)n; i++) input[i] = uniform();
         for (size_t i = 0; i < count; i++) want[i] = got[i] = NAN;
@@ -170,7 +197,7 @@ static void run_case(const op_case *c, dlp_backend *cpu, dlp_backend *gpu)
         CHECK_OK(dlp_plan_read_output(plan_gpu, 0, got, count));
         double error = relative_l2(got, want, count);
         printf("%-44s batch %2d: rel-L2 %.3g\n", c->label, n, error);
-        CHECK(error <= 1e-5);
+        CHECK(error <= tolerance);
         if (!(error <= worst_error)) worst_error = error;
     }
     free(input), free(want), free(got);
@@ -216,7 +243,97 @@ static const op_case cases[] = {
     {"concat (conv, pool, conv, input) 6x5x3", K_CONCAT, {6, 5, 3}, .units = 0},
     {"add (conv, input, tanh) 5x7x4", K_ADD, {5, 7, 4}, .units = 0},
     {"zero pad 1/2/0/3 5x4x3", K_ZERO_PAD, {5, 4, 3}, .pad = {1, 2, 0, 3}},
+    /* The first: the relu's buffer overlaps the conv's input in the arena, so
+     * it is not fused (device_residual_match's direct is false); the other
+     * two are (checked on CPU plans at this max batch). */
+    {"residual relu(conv3x3(x)+x) 9x7x8", K_RESIDUAL, {9, 7, 8}, CONV(3, 3, 1, 1, DLP_PAD_SAME, 8, true, DLP_ACT_LINEAR)},
+    {"residual relu(conv3x3(1x1 to 4)+x) 6x5x16", K_RESIDUAL, {6, 5, 16},
+     CONV(3, 3, 1, 1, DLP_PAD_SAME, 16, true, DLP_ACT_LINEAR), .units = 4},
+    {"residual relu(conv1x1(1x1 to 16)+x) 6x5x16", K_RESIDUAL, {6, 5, 16},
+     CONV(1, 1, 1, 1, DLP_PAD_VALID, 16, true, DLP_ACT_LINEAR), .units = 16},
 };
+
+typedef struct mode {
+    const char *label;
+    dlp_cuda_options options;
+    double tolerance;
+} mode;
+
+static const mode modes[] = {
+    {"fp32", {DLP_CUDA_FP32, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false}, 1e-5},
+    {"fp32-timed-fused", {DLP_CUDA_FP32, false, 0, DLP_CUDA_SEARCH_TIMED, true, false}, 1e-4},
+    {"fp16", {DLP_CUDA_FP16, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false}, 1e-2},
+    {"fp16-timed-fused", {DLP_CUDA_FP16, false, 0, DLP_CUDA_SEARCH_TIMED, true, false}, 1e-2},
+    {"bf16", {DLP_CUDA_BF16, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false}, 2e-2},
+    {"bf16-timed-fused", {DLP_CUDA_BF16, false, 0, DLP_CUDA_SEARCH_TIMED, true, false}, 2e-2},
+    {"fp32-graphs", {DLP_CUDA_FP32, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, true}, 1e-5},
+    {"fp16-timed-fused-graphs", {DLP_CUDA_FP16, false, 0, DLP_CUDA_SEARCH_TIMED, true, true}, 1e-2},
+};
+
+/* Whether label is one of the comma-separated entries of list. */
+static bool listed(const char *list, const char *label)
+{
+    size_t length = strlen(label);
+    for (const char *p = list; p && *p;) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (n == length && strncmp(p, label, n) == 0) return true;
+        p = end ? end + 1 : NULL;
+    }
+    return false;
+}
+
+static void run_mode(const mode *m, dlp_backend *cpu)
+{
+    dlp_backend *gpu = NULL;
+    CHECK_OK(dlp_backend_create_cuda(0, &m->options, &gpu));
+    if (!gpu) return;
+    CHECK(strcmp(dlp_backend_name(gpu), "cuda") == 0);
+    printf("== %s\n", m->label);
+    worst_error = 0;
+    repeats = m->options.cuda_graphs ? 3 : 1;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i], cpu, gpu, m->tolerance);
+    repeats = 1;
+    printf("%s: worst rel-L2 over all cases: %.3g (tolerance %.0e)\n", m->label, worst_error, m->tolerance);
+    dlp_backend_destroy(gpu);
+}
+
+/* A half plan refuses an op without a half kernel, naming it; its arena is
+ * half the fp32 plan's bytes. */
+static void check_half_plans(void)
+{
+    dlp_cuda_options options = {DLP_CUDA_FP16, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false};
+    dlp_backend *half = NULL, *full = NULL;
+    CHECK_OK(dlp_backend_create_cuda(0, &options, &half));
+    CHECK_OK(dlp_backend_create_cuda(0, NULL, &full));
+    dlp_graph *graph = NULL;
+    int input = -1, node = -1;
+    CHECK_OK(dlp_graph_create(&graph));
+    CHECK_OK(dlp_graph_input(graph, "input_1", (dlp_shape){6, 5, 3}, &input));
+    dlp_relu_params leaky = {0.2f, 0.0f, false, 0.0f};
+    CHECK_OK(dlp_graph_relu(graph, "leaky", input, &leaky, &node));
+    dlp_plan *plan = NULL;
+    const char *outputs[1] = {"leaky"};
+    if (half && graph) {
+        CHECK_FAILS(dlp_plan_create(graph, half, 4, outputs, 1, &plan), DLP_ERR_UNSUPPORTED, "leaky");
+        CHECK(strstr(dlp_last_error(), dlp_op_name(DLP_OP_RELU)) != NULL);
+        CHECK(strstr(dlp_last_error(), "fp16") != NULL);
+        printf("half plan with a user-model op: %s\n", dlp_last_error());
+    }
+    dlp_graph_destroy(graph);
+    graph = build_case(&cases[0]);
+    dlp_plan *plan_half = NULL, *plan_full = NULL;
+    outputs[0] = "op";
+    if (half) CHECK_OK(dlp_plan_create(graph, half, MAX_BATCH, outputs, 1, &plan_half));
+    if (full) CHECK_OK(dlp_plan_create(graph, full, MAX_BATCH, outputs, 1, &plan_full));
+    if (plan_half && plan_full) {
+        printf("arena bytes: fp32 %zu, fp16 %zu\n", dlp_plan_arena_bytes(plan_full), dlp_plan_arena_bytes(plan_half));
+        CHECK(dlp_plan_arena_bytes(plan_half) * 2 == dlp_plan_arena_bytes(plan_full));
+    }
+    dlp_plan_destroy(plan_half), dlp_plan_destroy(plan_full);
+    dlp_graph_destroy(graph);
+    dlp_backend_destroy(half), dlp_backend_destroy(full);
+}
 
 int main(void)
 {
@@ -225,29 +342,33 @@ int main(void)
         printf("skipped: %s\n", dlp_last_error());
         return 77;
     }
-    dlp_backend *cpu = NULL, *gpu = NULL;
+    dlp_backend *cpu = NULL;
     CHECK_OK(dlp_backend_create_cpu(0, &cpu));
-    CHECK_OK(dlp_backend_create_cuda(0, NULL, &gpu));
-    if (!cpu || !gpu) return check_summary("graph_cuda");
-    CHECK(strcmp(dlp_backend_name(gpu), "cuda") == 0);
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i], cpu, gpu);
-    printf("worst rel-L2 over all cases: %.3g (tolerance 1e-5)\n", worst_error);
+    if (!cpu) return check_summary("graph_cuda");
+    /* DLP_GRAPH_CUDA_MODES: a comma-separated subset of the mode labels. */
+    const char *only = getenv("DLP_GRAPH_CUDA_MODES");
+    for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++)
+        if (!only || listed(only, modes[m].label)) run_mode(&modes[m], cpu);
+    check_half_plans();
 
-    /* Clean failures: no such device, unimplemented precisions. */
+    /* Clean failures: no such device. */
     dlp_backend *bad = NULL;
     CHECK_FAILS(dlp_backend_create_cuda(devices + 3, NULL, &bad), DLP_ERR_DEVICE, "does not exist");
-    dlp_cuda_options bf16 = {DLP_CUDA_BF16, false, 0};
-    CHECK_FAILS(dlp_backend_create_cuda(0, &bf16, &bad), DLP_ERR_UNSUPPORTED, "bf16");
     CHECK(bad == NULL);
     /* A tiny workspace cap still plans (an algorithm needing no workspace exists) or fails naming the cap. */
-    dlp_cuda_options tiny = {DLP_CUDA_FP32, false, 1};
+    dlp_cuda_options tiny = {DLP_CUDA_FP32, false, 1, DLP_CUDA_SEARCH_HEURISTIC, false, false};
     dlp_backend *capped = NULL;
     CHECK_OK(dlp_backend_create_cuda(0, &tiny, &capped));
     if (capped) {
-        run_case(&cases[1], cpu, capped);
+        run_case(&cases[1], cpu, capped, 1e-5);
         dlp_backend_destroy(capped);
     }
-    dlp_backend_destroy(gpu);
+    tiny.precision = DLP_CUDA_FP16, tiny.search = DLP_CUDA_SEARCH_TIMED, tiny.fuse_bias_activation = true;
+    CHECK_OK(dlp_backend_create_cuda(0, &tiny, &capped));
+    if (capped) {
+        run_case(&cases[1], cpu, capped, 1e-2);
+        dlp_backend_destroy(capped);
+    }
     dlp_backend_destroy(cpu);
     return check_summary("graph_cuda");
 }

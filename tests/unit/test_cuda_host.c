@@ -2,12 +2,18 @@
  * HWIO -> OHWI kernel re-layout against a naive loop over the definition,
  * TensorFlow 'same' padding split against TF's formula (checked on the
  * examples of the TF docs' definition: total = max((out-1)*s + k - in, 0),
- * before = total/2), the convolution algorithm cache, and that creating the
- * backend without a usable GPU fails cleanly with DLP_ERR_DEVICE. */
+ * before = total/2), float -> fp16 / bf16 weight conversion bit for bit
+ * against NumPy's float16 and ml_dtypes' bfloat16 (tests/oracle/half_oracle.py:
+ * 3032 values, edges and random patterns; NaN only checked to stay NaN, its
+ * payload is free), the convolution algorithm cache (keys by storage type and
+ * search mode too), the --precision names, the residual-fusion pattern
+ * (conv -> add -> relu) on CPU plans of small graphs, and that creating the backend
+ * without a usable GPU fails cleanly with DLP_ERR_DEVICE. */
 #include "check.h"
 #include "dlp/device.h"
 #include "dlp/dlp.h"
 #include "graph/device_layout.h"
+#include "graph/plan_internal.h"
 
 static void check_relayout(int kh, int kw, int cin, int cout)
 {
@@ -40,6 +46,155 @@ static void check_split(int input, int kernel, int stride, dlp_padding padding, 
     CHECK(b == dlp_conv_pad_before(input, kernel, stride, padding));
 }
 
+static bool half_is_nan(uint16_t bits) { return (bits & 0x7c00u) == 0x7c00u && (bits & 0x3ffu); }
+static bool bfloat16_is_nan(uint16_t bits) { return (bits & 0x7f80u) == 0x7f80u && (bits & 0x7fu); }
+
+static void check_conversions(const char *fixtures)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/half/conversions.bin", fixtures);
+    FILE *file = fopen(path, "rb");
+    uint32_t count = 0;
+    CHECK(file && fread(&count, sizeof count, 1, file) == 1 && count > 3000 && count < 100000);
+    if (!file || count <= 3000 || count >= 100000) {
+        if (file) fclose(file);
+        return;
+    }
+    float *values = malloc(count * sizeof *values);
+    uint16_t *want_half = malloc(count * sizeof *want_half), *want_bf16 = malloc(count * sizeof *want_bf16);
+    uint16_t *half = malloc(count * sizeof *half), *bf16 = malloc(count * sizeof *bf16);
+    CHECK(fread(values, sizeof *values, count, file) == count);
+    CHECK(fread(want_half, sizeof *want_half, count, file) == count);
+    CHECK(fread(want_bf16, sizeof *want_bf16, count, file) == count);
+    fclose(file);
+    device_float_to_half(values, half, count);
+    device_float_to_bfloat16(values, bf16, count);
+    int wrong_half = 0, wrong_bf16 = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        bool half_ok = half_is_nan(want_half[i]) ? half_is_nan(half[i]) : half[i] == want_half[i];
+        bool bf16_ok = bfloat16_is_nan(want_bf16[i]) ? bfloat16_is_nan(bf16[i]) : bf16[i] == want_bf16[i];
+        if (!half_ok && wrong_half++ < 5)
+            fprintf(stderr, "fp16 of %.9g (0x%08x): 0x%04x, NumPy 0x%04x\n", values[i], ((uint32_t *)values)[i],
+                    half[i], want_half[i]);
+        if (!bf16_ok && wrong_bf16++ < 5)
+            fprintf(stderr, "bf16 of %.9g: 0x%04x, ml_dtypes 0x%04x\n", values[i], bf16[i], want_bf16[i]);
+    }
+    printf("conversions: %u values, %d fp16 and %d bf16 differ from NumPy / ml_dtypes\n", count, wrong_half,
+           wrong_bf16);
+    CHECK(wrong_half == 0 && wrong_bf16 == 0);
+    free(values), free(want_half), free(want_bf16), free(half), free(bf16);
+}
+
+static void check_precision_names(void)
+{
+    const char *names[4] = {"fp32", "tf32", "fp16", "bf16"};
+    const dlp_cuda_precision precisions[4] = {DLP_CUDA_FP32, DLP_CUDA_FP32, DLP_CUDA_FP16, DLP_CUDA_BF16};
+    for (int i = 0; i < 4; i++) {
+        dlp_cuda_precision precision = DLP_CUDA_BF16;
+        bool tf32 = i != 1;
+        CHECK_OK(dlp_cuda_precision_from_name(names[i], &precision, &tf32));
+        CHECK(precision == precisions[i] && tf32 == (i == 1));
+        CHECK(strcmp(dlp_cuda_precision_name(precision, tf32), names[i]) == 0);
+    }
+    dlp_cuda_precision precision;
+    bool tf32;
+    CHECK_FAILS(dlp_cuda_precision_from_name("half", &precision, &tf32), DLP_ERR_INVALID_ARGUMENT,
+                "expected fp32, tf32, fp16 or bf16");
+}
+
+/* input -> conv (3x3, linear unless told, bias unless told) -> add(conv, input) -> activation "op". */
+static dlp_plan *residual_plan(dlp_backend *cpu, dlp_activation conv_activation, bool bias, dlp_activation last,
+                               bool branch_is_output)
+{
+    dlp_graph *graph = NULL;
+    int input = -1, conv = -1, add = -1, node = -1;
+    CHECK_OK(dlp_graph_create(&graph));
+    CHECK_OK(dlp_graph_input(graph, "input_1", (dlp_shape){6, 5, 4}, &input));
+    dlp_conv2d_params p = {3, 3, 1, 1, DLP_PAD_SAME, 4, bias, conv_activation};
+    CHECK_OK(dlp_graph_conv2d(graph, "branch", input, &p, &conv));
+    CHECK_OK(dlp_graph_add(graph, "add", (int[]){conv, input}, 2, &add));
+    CHECK_OK(dlp_graph_activation(graph, "op", add, last, &node));
+    const char *outputs[2] = {"op", "branch"};
+    dlp_plan *plan = NULL;
+    CHECK_OK(dlp_plan_create(graph, cpu, 3, outputs, branch_is_output ? 2 : 1, &plan));
+    dlp_graph_destroy(graph);
+    return plan;
+}
+
+/* gpu.graph_cuda's bottleneck cases: input 6x5x16 -> 1x1 relu to reduce
+ * channels -> conv (kernel, linear, bias) to 16 -> add(conv, input) -> relu,
+ * at its max batch 37: the relu's buffer is clear, so the GPU fuses them. */
+static void check_bottleneck_direct(dlp_backend *cpu, int reduce, int kernel)
+{
+    dlp_graph *graph = NULL;
+    int input = -1, x = -1, conv = -1, add = -1, node = -1;
+    CHECK_OK(dlp_graph_create(&graph));
+    CHECK_OK(dlp_graph_input(graph, "input_1", (dlp_shape){6, 5, 16}, &input));
+    dlp_conv2d_params r = {1, 1, 1, 1, DLP_PAD_SAME, reduce, true, DLP_ACT_RELU};
+    CHECK_OK(dlp_graph_conv2d(graph, "reduce", input, &r, &x));
+    dlp_conv2d_params p = {kernel, kernel, 1, 1, kernel == 1 ? DLP_PAD_VALID : DLP_PAD_SAME, 16, true, DLP_ACT_LINEAR};
+    CHECK_OK(dlp_graph_conv2d(graph, "branch", x, &p, &conv));
+    CHECK_OK(dlp_graph_add(graph, "add", (int[]){conv, input}, 2, &add));
+    CHECK_OK(dlp_graph_activation(graph, "op", add, DLP_ACT_RELU, &node));
+    const char *outputs[1] = {"op"};
+    dlp_plan *plan = NULL;
+    CHECK_OK(dlp_plan_create(graph, cpu, 37, outputs, 1, &plan));
+    dlp_graph_destroy(graph);
+    int shortcut = -1, output = -1;
+    bool direct = false;
+    if (plan) {
+        CHECK(device_residual_match(plan, 1, &shortcut, &output, &direct) && direct);
+        CHECK(shortcut == plan->input_value);
+        dlp_plan_destroy(plan);
+    }
+}
+
+static void check_residual_match(void)
+{
+    dlp_backend *cpu = NULL;
+    CHECK_OK(dlp_backend_create_cpu(1, &cpu));
+    if (!cpu) return;
+    int shortcut = -1, output = -1;
+    bool direct = true;
+    dlp_plan *plan = residual_plan(cpu, DLP_ACT_LINEAR, true, DLP_ACT_RELU, false);
+    if (plan) {
+        CHECK(plan->step_count == 3);
+        CHECK(device_residual_match(plan, 0, &shortcut, &output, &direct));
+        CHECK(shortcut == plan->input_value && output == plan->steps[2].output);
+        CHECK(output == plan->output_values[0]);
+        /* Written directly only if the relu's buffer is clear of the conv's input (here also the shortcut). */
+        const plan_value *in = &plan->values[plan->input_value], *out = &plan->values[output];
+        size_t in_end = in->offset_floats + in->floats_per_image * 3, out_end = out->offset_floats + out->floats_per_image * 3;
+        bool overlap = in->offset_floats < out_end && out->offset_floats < in_end;
+        printf("residual: input at %zu, relu output at %zu: %s\n", in->offset_floats, out->offset_floats,
+               direct ? "direct" : "not direct (the relu's buffer overlaps the conv's input)");
+        CHECK(direct == !overlap);
+        CHECK(!device_residual_match(plan, 1, &shortcut, &output, &direct)); /* starts at the conv only */
+        dlp_plan_destroy(plan);
+    }
+    /* Not the pattern: the conv's own activation, no bias, another final activation, the branch read elsewhere. */
+    const struct {
+        dlp_activation conv_activation, last;
+        bool bias, branch_is_output;
+    } refused[4] = {{DLP_ACT_RELU, DLP_ACT_RELU, true, false},
+                    {DLP_ACT_LINEAR, DLP_ACT_RELU, false, false},
+                    {DLP_ACT_LINEAR, DLP_ACT_SIGMOID, true, false},
+                    {DLP_ACT_LINEAR, DLP_ACT_RELU, true, true}};
+    for (int i = 0; i < 4; i++) {
+        plan = residual_plan(cpu, refused[i].conv_activation, refused[i].bias, refused[i].last,
+                             refused[i].branch_is_output);
+        if (!plan) continue;
+        bool matched = false;
+        for (int s = 0; s < plan->step_count; s++) matched = matched || device_residual_match(plan, s, &shortcut, &output, &direct);
+        if (matched) fprintf(stderr, "residual pattern matched refused case %d\n", i);
+        CHECK(!matched);
+        dlp_plan_destroy(plan);
+    }
+    check_bottleneck_direct(cpu, 4, 3);
+    check_bottleneck_direct(cpu, 16, 1);
+    dlp_backend_destroy(cpu);
+}
+
 static void check_cache(void)
 {
     device_conv_cache cache = {0};
@@ -49,6 +204,7 @@ static void check_cache(void)
     device_conv_key other_batch = device_conv_key_make(1, in, 192, 1, 7, 0, 3, 1, 1, 0);
     device_conv_key transposed = device_conv_key_make(32, in, 192, 7, 1, 3, 0, 1, 1, 0);
     device_conv_key tf32 = device_conv_key_make(32, in, 192, 1, 7, 0, 3, 1, 1, 1);
+    device_conv_key half = device_conv_key_with(a, 1, 0), timed = device_conv_key_with(a, 0, 1);
     device_conv_choice choice = {0, 0, 0}, found = {-1, -1, 1};
     CHECK(!device_conv_cache_find(&cache, &a, &found));
     choice.algorithm = 1, choice.math_type = 3, choice.workspace_bytes = 4096;
@@ -58,6 +214,11 @@ static void check_cache(void)
     CHECK(!device_conv_cache_find(&cache, &other_batch, &found));
     CHECK(!device_conv_cache_find(&cache, &transposed, &found));
     CHECK(!device_conv_cache_find(&cache, &tf32, &found));
+    /* Another storage type or search mode is another entry; the defaults are a's. */
+    CHECK(!device_conv_cache_find(&cache, &half, &found));
+    CHECK(!device_conv_cache_find(&cache, &timed, &found));
+    device_conv_key plain = device_conv_key_with(a, 0, 0);
+    CHECK(device_conv_cache_find(&cache, &plain, &found));
     /* Growth past the first capacity keeps every entry. */
     for (int n = 1; n <= 100; n++) {
         device_conv_key key = device_conv_key_make(n, (dlp_shape){n, n + 1, 3}, 8, 3, 3, 1, 1, 2, 2, 0);
@@ -102,15 +263,18 @@ int main(void)
     check_split(5, 1, 2, DLP_PAD_SAME, 0, 0);  /* total would be negative */
 
     check_cache();
+    check_conversions(check_env("DLP_FIXTURES"));
+    check_precision_names();
+    check_residual_match();
 
-    /* fp16/bf16 are refused before any device is touched (a build without
-     * CUDA refuses everything with "built without CUDA" instead). */
+    /* Options out of range are refused before any device is touched (a build
+     * without CUDA refuses everything with "built without CUDA" instead). */
     dlp_backend *backend = NULL;
     dlp_cuda_versions versions;
     dlp_cuda_get_versions(&versions);
-    dlp_cuda_options options = {DLP_CUDA_FP16, false, 0};
+    dlp_cuda_options options = {(dlp_cuda_precision)7, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false};
     if (versions.built_with_cuda)
-        CHECK_FAILS(dlp_backend_create_cuda(0, &options, &backend), DLP_ERR_UNSUPPORTED, "fp16");
+        CHECK_FAILS(dlp_backend_create_cuda(0, &options, &backend), DLP_ERR_INVALID_ARGUMENT, "precision 7");
     else
         CHECK_FAILS(dlp_backend_create_cuda(0, &options, &backend), DLP_ERR_DEVICE, "built without CUDA");
     CHECK(backend == NULL);
@@ -118,6 +282,8 @@ int main(void)
     int devices = 0;
     if (dlp_device_count(&devices) != DLP_OK) {
         CHECK(dlp_backend_create_cuda(0, NULL, &backend) == DLP_ERR_DEVICE);
+        options.precision = DLP_CUDA_BF16;
+        CHECK(dlp_backend_create_cuda(0, &options, &backend) == DLP_ERR_DEVICE);
         CHECK(strlen(dlp_last_error()) > 10);
         CHECK(backend == NULL);
         printf("cuda backend without a GPU: %s\n", dlp_last_error());

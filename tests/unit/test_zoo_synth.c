@@ -456,6 +456,8 @@ static void check_model(const zoo_model_case *model, const char *fixtures, const
     free_fixture(&f);
 }
 
+/* tests/gpu/test_zoo_half_cuda.c reuses the fixture helpers above with its own main. */
+#ifndef ZOO_SYNTH_NO_MAIN
 int main(void)
 {
     const char *fixtures = check_env("DLP_FIXTURES"), *shared = check_env("DLP_SHARED_DIR");
@@ -487,3 +489,4 @@ int main(void)
     dlp_backend_destroy(cpu);
     return check_summary(ZOO_SYNTH_SUITE);
 }
+#endif

@@ -1,10 +1,14 @@
 /* backend_cuda.c: the CUDA backend: one device arena per plan, weights
  * uploaded once at prepare, one stream per backend. Convolutions are cuDNN
  * (NHWC input, KRSC filter re-laid from Keras' HWIO at prepare); a 1x1
- * stride-1 convolution and Dense are one cuBLAS sgemm on the HWIO kernel as
+ * stride-1 convolution and Dense are one cuBLAS GEMM on the HWIO kernel as
  * it is (the same GEMM as the CPU backend); the rest are kernels/graph_ops.cu.
  * TensorFlow's 'same' padding with an odd total is padded explicitly into a
  * scratch buffer (cuDNN pads symmetrically only), then convolved unpadded.
+ * fp16/bf16 plans store activations and conv/dense weights in the half type
+ * (arena offsets counted in elements, so the arena is half the bytes), with
+ * fp32 accumulation everywhere; the host side stays float: the input is
+ * uploaded as float and converted on the device, outputs converted back.
  * CPU twin: src/backend/cpu/backend_cpu.c. */
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
@@ -22,14 +26,21 @@
 #include "graph/device_layout.h"
 #include "graph/plan_internal.h"
 
-enum { DEFAULT_WORKSPACE_CAP = 256 << 20 };
+#include <stdint.h>
+
+enum { DEFAULT_WORKSPACE_CAP = 256 << 20, MAX_GRAPHS = 16, CUBLAS_WORKSPACE = 32 << 20 };
 
 typedef struct cuda_context {
     int device;
     dlp_cuda_options options;
+    dlp_cuda_storage storage;    /* how activations are stored */
+    size_t element_bytes;        /* 4 (fp32) or 2 (fp16, bf16) */
+    cudnnDataType_t cudnn_type;  /* the storage as cuDNN names it */
+    cudaDataType_t blas_type;    /* the storage as cuBLAS names it */
     cudaStream_t stream;
     cudnnHandle_t cudnn;
     cublasHandle_t cublas;
+    void *cublas_workspace; /* with cuda_graphs: cuBLAS must not allocate while captured */
     /* dlp_plan_stage_images: per slot the device copy of a packed batch,
      * copied on copy_stream; the compute stream waits for the slot's event. */
     dlp_cuda_image_stage images[2];
@@ -40,8 +51,24 @@ typedef struct cuda_context {
 typedef enum conv_path { CONV_NONE = 0, CONV_GEMM, CONV_CUDNN } conv_path;
 
 typedef struct cuda_step {
-    float *weights[PLAN_MAX_WEIGHTS]; /* device copies; conv via cuDNN: [0] in KRSC */
+    /* Device copies. conv/dense: [0] the kernel in the storage type (via
+     * cuDNN: KRSC), [1] the bias in float (dlp's kernels read it); the other
+     * ops' small weights are float. */
+    void *weights[PLAN_MAX_WEIGHTS];
     conv_path path;
+    /* Fused conv+bias+activation: cuDNN wants the bias in y's type. bias
+     * points at weights[1] in fp32, at its own half copy otherwise. */
+    bool fused;
+    const void *bias;
+    void *bias_half;
+    cudnnTensorDescriptor_t bias_desc;
+    cudnnActivationDescriptor_t activation_desc;
+    /* Residual fusion (device_residual_match, direct only): this conv
+     * computes relu(conv + bias + shortcut) into the relu's output; the
+     * absorbed add and relu steps are skipped while it holds. */
+    bool residual;
+    int shortcut_value, residual_output, absorbed;
+    bool skip;
     int pad_top, pad_bottom, pad_left, pad_right;
     bool explicit_pad;     /* asymmetric 'same': pad into the scratch buffer first */
     dlp_shape conv_input;  /* what cuDNN sees: the input, or the padded input */
@@ -51,20 +78,35 @@ typedef struct cuda_step {
 } cuda_step;
 
 typedef struct cuda_plan_state {
-    float *arena;
-    float *scratch;          /* explicit padding, max over steps at max_batch */
+    void *arena;
+    void *scratch;           /* explicit padding, max over steps at max_batch */
+    /* fp16/bf16: the float input before conversion, and outputs converted
+     * back to float before the copy to the host (max over outputs). */
+    float *input_staging, *output_staging;
+    size_t output_staging_floats;
     void *workspace;
     size_t workspace_bytes;
     cuda_step *steps;        /* one per plan step */
     device_conv_cache algorithms;
+    /* cuda_graphs: per batch size, how many runs were seen and the captured
+     * graph (NULL: none yet, or capture failed: then captured stays -1). */
+    struct {
+        int batch, runs, captured;
+        cudaGraphExec_t exec;
+    } graphs[MAX_GRAPHS];
+    int graph_count;
+    bool replaying, capturing; /* the current run: its graph was launched at step 0 / is being recorded */
 } cuda_plan_state;
 
 static cuda_context *context_of(dlp_backend *backend) { return backend->context; }
 
-static float *value_data(const dlp_plan *plan, int value)
+/* The plan counts offsets in elements (named floats): fp16/bf16 scale them
+ * by 2 bytes instead of 4, which keeps every buffer's 64-byte alignment at 32. */
+static void *value_data(const dlp_plan *plan, int value)
 {
     const cuda_plan_state *state = plan->backend_state;
-    return state->arena + plan->values[value].offset_floats;
+    const cuda_context *context = plan->backend->context;
+    return (char *)state->arena + plan->values[value].offset_floats * context->element_bytes;
 }
 
 static dlp_status device_alloc(void **pointer, size_t bytes, const char *what)
@@ -80,12 +122,32 @@ static dlp_status device_alloc(void **pointer, size_t bytes, const char *what)
     return DLP_OK;
 }
 
-static dlp_status upload(cuda_context *context, float **device, const float *host, size_t floats, const char *what)
+static dlp_status upload_bytes(cuda_context *context, void **device, const void *host, size_t bytes, const char *what)
 {
-    DLP_TRY(device_alloc((void **)device, floats * sizeof(float), what));
-    if (floats) CUDA_TRY(cudaMemcpyAsync(*device, host, floats * sizeof(float), cudaMemcpyHostToDevice, context->stream));
+    DLP_TRY(device_alloc(device, bytes, what));
+    if (bytes) CUDA_TRY(cudaMemcpyAsync(*device, host, bytes, cudaMemcpyHostToDevice, context->stream));
     CUDA_TRY(cudaStreamSynchronize(context->stream));
     return DLP_OK;
+}
+
+static dlp_status upload(cuda_context *context, void **device, const float *host, size_t floats, const char *what)
+{
+    return upload_bytes(context, device, host, floats * sizeof(float), what);
+}
+
+/* Weights that cuDNN or cuBLAS read with the activations: converted once,
+ * here on the host (round to nearest even), to the storage type. */
+static dlp_status upload_stored(cuda_context *context, void **device, const float *host, size_t floats,
+                                const char *what)
+{
+    if (context->storage == DLP_CUDA_STORAGE_F32) return upload(context, device, host, floats, what);
+    uint16_t *half = malloc((floats ? floats : 1) * sizeof *half);
+    if (!half) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "cuda backend: out of memory converting %s", what);
+    if (context->storage == DLP_CUDA_STORAGE_F16) device_float_to_half(host, half, floats);
+    else device_float_to_bfloat16(host, half, floats);
+    dlp_status status = upload_bytes(context, device, half, floats * sizeof *half, what);
+    free(half);
+    return status;
 }
 
 static bool is_pointwise(const dlp_conv2d_params *p)
@@ -93,53 +155,63 @@ static bool is_pointwise(const dlp_conv2d_params *p)
     return p->kernel_h == 1 && p->kernel_w == 1 && p->stride_h == 1 && p->stride_w == 1;
 }
 
+static bool full_fp32(const cuda_context *context)
+{
+    return context->storage == DLP_CUDA_STORAGE_F32 && !context->options.allow_tf32;
+}
+
 static int math_mode(const cuda_context *context) { return context->options.allow_tf32 ? 1 : 0; }
 
+/* The math type a convolution starts with: FMA for full fp32, tensor cores
+ * for fp16/bf16, cuDNN's default (TF32 allowed) otherwise. */
+static cudnnMathType_t base_math(const cuda_context *context)
+{
+    if (full_fp32(context)) return CUDNN_FMA_MATH;
+    return context->storage == DLP_CUDA_STORAGE_F32 ? CUDNN_DEFAULT_MATH : CUDNN_TENSOR_OP_MATH;
+}
+
 /* Full-fp32 algorithms only unless TF32 is allowed: FFT and Winograd trade
- * accuracy for speed, beyond what the 1e-5 agreement with the CPU allows. */
+ * accuracy for speed, beyond what the 1e-5 agreement with the CPU allows.
+ * fp16/bf16 take any (their own rounding dominates). */
 static bool algorithm_preferred(const cuda_context *context, cudnnConvolutionFwdAlgo_t algorithm)
 {
-    if (context->options.allow_tf32) return true;
+    if (!full_fp32(context)) return true;
     return algorithm == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM ||
            algorithm == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM ||
            algorithm == CUDNN_CONVOLUTION_FWD_ALGO_GEMM || algorithm == CUDNN_CONVOLUTION_FWD_ALGO_DIRECT;
 }
 
-static dlp_status set_conv_tensors(const cuda_step *cs, int n, dlp_shape output)
+static dlp_status set_conv_tensors(const cuda_context *context, const cuda_step *cs, int n, dlp_shape output)
 {
-    CUDNN_TRY(cudnnSetTensor4dDescriptor(cs->x_desc, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, n, cs->conv_input.c,
+    CUDNN_TRY(cudnnSetTensor4dDescriptor(cs->x_desc, CUDNN_TENSOR_NHWC, context->cudnn_type, n, cs->conv_input.c,
                                          cs->conv_input.h, cs->conv_input.w));
-    CUDNN_TRY(cudnnSetTensor4dDescriptor(cs->y_desc, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, n, output.c, output.h,
+    CUDNN_TRY(cudnnSetTensor4dDescriptor(cs->y_desc, CUDNN_TENSOR_NHWC, context->cudnn_type, n, output.c, output.h,
                                          output.w));
     return DLP_OK;
 }
 
-/* The algorithm for this step at batch n: cached per shape, else the first of
- * cuDNN's heuristic ranking that is supported, fits the cap and is preferred
- * (full-fp32 GEMM family unless TF32 is allowed); failing that, the first
- * supported one that fits. */
-static dlp_status choose_algorithm(cuda_context *context, cuda_plan_state *state, const plan_step *step,
-                                   const cuda_step *cs, int n, size_t cap, device_conv_choice *choice)
+/* cuDNN runs conv+bias+activation fused with the identity activation only
+ * with IMPLICIT_PRECOMP_GEMM (cudnnConvolutionBiasActivationForward's docs). */
+static bool needs_precomp(const plan_step *step, const cuda_step *cs)
 {
-    const dlp_conv2d_params *p = &step->params.conv;
-    int pad_h = cs->explicit_pad ? 0 : cs->pad_top, pad_w = cs->explicit_pad ? 0 : cs->pad_left;
-    device_conv_key key = device_conv_key_make(n, cs->conv_input, p->filters, p->kernel_h, p->kernel_w, pad_h, pad_w,
-                                               p->stride_h, p->stride_w, math_mode(context));
-    if (device_conv_cache_find(&state->algorithms, &key, choice)) return DLP_OK;
-    DLP_TRY(set_conv_tensors(cs, n, step->output_shape));
-    cudnnConvolutionFwdAlgoPerf_t results[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-    int returned = 0;
-    CUDNN_TRY(cudnnGetConvolutionForwardAlgorithm_v7(context->cudnn, cs->x_desc, cs->w_desc, cs->conv_desc,
-                                                     cs->y_desc, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned,
-                                                     results));
+    return cs->fused && !cs->residual && step->params.conv.activation == DLP_ACT_LINEAR;
+}
+
+/* The first candidate (in cuDNN's order: ranked, or fastest first) that
+ * succeeded, is preferred on the first pass (any on the second), is
+ * IMPLICIT_PRECOMP_GEMM when precomp_only, and fits the cap; -1 if none. */
+static int pick_candidate(cuda_context *context, const cuda_step *cs, const cudnnConvolutionFwdAlgoPerf_t *results,
+                          int returned, bool precomp_only, size_t cap, device_conv_choice *choice)
+{
     for (int pass = 0; pass < 2; pass++)
     for (int i = 0; i < returned; i++) {
         if (results[i].status != CUDNN_STATUS_SUCCESS) continue;
         if (pass == 0 && !algorithm_preferred(context, results[i].algo)) continue;
+        if (precomp_only && results[i].algo != CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM) continue;
         /* Without TF32 every algorithm runs in FMA math, whatever the ranking
          * suggests (cuDNN's default math may use TF32 tensor cores). */
-        cudnnMathType_t math = context->options.allow_tf32 ? results[i].mathType : CUDNN_FMA_MATH;
-        CUDNN_TRY(cudnnSetConvolutionMathType(cs->conv_desc, math));
+        cudnnMathType_t math = full_fp32(context) ? CUDNN_FMA_MATH : results[i].mathType;
+        if (cudnnSetConvolutionMathType(cs->conv_desc, math) != CUDNN_STATUS_SUCCESS) continue;
         size_t bytes = 0;
         if (cudnnGetConvolutionForwardWorkspaceSize(context->cudnn, cs->x_desc, cs->w_desc, cs->conv_desc, cs->y_desc,
                                                     results[i].algo, &bytes) != CUDNN_STATUS_SUCCESS)
@@ -148,14 +220,47 @@ static dlp_status choose_algorithm(cuda_context *context, cuda_plan_state *state
         choice->algorithm = (int)results[i].algo;
         choice->math_type = (int)math;
         choice->workspace_bytes = bytes;
-        return device_conv_cache_put(&state->algorithms, &key, choice);
+        return i;
     }
+    return -1;
+}
+
+/* The algorithm for this step at batch n: cached per shape, else chosen from
+ * cuDNN's heuristic ranking or, with DLP_CUDA_SEARCH_TIMED, from every
+ * algorithm run and timed once (cudnnFindConvolutionForwardAlgorithm
+ * allocates its own buffers); see pick_candidate. A fused identity
+ * convolution asks for IMPLICIT_PRECOMP_GEMM first (else it runs unfused). */
+static dlp_status choose_algorithm(cuda_context *context, cuda_plan_state *state, const plan_step *step,
+                                   const cuda_step *cs, int n, size_t cap, device_conv_choice *choice)
+{
+    const dlp_conv2d_params *p = &step->params.conv;
+    int pad_h = cs->explicit_pad ? 0 : cs->pad_top, pad_w = cs->explicit_pad ? 0 : cs->pad_left;
+    bool timed = context->options.search == DLP_CUDA_SEARCH_TIMED, precomp = needs_precomp(step, cs);
+    device_conv_key key = device_conv_key_make(n, cs->conv_input, p->filters, p->kernel_h, p->kernel_w, pad_h, pad_w,
+                                               p->stride_h, p->stride_w, math_mode(context));
+    key = device_conv_key_with(key, (int)context->storage, (timed ? 1 : 0) + (precomp ? 2 : 0) + (cs->residual ? 4 : 0));
+    if (device_conv_cache_find(&state->algorithms, &key, choice)) return DLP_OK;
+    DLP_TRY(set_conv_tensors(context, cs, n, step->output_shape));
+    cudnnConvolutionFwdAlgoPerf_t results[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+    int returned = 0;
+    if (timed) {
+        CUDNN_TRY(cudnnSetConvolutionMathType(cs->conv_desc, base_math(context)));
+        CUDNN_TRY(cudnnFindConvolutionForwardAlgorithm(context->cudnn, cs->x_desc, cs->w_desc, cs->conv_desc,
+                                                       cs->y_desc, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned,
+                                                       results));
+    } else {
+        CUDNN_TRY(cudnnGetConvolutionForwardAlgorithm_v7(context->cudnn, cs->x_desc, cs->w_desc, cs->conv_desc,
+                                                         cs->y_desc, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned,
+                                                         results));
+    }
+    if ((precomp && pick_candidate(context, cs, results, returned, true, cap, choice) >= 0) ||
+        pick_candidate(context, cs, results, returned, false, cap, choice) >= 0)
+        return device_conv_cache_put(&state->algorithms, &key, choice);
     return dlp_fail(DLP_ERR_DEVICE,
                     "cuda backend: conv \"%s\" (batch %d, %dx%dx%d, kernel %dx%d, stride %dx%d, %d filters): cuDNN "
                     "offers no %salgorithm within %zu bytes of workspace (%d candidates)",
                     step->name, n, cs->conv_input.h, cs->conv_input.w, cs->conv_input.c, p->kernel_h, p->kernel_w,
-                    p->stride_h, p->stride_w, p->filters, context->options.allow_tf32 ? "" : "FMA-math ", cap,
-                    returned);
+                    p->stride_h, p->stride_w, p->filters, full_fp32(context) ? "FMA-math " : "", cap, returned);
 }
 
 static dlp_status prepare_cudnn_conv(cuda_context *context, const plan_step *step, cuda_step *cs)
@@ -174,14 +279,13 @@ static dlp_status prepare_cudnn_conv(cuda_context *context, const plan_step *ste
     CUDNN_TRY(cudnnCreateTensorDescriptor(&cs->y_desc));
     CUDNN_TRY(cudnnCreateFilterDescriptor(&cs->w_desc));
     CUDNN_TRY(cudnnCreateConvolutionDescriptor(&cs->conv_desc));
-    CUDNN_TRY(cudnnSetFilter4dDescriptor(cs->w_desc, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NHWC, p->filters, is.c,
+    CUDNN_TRY(cudnnSetFilter4dDescriptor(cs->w_desc, context->cudnn_type, CUDNN_TENSOR_NHWC, p->filters, is.c,
                                          p->kernel_h, p->kernel_w));
     int pad_h = cs->explicit_pad ? 0 : cs->pad_top, pad_w = cs->explicit_pad ? 0 : cs->pad_left;
     CUDNN_TRY(cudnnSetConvolution2dDescriptor(cs->conv_desc, pad_h, pad_w, p->stride_h, p->stride_w, 1, 1,
                                               CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
-    CUDNN_TRY(cudnnSetConvolutionMathType(cs->conv_desc,
-                                          context->options.allow_tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH));
-    DLP_TRY(set_conv_tensors(cs, 1, step->output_shape));
+    CUDNN_TRY(cudnnSetConvolutionMathType(cs->conv_desc, base_math(context)));
+    DLP_TRY(set_conv_tensors(context, cs, 1, step->output_shape));
     int n = 0, c = 0, h = 0, w = 0;
     CUDNN_TRY(cudnnGetConvolution2dForwardOutputDim(cs->conv_desc, cs->x_desc, cs->w_desc, &n, &c, &h, &w));
     if (c != step->output_shape.c || h != step->output_shape.h || w != step->output_shape.w)
@@ -191,29 +295,86 @@ static dlp_status prepare_cudnn_conv(cuda_context *context, const plan_step *ste
     float *ohwi = malloc(step->weight_counts[0] * sizeof(float));
     if (!ohwi) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "cuda backend: out of memory");
     device_hwio_to_ohwi(step->weights[0], p->kernel_h, p->kernel_w, is.c, p->filters, ohwi);
-    dlp_status status = upload(context, &cs->weights[0], ohwi, step->weight_counts[0], "a conv kernel");
+    dlp_status status = upload_stored(context, &cs->weights[0], ohwi, step->weight_counts[0], "a conv kernel");
     free(ohwi);
     return status;
 }
 
+/* Fusing needs a bias (cuDNN's call adds one) and relu or no activation (the
+ * only modes cudnnConvolutionBiasActivationForward takes). */
+static dlp_status prepare_fused(cuda_context *context, const plan_step *step, cuda_step *cs)
+{
+    const dlp_conv2d_params *p = &step->params.conv;
+    if (!context->options.fuse_bias_activation || !step->weights[1]) return DLP_OK;
+    if (p->activation != DLP_ACT_RELU && p->activation != DLP_ACT_LINEAR) return DLP_OK;
+    cs->bias = cs->weights[1];
+    if (context->storage != DLP_CUDA_STORAGE_F32) {
+        DLP_TRY(upload_stored(context, &cs->bias_half, step->weights[1], step->weight_counts[1], "a conv bias"));
+        cs->bias = cs->bias_half;
+    }
+    CUDNN_TRY(cudnnCreateTensorDescriptor(&cs->bias_desc));
+    CUDNN_TRY(cudnnSetTensor4dDescriptor(cs->bias_desc, CUDNN_TENSOR_NHWC, context->cudnn_type, 1, p->filters, 1, 1));
+    CUDNN_TRY(cudnnCreateActivationDescriptor(&cs->activation_desc));
+    cudnnActivationMode_t mode = p->activation == DLP_ACT_RELU ? CUDNN_ACTIVATION_RELU : CUDNN_ACTIVATION_IDENTITY;
+    CUDNN_TRY(cudnnSetActivationDescriptor(cs->activation_desc, mode, CUDNN_NOT_PROPAGATE_NAN, 0.0));
+    cs->fused = true;
+    return DLP_OK;
+}
+
+/* Whether a half plan can run this step: dlp's kernels have fp16/bf16
+ * versions for the zoo's ops only; the ops added for users' Keras models run
+ * in fp32 plans. */
+static bool half_supported(const plan_step *step)
+{
+    switch (step->op) {
+    case DLP_OP_CONV2D:
+    case DLP_OP_DEPTHWISE_CONV2D:
+    case DLP_OP_DENSE:
+    case DLP_OP_BATCHNORM:
+    case DLP_OP_MAX_POOL:
+    case DLP_OP_AVG_POOL:
+    case DLP_OP_GLOBAL_AVG_POOL:
+    case DLP_OP_GLOBAL_MAX_POOL:
+    case DLP_OP_CONCAT:
+    case DLP_OP_ADD:
+    case DLP_OP_ZERO_PAD:
+    case DLP_OP_FLATTEN:
+    case DLP_OP_IDENTITY: return true;
+    case DLP_OP_ACTIVATION: return step->params.activation <= DLP_ACT_SOFTMAX;
+    default: return false;
+    }
+}
+
 static dlp_status prepare_step(cuda_context *context, const plan_step *step, cuda_step *cs)
 {
+    if (context->storage != DLP_CUDA_STORAGE_F32 && !half_supported(step))
+        return dlp_fail(DLP_ERR_UNSUPPORTED, "cuda backend: %s%s%s has no %s kernel (run this model with precision "
+                        "fp32 or on the cpu backend)", dlp_op_name(step->op),
+                        step->op == DLP_OP_ACTIVATION ? " " : "",
+                        step->op == DLP_OP_ACTIVATION ? dlp_activation_name(step->params.activation) : "",
+                        context->storage == DLP_CUDA_STORAGE_F16 ? "fp16" : "bf16");
     bool conv = step->op == DLP_OP_CONV2D;
-    if (conv && !is_pointwise(&step->params.conv)) {
+    /* Fusing sends 1x1 convolutions through cuDNN too, for its epilogue. */
+    if (conv && (!is_pointwise(&step->params.conv) || context->options.fuse_bias_activation)) {
         cs->path = CONV_CUDNN;
         DLP_TRY(prepare_cudnn_conv(context, step, cs));
-    } else {
+    } else if (conv || step->op == DLP_OP_DENSE) {
         if (conv) cs->path = CONV_GEMM;
-        if (step->weights[0])
-            DLP_TRY(upload(context, &cs->weights[0], step->weights[0], step->weight_counts[0], "weights"));
+        DLP_TRY(upload_stored(context, &cs->weights[0], step->weights[0], step->weight_counts[0], "weights"));
+    } else if (step->weights[0]) {
+        DLP_TRY(upload(context, &cs->weights[0], step->weights[0], step->weight_counts[0], "weights"));
     }
     if (step->weights[1]) DLP_TRY(upload(context, &cs->weights[1], step->weights[1], step->weight_counts[1], "weights"));
+    if (cs->path == CONV_CUDNN) DLP_TRY(prepare_fused(context, step, cs));
     return DLP_OK;
 }
 
 static void release_step(cuda_step *cs)
 {
     for (int i = 0; i < PLAN_MAX_WEIGHTS; i++) cudaFree(cs->weights[i]);
+    cudaFree(cs->bias_half);
+    if (cs->bias_desc) cudnnDestroyTensorDescriptor(cs->bias_desc);
+    if (cs->activation_desc) cudnnDestroyActivationDescriptor(cs->activation_desc);
     if (cs->x_desc) cudnnDestroyTensorDescriptor(cs->x_desc);
     if (cs->y_desc) cudnnDestroyTensorDescriptor(cs->y_desc);
     if (cs->w_desc) cudnnDestroyFilterDescriptor(cs->w_desc);
@@ -233,6 +394,10 @@ static void cuda_release(dlp_backend *backend, dlp_plan *plan)
     cudaFree(state->arena);
     cudaFree(state->scratch);
     cudaFree(state->workspace);
+    cudaFree(state->input_staging);
+    cudaFree(state->output_staging);
+    for (int g = 0; g < state->graph_count; g++)
+        if (state->graphs[g].exec) cudaGraphExecDestroy(state->graphs[g].exec);
     device_conv_cache_clear(&state->algorithms);
     free(state);
     plan->backend_state = NULL;
@@ -242,39 +407,77 @@ static void cuda_release(dlp_backend *backend, dlp_plan *plan)
  * algorithms chosen here are cached for the runs at max_batch. */
 static dlp_status size_buffers(cuda_context *context, dlp_plan *plan, cuda_plan_state *state)
 {
-    size_t scratch_floats = 0, workspace = 0;
+    size_t scratch_elements = 0, workspace = 0, bytes = context->element_bytes;
     size_t cap = context->options.workspace_cap_bytes;
     for (int s = 0; s < plan->step_count; s++) {
         const cuda_step *cs = &state->steps[s];
         if (cs->path != CONV_CUDNN) continue;
         if (cs->explicit_pad) {
-            size_t floats = (size_t)plan->max_batch * dlp_shape_elements(cs->conv_input);
-            if (floats > scratch_floats) scratch_floats = floats;
+            size_t elements = (size_t)plan->max_batch * dlp_shape_elements(cs->conv_input);
+            if (elements > scratch_elements) scratch_elements = elements;
         }
         device_conv_choice choice;
         DLP_TRY(choose_algorithm(context, state, &plan->steps[s], cs, plan->max_batch, cap, &choice));
         if (choice.workspace_bytes > workspace) workspace = choice.workspace_bytes;
     }
-    DLP_TRY(device_alloc((void **)&state->scratch, scratch_floats * sizeof(float), "convolution padding"));
-    if (scratch_floats)
-        CUDA_TRY(cudaMemsetAsync(state->scratch, 0xFF, scratch_floats * sizeof(float), context->stream));
+    DLP_TRY(device_alloc(&state->scratch, scratch_elements * bytes, "convolution padding"));
+    if (scratch_elements) CUDA_TRY(cudaMemsetAsync(state->scratch, 0xFF, scratch_elements * bytes, context->stream));
     DLP_TRY(device_alloc(&state->workspace, workspace, "the cuDNN workspace"));
     state->workspace_bytes = workspace;
+    return DLP_OK;
+}
+
+/* fp16/bf16: float buffers for the input before conversion and for the
+ * largest output after it. */
+static dlp_status alloc_staging(cuda_context *context, dlp_plan *plan, cuda_plan_state *state)
+{
+    if (context->storage == DLP_CUDA_STORAGE_F32) return DLP_OK;
+    size_t input = (size_t)plan->max_batch * dlp_shape_elements(plan->input_shape), output = 0;
+    for (int o = 0; o < plan->output_count; o++) {
+        size_t floats = (size_t)plan->max_batch * plan->values[plan->output_values[o]].floats_per_image;
+        if (floats > output) output = floats;
+    }
+    DLP_TRY(device_alloc((void **)&state->input_staging, input * sizeof(float), "the float input"));
+    DLP_TRY(device_alloc((void **)&state->output_staging, output * sizeof(float), "the float outputs"));
+    state->output_staging_floats = output;
+    return DLP_OK;
+}
+
+/* Marks ResNet-style conv -> add -> relu endings whose conv is fused (so has
+ * a bias and an activation descriptor, now relu) as one residual call, when
+ * it can write the relu's buffer directly (all of ResNet50's can; otherwise
+ * the relu's buffer may overlap the conv's own, which a copy would need). */
+static dlp_status find_residuals(dlp_plan *plan, cuda_plan_state *state)
+{
+    for (int s = 0; s + 2 < plan->step_count; s++) {
+        cuda_step *cs = &state->steps[s];
+        int shortcut = -1, output = -1;
+        bool direct = false;
+        if (!cs->fused || cs->skip || !device_residual_match(plan, s, &shortcut, &output, &direct) || !direct)
+            continue;
+        CUDNN_TRY(cudnnSetActivationDescriptor(cs->activation_desc, CUDNN_ACTIVATION_RELU, CUDNN_NOT_PROPAGATE_NAN, 0.0));
+        cs->residual = true;
+        cs->shortcut_value = shortcut, cs->residual_output = output, cs->absorbed = s + 1;
+        state->steps[s + 1].skip = state->steps[s + 2].skip = true;
+    }
     return DLP_OK;
 }
 
 static dlp_status prepare_all(cuda_context *context, dlp_plan *plan, cuda_plan_state *state)
 {
     CUDA_TRY(cudaSetDevice(context->device));
-    DLP_TRY(device_alloc((void **)&state->arena, plan->arena_floats * sizeof(float), "the activation arena"));
-    /* All-ones bytes are NaN floats: a kernel that leaves part of its output
-     * unwritten shows up in the results instead of reading stale zeros. */
-    if (plan->arena_floats)
-        CUDA_TRY(cudaMemsetAsync(state->arena, 0xFF, plan->arena_floats * sizeof(float), context->stream));
+    size_t arena_bytes = plan->arena_floats * context->element_bytes;
+    DLP_TRY(device_alloc(&state->arena, arena_bytes, "the activation arena"));
+    /* All-ones bytes are NaN (float, half and bfloat16 alike): a kernel that
+     * leaves part of its output unwritten shows up in the results instead of
+     * reading stale zeros. */
+    if (arena_bytes) CUDA_TRY(cudaMemsetAsync(state->arena, 0xFF, arena_bytes, context->stream));
+    DLP_TRY(alloc_staging(context, plan, state));
     for (int s = 0; s < plan->step_count; s++) {
         dlp_status status = prepare_step(context, &plan->steps[s], &state->steps[s]);
         if (status != DLP_OK) return dlp_fail_context(status, "layer \"%s\"", plan->steps[s].name);
     }
+    if (context->options.fuse_bias_activation) DLP_TRY(find_residuals(plan, state));
     return size_buffers(context, plan, state);
 }
 
@@ -295,10 +498,19 @@ static dlp_status cuda_prepare(dlp_backend *backend, dlp_plan *plan)
 static dlp_status cuda_upload_input(dlp_backend *backend, dlp_plan *plan, const float *input, int n)
 {
     cuda_context *context = context_of(backend);
+    cuda_plan_state *state = plan->backend_state;
     CUDA_TRY(cudaSetDevice(context->device));
-    size_t bytes = (size_t)n * dlp_shape_elements(plan->input_shape) * sizeof(float);
-    CUDA_TRY(cudaMemcpyAsync(value_data(plan, plan->input_value), input, bytes, cudaMemcpyHostToDevice,
+    size_t floats = (size_t)n * dlp_shape_elements(plan->input_shape);
+    void *device_input = value_data(plan, plan->input_value);
+    if (context->storage == DLP_CUDA_STORAGE_F32) {
+        CUDA_TRY(cudaMemcpyAsync(device_input, input, floats * sizeof(float), cudaMemcpyHostToDevice,
+                                 context->stream));
+        return DLP_OK;
+    }
+    CUDA_TRY(cudaMemcpyAsync(state->input_staging, input, floats * sizeof(float), cudaMemcpyHostToDevice,
                              context->stream));
+    CUDA_TRY(dlp_cuda_convert(DLP_CUDA_STORAGE_F32, state->input_staging, context->storage, device_input, floats,
+                              context->stream));
     return DLP_OK;
 }
 
@@ -326,41 +538,94 @@ static dlp_status cuda_upload_staged_images(dlp_backend *backend, dlp_plan *plan
                         stage->count, count);
     CUDA_TRY(cudaSetDevice(context->device));
     CUDA_TRY(cudaStreamWaitEvent(context->stream, context->copied[slot], 0));
-    return dlp_cuda_image_stage_launch(stage, plan->input_shape.h, plan->input_shape.w, method, normalize,
-                                       value_data(plan, plan->input_value), context->stream);
+    if (context->storage == DLP_CUDA_STORAGE_F32)
+        return dlp_cuda_image_stage_launch(stage, plan->input_shape.h, plan->input_shape.w, method, normalize,
+                                           value_data(plan, plan->input_value), context->stream);
+    /* fp16/bf16: the kernel writes floats into the staging input, converted into the arena. */
+    cuda_plan_state *state = plan->backend_state;
+    DLP_TRY(dlp_cuda_image_stage_launch(stage, plan->input_shape.h, plan->input_shape.w, method, normalize,
+                                        state->input_staging, context->stream));
+    CUDA_TRY(dlp_cuda_convert(DLP_CUDA_STORAGE_F32, state->input_staging, context->storage,
+                              value_data(plan, plan->input_value), count * dlp_shape_elements(plan->input_shape),
+                              context->stream));
+    return DLP_OK;
 }
 
-static dlp_status apply_activation(cuda_context *context, float *data, size_t rows, int channels, const float *bias,
+static dlp_status apply_activation(cuda_context *context, void *data, size_t rows, int channels, const float *bias,
                                    dlp_activation activation)
 {
+    dlp_cuda_storage storage = context->storage;
     if (activation == DLP_ACT_SOFTMAX) {
-        if (bias) CUDA_TRY(dlp_cuda_bias_activation(data, data, rows, channels, bias, DLP_ACT_LINEAR, context->stream));
-        CUDA_TRY(dlp_cuda_softmax(data, data, rows, channels, context->stream));
+        if (bias)
+            CUDA_TRY(dlp_cuda_bias_activation_typed(storage, data, data, rows, channels, bias, DLP_ACT_LINEAR,
+                                                    context->stream));
+        CUDA_TRY(dlp_cuda_softmax_typed(storage, data, data, rows, channels, context->stream));
     } else if (bias || activation != DLP_ACT_LINEAR) {
-        CUDA_TRY(dlp_cuda_bias_activation(data, data, rows, channels, bias, (int)activation, context->stream));
+        CUDA_TRY(dlp_cuda_bias_activation_typed(storage, data, data, rows, channels, bias, (int)activation,
+                                                context->stream));
     }
     return DLP_OK;
 }
 
 /* Row-major out[rows, units] = in[rows, k] x kernel[k, units]: cuBLAS is
- * column-major, so it computes out^T = kernel^T x in^T with the same buffers. */
-static dlp_status gemm(cuda_context *context, const float *in, size_t rows, int k, const float *kernel, int units,
-                       float *out)
+ * column-major, so it computes out^T = kernel^T x in^T with the same buffers.
+ * fp32: sgemm; fp16/bf16: GemmEx with fp32 accumulation (CUBLAS_COMPUTE_32F). */
+static dlp_status gemm(cuda_context *context, const void *in, size_t rows, int k, const void *kernel, int units,
+                       void *out)
 {
     if (rows > 2147483647u) return dlp_fail(DLP_ERR_LIMIT, "cuda backend: a GEMM of %zu rows", rows);
     const float one = 1.0f, zero = 0.0f;
-    CUBLAS_TRY(cublasSgemm(context->cublas, CUBLAS_OP_N, CUBLAS_OP_N, units, (int)rows, k, &one, kernel, units, in, k,
-                           &zero, out, units));
+    if (context->storage == DLP_CUDA_STORAGE_F32) {
+        CUBLAS_TRY(cublasSgemm(context->cublas, CUBLAS_OP_N, CUBLAS_OP_N, units, (int)rows, k, &one, kernel, units,
+                               in, k, &zero, out, units));
+        return DLP_OK;
+    }
+    cudaDataType_t type = context->blas_type;
+    CUBLAS_TRY(cublasGemmEx(context->cublas, CUBLAS_OP_N, CUBLAS_OP_N, units, (int)rows, k, &one, kernel, type, units,
+                            in, type, k, &zero, out, type, units, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
     return DLP_OK;
 }
 
-static dlp_status run_cudnn_conv(cuda_context *context, cuda_plan_state *state, const plan_step *step,
-                                 const cuda_step *cs, const float *in, float *out, int n)
+/* cudnnConvolutionBiasActivationForward: y = act(conv(x) + alpha2*z + bias).
+ * Plain: z aliases y with alpha2 = 0 (never read). Residual: z is the
+ * shortcut, alpha2 = 1, y the relu's output. false in *done when cuDNN
+ * refuses this configuration; the step then runs unfused from now on (its
+ * absorbed add and relu steps run again). */
+static dlp_status run_fused(cuda_context *context, cuda_plan_state *state, cuda_step *cs,
+                            const device_conv_choice *choice, const void *in, void *out, const void *shortcut,
+                            void *residual_out, bool *done)
 {
+    const float one = 1.0f, zero = 0.0f;
+    const void *z = cs->residual ? shortcut : out;
+    void *y = cs->residual ? residual_out : out;
+    cudnnStatus_t status = cudnnConvolutionBiasActivationForward(
+        context->cudnn, &one, cs->x_desc, in, cs->w_desc, cs->weights[0], cs->conv_desc,
+        (cudnnConvolutionFwdAlgo_t)choice->algorithm, state->workspace, choice->workspace_bytes,
+        cs->residual ? &one : &zero, cs->y_desc, z, cs->bias_desc, cs->bias, cs->activation_desc, cs->y_desc, y);
+    *done = status == CUDNN_STATUS_SUCCESS;
+    /* cuDNN 9 numbers its statuses by category: 2xxx bad parameter, 3xxx
+     * not supported (shape, data type, layout, ...). */
+    int category = (int)status / 1000;
+    if (category == 2 || category == 3) {
+        cs->fused = false;
+        if (cs->residual) state->steps[cs->absorbed].skip = state->steps[cs->absorbed + 1].skip = false;
+        cs->residual = false;
+        return DLP_OK;
+    }
+    CUDNN_TRY(status);
+    return DLP_OK;
+}
+
+/* *fused: whether bias and activation were applied too. */
+static dlp_status run_cudnn_conv(cuda_context *context, const dlp_plan *plan, const plan_step *step, cuda_step *cs,
+                                 const void *in, void *out, int n, bool *fused)
+{
+    cuda_plan_state *state = plan->backend_state;
     dlp_shape is = step->input_shapes[0];
+    *fused = false;
     if (cs->explicit_pad) {
-        CUDA_TRY(dlp_cuda_zero_pad(in, n, is.h, is.w, is.c, state->scratch, cs->conv_input.h, cs->conv_input.w,
-                                   cs->pad_top, cs->pad_left, context->stream));
+        CUDA_TRY(dlp_cuda_zero_pad_typed(context->storage, in, n, is.h, is.w, is.c, state->scratch, cs->conv_input.h,
+                                         cs->conv_input.w, cs->pad_top, cs->pad_left, context->stream));
         in = state->scratch;
     }
     device_conv_choice choice;
@@ -373,8 +638,14 @@ static dlp_status run_cudnn_conv(cuda_context *context, cuda_plan_state *state, 
         DLP_TRY(device_alloc(&state->workspace, choice.workspace_bytes, "the cuDNN workspace"));
         state->workspace_bytes = choice.workspace_bytes;
     }
-    DLP_TRY(set_conv_tensors(cs, n, step->output_shape));
+    DLP_TRY(set_conv_tensors(context, cs, n, step->output_shape));
     CUDNN_TRY(cudnnSetConvolutionMathType(cs->conv_desc, (cudnnMathType_t)choice.math_type));
+    if (cs->fused && (!needs_precomp(step, cs) || choice.algorithm == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM)) {
+        const void *shortcut = cs->residual ? value_data(plan, cs->shortcut_value) : NULL;
+        void *residual_out = cs->residual ? value_data(plan, cs->residual_output) : NULL;
+        DLP_TRY(run_fused(context, state, cs, &choice, in, out, shortcut, residual_out, fused));
+        if (*fused) return DLP_OK;
+    }
     const float one = 1.0f, zero = 0.0f;
     CUDNN_TRY(cudnnConvolutionForward(context->cudnn, &one, cs->x_desc, in, cs->w_desc, cs->weights[0],
                                       cs->conv_desc, (cudnnConvolutionFwdAlgo_t)choice.algorithm, state->workspace,
@@ -382,16 +653,18 @@ static dlp_status run_cudnn_conv(cuda_context *context, cuda_plan_state *state, 
     return DLP_OK;
 }
 
-static dlp_status run_conv(cuda_context *context, cuda_plan_state *state, const plan_step *step, const cuda_step *cs,
-                           const float *in, float *out, int n)
+static dlp_status run_conv(cuda_context *context, const dlp_plan *plan, const plan_step *step, cuda_step *cs,
+                           const void *in, void *out, int n)
 {
     const dlp_conv2d_params *p = &step->params.conv;
     dlp_shape is = step->input_shapes[0], os = step->output_shape;
     size_t rows = (size_t)n * os.h * os.w;
+    bool fused = false;
     if (cs->path == CONV_GEMM)
         DLP_TRY(gemm(context, in, (size_t)n * is.h * is.w, is.c, cs->weights[0], p->filters, out));
     else
-        DLP_TRY(run_cudnn_conv(context, state, step, cs, in, out, n));
+        DLP_TRY(run_cudnn_conv(context, plan, step, cs, in, out, n, &fused));
+    if (fused) return DLP_OK;
     return apply_activation(context, out, rows, os.c, cs->weights[1], p->activation);
 }
 
@@ -404,37 +677,41 @@ static dlp_cuda_window window_of(int n, dlp_shape is, dlp_shape os, int kernel_h
     return g;
 }
 
-static dlp_status run_multi_input(cuda_context *context, const dlp_plan *plan, const plan_step *step, float *out,
+static dlp_status run_multi_input(cuda_context *context, const dlp_plan *plan, const plan_step *step, void *out,
                                   size_t pixels)
 {
+    dlp_cuda_storage storage = context->storage;
     if (step->input_count > DLP_CUDA_MAX_INPUTS)
         return dlp_fail(DLP_ERR_UNSUPPORTED, "cuda backend: %s of %d inputs (at most %d)", dlp_op_name(step->op),
                         step->input_count, DLP_CUDA_MAX_INPUTS);
-    const float *inputs[DLP_CUDA_MAX_INPUTS];
+    const void *inputs[DLP_CUDA_MAX_INPUTS];
     for (int i = 0; i < step->input_count; i++) inputs[i] = value_data(plan, step->inputs[i]);
     if (step->op == DLP_OP_ADD) {
-        CUDA_TRY(dlp_cuda_add(inputs, step->input_count, pixels * step->output_shape.c, out, context->stream));
+        CUDA_TRY(dlp_cuda_add_typed(storage, inputs, step->input_count, pixels * step->output_shape.c, out,
+                                    context->stream));
         return DLP_OK;
     }
     int offset = 0;
     for (int i = 0; i < step->input_count; i++) {
-        CUDA_TRY(dlp_cuda_concat_slice(inputs[i], pixels, step->input_shapes[i].c, out, step->output_shape.c, offset,
-                                       context->stream));
+        CUDA_TRY(dlp_cuda_concat_slice_typed(storage, inputs[i], pixels, step->input_shapes[i].c, out,
+                                             step->output_shape.c, offset, context->stream));
         offset += step->input_shapes[i].c;
     }
     return DLP_OK;
 }
 
-static dlp_status cuda_run_step(dlp_backend *backend, dlp_plan *plan, const plan_step *step, int n)
+static dlp_status run_step_now(dlp_backend *backend, dlp_plan *plan, const plan_step *step, int n)
 {
     cuda_context *context = context_of(backend);
     cuda_plan_state *state = plan->backend_state;
-    const cuda_step *cs = &state->steps[step - plan->steps];
-    const float *in = value_data(plan, step->inputs[0]);
-    float *out = value_data(plan, step->output);
+    cuda_step *cs = &state->steps[step - plan->steps];
+    const void *in = value_data(plan, step->inputs[0]);
+    void *out = value_data(plan, step->output);
     dlp_shape is = step->input_shapes[0], os = step->output_shape;
     size_t pixels = (size_t)n * os.h * os.w;
     cudaStream_t stream = context->stream;
+    dlp_cuda_storage storage = context->storage;
+    if (cs->skip) return DLP_OK; /* absorbed by a residual conv */
     /* The ops added for users' Keras models: src/backend/cuda/ops_extra_cuda.c (fp32 kernels). */
     if (device_extra_step_handled(step)) {
         if (context->options.precision != DLP_CUDA_FP32)
@@ -442,47 +719,49 @@ static dlp_status cuda_run_step(dlp_backend *backend, dlp_plan *plan, const plan
         return cuda_extra_run_plan_step(plan, step, state->arena, (const float *const *)cs->weights, n, stream);
     }
     switch (step->op) {
-    case DLP_OP_CONV2D: return run_conv(context, state, step, cs, in, out, n);
+    case DLP_OP_CONV2D: return run_conv(context, plan, step, cs, in, out, n);
     case DLP_OP_DEPTHWISE_CONV2D: {
         const dlp_conv2d_params *p = &step->params.conv;
         dlp_cuda_window g = window_of(n, is, os, p->kernel_h, p->kernel_w, p->stride_h, p->stride_w, p->padding);
-        CUDA_TRY(dlp_cuda_depthwise_conv2d(&g, in, cs->weights[0], cs->weights[1], out, stream));
+        CUDA_TRY(dlp_cuda_depthwise_conv2d_typed(storage, &g, in, cs->weights[0], cs->weights[1], out, stream));
         return apply_activation(context, out, pixels, os.c, NULL, p->activation);
     }
     case DLP_OP_DENSE:
         DLP_TRY(gemm(context, in, pixels, is.c, cs->weights[0], step->params.dense.units, out));
         return apply_activation(context, out, pixels, os.c, cs->weights[1], step->params.dense.activation);
     case DLP_OP_BATCHNORM:
-        CUDA_TRY(dlp_cuda_channel_affine(in, out, pixels, os.c, cs->weights[0], cs->weights[1], stream));
+        CUDA_TRY(dlp_cuda_channel_affine_typed(storage, in, out, pixels, os.c, cs->weights[0], cs->weights[1], stream));
         return DLP_OK;
     case DLP_OP_ACTIVATION:
         if (step->params.activation == DLP_ACT_SOFTMAX)
-            CUDA_TRY(dlp_cuda_softmax(in, out, pixels, os.c, stream));
+            CUDA_TRY(dlp_cuda_softmax_typed(storage, in, out, pixels, os.c, stream));
         else
-            CUDA_TRY(dlp_cuda_bias_activation(in, out, pixels, os.c, NULL, (int)step->params.activation, stream));
+            CUDA_TRY(dlp_cuda_bias_activation_typed(storage, in, out, pixels, os.c, NULL, (int)step->params.activation,
+                                                    stream));
         return DLP_OK;
     case DLP_OP_MAX_POOL:
     case DLP_OP_AVG_POOL: {
         const dlp_pool_params *p = &step->params.pool;
         dlp_cuda_window g = window_of(n, is, os, p->pool_h, p->pool_w, p->stride_h, p->stride_w, p->padding);
-        CUDA_TRY(dlp_cuda_pool(&g, step->op == DLP_OP_MAX_POOL, in, out, stream));
+        CUDA_TRY(dlp_cuda_pool_typed(storage, &g, step->op == DLP_OP_MAX_POOL, in, out, stream));
         return DLP_OK;
     }
     case DLP_OP_GLOBAL_AVG_POOL:
     case DLP_OP_GLOBAL_MAX_POOL:
-        CUDA_TRY(dlp_cuda_global_pool(step->op == DLP_OP_GLOBAL_MAX_POOL, in, n, (size_t)is.h * is.w, is.c, out,
-                                      stream));
+        CUDA_TRY(dlp_cuda_global_pool_typed(storage, step->op == DLP_OP_GLOBAL_MAX_POOL, in, n, (size_t)is.h * is.w,
+                                            is.c, out, stream));
         return DLP_OK;
     case DLP_OP_ZERO_PAD:
-        CUDA_TRY(dlp_cuda_zero_pad(in, n, is.h, is.w, is.c, out, os.h, os.w, step->params.pad.top,
-                                   step->params.pad.left, stream));
+        CUDA_TRY(dlp_cuda_zero_pad_typed(storage, in, n, is.h, is.w, is.c, out, os.h, os.w, step->params.pad.top,
+                                         step->params.pad.left, stream));
         return DLP_OK;
     case DLP_OP_CONCAT:
     case DLP_OP_ADD: return run_multi_input(context, plan, step, out, pixels);
     case DLP_OP_FLATTEN:
     case DLP_OP_IDENTITY:
         if (out != in)
-            CUDA_TRY(cudaMemcpyAsync(out, in, pixels * os.c * sizeof(float), cudaMemcpyDeviceToDevice, stream));
+            CUDA_TRY(cudaMemcpyAsync(out, in, pixels * os.c * context->element_bytes, cudaMemcpyDeviceToDevice,
+                                     stream));
         return DLP_OK;
     default:
         return dlp_fail(DLP_ERR_UNSUPPORTED, "cuda backend: op %s is not implemented on CUDA (run it on the cpu backend)",
@@ -490,12 +769,110 @@ static dlp_status cuda_run_step(dlp_backend *backend, dlp_plan *plan, const plan
     }
 }
 
+/* The graph slot of batch size n (added on first sight); NULL when full. */
+static int graph_slot(cuda_plan_state *state, int n)
+{
+    for (int g = 0; g < state->graph_count; g++)
+        if (state->graphs[g].batch == n) return g;
+    if (state->graph_count == MAX_GRAPHS) return -1;
+    int g = state->graph_count++;
+    memset(&state->graphs[g], 0, sizeof state->graphs[g]);
+    state->graphs[g].batch = n;
+    return g;
+}
+
+/* Ends a capture that failed at step last (or could not be instantiated or
+ * launched): nothing was executed while recording, so steps 0..last run
+ * again, launched one by one; this batch size is not captured again. */
+static dlp_status abandon_capture(dlp_backend *backend, dlp_plan *plan, int slot, int last, int n)
+{
+    cuda_context *context = context_of(backend);
+    cuda_plan_state *state = plan->backend_state;
+    cudaGraph_t graph = NULL;
+    cudaStreamEndCapture(context->stream, &graph);
+    if (graph) cudaGraphDestroy(graph);
+    (void)cudaGetLastError();
+    state->capturing = false;
+    state->graphs[slot].captured = -1;
+    for (int s = 0; s <= last; s++) {
+        dlp_status status = run_step_now(backend, plan, &plan->steps[s], n);
+        if (status != DLP_OK) return dlp_fail_context(status, "layer \"%s\"", plan->steps[s].name);
+    }
+    return DLP_OK;
+}
+
+/* At the last step of a recorded run: instantiate the graph, then launch it
+ * (recording executed nothing). Any failure: the caller abandons the capture. */
+static dlp_status finish_capture(cuda_context *context, cuda_plan_state *state, int slot)
+{
+    cudaGraph_t graph = NULL;
+    state->capturing = false;
+    CUDA_TRY(cudaStreamEndCapture(context->stream, &graph));
+    cudaError_t error = cudaGraphInstantiate(&state->graphs[slot].exec, graph, 0);
+    cudaGraphDestroy(graph);
+    CUDA_TRY(error);
+    error = cudaGraphLaunch(state->graphs[slot].exec, context->stream);
+    if (error != cudaSuccess) {
+        cudaGraphExecDestroy(state->graphs[slot].exec);
+        state->graphs[slot].exec = NULL;
+    }
+    CUDA_TRY(error);
+    state->graphs[slot].captured = 1;
+    return DLP_OK;
+}
+
+/* With cuda_graphs: the first run at a batch size launches step by step
+ * (choosing and caching algorithms, sizing the workspace), the second is
+ * recorded into a graph, later ones replay it at step 0 and skip the rest.
+ * The input upload happens before step 0, outside the graph, into the same
+ * arena address every time. */
+static dlp_status cuda_run_step(dlp_backend *backend, dlp_plan *plan, const plan_step *step, int n)
+{
+    cuda_context *context = context_of(backend);
+    cuda_plan_state *state = plan->backend_state;
+    if (!context->options.cuda_graphs) return run_step_now(backend, plan, step, n);
+    int index = (int)(step - plan->steps), last = plan->step_count - 1;
+    int slot = graph_slot(state, n);
+    if (slot < 0) return run_step_now(backend, plan, step, n);
+    if (index == 0) {
+        state->replaying = state->capturing = false;
+        if (state->graphs[slot].captured == 1) {
+            CUDA_TRY(cudaSetDevice(context->device));
+            CUDA_TRY(cudaGraphLaunch(state->graphs[slot].exec, context->stream));
+            state->replaying = true;
+        } else if (state->graphs[slot].captured == 0 && state->graphs[slot].runs++ >= 1) {
+            CUDA_TRY(cudaSetDevice(context->device));
+            CUDA_TRY(cudaStreamBeginCapture(context->stream, cudaStreamCaptureModeThreadLocal));
+            state->capturing = true;
+        }
+    }
+    if (state->replaying) {
+        if (index == last) state->replaying = false;
+        return DLP_OK;
+    }
+    dlp_status status = run_step_now(backend, plan, step, n);
+    if (!state->capturing) return status;
+    if (status != DLP_OK) return abandon_capture(backend, plan, slot, index, n);
+    if (index == last && finish_capture(context, state, slot) != DLP_OK)
+        return abandon_capture(backend, plan, slot, last, n);
+    return DLP_OK;
+}
+
 static dlp_status cuda_download(dlp_backend *backend, const dlp_plan *plan, int value, float *dst, size_t floats)
 {
     cuda_context *context = context_of(backend);
+    const cuda_plan_state *state = plan->backend_state;
     CUDA_TRY(cudaSetDevice(context->device));
-    CUDA_TRY(cudaMemcpyAsync(dst, value_data(plan, value), floats * sizeof(float), cudaMemcpyDeviceToHost,
-                             context->stream));
+    const void *source = value_data(plan, value);
+    if (context->storage != DLP_CUDA_STORAGE_F32) {
+        if (floats > state->output_staging_floats)
+            return dlp_fail(DLP_ERR_INTERNAL, "cuda backend: download of %zu floats, staging holds %zu", floats,
+                            state->output_staging_floats);
+        CUDA_TRY(dlp_cuda_convert(context->storage, source, DLP_CUDA_STORAGE_F32, state->output_staging, floats,
+                                  context->stream));
+        source = state->output_staging;
+    }
+    CUDA_TRY(cudaMemcpyAsync(dst, source, floats * sizeof(float), cudaMemcpyDeviceToHost, context->stream));
     CUDA_TRY(cudaStreamSynchronize(context->stream));
     return DLP_OK;
 }
@@ -514,6 +891,7 @@ static void cuda_destroy(dlp_backend *backend)
         }
         if (context->copy_stream) cudaStreamDestroy(context->copy_stream);
         if (context->cublas) cublasDestroy(context->cublas);
+        cudaFree(context->cublas_workspace);
         if (context->cudnn) cudnnDestroy(context->cudnn);
         if (context->stream) cudaStreamDestroy(context->stream);
         free(context);
@@ -536,20 +914,48 @@ static dlp_status open_device(cuda_context *context)
     CUDNN_TRY(cudnnSetStream(context->cudnn, context->stream));
     CUBLAS_TRY(cublasCreate(&context->cublas));
     CUBLAS_TRY(cublasSetStream(context->cublas, context->stream));
-    /* Without TF32: cuBLAS' pedantic mode keeps sgemm in full fp32. */
-    CUBLAS_TRY(cublasSetMathMode(context->cublas,
-                                 context->options.allow_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH));
+    if (context->options.cuda_graphs) {
+        DLP_TRY(device_alloc(&context->cublas_workspace, CUBLAS_WORKSPACE, "the cuBLAS workspace"));
+        CUBLAS_TRY(cublasSetWorkspace(context->cublas, context->cublas_workspace, CUBLAS_WORKSPACE));
+    }
+    /* Without TF32: cuBLAS' pedantic mode keeps sgemm in full fp32; fp16/bf16
+     * GemmEx take the default (tensor cores, fp32 accumulation). */
+    cublasMath_t math = context->options.allow_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH;
+    if (context->storage != DLP_CUDA_STORAGE_F32) math = CUBLAS_DEFAULT_MATH;
+    CUBLAS_TRY(cublasSetMathMode(context->cublas, math));
     return DLP_OK;
+}
+
+static void set_storage(cuda_context *context)
+{
+    switch (context->options.precision) {
+    case DLP_CUDA_FP16:
+        context->storage = DLP_CUDA_STORAGE_F16, context->cudnn_type = CUDNN_DATA_HALF, context->blas_type = CUDA_R_16F;
+        break;
+    case DLP_CUDA_BF16:
+        context->storage = DLP_CUDA_STORAGE_BF16, context->cudnn_type = CUDNN_DATA_BFLOAT16;
+        context->blas_type = CUDA_R_16BF;
+        break;
+    default:
+        context->storage = DLP_CUDA_STORAGE_F32, context->cudnn_type = CUDNN_DATA_FLOAT, context->blas_type = CUDA_R_32F;
+    }
+    context->element_bytes = context->storage == DLP_CUDA_STORAGE_F32 ? sizeof(float) : sizeof(uint16_t);
+    /* fp16/bf16 always use tensor cores; allow_tf32 means nothing there. */
+    if (context->storage != DLP_CUDA_STORAGE_F32) context->options.allow_tf32 = false;
 }
 
 dlp_status dlp_backend_create_cuda(int device, const dlp_cuda_options *options, dlp_backend **out)
 {
     *out = NULL;
-    dlp_cuda_options defaults = {DLP_CUDA_FP32, false, 0};
+    dlp_cuda_options defaults = {DLP_CUDA_FP32, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false};
     if (!options) options = &defaults;
-    if (options->precision != DLP_CUDA_FP32)
-        return dlp_fail(DLP_ERR_UNSUPPORTED, "cuda backend: precision %s is not implemented yet (fp32 only)",
-                        options->precision == DLP_CUDA_FP16 ? "fp16" : options->precision == DLP_CUDA_BF16 ? "bf16" : "?");
+    if (options->precision != DLP_CUDA_FP32 && options->precision != DLP_CUDA_FP16 &&
+        options->precision != DLP_CUDA_BF16)
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "cuda backend: precision %d: expected fp32, fp16 or bf16",
+                        (int)options->precision);
+    if (options->search != DLP_CUDA_SEARCH_HEURISTIC && options->search != DLP_CUDA_SEARCH_TIMED)
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "cuda backend: algorithm search %d: expected heuristic or timed",
+                        (int)options->search);
     dlp_backend *backend = calloc(1, sizeof *backend);
     cuda_context *context = calloc(1, sizeof *context);
     if (!backend || !context) {
@@ -559,8 +965,10 @@ dlp_status dlp_backend_create_cuda(int device, const dlp_cuda_options *options, 
     context->device = device;
     context->options = *options;
     if (!context->options.workspace_cap_bytes) context->options.workspace_cap_bytes = DEFAULT_WORKSPACE_CAP;
+    set_storage(context);
     backend->name = "cuda";
     backend->context = context;
+    backend->activation_bytes = context->element_bytes;
     backend->prepare = cuda_prepare;
     backend->upload_input = cuda_upload_input;
     backend->stage_images = cuda_stage_images;

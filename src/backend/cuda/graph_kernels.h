@@ -1,6 +1,10 @@
 /* graph_kernels.h: launchers of kernels/graph_ops.cu, the CUDA backend's own
- * NHWC fp32 kernels. Each enqueues on stream and returns cudaGetLastError()
- * (launch errors; execution errors surface at the next synchronisation).
+ * NHWC kernels. Activations are stored as fp32, fp16 or bf16 (the _typed
+ * launchers, storage named by dlp_cuda_storage); the math is fp32 whatever
+ * the storage, and the small per-channel weights (bias, scale, shift,
+ * depthwise kernel) stay fp32. The plain launchers are the fp32 ones. Each
+ * enqueues on stream and returns cudaGetLastError() (launch errors; execution
+ * errors surface at the next synchronisation).
  * CPU twins: src/backend/cpu/ops.c. */
 #ifndef DLP_SRC_BACKEND_CUDA_GRAPH_KERNELS_H
 #define DLP_SRC_BACKEND_CUDA_GRAPH_KERNELS_H
@@ -13,6 +17,9 @@ extern "C" {
 #endif
 
 enum { DLP_CUDA_MAX_INPUTS = 64 };
+
+/* How activations are stored on the device: float, IEEE half, bfloat16. */
+typedef enum dlp_cuda_storage { DLP_CUDA_STORAGE_F32 = 0, DLP_CUDA_STORAGE_F16, DLP_CUDA_STORAGE_BF16 } dlp_cuda_storage;
 
 /* Geometry of a window op (conv, depthwise conv, pool) over NHWC images. */
 typedef struct dlp_cuda_window {
@@ -45,6 +52,31 @@ cudaError_t dlp_cuda_add(const float *const *inputs, int count, size_t elements,
 /* Zero padding: out is batch x out_h x out_w x c, in placed at (top, left). */
 cudaError_t dlp_cuda_zero_pad(const float *in, int batch, int in_h, int in_w, int channels, float *out, int out_h,
                               int out_w, int top, int left, cudaStream_t stream);
+
+/* ---- Typed launchers: in/out in the given storage, math in fp32. ---- */
+
+/* Converts count values between storages (float <-> half/bf16, or a copy). */
+cudaError_t dlp_cuda_convert(dlp_cuda_storage from, const void *in, dlp_cuda_storage to, void *out, size_t count,
+                             cudaStream_t stream);
+cudaError_t dlp_cuda_bias_activation_typed(dlp_cuda_storage storage, const void *in, void *out, size_t rows,
+                                           int channels, const float *bias, int activation, cudaStream_t stream);
+cudaError_t dlp_cuda_softmax_typed(dlp_cuda_storage storage, const void *in, void *out, size_t rows, int channels,
+                                   cudaStream_t stream);
+cudaError_t dlp_cuda_channel_affine_typed(dlp_cuda_storage storage, const void *in, void *out, size_t rows,
+                                          int channels, const float *scale, const float *shift, cudaStream_t stream);
+cudaError_t dlp_cuda_depthwise_conv2d_typed(dlp_cuda_storage storage, const dlp_cuda_window *g, const void *in,
+                                            const float *kernel, const float *bias, void *out, cudaStream_t stream);
+cudaError_t dlp_cuda_pool_typed(dlp_cuda_storage storage, const dlp_cuda_window *g, int is_max, const void *in,
+                                void *out, cudaStream_t stream);
+cudaError_t dlp_cuda_global_pool_typed(dlp_cuda_storage storage, int is_max, const void *in, int batch,
+                                       size_t pixels, int channels, void *out, cudaStream_t stream);
+cudaError_t dlp_cuda_concat_slice_typed(dlp_cuda_storage storage, const void *in, size_t pixels, int channels,
+                                        void *out, int out_channels, int offset, cudaStream_t stream);
+cudaError_t dlp_cuda_add_typed(dlp_cuda_storage storage, const void *const *inputs, int count, size_t elements,
+                               void *out, cudaStream_t stream);
+cudaError_t dlp_cuda_zero_pad_typed(dlp_cuda_storage storage, const void *in, int batch, int in_h, int in_w,
+                                    int channels, void *out, int out_h, int out_w, int top, int left,
+                                    cudaStream_t stream);
 
 #ifdef __cplusplus
 }
