@@ -134,7 +134,7 @@ static int bench_config(const dlp_model_info *info, dlp_graph *graph, const conf
 {
     const char *precision = c->precision;
     int batch = c->batch;
-    dlp_cuda_options options = {DLP_CUDA_FP32, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false};
+    dlp_cuda_options options = {DLP_CUDA_FP32, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false, false, false};
     if (dlp_cuda_precision_from_name(precision, &options.precision, &options.allow_tf32) != DLP_OK) {
         printf("model=%s precision=%s batch=%d error=\"%s\"\n", info->name, precision, batch, dlp_last_error());
         return 0;

@@ -5,10 +5,16 @@
 // is a template on the activation storage type T (float, __half,
 // __nv_bfloat16): values are widened to float on load and rounded on store,
 // so fp16/bf16 runs do fp32 math; with T = float the code is the fp32 path.
+// The memory-bound window kernels (pooling, padding) also have a vector form:
+// one thread per pixel and 16 bytes of channels (8 half, 4 float), loaded and
+// stored as one 16-byte access, used when the channel count is a multiple of
+// the vector width (every NHWC pixel row then starts 16-byte aligned: arena
+// buffers are 32-byte aligned); per lane the math is the scalar kernel's.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <float.h>
 #include <math.h>
+#include <stdint.h>
 
 #include "backend/cuda/graph_kernels.h"
 #include "dlp/graph.h"
@@ -72,6 +78,25 @@ __device__ float activate(float x, int activation)
     default: return x;
     }
 }
+
+// 16 bytes of T, for one vector load or store.
+template <typename T> struct alignas(16) vec16 {
+    static constexpr int kLanes = 16 / sizeof(T);
+    T lane[kLanes];
+};
+
+template <typename T> __device__ __forceinline__ vec16<T> zero_vector()
+{
+    vec16<T> v;
+#pragma unroll
+    for (int k = 0; k < vec16<T>::kLanes; k++) v.lane[k] = from_float<T>(0.0f);
+    return v;
+}
+
+template <typename T> bool vector_fits(int channels) { return channels % vec16<T>::kLanes == 0; }
+
+// Whether both buffers start on a 16-byte boundary (the backend's always do).
+bool aligned16(const void *a, const void *b) { return (((uintptr_t)a | (uintptr_t)b) & 15u) == 0; }
 
 template <typename From, typename To> __global__ void convert_kernel(const From *in, To *out, size_t total)
 {
@@ -162,9 +187,58 @@ template <typename T> __global__ void pool_kernel(dlp_cuda_window g, int is_max,
                 float v = to_float(in[((b * g.in_h + y) * g.in_w + x) * g.in_c + c]);
                 value = is_max ? (v > value ? v : value) : value + v;
             }
+        int taps = (y1 - y0) * (x1 - x0);
+        // Folded zero padding: the window always has kernel_h x kernel_w
+        // taps, the missing ones zeros (a zero adds nothing to the sum).
+        if (g.zero_taps && taps < g.kernel_h * g.kernel_w) {
+            if (is_max) value = 0.0f > value ? 0.0f : value;
+            taps = g.kernel_h * g.kernel_w;
+        }
         // TensorFlow's 'same' average divides by the number of valid inputs.
-        if (!is_max) value *= 1.0f / (float)((y1 - y0) * (x1 - x0));
+        if (!is_max) value *= 1.0f / (float)taps;
         out[i] = from_float<T>(value);
+    }
+}
+
+// pool_kernel on 16 bytes of channels per thread (vector_fits(in_c)).
+template <typename T> __global__ void pool_vector_kernel(dlp_cuda_window g, int is_max, const T *in, T *out)
+{
+    constexpr int L = vec16<T>::kLanes;
+    int groups = g.out_c / L;
+    size_t total = (size_t)g.batch * g.out_h * g.out_w * groups;
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
+        int c = (int)(i % groups) * L;
+        size_t pixel = i / groups;
+        int ox = (int)(pixel % g.out_w), oy = (int)(pixel / g.out_w % g.out_h);
+        size_t b = pixel / ((size_t)g.out_w * g.out_h);
+        int y0 = oy * g.stride_h - g.pad_top, x0 = ox * g.stride_w - g.pad_left;
+        int y1 = min(y0 + g.kernel_h, g.in_h), x1 = min(x0 + g.kernel_w, g.in_w);
+        y0 = max(y0, 0), x0 = max(x0, 0);
+        float value[L];
+#pragma unroll
+        for (int k = 0; k < L; k++) value[k] = is_max ? -FLT_MAX : 0.0f;
+        for (int y = y0; y < y1; y++)
+            for (int x = x0; x < x1; x++) {
+                vec16<T> v = *reinterpret_cast<const vec16<T> *>(in + ((b * g.in_h + y) * g.in_w + x) * g.in_c + c);
+#pragma unroll
+                for (int k = 0; k < L; k++) {
+                    float f = to_float(v.lane[k]);
+                    value[k] = is_max ? (f > value[k] ? f : value[k]) : value[k] + f;
+                }
+            }
+        int taps = (y1 - y0) * (x1 - x0);
+        bool zeros = g.zero_taps && taps < g.kernel_h * g.kernel_w;
+        if (zeros) taps = g.kernel_h * g.kernel_w;
+        float scale = 1.0f / (float)taps;
+        vec16<T> result;
+#pragma unroll
+        for (int k = 0; k < L; k++) {
+            float r = value[k];
+            if (is_max && zeros) r = 0.0f > r ? 0.0f : r;
+            if (!is_max) r *= scale;
+            result.lane[k] = from_float<T>(r);
+        }
+        *reinterpret_cast<vec16<T> *>(out + pixel * g.out_c + c) = result;
     }
 }
 
@@ -211,17 +285,46 @@ template <typename T> __global__ void add_kernel(input_list inputs, int count, s
     }
 }
 
-template <typename T>
-__global__ void zero_pad_kernel(const T *in, int in_h, int in_w, int channels, T *out, size_t total, int out_h,
-                                int out_w, int top, int left)
-{
-    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
-        int c = (int)(i % channels);
-        size_t pixel = i / channels;
+// Where in the input (pixel index) an output pixel of a padding lies; -1 in
+// the padding.
+struct pad_geometry {
+    int in_h, in_w, in_c, out_h, out_w, out_c, top, left;
+    __device__ long long source(size_t pixel) const
+    {
         int y = (int)(pixel / out_w % out_h) - top, x = (int)(pixel % out_w) - left;
         size_t b = pixel / ((size_t)out_w * out_h);
-        out[i] = y >= 0 && y < in_h && x >= 0 && x < in_w ? in[((b * in_h + y) * in_w + x) * channels + c]
-                                                          : from_float<T>(0.0f);
+        if (y < 0 || y >= in_h || x < 0 || x >= in_w) return -1;
+        return (long long)((b * in_h + y) * in_w + x);
+    }
+};
+
+template <typename T> __global__ void pad_kernel(pad_geometry g, const T *in, T *out, size_t total)
+{
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
+        int c = (int)(i % g.out_c);
+        long long source = g.source(i / g.out_c);
+        out[i] = source >= 0 && c < g.in_c ? in[source * g.in_c + c] : from_float<T>(0.0f);
+    }
+}
+
+// pad_kernel on 16 bytes of output channels per thread (vector_fits(out_c));
+// whole input vectors when in_c == out_c, else lane by lane.
+template <typename T> __global__ void pad_vector_kernel(pad_geometry g, const T *in, T *out, size_t total)
+{
+    constexpr int L = vec16<T>::kLanes;
+    int groups = g.out_c / L;
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
+        int c = (int)(i % groups) * L;
+        long long source = g.source(i / groups);
+        vec16<T> v = zero_vector<T>();
+        if (source >= 0 && g.in_c == g.out_c) {
+            v = *reinterpret_cast<const vec16<T> *>(in + source * g.in_c + c);
+        } else if (source >= 0) {
+#pragma unroll
+            for (int k = 0; k < L; k++)
+                if (c + k < g.in_c) v.lane[k] = in[source * g.in_c + c + k];
+        }
+        *reinterpret_cast<vec16<T> *>(out + i * L) = v;
     }
 }
 
@@ -296,8 +399,12 @@ extern "C" cudaError_t dlp_cuda_pool_typed(dlp_cuda_storage storage, const dlp_c
     size_t total = (size_t)g->batch * g->out_h * g->out_w * g->out_c;
     if (total == 0) return cudaSuccess;
     clear_stale_error();
-    STORAGE_SWITCH(storage,
-                   pool_kernel<T><<<blocks_for(total), kThreads, 0, stream>>>(*g, is_max, (const T *)in, (T *)out));
+    STORAGE_SWITCH(storage, if (vector_fits<T>(g->in_c) && g->in_c == g->out_c && aligned16(in, out)) {
+        pool_vector_kernel<T><<<blocks_for(total / vec16<T>::kLanes), kThreads, 0, stream>>>(*g, is_max,
+                                                                                            (const T *)in, (T *)out);
+    } else {
+        pool_kernel<T><<<blocks_for(total), kThreads, 0, stream>>>(*g, is_max, (const T *)in, (T *)out);
+    });
     return cudaGetLastError();
 }
 
@@ -337,16 +444,30 @@ extern "C" cudaError_t dlp_cuda_add_typed(dlp_cuda_storage storage, const void *
     return cudaGetLastError();
 }
 
+extern "C" cudaError_t dlp_cuda_pad_typed(dlp_cuda_storage storage, const void *in, int batch, int in_h, int in_w,
+                                          int in_c, void *out, int out_h, int out_w, int out_c, int top, int left,
+                                          cudaStream_t stream)
+{
+    size_t total = (size_t)batch * out_h * out_w * out_c;
+    if (total == 0) return cudaSuccess;
+    if (in_c > out_c) return cudaErrorInvalidValue;
+    pad_geometry g = {in_h, in_w, in_c, out_h, out_w, out_c, top, left};
+    clear_stale_error();
+    STORAGE_SWITCH(storage, if (vector_fits<T>(out_c) && aligned16(in, out)) {
+        size_t vectors = total / vec16<T>::kLanes;
+        pad_vector_kernel<T><<<blocks_for(vectors), kThreads, 0, stream>>>(g, (const T *)in, (T *)out, vectors);
+    } else {
+        pad_kernel<T><<<blocks_for(total), kThreads, 0, stream>>>(g, (const T *)in, (T *)out, total);
+    });
+    return cudaGetLastError();
+}
+
 extern "C" cudaError_t dlp_cuda_zero_pad_typed(dlp_cuda_storage storage, const void *in, int batch, int in_h,
                                                int in_w, int channels, void *out, int out_h, int out_w, int top,
                                                int left, cudaStream_t stream)
 {
-    size_t total = (size_t)batch * out_h * out_w * channels;
-    if (total == 0) return cudaSuccess;
-    clear_stale_error();
-    STORAGE_SWITCH(storage, zero_pad_kernel<T><<<blocks_for(total), kThreads, 0, stream>>>(
-                                (const T *)in, in_h, in_w, channels, (T *)out, total, out_h, out_w, top, left));
-    return cudaGetLastError();
+    return dlp_cuda_pad_typed(storage, in, batch, in_h, in_w, channels, out, out_h, out_w, channels, top, left,
+                              stream);
 }
 
 // ---- The fp32 launchers (graph_kernels.h's plain names). ----

@@ -275,6 +275,15 @@ typedef struct dlp_cuda_options {
      * kernel: pays at small batches). A step that cannot be captured leaves
      * that batch size uncaptured. false (the default): kernels launched one by one. */
     bool cuda_graphs;
+    /* Switches for ablations; false (the default) keeps each speed-up on.
+     * keep_zero_pad_steps: every ZeroPadding2D runs as a step of its own
+     * instead of folding into the 'valid' Conv2D (symmetric padding: cuDNN's
+     * own) or pooling (padded taps count as zeros) that alone reads it.
+     * keep_conv_channels: fp16/bf16 convolutions whose input channels are not
+     * a multiple of 8 (ResNet50's conv1: 3) run as they are instead of on
+     * zero-padded channels (tensor-core kernels). */
+    bool keep_zero_pad_steps;
+    bool keep_conv_channels;
 } dlp_cuda_options;
 
 /* "fp32", "tf32" (fp32 with allow_tf32), "fp16", "bf16": the CLI's

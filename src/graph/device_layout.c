@@ -10,12 +10,52 @@
 void device_hwio_to_ohwi(const float *hwio, int kernel_h, int kernel_w, int in_channels, int out_channels,
                          float *ohwi)
 {
+    device_hwio_to_ohwi_padded(hwio, kernel_h, kernel_w, in_channels, in_channels, out_channels, ohwi);
+}
+
+void device_hwio_to_ohwi_padded(const float *hwio, int kernel_h, int kernel_w, int in_channels, int padded_in_channels,
+                                int out_channels, float *ohwi)
+{
     size_t taps = (size_t)kernel_h * kernel_w;
     for (size_t tap = 0; tap < taps; tap++)
-        for (int ci = 0; ci < in_channels; ci++) {
-            const float *row = hwio + (tap * in_channels + ci) * out_channels;
-            for (int co = 0; co < out_channels; co++) ohwi[((size_t)co * taps + tap) * in_channels + ci] = row[co];
-        }
+        for (int ci = 0; ci < padded_in_channels; ci++)
+            for (int co = 0; co < out_channels; co++)
+                ohwi[((size_t)co * taps + tap) * padded_in_channels + ci] =
+                    ci < in_channels ? hwio[(tap * in_channels + ci) * out_channels + co] : 0.0f;
+}
+
+int device_conv_channels(int in_channels, bool half, bool pad_channels)
+{
+    if (!half || !pad_channels || in_channels % 8 == 0) return in_channels;
+    return (in_channels + 7) / 8 * 8;
+}
+
+bool device_zero_pad_folds(const plan_step *consumer, const dlp_zero_pad_params *pad)
+{
+    if (pad->top < 0 || pad->bottom < 0 || pad->left < 0 || pad->right < 0) return false;
+    switch (consumer->op) {
+    case DLP_OP_CONV2D:
+        return consumer->params.conv.padding == DLP_PAD_VALID && pad->top == pad->bottom && pad->left == pad->right;
+    case DLP_OP_MAX_POOL:
+    case DLP_OP_AVG_POOL: return consumer->params.pool.padding == DLP_PAD_VALID;
+    default: return false;
+    }
+}
+
+void device_conv_pads(dlp_shape input, const dlp_conv2d_params *conv, const dlp_zero_pad_params *input_pad, int *top,
+                      int *bottom, int *left, int *right)
+{
+    dlp_shape padded = input;
+    if (input_pad) {
+        padded.h += input_pad->top + input_pad->bottom;
+        padded.w += input_pad->left + input_pad->right;
+    }
+    device_padding_split(padded.h, conv->kernel_h, conv->stride_h, conv->padding, top, bottom);
+    device_padding_split(padded.w, conv->kernel_w, conv->stride_w, conv->padding, left, right);
+    if (input_pad) {
+        *top += input_pad->top, *bottom += input_pad->bottom;
+        *left += input_pad->left, *right += input_pad->right;
+    }
 }
 
 void device_padding_split(int input, int kernel, int stride, dlp_padding padding, int *before, int *after)

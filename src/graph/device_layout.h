@@ -16,6 +16,33 @@
  * [cout,kh,kw,cin] (KRSC, "OHWI"). */
 void device_hwio_to_ohwi(const float *hwio, int kernel_h, int kernel_w, int in_channels, int out_channels,
                          float *ohwi);
+/* The same into a filter of padded_in_channels >= in_channels input
+ * channels, the extra ones zero (see device_conv_channels). */
+void device_hwio_to_ohwi_padded(const float *hwio, int kernel_h, int kernel_w, int in_channels, int padded_in_channels,
+                                int out_channels, float *ohwi);
+
+/* The input channels a cuDNN convolution is given: with half storage and
+ * pad_channels, in_channels rounded up to a multiple of 8 (cuDNN's tensor-core
+ * kernels want NHWC channels in multiples of 8; a 3-channel input otherwise
+ * runs on a slow generic kernel); the extra channels are zeros with zero
+ * filter weights, so every output is the same sum. Else in_channels. */
+int device_conv_channels(int in_channels, bool half, bool pad_channels);
+
+struct plan_step;
+/* Whether the CUDA backend runs a ZeroPadding2D as part of the op that
+ * alone reads it (consumer: op and params set): a 'valid' Conv2D when the
+ * padding is the same on both sides of each axis (cuDNN pads symmetrically;
+ * padding it there computes the same sums), a 'valid' max or average
+ * pooling with any padding (its kernel counts the padded taps as zeros, as
+ * Keras does: the padded value, not -inf). Asymmetric padding before a conv
+ * stays a step of its own. */
+bool device_zero_pad_folds(const struct plan_step *consumer, const dlp_zero_pad_params *pad);
+
+/* A convolution's padding on each side: TensorFlow's split of its own
+ * padding ('same') plus the ZeroPadding2D folded into it (input_pad, may be
+ * NULL). */
+void device_conv_pads(dlp_shape input, const dlp_conv2d_params *conv, const dlp_zero_pad_params *input_pad, int *top,
+                      int *bottom, int *left, int *right);
 
 /* TensorFlow's padding along one axis: before (top/left) and after
  * (bottom/right); 'same' puts the odd pixel after, 'valid' pads nothing. */

@@ -25,6 +25,7 @@ typedef struct compiler {
     int *node_step;   /* graph node -> step that produced its value, -1 */
     int *consumers;   /* needed consumers per node */
     bool *is_output;
+    const dlp_backend *backend;
 } compiler;
 
 static dlp_status new_value(compiler *cc, size_t floats_per_image, int *id)
@@ -162,6 +163,35 @@ static dlp_status lower_separable(compiler *cc, int node_id)
     return DLP_OK;
 }
 
+/* The ZeroPadding2D step that only node_id reads, when it is the last step
+ * planned so far and the backend runs node_id on the pad's input instead
+ * (dlp_backend.folds_zero_pad): that step and its value are dropped (they
+ * were added last), and the pad's input, its shape and the padding returned. */
+static bool take_foldable_pad(compiler *cc, int node_id, int *input, dlp_shape *input_shape, dlp_zero_pad_params *pad)
+{
+    dlp_plan *plan = cc->plan;
+    const graph_node *node = &cc->graph->nodes[node_id];
+    if (!cc->backend->folds_zero_pad) return false;
+    plan_step *producer = private_producer(cc, node_id);
+    if (!producer || producer->op != DLP_OP_ZERO_PAD || producer != &plan->steps[plan->step_count - 1] ||
+        producer->output != plan->value_count - 1)
+        return false;
+    plan_step consumer;
+    memset(&consumer, 0, sizeof consumer);
+    consumer.op = node->op;
+    memcpy(&consumer.params, &node->params, sizeof consumer.params);
+    if (!cc->backend->folds_zero_pad(cc->backend, &consumer, &producer->params.pad)) return false;
+    *input = producer->inputs[0];
+    *input_shape = producer->input_shapes[0];
+    *pad = producer->params.pad;
+    free(producer->inputs);
+    free(producer->input_shapes);
+    memset(producer, 0, sizeof *producer);
+    plan->step_count--;
+    plan->value_count--;
+    return true;
+}
+
 static dlp_status compile_node(compiler *cc, int node_id)
 {
     const graph_node *node = &cc->graph->nodes[node_id];
@@ -202,7 +232,17 @@ static dlp_status compile_node(compiler *cc, int node_id)
     }
     default: break;
     }
+    int pad_input = -1;
+    dlp_shape pad_input_shape = {0, 0, 0};
+    dlp_zero_pad_params pad = {0, 0, 0, 0};
+    bool folded = (node->op == DLP_OP_CONV2D || node->op == DLP_OP_MAX_POOL || node->op == DLP_OP_AVG_POOL) &&
+                  take_foldable_pad(cc, node_id, &pad_input, &pad_input_shape, &pad);
     DLP_TRY(add_step(cc, node_id, &step));
+    if (folded) {
+        step->inputs[0] = pad_input;
+        step->input_shapes[0] = pad_input_shape;
+        step->input_pad = pad;
+    }
     graph_node *mutable_node = (graph_node *)node;
     if (node->op == DLP_OP_CONV2D || node->op == DLP_OP_DEPTHWISE_CONV2D || node->op == DLP_OP_DENSE ||
         node->op == DLP_OP_CHANNEL_AFFINE) {
@@ -373,7 +413,7 @@ dlp_status dlp_plan_create(const dlp_graph *graph, dlp_backend *backend, int max
     size_t steps = (size_t)n + 1;
     for (int i = 0; i < n; i++) steps += graph->nodes[i].op == DLP_OP_SEPARABLE_CONV2D;
     dlp_plan *plan = calloc(1, sizeof *plan);
-    compiler cc = {graph, plan, NULL, NULL, NULL, NULL};
+    compiler cc = {graph, plan, NULL, NULL, NULL, NULL, backend};
     if (plan) {
         plan->steps = calloc(steps, sizeof *plan->steps);
         plan->values = calloc(steps, sizeof *plan->values);

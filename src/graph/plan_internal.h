@@ -32,6 +32,11 @@ typedef struct plan_step {
     float *weights[PLAN_MAX_WEIGHTS];
     size_t weight_counts[PLAN_MAX_WEIGHTS];
     void *backend_data;
+    /* A ZeroPadding2D folded into this step (see dlp_backend.folds_zero_pad):
+     * inputs[0] is then the pad's input and input_shapes[0] its shape, padded
+     * by these amounts before the op (a conv pads by them, a pooling counts
+     * the padded taps as zeros). All zero otherwise. */
+    dlp_zero_pad_params input_pad;
 } plan_step;
 
 typedef struct plan_value {
@@ -74,6 +79,11 @@ struct dlp_backend {
     dlp_status (*upload_staged_images)(dlp_backend *backend, dlp_plan *plan, int slot, size_t count,
                                        dlp_resize method, dlp_normalize normalize);
     dlp_status (*run_step)(dlp_backend *backend, dlp_plan *plan, const plan_step *step, int n);
+    /* Optional (NULL: never): whether the backend runs consumer (op and
+     * params set, nothing else) on the unpadded input of the ZeroPadding2D
+     * pad that only it reads, with consumer.input_pad = pad's params. The
+     * planner then drops the pad's step and its buffer. */
+    bool (*folds_zero_pad)(const dlp_backend *backend, const plan_step *consumer, const dlp_zero_pad_params *pad);
     dlp_status (*download)(dlp_backend *backend, const dlp_plan *plan, int value, float *dst, size_t floats);
     void (*release)(dlp_backend *backend, dlp_plan *plan);
     void (*destroy)(dlp_backend *backend);

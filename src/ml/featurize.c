@@ -143,7 +143,7 @@ static int cuda_index(const char *text)
 
 static dlp_status create_cuda(dlp_featurizer *featurizer, int index, const dlp_featurizer_options *options)
 {
-    dlp_cuda_options cuda = {options->precision, options->allow_tf32, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false};
+    dlp_cuda_options cuda = {options->precision, options->allow_tf32, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false, false, false};
     if (options->precision != DLP_CUDA_FP32) cuda.search = DLP_CUDA_SEARCH_TIMED, cuda.fuse_bias_activation = true;
     DLP_TRY(dlp_backend_create_cuda(index, &cuda, &featurizer->backend));
     featurizer->precision = dlp_cuda_precision_name(options->precision, options->allow_tf32);

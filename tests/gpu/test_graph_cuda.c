@@ -260,14 +260,14 @@ typedef struct mode {
 } mode;
 
 static const mode modes[] = {
-    {"fp32", {DLP_CUDA_FP32, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false}, 1e-5},
-    {"fp32-timed-fused", {DLP_CUDA_FP32, false, 0, DLP_CUDA_SEARCH_TIMED, true, false}, 1e-4},
-    {"fp16", {DLP_CUDA_FP16, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false}, 1e-2},
-    {"fp16-timed-fused", {DLP_CUDA_FP16, false, 0, DLP_CUDA_SEARCH_TIMED, true, false}, 1e-2},
-    {"bf16", {DLP_CUDA_BF16, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false}, 2e-2},
-    {"bf16-timed-fused", {DLP_CUDA_BF16, false, 0, DLP_CUDA_SEARCH_TIMED, true, false}, 2e-2},
-    {"fp32-graphs", {DLP_CUDA_FP32, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, true}, 1e-5},
-    {"fp16-timed-fused-graphs", {DLP_CUDA_FP16, false, 0, DLP_CUDA_SEARCH_TIMED, true, true}, 1e-2},
+    {"fp32", {DLP_CUDA_FP32, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false, false, false}, 1e-5},
+    {"fp32-timed-fused", {DLP_CUDA_FP32, false, 0, DLP_CUDA_SEARCH_TIMED, true, false, false, false}, 1e-4},
+    {"fp16", {DLP_CUDA_FP16, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false, false, false}, 1e-2},
+    {"fp16-timed-fused", {DLP_CUDA_FP16, false, 0, DLP_CUDA_SEARCH_TIMED, true, false, false, false}, 1e-2},
+    {"bf16", {DLP_CUDA_BF16, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false, false, false}, 2e-2},
+    {"bf16-timed-fused", {DLP_CUDA_BF16, false, 0, DLP_CUDA_SEARCH_TIMED, true, false, false, false}, 2e-2},
+    {"fp32-graphs", {DLP_CUDA_FP32, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, true, false, false}, 1e-5},
+    {"fp16-timed-fused-graphs", {DLP_CUDA_FP16, false, 0, DLP_CUDA_SEARCH_TIMED, true, true, false, false}, 1e-2},
 };
 
 /* Whether label is one of the comma-separated entries of list. */
@@ -302,7 +302,7 @@ static void run_mode(const mode *m, dlp_backend *cpu)
  * half the fp32 plan's bytes. */
 static void check_half_plans(void)
 {
-    dlp_cuda_options options = {DLP_CUDA_FP16, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false};
+    dlp_cuda_options options = {DLP_CUDA_FP16, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false, false, false};
     dlp_backend *half = NULL, *full = NULL;
     CHECK_OK(dlp_backend_create_cuda(0, &options, &half));
     CHECK_OK(dlp_backend_create_cuda(0, NULL, &full));
@@ -356,7 +356,7 @@ int main(void)
     CHECK_FAILS(dlp_backend_create_cuda(devices + 3, NULL, &bad), DLP_ERR_DEVICE, "does not exist");
     CHECK(bad == NULL);
     /* A tiny workspace cap still plans (an algorithm needing no workspace exists) or fails naming the cap. */
-    dlp_cuda_options tiny = {DLP_CUDA_FP32, false, 1, DLP_CUDA_SEARCH_HEURISTIC, false, false};
+    dlp_cuda_options tiny = {DLP_CUDA_FP32, false, 1, DLP_CUDA_SEARCH_HEURISTIC, false, false, false, false};
     dlp_backend *capped = NULL;
     CHECK_OK(dlp_backend_create_cuda(0, &tiny, &capped));
     if (capped) {

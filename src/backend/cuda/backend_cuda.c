@@ -5,6 +5,10 @@
  * it is (the same GEMM as the CPU backend); the rest are kernels/graph_ops.cu.
  * TensorFlow's 'same' padding with an odd total is padded explicitly into a
  * scratch buffer (cuDNN pads symmetrically only), then convolved unpadded.
+ * A ZeroPadding2D folds into the 'valid' conv (symmetric) or pooling that
+ * alone reads it (plan_step.input_pad, device_zero_pad_folds). fp16/bf16
+ * convolutions on a channel count that is not a multiple of 8 read their
+ * input zero-padded to one in the scratch buffer (tensor-core kernels).
  * fp16/bf16 plans store activations and conv/dense weights in the half type
  * (arena offsets counted in elements, so the arena is half the bytes), with
  * fp32 accumulation everywhere; the host side stays float: the input is
@@ -71,7 +75,8 @@ typedef struct cuda_step {
     bool skip;
     int pad_top, pad_bottom, pad_left, pad_right;
     bool explicit_pad;     /* asymmetric 'same': pad into the scratch buffer first */
-    dlp_shape conv_input;  /* what cuDNN sees: the input, or the padded input */
+    bool staged;           /* explicit_pad or padded channels: cuDNN reads the scratch buffer */
+    dlp_shape conv_input;  /* what cuDNN sees: the input, or the padded input (space, channels) */
     cudnnTensorDescriptor_t x_desc, y_desc;
     cudnnFilterDescriptor_t w_desc;
     cudnnConvolutionDescriptor_t conv_desc;
@@ -267,20 +272,22 @@ static dlp_status prepare_cudnn_conv(cuda_context *context, const plan_step *ste
 {
     const dlp_conv2d_params *p = &step->params.conv;
     dlp_shape is = step->input_shapes[0];
-    device_padding_split(is.h, p->kernel_h, p->stride_h, p->padding, &cs->pad_top, &cs->pad_bottom);
-    device_padding_split(is.w, p->kernel_w, p->stride_w, p->padding, &cs->pad_left, &cs->pad_right);
+    device_conv_pads(is, p, &step->input_pad, &cs->pad_top, &cs->pad_bottom, &cs->pad_left, &cs->pad_right);
     cs->explicit_pad = cs->pad_top != cs->pad_bottom || cs->pad_left != cs->pad_right;
     cs->conv_input = is;
+    cs->conv_input.c = device_conv_channels(is.c, context->storage != DLP_CUDA_STORAGE_F32,
+                                            !context->options.keep_conv_channels);
     if (cs->explicit_pad) {
         cs->conv_input.h += cs->pad_top + cs->pad_bottom;
         cs->conv_input.w += cs->pad_left + cs->pad_right;
     }
+    cs->staged = cs->explicit_pad || cs->conv_input.c != is.c;
     CUDNN_TRY(cudnnCreateTensorDescriptor(&cs->x_desc));
     CUDNN_TRY(cudnnCreateTensorDescriptor(&cs->y_desc));
     CUDNN_TRY(cudnnCreateFilterDescriptor(&cs->w_desc));
     CUDNN_TRY(cudnnCreateConvolutionDescriptor(&cs->conv_desc));
-    CUDNN_TRY(cudnnSetFilter4dDescriptor(cs->w_desc, context->cudnn_type, CUDNN_TENSOR_NHWC, p->filters, is.c,
-                                         p->kernel_h, p->kernel_w));
+    CUDNN_TRY(cudnnSetFilter4dDescriptor(cs->w_desc, context->cudnn_type, CUDNN_TENSOR_NHWC, p->filters,
+                                         cs->conv_input.c, p->kernel_h, p->kernel_w));
     int pad_h = cs->explicit_pad ? 0 : cs->pad_top, pad_w = cs->explicit_pad ? 0 : cs->pad_left;
     CUDNN_TRY(cudnnSetConvolution2dDescriptor(cs->conv_desc, pad_h, pad_w, p->stride_h, p->stride_w, 1, 1,
                                               CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
@@ -291,11 +298,12 @@ static dlp_status prepare_cudnn_conv(cuda_context *context, const plan_step *ste
     if (c != step->output_shape.c || h != step->output_shape.h || w != step->output_shape.w)
         return dlp_fail(DLP_ERR_INTERNAL, "cuda backend: conv \"%s\": cuDNN computes %dx%dx%d, the plan %dx%dx%d",
                         step->name, h, w, c, step->output_shape.h, step->output_shape.w, step->output_shape.c);
-    /* Re-lay the Keras HWIO kernel as cuDNN's NHWC filter (KRSC). */
-    float *ohwi = malloc(step->weight_counts[0] * sizeof(float));
+    /* Re-lay the Keras HWIO kernel as cuDNN's NHWC filter (KRSC), on the padded channels. */
+    size_t count = (size_t)p->filters * p->kernel_h * p->kernel_w * cs->conv_input.c;
+    float *ohwi = malloc(count * sizeof(float));
     if (!ohwi) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "cuda backend: out of memory");
-    device_hwio_to_ohwi(step->weights[0], p->kernel_h, p->kernel_w, is.c, p->filters, ohwi);
-    dlp_status status = upload_stored(context, &cs->weights[0], ohwi, step->weight_counts[0], "a conv kernel");
+    device_hwio_to_ohwi_padded(step->weights[0], p->kernel_h, p->kernel_w, is.c, cs->conv_input.c, p->filters, ohwi);
+    dlp_status status = upload_stored(context, &cs->weights[0], ohwi, count, "a conv kernel");
     free(ohwi);
     return status;
 }
@@ -354,8 +362,10 @@ static dlp_status prepare_step(cuda_context *context, const plan_step *step, cud
                         step->op == DLP_OP_ACTIVATION ? dlp_activation_name(step->params.activation) : "",
                         context->storage == DLP_CUDA_STORAGE_F16 ? "fp16" : "bf16");
     bool conv = step->op == DLP_OP_CONV2D;
-    /* Fusing sends 1x1 convolutions through cuDNN too, for its epilogue. */
-    if (conv && (!is_pointwise(&step->params.conv) || context->options.fuse_bias_activation)) {
+    bool padded = step->input_pad.top || step->input_pad.bottom || step->input_pad.left || step->input_pad.right;
+    /* Fusing sends 1x1 convolutions through cuDNN too, for its epilogue; a
+     * folded ZeroPadding2D needs cuDNN's padding. */
+    if (conv && (!is_pointwise(&step->params.conv) || context->options.fuse_bias_activation || padded)) {
         cs->path = CONV_CUDNN;
         DLP_TRY(prepare_cudnn_conv(context, step, cs));
     } else if (conv || step->op == DLP_OP_DENSE) {
@@ -412,7 +422,7 @@ static dlp_status size_buffers(cuda_context *context, dlp_plan *plan, cuda_plan_
     for (int s = 0; s < plan->step_count; s++) {
         const cuda_step *cs = &state->steps[s];
         if (cs->path != CONV_CUDNN) continue;
-        if (cs->explicit_pad) {
+        if (cs->staged) {
             size_t elements = (size_t)plan->max_batch * dlp_shape_elements(cs->conv_input);
             if (elements > scratch_elements) scratch_elements = elements;
         }
@@ -623,9 +633,10 @@ static dlp_status run_cudnn_conv(cuda_context *context, const dlp_plan *plan, co
     cuda_plan_state *state = plan->backend_state;
     dlp_shape is = step->input_shapes[0];
     *fused = false;
-    if (cs->explicit_pad) {
-        CUDA_TRY(dlp_cuda_zero_pad_typed(context->storage, in, n, is.h, is.w, is.c, state->scratch, cs->conv_input.h,
-                                         cs->conv_input.w, cs->pad_top, cs->pad_left, context->stream));
+    if (cs->staged) {
+        int top = cs->explicit_pad ? cs->pad_top : 0, left = cs->explicit_pad ? cs->pad_left : 0;
+        CUDA_TRY(dlp_cuda_pad_typed(context->storage, in, n, is.h, is.w, is.c, state->scratch, cs->conv_input.h,
+                                    cs->conv_input.w, cs->conv_input.c, top, left, context->stream));
         in = state->scratch;
     }
     device_conv_choice choice;
@@ -671,9 +682,24 @@ static dlp_status run_conv(cuda_context *context, const dlp_plan *plan, const pl
 static dlp_cuda_window window_of(int n, dlp_shape is, dlp_shape os, int kernel_h, int kernel_w, int stride_h,
                                  int stride_w, dlp_padding padding)
 {
-    dlp_cuda_window g = {n, is.h, is.w, is.c, os.h, os.w, os.c, kernel_h, kernel_w, stride_h, stride_w, 0, 0};
+    dlp_cuda_window g = {n, is.h, is.w, is.c, os.h, os.w, os.c, kernel_h, kernel_w, stride_h, stride_w, 0, 0, 0};
     g.pad_top = dlp_conv_pad_before(is.h, kernel_h, stride_h, padding);
     g.pad_left = dlp_conv_pad_before(is.w, kernel_w, stride_w, padding);
+    return g;
+}
+
+/* A pooling's window; with a folded ZeroPadding2D (then 'valid') the
+ * padding is the pad's and the padded taps are zeros. */
+static dlp_cuda_window pool_window_of(int n, const plan_step *step)
+{
+    const dlp_pool_params *p = &step->params.pool;
+    const dlp_zero_pad_params *pad = &step->input_pad;
+    dlp_cuda_window g = window_of(n, step->input_shapes[0], step->output_shape, p->pool_h, p->pool_w, p->stride_h,
+                                  p->stride_w, p->padding);
+    if (pad->top || pad->bottom || pad->left || pad->right) {
+        g.pad_top = pad->top, g.pad_left = pad->left;
+        g.zero_taps = 1;
+    }
     return g;
 }
 
@@ -741,8 +767,7 @@ static dlp_status run_step_now(dlp_backend *backend, dlp_plan *plan, const plan_
         return DLP_OK;
     case DLP_OP_MAX_POOL:
     case DLP_OP_AVG_POOL: {
-        const dlp_pool_params *p = &step->params.pool;
-        dlp_cuda_window g = window_of(n, is, os, p->pool_h, p->pool_w, p->stride_h, p->stride_w, p->padding);
+        dlp_cuda_window g = pool_window_of(n, step);
         CUDA_TRY(dlp_cuda_pool_typed(storage, &g, step->op == DLP_OP_MAX_POOL, in, out, stream));
         return DLP_OK;
     }
@@ -944,10 +969,17 @@ static void set_storage(cuda_context *context)
     if (context->storage != DLP_CUDA_STORAGE_F32) context->options.allow_tf32 = false;
 }
 
+/* dlp_backend.folds_zero_pad: device_zero_pad_folds unless switched off. */
+static bool cuda_folds_zero_pad(const dlp_backend *backend, const plan_step *consumer, const dlp_zero_pad_params *pad)
+{
+    const cuda_context *context = backend->context;
+    return !context->options.keep_zero_pad_steps && device_zero_pad_folds(consumer, pad);
+}
+
 dlp_status dlp_backend_create_cuda(int device, const dlp_cuda_options *options, dlp_backend **out)
 {
     *out = NULL;
-    dlp_cuda_options defaults = {DLP_CUDA_FP32, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false};
+    dlp_cuda_options defaults = {DLP_CUDA_FP32, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false, false, false};
     if (!options) options = &defaults;
     if (options->precision != DLP_CUDA_FP32 && options->precision != DLP_CUDA_FP16 &&
         options->precision != DLP_CUDA_BF16)
@@ -974,6 +1006,7 @@ dlp_status dlp_backend_create_cuda(int device, const dlp_cuda_options *options, 
     backend->stage_images = cuda_stage_images;
     backend->upload_staged_images = cuda_upload_staged_images;
     backend->run_step = cuda_run_step;
+    backend->folds_zero_pad = cuda_folds_zero_pad;
     backend->download = cuda_download;
     backend->release = cuda_release;
     backend->destroy = cuda_destroy;

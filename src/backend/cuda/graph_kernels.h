@@ -27,6 +27,10 @@ typedef struct dlp_cuda_window {
     int out_h, out_w, out_c;
     int kernel_h, kernel_w, stride_h, stride_w;
     int pad_top, pad_left;
+    /* Pooling only: 0, taps outside the input are left out (TensorFlow's
+     * 'same'); 1, they are zeros (a ZeroPadding2D folded into a 'valid'
+     * pooling: the max includes 0, the average divides by the whole window). */
+    int zero_taps;
 } dlp_cuda_window;
 
 /* out = act(in + bias[c]) elementwise (bias may be NULL; activation is a
@@ -77,6 +81,11 @@ cudaError_t dlp_cuda_add_typed(dlp_cuda_storage storage, const void *const *inpu
 cudaError_t dlp_cuda_zero_pad_typed(dlp_cuda_storage storage, const void *in, int batch, int in_h, int in_w,
                                     int channels, void *out, int out_h, int out_w, int top, int left,
                                     cudaStream_t stream);
+/* Zero padding in space and channels: out is batch x out_h x out_w x out_c
+ * (out_c >= in_c), in placed at (top, left) in channels 0..in_c-1, the rest
+ * zeros (a half convolution's input padded to a multiple of 8 channels). */
+cudaError_t dlp_cuda_pad_typed(dlp_cuda_storage storage, const void *in, int batch, int in_h, int in_w, int in_c,
+                               void *out, int out_h, int out_w, int out_c, int top, int left, cudaStream_t stream);
 
 #ifdef __cplusplus
 }
