@@ -6,7 +6,7 @@
  *   model=InceptionV3 precision=fp32 batch=32 images_per_s=1234.5 ms_per_batch=25.93 iterations=40 search=heuristic fuse=off
  * Usage: featurize_gpu [--models A,B] [--batches 1,32,256] [--precisions fp32,tf32,fp16,bf16]
  *                      [--search heuristic,timed] [--fuse off,on] [--graphs off,on] [--seconds S]
- *                      [--profile N]
+ *                      [--profile N] [--pad-fold on,off] [--channel-pad on,off]
  * --search: cuDNN's heuristic ranking or every algorithm timed once per shape;
  * --fuse: conv+bias+relu/identity as one cuDNN call (1x1 convolutions via
  * cuDNN too) or not; --graphs: the steady-state run replayed from a CUDA
@@ -15,7 +15,10 @@
  * config, one more batch step by step, synchronised after each, then the N
  * slowest steps and the time per op kind (lines starting "# profile"; the
  * synchronisation adds a few microseconds per step, and absorbed steps of a
- * fused residual show ~0). */
+ * fused residual show ~0). --pad-fold off: every ZeroPadding2D runs as its
+ * own step (keep_zero_pad_steps); --channel-pad off: half convolutions on 3
+ * channels run unpadded (keep_conv_channels); both on by default, and each
+ * named on the line only when off (an ablation). */
 #include <cuda_runtime.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,9 +78,18 @@ static int run_steps(dlp_plan *plan, int n)
 }
 
 typedef struct config {
-    const char *precision, *search, *fuse, *graphs;
+    const char *precision, *search, *fuse, *graphs, *pad_fold, *channel_pad;
     int batch;
 } config;
+
+/* " pad_fold=off channel_pad=off", the switches that are off. */
+static const char *switches_off(const config *c)
+{
+    static char text[64];
+    snprintf(text, sizeof text, "%s%s", strcmp(c->pad_fold, "off") == 0 ? " pad_fold=off" : "",
+             strcmp(c->channel_pad, "off") == 0 ? " channel_pad=off" : "");
+    return text;
+}
 
 static int profile_top = 0;
 
@@ -113,8 +125,8 @@ static void profile_steps(const dlp_model_info *info, const config *c, dlp_plan 
         times[s] = (step_time){s, (now_seconds() - start) * 1e3};
         per_op[plan->steps[s].op] += times[s].ms, counts[plan->steps[s].op]++, total += times[s].ms;
     }
-    printf("# profile model=%s precision=%s batch=%d search=%s fuse=%s: %.3f ms in %d steps\n", info->name,
-           c->precision, c->batch, c->search, c->fuse, total, plan->step_count);
+    printf("# profile model=%s precision=%s batch=%d search=%s fuse=%s%s: %.3f ms in %d steps\n", info->name,
+           c->precision, c->batch, c->search, c->fuse, switches_off(c), total, plan->step_count);
     for (int op = 0; op < DLP_OP_COUNT; op++)
         if (counts[op])
             printf("# profile   op %-22s %3d steps %8.3f ms (%4.1f%%)\n", dlp_op_name((dlp_op)op), counts[op], per_op[op],
@@ -142,6 +154,8 @@ static int bench_config(const dlp_model_info *info, dlp_graph *graph, const conf
     options.search = strcmp(c->search, "timed") == 0 ? DLP_CUDA_SEARCH_TIMED : DLP_CUDA_SEARCH_HEURISTIC;
     options.fuse_bias_activation = strcmp(c->fuse, "on") == 0;
     options.cuda_graphs = strcmp(c->graphs, "on") == 0;
+    options.keep_zero_pad_steps = strcmp(c->pad_fold, "off") == 0;
+    options.keep_conv_channels = strcmp(c->channel_pad, "off") == 0;
     dlp_backend *backend = NULL;
     dlp_plan *plan = NULL;
     const char *outputs[1] = {"features"};
@@ -168,9 +182,9 @@ static int bench_config(const dlp_model_info *info, dlp_graph *graph, const conf
     ok = ok && cudaDeviceSynchronize() == cudaSuccess;
     elapsed = now_seconds() - start;
     if (ok)
-        printf("model=%s precision=%s batch=%d images_per_s=%.1f ms_per_batch=%.3f iterations=%d search=%s fuse=%s%s\n",
+        printf("model=%s precision=%s batch=%d images_per_s=%.1f ms_per_batch=%.3f iterations=%d search=%s fuse=%s%s%s\n",
                info->name, precision, batch, iterations * (double)batch / elapsed, elapsed * 1e3 / iterations,
-               iterations, c->search, c->fuse, options.cuda_graphs ? " graphs=on" : "");
+               iterations, c->search, c->fuse, options.cuda_graphs ? " graphs=on" : "", switches_off(c));
     else
         printf("model=%s precision=%s batch=%d error=\"%s\"\n", info->name, precision, batch, dlp_last_error());
     fflush(stdout);
@@ -184,7 +198,7 @@ static int bench_config(const dlp_model_info *info, dlp_graph *graph, const conf
 int main(int argc, char **argv)
 {
     const char *models = NULL, *batches = "1,32,256", *precisions = "fp32,tf32", *searches = "heuristic";
-    const char *fuses = "off", *graph_modes = "off";
+    const char *fuses = "off", *graph_modes = "off", *pad_folds = "on", *channel_pads = "on";
     double seconds = 2.0;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--models") == 0) models = argv[i + 1];
@@ -195,6 +209,8 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--fuse") == 0) fuses = argv[i + 1];
         else if (strcmp(argv[i], "--graphs") == 0) graph_modes = argv[i + 1];
         else if (strcmp(argv[i], "--profile") == 0) profile_top = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--pad-fold") == 0) pad_folds = argv[i + 1];
+        else if (strcmp(argv[i], "--channel-pad") == 0) channel_pads = argv[i + 1];
         else {
             fprintf(stderr, "featurize_gpu: unknown option %s\n", argv[i]);
             return 2;
@@ -224,12 +240,16 @@ int main(int argc, char **argv)
         for (int p = 0; p < 4; p++)
         for (int s = 0; s < 2; s++)
         for (int f = 0; f < 2; f++)
-        for (int g = 0; g < 2; g++) {
+        for (int g = 0; g < 2; g++)
+        for (int z = 0; z < 2; z++)
+        for (int k = 0; k < 2; k++) {
             if (!in_list(precisions, precision_names[p]) || !in_list(searches, search_names[s]) ||
-                !in_list(fuses, fuse_names[f]) || !in_list(graph_modes, fuse_names[g]))
+                !in_list(fuses, fuse_names[f]) || !in_list(graph_modes, fuse_names[g]) ||
+                !in_list(pad_folds, fuse_names[z]) || !in_list(channel_pads, fuse_names[k]))
                 continue;
             for (const char *b = batches; b && *b;) {
-                config c = {precision_names[p], search_names[s], fuse_names[f], fuse_names[g], atoi(b)};
+                config c = {precision_names[p], search_names[s], fuse_names[f], fuse_names[g], fuse_names[z],
+                            fuse_names[k], atoi(b)};
                 if (c.batch > 0 && !bench_config(info, graph, &c, seconds)) failures++;
                 b = strchr(b, ',');
                 if (b) b++;

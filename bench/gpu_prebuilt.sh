@@ -84,6 +84,10 @@ step featurize_gpu_resnet50_half 30 "$bin/featurize_gpu" --models ResNet50 --bat
   --search timed --fuse on --seconds 0.4 --profile 12
 step featurize_gpu_ablation 25 "$bin/featurize_gpu" --models ResNet50 --batches 256 --precisions fp16 \
   --search heuristic,timed --fuse off,on --seconds 0.4 --profile 8
+# The stem speed-ups off and on (ZeroPadding2D folded into conv1 / pool1, conv1 on 8 zero-padded channels in
+# half), each alone too: 4 lines, pad_fold=off / channel_pad=off named where off.
+step featurize_gpu_stem_ablation 30 "$bin/featurize_gpu" --models ResNet50 --batches 256 --precisions fp16 \
+  --search timed --fuse on --pad-fold off,on --channel-pad off,on --seconds 0.3 --profile 8
 step featurize_gpu_graphs 20 "$bin/featurize_gpu" --models ResNet50 --batches 1,32 --precisions fp16 --search timed \
   --fuse on --graphs off,on --seconds 0.4
 step featurize_gpu_half 60 "$bin/featurize_gpu" --models InceptionV3,Xception,VGG16,VGG19 --batches 256,32,1 \

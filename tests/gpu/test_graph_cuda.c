@@ -17,7 +17,15 @@
  *     the issue's whole-model bound) for outputs that amplify their inputs'
  *     error (softmax of logits ~2-5, sums with partial cancellation).
  * The residual cases are ResNet's block ending (conv -> add -> relu), one
- * fused cuDNN call in the fused modes. Also the backend's clean failures: no device, a half plan with an op that
+ * fused cuDNN call in the fused modes. The stem cases: a ZeroPadding2D
+ * before a 'valid' conv (folded into cuDNN's padding when symmetric, a step
+ * of its own otherwise) or pooling (folded: the padded taps are zeros; inputs
+ * shifted negative, where a -inf padding would give other maxima), convs on
+ * 3 and 5 input channels (half: padded to 8 channels), channel counts that
+ * are and are not multiples of the kernels' vector width (8 half, 4 float),
+ * odd sizes, and ResNet50's stem in small; mode fp16-plain-stem runs the
+ * half path with both stem switches off (keep_zero_pad_steps,
+ * keep_conv_channels), as the ablation does. Also the backend's clean failures: no device, a half plan with an op that
  * has no half kernel, and the half arena's size (half the fp32 bytes). */
 #include <math.h>
 
@@ -28,7 +36,7 @@
 enum { MAX_BATCH = 37 };
 
 typedef enum case_kind { K_CONV, K_DEPTHWISE, K_DENSE, K_BATCHNORM, K_ACTIVATION, K_POOL, K_GLOBAL, K_CONCAT, K_ADD,
-                         K_ZERO_PAD, K_RESIDUAL } case_kind;
+                         K_ZERO_PAD, K_RESIDUAL, K_PAD_CONV, K_PAD_POOL, K_STEM } case_kind;
 
 typedef struct op_case {
     const char *label;
@@ -39,7 +47,8 @@ typedef struct op_case {
     dlp_op op;                /* K_POOL, K_GLOBAL */
     dlp_activation activation;/* K_ACTIVATION, K_DENSE */
     int units;                /* K_DENSE */
-    dlp_zero_pad_params pad;  /* K_ZERO_PAD */
+    dlp_zero_pad_params pad;  /* K_ZERO_PAD, K_PAD_CONV, K_PAD_POOL */
+    float offset;             /* added to the random inputs (uniform in [-1, 1)) */
 } op_case;
 
 static unsigned rng_state = 12345u;
@@ -138,6 +147,30 @@ static dlp_graph *build_case(const op_case *c)
         break;
     }
     case K_ZERO_PAD: CHECK_OK(dlp_graph_zero_pad(graph, "op", input, &c->pad, &node)); break;
+    case K_PAD_CONV: {
+        int padded = -1;
+        CHECK_OK(dlp_graph_zero_pad(graph, "pad", input, &c->pad, &padded));
+        CHECK_OK(dlp_graph_conv2d(graph, "op", padded, &c->conv, &node));
+        conv_weights(graph, node, &c->conv, cin, 0);
+        break;
+    }
+    case K_PAD_POOL: {
+        int padded = -1;
+        CHECK_OK(dlp_graph_zero_pad(graph, "pad", input, &c->pad, &padded));
+        CHECK_OK(dlp_graph_pool(graph, "op", c->op, padded, &c->pool, &node));
+        break;
+    }
+    case K_STEM: {
+        /* ResNet50's: pad 3, conv 7x7 s2 valid + relu, pad 1, max pool 3x3 s2 valid. */
+        int pad1 = -1, conv = -1, pad2 = -1;
+        dlp_zero_pad_params three = {3, 3, 3, 3}, one = {1, 1, 1, 1};
+        CHECK_OK(dlp_graph_zero_pad(graph, "conv1_pad", input, &three, &pad1));
+        CHECK_OK(dlp_graph_conv2d(graph, "conv1_conv", pad1, &c->conv, &conv));
+        conv_weights(graph, conv, &c->conv, cin, 0);
+        CHECK_OK(dlp_graph_zero_pad(graph, "pool1_pad", conv, &one, &pad2));
+        CHECK_OK(dlp_graph_pool(graph, "op", DLP_OP_MAX_POOL, pad2, &c->pool, &node));
+        break;
+    }
     case K_RESIDUAL: {
         /* ResNet's block ending: relu(conv(x) + shortcut); units > 0: the
          * conv reads a pointwise relu of the input to that many channels
@@ -189,7 +222,7 @@ static void run_case(const op_case *c, dlp_backend *cpu, dlp_backend *gpu, doubl
     for (int t = 0; t < 3 * repeats; t++) {
         int n = batches[t / repeats];
         size_t count = out_floats * (size_t)n;
-        for (size_t i = 0; i < in_floats * (size_t)n; i++) input[i] = uniform();
+        for (size_t i = 0; i < in_floats * (size_t)n; i++) input[i] = uniform() + c->offset;
         for (size_t i = 0; i < count; i++) want[i] = got[i] = NAN;
         CHECK_OK(dlp_plan_run(plan_cpu, input, n));
         CHECK_OK(dlp_plan_read_output(plan_cpu, 0, want, count));
@@ -251,6 +284,48 @@ static const op_case cases[] = {
      CONV(3, 3, 1, 1, DLP_PAD_SAME, 16, true, DLP_ACT_LINEAR), .units = 4},
     {"residual relu(conv1x1(1x1 to 16)+x) 6x5x16", K_RESIDUAL, {6, 5, 16},
      CONV(1, 1, 1, 1, DLP_PAD_VALID, 16, true, DLP_ACT_LINEAR), .units = 16},
+    /* Stem: pads folded or not, channels padded in half, vector or scalar kernels. */
+    {"pad 3 + conv 7x7 s2 valid 23x20x3->16", K_PAD_CONV, {23, 20, 3},
+     CONV(7, 7, 2, 2, DLP_PAD_VALID, 16, true, DLP_ACT_RELU), .pad = {3, 3, 3, 3}},
+    {"pad 1/1/2/2 + conv 3x3 s2 valid 11x13x5->8", K_PAD_CONV, {11, 13, 5},
+     CONV(3, 3, 2, 2, DLP_PAD_VALID, 8, true, DLP_ACT_LINEAR), .pad = {1, 1, 2, 2}},
+    {"pad 1 + conv 3x3 s1 valid 9x7x16->8", K_PAD_CONV, {9, 7, 16},
+     CONV(3, 3, 1, 1, DLP_PAD_VALID, 8, false, DLP_ACT_RELU), .pad = {1, 1, 1, 1}},
+    {"pad 1 + conv 1x1 s1 valid 6x5x3->8", K_PAD_CONV, {6, 5, 3},
+     CONV(1, 1, 1, 1, DLP_PAD_VALID, 8, true, DLP_ACT_RELU), .pad = {1, 1, 1, 1}},
+    {"pad 0/1/0/1 (asym) + conv 3x3 s2 valid 9x8x5->8", K_PAD_CONV, {9, 8, 5},
+     CONV(3, 3, 2, 2, DLP_PAD_VALID, 8, true, DLP_ACT_RELU), .pad = {0, 1, 0, 1}},
+    {"pad 2/1/1/0 (asym) + conv 3x3 s1 valid 7x6x8->4", K_PAD_CONV, {7, 6, 8},
+     CONV(3, 3, 1, 1, DLP_PAD_VALID, 4, true, DLP_ACT_LINEAR), .pad = {2, 1, 1, 0}},
+    {"pad 1 + conv 3x3 s1 same (no fold) 7x6x3->4", K_PAD_CONV, {7, 6, 3},
+     CONV(3, 3, 1, 1, DLP_PAD_SAME, 4, true, DLP_ACT_RELU), .pad = {1, 1, 1, 1}},
+    {"conv 5x5 s1 same 9x9x5->8", K_CONV, {9, 9, 5}, CONV(5, 5, 1, 1, DLP_PAD_SAME, 8, true, DLP_ACT_RELU)},
+    {"conv 1x1 s1 9x7x3->16", K_CONV, {9, 7, 3}, CONV(1, 1, 1, 1, DLP_PAD_VALID, 16, true, DLP_ACT_LINEAR)},
+    {"pad 1 + max pool 3x3 s2 valid 15x14x64 (negative)", K_PAD_POOL, {15, 14, 64}, POOL(3, 3, 2, 2, DLP_PAD_VALID),
+     .op = DLP_OP_MAX_POOL, .pad = {1, 1, 1, 1}, .offset = -1.5f},
+    {"pad 1 + max pool 3x3 s2 valid 13x11x5 (negative)", K_PAD_POOL, {13, 11, 5}, POOL(3, 3, 2, 2, DLP_PAD_VALID),
+     .op = DLP_OP_MAX_POOL, .pad = {1, 1, 1, 1}, .offset = -1.5f},
+    {"pad 1 + max pool 3x3 s2 valid 12x9x16", K_PAD_POOL, {12, 9, 16}, POOL(3, 3, 2, 2, DLP_PAD_VALID),
+     .op = DLP_OP_MAX_POOL, .pad = {1, 1, 1, 1}, .offset = -0.5f},
+    {"pad 0/1/0/1 + max pool 2x2 s2 valid 9x9x12 (negative)", K_PAD_POOL, {9, 9, 12}, POOL(2, 2, 2, 2, DLP_PAD_VALID),
+     .op = DLP_OP_MAX_POOL, .pad = {0, 1, 0, 1}, .offset = -1.5f},
+    {"pad 1/2/2/1 + avg pool 3x3 s2 valid 10x9x8", K_PAD_POOL, {10, 9, 8}, POOL(3, 3, 2, 2, DLP_PAD_VALID),
+     .op = DLP_OP_AVG_POOL, .pad = {1, 2, 2, 1}, .offset = 0.5f},
+    {"pad 2 + avg pool 3x3 s1 valid 7x7x6 (negative)", K_PAD_POOL, {7, 7, 6}, POOL(3, 3, 1, 1, DLP_PAD_VALID),
+     .op = DLP_OP_AVG_POOL, .pad = {2, 2, 2, 2}, .offset = -1.5f},
+    {"pad 1 + max pool 3x3 s2 same (no fold) 9x8x8 (negative)", K_PAD_POOL, {9, 8, 8}, POOL(3, 3, 2, 2, DLP_PAD_SAME),
+     .op = DLP_OP_MAX_POOL, .pad = {1, 1, 1, 1}, .offset = -1.5f},
+    {"max pool 3x3 s2 valid 15x15x16", K_POOL, {15, 15, 16}, POOL(3, 3, 2, 2, DLP_PAD_VALID), .op = DLP_OP_MAX_POOL},
+    {"max pool 3x3 s2 same 9x11x8 (negative)", K_POOL, {9, 11, 8}, POOL(3, 3, 2, 2, DLP_PAD_SAME),
+     .op = DLP_OP_MAX_POOL, .offset = -1.5f},
+    {"avg pool 3x3 s1 same 8x7x8", K_POOL, {8, 7, 8}, POOL(3, 3, 1, 1, DLP_PAD_SAME), .op = DLP_OP_AVG_POOL},
+    {"zero pad 1/2/0/3 5x4x16", K_ZERO_PAD, {5, 4, 16}, .pad = {1, 2, 0, 3}},
+    {"zero pad 2/1/1/0 7x6x8", K_ZERO_PAD, {7, 6, 8}, .pad = {2, 1, 1, 0}},
+    {"zero pad 1/1/1/1 3x3x12", K_ZERO_PAD, {3, 3, 12}, .pad = {1, 1, 1, 1}},
+    {"stem: pad 3, conv 7x7 s2, pad 1, max pool 31x29x3->8", K_STEM, {31, 29, 3},
+     CONV(7, 7, 2, 2, DLP_PAD_VALID, 8, true, DLP_ACT_RELU), POOL(3, 3, 2, 2, DLP_PAD_VALID)},
+    {"stem: pad 3, conv 7x7 s2 linear, pad 1, max pool 30x30x3->16", K_STEM, {30, 30, 3},
+     CONV(7, 7, 2, 2, DLP_PAD_VALID, 16, true, DLP_ACT_LINEAR), POOL(3, 3, 2, 2, DLP_PAD_VALID)},
 };
 
 typedef struct mode {
@@ -268,6 +343,7 @@ static const mode modes[] = {
     {"bf16-timed-fused", {DLP_CUDA_BF16, false, 0, DLP_CUDA_SEARCH_TIMED, true, false, false, false}, 2e-2},
     {"fp32-graphs", {DLP_CUDA_FP32, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, true, false, false}, 1e-5},
     {"fp16-timed-fused-graphs", {DLP_CUDA_FP16, false, 0, DLP_CUDA_SEARCH_TIMED, true, true, false, false}, 1e-2},
+    {"fp16-plain-stem", {DLP_CUDA_FP16, false, 0, DLP_CUDA_SEARCH_TIMED, true, false, true, true}, 1e-2},
 };
 
 /* Whether label is one of the comma-separated entries of list. */
