@@ -104,6 +104,23 @@ template <typename From, typename To> __global__ void convert_kernel(const From 
         out[i] = from_float<To>(to_float(in[i]));
 }
 
+// Four values of T in one aligned access (16 bytes of float, 8 of half).
+template <typename T> struct alignas(4 * sizeof(T)) quad {
+    T lane[4];
+};
+
+// convert_kernel four values per thread (total a multiple of 4, both buffers 16-byte aligned).
+template <typename From, typename To> __global__ void convert_quad_kernel(const From *in, To *out, size_t quads)
+{
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < quads; i += (size_t)gridDim.x * blockDim.x) {
+        quad<From> x = reinterpret_cast<const quad<From> *>(in)[i];
+        quad<To> y;
+#pragma unroll
+        for (int k = 0; k < 4; k++) y.lane[k] = from_float<To>(to_float(x.lane[k]));
+        reinterpret_cast<quad<To> *>(out)[i] = y;
+    }
+}
+
 template <typename T>
 __global__ void bias_activation_kernel(const T *in, T *out, size_t total, int channels, const float *bias,
                                        int activation)
@@ -132,6 +149,41 @@ template <typename T> __global__ void softmax_kernel(const T *in, T *out, size_t
             float e = expf(to_float(x[c]) - top);
             y[c] = from_float<T>((float)(e / sum));
         }
+    }
+}
+
+// bias_activation_kernel on 16 bytes per thread (channels a multiple of the
+// lanes: one vector lies in one pixel, channels c..c+L-1).
+template <typename T>
+__global__ void bias_activation_vector_kernel(const T *in, T *out, size_t vectors, int channels, const float *bias,
+                                              int activation)
+{
+    constexpr int L = vec16<T>::kLanes;
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < vectors; i += (size_t)gridDim.x * blockDim.x) {
+        vec16<T> v = reinterpret_cast<const vec16<T> *>(in)[i];
+        int c = (int)(i * L % channels);
+#pragma unroll
+        for (int k = 0; k < L; k++) {
+            float x = to_float(v.lane[k]);
+            if (bias) x += bias[c + k];
+            v.lane[k] = from_float<T>(activate(x, activation));
+        }
+        reinterpret_cast<vec16<T> *>(out)[i] = v;
+    }
+}
+
+// channel_affine_kernel on 16 bytes per thread (as bias_activation_vector_kernel).
+template <typename T>
+__global__ void channel_affine_vector_kernel(const T *in, T *out, size_t vectors, int channels, const float *scale,
+                                             const float *shift)
+{
+    constexpr int L = vec16<T>::kLanes;
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < vectors; i += (size_t)gridDim.x * blockDim.x) {
+        vec16<T> v = reinterpret_cast<const vec16<T> *>(in)[i];
+        int c = (int)(i * L % channels);
+#pragma unroll
+        for (int k = 0; k < L; k++) v.lane[k] = from_float<T>(to_float(v.lane[k]) * scale[c + k] + shift[c + k]);
+        reinterpret_cast<vec16<T> *>(out)[i] = v;
     }
 }
 
@@ -187,7 +239,7 @@ template <typename T> __global__ void pool_kernel(dlp_cuda_window g, int is_max,
                 float v = to_float(in[((b * g.in_h + y) * g.in_w + x) * g.in_c + c]);
                 value = is_max ? (v > value ? v : value) : value + v;
             }
-        int taps = (y1 - y0) * (x1 - x0);
+        int taps = max(y1 - y0, 0) * max(x1 - x0, 0); // none: a window all in a wide padding
         // Folded zero padding: the window always has kernel_h x kernel_w
         // taps, the missing ones zeros (a zero adds nothing to the sum).
         if (g.zero_taps && taps < g.kernel_h * g.kernel_w) {
@@ -226,7 +278,7 @@ template <typename T> __global__ void pool_vector_kernel(dlp_cuda_window g, int 
                     value[k] = is_max ? (f > value[k] ? f : value[k]) : value[k] + f;
                 }
             }
-        int taps = (y1 - y0) * (x1 - x0);
+        int taps = max(y1 - y0, 0) * max(x1 - x0, 0);
         bool zeros = g.zero_taps && taps < g.kernel_h * g.kernel_w;
         if (zeros) taps = g.kernel_h * g.kernel_w;
         float scale = 1.0f / (float)taps;
@@ -272,9 +324,44 @@ __global__ void concat_slice_kernel(const T *in, size_t pixels, int channels, T 
         out[(i / channels) * out_channels + offset + i % channels] = in[i];
 }
 
+// concat_slice_kernel on 16 bytes per thread (channels, out_channels and
+// offset multiples of the lanes).
+template <typename T>
+__global__ void concat_slice_vector_kernel(const T *in, size_t vectors, int channels, T *out, int out_channels,
+                                           int offset)
+{
+    constexpr int L = vec16<T>::kLanes;
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < vectors; i += (size_t)gridDim.x * blockDim.x) {
+        size_t e = i * L;
+        *reinterpret_cast<vec16<T> *>(out + (e / channels) * out_channels + offset + e % channels) =
+            reinterpret_cast<const vec16<T> *>(in)[i];
+    }
+}
+
 struct input_list {
     const void *data[DLP_CUDA_MAX_INPUTS];
 };
+
+// add_kernel on 16 bytes per thread (every buffer 16-byte aligned, elements a
+// multiple of the lanes); the same sums in the same order per lane.
+template <typename T> __global__ void add_vector_kernel(input_list inputs, int count, size_t vectors, T *out)
+{
+    constexpr int L = vec16<T>::kLanes;
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < vectors; i += (size_t)gridDim.x * blockDim.x) {
+        vec16<T> v = reinterpret_cast<const vec16<T> *>(inputs.data[0])[i];
+        float sum[L];
+#pragma unroll
+        for (int k = 0; k < L; k++) sum[k] = to_float(v.lane[k]);
+        for (int j = 1; j < count; j++) {
+            v = reinterpret_cast<const vec16<T> *>(inputs.data[j])[i];
+#pragma unroll
+            for (int k = 0; k < L; k++) sum[k] += to_float(v.lane[k]);
+        }
+#pragma unroll
+        for (int k = 0; k < L; k++) v.lane[k] = from_float<T>(sum[k]);
+        reinterpret_cast<vec16<T> *>(out)[i] = v;
+    }
+}
 
 template <typename T> __global__ void add_kernel(input_list inputs, int count, size_t total, T *out)
 {
@@ -331,7 +418,12 @@ template <typename T> __global__ void pad_vector_kernel(pad_geometry g, const T 
 template <typename From>
 cudaError_t convert_from(const From *in, dlp_cuda_storage to, void *out, size_t count, cudaStream_t stream)
 {
-    STORAGE_SWITCH(to, convert_kernel<From, T><<<blocks_for(count), kThreads, 0, stream>>>(in, (T *)out, count));
+    if (count % 4 == 0 && aligned16(in, out)) {
+        STORAGE_SWITCH(to, convert_quad_kernel<From, T><<<blocks_for(count / 4), kThreads, 0, stream>>>(in, (T *)out,
+                                                                                                       count / 4));
+    } else {
+        STORAGE_SWITCH(to, convert_kernel<From, T><<<blocks_for(count), kThreads, 0, stream>>>(in, (T *)out, count));
+    }
     return cudaGetLastError();
 }
 
@@ -353,8 +445,14 @@ extern "C" cudaError_t dlp_cuda_bias_activation_typed(dlp_cuda_storage storage, 
     size_t total = rows * channels;
     if (total == 0) return cudaSuccess;
     clear_stale_error();
-    STORAGE_SWITCH(storage, bias_activation_kernel<T><<<blocks_for(total), kThreads, 0, stream>>>(
-                                (const T *)in, (T *)out, total, channels, bias, activation));
+    STORAGE_SWITCH(storage, if (vector_fits<T>(channels) && aligned16(in, out)) {
+        size_t vectors = total / vec16<T>::kLanes;
+        bias_activation_vector_kernel<T><<<blocks_for(vectors), kThreads, 0, stream>>>(
+            (const T *)in, (T *)out, vectors, channels, bias, activation);
+    } else {
+        bias_activation_kernel<T><<<blocks_for(total), kThreads, 0, stream>>>((const T *)in, (T *)out, total, channels,
+                                                                              bias, activation);
+    });
     return cudaGetLastError();
 }
 
@@ -375,8 +473,14 @@ extern "C" cudaError_t dlp_cuda_channel_affine_typed(dlp_cuda_storage storage, c
     size_t total = rows * channels;
     if (total == 0) return cudaSuccess;
     clear_stale_error();
-    STORAGE_SWITCH(storage, channel_affine_kernel<T><<<blocks_for(total), kThreads, 0, stream>>>(
-                                (const T *)in, (T *)out, total, channels, scale, shift));
+    STORAGE_SWITCH(storage, if (vector_fits<T>(channels) && aligned16(in, out)) {
+        size_t vectors = total / vec16<T>::kLanes;
+        channel_affine_vector_kernel<T><<<blocks_for(vectors), kThreads, 0, stream>>>((const T *)in, (T *)out, vectors,
+                                                                                     channels, scale, shift);
+    } else {
+        channel_affine_kernel<T><<<blocks_for(total), kThreads, 0, stream>>>((const T *)in, (T *)out, total, channels,
+                                                                             scale, shift);
+    });
     return cudaGetLastError();
 }
 
@@ -426,8 +530,15 @@ extern "C" cudaError_t dlp_cuda_concat_slice_typed(dlp_cuda_storage storage, con
     size_t total = pixels * channels;
     if (total == 0) return cudaSuccess;
     clear_stale_error();
-    STORAGE_SWITCH(storage, concat_slice_kernel<T><<<blocks_for(total), kThreads, 0, stream>>>(
-                                (const T *)in, pixels, channels, (T *)out, out_channels, offset));
+    STORAGE_SWITCH(storage, if (vector_fits<T>(channels) && vector_fits<T>(out_channels) && vector_fits<T>(offset) &&
+                                aligned16(in, out)) {
+        size_t vectors = total / vec16<T>::kLanes;
+        concat_slice_vector_kernel<T><<<blocks_for(vectors), kThreads, 0, stream>>>((const T *)in, vectors, channels,
+                                                                                   (T *)out, out_channels, offset);
+    } else {
+        concat_slice_kernel<T><<<blocks_for(total), kThreads, 0, stream>>>((const T *)in, pixels, channels, (T *)out,
+                                                                           out_channels, offset);
+    });
     return cudaGetLastError();
 }
 
@@ -437,10 +548,18 @@ extern "C" cudaError_t dlp_cuda_add_typed(dlp_cuda_storage storage, const void *
     if (count < 1 || count > DLP_CUDA_MAX_INPUTS) return cudaErrorInvalidValue;
     if (elements == 0) return cudaSuccess;
     input_list list = {};
-    for (int k = 0; k < count; k++) list.data[k] = inputs[k];
+    bool aligned = aligned16(out, out);
+    for (int k = 0; k < count; k++) {
+        list.data[k] = inputs[k];
+        aligned = aligned && aligned16(inputs[k], out);
+    }
     clear_stale_error();
-    STORAGE_SWITCH(storage,
-                   add_kernel<T><<<blocks_for(elements), kThreads, 0, stream>>>(list, count, elements, (T *)out));
+    STORAGE_SWITCH(storage, if (aligned && elements % vec16<T>::kLanes == 0) {
+        size_t vectors = elements / vec16<T>::kLanes;
+        add_vector_kernel<T><<<blocks_for(vectors), kThreads, 0, stream>>>(list, count, vectors, (T *)out);
+    } else {
+        add_kernel<T><<<blocks_for(elements), kThreads, 0, stream>>>(list, count, elements, (T *)out);
+    });
     return cudaGetLastError();
 }
 

@@ -131,8 +131,9 @@ static dlp_graph *build_case(const op_case *c)
     case K_POOL: CHECK_OK(dlp_graph_pool(graph, "op", c->op, input, &c->pool, &node)); break;
     case K_GLOBAL: CHECK_OK(dlp_graph_unary(graph, "op", c->op, input, &node)); break;
     case K_CONCAT: {
-        int a = pointwise(graph, "branch_a", input, cin, 5, DLP_ACT_RELU);
-        int b = pointwise(graph, "branch_b", input, cin, 1, DLP_ACT_LINEAR);
+        /* units: the branches' widths units and 2 x units (offsets multiples of it), else 5 and 1. */
+        int a = pointwise(graph, "branch_a", input, cin, c->units ? c->units : 5, DLP_ACT_RELU);
+        int b = pointwise(graph, "branch_b", input, cin, c->units ? 2 * c->units : 1, DLP_ACT_LINEAR);
         dlp_pool_params p = {3, 3, 1, 1, DLP_PAD_SAME};
         int pool = -1;
         CHECK_OK(dlp_graph_pool(graph, "branch_pool", DLP_OP_MAX_POOL, input, &p, &pool));
@@ -319,6 +320,17 @@ static const op_case cases[] = {
     {"max pool 3x3 s2 same 9x11x8 (negative)", K_POOL, {9, 11, 8}, POOL(3, 3, 2, 2, DLP_PAD_SAME),
      .op = DLP_OP_MAX_POOL, .offset = -1.5f},
     {"avg pool 3x3 s1 same 8x7x8", K_POOL, {8, 7, 8}, POOL(3, 3, 1, 1, DLP_PAD_SAME), .op = DLP_OP_AVG_POOL},
+    {"pad 4 + max pool 2x2 s2 valid 5x5x8 (windows all padding)", K_PAD_POOL, {5, 5, 8},
+     POOL(2, 2, 2, 2, DLP_PAD_VALID), .op = DLP_OP_MAX_POOL, .pad = {4, 4, 4, 4}, .offset = -1.5f},
+    {"pad 4/3/4/3 + avg pool 2x2 s2 valid 5x6x3 (windows all padding)", K_PAD_POOL, {5, 6, 3},
+     POOL(2, 2, 2, 2, DLP_PAD_VALID), .op = DLP_OP_AVG_POOL, .pad = {4, 3, 4, 3}, .offset = -1.5f},
+    /* The elementwise kernels' vector forms (channels multiples of 8). */
+    {"batchnorm (unfolded) 7x9x16", K_BATCHNORM, {7, 9, 16}, .units = 0},
+    {"activation sigmoid 5x6x8", K_ACTIVATION, {5, 6, 8}, .activation = DLP_ACT_SIGMOID},
+    {"activation relu6 3x5x12", K_ACTIVATION, {3, 5, 12}, .activation = DLP_ACT_RELU6},
+    {"add (conv, input, tanh) 5x7x16", K_ADD, {5, 7, 16}, .units = 0},
+    {"concat (conv 8, pool, conv 16, input) 6x5x8", K_CONCAT, {6, 5, 8}, .units = 8},
+    {"concat (conv 4, pool, conv 8, input) 5x3x4", K_CONCAT, {5, 3, 4}, .units = 4},
     {"zero pad 1/2/0/3 5x4x16", K_ZERO_PAD, {5, 4, 16}, .pad = {1, 2, 0, 3}},
     {"zero pad 2/1/1/0 7x6x8", K_ZERO_PAD, {7, 6, 8}, .pad = {2, 1, 1, 0}},
     {"zero pad 1/1/1/1 3x3x12", K_ZERO_PAD, {3, 3, 12}, .pad = {1, 1, 1, 1}},
@@ -359,6 +371,24 @@ static bool listed(const char *list, const char *label)
     return false;
 }
 
+/* Whether any comma-separated entry of list occurs in label (an empty list: all). */
+static bool mentioned(const char *list, const char *label)
+{
+    if (!list || !*list) return true;
+    char entry[64];
+    for (const char *p = list; p && *p;) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (n > 0 && n < sizeof entry) {
+            memcpy(entry, p, n);
+            entry[n] = '\0';
+            if (strstr(label, entry)) return true;
+        }
+        p = end ? end + 1 : NULL;
+    }
+    return false;
+}
+
 static void run_mode(const mode *m, dlp_backend *cpu)
 {
     dlp_backend *gpu = NULL;
@@ -368,7 +398,10 @@ static void run_mode(const mode *m, dlp_backend *cpu)
     printf("== %s\n", m->label);
     worst_error = 0;
     repeats = m->options.cuda_graphs ? 3 : 1;
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i], cpu, gpu, m->tolerance);
+    /* DLP_GRAPH_CUDA_CASES: comma-separated parts of case labels ("pad,stem,pool"). */
+    const char *only = getenv("DLP_GRAPH_CUDA_CASES");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (mentioned(only, cases[i].label)) run_case(&cases[i], cpu, gpu, m->tolerance);
     repeats = 1;
     printf("%s: worst rel-L2 over all cases: %.3g (tolerance %.0e)\n", m->label, worst_error, m->tolerance);
     dlp_backend_destroy(gpu);
