@@ -5,11 +5,13 @@
 // is a template on the activation storage type T (float, __half,
 // __nv_bfloat16): values are widened to float on load and rounded on store,
 // so fp16/bf16 runs do fp32 math; with T = float the code is the fp32 path.
-// The memory-bound window kernels (pooling, padding) also have a vector form:
-// one thread per pixel and 16 bytes of channels (8 half, 4 float), loaded and
-// stored as one 16-byte access, used when the channel count is a multiple of
-// the vector width (every NHWC pixel row then starts 16-byte aligned: arena
-// buffers are 32-byte aligned); per lane the math is the scalar kernel's.
+// The memory-bound kernels (pooling, padding, bias+activation, channel
+// affine, add, concat, conversion) also have a vector form: one thread per 16
+// bytes of channels (8 half, 4 float), loaded and stored as one access, used
+// when the channel count is a multiple of the vector width and the buffers
+// are 16-byte aligned (every NHWC pixel row then is: arena buffers are
+// 32-byte aligned); per lane the math is the scalar kernel's, so the results
+// are the same bits.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <float.h>
