@@ -14,7 +14,11 @@
  *    never run): the pad's step and value are gone, the consumer reads the
  *    pad's input with its padding; asymmetric padding before a conv, a pad
  *    read twice or one that is an output stay steps; the plain CPU backend
- *    (no hook) keeps every pad (its results are unchanged). */
+ *    (no hook) keeps every pad (its results are unchanged);
+ *  - the zoo's ResNet50 (weights unset, planned only): its two pads fold,
+ *    conv1_conv reads the 224x224x3 input with padding 3, pool1_pool the
+ *    112x112x64 conv output with padding 1, no ZeroPadding2D step is left
+ *    and the plan has two steps fewer than on the plain CPU backend. */
 #include <math.h>
 
 #include "check.h"
@@ -217,6 +221,54 @@ static void check_plans(void)
     dlp_backend_destroy(folding);
 }
 
+static int count_op(const dlp_plan *plan, dlp_op op)
+{
+    int count = 0;
+    for (int s = 0; s < plan->step_count; s++) count += plan->steps[s].op == op;
+    return count;
+}
+
+static const plan_step *step_named(const dlp_plan *plan, const char *name)
+{
+    for (int s = 0; s < plan->step_count; s++)
+        if (strcmp(plan->steps[s].name, name) == 0) return &plan->steps[s];
+    return NULL;
+}
+
+static dlp_plan *resnet50_plan(dlp_backend *backend)
+{
+    dlp_model_options options = {DLP_TOP_NONE, DLP_POOLING_AVG};
+    dlp_graph *graph = NULL;
+    dlp_plan *plan = NULL;
+    const char *outputs[1] = {"features"};
+    CHECK_OK(dlp_zoo_build("ResNet50", NULL, &options, &graph));
+    if (graph) CHECK_OK(dlp_plan_create(graph, backend, 1, outputs, 1, &plan));
+    dlp_graph_destroy(graph);
+    return plan;
+}
+
+static void check_resnet50(void)
+{
+    dlp_backend *plain = NULL, *folding = NULL;
+    CHECK_OK(dlp_backend_create_cpu(1, &plain));
+    CHECK_OK(dlp_backend_create_cpu(1, &folding));
+    if (!plain || !folding) return;
+    folding->folds_zero_pad = folding_hook;
+    dlp_plan *before = resnet50_plan(plain), *after = resnet50_plan(folding);
+    if (before && after) {
+        printf("ResNet50: %d steps, %d with the pads folded\n", before->step_count, after->step_count);
+        CHECK(count_op(before, DLP_OP_ZERO_PAD) == 2 && count_op(after, DLP_OP_ZERO_PAD) == 0);
+        CHECK(after->step_count == before->step_count - 2);
+        const plan_step *conv1 = step_named(after, "conv1_conv"), *pool1 = step_named(after, "pool1_pool");
+        CHECK(conv1 && conv1->inputs[0] == after->input_value && pad_is(&conv1->input_pad, 3, 3, 3, 3));
+        CHECK(conv1 && conv1->input_shapes[0].h == 224 && conv1->input_shapes[0].c == 3 && conv1->output_shape.h == 112);
+        CHECK(pool1 && conv1 && pool1->inputs[0] == conv1->output && pad_is(&pool1->input_pad, 1, 1, 1, 1));
+        CHECK(pool1 && pool1->input_shapes[0].h == 112 && pool1->input_shapes[0].c == 64 && pool1->output_shape.h == 56);
+    }
+    dlp_plan_destroy(before), dlp_plan_destroy(after);
+    dlp_backend_destroy(plain), dlp_backend_destroy(folding);
+}
+
 int main(void)
 {
     check_fold_decisions();
@@ -228,5 +280,6 @@ int main(void)
     check_pads(8, 8, 3, 2, DLP_PAD_SAME, &axes, 1, 2, 2, 3);          /* 'same' of 10x12: 0/1 each, plus the pad */
     check_channels();
     check_plans();
+    check_resnet50();
     return check_summary("pad_fold");
 }
