@@ -133,10 +133,10 @@ PYTHONUNBUFFERED=1 step e2e_torch_resnet50 60 python3 "$root/bench/e2e_torch_gpu
 # resident features: first and second fit), time to the CPU's converged objective (SUMMARY lines).
 step logreg_gpu_bench 60 "$bin/bench_logreg" gpu --rows 100000 --cols 2048 --classes 10 --seed 42
 grep -h SUMMARY "$LOGS/logreg_gpu_bench.log" >> "$summary" 2> /dev/null
-# compute-sanitizer memcheck (MEMCHECK=1): the op suite in fp32 and fp16 (MEMCHECK_MODES), the user-model
-# ops and the preprocessing kernel.
+# compute-sanitizer memcheck (MEMCHECK=1): the op suite in fp32 and fp16 (MEMCHECK_MODES; MEMCHECK_CASES: parts of
+# case labels, e.g. "pad,stem,pool", all if empty), the user-model ops and the preprocessing kernel.
 [ "${MEMCHECK:-0}" = 1 ] && command -v compute-sanitizer > /dev/null && DLP_GRAPH_CUDA_MODES=${MEMCHECK_MODES:-fp32,fp16} \
-  step memcheck 90 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/gpu_test_graph_cuda"
+  DLP_GRAPH_CUDA_CASES=${MEMCHECK_CASES:-} step memcheck 90 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/gpu_test_graph_cuda"
 [ "${MEMCHECK:-0}" = 1 ] && command -v compute-sanitizer > /dev/null && DLP_KERAS_CUDA_OPS_ONLY=1 \
   step memcheck_keras_ops 40 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/gpu_test_keras_model_cuda"
 [ "${MEMCHECK:-0}" = 1 ] && command -v compute-sanitizer > /dev/null &&
