@@ -44,6 +44,7 @@ export LD_LIBRARY_PATH="/tmp/devlibs:${cudnn:+$cudnn:}/usr/local/cuda/lib64:${cu
 export DLP_SHARED_DIR="$run/shared" DLP_SOURCE_DIR="$root" DLP_FIXTURES="$root/tests/fixtures" DLP_TEST_TMP=/tmp/dlp-test
 export DLP_CACHE_DIR=/tmp/dlp-cache
 mkdir -p "$DLP_TEST_TMP"
+[ -d "$run/bin" ] || tar -C "$run" -xJf "$run/bin.tar.xz"
 bin="$run/bin"
 {
   date -u; nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv; nproc

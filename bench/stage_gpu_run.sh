@@ -19,6 +19,8 @@ for b in $bins; do ldd "$b" | awk '$3 ~ /^\// {print $3}'; done | sort -u |
   grep -v -E '/lib(c|m|pthread|dl|rt)\.so|ld-linux|libstdc\+\+|libgcc_s|libcublas|libcudnn' |
   while read -r f; do cp -L "$f" "$libs/devlibs/"; done
 tar -C "$libs" -cJf "$run/devlibs.tar.xz" devlibs
+# The binaries stripped and compressed too: what travels is limited to 64 MiB.
+strip "$run"/bin/* && tar -C "$run" -cJf "$run/bin.tar.xz" bin && rm -rf "$run/bin"
 rm -rf "$libs"
 shared="${DLP_SHARED_DIR:-$root/../shared}"
 cp -r "$shared/models/nsfwjs-inception_v3" "$run/shared/models/"

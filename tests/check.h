@@ -67,6 +67,20 @@ static inline const char *check_env(const char *name)
     return value;
 }
 
+/* Relative L2 error of actual against expected: ||actual - expected|| / ||expected||,
+ * in double; the absolute L2 error when expected is all zero. NaN anywhere
+ * makes it NaN, so a bound check on it fails. */
+static inline double check_relative_l2(const float *actual, const float *expected, size_t count)
+{
+    double difference = 0, norm = 0;
+    for (size_t i = 0; i < count; i++) {
+        double d = (double)actual[i] - expected[i];
+        difference += d * d;
+        norm += (double)expected[i] * expected[i];
+    }
+    return norm > 0 ? sqrt(difference / norm) : sqrt(difference);
+}
+
 static inline int check_summary(const char *suite)
 {
     printf("%s: %d checks, %d failed\n", suite, check_count, check_failures);

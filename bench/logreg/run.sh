@@ -5,6 +5,7 @@
 # 0.15 N(0, I), unit noise), for the L2 case (regParam 0.03, elasticNet 0) and the
 # elastic-net case (0.03, 0.5). Appends a dated section to bench/RESULTS.md with --append.
 #   bench/logreg/run.sh [--rows N] [--cols D] [--classes K] [--venv DIR] [--build DIR] [--append]
+#   bench/logreg/run.sh --features X.npy --labels y.npy [...]   real features instead (labels: int .npy)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd); root=$(cd "$here/../.." && pwd)
 rows=100000 cols=2048 classes=10 venv=/work/venv build="$root/build" append=0 threads=2
@@ -12,12 +13,18 @@ while [ $# -gt 0 ]; do
   case $1 in
     --rows) rows=$2; shift 2;; --cols) cols=$2; shift 2;; --classes) classes=$2; shift 2;;
     --venv) venv=$2; shift 2;; --build) build=$2; shift 2;; --append) append=1; shift;;
-    *) echo "usage: $0 [--rows N] [--cols D] [--classes K] [--venv DIR] [--build DIR] [--append]" >&2; exit 1;;
+    --features) features=$2; shift 2;; --labels) labels=$2; shift 2;;
+    *) echo "usage: $0 [--rows N] [--cols D] [--classes K] [--features X.npy --labels y.npy] [--venv DIR] [--build DIR] [--append]" >&2; exit 1;;
   esac
 done
 bench="$build/bench/logreg/bench_logreg"
 [ -x "$bench" ] || { echo "build first: cmake --build $build --target bench_logreg" >&2; exit 1; }
-data="$build/bench-logreg-data/${rows}x${cols}x${classes}"; mkdir -p "$data"
+# Real features (e.g. dlp featurize's .npy with labels from its manifest) instead of generated ones.
+if [ -n "${features:-}" ]; then
+  data="$build/bench-logreg-data/$(basename "$features" .npy)"; mkdir -p "$data"
+  cp "$features" "$data/X.npy" && cp "$labels" "$data/y.npy"
+fi
+data=${data:-"$build/bench-logreg-data/${rows}x${cols}x${classes}"}; mkdir -p "$data"
 bytes=$((rows * cols * 4))
 free_bytes=$(df -B1 --output=avail "$data" | tail -1)
 [ "$free_bytes" -gt $((bytes * 3)) ] || { echo "not enough disk for $bytes bytes of features in $data" >&2; exit 1; }
@@ -58,9 +65,15 @@ if [ $append -eq 1 ]; then
     echo; echo "## Logistic regression, $(date -u +%Y-%m-%d) (bench/logreg/run.sh)"; echo
     echo "- Machine: $(lscpu | awk -F: '/Model name/{gsub(/^ +/, "", $2); print $2}'), $(nproc) CPUs visible;" \
          "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (shared with other builds: timings are noisy)"
+    if [ -n "${features:-}" ]; then
+      echo "- Data: real features $features, labels $labels"
+      echo "- Command: bench/logreg/run.sh --features $features --labels $labels ($threads threads each:" \
+           "dlp --threads $threads, Spark local[$threads], sklearn with OMP/OPENBLAS_NUM_THREADS=$threads)"
+    else
     echo "- Data: ${rows} x ${cols} float32, ${classes} classes, bench_logreg generate --seed 42"
     echo "- Command: bench/logreg/run.sh --rows $rows --cols $cols --classes $classes ($threads threads each:" \
          "dlp --threads $threads, Spark local[$threads], sklearn with OMP/OPENBLAS_NUM_THREADS=$threads)"
+    fi
     echo "- Target: Spark's converged objective (maxIter 200, tol 1e-6); each tool timed to reach it within 1e-6 relative"
     echo "- Goals: >= 3x Spark, >= 1x scikit-learn"; echo; echo '```'; cat "$results"; echo; echo "$summary"; echo '```'
   } >> "$root/bench/RESULTS.md"

@@ -10,6 +10,7 @@
 #include "cli/images.h"
 #include "core/status.h"
 #include "data/output_file.h"
+#include "graph/backend_choice.h"
 
 static const char usage[] =
     "Usage: dlp apply --keras MODEL (--images DIR|LIST ... | --npy X.npy | --jsonl X.jsonl) [OPTIONS] -o OUT\n\n"
@@ -70,40 +71,13 @@ static int parse_preprocess(const char *text, apply_settings *s)
     return dlp_normalize_from_name(text, &s->normalize) == DLP_OK;
 }
 
-/* "cuda" or "cuda:N": the device index; -1 when text is not a CUDA device (as dlp featurize). */
-static int cuda_index(const char *text)
-{
-    if (strcmp(text, "cuda") == 0) return 0;
-    if (strncmp(text, "cuda:", 5) != 0 || !text[5]) return -1;
-    char *end = NULL;
-    long index = strtol(text + 5, &end, 10);
-    return *end || index < 0 || index > 1024 ? -1 : (int)index;
-}
-
-/* The backend --device names, with dlp featurize's semantics: cuda[:N] must
- * work; auto takes the first GPU when one works, else the CPU, and says why
- * in *described. */
+/* The backend --device names, as dlp featurize (graph/backend_choice.h). */
 static dlp_status create_backend(const apply_settings *s, dlp_backend **backend, char *described, size_t capacity)
 {
-    bool automatic = strcmp(s->device, "auto") == 0;
-    int index = automatic ? 0 : cuda_index(s->device);
-    char why_not_cuda[200] = "";
-    if (index >= 0) {
-        dlp_status status = dlp_backend_create_cuda(index, NULL, backend);
-        if (status == DLP_OK) {
-            dlp_device_info info;
-            if (dlp_device_get_info(index, &info) == DLP_OK)
-                snprintf(described, capacity, "cuda:%d (%s)", index, info.name);
-            else
-                snprintf(described, capacity, "cuda:%d", index);
-            return DLP_OK;
-        }
-        if (!automatic) return status;
-        snprintf(why_not_cuda, sizeof why_not_cuda, "; no GPU: %s", dlp_last_error());
-    }
-    DLP_TRY(dlp_backend_create_cpu(s->threads, backend));
-    int threads = s->threads > 0 ? s->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
-    snprintf(described, capacity, "cpu (%d thread%s%s)", threads, threads == 1 ? "" : "s", why_not_cuda);
+    dlp_backend_choice choice;
+    DLP_TRY(dlp_backend_choose(s->device, s->threads, NULL, &choice));
+    *backend = choice.backend;
+    snprintf(described, capacity, "%s", choice.described);
     return DLP_OK;
 }
 
@@ -374,7 +348,7 @@ static int parse_options(int argc, char **argv, apply_settings *s, dlp_dataset *
             s->threads = (int)number;
             break;
         case OPT_DEVICE:
-            if (strcmp(optarg, "auto") && strcmp(optarg, "cpu") && cuda_index(optarg) < 0)
+            if (strcmp(optarg, "auto") && strcmp(optarg, "cpu") && dlp_cuda_device_index(optarg) < 0)
                 return cli_usage_error("apply", "--device %s: expected auto, cpu, cuda or cuda:N", optarg);
             s->device = optarg;
             break;

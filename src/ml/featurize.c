@@ -25,6 +25,7 @@
 #include "backend/pinned.h"
 #include "dlp/device.h"
 #include "dlp/weights.h"
+#include "graph/backend_choice.h"
 #include "graph/plan_images.h"
 #include "image/image_internal.h"
 #include "image/pack.h"
@@ -49,7 +50,7 @@ struct dlp_featurizer {
     char weights_sha256[65];
     char config_key[65];      /* sha256 of model, weights digest and preprocessing */
     char *cache_dir;          /* <cache>/features/<config_key>, or NULL */
-    char device[300];
+    char device[DLP_BACKEND_DESCRIPTION_CAPACITY];
     const char *precision;    /* what the network computes in: "fp32", "tf32", "fp16", "bf16" */
 };
 
@@ -131,64 +132,19 @@ static dlp_status make_dirs(const char *path)
     return DLP_OK;
 }
 
-/* "cuda" or "cuda:N": the device index; -1 when text is not a CUDA device. */
-static int cuda_index(const char *text)
-{
-    if (strcmp(text, "cuda") == 0) return 0;
-    if (strncmp(text, "cuda:", 5) != 0 || !text[5]) return -1;
-    char *end = NULL;
-    long index = strtol(text + 5, &end, 10);
-    return *end || index < 0 || index > 1024 ? -1 : (int)index;
-}
-
-static dlp_status create_cuda(dlp_featurizer *featurizer, int index, const dlp_featurizer_options *options)
-{
-    dlp_cuda_options cuda = {options->precision, options->allow_tf32, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false, false, false};
-    if (options->precision != DLP_CUDA_FP32) cuda.search = DLP_CUDA_SEARCH_TIMED, cuda.fuse_bias_activation = true;
-    DLP_TRY(dlp_backend_create_cuda(index, &cuda, &featurizer->backend));
-    featurizer->precision = dlp_cuda_precision_name(options->precision, options->allow_tf32);
-    dlp_device_info info;
-    bool fp32 = strcmp(featurizer->precision, "fp32") == 0;
-    if (dlp_device_get_info(index, &info) == DLP_OK)
-        snprintf(featurizer->device, sizeof featurizer->device, "cuda:%d (%s%s%s)", index, info.name,
-                 fp32 ? "" : ", ", fp32 ? "" : featurizer->precision);
-    else
-        snprintf(featurizer->device, sizeof featurizer->device, "cuda:%d%s%s", index, fp32 ? "" : " ",
-                 fp32 ? "" : featurizer->precision);
-    featurizer->overlap = true;
-    featurizer->cuda_device = index;
-    return DLP_OK;
-}
-
-/* auto: the first CUDA device when one works, else the CPU (the reason the
- * GPU was not used is kept in the device description). */
+/* --device and --precision (graph/backend_choice.h); fp16/bf16 featurizers
+ * use the timed algorithm search and fused conv+bias+activation. */
 static dlp_status choose_backend(dlp_featurizer *featurizer, const dlp_featurizer_options *options)
 {
-    const char *device = options->device && *options->device ? options->device : "auto";
-    bool automatic = strcmp(device, "auto") == 0;
-    int index = automatic ? 0 : cuda_index(device);
-    if (!automatic && index < 0 && strcmp(device, "cpu") != 0)
-        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "device '%s': expected auto, cpu, cuda or cuda:N", device);
-    const char *precision = dlp_cuda_precision_name(options->precision, options->allow_tf32);
-    bool fp32 = strcmp(precision, "fp32") == 0;
-    if (!fp32 && strcmp(device, "cpu") == 0)
-        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "precision %s needs a CUDA device: the cpu backend computes in fp32 "
-                        "only (use --device cuda or auto, or --precision fp32)", precision);
-    char why_not_cuda[200] = "";
-    if (index >= 0) {
-        dlp_status status = create_cuda(featurizer, index, options);
-        if (status == DLP_OK) return DLP_OK;
-        if (!automatic) return status;
-        snprintf(why_not_cuda, sizeof why_not_cuda, "; no GPU%s%s: %s", fp32 ? "" : ", fp32 instead of ",
-                 fp32 ? "" : precision, dlp_last_error());
-    }
-    featurizer->precision = "fp32";
-    DLP_TRY(dlp_backend_create_cpu(options->threads, &featurizer->backend));
-    int threads = options->threads > 0 ? options->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
-    snprintf(featurizer->device, sizeof featurizer->device, "cpu (%d thread%s%s)", threads, threads == 1 ? "" : "s",
-             why_not_cuda);
-    featurizer->overlap = false;
-    featurizer->cuda_device = -1;
+    dlp_cuda_options cuda = {.precision = options->precision, .allow_tf32 = options->allow_tf32};
+    if (options->precision != DLP_CUDA_FP32) cuda.search = DLP_CUDA_SEARCH_TIMED, cuda.fuse_bias_activation = true;
+    dlp_backend_choice choice;
+    DLP_TRY(dlp_backend_choose(options->device, options->threads, &cuda, &choice));
+    featurizer->backend = choice.backend;
+    featurizer->cuda_device = choice.cuda_device;
+    featurizer->precision = choice.precision;
+    featurizer->overlap = choice.cuda_device >= 0;
+    memcpy(featurizer->device, choice.described, sizeof featurizer->device);
     return DLP_OK;
 }
 

@@ -12,6 +12,7 @@
 #include "core/status.h"
 #include "dlp/device.h"
 #include "dlp/weights.h"
+#include "graph/backend_choice.h"
 
 struct dlp_predictor {
     const dlp_model_info *model;
@@ -20,7 +21,7 @@ struct dlp_predictor {
     dlp_backend *backend;
     dlp_plan *plan;
     char *weights_path;
-    char device[300];
+    char device[DLP_BACKEND_DESCRIPTION_CAPACITY];
 };
 
 void dlp_predictor_options_init(dlp_predictor_options *options)
@@ -29,42 +30,13 @@ void dlp_predictor_options_init(dlp_predictor_options *options)
     options->resize = DLP_RESIZE_AREA;
 }
 
-/* "cuda" or "cuda:N": the device index; -1 when text names no CUDA device. */
-static int cuda_device_index(const char *text)
-{
-    if (strcmp(text, "cuda") == 0) return 0;
-    if (strncmp(text, "cuda:", 5) != 0 || !text[5]) return -1;
-    char *end = NULL;
-    long index = strtol(text + 5, &end, 10);
-    return *end || index < 0 || index > 1024 ? -1 : (int)index;
-}
-
-/* auto: the first CUDA device when one works, else the CPU with the reason
- * kept in the device description (as the featurizer does). */
+/* --device as everywhere (graph/backend_choice.h); the predictor computes in fp32. */
 static dlp_status choose_device(dlp_predictor *predictor, const char *device)
 {
-    if (!device || !*device) device = "auto";
-    bool automatic = strcmp(device, "auto") == 0;
-    int index = automatic ? 0 : cuda_device_index(device);
-    if (!automatic && index < 0 && strcmp(device, "cpu") != 0)
-        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "device '%s': expected auto, cpu, cuda or cuda:N", device);
-    char why_not_cuda[200] = "";
-    if (index >= 0) {
-        dlp_status status = dlp_backend_create_cuda(index, NULL, &predictor->backend);
-        dlp_device_info info;
-        if (status == DLP_OK) {
-            bool named = dlp_device_get_info(index, &info) == DLP_OK;
-            snprintf(predictor->device, sizeof predictor->device, "cuda:%d%s%s%s", index, named ? " (" : "",
-                     named ? info.name : "", named ? ")" : "");
-            return DLP_OK;
-        }
-        if (!automatic) return status;
-        snprintf(why_not_cuda, sizeof why_not_cuda, "; no GPU: %s", dlp_last_error());
-    }
-    DLP_TRY(dlp_backend_create_cpu(predictor->threads, &predictor->backend));
-    int threads = predictor->threads > 0 ? predictor->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
-    snprintf(predictor->device, sizeof predictor->device, "cpu (%d thread%s%s)", threads, threads == 1 ? "" : "s",
-             why_not_cuda);
+    dlp_backend_choice choice;
+    DLP_TRY(dlp_backend_choose(device, predictor->threads, NULL, &choice));
+    predictor->backend = choice.backend;
+    memcpy(predictor->device, choice.described, sizeof predictor->device);
     return DLP_OK;
 }
 

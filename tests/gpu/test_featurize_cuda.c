@@ -115,16 +115,6 @@ static int featurize(const char *device, bool cpu_preprocess, dlp_resize resize,
     return 1;
 }
 
-static double row_relative_l2(const float *a, const float *b, size_t n)
-{
-    double difference = 0, norm = 0;
-    for (size_t i = 0; i < n; i++) {
-        difference += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
-        norm += (double)b[i] * b[i];
-    }
-    return norm > 0 ? sqrt(difference / norm) : sqrt(difference);
-}
-
 static void compare(const run_result *device, const run_result *host, const run_result *cpu, const char *method)
 {
     CHECK(device->rows == host->rows && device->rows == cpu->rows);
@@ -139,7 +129,7 @@ static void compare(const run_result *device, const run_result *host, const run_
             continue;
         }
         if (memcmp(a, b, device->dim * sizeof(float)) != 0) differing++;
-        double error = row_relative_l2(a, cpu->features + r * cpu->dim, device->dim);
+        double error = check_relative_l2(a, cpu->features + r * cpu->dim, device->dim);
         if (error > worst_cpu) worst_cpu = error;
     }
     printf("  resize %-8s: rows differing device vs cpu preprocessing: %zu (expected 0); worst relative L2 vs the "

@@ -10,17 +10,6 @@
 
 enum { PIXELS = ORACLE_PIXELS, IMAGES = ORACLE_IMAGES, MIXED5 = ORACLE_MIXED5 };
 
-static double relative_l2(const float *actual, const float *expected, size_t count)
-{
-    double diff = 0, norm = 0;
-    for (size_t i = 0; i < count; i++) {
-        double d = (double)actual[i] - expected[i];
-        diff += d * d;
-        norm += (double)expected[i] * expected[i];
-    }
-    return sqrt(diff / norm);
-}
-
 typedef struct outputs {
     float features[2048 * IMAGES];
     float mixed5[MIXED5 * IMAGES];
@@ -69,9 +58,9 @@ int main(void)
         run_model(graph, gpu, input, on_gpu);
         oracle_check_outputs(results, "cuda vs TF.js", on_gpu->features, on_gpu->mixed5, on_gpu->probs);
         run_model(graph, cpu, input, on_cpu);
-        double f = relative_l2(on_gpu->features, on_cpu->features, 2048 * IMAGES);
-        double m = relative_l2(on_gpu->mixed5, on_cpu->mixed5, (size_t)MIXED5 * IMAGES);
-        double p = relative_l2(on_gpu->probs, on_cpu->probs, 5 * IMAGES);
+        double f = check_relative_l2(on_gpu->features, on_cpu->features, 2048 * IMAGES);
+        double m = check_relative_l2(on_gpu->mixed5, on_cpu->mixed5, (size_t)MIXED5 * IMAGES);
+        double p = check_relative_l2(on_gpu->probs, on_cpu->probs, 5 * IMAGES);
         printf("cuda vs cpu: avg_pool rel-L2 %.3g, mixed5 rel-L2 %.3g, dense_3 rel-L2 %.3g\n", f, m, p);
         CHECK(f <= 1e-4);
         CHECK(m <= 1e-4);

@@ -33,18 +33,6 @@ static float uniform(void)
     return (float)(rng_state >> 8) / (float)(1u << 24) * 2.0f - 1.0f;
 }
 
-static double relative_l2(const float *actual, const float *expected, size_t count)
-{
-    double diff = 0, norm = 0;
-    for (size_t i = 0; i < count; i++) {
-        double d = (double)actual[i] - expected[i];
-        diff += d * d;
-        norm += (double)expected[i] * expected[i];
-    }
-    if (norm == 0) return diff == 0 ? 0 : INFINITY;
-    return sqrt(diff / norm); /* NaN anywhere makes this NaN: the check fails */
-}
-
 /* ---- (a) op by op ---- */
 
 typedef struct op_case {
@@ -118,7 +106,7 @@ static void run_op_case(const op_case *c)
             CHECK_OK(cpu_run_extra_step(&step, (const float *const *)inputs, want, n, 1));
         }
         CHECK_OK(cuda_extra_round_trip(0, &step, (const float *const *)inputs, n, got));
-        double error = relative_l2(got, want, count);
+        double error = check_relative_l2(got, want, count);
         bool exact = memcmp(got, want, count * sizeof(float)) == 0;
         printf("%-46s batch %2d: rel-L2 %.3g%s\n", c->label, n, error, exact ? " (bit-identical)" : "");
         if (moves_data_only(c->op))
@@ -195,7 +183,7 @@ static void check_fixture_model(const char *fixtures, const char *stem, dlp_back
         if (want && want_rows == rows && want_cols == per_image) {
             CHECK_OK(dlp_plan_read_output(plan, o, have, count));
             CHECK_OK(dlp_keras_model_apply(model, gpu, x, rows, 3, o, batched, count));
-            double error = relative_l2(have, want, count), batched_error = relative_l2(batched, want, count);
+            double error = check_relative_l2(have, want, count), batched_error = check_relative_l2(batched, want, count);
             printf("%s output %d (%s): %zu x %zu, cuda vs Keras relative L2 %.3g (batches of 3: %.3g)\n", stem, o,
                    dlp_keras_model_output_layer(model, o), rows, per_image, error, batched_error);
             CHECK(error <= 1e-4);

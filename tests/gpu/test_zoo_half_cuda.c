@@ -87,7 +87,7 @@ static void check_mode(const zoo_model_case *model, const half_mode *mode, const
         for (int o = 0; o < 2; o++)
             for (int i = 0; i < IMAGES; i++) {
                 size_t offset = (size_t)i * per_image[o];
-                double error = relative_l2(got[o] + offset, want[o] + offset, per_image[o]);
+                double error = check_relative_l2(got[o] + offset, want[o] + offset, per_image[o]);
                 printf("  %s %s %-16s image %d: relative L2 %.3g (tolerance %.0e)\n", model->name, mode->label,
                        what[o], i, error, mode->tolerance);
                 CHECK(error <= mode->tolerance);

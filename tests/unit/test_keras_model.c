@@ -16,16 +16,6 @@
 #include "oracle_photos.h"
 #include "dlp/dlp.h"
 
-static double relative_l2(const float *actual, const float *expected, size_t count)
-{
-    double diff = 0, norm = 0;
-    for (size_t i = 0; i < count; i++) {
-        diff += ((double)actual[i] - expected[i]) * ((double)actual[i] - expected[i]);
-        norm += (double)expected[i] * expected[i];
-    }
-    return sqrt(diff / (norm > 0 ? norm : 1));
-}
-
 static double max_abs_difference(const float *a, const float *b, size_t count)
 {
     double worst = 0;
@@ -70,7 +60,7 @@ static void check_fixture_model(const char *fixtures, const char *stem, int expe
         float *have = malloc(sizeof(float) * rows * per_image);
         if (want && want_cols == per_image && want_rows == rows) {
             CHECK_OK(dlp_plan_read_output(plan, o, have, rows * per_image));
-            double error = relative_l2(have, want, rows * per_image);
+            double error = check_relative_l2(have, want, rows * per_image);
             printf("%s output %d (%s, node \"%s\"): %zu x %zu, relative L2 %.3g\n", stem, o,
                    dlp_keras_model_output_layer(model, o), dlp_keras_model_output_name(model, o), rows, per_image,
                    error);

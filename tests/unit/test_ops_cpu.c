@@ -23,16 +23,6 @@ static float *random_floats(size_t count)
     return data;
 }
 
-static double relative_l2(const float *a, const float *b, size_t count)
-{
-    double diff = 0, norm = 0;
-    for (size_t i = 0; i < count; i++) {
-        diff += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
-        norm += (double)b[i] * b[i];
-    }
-    return norm > 0 ? sqrt(diff / norm) : sqrt(diff);
-}
-
 static void test_conv(int n, dlp_shape is, int kh, int kw, int stride, dlp_padding padding, int cout, bool bias,
                       dlp_activation act, bool depthwise)
 {
@@ -52,7 +42,7 @@ static void test_conv(int n, dlp_shape is, int kh, int kw, int stride, dlp_paddi
         cpu_conv2d_naive(&p, in, n, is, kernel, b, slow, os);
         free(workspace);
     }
-    double error = relative_l2(fast, slow, out_count);
+    double error = check_relative_l2(fast, slow, out_count);
     if (!(error <= 1e-5))
         fprintf(stderr, "%s n=%d in %dx%dx%d k %dx%d s%d %s cout %d: rel-L2 %g\n", depthwise ? "depthwise" : "conv", n,
                 is.h, is.w, is.c, kh, kw, stride, padding == DLP_PAD_SAME ? "same" : "valid", cout, error);
@@ -70,7 +60,7 @@ static void test_pool(dlp_op op, int n, dlp_shape is, int k, int stride, dlp_pad
     float *fast = calloc(out_count, sizeof(float)), *slow = calloc(out_count, sizeof(float));
     cpu_pool(op, &p, in, n, is, fast, os, 2);
     cpu_pool_naive(op, &p, in, n, is, slow, os);
-    CHECK(relative_l2(fast, slow, out_count) <= 1e-5);
+    CHECK(check_relative_l2(fast, slow, out_count) <= 1e-5);
     free(in), free(fast), free(slow);
 }
 
@@ -114,7 +104,7 @@ int main(void)
             float fast[6 * 7], slow[6 * 7];
             cpu_dense(&p, in, rows, 13, kernel, p.use_bias ? bias : NULL, fast);
             cpu_dense_naive(&p, in, rows, 13, kernel, p.use_bias ? bias : NULL, slow);
-            CHECK(relative_l2(fast, slow, rows * 7) <= 1e-5);
+            CHECK(check_relative_l2(fast, slow, rows * 7) <= 1e-5);
             free(in), free(kernel), free(bias);
         }
         /* Global pools. */
@@ -125,7 +115,7 @@ int main(void)
             float fast[33], slow[33];
             cpu_global_pool(op, in, n, is, fast);
             cpu_global_pool_naive(op, in, n, is, slow);
-            CHECK(relative_l2(fast, slow, (size_t)n * 11) <= 1e-5);
+            CHECK(check_relative_l2(fast, slow, (size_t)n * 11) <= 1e-5);
             free(in);
         }
         /* Batch norm as an affine map vs its definition. */
@@ -142,7 +132,7 @@ int main(void)
             float *fast = malloc(pixels * c * sizeof(float)), *slow = malloc(pixels * c * sizeof(float));
             cpu_channel_affine(in, pixels, c, scale, shift, fast, 2);
             cpu_batchnorm_naive(in, pixels, c, gamma, beta, mean, var, 1e-3f, slow);
-            CHECK(relative_l2(fast, slow, pixels * c) <= 1e-5);
+            CHECK(check_relative_l2(fast, slow, pixels * c) <= 1e-5);
             free(in), free(gamma), free(beta), free(mean), free(var), free(fast), free(slow);
         }
     }

@@ -119,16 +119,6 @@ static bool load_photo(const char *path, int side, bool caffe, float *out, long 
     return ok;
 }
 
-static double relative_l2(const float *actual, const float *expected, size_t count)
-{
-    double diff = 0, norm = 0;
-    for (size_t i = 0; i < count; i++) {
-        diff += ((double)actual[i] - expected[i]) * ((double)actual[i] - expected[i]);
-        norm += (double)expected[i] * expected[i];
-    }
-    return norm > 0 ? sqrt(diff / norm) : sqrt(diff);
-}
-
 /* Per image (sum, sum of squares) of a plan output against Keras' [[s, q], ...]. */
 static void check_sums(const char *model, const char *layer, const float *values, size_t per_image, json_t *sums,
                        double *worst)
@@ -227,7 +217,7 @@ static bool load_inputs(const zoo_model_case *model, const fixture *f, const cha
 static void check_rows(const char *model, const char *what, const float *actual, const float *expected, size_t width)
 {
     for (int i = 0; i < IMAGES && actual && expected; i++) {
-        double error = relative_l2(actual + (size_t)i * width, expected + (size_t)i * width, width);
+        double error = check_relative_l2(actual + (size_t)i * width, expected + (size_t)i * width, width);
         printf("  %s %-13s image %d: relative L2 %.3g\n", model, what, i, error);
         CHECK(error <= 1e-4);
     }
@@ -250,7 +240,7 @@ static void check_flatten(const zoo_model_case *model, const fixture *f, const f
                 expected[n] = (float)json_number_value(json_array_get(values, k));
             }
         }
-        double error = relative_l2(actual, expected, n);
+        double error = check_relative_l2(actual, expected, n);
         printf("  %s flatten slices image %d: relative L2 %.3g over %zu values\n", model->name, i, error, n);
         CHECK(n == 48 && error <= 1e-4);
     }
@@ -307,7 +297,7 @@ static void check_featurizer(const zoo_model_case *model, const fixture *f, cons
     CHECK_OK(dlp_plan_read_output(plan, 0, features, (size_t)model->pooled));
     const float *want = fixture_array(f, "avg", IMAGES * (size_t)model->pooled);
     if (want && features) {
-        double error = relative_l2(features, want + model->pooled, (size_t)model->pooled);
+        double error = check_relative_l2(features, want + model->pooled, (size_t)model->pooled);
         printf("  %s featurizer alone (avg, image 1): relative L2 %.3g\n", model->name, error);
         CHECK(error <= 1e-4);
     }
@@ -350,7 +340,7 @@ static void check_pipeline(const zoo_model_case *model, const fixture *f, const 
         dlp_featurize_stats stats = {0};
         CHECK_OK(dlp_featurizer_run(featurizer, dataset, 0, 1, features, NULL, NULL, &stats));
         CHECK(stats.computed == 1 && stats.failed == 0);
-        double error = relative_l2(features, want + 2 * (size_t)model->pooled, (size_t)model->pooled);
+        double error = check_relative_l2(features, want + 2 * (size_t)model->pooled, (size_t)model->pooled);
         printf("  %s dlp_featurizer (notop safetensors, %s): relative L2 %.3g\n", model->name, image, error);
         CHECK(error <= 1e-4);
     }
