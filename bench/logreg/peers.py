@@ -78,7 +78,9 @@ def sklearn_main(args, X, y):
     from sklearn.linear_model import LogisticRegression
     warnings.simplefilter("ignore", ConvergenceWarning)
     Xs = X.astype(np.float64)
-    Xs /= Xs.std(axis=0, ddof=1)
+    std = Xs.std(axis=0, ddof=1)
+    # Spark gives a constant column (std 0) a standardized value of 0: it drops out.
+    Xs = np.divide(Xs, std, out=np.zeros_like(Xs), where=std > 0)
     y = y.astype(np.int64)
     n = len(y)
     solver = "lbfgs" if args.elastic_net == 0 else "saga"
