@@ -95,6 +95,9 @@ step featurize_gpu_half 60 "$bin/featurize_gpu" --models InceptionV3,Xception,VG
   --precisions fp16,bf16 --search timed --fuse on --seconds 0.3
 PYTHONUNBUFFERED=1 step featurize_torch 50 python3 "$root/bench/featurize_torch_gpu.py" --batches 256,32,1 \
   --models ResNet50,InceptionV3,VGG16,Xception --precisions fp16,bf16,fp32 --seconds 0.3
+# The peers for the ResNet50 goal alone (fp16/bf16 at batch 256), when the full line above is too long for a session.
+PYTHONUNBUFFERED=1 step featurize_torch_resnet50 40 python3 "$root/bench/featurize_torch_gpu.py" --batches 256 \
+  --models ResNet50 --precisions fp16,bf16 --seconds 0.4
 
 digits="$run/shared/data/digits-500" weights="$run/shared/models/nsfwjs-inception_v3"
 step fit_cuda 40 "$bin/dlp" fit --device cuda --weights "$weights" --images "$digits" --max-iter 5 --reg 0.03 \
@@ -130,6 +133,14 @@ step e2e_dlp_resnet50_t16 40 "$bin/dlp" featurize --device cuda --no-cache --thr
   --model ResNet50 --weights /tmp/resnet50.safetensors --images /tmp/jpegs -o /tmp/e2e_r50.npy
 PYTHONUNBUFFERED=1 step e2e_torch_resnet50 60 python3 "$root/bench/e2e_torch_gpu.py" /tmp/jpegs --model resnet50 \
   --workers 16
+# fp16 end to end (batch 256): dlp's featurizer (timed + fused) vs the DataLoader with autocast fp16.
+step e2e_dlp_fp16_t16 40 "$bin/dlp" featurize --device cuda --precision fp16 --no-cache --threads 16 \
+  --batch-size 256 --model InceptionV3 --weights "$weights" --images /tmp/jpegs -o /tmp/e2e16.npy
+step e2e_dlp_resnet50_fp16_t16 40 "$bin/dlp" featurize --device cuda --precision fp16 --no-cache --threads 16 \
+  --batch-size 256 --model ResNet50 --weights /tmp/resnet50.safetensors --images /tmp/jpegs -o /tmp/e2e16_r50.npy
+PYTHONUNBUFFERED=1 step e2e_torch_fp16 90 bash -c 'python3 "$1" /tmp/jpegs --model inception_v3 --workers 16 \
+  --precision fp16 --batch 256 && python3 "$1" /tmp/jpegs --model resnet50 --workers 16 --precision fp16 --batch 256' \
+  _ "$root/bench/e2e_torch_gpu.py"
 # Logistic regression 100k x 2048 x 10: dlp CPU on all cores vs dlp CUDA (upload included, and
 # resident features: first and second fit), time to the CPU's converged objective (SUMMARY lines).
 step logreg_gpu_bench 60 "$bin/bench_logreg" gpu --rows 100000 --cols 2048 --classes 10 --seed 42
