@@ -76,6 +76,13 @@ static double graph_flops_per_image(const dlp_graph *graph)
             double taps = (double)node->params.conv.kernel_h * node->params.conv.kernel_w;
             double per_output = node->op == DLP_OP_CONV2D ? taps * input->shape.c : taps;
             flops += 2.0 * outputs * per_output;
+        } else if (node->op == DLP_OP_SEPARABLE_CONV2D) {
+            /* depthwise over cin x mult channels at the output size, then the 1x1 pointwise to cout. */
+            const graph_node *input = &graph->nodes[node->inputs[0]];
+            double pixels = (double)node->shape.h * node->shape.w;
+            double middle = (double)input->shape.c * node->weights[0].shape[3];
+            double taps = (double)node->params.conv.kernel_h * node->params.conv.kernel_w;
+            flops += 2.0 * pixels * middle * (taps + node->shape.c);
         } else if (node->op == DLP_OP_DENSE) {
             flops += 2.0 * outputs * graph->nodes[node->inputs[0]].shape.c;
         }

@@ -153,6 +153,13 @@ grep -h SUMMARY "$LOGS/logreg_gpu_bench.log" >> "$summary" 2> /dev/null
   step memcheck_keras_ops 40 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/gpu_test_keras_model_cuda"
 [ "${MEMCHECK:-0}" = 1 ] && command -v compute-sanitizer > /dev/null &&
   step memcheck_preprocess 40 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/gpu_test_preprocess_cuda"
+# The compute ceiling: FLOPs per image (featurize_cpu --flops, the graph's multiply-adds x 2) / the measured
+# bf16 matrix rate (cublasGemmEx, fp32 accumulation): images/s no implementation can pass on this GPU.
+step gemm_rate 20 "$bin/gemm_rate_gpu" 8192 --seconds 1
+step flop_ceiling 20 bash -c 'rate=$(awk "/precision=bf16/ {split(\$4, kv, \"=\"); print kv[2]}" "$2")
+  for m in InceptionV3 Xception ResNet50 VGG16 VGG19; do "$1" --model $m --flops | awk -v r="$rate" \
+    "{split(\$3, kv, \"=\"); printf \"ceiling %s bf16_tflop_per_s=%s images_per_s=%.0f\\n\", \$2, r, r * 1e12 / (kv[2] * 1e9)}"
+  done' _ "$bin/featurize_cpu" "$LOGS/gemm_rate.log"
 # Last, as it is the first thing to drop when the budget runs out:
 # torch.compile, ResNet50 fp16 batch 256 only: the child process is killed at 45 s (a failed= line then).
 PYTHONUNBUFFERED=1 step featurize_torch_compile 50 python3 "$root/bench/featurize_torch_gpu.py" --models ResNet50 \
