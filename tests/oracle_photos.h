@@ -14,6 +14,7 @@
 
 #include "check.h"
 #include "dlp/dlp.h"
+#include "dlp/keras_model.h"
 
 enum {
     ORACLE_SIDE = 299,
@@ -123,6 +124,43 @@ static inline void oracle_check_outputs(json_t *results, const char *label, cons
         CHECK(sum_error <= 1e-4);
         CHECK(prob_error <= 1e-4);
     }
+}
+
+/* nsfwjs loaded as a user's Keras model (its whole graph, head included), run
+ * on backend over the three photos: each image's 5 probabilities within 1e-4
+ * absolute of TF.js' (issue 7's acceptance). The output is NaN-poisoned first,
+ * so an output the backend never wrote fails. */
+static inline void oracle_check_nsfwjs_user_model(const char *shared, dlp_keras_model *model, dlp_backend *backend,
+                                                  const char *label)
+{
+    json_t *expected = oracle_load_expected(shared);
+    json_t *results = json_object_get(expected, "results");
+    float *input = malloc(sizeof(float) * ORACLE_PIXELS * ORACLE_IMAGES);
+    oracle_load_photos(shared, results, input);
+    dlp_plan *plan = NULL;
+    CHECK_OK(dlp_keras_model_plan(model, backend, ORACLE_IMAGES, &plan));
+    if (plan && json_array_size(results) == ORACLE_IMAGES) {
+        float probs[5 * ORACLE_IMAGES];
+        for (int i = 0; i < 5 * ORACLE_IMAGES; i++) probs[i] = NAN;
+        CHECK_OK(dlp_plan_run(plan, input, ORACLE_IMAGES));
+        CHECK_OK(dlp_plan_read_output(plan, 0, probs, 5 * ORACLE_IMAGES));
+        for (int i = 0; i < ORACLE_IMAGES; i++) {
+            json_t *want = json_object_get(json_array_get(results, (size_t)i), "probs");
+            double worst = 0;
+            for (size_t k = 0; k < 5; k++) {
+                double d = fabs(probs[i * 5 + k] - json_number_value(json_array_get(want, k)));
+                worst = d > worst || isnan(d) ? d : worst;
+            }
+            printf("%s %s: probs [%.6f %.6f %.6f %.6f %.6f], max abs difference to TF.js %.3g\n", label,
+                   json_string_value(json_object_get(json_array_get(results, (size_t)i), "image")), probs[i * 5],
+                   probs[i * 5 + 1], probs[i * 5 + 2], probs[i * 5 + 3], probs[i * 5 + 4], worst);
+            CHECK(json_array_size(want) == 5);
+            CHECK(worst <= 1e-4);
+        }
+    }
+    dlp_plan_destroy(plan);
+    free(input);
+    json_decref(expected);
 }
 
 #endif

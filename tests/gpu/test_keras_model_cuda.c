@@ -198,7 +198,6 @@ static void check_fixture_model(const char *fixtures, const char *stem, dlp_back
     dlp_keras_model_destroy(model);
 }
 
-enum { PIXELS = ORACLE_PIXELS, IMAGES = ORACLE_IMAGES };
 
 static void check_nsfwjs(const char *shared, dlp_backend *gpu)
 {
@@ -213,34 +212,7 @@ static void check_nsfwjs(const char *shared, dlp_backend *gpu)
     dlp_keras_model *model = NULL;
     CHECK_OK(dlp_keras_model_load(path, NULL, &model));
     if (!model) return;
-    json_t *expected = oracle_load_expected(shared);
-    json_t *results = json_object_get(expected, "results");
-    float *input = malloc(sizeof(float) * PIXELS * IMAGES);
-    oracle_load_photos(shared, results, input);
-    dlp_plan *plan = NULL;
-    CHECK_OK(dlp_keras_model_plan(model, gpu, IMAGES, &plan));
-    if (plan && json_array_size(results) == IMAGES) {
-        float probs[5 * IMAGES];
-        for (int i = 0; i < 5 * IMAGES; i++) probs[i] = NAN;
-        CHECK_OK(dlp_plan_run(plan, input, IMAGES));
-        CHECK_OK(dlp_plan_read_output(plan, 0, probs, 5 * IMAGES));
-        for (int i = 0; i < IMAGES; i++) {
-            json_t *want = json_object_get(json_array_get(results, (size_t)i), "probs");
-            double worst = 0;
-            for (size_t k = 0; k < 5; k++) {
-                double d = fabs(probs[i * 5 + k] - json_number_value(json_array_get(want, k)));
-                worst = d > worst || isnan(d) ? d : worst;
-            }
-            printf("nsfwjs on cuda %s: probs [%.6f %.6f %.6f %.6f %.6f], max abs difference to TF.js %.3g\n",
-                   json_string_value(json_object_get(json_array_get(results, (size_t)i), "image")), probs[i * 5],
-                   probs[i * 5 + 1], probs[i * 5 + 2], probs[i * 5 + 3], probs[i * 5 + 4], worst);
-            CHECK(json_array_size(want) == 5);
-            CHECK(worst <= 1e-4);
-        }
-    }
-    dlp_plan_destroy(plan);
-    free(input);
-    json_decref(expected);
+    oracle_check_nsfwjs_user_model(shared, model, gpu, "nsfwjs on cuda");
     dlp_keras_model_destroy(model);
 }
 

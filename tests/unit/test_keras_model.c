@@ -238,7 +238,7 @@ static void check_affine_layers(void)
     dlp_keras_model_destroy(model);
 }
 
-enum { SIDE = ORACLE_SIDE, PIXELS = ORACLE_PIXELS, IMAGES = ORACLE_IMAGES };
+enum { SIDE = ORACLE_SIDE };
 
 static void check_nsfwjs(const char *shared)
 {
@@ -259,34 +259,10 @@ static void check_nsfwjs(const char *shared)
     CHECK(in.h == SIDE && in.w == SIDE && in.c == 3);
     CHECK(dlp_keras_model_output_shape(model, 0).c == 5);
 
-    json_t *expected = oracle_load_expected(shared);
-    json_t *results = json_object_get(expected, "results");
-    float *input = malloc(sizeof(float) * PIXELS * IMAGES);
-    oracle_load_photos(shared, results, input);
     dlp_backend *cpu = NULL;
-    dlp_plan *plan = NULL;
     CHECK_OK(dlp_backend_create_cpu(0, &cpu));
-    CHECK_OK(dlp_keras_model_plan(model, cpu, IMAGES, &plan));
-    if (plan && json_array_size(results) == IMAGES) {
-        float probs[5 * IMAGES];
-        CHECK_OK(dlp_plan_run(plan, input, IMAGES));
-        CHECK_OK(dlp_plan_read_output(plan, 0, probs, 5 * IMAGES));
-        for (int i = 0; i < IMAGES; i++) {
-            json_t *want = json_object_get(json_array_get(results, (size_t)i), "probs");
-            double worst = 0;
-            for (size_t k = 0; k < 5; k++)
-                worst = fmax(worst, fabs(probs[i * 5 + k] - json_number_value(json_array_get(want, k))));
-            printf("nsfwjs %s: probs [%.6f %.6f %.6f %.6f %.6f], max abs difference %.3g\n",
-                   json_string_value(json_object_get(json_array_get(results, (size_t)i), "image")), probs[i * 5],
-                   probs[i * 5 + 1], probs[i * 5 + 2], probs[i * 5 + 3], probs[i * 5 + 4], worst);
-            CHECK(json_array_size(want) == 5);
-            CHECK(worst <= 1e-4);
-        }
-    }
-    dlp_plan_destroy(plan);
+    if (cpu) oracle_check_nsfwjs_user_model(shared, model, cpu, "nsfwjs");
     dlp_backend_destroy(cpu);
-    free(input);
-    json_decref(expected);
     dlp_keras_model_destroy(model);
 }
 
