@@ -316,6 +316,11 @@ dlp_shape dlp_plan_output_shape(const dlp_plan *plan, int output);
 dlp_status dlp_plan_read_output(const dlp_plan *plan, int output, float *dst, size_t capacity_floats);
 /* Bytes of the activation arena, and what it would take without reuse. */
 size_t dlp_plan_arena_bytes(const dlp_plan *plan);
+/* The arena bytes dlp_plan_create would give the plan, without creating it:
+ * the steps and memory plan only, nothing allocated on or uploaded to the
+ * backend (for choosing a batch size that fits). */
+dlp_status dlp_plan_estimate_arena_bytes(const dlp_graph *graph, dlp_backend *backend, int max_batch,
+                                         const char *const *outputs, int output_count, size_t *bytes);
 size_t dlp_plan_unshared_bytes(const dlp_plan *plan);
 /* Steps after folding and fusing (informational). */
 int dlp_plan_step_count(const dlp_plan *plan);

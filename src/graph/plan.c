@@ -401,8 +401,9 @@ static dlp_status compile(compiler *cc, const char *const *outputs, int output_c
     return plan_memory(plan);
 }
 
-dlp_status dlp_plan_create(const dlp_graph *graph, dlp_backend *backend, int max_batch, const char *const *outputs,
-                           int output_count, dlp_plan **out)
+/* The steps and the memory plan, before the backend prepares anything. */
+static dlp_status plan_compile(const dlp_graph *graph, dlp_backend *backend, int max_batch, const char *const *outputs,
+                               int output_count, dlp_plan **out)
 {
     *out = NULL;
     if (!graph || !backend || max_batch <= 0 || output_count <= 0 || !outputs)
@@ -436,16 +437,39 @@ dlp_status dlp_plan_create(const dlp_graph *graph, dlp_backend *backend, int max
         status = compile(&cc, outputs, output_count);
     }
     free(cc.node_value), free(cc.node_step), free(cc.consumers), free(cc.is_output);
-    if (status == DLP_OK) {
-        plan->backend = backend;
-        status = backend->prepare(backend, plan);
-        if (status != DLP_OK) plan->backend = NULL;
-    }
     if (status != DLP_OK) {
         dlp_plan_destroy(plan);
         return status;
     }
     *out = plan;
+    return DLP_OK;
+}
+
+dlp_status dlp_plan_create(const dlp_graph *graph, dlp_backend *backend, int max_batch, const char *const *outputs,
+                           int output_count, dlp_plan **out)
+{
+    dlp_plan *plan = NULL;
+    DLP_TRY(plan_compile(graph, backend, max_batch, outputs, output_count, &plan));
+    plan->backend = backend;
+    dlp_status status = backend->prepare(backend, plan);
+    if (status != DLP_OK) {
+        plan->backend = NULL;
+        dlp_plan_destroy(plan);
+        return status;
+    }
+    *out = plan;
+    return DLP_OK;
+}
+
+dlp_status dlp_plan_estimate_arena_bytes(const dlp_graph *graph, dlp_backend *backend, int max_batch,
+                                         const char *const *outputs, int output_count, size_t *bytes)
+{
+    *bytes = 0;
+    dlp_plan *plan = NULL;
+    DLP_TRY(plan_compile(graph, backend, max_batch, outputs, output_count, &plan));
+    size_t element = backend->activation_bytes ? backend->activation_bytes : sizeof(float);
+    *bytes = plan->arena_floats * element;
+    dlp_plan_destroy(plan); /* never prepared: no backend state to release */
     return DLP_OK;
 }
 

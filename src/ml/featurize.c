@@ -168,15 +168,14 @@ static dlp_status load_weights(dlp_featurizer *featurizer, const dlp_featurizer_
 }
 
 /* The default GPU batch (64), made smaller where the activations of that many
- * images would take more than half of the device's free memory: a plan for
- * one image gives the arena bytes per image (an over-estimate per image, as
- * it includes what does not grow with the batch). */
+ * images would take more than half of the device's free memory: the memory
+ * plan for one image (planned, not prepared: no upload, no algorithm search)
+ * gives the arena bytes per image, an over-estimate as it includes what does
+ * not grow with the batch. */
 static dlp_status fit_batch_to_memory(dlp_featurizer *featurizer, const dlp_graph *graph, const char *const *outputs)
 {
-    dlp_plan *probe = NULL;
-    DLP_TRY(dlp_plan_create(graph, featurizer->backend, 1, outputs, 1, &probe));
-    size_t per_image = dlp_plan_arena_bytes(probe);
-    dlp_plan_destroy(probe);
+    size_t per_image = 0;
+    DLP_TRY(dlp_plan_estimate_arena_bytes(graph, featurizer->backend, 1, outputs, 1, &per_image));
     dlp_device_info info;
     if (per_image == 0 || dlp_device_get_info(featurizer->cuda_device, &info) != DLP_OK) return DLP_OK;
     size_t fits = info.free_memory_bytes / 2 / per_image;

@@ -111,6 +111,10 @@ int main(void)
         /* conv+bn+relu is one step; the rest: pool, conv, concat, gap, dense. */
         CHECK(dlp_plan_step_count(plan) == 6);
         CHECK(dlp_plan_arena_bytes(plan) <= dlp_plan_unshared_bytes(plan));
+        /* The estimate (planned, not prepared) is the arena the plan got. */
+        size_t estimate = 0;
+        CHECK_OK(dlp_plan_estimate_arena_bytes(graph, cpu, 4, outputs, 2, &estimate));
+        CHECK(estimate == dlp_plan_arena_bytes(plan));
         CHECK_OK(dlp_plan_run(plan, x, n));
         float got[3 * 5], got_act[3 * 160];
         CHECK_OK(dlp_plan_read_output(plan, 0, got, 15));
