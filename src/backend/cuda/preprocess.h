@@ -27,7 +27,8 @@ dlp_status dlp_cuda_preprocess_batch(const uint8_t *pixels, const uint64_t *offs
                                      const int32_t *widths, size_t count, int out_h, int out_w, dlp_resize method,
                                      dlp_normalize normalize, float *out, void *stream);
 
-/* The whole round trip on device `device`, synchronously: packs images,
+/* The whole round trip on device `device`, synchronously, through a stage
+ * (below, the featurizer's path): packs images,
  * copies them over, launches, copies out[count * out_h * out_w * 3] (host)
  * back and frees what it allocated. For tests and simple callers. */
 dlp_status dlp_cuda_preprocess_images(int device, const dlp_image *images, size_t count, int out_h, int out_w,

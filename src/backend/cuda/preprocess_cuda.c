@@ -47,43 +47,18 @@ dlp_status dlp_cuda_preprocess_batch(const uint8_t *pixels, const uint64_t *offs
     return DLP_OK;
 }
 
-/* Device copies of one packed batch and its output. */
-typedef struct device_batch {
-    uint8_t *pixels;
-    uint64_t *offsets;
-    int32_t *heights, *widths;
-    float *out;
-} device_batch;
-
-static void device_batch_free(device_batch *batch)
-{
-    cudaFree(batch->pixels);
-    cudaFree(batch->offsets);
-    cudaFree(batch->heights);
-    cudaFree(batch->widths);
-    cudaFree(batch->out);
-}
-
-/* Copies the packed batch over, runs the kernel, copies the floats back. */
+/* Through a stage (the featurizer's path), on the default stream: copies the
+ * packed batch over, runs the kernel, copies the floats back. */
 static dlp_status run_round_trip(const dlp_image_pack_layout *layout, const uint8_t *packed, int out_h, int out_w,
                                  dlp_resize method, dlp_normalize normalize, size_t out_bytes, float *out,
-                                 device_batch *batch)
+                                 dlp_cuda_image_stage *stage, float **device_out)
 {
-    size_t count = layout->count;
-    CUDA_TRY(cudaMalloc((void **)&batch->pixels, layout->total_bytes));
-    CUDA_TRY(cudaMalloc((void **)&batch->offsets, count * sizeof *layout->offsets));
-    CUDA_TRY(cudaMalloc((void **)&batch->heights, count * sizeof *layout->heights));
-    CUDA_TRY(cudaMalloc((void **)&batch->widths, count * sizeof *layout->widths));
-    CUDA_TRY(cudaMalloc((void **)&batch->out, out_bytes));
-    CUDA_TRY(cudaMemcpy(batch->pixels, packed, layout->total_bytes, cudaMemcpyHostToDevice));
-    CUDA_TRY(cudaMemcpy(batch->offsets, layout->offsets, count * sizeof *layout->offsets, cudaMemcpyHostToDevice));
-    CUDA_TRY(cudaMemcpy(batch->heights, layout->heights, count * sizeof *layout->heights, cudaMemcpyHostToDevice));
-    CUDA_TRY(cudaMemcpy(batch->widths, layout->widths, count * sizeof *layout->widths, cudaMemcpyHostToDevice));
-    DLP_TRY(dlp_cuda_preprocess_batch(batch->pixels, batch->offsets, batch->heights, batch->widths, count, out_h,
-                                      out_w, method, normalize, batch->out, NULL));
+    CUDA_TRY(cudaMalloc((void **)device_out, out_bytes));
+    DLP_TRY(dlp_cuda_image_stage_copy(stage, packed, layout, NULL));
+    DLP_TRY(dlp_cuda_image_stage_launch(stage, out_h, out_w, method, normalize, *device_out, NULL));
     /* Execution errors of the kernel surface here, not at the launch. */
     CUDA_TRY(cudaDeviceSynchronize());
-    CUDA_TRY(cudaMemcpy(out, batch->out, out_bytes, cudaMemcpyDeviceToHost));
+    CUDA_TRY(cudaMemcpy(out, *device_out, out_bytes, cudaMemcpyDeviceToHost));
     return DLP_OK;
 }
 
@@ -104,15 +79,17 @@ dlp_status dlp_cuda_preprocess_images(int device, const dlp_image *images, size_
     dlp_status status = packed ? dlp_image_pack_copy(images, &layout, packed, layout.total_bytes)
                                : dlp_fail(DLP_ERR_OUT_OF_MEMORY, "cuda preprocess: cannot allocate %zu bytes to pack "
                                           "%zu images", layout.total_bytes, count);
-    device_batch batch = {0};
+    dlp_cuda_image_stage stage = {0};
+    float *device_out = NULL;
     if (status == DLP_OK) {
         cudaError_t set = cudaSetDevice(device);
         status = set == cudaSuccess ? run_round_trip(&layout, packed, out_h, out_w, method, normalize, out_bytes, out,
-                                                     &batch)
+                                                     &stage, &device_out)
                                     : dlp_fail(DLP_ERR_DEVICE, "cudaSetDevice(%d) failed: %s (%s)", device,
                                                cudaGetErrorName(set), cudaGetErrorString(set));
     }
-    device_batch_free(&batch);
+    cudaFree(device_out);
+    dlp_cuda_image_stage_free(&stage);
     free(packed);
     dlp_image_pack_layout_free(&layout);
     return status;
