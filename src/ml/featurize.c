@@ -39,8 +39,7 @@ struct dlp_featurizer {
     dlp_normalize normalize;
     int batch_size;
     bool batch_from_memory;   /* no batch size given, on a GPU: fit it to the free memory */
-    int cuda_device;          /* -1 on the CPU */
-    bool overlap;             /* prepare the next batch while the network runs */
+    int cuda_device;          /* -1 on the CPU; on a GPU the next batch is prepared while the network runs */
     bool device_preprocess;   /* the backend resizes and normalizes decoded images */
     dlp_backend *backend;
     dlp_plan *plan;
@@ -143,7 +142,6 @@ static dlp_status choose_backend(dlp_featurizer *featurizer, const dlp_featurize
     featurizer->backend = choice.backend;
     featurizer->cuda_device = choice.cuda_device;
     featurizer->precision = choice.precision;
-    featurizer->overlap = choice.cuda_device >= 0;
     memcpy(featurizer->device, choice.described, sizeof featurizer->device);
     return DLP_OK;
 }
@@ -235,7 +233,7 @@ dlp_status dlp_featurizer_create(const dlp_featurizer_options *options, dlp_feat
     dlp_tensor_list *weights = NULL;
     dlp_status status = choose_backend(featurizer, options);
     if (status == DLP_OK) {
-        featurizer->batch_size = options->batch_size > 0 ? options->batch_size : featurizer->overlap ? 64 : 16;
+        featurizer->batch_size = options->batch_size > 0 ? options->batch_size : featurizer->cuda_device >= 0 ? 64 : 16;
         featurizer->batch_from_memory = options->batch_size <= 0 && featurizer->cuda_device >= 0;
         if (featurizer->batch_size > MAX_BATCH)
             status = dlp_fail(DLP_ERR_INVALID_ARGUMENT, "batch size %d: expected 1..%d", featurizer->batch_size,
@@ -550,7 +548,7 @@ dlp_status dlp_featurizer_run(dlp_featurizer *featurizer, dlp_dataset *dataset, 
             next->features = features + next_first * featurizer->dim;
         }
         pthread_t thread;
-        bool threaded = has_next && featurizer->overlap && pthread_create(&thread, NULL, prepare_thread, next) == 0;
+        bool threaded = has_next && featurizer->cuda_device >= 0 && pthread_create(&thread, NULL, prepare_thread, next) == 0;
         status = run_network(current, &stats);
         if (threaded) pthread_join(thread, NULL);
         if (status == DLP_OK) status = record_rows(current, &stats);
