@@ -1,7 +1,8 @@
 /* test_featurize_cuda.c: the featurizer on a GPU, where the CPU threads only
  * decode and the device resizes and normalizes (kernels/preprocess.cu via
- * dlp_plan_stage_images + dlp_plan_run_staged_images), against the same featurizer with --cpu-preprocess
- * (the CPU's dlp_image_resize_float feeding the same CUDA network) and the
+ * dlp_plan_stage_images + dlp_plan_run_staged_images), against the same
+ * featurizer with --cpu-preprocess (the CPU's dlp_image_resize_float feeding
+ * the same CUDA network) and the
  * CPU backend. Inputs: the real nsfwjs InceptionV3 weights, the decode
  * fixtures (JPEG 4:2:0/4:2:2/4:4:4, progressive, CMYK, YCCK, gray, every PNG
  * colour type; 1 to 227 pixels a side, so both up- and down-scaling) and the
