@@ -311,6 +311,13 @@ dlp_status dlp_plan_create(const dlp_graph *graph, dlp_backend *backend, int max
 void dlp_plan_destroy(dlp_plan *plan);
 /* input: n images, NHWC float32 of the graph's (single) input shape. */
 dlp_status dlp_plan_run(dlp_plan *plan, const float *input, int n);
+/* Whether every later run computes max_batch images whatever n it is given
+ * (the images past n are computed from stale input and ignored; no op mixes
+ * images). For a stream of full batches ending in a short one on a GPU: the
+ * short batch then reuses the algorithms searched and the CUDA graph captured
+ * for max_batch instead of searching (fp16/bf16: timing every convolution)
+ * and capturing again. Off by default. */
+void dlp_plan_run_whole_batches(dlp_plan *plan, bool whole);
 dlp_shape dlp_plan_output_shape(const dlp_plan *plan, int output);
 /* Copies the last run's output (n images, NHWC) to dst of capacity_floats. */
 dlp_status dlp_plan_read_output(const dlp_plan *plan, int output, float *dst, size_t capacity_floats);

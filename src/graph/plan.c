@@ -473,10 +473,13 @@ dlp_status dlp_plan_estimate_arena_bytes(const dlp_graph *graph, dlp_backend *ba
     return DLP_OK;
 }
 
+/* n images are wanted; with whole_batches the steps compute max_batch, the
+ * images past n being whatever the input held (no op mixes images). */
 static dlp_status run_steps(dlp_plan *plan, int n)
 {
+    int computed = plan->whole_batches ? plan->max_batch : n;
     for (int s = 0; s < plan->step_count; s++) {
-        dlp_status status = plan->backend->run_step(plan->backend, plan, &plan->steps[s], n);
+        dlp_status status = plan->backend->run_step(plan->backend, plan, &plan->steps[s], computed);
         if (status != DLP_OK) return dlp_fail_context(status, "layer \"%s\"", plan->steps[s].name);
     }
     plan->last_batch = n;
@@ -490,6 +493,8 @@ dlp_status dlp_plan_run(dlp_plan *plan, const float *input, int n)
     DLP_TRY(plan->backend->upload_input(plan->backend, plan, input, n));
     return run_steps(plan, n);
 }
+
+void dlp_plan_run_whole_batches(dlp_plan *plan, bool whole) { plan->whole_batches = whole; }
 
 bool dlp_plan_takes_images(const dlp_plan *plan)
 {

@@ -48,6 +48,7 @@ typedef struct plan_value {
 struct dlp_plan {
     dlp_backend *backend;
     int max_batch, last_batch;
+    bool whole_batches; /* dlp_plan_run_whole_batches: every run computes max_batch images */
     plan_step *steps;
     int step_count;
     plan_value *values;

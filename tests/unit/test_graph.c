@@ -121,9 +121,17 @@ int main(void)
         CHECK_OK(dlp_plan_read_output(plan, 1, got_act, 480));
         for (int i = 0; i < 15; i++) CHECK_NEAR(got[i], want[i], 1e-5);
         for (int i = 0; i < 480; i++) CHECK_NEAR(got_act[i], b[i], 1e-5);
+        /* Whole batches: 2 images computed as a batch of 4 (the rest stale)
+         * give the same 2 outputs, and the output holds 2 images. */
+        dlp_plan_run_whole_batches(plan, true);
+        CHECK_OK(dlp_plan_run(plan, x + 9 * 7 * 3, 2));
+        float whole[2 * 5];
+        CHECK_OK(dlp_plan_read_output(plan, 0, whole, 10));
+        for (int i = 0; i < 10; i++) CHECK_NEAR(whole[i], want[5 + i], 1e-5);
         CHECK_FAILS(dlp_plan_run(plan, x, 5), DLP_ERR_INVALID_ARGUMENT, "1..4");
+        dlp_plan_run_whole_batches(plan, false);
         float small[2];
-        CHECK_FAILS(dlp_plan_read_output(plan, 0, small, 2), DLP_ERR_INVALID_ARGUMENT, "15 floats");
+        CHECK_FAILS(dlp_plan_read_output(plan, 0, small, 2), DLP_ERR_INVALID_ARGUMENT, "10 floats");
     }
     dlp_plan_destroy(plan);
     /* Asking for the conv's own output keeps batch norm and relu as separate steps. */
