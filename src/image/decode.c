@@ -62,15 +62,41 @@ dlp_status dlp_image_probe(const void *data, size_t size, dlp_image_info *info)
     }
 }
 
-dlp_status dlp_image_decode_limited(const void *data, size_t size, int64_t max_pixels, dlp_image *image)
+static dlp_status decode_into(const void *data, size_t size, int64_t max_pixels, const dlp_pixel_room *room,
+                              dlp_image *image, bool *in_room)
 {
     if (!image || (!data && size)) return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "dlp_image_decode: NULL argument");
     memset(image, 0, sizeof *image);
+    *in_room = false;
     switch (sniff_format(data, size)) {
-    case DLP_IMAGE_FORMAT_JPEG: return dlp_jpeg_decode(data, size, max_pixels, image);
-    case DLP_IMAGE_FORMAT_PNG: return dlp_png_decode(data, size, max_pixels, image);
+    case DLP_IMAGE_FORMAT_JPEG: return dlp_jpeg_decode(data, size, max_pixels, room, image, in_room);
+    case DLP_IMAGE_FORMAT_PNG: return dlp_png_decode(data, size, max_pixels, room, image, in_room);
     default: return fail_unknown_format(data, size);
     }
+}
+
+dlp_status dlp_image_decode_limited(const void *data, size_t size, int64_t max_pixels, dlp_image *image)
+{
+    bool in_room;
+    return decode_into(data, size, max_pixels, NULL, image, &in_room);
+}
+
+dlp_status dlp_image_decode_into(const void *data, size_t size, const dlp_pixel_room *room, dlp_image *image,
+                                 bool *in_room)
+{
+    return decode_into(data, size, DLP_IMAGE_MAX_PIXELS, room, image, in_room);
+}
+
+uint8_t *dlp_pixels_take(const dlp_pixel_room *room, int width, int height, bool *in_room)
+{
+    uint8_t *pixels = room && room->take ? room->take(room->context, width, height) : NULL;
+    *in_room = pixels != NULL;
+    return pixels ? pixels : malloc((size_t)width * (size_t)height * 3);
+}
+
+void dlp_pixels_give_back(uint8_t *pixels, bool in_room)
+{
+    if (!in_room) free(pixels);
 }
 
 dlp_status dlp_image_decode(const void *data, size_t size, dlp_image *image)

@@ -188,7 +188,10 @@ static dlp_status decompress(tjhandle handle, const uint8_t *data, size_t size, 
     return DLP_OK;
 }
 
-dlp_status dlp_jpeg_decode(const uint8_t *data, size_t size, int64_t max_pixels, dlp_image *image)
+/* TurboJPEG writes 4 bytes per pixel for CMYK: those are decoded into a
+ * buffer of their own and converted into the room; RGB goes straight there. */
+dlp_status dlp_jpeg_decode(const uint8_t *data, size_t size, int64_t max_pixels, const dlp_pixel_room *room,
+                           dlp_image *image, bool *in_room)
 {
     jpeg_markers markers;
     dlp_image_info info = {0};
@@ -197,23 +200,28 @@ dlp_status dlp_jpeg_decode(const uint8_t *data, size_t size, int64_t max_pixels,
     DLP_TRY(check_decodable(&markers, &info, max_pixels));
     int cmyk = markers.components == 4;
     size_t pixel_count = (size_t)info.width * (size_t)info.height;
-    uint8_t *pixels = malloc(pixel_count * (cmyk ? 4 : 3));
-    if (!pixels) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "JPEG: cannot allocate %dx%d pixels", info.width, info.height);
+    bool decoded_in_room = false;
+    uint8_t *decoded = cmyk ? malloc(pixel_count * 4) : dlp_pixels_take(room, info.width, info.height, &decoded_in_room);
+    if (!decoded) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "JPEG: cannot allocate %dx%d pixels", info.width, info.height);
     tjhandle handle = tjInitDecompress();
-    dlp_status status = handle ? decompress(handle, data, size, &info, cmyk, pixels)
+    dlp_status status = handle ? decompress(handle, data, size, &info, cmyk, decoded)
                                : dlp_fail(DLP_ERR_OUT_OF_MEMORY, "JPEG: tjInitDecompress failed: %s", tjGetErrorStr2(NULL));
     if (handle) tjDestroy(handle);
     if (status != DLP_OK) {
-        free(pixels);
+        dlp_pixels_give_back(decoded, decoded_in_room);
         return status;
     }
+    uint8_t *pixels = decoded;
     if (cmyk) {
-        cmyk_to_rgb(pixels, pixel_count, markers.saw_adobe);
-        uint8_t *smaller = realloc(pixels, pixel_count * 3);
-        if (smaller) pixels = smaller;
+        cmyk_to_rgb(decoded, pixel_count, markers.saw_adobe);
+        pixels = dlp_pixels_take(room, info.width, info.height, &decoded_in_room);
+        if (pixels) memcpy(pixels, decoded, pixel_count * 3);
+        free(decoded);
+        if (!pixels) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "JPEG: cannot allocate %dx%d pixels", info.width, info.height);
     }
     image->width = info.width;
     image->height = info.height;
     image->pixels = pixels;
+    *in_room = decoded_in_room;
     return DLP_OK;
 }

@@ -80,7 +80,8 @@ dlp_status dlp_png_probe(const uint8_t *data, size_t size, dlp_image_info *info)
     return status;
 }
 
-static dlp_status decode_pixels(spng_ctx *ctx, int64_t max_pixels, dlp_image *image)
+static dlp_status decode_pixels(spng_ctx *ctx, int64_t max_pixels, const dlp_pixel_room *room, dlp_image *image,
+                                bool *in_room)
 {
     dlp_image_info info = {0};
     DLP_TRY(read_ihdr(ctx, &info));
@@ -90,35 +91,38 @@ static dlp_status decode_pixels(spng_ctx *ctx, int64_t max_pixels, dlp_image *im
     if (error) return png_failure("decoded size", error);
     if (bytes != (size_t)info.width * (size_t)info.height * 3)
         return dlp_fail(DLP_ERR_INTERNAL, "PNG: libspng wants %zu bytes for %dx%d RGB8", bytes, info.width, info.height);
-    uint8_t *pixels = malloc(bytes);
+    bool pixels_in_room = false;
+    uint8_t *pixels = dlp_pixels_take(room, info.width, info.height, &pixels_in_room);
     if (!pixels) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "PNG: cannot allocate %dx%d pixels", info.width, info.height);
     /* Flags 0: no tRNS, no gamma: the stored colours, alpha dropped. */
     error = spng_decode_image(ctx, pixels, bytes, SPNG_FMT_RGB8, 0);
-    if (error) {
-        free(pixels);
-        return png_failure("image data", error);
-    }
     /* libspng stops once the last row is inflated, before the last IDAT's
      * CRC; reading the chunks up to IEND checks it (and what follows). */
-    error = spng_decode_chunks(ctx);
+    const char *where = "image data";
+    if (!error) {
+        error = spng_decode_chunks(ctx);
+        where = "after the image data";
+    }
     if (error) {
-        free(pixels);
-        return png_failure("after the image data", error);
+        dlp_pixels_give_back(pixels, pixels_in_room);
+        return png_failure(where, error);
     }
     image->width = info.width;
     image->height = info.height;
     image->pixels = pixels;
+    *in_room = pixels_in_room;
     return DLP_OK;
 }
 
-dlp_status dlp_png_decode(const uint8_t *data, size_t size, int64_t max_pixels, dlp_image *image)
+dlp_status dlp_png_decode(const uint8_t *data, size_t size, int64_t max_pixels, const dlp_pixel_room *room,
+                          dlp_image *image, bool *in_room)
 {
     dlp_status status;
     spng_ctx *ctx = open_png(data, size, &status);
     if (!ctx) return status;
     /* Our limits are checked from the IHDR (a clearer message than libspng's). */
     spng_set_image_limits(ctx, INT32_MAX, INT32_MAX);
-    status = decode_pixels(ctx, max_pixels, image);
+    status = decode_pixels(ctx, max_pixels, room, image, in_room);
     spng_ctx_free(ctx);
     return status;
 }

@@ -13,6 +13,7 @@
 
 #include "check.h"
 #include "dlp/dlp.h"
+#include "image/image_internal.h"
 
 static const char *fixtures;
 static char decode_dir[1024];
@@ -39,6 +40,50 @@ static void write_all(const char *path, const void *data, size_t size)
     fclose(file);
 }
 
+/* A room of capacity bytes between guard bytes; declines when too small. */
+typedef struct test_room {
+    uint8_t *bytes;
+    size_t capacity;
+    int taken;
+} test_room;
+
+enum { GUARD = 64 };
+
+static uint8_t *take_test_room(void *context, int width, int height)
+{
+    test_room *room = context;
+    room->taken++;
+    return (size_t)width * height * 3 <= room->capacity ? room->bytes + GUARD : NULL;
+}
+
+/* dlp_image_decode_into: in a room that fits, the pixels land there (guards
+ * untouched); a room that declines gets malloc'ed pixels; both equal TF's. */
+static void check_room(const char *path, const uint8_t *expected, size_t expected_size)
+{
+    size_t size = 0;
+    uint8_t *data = read_all(path, &size);
+    for (int fits = 0; fits < 2 && data; fits++) {
+        test_room room = {malloc(expected_size + 2 * GUARD), fits ? expected_size : expected_size - 1, 0};
+        memset(room.bytes, 0xA5, expected_size + 2 * GUARD);
+        dlp_pixel_room take = {take_test_room, &room};
+        dlp_image image;
+        bool in_room = !fits;
+        CHECK_OK(dlp_image_decode_into(data, size, &take, &image, &in_room));
+        CHECK(room.taken == 1 && in_room == (fits == 1));
+        CHECK(image.pixels && (image.pixels == room.bytes + GUARD) == (fits == 1));
+        CHECK(image.pixels && memcmp(image.pixels, expected, expected_size) == 0);
+        bool guards = true;
+        for (int i = 0; i < GUARD; i++)
+            guards = guards && room.bytes[i] == 0xA5 && room.bytes[GUARD + room.capacity + i] == 0xA5;
+        CHECK(guards);
+        if (!in_room) dlp_image_free(&image);
+        /* Half a file fails whether the room was taken or not, leaking nothing. */
+        CHECK(dlp_image_decode_into(data, size / 2, &take, &image, &in_room) != DLP_OK);
+        free(room.bytes);
+    }
+    free(data);
+}
+
 static void check_against_tensorflow(json_t *entry)
 {
     const char *name = json_string_value(json_object_get(entry, "file"));
@@ -62,6 +107,7 @@ static void check_against_tensorflow(json_t *entry)
     if (worst) fprintf(stderr, "%s: max diff %d against TensorFlow\n", name, worst);
     CHECK(worst == 0);
     dlp_image_free(&image);
+    if (expected) check_room(path, expected, expected_size);
     free(expected);
 }
 
