@@ -1,0 +1,393 @@
+/* decode_stream.c: rows -> a ring of decoded batches (decode_stream.h).
+ * One mutex guards the hand-over of buffers; the rows themselves are
+ * decoded without it. Rows of batch b go to buffer b % ring, which holds
+ * batch b once the consumer has released batch b - ring. Workers take rows
+ * in increasing order, so a worker waits only for a batch older than its
+ * own, whose rows are all taken by workers that do not wait: the ring
+ * always drains. */
+#include "ml/decode_stream.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/pinned.h"
+#include "core/sha256.h"
+#include "core/status.h"
+#include "image/image_internal.h"
+
+typedef struct ring_buffer {
+    dlp_decoded_batch view;     /* what the consumer is given */
+    size_t batch;               /* the batch it holds, or will once released */
+    size_t done;                /* rows of that batch finished (under the mutex) */
+    bool held;                  /* by the consumer */
+    bool *decoded;              /* per slot: decoded for the network */
+    /* PACKED: the packed buffer is filled by a bump pointer (taken
+     * atomically by the workers); an image that does not fit is decoded
+     * on the heap and copied in when the batch is finished. */
+    size_t packed_capacity;
+    bool packed_pinned;
+    atomic_size_t packed_used;  /* may run past the capacity: then images spill */
+    uint64_t *slot_offsets;
+    int32_t *slot_heights, *slot_widths;
+    dlp_image *spilled;
+} ring_buffer;
+
+struct dlp_decode_stream {
+    dlp_thread_pool *pool;
+    const dlp_dataset *dataset;
+    size_t first, count, batch_count;
+    dlp_decode_stream_options options;
+    size_t image_floats;        /* RESIZED: floats per network input */
+    ring_buffer *ring;
+    int ring_size;
+    size_t next_batch;          /* the consumer's next */
+    pthread_mutex_t mutex;
+    pthread_cond_t buffer_free; /* workers wait here for their batch's buffer */
+    pthread_cond_t batch_done;  /* the consumer waits here for a batch */
+    atomic_bool stopping;
+    pthread_t driver;           /* runs the pool's loop over the rows */
+    bool driver_started;
+};
+
+/* ---- The workers ---- */
+
+typedef struct room_request {
+    ring_buffer *buffer;
+    size_t slot;
+} room_request;
+
+/* dlp_pixel_room.take: the next bytes of the packed buffer, if they fit. */
+static uint8_t *take_packed_room(void *context, int width, int height)
+{
+    room_request *request = context;
+    ring_buffer *buffer = request->buffer;
+    size_t bytes = (size_t)width * (size_t)height * 3;
+    size_t offset = atomic_fetch_add(&buffer->packed_used, bytes);
+    if (offset > buffer->packed_capacity || bytes > buffer->packed_capacity - offset) return NULL;
+    buffer->slot_offsets[request->slot] = offset;
+    return buffer->view.packed + offset;
+}
+
+static dlp_status decode_packed(ring_buffer *buffer, size_t slot, const uint8_t *bytes, size_t size)
+{
+    room_request request = {buffer, slot};
+    dlp_pixel_room room = {take_packed_room, &request};
+    dlp_image image;
+    bool in_room = false;
+    DLP_TRY(dlp_image_decode_into(bytes, size, &room, &image, &in_room));
+    buffer->slot_heights[slot] = image.height;
+    buffer->slot_widths[slot] = image.width;
+    if (!in_room) buffer->spilled[slot] = image;
+    return DLP_OK;
+}
+
+static dlp_status decode_resized(const dlp_decode_stream *stream, ring_buffer *buffer, size_t slot,
+                                 const uint8_t *bytes, size_t size)
+{
+    dlp_image image;
+    DLP_TRY(dlp_image_decode(bytes, size, &image));
+    const dlp_decode_stream_options *o = &stream->options;
+    dlp_status status = dlp_image_resize_float(&image, o->out_h, o->out_w, o->resize, o->normalize,
+                                               buffer->view.input + slot * stream->image_floats);
+    dlp_image_free(&image);
+    return status;
+}
+
+static void prepare_row(dlp_decode_stream *stream, ring_buffer *buffer, size_t slot)
+{
+    dlp_decoded_batch *view = &buffer->view;
+    size_t row_index = view->first + slot;
+    view->status[slot] = DLP_OK;
+    view->message[slot][0] = 0;
+    view->content_key[slot][0] = 0;
+    view->cache_hit[slot] = false;
+    buffer->decoded[slot] = false;
+    dlp_row row;
+    /* A row that failed before keeps its first error. */
+    if (dlp_dataset_row(stream->dataset, row_index, &row) != DLP_OK || row.status != DLP_OK) return;
+    uint8_t *bytes = NULL;
+    size_t size = 0;
+    dlp_status status = dlp_image_read_file(row.origin, &bytes, &size);
+    if (status == DLP_OK) {
+        const dlp_decode_stream_options *o = &stream->options;
+        if (o->hash) {
+            dlp_sha256_hex(bytes, size, view->content_key[slot]);
+            if (o->lookup && o->lookup(o->lookup_context, view->content_key[slot], row_index)) {
+                view->cache_hit[slot] = true;
+                free(bytes);
+                return;
+            }
+        }
+        status = o->output == DLP_DECODE_PACKED ? decode_packed(buffer, slot, bytes, size)
+                                                : decode_resized(stream, buffer, slot, bytes, size);
+        free(bytes);
+        if (status != DLP_OK) dlp_fail_context(status, "%s", row.origin);
+    }
+    if (status == DLP_OK) {
+        buffer->decoded[slot] = true;
+    } else {
+        view->status[slot] = status;
+        snprintf(view->message[slot], DLP_DECODE_MESSAGE_CAPACITY, "%s", dlp_last_error());
+    }
+}
+
+/* The buffer of batch once it holds it; NULL when the stream is stopping. */
+static ring_buffer *wait_for_buffer(dlp_decode_stream *stream, size_t batch)
+{
+    ring_buffer *buffer = &stream->ring[batch % (size_t)stream->ring_size];
+    pthread_mutex_lock(&stream->mutex);
+    while (!atomic_load(&stream->stopping) && buffer->batch != batch)
+        pthread_cond_wait(&stream->buffer_free, &stream->mutex);
+    pthread_mutex_unlock(&stream->mutex);
+    return atomic_load(&stream->stopping) ? NULL : buffer;
+}
+
+static void finish_row(dlp_decode_stream *stream, ring_buffer *buffer)
+{
+    pthread_mutex_lock(&stream->mutex);
+    if (++buffer->done == buffer->view.count) pthread_cond_signal(&stream->batch_done);
+    pthread_mutex_unlock(&stream->mutex);
+}
+
+static void decode_row(void *context, size_t index, int worker)
+{
+    (void)worker;
+    dlp_decode_stream *stream = context;
+    if (atomic_load(&stream->stopping)) return;
+    ring_buffer *buffer = wait_for_buffer(stream, index / stream->options.batch_size);
+    if (!buffer) return;
+    prepare_row(stream, buffer, index % stream->options.batch_size);
+    finish_row(stream, buffer);
+}
+
+static void *drive_workers(void *context)
+{
+    dlp_decode_stream *stream = context;
+    dlp_thread_pool_run(stream->pool, stream->count, decode_row, stream);
+    return NULL;
+}
+
+/* ---- The ring ---- */
+
+/* Points buffer at batch (rows, counters); past the last batch it idles. */
+static void assign_batch(dlp_decode_stream *stream, ring_buffer *buffer, size_t batch)
+{
+    size_t size = stream->options.batch_size;
+    buffer->batch = batch;
+    buffer->done = 0;
+    buffer->view.first = stream->first + batch * size;
+    size_t left = batch < stream->batch_count ? stream->count - batch * size : 0;
+    buffer->view.count = left < size ? left : size;
+    atomic_store(&buffer->packed_used, 0);
+}
+
+static void free_spilled(ring_buffer *buffer, size_t batch_size)
+{
+    for (size_t slot = 0; buffer->spilled && slot < batch_size; slot++) dlp_image_free(&buffer->spilled[slot]);
+}
+
+static void free_buffer(ring_buffer *buffer, size_t batch_size)
+{
+    dlp_decoded_batch *view = &buffer->view;
+    free_spilled(buffer, batch_size);
+    free(buffer->spilled);
+    free(buffer->slot_offsets);
+    free(buffer->slot_heights);
+    free(buffer->slot_widths);
+    free(buffer->decoded);
+    dlp_pinned_free(view->packed, buffer->packed_pinned);
+    dlp_image_pack_layout_free(&view->layout);
+    free(view->network_slots);
+    free(view->input);
+    free(view->status);
+    free(view->message);
+    free(view->content_key);
+    free(view->cache_hit);
+}
+
+static dlp_status alloc_buffer(const dlp_decode_stream *stream, ring_buffer *buffer, int index)
+{
+    size_t n = stream->options.batch_size;
+    dlp_decoded_batch *view = &buffer->view;
+    view->buffer = index;
+    view->network_slots = calloc(n, sizeof *view->network_slots);
+    view->status = calloc(n, sizeof *view->status);
+    view->message = calloc(n, sizeof *view->message);
+    view->content_key = calloc(n, sizeof *view->content_key);
+    view->cache_hit = calloc(n, sizeof *view->cache_hit);
+    buffer->decoded = calloc(n, sizeof *buffer->decoded);
+    bool ok = view->network_slots && view->status && view->message && view->content_key && view->cache_hit &&
+              buffer->decoded;
+    if (stream->options.output == DLP_DECODE_PACKED) {
+        buffer->slot_offsets = calloc(n, sizeof *buffer->slot_offsets);
+        buffer->slot_heights = calloc(n, sizeof *buffer->slot_heights);
+        buffer->slot_widths = calloc(n, sizeof *buffer->slot_widths);
+        buffer->spilled = calloc(n, sizeof *buffer->spilled);
+        view->layout.offsets = calloc(n, sizeof *view->layout.offsets);
+        view->layout.heights = calloc(n, sizeof *view->layout.heights);
+        view->layout.widths = calloc(n, sizeof *view->layout.widths);
+        ok = ok && buffer->slot_offsets && buffer->slot_heights && buffer->slot_widths && buffer->spilled &&
+             view->layout.offsets && view->layout.heights && view->layout.widths;
+    } else {
+        view->input = malloc(n * stream->image_floats * sizeof(float));
+        ok = ok && view->input;
+    }
+    if (!ok) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "featurize: cannot allocate a batch of %zu images", n);
+    return DLP_OK;
+}
+
+/* ---- The consumer ---- */
+
+static dlp_status grow_packed(const dlp_decode_stream *stream, ring_buffer *buffer, size_t keep, size_t capacity)
+{
+    bool pinned = false;
+    uint8_t *grown = stream->options.pinned ? dlp_pinned_alloc(capacity, &pinned) : malloc(capacity);
+    if (!grown) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "featurize: cannot allocate %zu bytes for packed images", capacity);
+    if (keep) memcpy(grown, buffer->view.packed, keep);
+    dlp_pinned_free(buffer->view.packed, buffer->packed_pinned);
+    buffer->view.packed = grown;
+    buffer->packed_pinned = pinned;
+    buffer->packed_capacity = capacity;
+    return DLP_OK;
+}
+
+/* Moves spilled images into the packed buffer (grown, with headroom, so the
+ * next batches in it decode in place) and lays out the network rows. */
+static dlp_status pack_network_rows(const dlp_decode_stream *stream, ring_buffer *buffer)
+{
+    dlp_decoded_batch *view = &buffer->view;
+    size_t used = atomic_load(&buffer->packed_used);
+    size_t end = used < buffer->packed_capacity ? used : buffer->packed_capacity, spilled_bytes = 0;
+    for (size_t i = 0; i < view->network_count; i++) {
+        const dlp_image *image = &buffer->spilled[view->network_slots[i]];
+        if (image->pixels) spilled_bytes += (size_t)image->width * (size_t)image->height * 3;
+    }
+    if (end + spilled_bytes > buffer->packed_capacity) {
+        size_t needed = end + spilled_bytes;
+        DLP_TRY(grow_packed(stream, buffer, end, needed + needed / 4));
+    }
+    for (size_t i = 0; i < view->network_count; i++) {
+        size_t slot = view->network_slots[i];
+        dlp_image *image = &buffer->spilled[slot];
+        if (image->pixels) {
+            size_t bytes = (size_t)image->width * (size_t)image->height * 3;
+            memcpy(view->packed + end, image->pixels, bytes);
+            buffer->slot_offsets[slot] = end;
+            end += bytes;
+            dlp_image_free(image);
+        }
+        view->layout.offsets[i] = buffer->slot_offsets[slot];
+        view->layout.heights[i] = buffer->slot_heights[slot];
+        view->layout.widths[i] = buffer->slot_widths[slot];
+    }
+    view->layout.count = view->network_count;
+    view->layout.total_bytes = end;
+    return DLP_OK;
+}
+
+static dlp_status finish_batch(const dlp_decode_stream *stream, ring_buffer *buffer)
+{
+    dlp_decoded_batch *view = &buffer->view;
+    view->network_count = 0;
+    for (size_t slot = 0; slot < view->count; slot++)
+        if (buffer->decoded[slot]) view->network_slots[view->network_count++] = slot;
+    if (stream->options.output == DLP_DECODE_PACKED) return pack_network_rows(stream, buffer);
+    /* The network inputs to the front, in order. */
+    size_t floats = stream->image_floats;
+    for (size_t i = 0; i < view->network_count; i++)
+        if (view->network_slots[i] != i)
+            memcpy(view->input + i * floats, view->input + view->network_slots[i] * floats, floats * sizeof(float));
+    return DLP_OK;
+}
+
+dlp_status dlp_decode_stream_next(dlp_decode_stream *stream, dlp_decoded_batch **batch)
+{
+    *batch = NULL;
+    if (stream->next_batch >= stream->batch_count) return DLP_OK;
+    ring_buffer *buffer = &stream->ring[stream->next_batch % (size_t)stream->ring_size];
+    pthread_mutex_lock(&stream->mutex);
+    bool held = buffer->held;
+    while (!held && buffer->done < buffer->view.count) pthread_cond_wait(&stream->batch_done, &stream->mutex);
+    buffer->held = true;
+    pthread_mutex_unlock(&stream->mutex);
+    if (held)
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "decode stream: all %d buffers are held; release a batch first",
+                        stream->ring_size);
+    stream->next_batch++;
+    DLP_TRY(finish_batch(stream, buffer));
+    *batch = &buffer->view;
+    return DLP_OK;
+}
+
+void dlp_decode_stream_release(dlp_decode_stream *stream, dlp_decoded_batch *batch)
+{
+    ring_buffer *buffer = &stream->ring[batch->buffer];
+    pthread_mutex_lock(&stream->mutex);
+    buffer->held = false;
+    assign_batch(stream, buffer, buffer->batch + (size_t)stream->ring_size);
+    pthread_cond_broadcast(&stream->buffer_free);
+    pthread_mutex_unlock(&stream->mutex);
+}
+
+dlp_status dlp_decode_stream_start(dlp_thread_pool *pool, const dlp_dataset *dataset, size_t first, size_t count,
+                                   const dlp_decode_stream_options *options, dlp_decode_stream **out)
+{
+    *out = NULL;
+    if (options->batch_size == 0 || options->ring < 1)
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "decode stream: batch size %zu and ring %d, expected >= 1 each",
+                        options->batch_size, options->ring);
+    dlp_decode_stream *stream = calloc(1, sizeof *stream);
+    if (!stream) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "out of memory");
+    stream->pool = pool;
+    stream->dataset = dataset;
+    stream->first = first;
+    stream->count = count;
+    stream->batch_count = (count + options->batch_size - 1) / options->batch_size;
+    stream->options = *options;
+    stream->image_floats = (size_t)options->out_h * (size_t)options->out_w * 3;
+    stream->ring_size = stream->batch_count < (size_t)options->ring ? (int)stream->batch_count : options->ring;
+    if (stream->ring_size < 1) stream->ring_size = 1;
+    pthread_mutex_init(&stream->mutex, NULL);
+    pthread_cond_init(&stream->buffer_free, NULL);
+    pthread_cond_init(&stream->batch_done, NULL);
+    atomic_init(&stream->stopping, false);
+    dlp_status status = DLP_OK;
+    stream->ring = calloc((size_t)stream->ring_size, sizeof *stream->ring);
+    if (!stream->ring) status = dlp_fail(DLP_ERR_OUT_OF_MEMORY, "out of memory");
+    for (int i = 0; status == DLP_OK && i < stream->ring_size; i++) {
+        atomic_init(&stream->ring[i].packed_used, 0);
+        status = alloc_buffer(stream, &stream->ring[i], i);
+        assign_batch(stream, &stream->ring[i], (size_t)i);
+    }
+    if (status == DLP_OK) {
+        if (pthread_create(&stream->driver, NULL, drive_workers, stream) == 0)
+            stream->driver_started = true;
+        else
+            status = dlp_fail(DLP_ERR_OUT_OF_MEMORY, "decode stream: cannot start a thread");
+    }
+    if (status != DLP_OK) {
+        dlp_decode_stream_destroy(stream);
+        return status;
+    }
+    *out = stream;
+    return DLP_OK;
+}
+
+void dlp_decode_stream_destroy(dlp_decode_stream *stream)
+{
+    if (!stream) return;
+    atomic_store(&stream->stopping, true);
+    pthread_mutex_lock(&stream->mutex);
+    pthread_cond_broadcast(&stream->buffer_free);
+    pthread_mutex_unlock(&stream->mutex);
+    if (stream->driver_started) pthread_join(stream->driver, NULL);
+    for (int i = 0; stream->ring && i < stream->ring_size; i++) free_buffer(&stream->ring[i], stream->options.batch_size);
+    free(stream->ring);
+    pthread_cond_destroy(&stream->buffer_free);
+    pthread_cond_destroy(&stream->batch_done);
+    pthread_mutex_destroy(&stream->mutex);
+    free(stream);
+}
