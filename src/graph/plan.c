@@ -535,15 +535,38 @@ dlp_shape dlp_plan_output_shape(const dlp_plan *plan, int output)
     return output >= 0 && output < plan->output_count ? plan->output_shapes[output] : none;
 }
 
-dlp_status dlp_plan_read_output(const dlp_plan *plan, int output, float *dst, size_t capacity_floats)
+static dlp_status output_floats(const dlp_plan *plan, int output, size_t capacity_floats, size_t *floats)
 {
     if (output < 0 || output >= plan->output_count)
         return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "plan: output %d of %d", output, plan->output_count);
-    size_t floats = dlp_shape_elements(plan->output_shapes[output]) * (size_t)plan->last_batch;
-    if (capacity_floats < floats)
+    *floats = dlp_shape_elements(plan->output_shapes[output]) * (size_t)plan->last_batch;
+    if (capacity_floats < *floats)
         return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "plan: output %d needs %zu floats, the buffer holds %zu", output,
-                        floats, capacity_floats);
+                        *floats, capacity_floats);
+    return DLP_OK;
+}
+
+dlp_status dlp_plan_read_output(const dlp_plan *plan, int output, float *dst, size_t capacity_floats)
+{
+    size_t floats = 0;
+    DLP_TRY(output_floats(plan, output, capacity_floats, &floats));
     return plan->backend->download(plan->backend, plan, plan->output_values[output], dst, floats);
+}
+
+dlp_status dlp_plan_read_output_async(const dlp_plan *plan, int output, float *dst, size_t capacity_floats,
+                                      uint64_t *ticket)
+{
+    *ticket = 0;
+    size_t floats = 0;
+    DLP_TRY(output_floats(plan, output, capacity_floats, &floats));
+    if (!plan->backend->download_async)
+        return plan->backend->download(plan->backend, plan, plan->output_values[output], dst, floats);
+    return plan->backend->download_async(plan->backend, plan, plan->output_values[output], dst, floats, ticket);
+}
+
+dlp_status dlp_plan_wait_output(const dlp_plan *plan, uint64_t ticket)
+{
+    return plan->backend->wait_download ? plan->backend->wait_download(plan->backend, ticket) : DLP_OK;
 }
 
 static size_t activation_bytes(const dlp_plan *plan)

@@ -1,7 +1,8 @@
 /* plan_images.h: running a plan on a packed batch of decoded RGB8 images
  * (image/pack.h) on a backend that resizes and normalizes them itself (the
  * CUDA backend, with kernels/preprocess.cu), so the CPU only decodes. The
- * input it makes is what dlp_image_resize_float makes, bit for bit. */
+ * input it makes is what dlp_image_resize_float makes, bit for bit. And
+ * downloads that do not wait, so that two batches can be in flight. */
 #ifndef DLP_SRC_GRAPH_PLAN_IMAGES_H
 #define DLP_SRC_GRAPH_PLAN_IMAGES_H
 
@@ -28,5 +29,13 @@ dlp_status dlp_plan_stage_images(dlp_plan *plan, int slot, const uint8_t *packed
  * device, then runs the network. */
 dlp_status dlp_plan_run_staged_images(dlp_plan *plan, int slot, size_t count, dlp_resize method,
                                       dlp_normalize normalize);
+
+/* Like dlp_plan_read_output, but returns once the copy is queued behind
+ * the last run (a GPU backend; others copy at once): dst, pinned for a truly
+ * asynchronous copy, is complete when dlp_plan_wait_output(ticket) returns.
+ * Lets the next batch be queued before this one's features are back. */
+dlp_status dlp_plan_read_output_async(const dlp_plan *plan, int output, float *dst, size_t capacity_floats,
+                                      uint64_t *ticket);
+dlp_status dlp_plan_wait_output(const dlp_plan *plan, uint64_t ticket);
 
 #endif

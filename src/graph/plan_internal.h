@@ -86,6 +86,11 @@ struct dlp_backend {
      * planner then drops the pad's step and its buffer. */
     bool (*folds_zero_pad)(const dlp_backend *backend, const plan_step *consumer, const dlp_zero_pad_params *pad);
     dlp_status (*download)(dlp_backend *backend, const dlp_plan *plan, int value, float *dst, size_t floats);
+    /* Optional (NULL: downloads complete at once): queues the download
+     * behind the work queued so far, and waits for the one of a ticket. */
+    dlp_status (*download_async)(dlp_backend *backend, const dlp_plan *plan, int value, float *dst, size_t floats,
+                                 uint64_t *ticket);
+    dlp_status (*wait_download)(dlp_backend *backend, uint64_t ticket);
     void (*release)(dlp_backend *backend, dlp_plan *plan);
     void (*destroy)(dlp_backend *backend);
 };

@@ -1,17 +1,17 @@
 /* featurize.c: a zoo network with its top peeled off, run over dataset rows.
- * Per batch: worker threads read each file, hash its bytes, look the hash up
- * in the feature cache, and decode + resize + normalize the misses into the
- * batch input; the misses then go through the network together and their
- * features are written back to the cache. On a GPU the next batch is
- * prepared on the CPU while the network runs the current one, and the CPU
- * only decodes: the decoded images are packed into pinned memory and resized
- * and normalized on the device (graph/plan_images.h), bit for bit as
- * dlp_image_resize_float would. */
+ * Worker threads read each file, hash its bytes (with a feature cache), look
+ * the hash up in the cache, and decode the misses, continuously, into a ring
+ * of batches (ml/decode_stream.h); the network takes the batches in order
+ * and their features go back to the rows and into the cache. On a GPU the
+ * CPU threads only decode, straight into pinned memory: the device copies
+ * each batch in on its copy stream, resizes and normalizes it there
+ * (graph/plan_images.h), bit for bit as dlp_image_resize_float would, and two
+ * batches are in flight. On the CPU, decoding and resizing, then the
+ * network, each use every core in turn. */
 #include "dlp/featurize.h"
 
 #include <errno.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,9 +28,9 @@
 #include "graph/backend_choice.h"
 #include "graph/plan_images.h"
 #include "image/image_internal.h"
-#include "image/pack.h"
+#include "ml/decode_stream.h"
 
-enum { MESSAGE_CAPACITY = 512, MAX_BATCH = 4096 };
+enum { MAX_BATCH = 4096 };
 
 struct dlp_featurizer {
     const dlp_model_info *model;
@@ -52,34 +52,6 @@ struct dlp_featurizer {
     char device[DLP_BACKEND_DESCRIPTION_CAPACITY];
     const char *precision;    /* what the network computes in: "fp32", "tf32", "fp16", "bf16" */
 };
-
-/* One batch being prepared: per slot the row, its content hash, whether it
- * still needs the network, and the reason if it failed. */
-typedef struct batch {
-    size_t first, count;
-    float *input;             /* batch_size images, network input layout (CPU preprocessing) */
-    dlp_image *images;        /* device preprocessing: the decoded images, per slot, until packed */
-    dlp_image *network_images;/* the same, of the slots that need the network, in order */
-    dlp_image_pack_layout layout;
-    uint8_t *packed;          /* the packed network images (pinned when possible) */
-    size_t packed_capacity;
-    bool packed_pinned;
-    int slot;                 /* its device staging slot (graph/plan_images.h): 0 or 1 */
-    dlp_status pack_status;   /* packing or staging failed: the whole call fails */
-    char pack_message[MESSAGE_CAPACITY];
-    int *needs_network;       /* 1: decoded into input; 0: cached or failed */
-    dlp_status *status;
-    char (*message)[MESSAGE_CAPACITY];
-    char (*content_key)[65];
-    int *cache_hit;
-} batch;
-
-typedef struct batch_job {
-    dlp_featurizer *featurizer;
-    dlp_dataset *dataset;
-    batch *batch;
-    float *features;          /* the caller's output, offset to the batch's first row */
-} batch_job;
 
 void dlp_featurizer_options_init(dlp_featurizer_options *options)
 {
@@ -249,6 +221,10 @@ dlp_status dlp_featurizer_create(const dlp_featurizer_options *options, dlp_feat
     dlp_tensor_list_destroy(weights);
     if (status == DLP_OK)
         featurizer->device_preprocess = !options->cpu_preprocess && dlp_plan_takes_images(featurizer->plan);
+    /* With the timed search (fp16/bf16 on a GPU), a short last batch would
+     * time every convolution again at its size: it runs as a whole batch. */
+    if (status == DLP_OK && featurizer->cuda_device >= 0 && options->precision != DLP_CUDA_FP32)
+        dlp_plan_run_whole_batches(featurizer->plan, true);
     if (status == DLP_OK) status = dlp_thread_pool_create(options->threads, &featurizer->pool);
     if (status == DLP_OK) status = open_cache(featurizer, options);
     if (status != DLP_OK) {
@@ -312,202 +288,177 @@ static void cache_write(const dlp_featurizer *featurizer, const char *content_ke
     if (!ok || rename(temporary, path) != 0) unlink(temporary);
 }
 
-/* ---- Preparing a batch ---- */
+/* ---- Running: the decode stream (ml/decode_stream.h) feeds batches; on a
+ * GPU two are in flight: batch k is queued (copy, resize, network, download)
+ * before batch k - 1's features are waited for, so the GPU never waits for
+ * the CPU's bookkeeping, and the CPU threads decode further ahead. ---- */
 
-static void prepare_slot(void *context, size_t slot, int worker)
+typedef struct row_failure {
+    size_t row;
+    dlp_status status;
+    char *message;
+} row_failure;
+
+typedef struct run_state {
+    dlp_featurizer *featurizer;
+    dlp_dataset *dataset;
+    size_t first, count;
+    float *features;          /* the caller's: row first at index 0 */
+    dlp_featurize_stats stats;
+    row_failure *failures;    /* recorded on the dataset once the stream has stopped reading it */
+    size_t failure_count, failure_capacity;
+    dlp_featurize_progress progress;
+    void *progress_context;
+} run_state;
+
+/* A batch whose network run was queued, and where its features land. */
+typedef struct in_flight {
+    dlp_decoded_batch *batch;
+    int slot;                 /* its device staging slot, 0 or 1 */
+    float *output;            /* batch_size x dim, pinned on a GPU */
+    bool output_pinned;
+    uint64_t ticket;
+} in_flight;
+
+/* dlp_decode_stream_options.lookup: fills the row's features from the cache. */
+static bool lookup_cached(void *context, const char *content_key, size_t row)
 {
-    (void)worker;
-    batch_job *job = context;
-    dlp_featurizer *featurizer = job->featurizer;
-    batch *b = job->batch;
-    dlp_row row;
-    b->needs_network[slot] = 0;
-    b->cache_hit[slot] = 0;
-    b->status[slot] = dlp_dataset_row(job->dataset, b->first + slot, &row);
-    if (b->status[slot] != DLP_OK || row.status != DLP_OK) {
-        b->status[slot] = DLP_OK; /* already failed: the row keeps its first error */
-        return;
-    }
-    uint8_t *bytes = NULL;
-    size_t size = 0;
-    dlp_status status = dlp_image_read_file(row.origin, &bytes, &size);
-    if (status == DLP_OK) {
-        dlp_sha256_hex(bytes, size, b->content_key[slot]);
-        float *features = job->features + slot * featurizer->dim;
-        if (featurizer->cache_dir && cache_read(featurizer, b->content_key[slot], features)) {
-            b->cache_hit[slot] = 1;
-            free(bytes);
-            return;
-        }
-        dlp_image image = {0};
-        status = dlp_image_decode(bytes, size, &image);
-        free(bytes);
-        if (status == DLP_OK && featurizer->device_preprocess) {
-            b->images[slot] = image; /* resized on the device, after packing */
-        } else if (status == DLP_OK) {
-            size_t image_floats = (size_t)featurizer->model->input_h * featurizer->model->input_w * 3;
-            status = dlp_image_resize_float(&image, featurizer->model->input_h, featurizer->model->input_w,
-                                            featurizer->resize, featurizer->normalize,
-                                            b->input + slot * image_floats);
-            dlp_image_free(&image);
-        } else {
-            dlp_fail_context(status, "%s", row.origin);
-        }
-    }
-    if (status == DLP_OK) {
-        b->needs_network[slot] = 1;
+    run_state *run = context;
+    dlp_featurizer *featurizer = run->featurizer;
+    return cache_read(featurizer, content_key, run->features + (row - run->first) * featurizer->dim);
+}
+
+static dlp_status launch_batch(run_state *run, in_flight *flight, dlp_decoded_batch *batch)
+{
+    dlp_featurizer *featurizer = run->featurizer;
+    flight->batch = batch;
+    size_t m = batch->network_count;
+    if (m == 0) return DLP_OK;
+    if (featurizer->device_preprocess) {
+        DLP_TRY(dlp_plan_stage_images(featurizer->plan, flight->slot, batch->packed, &batch->layout));
+        DLP_TRY(dlp_plan_run_staged_images(featurizer->plan, flight->slot, m, featurizer->resize, featurizer->normalize));
     } else {
-        b->status[slot] = status;
-        snprintf(b->message[slot], MESSAGE_CAPACITY, "%s", dlp_last_error());
+        DLP_TRY(dlp_plan_run(featurizer->plan, batch->input, (int)m));
     }
+    return dlp_plan_read_output_async(featurizer->plan, 0, flight->output, m * featurizer->dim, &flight->ticket);
 }
 
-/* Copies one network image to its place in the packed buffer and frees it. */
-static void pack_slot(void *context, size_t index, int worker)
+static dlp_status note_failure(run_state *run, size_t row, dlp_status status, const char *message)
 {
-    (void)worker;
-    batch *b = ((batch_job *)context)->batch;
-    dlp_image *image = &b->network_images[index];
-    memcpy(b->packed + b->layout.offsets[index], image->pixels, (size_t)image->width * image->height * 3);
-    dlp_image_free(image);
-}
-
-static dlp_status ensure_packed_capacity(batch *b, size_t bytes)
-{
-    if (b->packed && b->packed_capacity >= bytes) return DLP_OK;
-    dlp_pinned_free(b->packed, b->packed_pinned);
-    size_t grown = bytes + bytes / 4; /* headroom: image sizes vary from batch to batch */
-    b->packed = dlp_pinned_alloc(grown, &b->packed_pinned);
-    b->packed_capacity = b->packed ? grown : 0;
-    if (!b->packed) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "featurize: cannot allocate %zu bytes for packed images", grown);
+    if (run->failure_count == run->failure_capacity) {
+        size_t capacity = run->failure_capacity ? 2 * run->failure_capacity : 64;
+        row_failure *grown = realloc(run->failures, capacity * sizeof *grown);
+        if (!grown) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "featurize: out of memory");
+        run->failures = grown;
+        run->failure_capacity = capacity;
+    }
+    char *copy = strdup(message);
+    if (!copy) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "featurize: out of memory");
+    run->failures[run->failure_count++] = (row_failure){row, status, copy};
     return DLP_OK;
 }
 
-/* Lays the decoded images that need the network back to back (pinned
- * memory, so the copy to the device is a DMA), in parallel, and starts the
- * copy to the device while the network may still run the other batch. */
-static void pack_batch(batch_job *job)
+/* Waits for a launched batch's features, puts them in their rows and the
+ * cache, notes its failures, and gives its buffer back to the stream. */
+static dlp_status land_batch(run_state *run, dlp_decode_stream *stream, in_flight *flight)
 {
-    batch *b = job->batch;
-    size_t m = 0;
-    for (size_t slot = 0; slot < b->count; slot++) {
-        if (b->needs_network[slot]) b->network_images[m++] = b->images[slot];
-        b->images[slot] = (dlp_image){0};
+    dlp_featurizer *featurizer = run->featurizer;
+    dlp_decoded_batch *batch = flight->batch;
+    size_t dim = featurizer->dim, m = batch->network_count;
+    if (m) DLP_TRY(dlp_plan_wait_output(featurizer->plan, flight->ticket));
+    float *rows = run->features + (batch->first - run->first) * dim;
+    for (size_t i = 0; i < m; i++) {
+        size_t slot = batch->network_slots[i];
+        memcpy(rows + slot * dim, flight->output + i * dim, dim * sizeof(float));
+        if (featurizer->cache_dir) cache_write(featurizer, batch->content_key[slot], flight->output + i * dim);
     }
-    dlp_image_pack_layout_free(&b->layout);
-    dlp_status status = dlp_image_pack_layout_create(b->network_images, m, &b->layout);
-    if (status == DLP_OK) status = ensure_packed_capacity(b, b->layout.total_bytes);
-    if (status == DLP_OK) {
-        dlp_thread_pool_run(job->featurizer->pool, m, pack_slot, job);
-        if (m) status = dlp_plan_stage_images(job->featurizer->plan, b->slot, b->packed, &b->layout);
-        if (status != DLP_OK) snprintf(b->pack_message, sizeof b->pack_message, "%s", dlp_last_error());
-    } else {
-        for (size_t i = 0; i < m; i++) dlp_image_free(&b->network_images[i]);
-        snprintf(b->pack_message, sizeof b->pack_message, "%s", dlp_last_error());
+    run->stats.computed += m;
+    for (size_t slot = 0; slot < batch->count; slot++) {
+        if (batch->cache_hit[slot]) run->stats.cache_hits++;
+        if (batch->status[slot] != DLP_OK)
+            DLP_TRY(note_failure(run, batch->first + slot, batch->status[slot], batch->message[slot]));
     }
-    b->pack_status = status;
+    size_t done = batch->first - run->first + batch->count;
+    dlp_decode_stream_release(stream, batch);
+    flight->batch = NULL;
+    if (run->progress) run->progress(run->progress_context, done, run->count);
+    return DLP_OK;
 }
 
-static void prepare_batch(batch_job *job)
+/* The batches, in order: on a GPU batch k is launched before batch k - 1
+ * lands; on the CPU (where the network uses every core) one at a time. */
+static dlp_status run_batches(run_state *run, dlp_decode_stream *stream, in_flight flights[2])
 {
-    dlp_thread_pool_run(job->featurizer->pool, job->batch->count, prepare_slot, job);
-    if (job->featurizer->device_preprocess) pack_batch(job);
+    bool overlap = run->featurizer->cuda_device >= 0;
+    in_flight *previous = NULL;
+    for (size_t k = 0;; k++) {
+        dlp_decoded_batch *batch = NULL;
+        DLP_TRY(dlp_decode_stream_next(stream, &batch));
+        in_flight *current = batch ? &flights[k % 2] : NULL;
+        if (current) DLP_TRY(launch_batch(run, current, batch));
+        if (previous) DLP_TRY(land_batch(run, stream, previous));
+        previous = current;
+        if (previous && !overlap) {
+            DLP_TRY(land_batch(run, stream, previous));
+            previous = NULL;
+        }
+        if (!batch) return DLP_OK;
+    }
 }
 
-/* Runs the network on the slots that need it (moved to the front of the
- * input), scatters features to their rows and fills the cache. */
-static dlp_status run_network(batch_job *job, dlp_featurize_stats *stats)
+/* After the stream: the new failures go on the dataset, and every failed
+ * row (new or earlier) gets NaN features. */
+static dlp_status record_failures(run_state *run)
 {
-    dlp_featurizer *featurizer = job->featurizer;
-    batch *b = job->batch;
-    size_t image_floats = (size_t)featurizer->model->input_h * featurizer->model->input_w * 3;
-    size_t dim = featurizer->dim;
-    size_t slots[MAX_BATCH];
-    size_t m = 0;
-    for (size_t slot = 0; slot < b->count; slot++) {
-        if (!b->needs_network[slot]) continue;
-        if (!featurizer->device_preprocess && m != slot)
-            memcpy(b->input + m * image_floats, b->input + slot * image_floats, image_floats * sizeof(float));
-        slots[m++] = slot;
+    dlp_status status = DLP_OK;
+    for (size_t i = 0; i < run->failure_count; i++) {
+        const row_failure *failure = &run->failures[i];
+        if (status == DLP_OK)
+            status = dlp_dataset_set_error(run->dataset, failure->row, failure->status, failure->message);
+        free(failure->message);
     }
-    if (featurizer->device_preprocess && b->pack_status != DLP_OK) return dlp_fail(b->pack_status, "%s", b->pack_message);
-    stats->computed += m;
-    if (m == 0) return DLP_OK;
-    if (featurizer->device_preprocess)
-        DLP_TRY(dlp_plan_run_staged_images(featurizer->plan, b->slot, m, featurizer->resize, featurizer->normalize));
-    else
-        DLP_TRY(dlp_plan_run(featurizer->plan, b->input, (int)m));
-    float *computed = malloc(m * dim * sizeof(float));
-    if (!computed) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "featurize: out of memory");
-    dlp_status status = dlp_plan_read_output(featurizer->plan, 0, computed, m * dim);
-    for (size_t i = 0; status == DLP_OK && i < m; i++) {
-        memcpy(job->features + slots[i] * dim, computed + i * dim, dim * sizeof(float));
-        if (featurizer->cache_dir) cache_write(featurizer, b->content_key[slots[i]], computed + i * dim);
+    size_t dim = run->featurizer->dim;
+    for (size_t i = 0; status == DLP_OK && i < run->count; i++) {
+        dlp_row row;
+        status = dlp_dataset_row(run->dataset, run->first + i, &row);
+        if (status != DLP_OK || row.status == DLP_OK) continue;
+        for (size_t j = 0; j < dim; j++) run->features[i * dim + j] = NAN;
+        run->stats.failed++;
     }
-    free(computed);
     return status;
 }
 
-/* Records the batch's new errors on the dataset and NaN-fills failed rows.
- * Runs while no other thread reads the dataset (rows' strings may move). */
-static dlp_status record_rows(batch_job *job, dlp_featurize_stats *stats)
+static dlp_decode_stream_options stream_options(const dlp_featurizer *featurizer, run_state *run)
 {
-    batch *b = job->batch;
-    size_t dim = job->featurizer->dim;
-    for (size_t slot = 0; slot < b->count; slot++) {
-        if (b->status[slot] != DLP_OK)
-            DLP_TRY(dlp_dataset_set_error(job->dataset, b->first + slot, b->status[slot], b->message[slot]));
-        dlp_row row;
-        DLP_TRY(dlp_dataset_row(job->dataset, b->first + slot, &row));
-        if (row.status != DLP_OK) {
-            for (size_t j = 0; j < dim; j++) job->features[slot * dim + j] = NAN;
-            stats->failed++;
-        } else if (b->cache_hit[slot]) {
-            stats->cache_hits++;
-        }
+    bool on_gpu = featurizer->cuda_device >= 0;
+    dlp_decode_stream_options options = {
+        .batch_size = (size_t)featurizer->batch_size,
+        /* On a GPU: two batches in flight and one being decoded; on the CPU
+         * the workers wait while the network runs on the same cores. */
+        .ring = on_gpu ? 3 : 1,
+        .output = featurizer->device_preprocess ? DLP_DECODE_PACKED : DLP_DECODE_RESIZED,
+        .pinned = on_gpu,
+        .out_h = featurizer->model->input_h,
+        .out_w = featurizer->model->input_w,
+        .resize = featurizer->resize,
+        .normalize = featurizer->normalize,
+        .hash = featurizer->cache_dir != NULL,
+        .lookup = featurizer->cache_dir ? lookup_cached : NULL,
+        .lookup_context = run,
+    };
+    return options;
+}
+
+static dlp_status alloc_flights(const dlp_featurizer *featurizer, in_flight flights[2])
+{
+    size_t bytes = (size_t)featurizer->batch_size * featurizer->dim * sizeof(float);
+    for (int i = 0; i < 2; i++) {
+        flights[i] = (in_flight){.slot = i};
+        flights[i].output = featurizer->cuda_device >= 0 ? dlp_pinned_alloc(bytes, &flights[i].output_pinned)
+                                                         : malloc(bytes);
+        if (!flights[i].output) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "featurize: cannot allocate %zu bytes", bytes);
     }
     return DLP_OK;
-}
-
-static void batch_free(batch *b)
-{
-    for (size_t slot = 0; b->images && slot < b->count; slot++) dlp_image_free(&b->images[slot]);
-    free(b->images);
-    free(b->network_images);
-    dlp_image_pack_layout_free(&b->layout);
-    dlp_pinned_free(b->packed, b->packed_pinned);
-    free(b->input);
-    free(b->needs_network);
-    free(b->status);
-    free(b->message);
-    free(b->content_key);
-    free(b->cache_hit);
-}
-
-static dlp_status batch_alloc(batch *b, const dlp_featurizer *featurizer)
-{
-    size_t n = (size_t)featurizer->batch_size;
-    size_t image_floats = (size_t)featurizer->model->input_h * featurizer->model->input_w * 3;
-    memset(b, 0, sizeof *b);
-    bool on_device = featurizer->device_preprocess;
-    b->input = on_device ? NULL : malloc(n * image_floats * sizeof(float));
-    b->images = on_device ? calloc(n, sizeof *b->images) : NULL;
-    b->network_images = on_device ? calloc(n, sizeof *b->network_images) : NULL;
-    b->needs_network = calloc(n, sizeof *b->needs_network);
-    b->status = calloc(n, sizeof *b->status);
-    b->message = calloc(n, sizeof *b->message);
-    b->content_key = calloc(n, sizeof *b->content_key);
-    b->cache_hit = calloc(n, sizeof *b->cache_hit);
-    bool buffers = on_device ? b->images && b->network_images : b->input != NULL;
-    if (buffers && b->needs_network && b->status && b->message && b->content_key && b->cache_hit) return DLP_OK;
-    batch_free(b);
-    return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "featurize: cannot allocate a batch of %zu images", n);
-}
-
-static void *prepare_thread(void *context)
-{
-    prepare_batch(context);
-    return NULL;
 }
 
 dlp_status dlp_featurizer_run(dlp_featurizer *featurizer, dlp_dataset *dataset, size_t first, size_t count,
@@ -519,45 +470,25 @@ dlp_status dlp_featurizer_run(dlp_featurizer *featurizer, dlp_dataset *dataset, 
     if (first > dlp_dataset_size(dataset) || count > dlp_dataset_size(dataset) - first)
         return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "featurize: rows [%zu, %zu) outside the dataset's %zu rows", first,
                         first + count, dlp_dataset_size(dataset));
-    dlp_featurize_stats stats = {.rows = count};
     double start = now_seconds();
-    batch batches[2];
-    dlp_status status = batch_alloc(&batches[0], featurizer);
-    if (status != DLP_OK) return status;
-    if ((status = batch_alloc(&batches[1], featurizer)) != DLP_OK) {
-        batch_free(&batches[0]);
-        return status;
-    }
-    batches[1].slot = 1;
-    size_t batch_size = (size_t)featurizer->batch_size;
-    batch_job jobs[2];
-    size_t batch_count = (count + batch_size - 1) / batch_size;
-    for (size_t k = 0; k < batch_count && k < 2; k++) {
-        batches[k].first = first + k * batch_size;
-        batches[k].count = count - k * batch_size < batch_size ? count - k * batch_size : batch_size;
-        jobs[k] = (batch_job){featurizer, dataset, &batches[k], features + k * batch_size * featurizer->dim};
-    }
-    if (batch_count > 0) prepare_batch(&jobs[0]);
-    for (size_t k = 0; k < batch_count && status == DLP_OK; k++) {
-        batch_job *current = &jobs[k % 2], *next = &jobs[(k + 1) % 2];
-        bool has_next = k + 1 < batch_count;
-        if (has_next) {
-            size_t next_first = (k + 1) * batch_size;
-            next->batch->first = first + next_first;
-            next->batch->count = count - next_first < batch_size ? count - next_first : batch_size;
-            next->features = features + next_first * featurizer->dim;
-        }
-        pthread_t thread;
-        bool threaded = has_next && featurizer->cuda_device >= 0 && pthread_create(&thread, NULL, prepare_thread, next) == 0;
-        status = run_network(current, &stats);
-        if (threaded) pthread_join(thread, NULL);
-        if (status == DLP_OK) status = record_rows(current, &stats);
-        if (!threaded && has_next && status == DLP_OK) prepare_batch(next);
-        if (progress && status == DLP_OK) progress(progress_context, k * batch_size + current->batch->count, count);
-    }
-    batch_free(&batches[0]);
-    batch_free(&batches[1]);
-    stats.seconds = now_seconds() - start;
-    if (stats_out) *stats_out = stats;
+    run_state run = {.featurizer = featurizer, .dataset = dataset, .first = first, .count = count,
+                     .features = features, .stats = {.rows = count}, .progress = progress,
+                     .progress_context = progress_context};
+    in_flight flights[2] = {{0}, {0}};
+    dlp_decode_stream *stream = NULL;
+    dlp_decode_stream_options options = stream_options(featurizer, &run);
+    dlp_status status = alloc_flights(featurizer, flights);
+    if (status == DLP_OK) status = dlp_decode_stream_start(featurizer->pool, dataset, first, count, &options, &stream);
+    if (status == DLP_OK) status = run_batches(&run, stream, flights);
+    /* A failed call may leave a launch queued: let it finish before its output buffer goes. */
+    for (int i = 0; i < 2; i++)
+        if (flights[i].batch) dlp_plan_wait_output(featurizer->plan, flights[i].ticket);
+    dlp_decode_stream_destroy(stream);
+    dlp_status recorded = record_failures(&run);
+    if (status == DLP_OK) status = recorded;
+    for (int i = 0; i < 2; i++) dlp_pinned_free(flights[i].output, flights[i].output_pinned);
+    free(run.failures);
+    run.stats.seconds = now_seconds() - start;
+    if (stats_out) *stats_out = run.stats;
     return status;
 }

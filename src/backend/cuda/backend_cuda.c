@@ -32,7 +32,7 @@
 
 #include <stdint.h>
 
-enum { DEFAULT_WORKSPACE_CAP = 256 << 20, MAX_GRAPHS = 16, CUBLAS_WORKSPACE = 32 << 20 };
+enum { DEFAULT_WORKSPACE_CAP = 256 << 20, MAX_GRAPHS = 16, CUBLAS_WORKSPACE = 32 << 20, DOWNLOAD_EVENTS = 4 };
 
 typedef struct cuda_context {
     int device;
@@ -46,10 +46,19 @@ typedef struct cuda_context {
     cublasHandle_t cublas;
     void *cublas_workspace; /* with cuda_graphs: cuBLAS must not allocate while captured */
     /* dlp_plan_stage_images: per slot the device copy of a packed batch,
-     * copied on copy_stream; the compute stream waits for the slot's event. */
+     * copied on copy_stream; the compute stream waits for the slot's copied
+     * event, the next copy into the slot for its consumed event (recorded
+     * once the preprocess kernel has read it). */
     dlp_cuda_image_stage images[2];
     cudaStream_t copy_stream;
-    cudaEvent_t copied[2];
+    cudaEvent_t copied[2], consumed[2];
+    /* dlp_plan_read_output_async: download k is complete when
+     * downloaded[k % DOWNLOAD_EVENTS] is (a later download re-recording the
+     * event only makes the wait longer: the stream is in order). Blocking
+     * sync: the waiting thread sleeps instead of spinning on a core the
+     * decoding threads need. */
+    cudaEvent_t downloaded[DOWNLOAD_EVENTS];
+    uint64_t downloads;
 } cuda_context;
 
 typedef enum conv_path { CONV_NONE = 0, CONV_GEMM, CONV_CUDNN } conv_path;
@@ -531,6 +540,7 @@ static dlp_status cuda_stage_images(dlp_backend *backend, int slot, const uint8_
 {
     cuda_context *context = context_of(backend);
     CUDA_TRY(cudaSetDevice(context->device));
+    CUDA_TRY(cudaStreamWaitEvent(context->copy_stream, context->consumed[slot], 0));
     DLP_TRY(dlp_cuda_image_stage_copy(&context->images[slot], packed, layout, context->copy_stream));
     CUDA_TRY(cudaEventRecord(context->copied[slot], context->copy_stream));
     return DLP_OK;
@@ -548,16 +558,19 @@ static dlp_status cuda_upload_staged_images(dlp_backend *backend, dlp_plan *plan
                         stage->count, count);
     CUDA_TRY(cudaSetDevice(context->device));
     CUDA_TRY(cudaStreamWaitEvent(context->stream, context->copied[slot], 0));
-    if (context->storage == DLP_CUDA_STORAGE_F32)
-        return dlp_cuda_image_stage_launch(stage, plan->input_shape.h, plan->input_shape.w, method, normalize,
-                                           value_data(plan, plan->input_value), context->stream);
-    /* fp16/bf16: the kernel writes floats into the staging input, converted into the arena. */
-    cuda_plan_state *state = plan->backend_state;
-    DLP_TRY(dlp_cuda_image_stage_launch(stage, plan->input_shape.h, plan->input_shape.w, method, normalize,
-                                        state->input_staging, context->stream));
-    CUDA_TRY(dlp_cuda_convert(DLP_CUDA_STORAGE_F32, state->input_staging, context->storage,
-                              value_data(plan, plan->input_value), count * dlp_shape_elements(plan->input_shape),
-                              context->stream));
+    if (context->storage == DLP_CUDA_STORAGE_F32) {
+        DLP_TRY(dlp_cuda_image_stage_launch(stage, plan->input_shape.h, plan->input_shape.w, method, normalize,
+                                            value_data(plan, plan->input_value), context->stream));
+    } else {
+        /* fp16/bf16: the kernel writes floats into the staging input, converted into the arena. */
+        cuda_plan_state *state = plan->backend_state;
+        DLP_TRY(dlp_cuda_image_stage_launch(stage, plan->input_shape.h, plan->input_shape.w, method, normalize,
+                                            state->input_staging, context->stream));
+        CUDA_TRY(dlp_cuda_convert(DLP_CUDA_STORAGE_F32, state->input_staging, context->storage,
+                                  value_data(plan, plan->input_value), count * dlp_shape_elements(plan->input_shape),
+                                  context->stream));
+    }
+    CUDA_TRY(cudaEventRecord(context->consumed[slot], context->stream));
     return DLP_OK;
 }
 
@@ -883,7 +896,8 @@ static dlp_status cuda_run_step(dlp_backend *backend, dlp_plan *plan, const plan
     return DLP_OK;
 }
 
-static dlp_status cuda_download(dlp_backend *backend, const dlp_plan *plan, int value, float *dst, size_t floats)
+/* Queues the copy of value (converted to float) to dst behind the work queued so far. */
+static dlp_status queue_download(dlp_backend *backend, const dlp_plan *plan, int value, float *dst, size_t floats)
 {
     cuda_context *context = context_of(backend);
     const cuda_plan_state *state = plan->backend_state;
@@ -898,7 +912,31 @@ static dlp_status cuda_download(dlp_backend *backend, const dlp_plan *plan, int 
         source = state->output_staging;
     }
     CUDA_TRY(cudaMemcpyAsync(dst, source, floats * sizeof(float), cudaMemcpyDeviceToHost, context->stream));
-    CUDA_TRY(cudaStreamSynchronize(context->stream));
+    return DLP_OK;
+}
+
+static dlp_status cuda_download(dlp_backend *backend, const dlp_plan *plan, int value, float *dst, size_t floats)
+{
+    DLP_TRY(queue_download(backend, plan, value, dst, floats));
+    CUDA_TRY(cudaStreamSynchronize(context_of(backend)->stream));
+    return DLP_OK;
+}
+
+static dlp_status cuda_download_async(dlp_backend *backend, const dlp_plan *plan, int value, float *dst,
+                                      size_t floats, uint64_t *ticket)
+{
+    cuda_context *context = context_of(backend);
+    DLP_TRY(queue_download(backend, plan, value, dst, floats));
+    *ticket = context->downloads++;
+    CUDA_TRY(cudaEventRecord(context->downloaded[*ticket % DOWNLOAD_EVENTS], context->stream));
+    return DLP_OK;
+}
+
+static dlp_status cuda_wait_download(dlp_backend *backend, uint64_t ticket)
+{
+    cuda_context *context = context_of(backend);
+    CUDA_TRY(cudaSetDevice(context->device));
+    CUDA_TRY(cudaEventSynchronize(context->downloaded[ticket % DOWNLOAD_EVENTS]));
     return DLP_OK;
 }
 
@@ -913,7 +951,10 @@ static void cuda_destroy(dlp_backend *backend)
         for (int slot = 0; slot < 2; slot++) {
             dlp_cuda_image_stage_free(&context->images[slot]);
             if (context->copied[slot]) cudaEventDestroy(context->copied[slot]);
+            if (context->consumed[slot]) cudaEventDestroy(context->consumed[slot]);
         }
+        for (int i = 0; i < DOWNLOAD_EVENTS; i++)
+            if (context->downloaded[i]) cudaEventDestroy(context->downloaded[i]);
         if (context->copy_stream) cudaStreamDestroy(context->copy_stream);
         if (context->cublas) cublasDestroy(context->cublas);
         cudaFree(context->cublas_workspace);
@@ -933,8 +974,12 @@ static dlp_status open_device(cuda_context *context)
     CUDA_TRY(cudaSetDevice(context->device));
     CUDA_TRY(cudaStreamCreateWithFlags(&context->stream, cudaStreamNonBlocking));
     CUDA_TRY(cudaStreamCreateWithFlags(&context->copy_stream, cudaStreamNonBlocking));
-    for (int slot = 0; slot < 2; slot++)
+    for (int slot = 0; slot < 2; slot++) {
         CUDA_TRY(cudaEventCreateWithFlags(&context->copied[slot], cudaEventDisableTiming));
+        CUDA_TRY(cudaEventCreateWithFlags(&context->consumed[slot], cudaEventDisableTiming));
+    }
+    for (int i = 0; i < DOWNLOAD_EVENTS; i++)
+        CUDA_TRY(cudaEventCreateWithFlags(&context->downloaded[i], cudaEventDisableTiming | cudaEventBlockingSync));
     CUDNN_TRY(cudnnCreate(&context->cudnn));
     CUDNN_TRY(cudnnSetStream(context->cudnn, context->stream));
     CUBLAS_TRY(cublasCreate(&context->cublas));
@@ -1008,6 +1053,8 @@ dlp_status dlp_backend_create_cuda(int device, const dlp_cuda_options *options, 
     backend->run_step = cuda_run_step;
     backend->folds_zero_pad = cuda_folds_zero_pad;
     backend->download = cuda_download;
+    backend->download_async = cuda_download_async;
+    backend->wait_download = cuda_wait_download;
     backend->release = cuda_release;
     backend->destroy = cuda_destroy;
     dlp_status status = open_device(context);
