@@ -1,7 +1,7 @@
 /* sha256.c: SHA-256 as specified in FIPS 180-4 §6.2 (constants from §4.2.2,
  * initial hash from §5.3.3), streaming over 64-byte blocks. Two block
- * compressors: portable C, and on x86 the SHA extensions (SHA-NI), which hash
- * about ten times faster; one is chosen once per process (see sha256.h). */
+ * compressors: portable C, and on x86 the SHA extensions (SHA-NI), about six
+ * times faster (bench/sha256_rate); one is chosen once per process (see sha256.h). */
 #include "core/sha256.h"
 
 #include <errno.h>
@@ -86,7 +86,7 @@ static void compress_blocks_portable(uint32_t state[8], const unsigned char *blo
  * compressor; the rest of the build keeps its own flags. */
 #define DLP_SHA_NI_TARGET __attribute__((target("sha,sse4.1,ssse3")))
 
-/* Four rounds from group (rounds 4*group .. 4*group+3) with message words m. */
+/* Rounds 4*group .. 4*group+3, on the schedule words in message. */
 DLP_SHA_NI_TARGET static inline void sha_ni_four_rounds(__m128i *abef, __m128i *cdgh, __m128i message, int group)
 {
     __m128i constants = _mm_loadu_si128((const __m128i *)&round_constants[4 * group]);
@@ -112,8 +112,8 @@ DLP_SHA_NI_TARGET static void compress_blocks_sha_ni(uint32_t state[8], const un
     __m128i e_to_h = _mm_loadu_si128((const __m128i *)&state[4]); /* E,F,G,H */
     __m128i badc = _mm_shuffle_epi32(a_to_d, 0xb1);
     __m128i hgfe = _mm_shuffle_epi32(e_to_h, 0x1b);
-    __m128i abef = _mm_alignr_epi8(badc, hgfe, 8);       /* F,E,B,A */
-    __m128i cdgh = _mm_blend_epi16(hgfe, badc, 0xf0);    /* H,G,D,C */
+    __m128i abef = _mm_alignr_epi8(badc, hgfe, 8);    /* F,E,B,A */
+    __m128i cdgh = _mm_blend_epi16(hgfe, badc, 0xf0); /* H,G,D,C */
     for (size_t block = 0; block < block_count; block++) {
         const unsigned char *bytes = blocks + 64 * block;
         __m128i abef_before = abef, cdgh_before = cdgh;

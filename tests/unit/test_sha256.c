@@ -5,6 +5,7 @@
  * once per block compressor this CPU has (portable; SHA-NI on x86), and the
  * two paths' digests are compared with each other as well. */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -170,10 +171,11 @@ static int cpuinfo_lists_sha_ni(void)
 }
 
 /* The path a fresh process picks with DLP_SHA256_PORTABLE set to value (NULL:
- * unset), from this binary re-run with --print-path. */
+ * unset), from this binary re-run with --print-path; its threads' first
+ * hashes, made together, must be right. */
 static void check_environment_choice(const char *value, const char *expected)
 {
-    char self[4096], command[4400], got[32] = {0};
+    char self[4096], command[4400], got[32] = {0}, hashes[32] = {0};
     ssize_t self_bytes = readlink("/proc/self/exe", self, sizeof self - 1);
     CHECK(self_bytes > 0);
     if (self_bytes <= 0) return;
@@ -185,11 +187,13 @@ static void check_environment_choice(const char *value, const char *expected)
     FILE *child = popen(command, "r");
     CHECK(child != NULL);
     if (!child) return;
-    CHECK(fscanf(child, "%31s", got) == 1);
+    CHECK(fscanf(child, "%31s %31s", got, hashes) == 2);
     pclose(child);
     CHECK(strcmp(got, expected) == 0);
-    if (strcmp(got, expected))
-        fprintf(stderr, "  DLP_SHA256_PORTABLE=%s: path %s, expected %s\n", value ? value : "(unset)", got, expected);
+    CHECK(strcmp(hashes, "right") == 0);
+    if (strcmp(got, expected) || strcmp(hashes, "right"))
+        fprintf(stderr, "  DLP_SHA256_PORTABLE=%s: path %s (expected %s), threads' hashes %s\n",
+                value ? value : "(unset)", got, expected, hashes);
 }
 
 static void check_path(dlp_sha256_path path, int path_index, const char *tmp, const char *fixtures)
@@ -211,12 +215,40 @@ static void check_path(dlp_sha256_path path, int path_index, const char *tmp, co
            dlp_sha256_path_name(path), cases);
 }
 
+/* The child's threads: all hash at once, so the first use (the path choice)
+ * happens in several threads together, as in the featurizer. */
+#define FIRST_USE_THREADS 8
+static pthread_barrier_t first_use_barrier;
+
+static void *hash_abc_at_once(void *result)
+{
+    char hex[65];
+    pthread_barrier_wait(&first_use_barrier);
+    dlp_sha256_hex("abc", 3, hex);
+    *(int *)result = strcmp(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == 0;
+    return NULL;
+}
+
+/* Child mode (check_environment_choice): prints the path this process chose
+ * and whether every thread's first hash was right. */
+static int print_path_after_threaded_first_use(void)
+{
+    pthread_t threads[FIRST_USE_THREADS];
+    int right[FIRST_USE_THREADS] = {0}, all_right = 1;
+    pthread_barrier_init(&first_use_barrier, NULL, FIRST_USE_THREADS);
+    for (int i = 0; i < FIRST_USE_THREADS; i++) pthread_create(&threads[i], NULL, hash_abc_at_once, &right[i]);
+    for (int i = 0; i < FIRST_USE_THREADS; i++) {
+        pthread_join(threads[i], NULL);
+        all_right &= right[i];
+    }
+    pthread_barrier_destroy(&first_use_barrier);
+    printf("%s %s\n", dlp_sha256_path_name(dlp_sha256_path_in_use()), all_right ? "right" : "wrong");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "--print-path") == 0) {
-        printf("%s\n", dlp_sha256_path_name(dlp_sha256_path_in_use()));
-        return 0;
-    }
+    if (argc > 1 && strcmp(argv[1], "--print-path") == 0) return print_path_after_threaded_first_use();
     const char *tmp = check_env("DLP_TEST_TMP");
     const char *fixtures = check_env("DLP_FIXTURES");
     check_path(DLP_SHA256_PATH_PORTABLE, 0, tmp, fixtures);
