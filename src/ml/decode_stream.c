@@ -26,7 +26,11 @@ typedef struct ring_buffer {
     bool *decoded;              /* per slot: decoded for the network */
     /* PACKED: the packed buffer is filled by a bump pointer (taken
      * atomically by the workers); an image that does not fit is decoded
-     * on the heap and copied in when the batch is finished. */
+     * on the heap and copied in when the batch is finished. The first
+     * worker to need room allocates the buffer, for batch_size images the
+     * size of its own (plus headroom). */
+    atomic_bool packed_allocated;
+    pthread_mutex_t allocating;
     size_t packed_capacity;
     bool packed_pinned;
     atomic_size_t packed_used;  /* may run past the capacity: then images spill */
@@ -55,9 +59,27 @@ struct dlp_decode_stream {
 /* ---- The workers ---- */
 
 typedef struct room_request {
+    const dlp_decode_stream *stream;
     ring_buffer *buffer;
     size_t slot;
 } room_request;
+
+/* Once per buffer: most datasets' images are alike, so a batch of them
+ * then decodes in place from the first batch on. Failure leaves capacity 0
+ * (everything spills; the consumer's growing reports it). */
+static void allocate_packed(const dlp_decode_stream *stream, ring_buffer *buffer, size_t image_bytes)
+{
+    pthread_mutex_lock(&buffer->allocating);
+    if (!atomic_load_explicit(&buffer->packed_allocated, memory_order_acquire)) {
+        size_t capacity = stream->options.batch_size * image_bytes;
+        capacity += capacity / 4;
+        buffer->view.packed = stream->options.pinned ? dlp_pinned_alloc(capacity, &buffer->packed_pinned)
+                                                     : malloc(capacity);
+        buffer->packed_capacity = buffer->view.packed ? capacity : 0;
+        atomic_store_explicit(&buffer->packed_allocated, true, memory_order_release);
+    }
+    pthread_mutex_unlock(&buffer->allocating);
+}
 
 /* dlp_pixel_room.take: the next bytes of the packed buffer, if they fit. */
 static uint8_t *take_packed_room(void *context, int width, int height)
@@ -65,15 +87,18 @@ static uint8_t *take_packed_room(void *context, int width, int height)
     room_request *request = context;
     ring_buffer *buffer = request->buffer;
     size_t bytes = (size_t)width * (size_t)height * 3;
+    if (!atomic_load_explicit(&buffer->packed_allocated, memory_order_acquire))
+        allocate_packed(request->stream, buffer, bytes);
     size_t offset = atomic_fetch_add(&buffer->packed_used, bytes);
     if (offset > buffer->packed_capacity || bytes > buffer->packed_capacity - offset) return NULL;
     buffer->slot_offsets[request->slot] = offset;
     return buffer->view.packed + offset;
 }
 
-static dlp_status decode_packed(ring_buffer *buffer, size_t slot, const uint8_t *bytes, size_t size)
+static dlp_status decode_packed(const dlp_decode_stream *stream, ring_buffer *buffer, size_t slot,
+                                const uint8_t *bytes, size_t size)
 {
-    room_request request = {buffer, slot};
+    room_request request = {stream, buffer, slot};
     dlp_pixel_room room = {take_packed_room, &request};
     dlp_image image;
     bool in_room = false;
@@ -121,7 +146,7 @@ static void prepare_row(dlp_decode_stream *stream, ring_buffer *buffer, size_t s
                 return;
             }
         }
-        status = o->output == DLP_DECODE_PACKED ? decode_packed(buffer, slot, bytes, size)
+        status = o->output == DLP_DECODE_PACKED ? decode_packed(stream, buffer, slot, bytes, size)
                                                 : decode_resized(stream, buffer, slot, bytes, size);
         free(bytes);
         if (status != DLP_OK) dlp_fail_context(status, "%s", row.origin);
@@ -199,6 +224,7 @@ static void free_buffer(ring_buffer *buffer, size_t batch_size)
     free(buffer->slot_widths);
     free(buffer->decoded);
     dlp_pinned_free(view->packed, buffer->packed_pinned);
+    pthread_mutex_destroy(&buffer->allocating);
     dlp_image_pack_layout_free(&view->layout);
     free(view->network_slots);
     free(view->input);
@@ -251,6 +277,7 @@ static dlp_status grow_packed(const dlp_decode_stream *stream, ring_buffer *buff
     buffer->view.packed = grown;
     buffer->packed_pinned = pinned;
     buffer->packed_capacity = capacity;
+    atomic_store(&buffer->packed_allocated, true);
     return DLP_OK;
 }
 
@@ -359,6 +386,10 @@ dlp_status dlp_decode_stream_start(dlp_thread_pool *pool, const dlp_dataset *dat
     if (!stream->ring) status = dlp_fail(DLP_ERR_OUT_OF_MEMORY, "out of memory");
     for (int i = 0; status == DLP_OK && i < stream->ring_size; i++) {
         atomic_init(&stream->ring[i].packed_used, 0);
+        atomic_init(&stream->ring[i].packed_allocated, false);
+        pthread_mutex_init(&stream->ring[i].allocating, NULL);
+    }
+    for (int i = 0; status == DLP_OK && i < stream->ring_size; i++) {
         status = alloc_buffer(stream, &stream->ring[i], i);
         assign_batch(stream, &stream->ring[i], (size_t)i);
     }
