@@ -10,14 +10,11 @@
  * network, each use every core in turn. */
 #include "dlp/featurize.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "core/sha256.h"
 #include "core/status.h"
@@ -29,6 +26,7 @@
 #include "graph/plan_images.h"
 #include "image/image_internal.h"
 #include "ml/decode_stream.h"
+#include "ml/feature_cache.h"
 
 enum { MAX_BATCH = 4096 };
 
@@ -48,7 +46,7 @@ struct dlp_featurizer {
     char *weights_path;
     char weights_sha256[65];
     char config_key[65];      /* sha256 of model, weights digest and preprocessing */
-    char *cache_dir;          /* <cache>/features/<config_key>, or NULL */
+    dlp_feature_cache *cache; /* in <cache>/features/<config_key>, or NULL */
     char device[DLP_BACKEND_DESCRIPTION_CAPACITY];
     const char *precision;    /* what the network computes in: "fp32", "tf32", "fp16", "bf16" */
 };
@@ -83,24 +81,6 @@ static double now_seconds(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* mkdir -p; an existing folder is fine. */
-static dlp_status make_dirs(const char *path)
-{
-    char partial[4096];
-    size_t length = strlen(path);
-    if (length >= sizeof partial) return dlp_fail(DLP_ERR_IO, "%s: path too long", path);
-    memcpy(partial, path, length + 1);
-    for (size_t i = 1; i <= length; i++) {
-        if (partial[i] != '/' && partial[i] != 0) continue;
-        char saved = partial[i];
-        partial[i] = 0;
-        if (mkdir(partial, 0777) != 0 && errno != EEXIST)
-            return dlp_fail(DLP_ERR_IO, "%s: cannot create folder: %s", partial, strerror(errno));
-        partial[i] = saved;
-    }
-    return DLP_OK;
 }
 
 /* --device and --precision (graph/backend_choice.h); fp16/bf16 featurizers
@@ -181,11 +161,9 @@ static dlp_status open_cache(dlp_featurizer *featurizer, const dlp_featurizer_op
     dlp_sha256_hex(text, strlen(text), featurizer->config_key);
     const char *root = options->cache_dir ? options->cache_dir : dlp_feature_cache_default_dir();
     if (!root || !*root) return DLP_OK;
-    size_t length = strlen(root) + 80;
-    featurizer->cache_dir = malloc(length);
-    if (!featurizer->cache_dir) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "out of memory");
-    snprintf(featurizer->cache_dir, length, "%s/features/%.16s", root, featurizer->config_key);
-    return make_dirs(featurizer->cache_dir);
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/features/%.16s", root, featurizer->config_key);
+    return dlp_feature_cache_open(dir, featurizer->dim, &featurizer->cache);
 }
 
 dlp_status dlp_featurizer_create(const dlp_featurizer_options *options, dlp_featurizer **out)
@@ -242,7 +220,7 @@ void dlp_featurizer_destroy(dlp_featurizer *featurizer)
     dlp_backend_destroy(featurizer->backend);
     dlp_thread_pool_destroy(featurizer->pool);
     free(featurizer->weights_path);
-    free(featurizer->cache_dir);
+    dlp_feature_cache_close(featurizer->cache);
     free(featurizer);
 }
 
@@ -251,42 +229,6 @@ const dlp_model_info *dlp_featurizer_model(const dlp_featurizer *featurizer) { r
 const char *dlp_featurizer_weights_path(const dlp_featurizer *featurizer) { return featurizer->weights_path; }
 const char *dlp_featurizer_weights_sha256(const dlp_featurizer *featurizer) { return featurizer->weights_sha256; }
 const char *dlp_featurizer_device(const dlp_featurizer *featurizer) { return featurizer->device; }
-
-/* ---- The feature cache: one small file per image, named by the sha256 of
- * its bytes, holding D floats; written to a temporary name and renamed, so a
- * reader never sees half a file and concurrent runs do not collide. ---- */
-
-static void cache_path(const dlp_featurizer *featurizer, const char *content_key, char *path, size_t capacity)
-{
-    snprintf(path, capacity, "%s/%.2s/%s.f32", featurizer->cache_dir, content_key, content_key);
-}
-
-static bool cache_read(const dlp_featurizer *featurizer, const char *content_key, float *features)
-{
-    char path[4200];
-    cache_path(featurizer, content_key, path, sizeof path);
-    FILE *file = fopen(path, "rb");
-    if (!file) return false;
-    size_t got = fread(features, sizeof(float), featurizer->dim, file);
-    bool complete = got == featurizer->dim && fgetc(file) == EOF;
-    fclose(file);
-    return complete;
-}
-
-/* A cache that cannot be written only costs time next run: failures are ignored. */
-static void cache_write(const dlp_featurizer *featurizer, const char *content_key, const float *features)
-{
-    char path[4200], folder[4200], temporary[4300];
-    cache_path(featurizer, content_key, path, sizeof path);
-    snprintf(folder, sizeof folder, "%s/%.2s", featurizer->cache_dir, content_key);
-    if (mkdir(folder, 0777) != 0 && errno != EEXIST) return;
-    snprintf(temporary, sizeof temporary, "%s.%ld.tmp", path, (long)getpid());
-    FILE *file = fopen(temporary, "wb");
-    if (!file) return;
-    bool ok = fwrite(features, sizeof(float), featurizer->dim, file) == featurizer->dim;
-    ok = fclose(file) == 0 && ok;
-    if (!ok || rename(temporary, path) != 0) unlink(temporary);
-}
 
 /* ---- Running: the decode stream (ml/decode_stream.h) feeds batches; on a
  * GPU two are in flight: batch k is queued (copy, resize, network, download)
@@ -325,7 +267,7 @@ static bool lookup_cached(void *context, const char *content_key, size_t row)
 {
     run_state *run = context;
     dlp_featurizer *featurizer = run->featurizer;
-    return cache_read(featurizer, content_key, run->features + (row - run->first) * featurizer->dim);
+    return dlp_feature_cache_read(featurizer->cache, content_key, run->features + (row - run->first) * featurizer->dim);
 }
 
 static dlp_status launch_batch(run_state *run, in_flight *flight, dlp_decoded_batch *batch)
@@ -370,7 +312,7 @@ static dlp_status land_batch(run_state *run, dlp_decode_stream *stream, in_fligh
     for (size_t i = 0; i < m; i++) {
         size_t slot = batch->network_slots[i];
         memcpy(rows + slot * dim, flight->output + i * dim, dim * sizeof(float));
-        if (featurizer->cache_dir) cache_write(featurizer, batch->content_key[slot], flight->output + i * dim);
+        if (featurizer->cache) dlp_feature_cache_write(featurizer->cache, batch->content_key[slot], flight->output + i * dim);
     }
     run->stats.computed += m;
     for (size_t slot = 0; slot < batch->count; slot++) {
@@ -442,8 +384,8 @@ static dlp_decode_stream_options stream_options(const dlp_featurizer *featurizer
         .out_w = featurizer->model->input_w,
         .resize = featurizer->resize,
         .normalize = featurizer->normalize,
-        .hash = featurizer->cache_dir != NULL,
-        .lookup = featurizer->cache_dir ? lookup_cached : NULL,
+        .hash = featurizer->cache != NULL,
+        .lookup = featurizer->cache ? lookup_cached : NULL,
         .lookup_context = run,
     };
     return options;
@@ -484,6 +426,7 @@ dlp_status dlp_featurizer_run(dlp_featurizer *featurizer, dlp_dataset *dataset, 
     for (int i = 0; i < 2; i++)
         if (flights[i].batch) dlp_plan_wait_output(featurizer->plan, flights[i].ticket);
     dlp_decode_stream_destroy(stream);
+    dlp_feature_cache_flush(featurizer->cache); /* the next call (or process) finds them */
     dlp_status recorded = record_failures(&run);
     if (status == DLP_OK) status = recorded;
     for (int i = 0; i < 2; i++) dlp_pinned_free(flights[i].output, flights[i].output_pinned);
