@@ -125,11 +125,14 @@ dlp_status dlp_cuda_image_stage_copy(dlp_cuda_image_stage *stage, const uint8_t 
     DLP_TRY(ensure_device_bytes(&stage->layout, &stage->layout_capacity, count * per_image, "the image layout"));
     uint64_t *offsets = stage->layout;
     int32_t *heights = (int32_t *)(offsets + count), *widths = heights + count;
-    CUDA_TRY(cudaMemcpyAsync(stage->pixels, packed, layout->total_bytes, cudaMemcpyHostToDevice, cuda_stream));
-    /* The layout arrays are pageable: the runtime stages them before returning. */
+    /* The layout arrays are pageable: the runtime stages them before
+     * returning, and may first wait for the stream's earlier copies; so
+     * they go before the pixels, whose pinned copy is a DMA that returns at
+     * once (queued behind them, it would hold this thread for its length). */
     CUDA_TRY(cudaMemcpyAsync(offsets, layout->offsets, count * sizeof *offsets, cudaMemcpyHostToDevice, cuda_stream));
     CUDA_TRY(cudaMemcpyAsync(heights, layout->heights, count * sizeof *heights, cudaMemcpyHostToDevice, cuda_stream));
     CUDA_TRY(cudaMemcpyAsync(widths, layout->widths, count * sizeof *widths, cudaMemcpyHostToDevice, cuda_stream));
+    CUDA_TRY(cudaMemcpyAsync(stage->pixels, packed, layout->total_bytes, cudaMemcpyHostToDevice, cuda_stream));
     stage->count = count;
     return DLP_OK;
 }
