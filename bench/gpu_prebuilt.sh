@@ -151,7 +151,7 @@ PYTHONUNBUFFERED=1 step e2e_torch_fp16 90 bash -c 'python3 "$1" /tmp/jpegs --mod
 # four times (16,000 rows; after the first pass from the page cache), fp16, batch 256, every core; then the
 # default configuration (feature cache on): cold (every row computed and its file written), warm (all from cache).
 for i in 1 2 3 4; do ls /tmp/jpegs/a/*.jpg; done > /tmp/jpegs16k.txt
-step stream_rate 40 "$bin/stream_rate" /tmp/jpegs --batch 256 --rows 16000 --seconds 2
+step stream_rate 40 "$bin/stream_rate" /tmp/jpegs --batch 256 --rows 16000 --seconds 2 --pinned 0
 step e2e_steady_fp16_InceptionV3 40 "$bin/dlp" featurize --device cuda --precision fp16 --no-cache --batch-size 256 \
   --model InceptionV3 --weights "$weights" --images /tmp/jpegs16k.txt -o /tmp/e2e_steady.npy
 [ -f /tmp/resnet50.safetensors ] || step synth_resnet50 20 "$bin/synth_weights" ResNet50 /tmp/resnet50.safetensors

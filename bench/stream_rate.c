@@ -8,7 +8,8 @@
  * and decodes onto the heap, all wait at the batch's end, then the images
  * are copied into one packed buffer).
  *
- * Usage: stream_rate DIR|LIST [--threads N] [--batch B] [--ring R] [--rows N] [--seconds S]
+ * Usage: stream_rate DIR|LIST [--threads N] [--batch B] [--ring R] [--rows N] [--seconds S] [--pinned DEVICE]
+ * (--pinned: the packed buffers page-locked for cuda:DEVICE, as the featurizer has them on a GPU)
  * Prints one line: "stream_rate threads=... single_core=... ceiling=... parallel_decode=...
  * barrier=... stream=... stream_hashed=... stream_of_ceiling=..." (images/s). */
 #include <stdatomic.h>
@@ -118,9 +119,10 @@ static double barrier_rate(bench *b, dlp_thread_pool *pool, size_t batch)
     return rate;
 }
 
-static double stream_rate(bench *b, dlp_thread_pool *pool, size_t batch, int ring, bool hash)
+static double stream_rate(bench *b, dlp_thread_pool *pool, size_t batch, int ring, bool hash, int pinned_device)
 {
-    dlp_decode_stream_options options = {.batch_size = batch, .ring = ring, .output = DLP_DECODE_PACKED, .hash = hash};
+    dlp_decode_stream_options options = {.batch_size = batch, .ring = ring, .output = DLP_DECODE_PACKED, .hash = hash,
+                                         .pinned_device = pinned_device};
     dlp_decode_stream *stream = NULL;
     double start = now_seconds();
     if (dlp_decode_stream_start(pool, b->dataset, 0, b->rows, &options, &stream) != DLP_OK) return 0;
@@ -146,7 +148,7 @@ static const char *option(int argc, char **argv, const char *name, const char *f
 int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-        fprintf(stderr, "usage: stream_rate DIR|LIST [--threads N] [--batch B] [--ring R] [--rows N] [--seconds S]\n");
+        fprintf(stderr, "usage: stream_rate DIR|LIST [--threads N] [--batch B] [--ring R] [--rows N] [--seconds S] [--pinned DEVICE]\n");
         return argc < 2 ? 2 : 0;
     }
     int threads = atoi(option(argc, argv, "--threads", "0"));
@@ -154,6 +156,7 @@ int main(int argc, char **argv)
     int ring = atoi(option(argc, argv, "--ring", "3"));
     size_t rows = (size_t)atol(option(argc, argv, "--rows", "0"));
     double seconds = atof(option(argc, argv, "--seconds", "3"));
+    int pinned_device = atoi(option(argc, argv, "--pinned", "-1")); /* the featurizer's buffers on cuda:N */
     bench b = {0};
     struct stat info;
     dlp_status status = dlp_dataset_create(&b.dataset);
@@ -184,8 +187,8 @@ int main(int argc, char **argv)
     dlp_thread_pool_run(pool, b.rows, decode_one, &b);
     double parallel = b.rows / (now_seconds() - start);
     double barrier = barrier_rate(&b, pool, batch);
-    double stream = stream_rate(&b, pool, batch, ring, false);
-    double hashed = stream_rate(&b, pool, batch, ring, true);
+    double stream = stream_rate(&b, pool, batch, ring, false, pinned_device);
+    double hashed = stream_rate(&b, pool, batch, ring, true, pinned_device);
     printf("stream_rate threads=%d batch=%zu ring=%d rows=%zu single_core=%.1f ceiling=%.0f parallel_decode=%.0f "
            "barrier=%.0f stream=%.0f stream_hashed=%.0f stream_of_ceiling=%.3f failed=%zu sha256=%s\n",
            threads, batch, ring, b.rows, single, single * threads, parallel, barrier, stream, hashed,

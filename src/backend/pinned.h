@@ -8,8 +8,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* NULL when out of memory. *pinned says which kind was returned, for dlp_pinned_free. */
-void *dlp_pinned_alloc(size_t bytes, bool *pinned);
+/* NULL when out of memory. *pinned says which kind was returned, for
+ * dlp_pinned_free. device: the GPU whose context allocates it (any thread
+ * may call: it makes device that thread's current one; the memory is
+ * portable, usable by every device). */
+void *dlp_pinned_alloc(size_t bytes, int device, bool *pinned);
 void dlp_pinned_free(void *memory, bool pinned);
 
 #endif

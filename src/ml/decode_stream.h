@@ -29,7 +29,7 @@ typedef struct dlp_decode_stream_options {
     size_t batch_size;           /* rows per batch, >= 1 */
     int ring;                    /* batch buffers, >= 1 (1: workers wait while the consumer holds a batch) */
     dlp_decode_output output;
-    bool pinned;                 /* PACKED: page-locked buffers (backend/pinned.h), for DMA to a GPU */
+    int pinned_device;           /* PACKED: >= 0: page-locked buffers for DMA to this GPU (backend/pinned.h) */
     int out_h, out_w;            /* RESIZED: the network input, how to resize and normalize into it */
     dlp_resize resize;
     dlp_normalize normalize;

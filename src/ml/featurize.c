@@ -379,7 +379,7 @@ static dlp_decode_stream_options stream_options(const dlp_featurizer *featurizer
          * the workers wait while the network runs on the same cores. */
         .ring = on_gpu ? 3 : 1,
         .output = featurizer->device_preprocess ? DLP_DECODE_PACKED : DLP_DECODE_RESIZED,
-        .pinned = on_gpu,
+        .pinned_device = featurizer->cuda_device,
         .out_h = featurizer->model->input_h,
         .out_w = featurizer->model->input_w,
         .resize = featurizer->resize,
@@ -396,7 +396,7 @@ static dlp_status alloc_flights(const dlp_featurizer *featurizer, in_flight flig
     size_t bytes = (size_t)featurizer->batch_size * featurizer->dim * sizeof(float);
     for (int i = 0; i < 2; i++) {
         flights[i] = (in_flight){.slot = i};
-        flights[i].output = featurizer->cuda_device >= 0 ? dlp_pinned_alloc(bytes, &flights[i].output_pinned)
+        flights[i].output = featurizer->cuda_device >= 0 ? dlp_pinned_alloc(bytes, featurizer->cuda_device, &flights[i].output_pinned)
                                                          : malloc(bytes);
         if (!flights[i].output) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "featurize: cannot allocate %zu bytes", bytes);
     }

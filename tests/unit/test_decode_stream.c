@@ -160,7 +160,7 @@ static void run_stream(const run_config *c)
     dlp_thread_pool *pool = NULL;
     CHECK_OK(dlp_thread_pool_create(c->threads, &pool));
     dlp_decode_stream_options options = {.batch_size = c->batch_size, .ring = c->ring, .output = c->output,
-                                         .out_h = OUT_H, .out_w = OUT_W, .resize = DLP_RESIZE_BILINEAR,
+                                         .out_h = OUT_H, .out_w = OUT_W, .resize = DLP_RESIZE_BILINEAR, .pinned_device = -1,
                                          .normalize = DLP_NORMALIZE_TF, .hash = c->hash,
                                          .lookup = c->hash ? looked_up : NULL};
     dlp_decode_stream *stream = NULL;
@@ -195,7 +195,8 @@ static void check_early_stops(void)
     dlp_dataset *dataset = make_dataset(120);
     dlp_thread_pool *pool = NULL;
     CHECK_OK(dlp_thread_pool_create(3, &pool));
-    dlp_decode_stream_options options = {.batch_size = 4, .ring = 2, .output = DLP_DECODE_PACKED, .pinned = true};
+    dlp_decode_stream_options options = {.batch_size = 4, .ring = 2, .output = DLP_DECODE_PACKED,
+                                         .pinned_device = 0};
     for (int taken = 0; taken < 3; taken++) {
         dlp_decode_stream *stream = NULL;
         CHECK_OK(dlp_decode_stream_start(pool, dataset, 0, 120, &options, &stream));

@@ -4,10 +4,13 @@
 #include <cuda_runtime.h>
 #include <stdlib.h>
 
-void *dlp_pinned_alloc(size_t bytes, bool *pinned)
+void *dlp_pinned_alloc(size_t bytes, int device, bool *pinned)
 {
     void *memory = NULL;
-    if (bytes && cudaHostAlloc(&memory, bytes, cudaHostAllocPortable) == cudaSuccess) {
+    /* Without the device set, a thread that never touched CUDA would open
+     * (and keep) a context on device 0 for this. */
+    if (bytes && cudaSetDevice(device) == cudaSuccess &&
+        cudaHostAlloc(&memory, bytes, cudaHostAllocPortable) == cudaSuccess) {
         *pinned = true;
         return memory;
     }
