@@ -148,7 +148,8 @@ static const char *option(int argc, char **argv, const char *name, const char *f
 int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-        fprintf(stderr, "usage: stream_rate DIR|LIST [--threads N] [--batch B] [--ring R] [--rows N] [--seconds S] [--pinned DEVICE]\n");
+        fprintf(stderr, "usage: stream_rate DIR|LIST [--threads N] [--batch B] [--ring R] [--rows N] [--seconds S] "
+                        "[--pinned DEVICE]\n");
         return argc < 2 ? 2 : 0;
     }
     int threads = atoi(option(argc, argv, "--threads", "0"));

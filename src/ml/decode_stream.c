@@ -277,7 +277,8 @@ static dlp_status grow_packed(const dlp_decode_stream *stream, ring_buffer *buff
 {
     bool pinned = false;
     uint8_t *grown = allocate_bytes(stream, capacity, &pinned);
-    if (!grown) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "featurize: cannot allocate %zu bytes for packed images", capacity);
+    if (!grown)
+        return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "featurize: cannot allocate %zu bytes for packed images", capacity);
     if (keep) memcpy(grown, buffer->view.packed, keep);
     dlp_pinned_free(buffer->view.packed, buffer->packed_pinned);
     buffer->view.packed = grown;
@@ -421,7 +422,8 @@ void dlp_decode_stream_destroy(dlp_decode_stream *stream)
     pthread_cond_broadcast(&stream->buffer_free);
     pthread_mutex_unlock(&stream->mutex);
     if (stream->driver_started) pthread_join(stream->driver, NULL);
-    for (int i = 0; stream->ring && i < stream->ring_size; i++) free_buffer(&stream->ring[i], stream->options.batch_size);
+    for (int i = 0; stream->ring && i < stream->ring_size; i++)
+        free_buffer(&stream->ring[i], stream->options.batch_size);
     free(stream->ring);
     pthread_cond_destroy(&stream->buffer_free);
     pthread_cond_destroy(&stream->batch_done);

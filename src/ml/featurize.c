@@ -278,7 +278,8 @@ static dlp_status launch_batch(run_state *run, in_flight *flight, dlp_decoded_ba
     if (m == 0) return DLP_OK;
     if (featurizer->device_preprocess) {
         DLP_TRY(dlp_plan_stage_images(featurizer->plan, flight->slot, batch->packed, &batch->layout));
-        DLP_TRY(dlp_plan_run_staged_images(featurizer->plan, flight->slot, m, featurizer->resize, featurizer->normalize));
+        DLP_TRY(dlp_plan_run_staged_images(featurizer->plan, flight->slot, m, featurizer->resize,
+                                           featurizer->normalize));
     } else {
         DLP_TRY(dlp_plan_run(featurizer->plan, batch->input, (int)m));
     }
@@ -312,7 +313,8 @@ static dlp_status land_batch(run_state *run, dlp_decode_stream *stream, in_fligh
     for (size_t i = 0; i < m; i++) {
         size_t slot = batch->network_slots[i];
         memcpy(rows + slot * dim, flight->output + i * dim, dim * sizeof(float));
-        if (featurizer->cache) dlp_feature_cache_write(featurizer->cache, batch->content_key[slot], flight->output + i * dim);
+        if (featurizer->cache)
+            dlp_feature_cache_write(featurizer->cache, batch->content_key[slot], flight->output + i * dim);
     }
     run->stats.computed += m;
     for (size_t slot = 0; slot < batch->count; slot++) {
@@ -396,8 +398,8 @@ static dlp_status alloc_flights(const dlp_featurizer *featurizer, in_flight flig
     size_t bytes = (size_t)featurizer->batch_size * featurizer->dim * sizeof(float);
     for (int i = 0; i < 2; i++) {
         flights[i] = (in_flight){.slot = i};
-        flights[i].output = featurizer->cuda_device >= 0 ? dlp_pinned_alloc(bytes, featurizer->cuda_device, &flights[i].output_pinned)
-                                                         : malloc(bytes);
+        int device = featurizer->cuda_device;
+        flights[i].output = device >= 0 ? dlp_pinned_alloc(bytes, device, &flights[i].output_pinned) : malloc(bytes);
         if (!flights[i].output) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "featurize: cannot allocate %zu bytes", bytes);
     }
     return DLP_OK;

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "check.h"
 #include "dlp/dlp.h"
@@ -74,19 +75,28 @@ static void result_free(run_result *r)
     free(r->messages);
 }
 
-static int featurize(const char *device, bool cpu_preprocess, dlp_resize resize, const char *weights,
-                     const char *fixtures, const char *oracle, const char *tmp, run_result *result)
+typedef struct run_setup {
+    const char *device;
+    dlp_cuda_precision precision;
+    bool cpu_preprocess;
+    dlp_resize resize;
+    const char *cache_dir; /* "" for none */
+} run_setup;
+
+static int featurize(const run_setup *setup, const char *weights, const char *fixtures, const char *oracle,
+                     const char *tmp, run_result *result, dlp_featurize_stats *stats_out)
 {
     memset(result, 0, sizeof *result);
     dlp_featurizer_options options;
     dlp_featurizer_options_init(&options);
     options.model = "InceptionV3";
     options.weights = weights;
-    options.device = device;
-    options.cpu_preprocess = cpu_preprocess;
-    options.resize = resize;
+    options.device = setup->device;
+    options.precision = setup->precision;
+    options.cpu_preprocess = setup->cpu_preprocess;
+    options.resize = setup->resize;
     options.batch_size = 5;
-    options.cache_dir = "";
+    options.cache_dir = setup->cache_dir;
     dlp_featurizer *featurizer = NULL;
     dlp_dataset *dataset = make_dataset(fixtures, oracle, tmp);
     CHECK_OK(dlp_featurizer_create(&options, &featurizer));
@@ -102,9 +112,11 @@ static int featurize(const char *device, bool cpu_preprocess, dlp_resize resize,
     result->messages = calloc(result->rows, sizeof *result->messages);
     dlp_featurize_stats stats = {0};
     CHECK_OK(dlp_featurizer_run(featurizer, dataset, 0, result->rows, result->features, NULL, NULL, &stats));
-    printf("  %-32s %s: %zu rows, %zu computed, %zu failed\n", dlp_featurizer_device(featurizer),
-           cpu_preprocess ? "cpu preprocess   " : "device preprocess", stats.rows, stats.computed, stats.failed);
-    CHECK(stats.failed == 2 && stats.computed == result->rows - 2);
+    printf("  %-32s %s: %zu rows, %zu computed, %zu from cache, %zu failed\n", dlp_featurizer_device(featurizer),
+           setup->cpu_preprocess ? "cpu preprocess   " : "device preprocess", stats.rows, stats.computed,
+           stats.cache_hits, stats.failed);
+    CHECK(stats.failed == 2 && stats.computed + stats.cache_hits == result->rows - 2);
+    *stats_out = stats;
     for (size_t i = 0; i < result->rows; i++) {
         dlp_row row;
         CHECK_OK(dlp_dataset_row(dataset, i, &row));
@@ -139,6 +151,40 @@ static void compare(const run_result *device, const run_result *host, const run_
     CHECK(worst_cpu <= 1e-4);
 }
 
+/* fp16 (timed search; the short last batch runs as a whole one) with the
+ * feature cache on: a cold run computes and writes every good row, a warm one
+ * finds them all and gives the same floats; against the CPU backend relative
+ * L2 <= 2e-2 per row (gpu.zoo_half_cuda's half-precision bound). */
+static void check_half_with_cache(const char *weights, const char *fixtures, const char *oracle, const char *tmp)
+{
+    char cache[4300];
+    snprintf(cache, sizeof cache, "%s/featurize_cuda_cache_%ld", tmp, (long)time(NULL));
+    run_setup half = {"cuda", DLP_CUDA_FP16, false, DLP_RESIZE_AREA, cache};
+    run_setup cpu_setup = {"cpu", DLP_CUDA_FP32, false, DLP_RESIZE_AREA, ""};
+    run_result cold, warm, cpu;
+    dlp_featurize_stats cold_stats = {0}, warm_stats = {0}, cpu_stats = {0};
+    int ok = featurize(&half, weights, fixtures, oracle, tmp, &cold, &cold_stats);
+    ok &= featurize(&half, weights, fixtures, oracle, tmp, &warm, &warm_stats);
+    ok &= featurize(&cpu_setup, weights, fixtures, oracle, tmp, &cpu, &cpu_stats);
+    CHECK(cold_stats.computed == cold.rows - 2 && cold_stats.cache_hits == 0);
+    CHECK(warm_stats.computed == 0 && warm_stats.cache_hits == warm.rows - 2);
+    size_t differing = 0;
+    double worst = 0;
+    for (size_t r = 0; ok && r < cold.rows; r++) {
+        CHECK(cold.status[r] == cpu.status[r] && warm.status[r] == cpu.status[r]);
+        if (cold.status[r] != DLP_OK) continue;
+        if (memcmp(cold.features + r * cold.dim, warm.features + r * warm.dim, cold.dim * sizeof(float)) != 0)
+            differing++;
+        worst = fmax(worst, check_relative_l2(cold.features + r * cold.dim, cpu.features + r * cpu.dim, cold.dim));
+    }
+    printf("  fp16 with the cache: rows differing cold vs warm: %zu (expected 0); worst relative L2 vs the CPU backend "
+           "%.3g (bound 2e-2)\n", differing, worst);
+    CHECK(differing == 0 && worst <= 2e-2);
+    result_free(&cold);
+    result_free(&warm);
+    result_free(&cpu);
+}
+
 int main(void)
 {
     int devices = 0;
@@ -160,15 +206,20 @@ int main(void)
     fclose(probe);
     const dlp_resize methods[] = {DLP_RESIZE_AREA, DLP_RESIZE_BILINEAR, DLP_RESIZE_NEAREST};
     const char *names[] = {"area", "bilinear", "nearest"};
+    dlp_featurize_stats stats;
     for (int m = 0; m < 3; m++) {
         run_result device, host, cpu;
-        int ok = featurize("cuda", false, methods[m], weights, fixtures, oracle, tmp, &device);
-        ok &= featurize("cuda", true, methods[m], weights, fixtures, oracle, tmp, &host);
-        ok &= featurize("cpu", false, methods[m], weights, fixtures, oracle, tmp, &cpu);
+        run_setup on_device = {"cuda", DLP_CUDA_FP32, false, methods[m], ""};
+        run_setup on_host = {"cuda", DLP_CUDA_FP32, true, methods[m], ""};
+        run_setup on_cpu = {"cpu", DLP_CUDA_FP32, false, methods[m], ""};
+        int ok = featurize(&on_device, weights, fixtures, oracle, tmp, &device, &stats);
+        ok &= featurize(&on_host, weights, fixtures, oracle, tmp, &host, &stats);
+        ok &= featurize(&on_cpu, weights, fixtures, oracle, tmp, &cpu, &stats);
         if (ok) compare(&device, &host, &cpu, names[m]);
         result_free(&device);
         result_free(&host);
         result_free(&cpu);
     }
+    check_half_with_cache(weights, fixtures, oracle, tmp);
     return check_summary("gpu.featurize_cuda");
 }
