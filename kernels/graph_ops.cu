@@ -224,6 +224,42 @@ __global__ void depthwise_kernel(dlp_cuda_window g, const T *in, const float *ke
     }
 }
 
+// depthwise_kernel with a multiplier of 1 on 16 bytes of channels per thread
+// (vector_fits(in_c)): one index computation and one load per tap for 8 half
+// (4 float) channels instead of one per channel (Xception's separable convs).
+template <typename T>
+__global__ void depthwise_vector_kernel(dlp_cuda_window g, const T *in, const float *kernel, const float *bias, T *out)
+{
+    constexpr int L = vec16<T>::kLanes;
+    int groups = g.out_c / L;
+    size_t total = (size_t)g.batch * g.out_h * g.out_w * groups;
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
+        int c = (int)(i % groups) * L;
+        size_t pixel = i / groups;
+        int ox = (int)(pixel % g.out_w), oy = (int)(pixel / g.out_w % g.out_h);
+        size_t b = pixel / ((size_t)g.out_w * g.out_h);
+        float sum[L];
+#pragma unroll
+        for (int k = 0; k < L; k++) sum[k] = bias ? bias[c + k] : 0.0f;
+        for (int ky = 0; ky < g.kernel_h; ky++) {
+            int iy = oy * g.stride_h + ky - g.pad_top;
+            if (iy < 0 || iy >= g.in_h) continue;
+            for (int kx = 0; kx < g.kernel_w; kx++) {
+                int ix = ox * g.stride_w + kx - g.pad_left;
+                if (ix < 0 || ix >= g.in_w) continue;
+                vec16<T> x = *reinterpret_cast<const vec16<T> *>(in + ((b * g.in_h + iy) * g.in_w + ix) * g.in_c + c);
+                const float *w = kernel + ((size_t)ky * g.kernel_w + kx) * g.out_c + c;
+#pragma unroll
+                for (int k = 0; k < L; k++) sum[k] += to_float(x.lane[k]) * w[k];
+            }
+        }
+        vec16<T> result;
+#pragma unroll
+        for (int k = 0; k < L; k++) result.lane[k] = from_float<T>(sum[k]);
+        *reinterpret_cast<vec16<T> *>(out + pixel * g.out_c + c) = result;
+    }
+}
+
 template <typename T> __global__ void pool_kernel(dlp_cuda_window g, int is_max, const T *in, T *out)
 {
     size_t total = (size_t)g.batch * g.out_h * g.out_w * g.out_c;
@@ -494,8 +530,12 @@ extern "C" cudaError_t dlp_cuda_depthwise_conv2d_typed(dlp_cuda_storage storage,
     if (total == 0) return cudaSuccess;
     if (g->in_c <= 0 || g->out_c % g->in_c != 0) return cudaErrorInvalidValue;
     clear_stale_error();
-    STORAGE_SWITCH(storage, depthwise_kernel<T><<<blocks_for(total), kThreads, 0, stream>>>(*g, (const T *)in, kernel,
-                                                                                             bias, (T *)out));
+    STORAGE_SWITCH(storage, if (vector_fits<T>(g->in_c) && g->in_c == g->out_c && aligned16(in, out)) {
+        depthwise_vector_kernel<T><<<blocks_for(total / vec16<T>::kLanes), kThreads, 0, stream>>>(
+            *g, (const T *)in, kernel, bias, (T *)out);
+    } else {
+        depthwise_kernel<T><<<blocks_for(total), kThreads, 0, stream>>>(*g, (const T *)in, kernel, bias, (T *)out);
+    });
     return cudaGetLastError();
 }
 

@@ -260,6 +260,10 @@ static const op_case cases[] = {
     {"depthwise 3x3 s1 same 9x7x5 x1", K_DEPTHWISE, {9, 7, 5}, CONV(3, 3, 1, 1, DLP_PAD_SAME, 1, true, DLP_ACT_RELU)},
     {"depthwise 3x3 s2 same 10x11x4 x2", K_DEPTHWISE, {10, 11, 4}, CONV(3, 3, 2, 2, DLP_PAD_SAME, 2, true, DLP_ACT_LINEAR)},
     {"depthwise 5x5 s2 valid 13x13x3 x3", K_DEPTHWISE, {13, 13, 3}, CONV(5, 5, 2, 2, DLP_PAD_VALID, 3, false, DLP_ACT_RELU6)},
+    /* Multiplier 1 on a multiple of 8 channels: the vector kernel (Xception's separable convs). */
+    {"depthwise 3x3 s1 same 9x7x16 x1", K_DEPTHWISE, {9, 7, 16}, CONV(3, 3, 1, 1, DLP_PAD_SAME, 1, true, DLP_ACT_RELU)},
+    {"depthwise 3x3 s2 same 11x10x24 x1", K_DEPTHWISE, {11, 10, 24}, CONV(3, 3, 2, 2, DLP_PAD_SAME, 1, false, DLP_ACT_LINEAR)},
+    {"depthwise 3x3 s1 valid 6x5x8 x1", K_DEPTHWISE, {6, 5, 8}, CONV(3, 3, 1, 1, DLP_PAD_VALID, 1, true, DLP_ACT_LINEAR)},
     {"dense 3x2x7->5 softmax", K_DENSE, {3, 2, 7}, .units = 5, .activation = DLP_ACT_SOFTMAX},
     {"dense 1x1x300->129 relu", K_DENSE, {1, 1, 300}, .units = 129, .activation = DLP_ACT_RELU},
     {"batchnorm (unfolded) 7x9x6", K_BATCHNORM, {7, 9, 6}, .units = 0},
