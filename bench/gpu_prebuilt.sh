@@ -94,6 +94,10 @@ step featurize_gpu_graphs 20 "$bin/featurize_gpu" --models ResNet50 --batches 1,
   --fuse on --graphs off,on --seconds 0.4
 step featurize_gpu_half 60 "$bin/featurize_gpu" --models InceptionV3,Xception,VGG16,VGG19 --batches 256,32,1 \
   --precisions fp16,bf16 --search timed --fuse on --seconds 0.3
+# Where InceptionV3's and Xception's fp16 time goes at batch 256 (InceptionV3 must pass ~16,500 images/s for the
+# end-to-end goal; Xception ran at 1.9k with the scalar depthwise kernel, now vectorized).
+step featurize_gpu_profile_half 30 "$bin/featurize_gpu" --models InceptionV3,Xception --batches 256 --precisions fp16 \
+  --search timed --fuse on --seconds 0.3 --profile 12
 # One step per model: a single step for all five ran out of its limit after ResNet50 and InceptionV3 (04:14 run).
 for model in ResNet50 InceptionV3 Xception VGG16 VGG19; do
   PYTHONUNBUFFERED=1 step featurize_torch_$model 45 python3 "$root/bench/featurize_torch_gpu.py" --batches 256,32,1 \
