@@ -81,6 +81,21 @@ static inline double check_relative_l2(const float *actual, const float *expecte
     return norm > 0 ? sqrt(difference / norm) : sqrt(difference);
 }
 
+/* A whole file (malloc'ed, with a 0 byte after its *size bytes), or NULL. */
+static inline unsigned char *check_read_file(const char *path, size_t *size)
+{
+    FILE *file = fopen(path, "rb");
+    if (!file) return NULL;
+    fseek(file, 0, SEEK_END);
+    long length = ftell(file);
+    fseek(file, 0, SEEK_SET);
+    unsigned char *bytes = length >= 0 ? malloc((size_t)length + 1) : NULL;
+    *size = bytes ? fread(bytes, 1, (size_t)length, file) : 0;
+    if (bytes) bytes[*size] = 0;
+    fclose(file);
+    return bytes;
+}
+
 static inline int check_summary(const char *suite)
 {
     printf("%s: %d checks, %d failed\n", suite, check_count, check_failures);

@@ -43,19 +43,6 @@ static row_kind kind_of(size_t row)
     return ROW_GOOD;
 }
 
-static uint8_t *read_all(const char *path, size_t *size)
-{
-    FILE *file = fopen(path, "rb");
-    if (!file) return NULL;
-    fseek(file, 0, SEEK_END);
-    long length = ftell(file);
-    fseek(file, 0, SEEK_SET);
-    uint8_t *data = malloc(length > 0 ? (size_t)length : 1);
-    *size = data ? fread(data, 1, (size_t)length, file) : 0;
-    fclose(file);
-    return data;
-}
-
 static void load_references(const char *decode_dir)
 {
     char path[1200];
@@ -73,7 +60,7 @@ static void load_references(const char *decode_dir)
             r->height = (int)json_integer_value(json_object_get(entry, "height"));
             snprintf(path, sizeof path, "%s/%s", decode_dir, json_string_value(json_object_get(entry, "expected")));
             size_t size = 0;
-            r->pixels = read_all(path, &size);
+            r->pixels = check_read_file(path, &size);
             CHECK(r->pixels && size == (size_t)r->width * r->height * 3);
         }
         CHECK(r->pixels != NULL);

@@ -18,19 +18,6 @@
 static const char *fixtures;
 static char decode_dir[1024];
 
-static uint8_t *read_all(const char *path, size_t *size)
-{
-    FILE *file = fopen(path, "rb");
-    if (!file) return NULL;
-    fseek(file, 0, SEEK_END);
-    long length = ftell(file);
-    fseek(file, 0, SEEK_SET);
-    uint8_t *data = malloc((size_t)length + 1);
-    *size = fread(data, 1, (size_t)length, file);
-    fclose(file);
-    return data;
-}
-
 static void write_all(const char *path, const void *data, size_t size)
 {
     FILE *file = fopen(path, "wb");
@@ -61,7 +48,7 @@ static uint8_t *take_test_room(void *context, int width, int height)
 static void check_room(const char *path, const uint8_t *expected, size_t expected_size)
 {
     size_t size = 0;
-    uint8_t *data = read_all(path, &size);
+    uint8_t *data = check_read_file(path, &size);
     for (int fits = 0; fits < 2 && data; fits++) {
         test_room room = {malloc(expected_size + 2 * GUARD), fits ? expected_size : expected_size - 1, 0};
         memset(room.bytes, 0xA5, expected_size + 2 * GUARD);
@@ -92,7 +79,7 @@ static void check_against_tensorflow(json_t *entry)
     char path[1200];
     snprintf(path, sizeof path, "%s/%s", decode_dir, json_string_value(json_object_get(entry, "expected")));
     size_t expected_size = 0;
-    uint8_t *expected = read_all(path, &expected_size);
+    uint8_t *expected = check_read_file(path, &expected_size);
     CHECK(expected && expected_size == (size_t)width * height * 3);
     snprintf(path, sizeof path, "%s/%s", decode_dir, name);
     dlp_image image;
@@ -141,7 +128,7 @@ static void check_probe(void)
         char path[1200];
         snprintf(path, sizeof path, "%s/%s", decode_dir, want->file);
         size_t size = 0;
-        uint8_t *data = read_all(path, &size);
+        uint8_t *data = check_read_file(path, &size);
         dlp_image_info info;
         CHECK_OK(dlp_image_probe(data, size, &info));
         CHECK(info.format == want->format && info.channels == want->channels);
@@ -165,7 +152,7 @@ static void check_limits(void)
         char path[1200];
         snprintf(path, sizeof path, "%s/%s", decode_dir, names[i]);
         size_t size = 0;
-        uint8_t *data = read_all(path, &size);
+        uint8_t *data = check_read_file(path, &size);
         dlp_image_info info;
         CHECK_OK(dlp_image_probe(data, size, &info));
         CHECK(info.width == sides[i] && info.height == sides[i]);
@@ -189,7 +176,7 @@ static void check_jpeg_warnings(void)
     char path[1200];
     size_t size = 0;
     snprintf(path, sizeof path, "%s/baseline_420.jpg", decode_dir);
-    uint8_t *clean = read_all(path, &size);
+    uint8_t *clean = check_read_file(path, &size);
     if (!clean) return;
     uint8_t *noisy = malloc(size + 3);
     memcpy(noisy, clean, size - 2);
@@ -214,7 +201,7 @@ static void check_jpeg_warnings(void)
     free(clean);
     /* The same frame header marked 12-bit, or lossless (SOF3): reported by
      * probe, refused by decode (libjpeg-turbo 2.1's TurboJPEG is 8-bit only). */
-    clean = read_all(strcat(strcpy(path, decode_dir), "/baseline_420.jpg"), &size);
+    clean = check_read_file(strcat(strcpy(path, decode_dir), "/baseline_420.jpg"), &size);
     size_t sof = 2;
     while (clean && sof + 4 < size && !(clean[sof] == 0xff && clean[sof + 1] == 0xc0)) sof++;
     if (clean && sof + 4 < size) {
@@ -278,12 +265,12 @@ static void make_bad_files(const char *tmp)
     snprintf(path, sizeof path, "%s/image_zero.jpg", tmp);
     write_all(path, "", 0);
     snprintf(source, sizeof source, "%s/baseline_420.jpg", decode_dir);
-    uint8_t *data = read_all(source, &size);
+    uint8_t *data = check_read_file(source, &size);
     snprintf(path, sizeof path, "%s/image_truncated.jpg", tmp);
     if (data) write_all(path, data, size * 6 / 10);
     free(data);
     snprintf(source, sizeof source, "%s/rgb8.png", decode_dir);
-    data = read_all(source, &size);
+    data = check_read_file(source, &size);
     snprintf(path, sizeof path, "%s/image_bad_crc.png", tmp);
     if (data) {
         data[size - 12 - 1] ^= 0x5a; /* the last byte of IDAT's CRC (IEND is the last 12 bytes) */

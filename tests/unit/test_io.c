@@ -26,20 +26,6 @@ static const char *scratch(const char *name)
     return path;
 }
 
-static unsigned char *read_all(const char *path, size_t *size)
-{
-    FILE *file = fopen(path, "rb");
-    if (!file) return NULL;
-    fseek(file, 0, SEEK_END);
-    long length = ftell(file);
-    fseek(file, 0, SEEK_SET);
-    unsigned char *bytes = malloc((size_t)length + 1);
-    *size = fread(bytes, 1, (size_t)length, file);
-    bytes[*size] = 0;
-    fclose(file);
-    return bytes;
-}
-
 static void write_text(const char *path, const char *text)
 {
     FILE *file = fopen(path, "wb");
@@ -109,8 +95,8 @@ static void test_npy(json_t *expected)
         for (size_t i = 0; i < rows * cols; i++) source[i] = bits_float(json_integer_value(json_array_get(bits, i)));
         CHECK_OK(dlp_npy_write_f32(scratch(name), source, rows, cols));
         size_t ours_size = 0, numpy_size = 0;
-        unsigned char *ours = read_all(scratch(name), &ours_size);
-        unsigned char *numpy = read_all(fixture(name), &numpy_size);
+        unsigned char *ours = check_read_file(scratch(name), &ours_size);
+        unsigned char *numpy = check_read_file(fixture(name), &numpy_size);
         int same = ours && numpy && ours_size == numpy_size && memcmp(ours, numpy, numpy_size) == 0;
         if (!same) fprintf(stderr, "%s: our bytes differ from np.save's\n", name);
         CHECK(same);
@@ -203,7 +189,7 @@ static void test_libsvm(json_t *expected)
     free(features);
     free(labels);
     size_t size = 0;
-    unsigned char *text = read_all(scratch("ours.svm"), &size);
+    unsigned char *text = check_read_file(scratch("ours.svm"), &size);
     /* Spark's layout: row 2 is all zeros, so the label alone; indices one-based. */
     CHECK(text && strstr((char *)text, "\n1\n") != NULL);
     CHECK(text && strncmp((char *)text, "0 1:0.5 4:1e-30 5:3.40282347e+38\n", 32) == 0);
@@ -258,7 +244,7 @@ static void test_csv(json_t *expected)
     }
     CHECK_OK(dlp_manifest_write_csv(scratch("manifest.csv"), dataset));
     size_t size = 0;
-    unsigned char *text = read_all(scratch("manifest.csv"), &size);
+    unsigned char *text = check_read_file(scratch("manifest.csv"), &size);
     const char *want = json_string_value(json_object_get(reference, "text"));
     CHECK(text && strcmp((char *)text, want) == 0);
     if (text && strcmp((char *)text, want) != 0) fprintf(stderr, "ours:\n%s\npython's csv:\n%s\n", text, want);
@@ -268,7 +254,7 @@ static void test_csv(json_t *expected)
     CHECK_OK(dlp_dataset_create(&dataset));
     CHECK_OK(dlp_dataset_add(dataset, "a\rb", -1));
     CHECK_OK(dlp_manifest_write_csv(scratch("manifest.csv"), dataset));
-    text = read_all(scratch("manifest.csv"), &size);
+    text = check_read_file(scratch("manifest.csv"), &size);
     CHECK(text && strcmp((char *)text, "origin,label,status,message\n\"a\rb\",,ok,\n") == 0);
     free(text);
     CHECK_FAILS(dlp_manifest_write_csv(scratch("nowhere/m.csv"), dataset), DLP_ERR_IO, "nowhere/m.csv");
@@ -376,7 +362,7 @@ static void test_npy_shapes(void)
         CHECK(ndim >= 3);
         if (data) CHECK_OK(dlp_npy_write_f32_shape(ours_path, data, ndim, shape));
         size_t ours_size = 0, numpy_size = 0;
-        unsigned char *ours = read_all(ours_path, &ours_size), *numpy = read_all(numpy_path, &numpy_size);
+        unsigned char *ours = check_read_file(ours_path, &ours_size), *numpy = check_read_file(numpy_path, &numpy_size);
         CHECK(ours && numpy && ours_size == numpy_size && memcmp(ours, numpy, numpy_size) == 0);
         free(ours);
         free(numpy);
