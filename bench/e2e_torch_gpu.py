@@ -5,6 +5,7 @@ its classifier removed, channels_last, on the GPU. Untrained weights: the
 throughput does not depend on them.
 
 usage: python3 e2e_torch_gpu.py DIR --model inception_v3|resnet50 --workers 1,4,16 [--precision fp32|fp16|bf16]
+       [--batch N] [--repeat K]   (--repeat: the files K times over, as dlp's steady-state list has them)
 prints: peer=torch-dataloader model=M precision=P workers=W images=N images_per_s=R
 """
 import argparse
@@ -24,9 +25,10 @@ def main():
     parser.add_argument("--workers", default="1,4,16")
     parser.add_argument("--precision", default="fp32")
     parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
     files = sorted(os.path.join(root, name) for root, _, names in os.walk(args.folder) for name in names
-                   if name.endswith(".jpg"))
+                   if name.endswith(".jpg")) * args.repeat
     side = 299 if args.model == "inception_v3" else 224
     transform = torchvision.transforms.Compose(
         [torchvision.transforms.Resize((side, side)), torchvision.transforms.ToTensor()])

@@ -165,7 +165,11 @@ for pass in cold warm; do
   step e2e_steady_cache_$pass 40 "$bin/dlp" featurize --device cuda --precision fp16 --cache-dir /tmp/e2e-cache \
     --batch-size 256 --model ResNet50 --weights /tmp/resnet50.safetensors --images /tmp/jpegs16k.txt -o /tmp/e2e_c.npy
 done
-grep -h "rows/s\|stream_rate" "$LOGS"/stream_rate.log "$LOGS"/e2e_steady_*.log >> "$summary" 2> /dev/null
+# The DataLoader peer on the same 16,000 rows (fp16, batch 256, 16 workers: 62 batches, so its workers pipeline).
+PYTHONUNBUFFERED=1 step e2e_steady_torch 90 bash -c 'python3 "$1" /tmp/jpegs --model resnet50 --workers 16 \
+  --precision fp16 --batch 256 --repeat 4 && python3 "$1" /tmp/jpegs --model inception_v3 --workers 16 \
+  --precision fp16 --batch 256 --repeat 4' _ "$root/bench/e2e_torch_gpu.py"
+grep -h "rows/s\|stream_rate\|peer=" "$LOGS"/stream_rate.log "$LOGS"/e2e_steady_*.log >> "$summary" 2> /dev/null
 # Logistic regression 100k x 2048 x 10: dlp CPU on all cores vs dlp CUDA (upload included, and
 # resident features: first and second fit), time to the CPU's converged objective (SUMMARY lines).
 step logreg_gpu_bench 60 "$bin/bench_logreg" gpu --rows 100000 --cols 2048 --classes 10 --seed 42
