@@ -175,13 +175,16 @@ grep -h "rows/s\|stream_rate\|peer=" "$LOGS"/stream_rate.log "$LOGS"/e2e_steady_
 step logreg_gpu_bench 60 "$bin/bench_logreg" gpu --rows 100000 --cols 2048 --classes 10 --seed 42
 grep -h SUMMARY "$LOGS/logreg_gpu_bench.log" >> "$summary" 2> /dev/null
 # compute-sanitizer memcheck (MEMCHECK=1): the op suite in fp32 and fp16 (MEMCHECK_MODES; MEMCHECK_CASES: parts of
-# case labels, e.g. "pad,stem,pool", all if empty), the user-model ops and the preprocessing kernel.
+# case labels, e.g. "pad,stem,pool", all if empty), the user-model ops, the preprocessing kernel and the featurizer.
 [ "${MEMCHECK:-0}" = 1 ] && command -v compute-sanitizer > /dev/null && DLP_GRAPH_CUDA_MODES=${MEMCHECK_MODES:-fp32,fp16} \
   DLP_GRAPH_CUDA_CASES=${MEMCHECK_CASES:-} step memcheck 90 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/gpu_test_graph_cuda"
 [ "${MEMCHECK:-0}" = 1 ] && command -v compute-sanitizer > /dev/null && DLP_KERAS_CUDA_OPS_ONLY=1 \
   step memcheck_keras_ops 40 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/gpu_test_keras_model_cuda"
 [ "${MEMCHECK:-0}" = 1 ] && command -v compute-sanitizer > /dev/null &&
   step memcheck_preprocess 40 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/gpu_test_preprocess_cuda"
+# The featurizer's GPU loop (staging slots, async downloads, two batches in flight, fp16 whole batches).
+[ "${MEMCHECK:-0}" = 1 ] && command -v compute-sanitizer > /dev/null &&
+  step memcheck_featurize 90 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/gpu_test_featurize_cuda"
 # The compute ceiling: FLOPs per image (featurize_cpu --flops, the graph's multiply-adds x 2) / the measured
 # bf16 matrix rate (cublasGemmEx, fp32 accumulation): images/s no implementation can pass on this GPU.
 step gemm_rate 20 "$bin/gemm_rate_gpu" 8192 --seconds 1
