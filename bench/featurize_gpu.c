@@ -6,7 +6,7 @@
  *   model=InceptionV3 precision=fp32 batch=32 images_per_s=1234.5 ms_per_batch=25.93 iterations=40 search=heuristic fuse=off
  * Usage: featurize_gpu [--models A,B] [--batches 1,32,256] [--precisions fp32,tf32,fp16,bf16]
  *                      [--search heuristic,timed] [--fuse off,on] [--graphs off,on] [--seconds S]
- *                      [--profile N] [--pad-fold on,off] [--channel-pad on,off]
+ *                      [--profile N] [--pad-fold on,off] [--channel-pad on,off] [--workspace-mib M]
  * --search: cuDNN's heuristic ranking or every algorithm timed once per shape;
  * --fuse: conv+bias+relu/identity as one cuDNN call (1x1 convolutions via
  * cuDNN too) or not; --graphs: the steady-state run replayed from a CUDA
@@ -18,7 +18,9 @@
  * fused residual show ~0). --pad-fold off: every ZeroPadding2D runs as its
  * own step (keep_zero_pad_steps); --channel-pad off: half convolutions on 3
  * channels run unpadded (keep_conv_channels); both on by default, and each
- * named on the line only when off (an ablation). */
+ * named on the line only when off (an ablation). --workspace-mib: the cuDNN
+ * workspace cap (default the backend's 256 MiB; named on the line when set):
+ * whether bigger algorithms pay at large batches. */
 #include <cuda_runtime.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +94,7 @@ static const char *switches_off(const config *c)
 }
 
 static int profile_top = 0;
+static int workspace_mib = 0; /* --workspace-mib; 0: the backend default */
 
 typedef struct step_time {
     int step;
@@ -156,6 +159,7 @@ static int bench_config(const dlp_model_info *info, dlp_graph *graph, const conf
     options.cuda_graphs = strcmp(c->graphs, "on") == 0;
     options.keep_zero_pad_steps = strcmp(c->pad_fold, "off") == 0;
     options.keep_conv_channels = strcmp(c->channel_pad, "off") == 0;
+    options.workspace_cap_bytes = (size_t)workspace_mib << 20;
     dlp_backend *backend = NULL;
     dlp_plan *plan = NULL;
     const char *outputs[1] = {"features"};
@@ -182,9 +186,11 @@ static int bench_config(const dlp_model_info *info, dlp_graph *graph, const conf
     ok = ok && cudaDeviceSynchronize() == cudaSuccess;
     elapsed = now_seconds() - start;
     if (ok)
-        printf("model=%s precision=%s batch=%d images_per_s=%.1f ms_per_batch=%.3f iterations=%d search=%s fuse=%s%s%s\n",
+        printf("model=%s precision=%s batch=%d images_per_s=%.1f ms_per_batch=%.3f iterations=%d search=%s fuse=%s%s%s",
                info->name, precision, batch, iterations * (double)batch / elapsed, elapsed * 1e3 / iterations,
                iterations, c->search, c->fuse, options.cuda_graphs ? " graphs=on" : "", switches_off(c));
+    if (ok && workspace_mib) printf(" workspace_mib=%d", workspace_mib);
+    if (ok) printf("\n");
     else
         printf("model=%s precision=%s batch=%d error=\"%s\"\n", info->name, precision, batch, dlp_last_error());
     fflush(stdout);
@@ -211,6 +217,7 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--profile") == 0) profile_top = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--pad-fold") == 0) pad_folds = argv[i + 1];
         else if (strcmp(argv[i], "--channel-pad") == 0) channel_pads = argv[i + 1];
+        else if (strcmp(argv[i], "--workspace-mib") == 0) workspace_mib = atoi(argv[i + 1]);
         else {
             fprintf(stderr, "featurize_gpu: unknown option %s\n", argv[i]);
             return 2;

@@ -98,6 +98,11 @@ step featurize_gpu_half 60 "$bin/featurize_gpu" --models InceptionV3,Xception,VG
 # end-to-end goal; Xception ran at 1.9k with the scalar depthwise kernel, now vectorized).
 step featurize_gpu_profile_half 30 "$bin/featurize_gpu" --models InceptionV3,Xception --batches 256 --precisions fp16 \
   --search timed --fuse on --seconds 0.3 --profile 12
+# The cuDNN workspace cap (256 MiB by default) against bigger ones, InceptionV3 fp16 batch 256.
+for mib in 1024 4096; do
+  step featurize_gpu_workspace_$mib 25 "$bin/featurize_gpu" --models InceptionV3,ResNet50 --batches 256 \
+    --precisions fp16 --search timed --fuse on --seconds 0.3 --workspace-mib $mib
+done
 # One step per model: a single step for all five ran out of its limit after ResNet50 and InceptionV3 (04:14 run).
 for model in ResNet50 InceptionV3 Xception VGG16 VGG19; do
   PYTHONUNBUFFERED=1 step featurize_torch_$model 45 python3 "$root/bench/featurize_torch_gpu.py" --batches 256,32,1 \
