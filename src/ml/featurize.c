@@ -19,12 +19,12 @@
 #include "core/sha256.h"
 #include "core/status.h"
 #include "core/thread_pool.h"
-#include "backend/pinned.h"
 #include "dlp/device.h"
 #include "dlp/weights.h"
 #include "graph/backend_choice.h"
 #include "graph/plan_images.h"
 #include "image/image_internal.h"
+#include "ml/batch_runner.h"
 #include "ml/decode_stream.h"
 #include "ml/feature_cache.h"
 
@@ -230,37 +230,15 @@ const char *dlp_featurizer_weights_path(const dlp_featurizer *featurizer) { retu
 const char *dlp_featurizer_weights_sha256(const dlp_featurizer *featurizer) { return featurizer->weights_sha256; }
 const char *dlp_featurizer_device(const dlp_featurizer *featurizer) { return featurizer->device; }
 
-/* ---- Running: the decode stream (ml/decode_stream.h) feeds batches; on a
- * GPU two are in flight: batch k is queued (copy, resize, network, download)
- * before batch k - 1's features are waited for, so the GPU never waits for
- * the CPU's bookkeeping, and the CPU threads decode further ahead. ---- */
-
-typedef struct row_failure {
-    size_t row;
-    dlp_status status;
-    char *message;
-} row_failure;
+/* ---- Running: the decode stream (ml/decode_stream.h) feeds batches to the
+ * batch runner (ml/batch_runner.h): on a GPU two are in flight. ---- */
 
 typedef struct run_state {
     dlp_featurizer *featurizer;
-    dlp_dataset *dataset;
-    size_t first, count;
+    size_t first;
     float *features;          /* the caller's: row first at index 0 */
     dlp_featurize_stats stats;
-    row_failure *failures;    /* recorded on the dataset once the stream has stopped reading it */
-    size_t failure_count, failure_capacity;
-    dlp_featurize_progress progress;
-    void *progress_context;
 } run_state;
-
-/* A batch whose network run was queued, and where its features land. */
-typedef struct in_flight {
-    dlp_decoded_batch *batch;
-    int slot;                 /* its device staging slot, 0 or 1 */
-    float *output;            /* batch_size x dim, pinned on a GPU */
-    bool output_pinned;
-    uint64_t ticket;
-} in_flight;
 
 /* dlp_decode_stream_options.lookup: fills the row's features from the cache. */
 static bool lookup_cached(void *context, const char *content_key, size_t row)
@@ -270,106 +248,35 @@ static bool lookup_cached(void *context, const char *content_key, size_t row)
     return dlp_feature_cache_read(featurizer->cache, content_key, run->features + (row - run->first) * featurizer->dim);
 }
 
-static dlp_status launch_batch(run_state *run, in_flight *flight, dlp_decoded_batch *batch)
+/* dlp_batch_runner.landed: features to their rows and into the cache. */
+static dlp_status land_features(void *context, const dlp_decoded_batch *batch, const float *outputs)
 {
+    run_state *run = context;
     dlp_featurizer *featurizer = run->featurizer;
-    flight->batch = batch;
-    size_t m = batch->network_count;
-    if (m == 0) return DLP_OK;
-    if (featurizer->device_preprocess) {
-        DLP_TRY(dlp_plan_stage_images(featurizer->plan, flight->slot, batch->packed, &batch->layout));
-        DLP_TRY(dlp_plan_run_staged_images(featurizer->plan, flight->slot, m, featurizer->resize,
-                                           featurizer->normalize));
-    } else {
-        DLP_TRY(dlp_plan_run(featurizer->plan, batch->input, (int)m));
-    }
-    return dlp_plan_read_output_async(featurizer->plan, 0, flight->output, m * featurizer->dim, &flight->ticket);
-}
-
-static dlp_status note_failure(run_state *run, size_t row, dlp_status status, const char *message)
-{
-    if (run->failure_count == run->failure_capacity) {
-        size_t capacity = run->failure_capacity ? 2 * run->failure_capacity : 64;
-        row_failure *grown = realloc(run->failures, capacity * sizeof *grown);
-        if (!grown) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "featurize: out of memory");
-        run->failures = grown;
-        run->failure_capacity = capacity;
-    }
-    char *copy = strdup(message);
-    if (!copy) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "featurize: out of memory");
-    run->failures[run->failure_count++] = (row_failure){row, status, copy};
-    return DLP_OK;
-}
-
-/* Waits for a launched batch's features, puts them in their rows and the
- * cache, notes its failures, and gives its buffer back to the stream. */
-static dlp_status land_batch(run_state *run, dlp_decode_stream *stream, in_flight *flight)
-{
-    dlp_featurizer *featurizer = run->featurizer;
-    dlp_decoded_batch *batch = flight->batch;
-    size_t dim = featurizer->dim, m = batch->network_count;
-    if (m) DLP_TRY(dlp_plan_wait_output(featurizer->plan, flight->ticket));
+    size_t dim = featurizer->dim;
     float *rows = run->features + (batch->first - run->first) * dim;
-    for (size_t i = 0; i < m; i++) {
+    for (size_t i = 0; i < batch->network_count; i++) {
         size_t slot = batch->network_slots[i];
-        memcpy(rows + slot * dim, flight->output + i * dim, dim * sizeof(float));
-        if (featurizer->cache)
-            dlp_feature_cache_write(featurizer->cache, batch->content_key[slot], flight->output + i * dim);
+        memcpy(rows + slot * dim, outputs + i * dim, dim * sizeof(float));
+        if (featurizer->cache) dlp_feature_cache_write(featurizer->cache, batch->content_key[slot], outputs + i * dim);
     }
-    run->stats.computed += m;
-    for (size_t slot = 0; slot < batch->count; slot++) {
-        if (batch->cache_hit[slot]) run->stats.cache_hits++;
-        if (batch->status[slot] != DLP_OK)
-            DLP_TRY(note_failure(run, batch->first + slot, batch->status[slot], batch->message[slot]));
-    }
-    size_t done = batch->first - run->first + batch->count;
-    dlp_decode_stream_release(stream, batch);
-    flight->batch = NULL;
-    if (run->progress) run->progress(run->progress_context, done, run->count);
+    run->stats.computed += batch->network_count;
+    for (size_t slot = 0; slot < batch->count; slot++) run->stats.cache_hits += batch->cache_hit[slot];
     return DLP_OK;
 }
 
-/* The batches, in order: on a GPU batch k is launched before batch k - 1
- * lands; on the CPU (where the network uses every core) one at a time. */
-static dlp_status run_batches(run_state *run, dlp_decode_stream *stream, in_flight flights[2])
+/* Every failed row (new or earlier) gets NaN features. */
+static dlp_status fill_failed(run_state *run, dlp_dataset *dataset, size_t count)
 {
-    bool overlap = run->featurizer->cuda_device >= 0;
-    in_flight *previous = NULL;
-    for (size_t k = 0;; k++) {
-        dlp_decoded_batch *batch = NULL;
-        DLP_TRY(dlp_decode_stream_next(stream, &batch));
-        in_flight *current = batch ? &flights[k % 2] : NULL;
-        if (current) DLP_TRY(launch_batch(run, current, batch));
-        if (previous) DLP_TRY(land_batch(run, stream, previous));
-        previous = current;
-        if (previous && !overlap) {
-            DLP_TRY(land_batch(run, stream, previous));
-            previous = NULL;
-        }
-        if (!batch) return DLP_OK;
-    }
-}
-
-/* After the stream: the new failures go on the dataset, and every failed
- * row (new or earlier) gets NaN features. */
-static dlp_status record_failures(run_state *run)
-{
-    dlp_status status = DLP_OK;
-    for (size_t i = 0; i < run->failure_count; i++) {
-        const row_failure *failure = &run->failures[i];
-        if (status == DLP_OK)
-            status = dlp_dataset_set_error(run->dataset, failure->row, failure->status, failure->message);
-        free(failure->message);
-    }
     size_t dim = run->featurizer->dim;
-    for (size_t i = 0; status == DLP_OK && i < run->count; i++) {
+    for (size_t i = 0; i < count; i++) {
         dlp_row row;
-        status = dlp_dataset_row(run->dataset, run->first + i, &row);
-        if (status != DLP_OK || row.status == DLP_OK) continue;
+        DLP_TRY(dlp_dataset_row(dataset, run->first + i, &row));
+        if (row.status == DLP_OK) continue;
         for (size_t j = 0; j < dim; j++) run->features[i * dim + j] = NAN;
         run->stats.failed++;
     }
-    return status;
+    return DLP_OK;
 }
 
 static dlp_decode_stream_options stream_options(const dlp_featurizer *featurizer, run_state *run)
@@ -393,18 +300,6 @@ static dlp_decode_stream_options stream_options(const dlp_featurizer *featurizer
     return options;
 }
 
-static dlp_status alloc_flights(const dlp_featurizer *featurizer, in_flight flights[2])
-{
-    size_t bytes = (size_t)featurizer->batch_size * featurizer->dim * sizeof(float);
-    for (int i = 0; i < 2; i++) {
-        flights[i] = (in_flight){.slot = i};
-        int device = featurizer->cuda_device;
-        flights[i].output = device >= 0 ? dlp_pinned_alloc(bytes, device, &flights[i].output_pinned) : malloc(bytes);
-        if (!flights[i].output) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "featurize: cannot allocate %zu bytes", bytes);
-    }
-    return DLP_OK;
-}
-
 dlp_status dlp_featurizer_run(dlp_featurizer *featurizer, dlp_dataset *dataset, size_t first, size_t count,
                               float *features, dlp_featurize_progress progress, void *progress_context,
                               dlp_featurize_stats *stats_out)
@@ -415,24 +310,15 @@ dlp_status dlp_featurizer_run(dlp_featurizer *featurizer, dlp_dataset *dataset, 
         return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "featurize: rows [%zu, %zu) outside the dataset's %zu rows", first,
                         first + count, dlp_dataset_size(dataset));
     double start = now_seconds();
-    run_state run = {.featurizer = featurizer, .dataset = dataset, .first = first, .count = count,
-                     .features = features, .stats = {.rows = count}, .progress = progress,
-                     .progress_context = progress_context};
-    in_flight flights[2] = {{0}, {0}};
-    dlp_decode_stream *stream = NULL;
-    dlp_decode_stream_options options = stream_options(featurizer, &run);
-    dlp_status status = alloc_flights(featurizer, flights);
-    if (status == DLP_OK) status = dlp_decode_stream_start(featurizer->pool, dataset, first, count, &options, &stream);
-    if (status == DLP_OK) status = run_batches(&run, stream, flights);
-    /* A failed call may leave a launch queued: let it finish before its output buffer goes. */
-    for (int i = 0; i < 2; i++)
-        if (flights[i].batch) dlp_plan_wait_output(featurizer->plan, flights[i].ticket);
-    dlp_decode_stream_destroy(stream);
+    run_state run = {.featurizer = featurizer, .first = first, .features = features, .stats = {.rows = count}};
+    dlp_decode_stream_options stream = stream_options(featurizer, &run);
+    dlp_batch_runner runner = {.plan = featurizer->plan, .output_floats = featurizer->dim,
+                               .cuda_device = featurizer->cuda_device, .resize = featurizer->resize,
+                               .normalize = featurizer->normalize, .landed = land_features, .context = &run,
+                               .progress = progress, .progress_context = progress_context};
+    dlp_status status = dlp_batch_runner_run(&runner, featurizer->pool, dataset, first, count, &stream);
     dlp_feature_cache_flush(featurizer->cache); /* the next call (or process) finds them */
-    dlp_status recorded = record_failures(&run);
-    if (status == DLP_OK) status = recorded;
-    for (int i = 0; i < 2; i++) dlp_pinned_free(flights[i].output, flights[i].output_pinned);
-    free(run.failures);
+    if (status == DLP_OK) status = fill_failed(&run, dataset, count);
     run.stats.seconds = now_seconds() - start;
     if (stats_out) *stats_out = run.stats;
     return status;
