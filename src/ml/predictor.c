@@ -1,6 +1,8 @@
 /* predictor.c: a zoo model with its ImageNet top over dataset rows or
  * preprocessed tensors (sparkdl's DeepImagePredictor); the ranking and the
- * class list are in imagenet_classes.c. */
+ * class list are in imagenet_classes.c. Dataset rows go through the
+ * featurizer's machinery: the decode stream and the batch runner (on a GPU
+ * the CPU threads only decode, the device resizes, two batches in flight). */
 #include "dlp/predictor.h"
 
 #include <math.h>
@@ -10,14 +12,19 @@
 #include <unistd.h>
 
 #include "core/status.h"
+#include "core/thread_pool.h"
 #include "dlp/device.h"
 #include "dlp/weights.h"
 #include "graph/backend_choice.h"
+#include "graph/plan_images.h"
+#include "ml/batch_runner.h"
 
 struct dlp_predictor {
     const dlp_model_info *model;
     dlp_resize resize;
     int batch_size, threads;
+    int cuda_device;          /* -1 on the CPU */
+    dlp_thread_pool *pool;    /* decodes dataset rows */
     dlp_backend *backend;
     dlp_plan *plan;
     char *weights_path;
@@ -36,6 +43,7 @@ static dlp_status choose_device(dlp_predictor *predictor, const char *device)
     dlp_backend_choice choice;
     DLP_TRY(dlp_backend_choose(device, predictor->threads, NULL, &choice));
     predictor->backend = choice.backend;
+    predictor->cuda_device = choice.cuda_device;
     memcpy(predictor->device, choice.described, sizeof predictor->device);
     return DLP_OK;
 }
@@ -146,6 +154,7 @@ static dlp_status create_predictor(const dlp_predictor_options *options, const d
     } else if (status == DLP_OK) {
         status = load_and_plan(predictor, options->weights);
     }
+    if (status == DLP_OK) status = dlp_thread_pool_create(options->threads, &predictor->pool);
     if (status != DLP_OK) {
         dlp_predictor_destroy(predictor);
         return status;
@@ -171,6 +180,7 @@ void dlp_predictor_destroy(dlp_predictor *predictor)
     if (!predictor) return;
     dlp_plan_destroy(predictor->plan);
     dlp_backend_destroy(predictor->backend);
+    dlp_thread_pool_destroy(predictor->pool);
     free(predictor->weights_path);
     free(predictor);
 }
@@ -191,6 +201,22 @@ dlp_status dlp_predictor_run_tensors(dlp_predictor *predictor, const float *inpu
     return DLP_OK;
 }
 
+typedef struct run_state {
+    size_t first;
+    float *probabilities;     /* the caller's: row first at index 0 */
+} run_state;
+
+/* dlp_batch_runner.landed: each computed row's 1000 probabilities to its place. */
+static dlp_status land_probabilities(void *context, const dlp_decoded_batch *batch, const float *outputs)
+{
+    run_state *run = context;
+    float *rows = run->probabilities + (batch->first - run->first) * DLP_IMAGENET_CLASSES;
+    for (size_t i = 0; i < batch->network_count; i++)
+        memcpy(rows + batch->network_slots[i] * DLP_IMAGENET_CLASSES, outputs + i * DLP_IMAGENET_CLASSES,
+               DLP_IMAGENET_CLASSES * sizeof(float));
+    return DLP_OK;
+}
+
 dlp_status dlp_predictor_run(dlp_predictor *predictor, dlp_dataset *dataset, size_t first, size_t count,
                              float *probabilities, size_t *failed)
 {
@@ -199,25 +225,29 @@ dlp_status dlp_predictor_run(dlp_predictor *predictor, dlp_dataset *dataset, siz
         return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "predictor: rows %zu..%zu of a dataset of %zu", first,
                         first + count, dlp_dataset_size(dataset));
     const dlp_model_info *model = predictor->model;
-    size_t batch = (size_t)predictor->batch_size, pixels = (size_t)model->input_h * model->input_w * 3;
-    float *input = malloc(batch * pixels * sizeof(float));
-    if (!input) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "predictor: out of memory for a batch of %zu images", batch);
     dlp_normalize normalize = model->preprocessing == DLP_PREPROCESS_CAFFE ? DLP_NORMALIZE_CAFFE : DLP_NORMALIZE_TF;
-    dlp_status status = DLP_OK;
-    for (size_t done = 0; done < count && status == DLP_OK; done += batch) {
-        size_t n = count - done < batch ? count - done : batch, batch_failed = 0;
-        status = dlp_image_load_batch(dataset, first + done, n, model->input_h, model->input_w, predictor->resize,
-                                      normalize, predictor->threads, input, &batch_failed);
-        float *out = probabilities + done * DLP_IMAGENET_CLASSES;
-        if (status == DLP_OK) status = dlp_predictor_run_tensors(predictor, input, n, out);
-        for (size_t i = 0; i < n && status == DLP_OK; i++) {
-            dlp_row row;
-            dlp_dataset_row(dataset, first + done + i, &row);
-            if (row.status != DLP_OK)
-                for (int c = 0; c < DLP_IMAGENET_CLASSES; c++) out[i * DLP_IMAGENET_CLASSES + c] = NAN;
-        }
-        if (failed) *failed += batch_failed;
+    bool on_gpu = predictor->cuda_device >= 0;
+    dlp_decode_stream_options stream = {
+        .batch_size = (size_t)predictor->batch_size,
+        .ring = on_gpu ? 3 : 1,
+        .output = dlp_plan_takes_images(predictor->plan) ? DLP_DECODE_PACKED : DLP_DECODE_RESIZED,
+        .pinned_device = predictor->cuda_device,
+        .out_h = model->input_h,
+        .out_w = model->input_w,
+        .resize = predictor->resize,
+        .normalize = normalize,
+    };
+    run_state run = {first, probabilities};
+    dlp_batch_runner runner = {.plan = predictor->plan, .output_floats = DLP_IMAGENET_CLASSES,
+                               .cuda_device = predictor->cuda_device, .resize = predictor->resize,
+                               .normalize = normalize, .landed = land_probabilities, .context = &run};
+    DLP_TRY(dlp_batch_runner_run(&runner, predictor->pool, dataset, first, count, &stream));
+    for (size_t i = 0; i < count; i++) {
+        dlp_row row;
+        DLP_TRY(dlp_dataset_row(dataset, first + i, &row));
+        if (row.status == DLP_OK) continue;
+        for (int c = 0; c < DLP_IMAGENET_CLASSES; c++) probabilities[i * DLP_IMAGENET_CLASSES + c] = NAN;
+        if (failed) ++*failed;
     }
-    free(input);
-    return status;
+    return DLP_OK;
 }
