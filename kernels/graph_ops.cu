@@ -224,6 +224,24 @@ __global__ void depthwise_kernel(dlp_cuda_window g, const T *in, const float *ke
     }
 }
 
+// Where channel group i of an NHWC output (groups of `lanes` channels per
+// pixel) is: its first channel, pixel index, column, row and image.
+struct output_group {
+    int c, ox, oy;
+    size_t pixel, b;
+};
+
+__device__ __forceinline__ output_group output_group_at(const dlp_cuda_window &g, size_t i, int groups, int lanes)
+{
+    output_group at;
+    at.c = (int)(i % groups) * lanes;
+    at.pixel = i / groups;
+    at.ox = (int)(at.pixel % g.out_w);
+    at.oy = (int)(at.pixel / g.out_w % g.out_h);
+    at.b = at.pixel / ((size_t)g.out_w * g.out_h);
+    return at;
+}
+
 // depthwise_kernel with a multiplier of 1 on 16 bytes of channels per thread
 // (vector_fits(in_c)): one index computation and one load per tap for 8 half
 // (4 float) channels instead of one per channel (Xception's separable convs).
@@ -234,10 +252,9 @@ __global__ void depthwise_vector_kernel(dlp_cuda_window g, const T *in, const fl
     int groups = g.out_c / L;
     size_t total = (size_t)g.batch * g.out_h * g.out_w * groups;
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
-        int c = (int)(i % groups) * L;
-        size_t pixel = i / groups;
-        int ox = (int)(pixel % g.out_w), oy = (int)(pixel / g.out_w % g.out_h);
-        size_t b = pixel / ((size_t)g.out_w * g.out_h);
+        output_group at = output_group_at(g, i, groups, L);
+        int c = at.c, ox = at.ox, oy = at.oy;
+        size_t pixel = at.pixel, b = at.b;
         float sum[L];
 #pragma unroll
         for (int k = 0; k < L; k++) sum[k] = bias ? bias[c + k] : 0.0f;
@@ -297,10 +314,9 @@ template <typename T> __global__ void pool_vector_kernel(dlp_cuda_window g, int 
     int groups = g.out_c / L;
     size_t total = (size_t)g.batch * g.out_h * g.out_w * groups;
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
-        int c = (int)(i % groups) * L;
-        size_t pixel = i / groups;
-        int ox = (int)(pixel % g.out_w), oy = (int)(pixel / g.out_w % g.out_h);
-        size_t b = pixel / ((size_t)g.out_w * g.out_h);
+        output_group at = output_group_at(g, i, groups, L);
+        int c = at.c, ox = at.ox, oy = at.oy;
+        size_t pixel = at.pixel, b = at.b;
         int y0 = oy * g.stride_h - g.pad_top, x0 = ox * g.stride_w - g.pad_left;
         int y1 = min(y0 + g.kernel_h, g.in_h), x1 = min(x0 + g.kernel_w, g.in_w);
         y0 = max(y0, 0), x0 = max(x0, 0);
