@@ -166,7 +166,7 @@ static dlp_status apply_images(const apply_settings *s, const dlp_keras_model *m
     dlp_status status = dlp_plan_create(dlp_keras_model_graph(model), backend, batch, &name, 1, &plan);
     if (status != DLP_OK) return status;
     float *input = malloc((size_t)batch * pixels * sizeof(float));
-    if (!input) status = DLP_ERR_OUT_OF_MEMORY;
+    if (!input) status = dlp_fail(DLP_ERR_OUT_OF_MEMORY, "apply: cannot allocate a batch of %d images", batch);
     for (size_t first = 0; first < rows && status == DLP_OK; first += (size_t)batch) {
         size_t n = rows - first < (size_t)batch ? rows - first : (size_t)batch, failed = 0;
         status = dlp_image_load_batch(dataset, first, n, in.h, in.w, s->resize, s->normalize, s->threads, input,
