@@ -80,7 +80,7 @@ static dlp_status land_batch(run_state *run, in_flight *flight)
 
 static dlp_status run_batches(run_state *run, in_flight flights[2])
 {
-    bool overlap = run->runner->cuda_device >= 0;
+    bool overlap = run->runner->overlap;
     in_flight *previous = NULL;
     for (size_t k = 0;; k++) {
         dlp_decoded_batch *batch = NULL;
@@ -123,6 +123,9 @@ static dlp_status record_failures(run_state *run, dlp_dataset *dataset)
 dlp_status dlp_batch_runner_run(const dlp_batch_runner *runner, dlp_thread_pool *pool, dlp_dataset *dataset,
                                 size_t first, size_t count, const dlp_decode_stream_options *stream)
 {
+    if (runner->overlap && stream->ring < 2)
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT,
+                        "batch runner: two batches in flight need a ring of 2 or more, not %d", stream->ring);
     run_state run = {.runner = runner, .first = first, .count = count};
     in_flight flights[2] = {{.slot = 0}, {.slot = 1}};
     dlp_status status = alloc_flights(runner, stream->batch_size, flights);

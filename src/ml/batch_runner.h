@@ -20,7 +20,11 @@
 typedef struct dlp_batch_runner {
     dlp_plan *plan;             /* its output 0 is what each batch gives */
     size_t output_floats;       /* per image */
-    int cuda_device;            /* -1: the CPU (one batch at a time); else outputs land in pinned memory */
+    int cuda_device;            /* >= 0: outputs land in memory pinned for this GPU */
+    /* Launch batch k before landing batch k - 1 (a GPU, whose runs and
+     * downloads are asynchronous); needs a stream ring of 2 or more. Off:
+     * one batch at a time (the CPU, where the network takes every core). */
+    bool overlap;
     /* PACKED batches (stream.output): resized and normalized on the device
      * with these; RESIZED ones go in as they are. */
     dlp_resize resize;

@@ -313,7 +313,8 @@ dlp_status dlp_featurizer_run(dlp_featurizer *featurizer, dlp_dataset *dataset, 
     run_state run = {.featurizer = featurizer, .first = first, .features = features, .stats = {.rows = count}};
     dlp_decode_stream_options stream = stream_options(featurizer, &run);
     dlp_batch_runner runner = {.plan = featurizer->plan, .output_floats = featurizer->dim,
-                               .cuda_device = featurizer->cuda_device, .resize = featurizer->resize,
+                               .cuda_device = featurizer->cuda_device, .overlap = featurizer->cuda_device >= 0,
+                               .resize = featurizer->resize,
                                .normalize = featurizer->normalize, .landed = land_features, .context = &run,
                                .progress = progress, .progress_context = progress_context};
     dlp_status status = dlp_batch_runner_run(&runner, featurizer->pool, dataset, first, count, &stream);

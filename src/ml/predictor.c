@@ -239,7 +239,7 @@ dlp_status dlp_predictor_run(dlp_predictor *predictor, dlp_dataset *dataset, siz
     };
     run_state run = {first, probabilities};
     dlp_batch_runner runner = {.plan = predictor->plan, .output_floats = DLP_IMAGENET_CLASSES,
-                               .cuda_device = predictor->cuda_device, .resize = predictor->resize,
+                               .cuda_device = predictor->cuda_device, .overlap = on_gpu, .resize = predictor->resize,
                                .normalize = normalize, .landed = land_probabilities, .context = &run};
     DLP_TRY(dlp_batch_runner_run(&runner, predictor->pool, dataset, first, count, &stream));
     for (size_t i = 0; i < count; i++) {

@@ -1,4 +1,6 @@
-/* The featurizer's decode stream (src/ml/decode_stream.h): every row of the
+/* The featurizer's decode stream (src/ml/decode_stream.h) and the batch
+ * runner on top of it (src/ml/batch_runner.h).
+ * The stream: every row of the
  * range comes back once, in order, in its batch; decoded pixels (PACKED) are
  * TensorFlow's (the .rgb fixtures of tests/oracle/image_oracle.py) wherever
  * the stream put them (in place or spilled and copied); resized inputs
@@ -6,8 +8,15 @@
  * non-image files fail with their path, rows that failed before are left
  * alone, cache lookups skip decoding. Batch sizes, ring sizes, thread counts
  * and how many batches the consumer holds vary; stopping early leaks
- * nothing (ASan) and never hangs. */
+ * nothing (ASan) and never hangs.
+ * The runner, on the CPU backend with a one-op network (global average
+ * pooling, so each output is the mean of the row's resized input): with two
+ * batches in flight or one at a time, every good row's output equals the mean
+ * of dlp_image_resize_float of TensorFlow's pixels (1e-6), batches land in
+ * order with progress after each, the new failures are on the dataset after
+ * the run, earlier ones unchanged; two in flight on a ring of 1 is refused. */
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +24,7 @@
 #include "check.h"
 #include "core/sha256.h"
 #include "dlp/dlp.h"
+#include "ml/batch_runner.h"
 #include "ml/decode_stream.h"
 
 enum { FILE_COUNT = 6, OUT_H = 11, OUT_W = 13, MAX_HELD = 8 };
@@ -147,7 +157,8 @@ static void run_stream(const run_config *c)
     dlp_thread_pool *pool = NULL;
     CHECK_OK(dlp_thread_pool_create(c->threads, &pool));
     dlp_decode_stream_options options = {.batch_size = c->batch_size, .ring = c->ring, .output = c->output,
-                                         .out_h = OUT_H, .out_w = OUT_W, .resize = DLP_RESIZE_BILINEAR, .pinned_device = -1,
+                                         .out_h = OUT_H, .out_w = OUT_W, .resize = DLP_RESIZE_BILINEAR,
+                                         .pinned_device = -1,
                                          .normalize = DLP_NORMALIZE_TF, .hash = c->hash,
                                          .lookup = c->hash ? looked_up : NULL};
     dlp_decode_stream *stream = NULL;
@@ -206,6 +217,112 @@ static void check_early_stops(void)
     dlp_dataset_destroy(dataset);
 }
 
+typedef struct runner_tally {
+    size_t first, next_first, landed, wrong, progress_calls, last_done;
+    float *outputs; /* count x 3 */
+} runner_tally;
+
+static dlp_status land_means(void *context, const dlp_decoded_batch *batch, const float *outputs)
+{
+    runner_tally *tally = context;
+    if (batch->first != tally->next_first) tally->wrong++;
+    tally->next_first = batch->first + batch->count;
+    for (size_t i = 0; i < batch->network_count; i++)
+        memcpy(tally->outputs + (batch->first - tally->first + batch->network_slots[i]) * 3, outputs + i * 3,
+               3 * sizeof(float));
+    tally->landed += batch->network_count;
+    return DLP_OK;
+}
+
+static void count_progress(void *context, size_t done, size_t total)
+{
+    runner_tally *tally = context;
+    if (done <= tally->last_done || done > total) tally->wrong++;
+    tally->last_done = done;
+    tally->progress_calls++;
+}
+
+/* After a run: good rows untouched, new failures recorded, earlier ones kept. */
+static bool dataset_row_is_right(row_kind kind, const dlp_row *info)
+{
+    switch (kind) {
+    case ROW_GOOD: return info->status == DLP_OK;
+    case ROW_FAILED_BEFORE: return info->status == DLP_ERR_IO && strcmp(info->message, "failed before") == 0;
+    case ROW_MISSING: return info->status == DLP_ERR_IO && strstr(info->message, missing_path);
+    default: return info->status == DLP_ERR_UNSUPPORTED && strstr(info->message, text_path);
+    }
+}
+
+static void run_runner(dlp_plan *plan, bool overlap, int ring, size_t batch_size)
+{
+    size_t rows = 90, first = 3, count = 80;
+    dlp_dataset *dataset = make_dataset(rows);
+    dlp_thread_pool *pool = NULL;
+    CHECK_OK(dlp_thread_pool_create(3, &pool));
+    runner_tally tally = {first, first, 0, 0, 0, 0, calloc(count * 3, sizeof(float))};
+    dlp_decode_stream_options stream = {.batch_size = batch_size, .ring = ring, .output = DLP_DECODE_RESIZED,
+                                        .out_h = OUT_H, .out_w = OUT_W, .resize = DLP_RESIZE_BILINEAR,
+                                        .normalize = DLP_NORMALIZE_TF, .pinned_device = -1};
+    dlp_batch_runner runner = {.plan = plan, .output_floats = 3, .cuda_device = -1, .overlap = overlap,
+                               .landed = land_means, .context = &tally, .progress = count_progress,
+                               .progress_context = &tally};
+    CHECK_OK(dlp_batch_runner_run(&runner, pool, dataset, first, count, &stream));
+    size_t good = 0;
+    double worst = 0;
+    for (size_t i = 0; i < count; i++) {
+        size_t row = first + i;
+        dlp_row info;
+        CHECK_OK(dlp_dataset_row(dataset, row, &info));
+        row_kind kind = kind_of(row);
+        if (!dataset_row_is_right(kind, &info)) tally.wrong++;
+        if (kind != ROW_GOOD) continue;
+        good++;
+        const float *resized = references[row % FILE_COUNT].resized;
+        for (int c = 0; c < 3; c++) {
+            double mean = 0;
+            for (int p = 0; p < OUT_H * OUT_W; p++) mean += resized[p * 3 + c];
+            mean /= OUT_H * OUT_W;
+            worst = fmax(worst, fabs(tally.outputs[i * 3 + c] - mean));
+        }
+    }
+    size_t batches = (count + batch_size - 1) / batch_size;
+    if (tally.wrong || tally.landed != good || worst > 1e-6 || tally.progress_calls != batches ||
+        tally.last_done != count)
+        fprintf(stderr, "runner overlap %d ring %d batch %zu: %zu wrong, %zu of %zu landed, worst %.3g, %zu progress\n",
+                overlap, ring, batch_size, tally.wrong, tally.landed, good, worst, tally.progress_calls);
+    CHECK(tally.wrong == 0 && tally.landed == good && worst <= 1e-6);
+    CHECK(tally.progress_calls == batches && tally.last_done == count);
+    free(tally.outputs);
+    dlp_thread_pool_destroy(pool);
+    dlp_dataset_destroy(dataset);
+}
+
+static void check_runner(void)
+{
+    dlp_graph *graph = NULL;
+    int input = 0, pooled = 0;
+    CHECK_OK(dlp_graph_create(&graph));
+    CHECK_OK(dlp_graph_input(graph, "input_1", (dlp_shape){OUT_H, OUT_W, 3}, &input));
+    CHECK_OK(dlp_graph_unary(graph, "gap", DLP_OP_GLOBAL_AVG_POOL, input, &pooled));
+    dlp_backend *cpu = NULL;
+    dlp_plan *plan = NULL;
+    const char *outputs[1] = {"gap"};
+    CHECK_OK(dlp_backend_create_cpu(2, &cpu));
+    CHECK_OK(dlp_plan_create(graph, cpu, 16, outputs, 1, &plan));
+    dlp_graph_destroy(graph);
+    if (plan) {
+        run_runner(plan, true, 3, 7);
+        run_runner(plan, true, 2, 16);
+        run_runner(plan, false, 1, 5);
+        run_runner(plan, false, 3, 1);
+        dlp_decode_stream_options stream = {.batch_size = 4, .ring = 1, .pinned_device = -1};
+        dlp_batch_runner runner = {.plan = plan, .output_floats = 3, .cuda_device = -1, .overlap = true};
+        CHECK_FAILS(dlp_batch_runner_run(&runner, NULL, NULL, 0, 0, &stream), DLP_ERR_INVALID_ARGUMENT, "ring of 2");
+    }
+    dlp_plan_destroy(plan);
+    dlp_backend_destroy(cpu);
+}
+
 int main(void)
 {
     char decode_dir[1100];
@@ -234,6 +351,7 @@ int main(void)
     };
     for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++) run_stream(&configs[i]);
     check_early_stops();
+    check_runner();
     for (int f = 0; f < FILE_COUNT; f++) {
         free(references[f].pixels);
         free(references[f].resized);
