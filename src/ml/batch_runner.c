@@ -120,6 +120,20 @@ static dlp_status record_failures(run_state *run, dlp_dataset *dataset)
     return status;
 }
 
+void dlp_batch_runner_init(dlp_batch_runner *runner, dlp_decode_stream_options *stream, dlp_plan *plan,
+                           int cuda_device, bool device_preprocess, size_t batch_size, int input_h, int input_w,
+                           dlp_resize resize, dlp_normalize normalize)
+{
+    bool on_gpu = cuda_device >= 0;
+    *runner = (dlp_batch_runner){.plan = plan, .output_floats = dlp_shape_elements(dlp_plan_output_shape(plan, 0)),
+                                 .cuda_device = cuda_device, .overlap = on_gpu, .resize = resize,
+                                 .normalize = normalize};
+    *stream = (dlp_decode_stream_options){.batch_size = batch_size, .ring = on_gpu ? 3 : 1,
+                                          .output = device_preprocess ? DLP_DECODE_PACKED : DLP_DECODE_RESIZED,
+                                          .pinned_device = cuda_device, .out_h = input_h, .out_w = input_w,
+                                          .resize = resize, .normalize = normalize};
+}
+
 dlp_status dlp_batch_runner_run(const dlp_batch_runner *runner, dlp_thread_pool *pool, dlp_dataset *dataset,
                                 size_t first, size_t count, const dlp_decode_stream_options *stream)
 {

@@ -39,6 +39,16 @@ typedef struct dlp_batch_runner {
     void *progress_context;
 } dlp_batch_runner;
 
+/* The runner for plan (its output 0) on cuda_device (-1: the CPU) and the
+ * stream that feeds it: on a GPU two batches in flight over a ring of 3 (one
+ * more being decoded), pinned, PACKED when the device resizes
+ * (device_preprocess); on the CPU one batch at a time over a ring of 1 (the
+ * workers wait while the network takes the cores), RESIZED. Both zeroed
+ * first; the caller adds landed, progress and the stream's hashing. */
+void dlp_batch_runner_init(dlp_batch_runner *runner, dlp_decode_stream_options *stream, dlp_plan *plan,
+                           int cuda_device, bool device_preprocess, size_t batch_size, int input_h, int input_w,
+                           dlp_resize resize, dlp_normalize normalize);
+
 /* Decodes rows [first, first + count) of dataset on pool with stream's
  * options and runs every batch through runner->plan; afterwards each row
  * that failed now carries its reason on the dataset. */

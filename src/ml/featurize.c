@@ -83,12 +83,15 @@ static double now_seconds(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* fp16/bf16 featurizers time cuDNN's algorithms (and fuse conv+bias+activation). */
+static bool uses_timed_search(const dlp_featurizer_options *options) { return options->precision != DLP_CUDA_FP32; }
+
 /* --device and --precision (graph/backend_choice.h); fp16/bf16 featurizers
  * use the timed algorithm search and fused conv+bias+activation. */
 static dlp_status choose_backend(dlp_featurizer *featurizer, const dlp_featurizer_options *options)
 {
     dlp_cuda_options cuda = {.precision = options->precision, .allow_tf32 = options->allow_tf32};
-    if (options->precision != DLP_CUDA_FP32) cuda.search = DLP_CUDA_SEARCH_TIMED, cuda.fuse_bias_activation = true;
+    if (uses_timed_search(options)) cuda.search = DLP_CUDA_SEARCH_TIMED, cuda.fuse_bias_activation = true;
     dlp_backend_choice choice;
     DLP_TRY(dlp_backend_choose(options->device, options->threads, &cuda, &choice));
     featurizer->backend = choice.backend;
@@ -201,7 +204,7 @@ dlp_status dlp_featurizer_create(const dlp_featurizer_options *options, dlp_feat
         featurizer->device_preprocess = !options->cpu_preprocess && dlp_plan_takes_images(featurizer->plan);
     /* With the timed search (fp16/bf16 on a GPU), a short last batch would
      * time every convolution again at its size: it runs as a whole batch. */
-    if (status == DLP_OK && featurizer->cuda_device >= 0 && options->precision != DLP_CUDA_FP32)
+    if (status == DLP_OK && featurizer->cuda_device >= 0 && uses_timed_search(options))
         dlp_plan_run_whole_batches(featurizer->plan, true);
     if (status == DLP_OK) status = dlp_thread_pool_create(options->threads, &featurizer->pool);
     if (status == DLP_OK) status = open_cache(featurizer, options);
@@ -279,27 +282,6 @@ static dlp_status fill_failed(run_state *run, dlp_dataset *dataset, size_t count
     return DLP_OK;
 }
 
-static dlp_decode_stream_options stream_options(const dlp_featurizer *featurizer, run_state *run)
-{
-    bool on_gpu = featurizer->cuda_device >= 0;
-    dlp_decode_stream_options options = {
-        .batch_size = (size_t)featurizer->batch_size,
-        /* On a GPU: two batches in flight and one being decoded; on the CPU
-         * the workers wait while the network runs on the same cores. */
-        .ring = on_gpu ? 3 : 1,
-        .output = featurizer->device_preprocess ? DLP_DECODE_PACKED : DLP_DECODE_RESIZED,
-        .pinned_device = featurizer->cuda_device,
-        .out_h = featurizer->model->input_h,
-        .out_w = featurizer->model->input_w,
-        .resize = featurizer->resize,
-        .normalize = featurizer->normalize,
-        .hash = featurizer->cache != NULL,
-        .lookup = featurizer->cache ? lookup_cached : NULL,
-        .lookup_context = run,
-    };
-    return options;
-}
-
 dlp_status dlp_featurizer_run(dlp_featurizer *featurizer, dlp_dataset *dataset, size_t first, size_t count,
                               float *features, dlp_featurize_progress progress, void *progress_context,
                               dlp_featurize_stats *stats_out)
@@ -311,12 +293,18 @@ dlp_status dlp_featurizer_run(dlp_featurizer *featurizer, dlp_dataset *dataset, 
                         first + count, dlp_dataset_size(dataset));
     double start = now_seconds();
     run_state run = {.featurizer = featurizer, .first = first, .features = features, .stats = {.rows = count}};
-    dlp_decode_stream_options stream = stream_options(featurizer, &run);
-    dlp_batch_runner runner = {.plan = featurizer->plan, .output_floats = featurizer->dim,
-                               .cuda_device = featurizer->cuda_device, .overlap = featurizer->cuda_device >= 0,
-                               .resize = featurizer->resize,
-                               .normalize = featurizer->normalize, .landed = land_features, .context = &run,
-                               .progress = progress, .progress_context = progress_context};
+    dlp_batch_runner runner;
+    dlp_decode_stream_options stream;
+    dlp_batch_runner_init(&runner, &stream, featurizer->plan, featurizer->cuda_device, featurizer->device_preprocess,
+                          (size_t)featurizer->batch_size, featurizer->model->input_h, featurizer->model->input_w,
+                          featurizer->resize, featurizer->normalize);
+    runner.landed = land_features;
+    runner.context = &run;
+    runner.progress = progress;
+    runner.progress_context = progress_context;
+    stream.hash = featurizer->cache != NULL;
+    stream.lookup = featurizer->cache ? lookup_cached : NULL;
+    stream.lookup_context = &run;
     dlp_status status = dlp_batch_runner_run(&runner, featurizer->pool, dataset, first, count, &stream);
     dlp_feature_cache_flush(featurizer->cache); /* the next call (or process) finds them */
     if (status == DLP_OK) status = fill_failed(&run, dataset, count);

@@ -226,21 +226,14 @@ dlp_status dlp_predictor_run(dlp_predictor *predictor, dlp_dataset *dataset, siz
                         first + count, dlp_dataset_size(dataset));
     const dlp_model_info *model = predictor->model;
     dlp_normalize normalize = model->preprocessing == DLP_PREPROCESS_CAFFE ? DLP_NORMALIZE_CAFFE : DLP_NORMALIZE_TF;
-    bool on_gpu = predictor->cuda_device >= 0;
-    dlp_decode_stream_options stream = {
-        .batch_size = (size_t)predictor->batch_size,
-        .ring = on_gpu ? 3 : 1,
-        .output = dlp_plan_takes_images(predictor->plan) ? DLP_DECODE_PACKED : DLP_DECODE_RESIZED,
-        .pinned_device = predictor->cuda_device,
-        .out_h = model->input_h,
-        .out_w = model->input_w,
-        .resize = predictor->resize,
-        .normalize = normalize,
-    };
     run_state run = {first, probabilities};
-    dlp_batch_runner runner = {.plan = predictor->plan, .output_floats = DLP_IMAGENET_CLASSES,
-                               .cuda_device = predictor->cuda_device, .overlap = on_gpu, .resize = predictor->resize,
-                               .normalize = normalize, .landed = land_probabilities, .context = &run};
+    dlp_batch_runner runner;
+    dlp_decode_stream_options stream;
+    dlp_batch_runner_init(&runner, &stream, predictor->plan, predictor->cuda_device,
+                          dlp_plan_takes_images(predictor->plan), (size_t)predictor->batch_size, model->input_h,
+                          model->input_w, predictor->resize, normalize);
+    runner.landed = land_probabilities;
+    runner.context = &run;
     DLP_TRY(dlp_batch_runner_run(&runner, predictor->pool, dataset, first, count, &stream));
     for (size_t i = 0; i < count; i++) {
         dlp_row row;
