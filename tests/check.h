@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dlp/core.h"
+#include "dlp/device.h"
+
 static int check_failures;
 static int check_count;
 
@@ -94,6 +97,16 @@ static inline unsigned char *check_read_file(const char *path, size_t *size)
     if (bytes) bytes[*size] = 0;
     fclose(file);
     return bytes;
+}
+
+/* GPU suites: exits 77 (CTest's "skipped") with the reason when no CUDA device can be used. */
+static inline void check_skip_without_cuda(void)
+{
+    int count = 0;
+    dlp_status status = dlp_device_count(&count);
+    if (status == DLP_OK && count > 0) return;
+    printf("skipped: no CUDA device (%s)\n", status != DLP_OK ? dlp_last_error() : "the driver reports none");
+    exit(77);
 }
 
 static inline int check_summary(const char *suite)

@@ -187,11 +187,7 @@ static void check_half_with_cache(const char *weights, const char *fixtures, con
 
 int main(void)
 {
-    int devices = 0;
-    if (dlp_device_count(&devices) != DLP_OK || devices == 0) {
-        printf("SKIP: no CUDA device: %s\n", dlp_last_error());
-        return 77;
-    }
+    check_skip_without_cuda();
     const char *shared = getenv("DLP_SHARED_DIR"), *fixtures = getenv("DLP_FIXTURES");
     const char *tmp = getenv("DLP_TEST_TMP") ? getenv("DLP_TEST_TMP") : "/tmp";
     char weights[4200], oracle[4200];

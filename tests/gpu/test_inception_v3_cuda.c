@@ -34,11 +34,7 @@ static void run_model(dlp_graph *graph, dlp_backend *backend, const float *input
 
 int main(void)
 {
-    int devices = 0;
-    if (dlp_device_count(&devices) != DLP_OK) {
-        printf("skipped: %s\n", dlp_last_error());
-        return 77;
-    }
+    check_skip_without_cuda();
     const char *shared = check_env("DLP_SHARED_DIR");
     dlp_tensor_list *weights = NULL;
     if (!oracle_load_nsfwjs(shared, &weights)) return 77;

@@ -218,11 +218,7 @@ static void check_nsfwjs(const char *shared, dlp_backend *gpu)
 
 int main(void)
 {
-    int devices = 0;
-    if (dlp_device_count(&devices) != DLP_OK) {
-        printf("skipped: %s\n", dlp_last_error());
-        return 77;
-    }
+    check_skip_without_cuda();
     const char *fixtures = check_env("DLP_FIXTURES");
     const char *shared = check_env("DLP_SHARED_DIR");
     for (size_t i = 0; i < sizeof op_cases / sizeof op_cases[0]; i++) run_op_case(&op_cases[i]);

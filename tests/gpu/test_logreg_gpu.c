@@ -214,11 +214,7 @@ static void check_refusals(void)
 
 int main(void)
 {
-    int devices = 0;
-    if (dlp_device_count(&devices) != DLP_OK) {
-        printf("skipped: %s\n", dlp_last_error());
-        return 77;
-    }
+    check_skip_without_cuda();
     const char *fixtures = check_env("DLP_FIXTURES");
     dataset synth = {"synth", logreg_fixture_read(fixtures, "synth.features.f32", 800 * 300 * sizeof(float)), 800, 300,
                      logreg_fixture_read(fixtures, "synth.labels.f64", 800 * sizeof(double)), NULL};

@@ -71,12 +71,7 @@ static void compare(const dlp_image *images, int out_h, int out_w, dlp_resize me
 
 int main(void)
 {
-    int device_count = 0;
-    dlp_status status = dlp_device_count(&device_count);
-    if (status != DLP_OK || device_count < 1) {
-        printf("skipped: no CUDA device (%s)\n", status != DLP_OK ? dlp_last_error() : "the driver reports none");
-        return 77;
-    }
+    check_skip_without_cuda();
     dlp_image images[image_count];
     make_images(images);
     static const int sizes[][2] = {{224, 224}, {299, 299}, {17, 5}, {1, 1}};
@@ -89,6 +84,8 @@ int main(void)
                 DLP_ERR_INVALID_ARGUMENT, "unknown resize method 7");
     CHECK_FAILS(dlp_cuda_preprocess_images(0, images, image_count, 0, 8, DLP_RESIZE_AREA, DLP_NORMALIZE_NONE, &unused),
                 DLP_ERR_INVALID_ARGUMENT, "output 0x8");
+    int device_count = 0;
+    CHECK_OK(dlp_device_count(&device_count));
     CHECK_FAILS(dlp_cuda_preprocess_images(device_count, images, 1, 8, 8, DLP_RESIZE_AREA, DLP_NORMALIZE_NONE, &unused),
                 DLP_ERR_DEVICE, "expected 0..");
     for (int i = 0; i < image_count; i++) dlp_image_free(&images[i]);

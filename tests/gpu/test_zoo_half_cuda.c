@@ -139,11 +139,7 @@ int main(void)
     const char *only = getenv("DLP_ZOO_MODELS"), *modes = getenv("DLP_ZOO_HALF_MODES");
     if (!only || !*only) only = "inception_v3,xception,resnet50,vgg16,vgg19";
     if (!modes || !*modes) modes = "fp16,fp16-timed-fused,bf16,bf16-timed-fused,fp32-timed-fused";
-    int devices = 0;
-    if (dlp_device_count(&devices) != DLP_OK) {
-        printf("skipped: %s\n", dlp_last_error());
-        return 77;
-    }
+    check_skip_without_cuda();
     char photo[4096];
     snprintf(photo, sizeof photo, "%s/oracle/inception_v3/astronaut_299.png", shared);
     FILE *probe = fopen(photo, "rb");

@@ -386,11 +386,7 @@ int main(void)
     shared = check_env("DLP_SHARED_DIR");
     source_dir = check_env("DLP_SOURCE_DIR");
     tmp = check_env("DLP_TEST_TMP");
-    int devices = 0;
-    if (strcmp(PREDICTOR_DEVICE, "cpu") != 0 && dlp_device_count(&devices) != DLP_OK) {
-        printf("skipped: no CUDA device: %s\n", dlp_last_error());
-        return 77;
-    }
+    if (strcmp(PREDICTOR_DEVICE, "cpu") != 0) check_skip_without_cuda();
     char path[4096];
     snprintf(path, sizeof path, "%s/imagenet/decode_predictions.json", fixtures);
     json_error_t error;

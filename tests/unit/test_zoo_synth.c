@@ -465,11 +465,7 @@ int main(void)
     dlp_backend *cpu = NULL;
 #ifdef ZOO_SYNTH_BACKEND_CUDA
     /* tests/gpu/test_zoo_synth_cuda.c: the same checks on the CUDA backend. */
-    int devices = 0;
-    if (dlp_device_count(&devices) != DLP_OK) {
-        printf("skipped: %s\n", dlp_last_error());
-        return 77;
-    }
+    check_skip_without_cuda();
     CHECK_OK(dlp_backend_create_cuda(0, NULL, &cpu));
 #else
     CHECK_OK(dlp_backend_create_cpu(0, &cpu));
