@@ -60,22 +60,38 @@ static inline void oracle_read_array(json_t *array, double *values, size_t n)
     for (size_t k = 0; k < n; k++) values[k] = json_number_value(json_array_get(array, k));
 }
 
-/* The real nsfwjs InceptionV3 of ../shared as a weight list: 1 loaded
- * (*weights may still be NULL after a failed check), 0 absent (the caller
- * skips; the reason is printed). */
-static inline int oracle_load_nsfwjs(const char *shared, dlp_tensor_list **weights)
+/* The real nsfwjs InceptionV3's model.json in ../shared: 1 with its path,
+ * 0 absent (the reason is printed; the caller skips). */
+static inline int oracle_nsfwjs_path(const char *shared, char *path, size_t size)
 {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/models/nsfwjs-inception_v3/model.json", shared);
+    snprintf(path, size, "%s/models/nsfwjs-inception_v3/model.json", shared);
     FILE *probe = fopen(path, "rb");
     if (!probe) {
         printf("skipped: %s not found\n", path);
         return 0;
     }
     fclose(probe);
+    return 1;
+}
+
+/* nsfwjs as a weight list: 1 loaded (*weights may still be NULL after a
+ * failed check), 0 absent. */
+static inline int oracle_load_nsfwjs(const char *shared, dlp_tensor_list **weights)
+{
+    char path[1024];
     *weights = NULL;
+    if (!oracle_nsfwjs_path(shared, path, sizeof path)) return 0;
     CHECK_OK(dlp_tfjs_load(path, weights));
     return 1;
+}
+
+/* nsfwjs as a user's Keras model: the loaded model, or NULL (absent, or a failed check). */
+static inline dlp_keras_model *oracle_load_nsfwjs_model(const char *shared)
+{
+    char path[1024];
+    dlp_keras_model *model = NULL;
+    if (oracle_nsfwjs_path(shared, path, sizeof path)) CHECK_OK(dlp_keras_model_load(path, NULL, &model));
+    return model;
 }
 
 /* expected.json's "results" array, loaded once; NULL (with a failed check) when unreadable. */

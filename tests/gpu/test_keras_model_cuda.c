@@ -201,16 +201,7 @@ static void check_fixture_model(const char *fixtures, const char *stem, dlp_back
 
 static void check_nsfwjs(const char *shared, dlp_backend *gpu)
 {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/models/nsfwjs-inception_v3/model.json", shared);
-    FILE *probe = fopen(path, "rb");
-    if (!probe) {
-        printf("nsfwjs: skipped, %s not found\n", path);
-        return;
-    }
-    fclose(probe);
-    dlp_keras_model *model = NULL;
-    CHECK_OK(dlp_keras_model_load(path, NULL, &model));
+    dlp_keras_model *model = oracle_load_nsfwjs_model(shared);
     if (!model) return;
     oracle_check_nsfwjs_user_model(shared, model, gpu, "nsfwjs on cuda");
     dlp_keras_model_destroy(model);

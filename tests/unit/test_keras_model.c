@@ -242,16 +242,7 @@ enum { SIDE = ORACLE_SIDE };
 
 static void check_nsfwjs(const char *shared)
 {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/models/nsfwjs-inception_v3/model.json", shared);
-    FILE *probe = fopen(path, "rb");
-    if (!probe) {
-        printf("nsfwjs: skipped, %s not found\n", path);
-        return;
-    }
-    fclose(probe);
-    dlp_keras_model *model = NULL;
-    CHECK_OK(dlp_keras_model_load(path, NULL, &model));
+    dlp_keras_model *model = oracle_load_nsfwjs_model(shared);
     if (!model) return;
     CHECK(dlp_keras_model_output_count(model) == 1);
     CHECK(strcmp(dlp_keras_model_output_name(model, 0), "dense_3") == 0);
