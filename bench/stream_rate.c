@@ -11,7 +11,9 @@
  * Usage: stream_rate DIR|LIST [--threads N] [--batch B] [--ring R] [--rows N] [--seconds S] [--pinned DEVICE]
  * (--pinned: the packed buffers page-locked for cuda:DEVICE, as the featurizer has them on a GPU)
  * Prints one line: "stream_rate threads=... single_core=... ceiling=... parallel_decode=...
- * barrier=... stream=... stream_hashed=... stream_of_ceiling=..." (images/s). */
+ * barrier=... stream=... stream_first_batch_ms=... stream_steady=... stream_hashed=... stream_hashed_steady=...
+ * stream_of_ceiling=... stream_steady_of_ceiling=..." (images/s; "steady": after the first ring of batches,
+ * so without the buffers' allocation; with --pinned the device's context is opened before any of it). */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +25,7 @@
 #include "core/thread_pool.h"
 #include "dlp/dlp.h"
 #include "image/image_internal.h"
+#include "backend/pinned.h"
 #include "image/pack.h"
 #include "ml/decode_stream.h"
 
@@ -119,23 +122,38 @@ static double barrier_rate(bench *b, dlp_thread_pool *pool, size_t batch)
     return rate;
 }
 
-static double stream_rate(bench *b, dlp_thread_pool *pool, size_t batch, int ring, bool hash, int pinned_device)
+typedef struct stream_figures {
+    double rate;            /* rows handed / the whole run (start included) */
+    double first_batch_ms;  /* start -> the first batch handed (buffers allocated, pinned or not) */
+    double steady;          /* rows / s after the first ring of batches */
+} stream_figures;
+
+static stream_figures stream_rate(bench *b, dlp_thread_pool *pool, size_t batch, int ring, bool hash,
+                                  int pinned_device)
 {
+    stream_figures figures = {0};
     dlp_decode_stream_options options = {.batch_size = batch, .ring = ring, .output = DLP_DECODE_PACKED, .hash = hash,
                                          .pinned_device = pinned_device};
     dlp_decode_stream *stream = NULL;
-    double start = now_seconds();
-    if (dlp_decode_stream_start(pool, b->dataset, 0, b->rows, &options, &stream) != DLP_OK) return 0;
-    size_t handed = 0;
+    double start = now_seconds(), steady_start = 0;
+    if (dlp_decode_stream_start(pool, b->dataset, 0, b->rows, &options, &stream) != DLP_OK) return figures;
+    size_t handed = 0, batches = 0, steady_from = 0;
     for (;;) {
         dlp_decoded_batch *decoded = NULL;
         if (dlp_decode_stream_next(stream, &decoded) != DLP_OK || !decoded) break;
+        if (batches == 0) figures.first_batch_ms = (now_seconds() - start) * 1e3;
         handed += decoded->count;
+        if (++batches == (size_t)ring) {
+            steady_start = now_seconds();
+            steady_from = handed;
+        }
         dlp_decode_stream_release(stream, decoded);
     }
-    double rate = handed / (now_seconds() - start);
+    double end = now_seconds();
+    figures.rate = handed / (end - start);
+    if (steady_start > 0 && end > steady_start) figures.steady = (handed - steady_from) / (end - steady_start);
     dlp_decode_stream_destroy(stream);
-    return rate;
+    return figures;
 }
 
 static const char *option(int argc, char **argv, const char *name, const char *fallback)
@@ -188,12 +206,19 @@ int main(int argc, char **argv)
     dlp_thread_pool_run(pool, b.rows, decode_one, &b);
     double parallel = b.rows / (now_seconds() - start);
     double barrier = barrier_rate(&b, pool, batch);
-    double stream = stream_rate(&b, pool, batch, ring, false, pinned_device);
-    double hashed = stream_rate(&b, pool, batch, ring, true, pinned_device);
+    if (pinned_device >= 0) { /* the device's context up first: its creation is not the stream's cost */
+        bool pinned = false;
+        void *probe = dlp_pinned_alloc(1, pinned_device, &pinned);
+        dlp_pinned_free(probe, pinned);
+    }
+    stream_figures stream = stream_rate(&b, pool, batch, ring, false, pinned_device);
+    stream_figures hashed = stream_rate(&b, pool, batch, ring, true, pinned_device);
     printf("stream_rate threads=%d batch=%zu ring=%d rows=%zu single_core=%.1f ceiling=%.0f parallel_decode=%.0f "
-           "barrier=%.0f stream=%.0f stream_hashed=%.0f stream_of_ceiling=%.3f failed=%zu sha256=%s\n",
-           threads, batch, ring, b.rows, single, single * threads, parallel, barrier, stream, hashed,
-           stream / (single * threads), atomic_load(&b.failed), dlp_sha256_path_name(dlp_sha256_path_in_use()));
+           "barrier=%.0f stream=%.0f stream_first_batch_ms=%.1f stream_steady=%.0f stream_hashed=%.0f "
+           "stream_hashed_steady=%.0f stream_of_ceiling=%.3f stream_steady_of_ceiling=%.3f failed=%zu sha256=%s\n",
+           threads, batch, ring, b.rows, single, single * threads, parallel, barrier, stream.rate,
+           stream.first_batch_ms, stream.steady, hashed.rate, hashed.steady, stream.rate / (single * threads),
+           stream.steady / (single * threads), atomic_load(&b.failed), dlp_sha256_path_name(dlp_sha256_path_in_use()));
     dlp_thread_pool_destroy(pool);
     dlp_dataset_destroy(b.dataset);
     return atomic_load(&b.failed) ? 1 : 0;

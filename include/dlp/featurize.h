@@ -39,6 +39,12 @@ typedef struct dlp_featurizer_options {
      * reused (fp32 and CPU features are the same entries). */
     dlp_cuda_precision precision;
     bool allow_tf32;
+    /* CUDA only: from the third batch of a size on, the network runs as one
+     * CUDA graph launch instead of a launch per kernel (the first batch
+     * launches kernel by kernel, the second is recorded). Same kernels, same
+     * results; less host work per batch, which counts when the decoding
+     * threads take every core. Default false. */
+    bool cuda_graphs;
 } dlp_featurizer_options;
 
 /* The defaults above (model NULL: the caller must set it). */
@@ -72,6 +78,12 @@ typedef struct dlp_featurize_stats {
     size_t computed;       /* rows that went through the network */
     size_t failed;         /* rows with an error (new or earlier) */
     double seconds;        /* wall time of the call */
+    /* Wall time from the call to the first batch's features landing: the
+     * run's one-time start (batch buffers; on a GPU under the timed search,
+     * choosing each convolution's algorithm), with first_batch_rows rows.
+     * 0 when no batch went through the network. */
+    double first_batch_seconds;
+    size_t first_batch_rows;
 } dlp_featurize_stats;
 
 /* Called after each batch from the calling thread; done counts finished rows. */

@@ -149,11 +149,11 @@ int cli_featurize(int argc, char **argv)
         exit_code = cli_fail("featurize", status);
     } else {
         fprintf(stderr,
-                "featurize: %zu rows x %zu features (%s, %s) in %.2fs (%.0f rows/s): %zu computed, %zu from cache, "
-                "%zu failed\n",
+                "featurize: %zu rows x %zu features (%s, %s) in %.2fs (%.0f rows/s; first batch of %zu after "
+                "%.2fs): %zu computed, %zu from cache, %zu failed\n",
                 stats.rows, dim, dlp_featurizer_model(featurizer)->name, dlp_featurizer_device(featurizer),
-                stats.seconds, stats.seconds > 0 ? stats.rows / stats.seconds : 0.0, stats.computed, stats.cache_hits,
-                stats.failed);
+                stats.seconds, stats.seconds > 0 ? stats.rows / stats.seconds : 0.0, stats.first_batch_rows,
+                stats.first_batch_seconds, stats.computed, stats.cache_hits, stats.failed);
         if (stats.failed) exit_code = CLI_EXIT_FAILED_ROWS;
     }
     free(features);

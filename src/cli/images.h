@@ -24,6 +24,7 @@ enum {
     CLI_OPT_QUIET,
     CLI_OPT_CPU_PREPROCESS,
     CLI_OPT_PRECISION,
+    CLI_OPT_CUDA_GRAPHS,
     CLI_OPT_FIRST_FREE
 };
 
@@ -34,7 +35,8 @@ enum {
         {"threads", required_argument, NULL, CLI_OPT_THREADS}, {"device", required_argument, NULL, CLI_OPT_DEVICE},  \
         {"cache-dir", required_argument, NULL, CLI_OPT_CACHE_DIR}, {"no-cache", no_argument, NULL, CLI_OPT_NO_CACHE}, \
         {"quiet", no_argument, NULL, CLI_OPT_QUIET}, {"cpu-preprocess", no_argument, NULL, CLI_OPT_CPU_PREPROCESS}, \
-        {"precision", required_argument, NULL, CLI_OPT_PRECISION}
+        {"precision", required_argument, NULL, CLI_OPT_PRECISION},                                                  \
+        {"cuda-graphs", no_argument, NULL, CLI_OPT_CUDA_GRAPHS}
 
 #define CLI_FEATURIZER_HELP                                                                                            \
     "  --model NAME        zoo model (dlp models), default InceptionV3\n"                                            \
@@ -46,6 +48,7 @@ enum {
     "  --threads N         decoding and CPU threads (default: all cores)\n"                                          \
     "  --device D          auto (default), cpu, cuda or cuda:N\n"                                                    \
     "  --precision P       on a GPU: fp32 (default), tf32, fp16 or bf16 (fp32 accumulation); the CPU is fp32\n"    \
+    "  --cuda-graphs       on a GPU, replay each batch's network as one CUDA graph (from the third batch)\n"       \
     "  --cache-dir DIR     feature cache (default $DLP_CACHE_DIR, else ~/.cache/dlp); features are\n"               \
     "                      keyed by the sha256 of each file's bytes, the model, weights and preprocessing\n"        \
     "  --no-cache          neither read nor write the feature cache\n"                                               \

@@ -90,7 +90,8 @@ static bool uses_timed_search(const dlp_featurizer_options *options) { return op
  * use the timed algorithm search and fused conv+bias+activation. */
 static dlp_status choose_backend(dlp_featurizer *featurizer, const dlp_featurizer_options *options)
 {
-    dlp_cuda_options cuda = {.precision = options->precision, .allow_tf32 = options->allow_tf32};
+    dlp_cuda_options cuda = {.precision = options->precision, .allow_tf32 = options->allow_tf32,
+                             .cuda_graphs = options->cuda_graphs};
     if (uses_timed_search(options)) cuda.search = DLP_CUDA_SEARCH_TIMED, cuda.fuse_bias_activation = true;
     dlp_backend_choice choice;
     DLP_TRY(dlp_backend_choose(options->device, options->threads, &cuda, &choice));
@@ -238,6 +239,7 @@ const char *dlp_featurizer_device(const dlp_featurizer *featurizer) { return fea
 
 typedef struct run_state {
     dlp_featurizer *featurizer;
+    double start;
     size_t first;
     float *features;          /* the caller's: row first at index 0 */
     dlp_featurize_stats stats;
@@ -262,6 +264,10 @@ static dlp_status land_features(void *context, const dlp_decoded_batch *batch, c
         size_t slot = batch->network_slots[i];
         memcpy(rows + slot * dim, outputs + i * dim, dim * sizeof(float));
         if (featurizer->cache) dlp_feature_cache_write(featurizer->cache, batch->content_key[slot], outputs + i * dim);
+    }
+    if (run->stats.first_batch_rows == 0) {
+        run->stats.first_batch_seconds = now_seconds() - run->start;
+        run->stats.first_batch_rows = batch->count;
     }
     run->stats.computed += batch->network_count;
     for (size_t slot = 0; slot < batch->count; slot++) run->stats.cache_hits += batch->cache_hit[slot];
@@ -292,7 +298,7 @@ dlp_status dlp_featurizer_run(dlp_featurizer *featurizer, dlp_dataset *dataset, 
         return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "featurize: rows [%zu, %zu) outside the dataset's %zu rows", first,
                         first + count, dlp_dataset_size(dataset));
     double start = now_seconds();
-    run_state run = {.featurizer = featurizer, .first = first, .features = features, .stats = {.rows = count}};
+    run_state run = {.featurizer = featurizer, .start = start, .first = first, .features = features, .stats = {.rows = count}};
     dlp_batch_runner runner;
     dlp_decode_stream_options stream;
     dlp_batch_runner_init(&runner, &stream, featurizer->plan, featurizer->cuda_device, featurizer->device_preprocess,

@@ -81,6 +81,7 @@ typedef struct run_setup {
     bool cpu_preprocess;
     dlp_resize resize;
     const char *cache_dir; /* "" for none */
+    bool cuda_graphs;
 } run_setup;
 
 static int featurize(const run_setup *setup, const char *weights, const char *fixtures, const char *oracle,
@@ -97,6 +98,7 @@ static int featurize(const run_setup *setup, const char *weights, const char *fi
     options.resize = setup->resize;
     options.batch_size = 5;
     options.cache_dir = setup->cache_dir;
+    options.cuda_graphs = setup->cuda_graphs;
     dlp_featurizer *featurizer = NULL;
     dlp_dataset *dataset = make_dataset(fixtures, oracle, tmp);
     CHECK_OK(dlp_featurizer_create(&options, &featurizer));
@@ -159,8 +161,8 @@ static void check_half_with_cache(const char *weights, const char *fixtures, con
 {
     char cache[4300];
     snprintf(cache, sizeof cache, "%s/featurize_cuda_cache_%ld", tmp, (long)time(NULL));
-    run_setup half = {"cuda", DLP_CUDA_FP16, false, DLP_RESIZE_AREA, cache};
-    run_setup cpu_setup = {"cpu", DLP_CUDA_FP32, false, DLP_RESIZE_AREA, ""};
+    run_setup half = {"cuda", DLP_CUDA_FP16, false, DLP_RESIZE_AREA, cache, false};
+    run_setup cpu_setup = {"cpu", DLP_CUDA_FP32, false, DLP_RESIZE_AREA, "", false};
     run_result cold, warm, cpu;
     dlp_featurize_stats cold_stats = {0}, warm_stats = {0}, cpu_stats = {0};
     int ok = featurize(&half, weights, fixtures, oracle, tmp, &cold, &cold_stats);
@@ -185,6 +187,39 @@ static void check_half_with_cache(const char *weights, const char *fixtures, con
     result_free(&cpu);
 }
 
+/* CUDA graphs (batches of 5: the first launched kernel by kernel, the second
+ * recorded, the third replayed): fp32 (the heuristic algorithms, the same in
+ * both featurizers) gives the same floats as without graphs; fp16 (timed
+ * search, whole batches) stays within 2e-2 of the CPU backend. */
+static void check_graphs(const char *weights, const char *fixtures, const char *oracle, const char *tmp)
+{
+    run_setup plain = {"cuda", DLP_CUDA_FP32, false, DLP_RESIZE_AREA, "", false};
+    run_setup graphs = {"cuda", DLP_CUDA_FP32, false, DLP_RESIZE_AREA, "", true};
+    run_setup half_graphs = {"cuda", DLP_CUDA_FP16, false, DLP_RESIZE_AREA, "", true};
+    run_setup cpu_setup = {"cpu", DLP_CUDA_FP32, false, DLP_RESIZE_AREA, "", false};
+    run_result a, b, half, cpu;
+    dlp_featurize_stats stats;
+    int ok = featurize(&plain, weights, fixtures, oracle, tmp, &a, &stats);
+    ok &= featurize(&graphs, weights, fixtures, oracle, tmp, &b, &stats);
+    ok &= featurize(&half_graphs, weights, fixtures, oracle, tmp, &half, &stats);
+    ok &= featurize(&cpu_setup, weights, fixtures, oracle, tmp, &cpu, &stats);
+    size_t differing = 0;
+    double worst = 0;
+    for (size_t r = 0; ok && r < a.rows; r++) {
+        CHECK(a.status[r] == b.status[r] && half.status[r] == cpu.status[r]);
+        if (a.status[r] != DLP_OK) continue;
+        if (memcmp(a.features + r * a.dim, b.features + r * b.dim, a.dim * sizeof(float)) != 0) differing++;
+        worst = fmax(worst, check_relative_l2(half.features + r * half.dim, cpu.features + r * cpu.dim, half.dim));
+    }
+    printf("  CUDA graphs: fp32 rows differing with vs without: %zu (expected 0); fp16 worst relative L2 vs the CPU "
+           "backend %.3g (bound 2e-2)\n", differing, worst);
+    CHECK(ok && differing == 0 && worst <= 2e-2);
+    result_free(&a);
+    result_free(&b);
+    result_free(&half);
+    result_free(&cpu);
+}
+
 int main(void)
 {
     check_skip_without_cuda();
@@ -205,9 +240,9 @@ int main(void)
     dlp_featurize_stats stats;
     for (int m = 0; m < 3; m++) {
         run_result device, host, cpu;
-        run_setup on_device = {"cuda", DLP_CUDA_FP32, false, methods[m], ""};
-        run_setup on_host = {"cuda", DLP_CUDA_FP32, true, methods[m], ""};
-        run_setup on_cpu = {"cpu", DLP_CUDA_FP32, false, methods[m], ""};
+        run_setup on_device = {"cuda", DLP_CUDA_FP32, false, methods[m], "", false};
+        run_setup on_host = {"cuda", DLP_CUDA_FP32, true, methods[m], "", false};
+        run_setup on_cpu = {"cpu", DLP_CUDA_FP32, false, methods[m], "", false};
         int ok = featurize(&on_device, weights, fixtures, oracle, tmp, &device, &stats);
         ok &= featurize(&on_host, weights, fixtures, oracle, tmp, &host, &stats);
         ok &= featurize(&on_cpu, weights, fixtures, oracle, tmp, &cpu, &stats);
@@ -217,5 +252,6 @@ int main(void)
         result_free(&cpu);
     }
     check_half_with_cache(weights, fixtures, oracle, tmp);
+    check_graphs(weights, fixtures, oracle, tmp);
     return check_summary("gpu.featurize_cuda");
 }
