@@ -161,11 +161,19 @@ PYTHONUNBUFFERED=1 step e2e_torch_fp16 90 bash -c 'python3 "$1" /tmp/jpegs --mod
 # default configuration (feature cache on): cold (every row computed and its file written), warm (all from cache).
 for i in 1 2 3 4; do ls /tmp/jpegs/a/*.jpg; done > /tmp/jpegs16k.txt
 step stream_rate 40 "$bin/stream_rate" /tmp/jpegs --batch 256 --rows 16000 --seconds 2 --pinned 0
-step e2e_steady_fp16_InceptionV3 40 "$bin/dlp" featurize --device cuda --precision fp16 --no-cache --batch-size 256 \
-  --model InceptionV3 --weights "$weights" --images /tmp/jpegs16k.txt -o /tmp/e2e_steady.npy
 [ -f /tmp/resnet50.safetensors ] || step synth_resnet50 20 "$bin/synth_weights" ResNet50 /tmp/resnet50.safetensors
-step e2e_steady_fp16_ResNet50 40 "$bin/dlp" featurize --device cuda --precision fp16 --no-cache --batch-size 256 \
-  --model ResNet50 --weights /tmp/resnet50.safetensors --images /tmp/jpegs16k.txt -o /tmp/e2e_steady.npy
+# e2e_fp16 PREFIX LIMIT LIST [OPTION...]: steps PREFIX_fp16_ResNet50 and PREFIX_fp16_InceptionV3, featurizing the
+# files of LIST in fp16, batch 256, without the cache, every core.
+e2e_fp16() {
+  local prefix=$1 limit=$2 list=$3 m w
+  shift 3
+  for m in ResNet50 InceptionV3; do
+    w=$weights; [ $m = ResNet50 ] && w=/tmp/resnet50.safetensors
+    step ${prefix}_fp16_$m "$limit" "$bin/dlp" featurize --device cuda --precision fp16 --no-cache --batch-size 256 \
+      "$@" --model $m --weights "$w" --images "$list" -o "/tmp/$prefix.npy"
+  done
+}
+e2e_fp16 e2e_steady 40 /tmp/jpegs16k.txt
 for pass in cold warm; do
   step e2e_steady_cache_$pass 40 "$bin/dlp" featurize --device cuda --precision fp16 --cache-dir /tmp/e2e-cache \
     --batch-size 256 --model ResNet50 --weights /tmp/resnet50.safetensors --images /tmp/jpegs16k.txt -o /tmp/e2e_c.npy
@@ -181,25 +189,13 @@ for i in $(seq 16); do ls /tmp/jpegs/a/*.jpg; done > /tmp/jpegs64k.txt
 step pinned_rate 20 "$bin/pinned_rate" 180
 step stream_rate_64k 60 "$bin/stream_rate" /tmp/jpegs --batch 256 --rows 64000 --seconds 1 --pinned 0
 step stream_rate_64k_pageable 60 "$bin/stream_rate" /tmp/jpegs --batch 256 --rows 64000 --seconds 1 --pinned -1
-for m in ResNet50 InceptionV3; do
-  w=$weights; [ $m = ResNet50 ] && w=/tmp/resnet50.safetensors
-  step e2e_long_fp16_$m 40 "$bin/dlp" featurize --device cuda --precision fp16 --no-cache --batch-size 256 \
-    --model $m --weights "$w" --images /tmp/jpegs64k.txt -o /tmp/e2e_long.npy
-done
+e2e_fp16 e2e_long 40 /tmp/jpegs64k.txt
 # And 256,000 rows (the files 64 times, about 15 s each), where the one-time start is a few percent.
 for i in $(seq 4); do cat /tmp/jpegs64k.txt; done > /tmp/jpegs256k.txt
-for m in ResNet50 InceptionV3; do
-  w=$weights; [ $m = ResNet50 ] && w=/tmp/resnet50.safetensors
-  step e2e_huge_fp16_$m 60 "$bin/dlp" featurize --device cuda --precision fp16 --no-cache --batch-size 256 \
-    --model $m --weights "$w" --images /tmp/jpegs256k.txt -o /tmp/e2e_huge.npy
-done
+e2e_fp16 e2e_huge 60 /tmp/jpegs256k.txt
 # The same with the network replayed from a CUDA graph (--cuda-graphs): one launch per batch from a consumer
 # thread that shares the cores with 16 decoding threads.
-for m in ResNet50 InceptionV3; do
-  w=$weights; [ $m = ResNet50 ] && w=/tmp/resnet50.safetensors
-  step e2e_huge_graphs_fp16_$m 60 "$bin/dlp" featurize --device cuda --precision fp16 --no-cache --batch-size 256 \
-    --cuda-graphs --model $m --weights "$w" --images /tmp/jpegs256k.txt -o /tmp/e2e_huge.npy
-done
+e2e_fp16 e2e_huge_graphs 60 /tmp/jpegs256k.txt --cuda-graphs
 grep -h "pinned_rate\|rows/s\|stream_rate" "$LOGS"/pinned_rate.log "$LOGS"/stream_rate_64k*.log "$LOGS"/e2e_long_*.log \
   "$LOGS"/e2e_huge_*.log >> "$summary" 2> /dev/null
 grep -h "rows/s\|stream_rate\|peer=" "$LOGS"/stream_rate.log "$LOGS"/e2e_steady_*.log >> "$summary" 2> /dev/null

@@ -5,8 +5,8 @@
  *   hostalloc cudaHostAlloc (portable), then a write; cudaFreeHost;
  *   register mmap + madvise(MADV_HUGEPAGE) + first write + cudaHostRegister;
  *            cudaHostUnregister + munmap;
- *   register_untouched  mmap + madvise + cudaHostRegister (which faults the pages in), then a write;
- *   dlp      dlp_pinned_alloc (what the featurizer uses), a write, dlp_pinned_free.
+ *   dlp      dlp_pinned_alloc (what the featurizer uses: mmap + madvise + cudaHostRegister, which
+ *            faults the pages in), a write, dlp_pinned_free.
  * Usage: pinned_rate [MIB] [--device N]. Prints one line per way, milliseconds
  * and GB/s, after the CUDA context is up (its creation is not counted). */
 #include <cuda_runtime.h>
@@ -86,18 +86,6 @@ int main(int argc, char **argv)
     if (error == cudaSuccess) cudaHostUnregister(mapped);
     munmap(mapped, huge);
     report("register", "unregister+munmap", now_seconds() - t, bytes);
-
-    t = now_seconds();
-    mapped = mmap(NULL, huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (mapped == MAP_FAILED) return 1;
-    madvise(mapped, huge, MADV_HUGEPAGE);
-    error = cudaHostRegister(mapped, huge, cudaHostRegisterPortable);
-    report("register_untouched", error == cudaSuccess ? "mmap+register" : "register_failed", now_seconds() - t, bytes);
-    t = now_seconds();
-    memset(mapped, 5, huge);
-    report("register_untouched", "first_write", now_seconds() - t, bytes);
-    if (error == cudaSuccess) cudaHostUnregister(mapped);
-    munmap(mapped, huge);
 
     bool pinned = false;
     t = now_seconds();

@@ -21,11 +21,11 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "backend/pinned.h"
 #include "core/sha256.h"
 #include "core/thread_pool.h"
 #include "dlp/dlp.h"
 #include "image/image_internal.h"
-#include "backend/pinned.h"
 #include "image/pack.h"
 #include "ml/decode_stream.h"
 

@@ -78,10 +78,10 @@ typedef struct dlp_featurize_stats {
     size_t computed;       /* rows that went through the network */
     size_t failed;         /* rows with an error (new or earlier) */
     double seconds;        /* wall time of the call */
-    /* Wall time from the call to the first batch's features landing: the
-     * run's one-time start (batch buffers; on a GPU under the timed search,
-     * choosing each convolution's algorithm), with first_batch_rows rows.
-     * 0 when no batch went through the network. */
+    /* Wall time from the call to the first batch's features landing
+     * (computed or from the cache): the run's one-time start (batch buffers;
+     * on a GPU under the timed search, choosing each convolution's
+     * algorithm), with first_batch_rows rows. 0 for no rows. */
     double first_batch_seconds;
     size_t first_batch_rows;
 } dlp_featurize_stats;

@@ -11,7 +11,8 @@
 /* NULL when out of memory. *pinned says which kind was returned, for
  * dlp_pinned_free. device: the GPU whose context allocates it (any thread
  * may call: it makes device that thread's current one; the memory is
- * portable, usable by every device). */
+ * portable, usable by every device); < 0: plain malloc, no CUDA call (a
+ * buffer only the CPU reads). */
 void *dlp_pinned_alloc(size_t bytes, int device, bool *pinned);
 void dlp_pinned_free(void *memory, bool pinned);
 

@@ -100,9 +100,8 @@ static dlp_status run_batches(run_state *run, in_flight flights[2])
 static dlp_status alloc_flights(const dlp_batch_runner *runner, size_t batch_size, in_flight flights[2])
 {
     size_t bytes = batch_size * runner->output_floats * sizeof(float);
-    int device = runner->cuda_device;
     for (int i = 0; i < 2; i++) {
-        flights[i].output = device >= 0 ? dlp_pinned_alloc(bytes, device, &flights[i].output_pinned) : malloc(bytes);
+        flights[i].output = dlp_pinned_alloc(bytes, runner->cuda_device, &flights[i].output_pinned);
         if (!flights[i].output) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes for outputs", bytes);
     }
     return DLP_OK;

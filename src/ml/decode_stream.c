@@ -64,13 +64,6 @@ typedef struct room_request {
     size_t slot;
 } room_request;
 
-static uint8_t *allocate_bytes(const dlp_decode_stream *stream, size_t bytes, bool *pinned)
-{
-    int device = stream->options.pinned_device;
-    *pinned = false;
-    return device >= 0 ? dlp_pinned_alloc(bytes, device, pinned) : malloc(bytes);
-}
-
 /* Once per buffer: most datasets' images are alike, so a batch of them
  * then decodes in place from the first batch on. Failure leaves capacity 0
  * (everything spills; the consumer's growing reports it). */
@@ -80,7 +73,7 @@ static void allocate_packed(const dlp_decode_stream *stream, ring_buffer *buffer
     if (!atomic_load_explicit(&buffer->packed_allocated, memory_order_acquire)) {
         size_t capacity = stream->options.batch_size * image_bytes;
         capacity += capacity / 4;
-        buffer->view.packed = allocate_bytes(stream, capacity, &buffer->packed_pinned);
+        buffer->view.packed = dlp_pinned_alloc(capacity, stream->options.pinned_device, &buffer->packed_pinned);
         buffer->packed_capacity = buffer->view.packed ? capacity : 0;
         atomic_store_explicit(&buffer->packed_allocated, true, memory_order_release);
     }
@@ -276,7 +269,7 @@ static dlp_status alloc_buffer(const dlp_decode_stream *stream, ring_buffer *buf
 static dlp_status grow_packed(const dlp_decode_stream *stream, ring_buffer *buffer, size_t keep, size_t capacity)
 {
     bool pinned = false;
-    uint8_t *grown = allocate_bytes(stream, capacity, &pinned);
+    uint8_t *grown = dlp_pinned_alloc(capacity, stream->options.pinned_device, &pinned);
     if (!grown)
         return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "featurize: cannot allocate %zu bytes for packed images", capacity);
     if (keep) memcpy(grown, buffer->view.packed, keep);

@@ -35,9 +35,11 @@ static void *map_and_register(size_t bytes)
 
 void *dlp_pinned_alloc(size_t bytes, int device, bool *pinned)
 {
+    *pinned = false;
+    if (device < 0 || bytes == 0) return malloc(bytes ? bytes : 1);
     /* Without the device set, a thread that never touched CUDA would open
      * (and keep) a context on device 0 for this. */
-    void *memory = bytes && cudaSetDevice(device) == cudaSuccess ? map_and_register(bytes) : NULL;
+    void *memory = cudaSetDevice(device) == cudaSuccess ? map_and_register(bytes) : NULL;
     if (memory) {
         *pinned = true;
         return memory;
@@ -45,8 +47,7 @@ void *dlp_pinned_alloc(size_t bytes, int device, bool *pinned)
     /* No device or no driver: the CUDA calls fail and leave an error that a
      * later cudaGetLastError would report as its own. */
     (void)cudaGetLastError();
-    *pinned = false;
-    return malloc(bytes ? bytes : 1);
+    return malloc(bytes);
 }
 
 void dlp_pinned_free(void *memory, bool pinned)
