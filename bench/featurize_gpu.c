@@ -7,6 +7,7 @@
  * Usage: featurize_gpu [--models A,B] [--batches 1,32,256] [--precisions fp32,tf32,fp16,bf16]
  *                      [--search heuristic,timed] [--fuse off,on] [--graphs off,on] [--seconds S]
  *                      [--profile N] [--pad-fold on,off] [--channel-pad on,off] [--workspace-mib M]
+ *                      [--concat-slices off,on]
  * --search: cuDNN's heuristic ranking or every algorithm timed once per shape;
  * --fuse: conv+bias+relu/identity as one cuDNN call (1x1 convolutions via
  * cuDNN too) or not; --graphs: the steady-state run replayed from a CUDA
@@ -20,7 +21,9 @@
  * channels run unpadded (keep_conv_channels); both on by default, and each
  * named on the line only when off (an ablation). --workspace-mib: the cuDNN
  * workspace cap (default the backend's 256 MiB; named on the line when set):
- * whether bigger algorithms pay at large batches. */
+ * whether bigger algorithms pay at large batches. --concat-slices on: the
+ * producers of each concatenation's inputs write into its output
+ * (dlp_cuda_options.concat_slices; off by default, named on the line when on). */
 #include <cuda_runtime.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,16 +83,17 @@ static int run_steps(dlp_plan *plan, int n)
 }
 
 typedef struct config {
-    const char *precision, *search, *fuse, *graphs, *pad_fold, *channel_pad;
+    const char *precision, *search, *fuse, *graphs, *pad_fold, *channel_pad, *concat_slices;
     int batch;
 } config;
 
-/* " pad_fold=off channel_pad=off", the switches that are off. */
+/* " pad_fold=off channel_pad=off concat_slices=on", the switches away from their defaults. */
 static const char *switches_off(const config *c)
 {
-    static char text[64];
-    snprintf(text, sizeof text, "%s%s", strcmp(c->pad_fold, "off") == 0 ? " pad_fold=off" : "",
-             strcmp(c->channel_pad, "off") == 0 ? " channel_pad=off" : "");
+    static char text[80];
+    snprintf(text, sizeof text, "%s%s%s", strcmp(c->pad_fold, "off") == 0 ? " pad_fold=off" : "",
+             strcmp(c->channel_pad, "off") == 0 ? " channel_pad=off" : "",
+             strcmp(c->concat_slices, "on") == 0 ? " concat_slices=on" : "");
     return text;
 }
 
@@ -149,7 +153,7 @@ static int bench_config(const dlp_model_info *info, dlp_graph *graph, const conf
 {
     const char *precision = c->precision;
     int batch = c->batch;
-    dlp_cuda_options options = {DLP_CUDA_FP32, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false, false, false};
+    dlp_cuda_options options = {DLP_CUDA_FP32, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false, false, false, false};
     if (dlp_cuda_precision_from_name(precision, &options.precision, &options.allow_tf32) != DLP_OK) {
         printf("model=%s precision=%s batch=%d error=\"%s\"\n", info->name, precision, batch, dlp_last_error());
         return 0;
@@ -159,6 +163,7 @@ static int bench_config(const dlp_model_info *info, dlp_graph *graph, const conf
     options.cuda_graphs = strcmp(c->graphs, "on") == 0;
     options.keep_zero_pad_steps = strcmp(c->pad_fold, "off") == 0;
     options.keep_conv_channels = strcmp(c->channel_pad, "off") == 0;
+    options.concat_slices = strcmp(c->concat_slices, "on") == 0;
     options.workspace_cap_bytes = (size_t)workspace_mib << 20;
     dlp_backend *backend = NULL;
     dlp_plan *plan = NULL;
@@ -204,7 +209,7 @@ static int bench_config(const dlp_model_info *info, dlp_graph *graph, const conf
 int main(int argc, char **argv)
 {
     const char *models = NULL, *batches = "1,32,256", *precisions = "fp32,tf32", *searches = "heuristic";
-    const char *fuses = "off", *graph_modes = "off", *pad_folds = "on", *channel_pads = "on";
+    const char *fuses = "off", *graph_modes = "off", *pad_folds = "on", *channel_pads = "on", *slicings = "off";
     double seconds = 2.0;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--models") == 0) models = argv[i + 1];
@@ -218,6 +223,7 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--pad-fold") == 0) pad_folds = argv[i + 1];
         else if (strcmp(argv[i], "--channel-pad") == 0) channel_pads = argv[i + 1];
         else if (strcmp(argv[i], "--workspace-mib") == 0) workspace_mib = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--concat-slices") == 0) slicings = argv[i + 1];
         else {
             fprintf(stderr, "featurize_gpu: unknown option %s\n", argv[i]);
             return 2;
@@ -249,14 +255,16 @@ int main(int argc, char **argv)
         for (int f = 0; f < 2; f++)
         for (int g = 0; g < 2; g++)
         for (int z = 0; z < 2; z++)
-        for (int k = 0; k < 2; k++) {
+        for (int k = 0; k < 2; k++)
+        for (int x = 0; x < 2; x++) {
             if (!in_list(precisions, precision_names[p]) || !in_list(searches, search_names[s]) ||
                 !in_list(fuses, fuse_names[f]) || !in_list(graph_modes, fuse_names[g]) ||
-                !in_list(pad_folds, fuse_names[z]) || !in_list(channel_pads, fuse_names[k]))
+                !in_list(pad_folds, fuse_names[z]) || !in_list(channel_pads, fuse_names[k]) ||
+                !in_list(slicings, fuse_names[x]))
                 continue;
             for (const char *b = batches; b && *b;) {
                 config c = {precision_names[p], search_names[s], fuse_names[f], fuse_names[g], fuse_names[z],
-                            fuse_names[k], atoi(b)};
+                            fuse_names[k], fuse_names[x], atoi(b)};
                 if (c.batch > 0 && !bench_config(info, graph, &c, seconds)) failures++;
                 b = strchr(b, ',');
                 if (b) b++;

@@ -134,6 +134,22 @@ __global__ void bias_activation_kernel(const T *in, T *out, size_t total, int ch
     }
 }
 
+// bias_activation_kernel in place on rows of channels stride elements apart
+// (a convolution's output written into a slice of a concatenation's buffer).
+template <typename T>
+__global__ void bias_activation_strided_kernel(T *data, size_t rows, int channels, size_t stride, const float *bias,
+                                               int activation)
+{
+    size_t total = rows * channels;
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
+        int c = (int)(i % channels);
+        T *element = data + i / channels * stride + c;
+        float x = to_float(*element);
+        if (bias) x += bias[c];
+        *element = from_float<T>(activate(x, activation));
+    }
+}
+
 // Two passes over the row (max, then the sum of exponentials) before anything
 // is written, then exp/sum written: the exponentials are recomputed rather
 // than kept in the (possibly half) output. For float this is bit for bit the
@@ -277,6 +293,13 @@ __global__ void depthwise_vector_kernel(dlp_cuda_window g, const T *in, const fl
     }
 }
 
+// Elements from one output pixel to the next: out_c, or wider when the
+// output is a slice of a concatenation's buffer.
+__device__ __host__ __forceinline__ size_t out_stride(const dlp_cuda_window &g)
+{
+    return g.out_stride > 0 ? (size_t)g.out_stride : (size_t)g.out_c;
+}
+
 template <typename T> __global__ void pool_kernel(dlp_cuda_window g, int is_max, const T *in, T *out)
 {
     size_t total = (size_t)g.batch * g.out_h * g.out_w * g.out_c;
@@ -303,7 +326,7 @@ template <typename T> __global__ void pool_kernel(dlp_cuda_window g, int is_max,
         }
         // TensorFlow's 'same' average divides by the number of valid inputs.
         if (!is_max) value *= 1.0f / (float)taps;
-        out[i] = from_float<T>(value);
+        out[pixel * out_stride(g) + c] = from_float<T>(value);
     }
 }
 
@@ -344,7 +367,7 @@ template <typename T> __global__ void pool_vector_kernel(dlp_cuda_window g, int 
             if (!is_max) r *= scale;
             result.lane[k] = from_float<T>(r);
         }
-        *reinterpret_cast<vec16<T> *>(out + pixel * g.out_c + c) = result;
+        *reinterpret_cast<vec16<T> *>(out + pixel * out_stride(g) + c) = result;
     }
 }
 
@@ -555,13 +578,29 @@ extern "C" cudaError_t dlp_cuda_depthwise_conv2d_typed(dlp_cuda_storage storage,
     return cudaGetLastError();
 }
 
+extern "C" cudaError_t dlp_cuda_bias_activation_strided_typed(dlp_cuda_storage storage, void *data, size_t rows,
+                                                              int channels, size_t stride, const float *bias,
+                                                              int activation, cudaStream_t stream)
+{
+    if (stride == (size_t)channels)
+        return dlp_cuda_bias_activation_typed(storage, data, data, rows, channels, bias, activation, stream);
+    size_t total = rows * channels;
+    if (total == 0) return cudaSuccess;
+    if (stride < (size_t)channels) return cudaErrorInvalidValue;
+    clear_stale_error();
+    STORAGE_SWITCH(storage, bias_activation_strided_kernel<T><<<blocks_for(total), kThreads, 0, stream>>>(
+                                (T *)data, rows, channels, stride, bias, activation));
+    return cudaGetLastError();
+}
+
 extern "C" cudaError_t dlp_cuda_pool_typed(dlp_cuda_storage storage, const dlp_cuda_window *g, int is_max,
                                            const void *in, void *out, cudaStream_t stream)
 {
     size_t total = (size_t)g->batch * g->out_h * g->out_w * g->out_c;
     if (total == 0) return cudaSuccess;
     clear_stale_error();
-    STORAGE_SWITCH(storage, if (vector_fits<T>(g->in_c) && g->in_c == g->out_c && aligned16(in, out)) {
+    STORAGE_SWITCH(storage, if (vector_fits<T>(g->in_c) && g->in_c == g->out_c && vector_fits<T>((int)out_stride(*g)) &&
+                                aligned16(in, out)) {
         pool_vector_kernel<T><<<blocks_for(total / vec16<T>::kLanes), kThreads, 0, stream>>>(*g, is_max,
                                                                                             (const T *)in, (T *)out);
     } else {

@@ -284,6 +284,11 @@ typedef struct dlp_cuda_options {
      * zero-padded channels (tensor-core kernels). */
     bool keep_zero_pad_steps;
     bool keep_conv_channels;
+    /* true: a concatenation's inputs are planned as slices of its output and
+     * their producers (convolutions, poolings, inner concatenations) write
+     * there, so the concatenation copies nothing (InceptionV3: 50 inputs).
+     * false (the default until it has run on a GPU): each input is copied. */
+    bool concat_slices;
 } dlp_cuda_options;
 
 /* "fp32", "tf32" (fp32 with allow_tf32), "fp16", "bf16": the CLI's

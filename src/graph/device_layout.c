@@ -236,6 +236,8 @@ bool device_residual_match(const dlp_plan *plan, int s, int *shortcut_value, int
     if (shortcut < 0 || shortcut == conv->output) return false;
     if (value_uses(plan, conv->output) != 1 || value_uses(plan, add->output) != 1) return false;
     int output = relu->output;
+    /* A slice of a concatenation's buffer is written with a pixel stride the residual call does not take. */
+    if (plan->values[output].parent >= 0 || plan->values[shortcut].parent >= 0) return false;
     *direct = !values_overlap(plan, output, conv->inputs[0]) &&
               (!values_overlap(plan, output, shortcut) ||
                plan->values[output].offset_floats == plan->values[shortcut].offset_floats);

@@ -75,6 +75,7 @@ typedef struct device_conv_key {
     int math; /* the backend's math mode (e.g. TF32 allowed or not) */
     int storage; /* the activations' data type (fp32, fp16, bf16) */
     int search;  /* how the choice was made (heuristic ranking, timed) */
+    int out_stride; /* elements between output pixels (set by the backend; 0 until then) */
 } device_conv_key;
 
 device_conv_key device_conv_key_make(int batch, dlp_shape input, int out_channels, int kernel_h, int kernel_w,

@@ -25,7 +25,13 @@
  * are and are not multiples of the kernels' vector width (8 half, 4 float),
  * odd sizes, and ResNet50's stem in small; mode fp16-plain-stem (heuristic,
  * fused) runs the half path with both stem switches off (keep_zero_pad_steps,
- * keep_conv_channels), as the ablation does. DLP_GRAPH_CUDA_MODES and
+ * keep_conv_channels), as the ablation does. The "-slices" modes
+ * (concat_slices) plan concatenation inputs as slices of the output: the
+ * concat and mixed-block cases (a nested concatenation, 1x1/3x3/1x3/3x1
+ * convs, max and avg pools, a softmax branch and the input that stay
+ * copies) then check strided cuDNN outputs, GEMMs with ldc and the strided
+ * pool and bias kernels against the CPU (whose slices unit.concat_slices
+ * checks bit for bit against copying). DLP_GRAPH_CUDA_MODES and
  * DLP_GRAPH_CUDA_CASES (parts of case labels) pick a subset. Also the
  * backend's clean failures: no device, a half plan with an op that has no
  * half kernel, and the half arena's size (half the fp32 bytes). */
@@ -38,7 +44,7 @@
 enum { MAX_BATCH = 37 };
 
 typedef enum case_kind { K_CONV, K_DEPTHWISE, K_DENSE, K_BATCHNORM, K_ACTIVATION, K_POOL, K_GLOBAL, K_CONCAT, K_ADD,
-                         K_ZERO_PAD, K_RESIDUAL, K_PAD_CONV, K_PAD_POOL, K_STEM } case_kind;
+                         K_ZERO_PAD, K_RESIDUAL, K_PAD_CONV, K_PAD_POOL, K_STEM, K_MIXED } case_kind;
 
 typedef struct op_case {
     const char *label;
@@ -89,6 +95,37 @@ static int pointwise(dlp_graph *graph, const char *name, int input, int cin, int
     int node = -1;
     CHECK_OK(dlp_graph_conv2d(graph, name, input, &p, &node));
     conv_weights(graph, node, &p, cin, 0);
+    return node;
+}
+
+static int conv_node(dlp_graph *graph, const char *name, int input, int cin, int kh, int kw, int filters,
+                     dlp_activation act)
+{
+    dlp_conv2d_params p = {kh, kw, 1, 1, DLP_PAD_SAME, filters, true, act};
+    int node = -1;
+    CHECK_OK(dlp_graph_conv2d(graph, name, input, &p, &node));
+    conv_weights(graph, node, &p, cin, 0);
+    return node;
+}
+
+/* An Inception block in small (units u): op = concat(1x1 u relu, inner =
+ * concat(1x3 u linear, 3x1 u relu) of a 3x3 u relu, max pool, avg pool ->
+ * 1x1 u relu, 1x1 3 softmax, the input). With concat_slices every input but
+ * the softmax conv and the input is written in place, inner into op's buffer. */
+static int mixed_block(dlp_graph *graph, int input, int cin, int u)
+{
+    dlp_pool_params p = {3, 3, 1, 1, DLP_PAD_SAME};
+    int a = pointwise(graph, "branch_a", input, cin, u, DLP_ACT_RELU);
+    int b = conv_node(graph, "branch_b", input, cin, 3, 3, u, DLP_ACT_RELU);
+    int b1 = conv_node(graph, "branch_b1", b, u, 1, 3, u, DLP_ACT_LINEAR);
+    int b2 = conv_node(graph, "branch_b2", b, u, 3, 1, u, DLP_ACT_RELU);
+    int inner = -1, max_pool = -1, avg_pool = -1, node = -1;
+    CHECK_OK(dlp_graph_concat(graph, "inner", (int[]){b1, b2}, 2, &inner));
+    CHECK_OK(dlp_graph_pool(graph, "branch_max", DLP_OP_MAX_POOL, input, &p, &max_pool));
+    CHECK_OK(dlp_graph_pool(graph, "branch_avg", DLP_OP_AVG_POOL, input, &p, &avg_pool));
+    int d = pointwise(graph, "branch_d", avg_pool, cin, u, DLP_ACT_RELU);
+    int e = pointwise(graph, "branch_e", input, cin, 3, DLP_ACT_SOFTMAX);
+    CHECK_OK(dlp_graph_concat(graph, "op", (int[]){a, inner, max_pool, d, e, input}, 6, &node));
     return node;
 }
 
@@ -174,6 +211,7 @@ static dlp_graph *build_case(const op_case *c)
         CHECK_OK(dlp_graph_pool(graph, "op", DLP_OP_MAX_POOL, pad2, &c->pool, &node));
         break;
     }
+    case K_MIXED: node = mixed_block(graph, input, cin, c->units); break;
     case K_RESIDUAL: {
         /* ResNet's block ending: relu(conv(x) + shortcut); units > 0: the
          * conv reads a pointwise relu of the input to that many channels
@@ -337,6 +375,8 @@ static const op_case cases[] = {
     {"add (conv, input, tanh) 5x7x16", K_ADD, {5, 7, 16}, .units = 0},
     {"concat (conv 8, pool, conv 16, input) 6x5x8", K_CONCAT, {6, 5, 8}, .units = 8},
     {"concat (conv 4, pool, conv 8, input) 5x3x4", K_CONCAT, {5, 3, 4}, .units = 4},
+    {"mixed block (nested concat, pools, softmax branch) 7x6x8 units 16", K_MIXED, {7, 6, 8}, .units = 16},
+    {"mixed block (nested concat, pools, softmax branch) 5x3x3 units 5", K_MIXED, {5, 3, 3}, .units = 5},
     {"zero pad 1/2/0/3 5x4x16", K_ZERO_PAD, {5, 4, 16}, .pad = {1, 2, 0, 3}},
     {"zero pad 2/1/1/0 7x6x8", K_ZERO_PAD, {7, 6, 8}, .pad = {2, 1, 1, 0}},
     {"zero pad 1/1/1/1 3x3x12", K_ZERO_PAD, {3, 3, 12}, .pad = {1, 1, 1, 1}},
@@ -353,15 +393,23 @@ typedef struct mode {
 } mode;
 
 static const mode modes[] = {
-    {"fp32", {DLP_CUDA_FP32, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false, false, false}, 1e-5},
-    {"fp32-timed-fused", {DLP_CUDA_FP32, false, 0, DLP_CUDA_SEARCH_TIMED, true, false, false, false}, 1e-4},
-    {"fp16", {DLP_CUDA_FP16, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false, false, false}, 1e-2},
-    {"fp16-timed-fused", {DLP_CUDA_FP16, false, 0, DLP_CUDA_SEARCH_TIMED, true, false, false, false}, 1e-2},
-    {"bf16", {DLP_CUDA_BF16, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false, false, false}, 2e-2},
-    {"bf16-timed-fused", {DLP_CUDA_BF16, false, 0, DLP_CUDA_SEARCH_TIMED, true, false, false, false}, 2e-2},
-    {"fp32-graphs", {DLP_CUDA_FP32, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, true, false, false}, 1e-5},
-    {"fp16-timed-fused-graphs", {DLP_CUDA_FP16, false, 0, DLP_CUDA_SEARCH_TIMED, true, true, false, false}, 1e-2},
-    {"fp16-plain-stem", {DLP_CUDA_FP16, false, 0, DLP_CUDA_SEARCH_HEURISTIC, true, false, true, true}, 1e-2},
+    {"fp32", {DLP_CUDA_FP32, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false, false, false, false}, 1e-5},
+    {"fp32-timed-fused", {DLP_CUDA_FP32, false, 0, DLP_CUDA_SEARCH_TIMED, true, false, false, false, false}, 1e-4},
+    {"fp16", {DLP_CUDA_FP16, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false, false, false, false}, 1e-2},
+    {"fp16-timed-fused", {DLP_CUDA_FP16, false, 0, DLP_CUDA_SEARCH_TIMED, true, false, false, false, false}, 1e-2},
+    {"bf16", {DLP_CUDA_BF16, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false, false, false, false}, 2e-2},
+    {"bf16-timed-fused", {DLP_CUDA_BF16, false, 0, DLP_CUDA_SEARCH_TIMED, true, false, false, false, false}, 2e-2},
+    {"fp32-graphs", {DLP_CUDA_FP32, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, true, false, false, false}, 1e-5},
+    {"fp16-timed-fused-graphs", {DLP_CUDA_FP16, false, 0, DLP_CUDA_SEARCH_TIMED, true, true, false, false, false}, 1e-2},
+    /* Concatenation inputs written in place by their producers (strided cuDNN
+     * outputs, GEMM ldc, strided pool/bias kernels); the CPU twin too. */
+    {"fp32-slices", {DLP_CUDA_FP32, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false, false, false, true}, 1e-5},
+    {"fp32-timed-fused-slices", {DLP_CUDA_FP32, false, 0, DLP_CUDA_SEARCH_TIMED, true, false, false, false, true}, 1e-4},
+    {"fp16-timed-fused-slices", {DLP_CUDA_FP16, false, 0, DLP_CUDA_SEARCH_TIMED, true, false, false, false, true}, 1e-2},
+    {"bf16-slices", {DLP_CUDA_BF16, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false, false, false, true}, 2e-2},
+    {"fp16-timed-fused-graphs-slices", {DLP_CUDA_FP16, false, 0, DLP_CUDA_SEARCH_TIMED, true, true, false, false, true},
+     1e-2},
+    {"fp16-plain-stem", {DLP_CUDA_FP16, false, 0, DLP_CUDA_SEARCH_HEURISTIC, true, false, true, true, false}, 1e-2},
 };
 
 /* Whether label is one of the comma-separated entries of list. */
@@ -417,7 +465,7 @@ static void run_mode(const mode *m, dlp_backend *cpu)
  * half the fp32 plan's bytes. */
 static void check_half_plans(void)
 {
-    dlp_cuda_options options = {DLP_CUDA_FP16, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false, false, false};
+    dlp_cuda_options options = {DLP_CUDA_FP16, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false, false, false, false};
     dlp_backend *half = NULL, *full = NULL;
     CHECK_OK(dlp_backend_create_cuda(0, &options, &half));
     CHECK_OK(dlp_backend_create_cuda(0, NULL, &full));
@@ -469,7 +517,7 @@ int main(void)
     CHECK_FAILS(dlp_backend_create_cuda(devices + 3, NULL, &bad), DLP_ERR_DEVICE, "does not exist");
     CHECK(bad == NULL);
     /* A tiny workspace cap still plans (an algorithm needing no workspace exists) or fails naming the cap. */
-    dlp_cuda_options tiny = {DLP_CUDA_FP32, false, 1, DLP_CUDA_SEARCH_HEURISTIC, false, false, false, false};
+    dlp_cuda_options tiny = {DLP_CUDA_FP32, false, 1, DLP_CUDA_SEARCH_HEURISTIC, false, false, false, false, false};
     dlp_backend *capped = NULL;
     CHECK_OK(dlp_backend_create_cuda(0, &tiny, &capped));
     if (capped) {

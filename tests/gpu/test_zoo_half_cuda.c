@@ -6,7 +6,9 @@
  * issue's bound for half precision; each precision with the heuristic
  * algorithms unfused and with timed algorithms and fused conv+bias+activation.
  * Also fp32 with timed algorithms and fusion against the CPU: <= 1e-4 (the
- * issue's fp32 bound; the default fp32 path is gpu.zoo_synth_cuda's).
+ * issue's fp32 bound; the default fp32 path is gpu.zoo_synth_cuda's). The
+ * "-slices" modes plan concatenation inputs as slices of the output
+ * (dlp_cuda_options.concat_slices: InceptionV3's producers write in place).
  * ResNet50's dlp-synth-v1 weights let the residual sums grow to |x| ~3.4e6 at
  * conv5 (measured on the CPU), beyond fp16's largest value 65504, where real
  * trained weights stay small; this suite halves every BatchNormalization gamma
@@ -35,11 +37,14 @@ typedef struct half_mode {
 } half_mode;
 
 static const half_mode half_modes[] = {
-    {"fp16", {DLP_CUDA_FP16, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false, false, false}, 2e-2},
-    {"fp16-timed-fused", {DLP_CUDA_FP16, false, 0, DLP_CUDA_SEARCH_TIMED, true, false, false, false}, 2e-2},
-    {"bf16", {DLP_CUDA_BF16, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false, false, false}, 2e-2},
-    {"bf16-timed-fused", {DLP_CUDA_BF16, false, 0, DLP_CUDA_SEARCH_TIMED, true, false, false, false}, 2e-2},
-    {"fp32-timed-fused", {DLP_CUDA_FP32, false, 0, DLP_CUDA_SEARCH_TIMED, true, false, false, false}, 1e-4},
+    {"fp16", {DLP_CUDA_FP16, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false, false, false, false}, 2e-2},
+    {"fp16-timed-fused", {DLP_CUDA_FP16, false, 0, DLP_CUDA_SEARCH_TIMED, true, false, false, false, false}, 2e-2},
+    {"bf16", {DLP_CUDA_BF16, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false, false, false, false}, 2e-2},
+    {"bf16-timed-fused", {DLP_CUDA_BF16, false, 0, DLP_CUDA_SEARCH_TIMED, true, false, false, false, false}, 2e-2},
+    {"fp32-timed-fused", {DLP_CUDA_FP32, false, 0, DLP_CUDA_SEARCH_TIMED, true, false, false, false, false}, 1e-4},
+    /* Concatenation inputs written in place (dlp_cuda_options.concat_slices). */
+    {"fp16-timed-fused-slices", {DLP_CUDA_FP16, false, 0, DLP_CUDA_SEARCH_TIMED, true, false, false, false, true}, 2e-2},
+    {"fp32-timed-fused-slices", {DLP_CUDA_FP32, false, 0, DLP_CUDA_SEARCH_TIMED, true, false, false, false, true}, 1e-4},
 };
 enum { HALF_MODES = sizeof half_modes / sizeof half_modes[0] };
 

@@ -272,7 +272,7 @@ int main(void)
     dlp_backend *backend = NULL;
     dlp_cuda_versions versions;
     dlp_cuda_get_versions(&versions);
-    dlp_cuda_options options = {(dlp_cuda_precision)7, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false, false, false};
+    dlp_cuda_options options = {(dlp_cuda_precision)7, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false, false, false, false};
     if (versions.built_with_cuda)
         CHECK_FAILS(dlp_backend_create_cuda(0, &options, &backend), DLP_ERR_INVALID_ARGUMENT, "precision 7");
     else

@@ -86,6 +86,10 @@ typedef struct cuda_step {
     bool explicit_pad;     /* asymmetric 'same': pad into the scratch buffer first */
     bool staged;           /* explicit_pad or padded channels: cuDNN reads the scratch buffer */
     dlp_shape conv_input;  /* what cuDNN sees: the input, or the padded input (space, channels) */
+    /* Elements from one output pixel to the next: the output channels, or
+     * more when the output is a slice of a concatenation's buffer
+     * (dlp_cuda_options.concat_slices; cuda_writes_strided). */
+    int out_stride;
     cudnnTensorDescriptor_t x_desc, y_desc;
     cudnnFilterDescriptor_t w_desc;
     cudnnConvolutionDescriptor_t conv_desc;
@@ -195,12 +199,20 @@ static bool algorithm_preferred(const cuda_context *context, cudnnConvolutionFwd
            algorithm == CUDNN_CONVOLUTION_FWD_ALGO_GEMM || algorithm == CUDNN_CONVOLUTION_FWD_ALGO_DIRECT;
 }
 
+/* y: NHWC, packed or (a slice of a concatenation's buffer) with pixels
+ * out_stride elements apart. */
 static dlp_status set_conv_tensors(const cuda_context *context, const cuda_step *cs, int n, dlp_shape output)
 {
     CUDNN_TRY(cudnnSetTensor4dDescriptor(cs->x_desc, CUDNN_TENSOR_NHWC, context->cudnn_type, n, cs->conv_input.c,
                                          cs->conv_input.h, cs->conv_input.w));
-    CUDNN_TRY(cudnnSetTensor4dDescriptor(cs->y_desc, CUDNN_TENSOR_NHWC, context->cudnn_type, n, output.c, output.h,
-                                         output.w));
+    if (cs->out_stride == output.c) {
+        CUDNN_TRY(cudnnSetTensor4dDescriptor(cs->y_desc, CUDNN_TENSOR_NHWC, context->cudnn_type, n, output.c, output.h,
+                                             output.w));
+        return DLP_OK;
+    }
+    int w_stride = cs->out_stride, h_stride = output.w * w_stride, n_stride = output.h * h_stride;
+    CUDNN_TRY(cudnnSetTensor4dDescriptorEx(cs->y_desc, context->cudnn_type, n, output.c, output.h, output.w, n_stride,
+                                           1, h_stride, w_stride));
     return DLP_OK;
 }
 
@@ -253,6 +265,7 @@ static dlp_status choose_algorithm(cuda_context *context, cuda_plan_state *state
     device_conv_key key = device_conv_key_make(n, cs->conv_input, p->filters, p->kernel_h, p->kernel_w, pad_h, pad_w,
                                                p->stride_h, p->stride_w, math_mode(context));
     key = device_conv_key_with(key, (int)context->storage, (timed ? 1 : 0) + (precomp ? 2 : 0) + (cs->residual ? 4 : 0));
+    key.out_stride = cs->out_stride;
     if (device_conv_cache_find(&state->algorithms, &key, choice)) return DLP_OK;
     DLP_TRY(set_conv_tensors(context, cs, n, step->output_shape));
     cudnnConvolutionFwdAlgoPerf_t results[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
@@ -493,6 +506,8 @@ static dlp_status prepare_all(cuda_context *context, dlp_plan *plan, cuda_plan_s
     if (arena_bytes) CUDA_TRY(cudaMemsetAsync(state->arena, 0xFF, arena_bytes, context->stream));
     DLP_TRY(alloc_staging(context, plan, state));
     for (int s = 0; s < plan->step_count; s++) {
+        const plan_step *step = &plan->steps[s];
+        state->steps[s].out_stride = (int)plan_pixel_stride(plan, step->output, step->output_shape.c);
         dlp_status status = prepare_step(context, &plan->steps[s], &state->steps[s]);
         if (status != DLP_OK) return dlp_fail_context(status, "layer \"%s\"", plan->steps[s].name);
     }
@@ -574,10 +589,20 @@ static dlp_status cuda_upload_staged_images(dlp_backend *backend, dlp_plan *plan
     return DLP_OK;
 }
 
-static dlp_status apply_activation(cuda_context *context, void *data, size_t rows, int channels, const float *bias,
-                                   dlp_activation activation)
+/* stride: elements from one row to the next (channels, or wider for a
+ * slice of a concatenation's buffer: never with softmax, see cuda_writes_strided). */
+static dlp_status apply_activation(cuda_context *context, void *data, size_t rows, int channels, size_t stride,
+                                   const float *bias, dlp_activation activation)
 {
     dlp_cuda_storage storage = context->storage;
+    if (stride != (size_t)channels) {
+        if (activation == DLP_ACT_SOFTMAX)
+            return dlp_fail(DLP_ERR_INTERNAL, "cuda backend: softmax into a slice of a concatenation");
+        if (bias || activation != DLP_ACT_LINEAR)
+            CUDA_TRY(dlp_cuda_bias_activation_strided_typed(storage, data, rows, channels, stride, bias,
+                                                            (int)activation, context->stream));
+        return DLP_OK;
+    }
     if (activation == DLP_ACT_SOFTMAX) {
         if (bias)
             CUDA_TRY(dlp_cuda_bias_activation_typed(storage, data, data, rows, channels, bias, DLP_ACT_LINEAR,
@@ -590,22 +615,23 @@ static dlp_status apply_activation(cuda_context *context, void *data, size_t row
     return DLP_OK;
 }
 
-/* Row-major out[rows, units] = in[rows, k] x kernel[k, units]: cuBLAS is
- * column-major, so it computes out^T = kernel^T x in^T with the same buffers.
+/* Row-major out[rows, units] = in[rows, k] x kernel[k, units], out's rows
+ * ldc elements apart: cuBLAS is column-major, so it computes
+ * out^T = kernel^T x in^T with the same buffers.
  * fp32: sgemm; fp16/bf16: GemmEx with fp32 accumulation (CUBLAS_COMPUTE_32F). */
 static dlp_status gemm(cuda_context *context, const void *in, size_t rows, int k, const void *kernel, int units,
-                       void *out)
+                       void *out, int ldc)
 {
     if (rows > 2147483647u) return dlp_fail(DLP_ERR_LIMIT, "cuda backend: a GEMM of %zu rows", rows);
     const float one = 1.0f, zero = 0.0f;
     if (context->storage == DLP_CUDA_STORAGE_F32) {
         CUBLAS_TRY(cublasSgemm(context->cublas, CUBLAS_OP_N, CUBLAS_OP_N, units, (int)rows, k, &one, kernel, units,
-                               in, k, &zero, out, units));
+                               in, k, &zero, out, ldc));
         return DLP_OK;
     }
     cudaDataType_t type = context->blas_type;
     CUBLAS_TRY(cublasGemmEx(context->cublas, CUBLAS_OP_N, CUBLAS_OP_N, units, (int)rows, k, &one, kernel, type, units,
-                            in, type, k, &zero, out, type, units, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+                            in, type, k, &zero, out, type, ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
     return DLP_OK;
 }
 
@@ -685,17 +711,17 @@ static dlp_status run_conv(cuda_context *context, const dlp_plan *plan, const pl
     size_t rows = (size_t)n * os.h * os.w;
     bool fused = false;
     if (cs->path == CONV_GEMM)
-        DLP_TRY(gemm(context, in, (size_t)n * is.h * is.w, is.c, cs->weights[0], p->filters, out));
+        DLP_TRY(gemm(context, in, (size_t)n * is.h * is.w, is.c, cs->weights[0], p->filters, out, cs->out_stride));
     else
         DLP_TRY(run_cudnn_conv(context, plan, step, cs, in, out, n, &fused));
     if (fused) return DLP_OK;
-    return apply_activation(context, out, rows, os.c, cs->weights[1], p->activation);
+    return apply_activation(context, out, rows, os.c, (size_t)cs->out_stride, cs->weights[1], p->activation);
 }
 
 static dlp_cuda_window window_of(int n, dlp_shape is, dlp_shape os, int kernel_h, int kernel_w, int stride_h,
                                  int stride_w, dlp_padding padding)
 {
-    dlp_cuda_window g = {n, is.h, is.w, is.c, os.h, os.w, os.c, kernel_h, kernel_w, stride_h, stride_w, 0, 0, 0};
+    dlp_cuda_window g = {n, is.h, is.w, is.c, os.h, os.w, os.c, kernel_h, kernel_w, stride_h, stride_w, 0, 0, 0, 0};
     g.pad_top = dlp_conv_pad_before(is.h, kernel_h, stride_h, padding);
     g.pad_left = dlp_conv_pad_before(is.w, kernel_w, stride_w, padding);
     return g;
@@ -730,10 +756,13 @@ static dlp_status run_multi_input(cuda_context *context, const dlp_plan *plan, c
                                     context->stream));
         return DLP_OK;
     }
-    int offset = 0;
+    /* Inputs planned as slices of the output are there already; the
+     * output itself may be a slice of an outer concatenation's buffer. */
+    int offset = 0, stride = (int)plan_pixel_stride(plan, step->output, step->output_shape.c);
     for (int i = 0; i < step->input_count; i++) {
-        CUDA_TRY(dlp_cuda_concat_slice_typed(storage, inputs[i], pixels, step->input_shapes[i].c, out,
-                                             step->output_shape.c, offset, context->stream));
+        if (!plan_concat_input_in_place(plan, step, i))
+            CUDA_TRY(dlp_cuda_concat_slice_typed(storage, inputs[i], pixels, step->input_shapes[i].c, out, stride,
+                                                 offset, context->stream));
         offset += step->input_shapes[i].c;
     }
     return DLP_OK;
@@ -763,11 +792,12 @@ static dlp_status run_step_now(dlp_backend *backend, dlp_plan *plan, const plan_
         const dlp_conv2d_params *p = &step->params.conv;
         dlp_cuda_window g = window_of(n, is, os, p->kernel_h, p->kernel_w, p->stride_h, p->stride_w, p->padding);
         CUDA_TRY(dlp_cuda_depthwise_conv2d_typed(storage, &g, in, cs->weights[0], cs->weights[1], out, stream));
-        return apply_activation(context, out, pixels, os.c, NULL, p->activation);
+        return apply_activation(context, out, pixels, os.c, (size_t)os.c, NULL, p->activation);
     }
     case DLP_OP_DENSE:
-        DLP_TRY(gemm(context, in, pixels, is.c, cs->weights[0], step->params.dense.units, out));
-        return apply_activation(context, out, pixels, os.c, cs->weights[1], step->params.dense.activation);
+        DLP_TRY(gemm(context, in, pixels, is.c, cs->weights[0], step->params.dense.units, out, os.c));
+        return apply_activation(context, out, pixels, os.c, (size_t)os.c, cs->weights[1],
+                                step->params.dense.activation);
     case DLP_OP_BATCHNORM:
         CUDA_TRY(dlp_cuda_channel_affine_typed(storage, in, out, pixels, os.c, cs->weights[0], cs->weights[1], stream));
         return DLP_OK;
@@ -781,6 +811,7 @@ static dlp_status run_step_now(dlp_backend *backend, dlp_plan *plan, const plan_
     case DLP_OP_MAX_POOL:
     case DLP_OP_AVG_POOL: {
         dlp_cuda_window g = pool_window_of(n, step);
+        g.out_stride = cs->out_stride;
         CUDA_TRY(dlp_cuda_pool_typed(storage, &g, step->op == DLP_OP_MAX_POOL, in, out, stream));
         return DLP_OK;
     }
@@ -1021,10 +1052,29 @@ static bool cuda_folds_zero_pad(const dlp_backend *backend, const plan_step *con
     return !context->options.keep_zero_pad_steps && device_zero_pad_folds(consumer, pad);
 }
 
+/* dlp_backend.writes_strided, with concat_slices: convolutions (cuDNN with
+ * a strided output descriptor, or a GEMM with ldc; their bias+activation
+ * kernel strided too, softmax excepted), poolings and concatenations. */
+static bool cuda_writes_strided(const dlp_backend *backend, const plan_step *producer)
+{
+    const cuda_context *context = backend->context;
+    if (!context->options.concat_slices || device_extra_step_handled(producer)) return false;
+    switch (producer->op) {
+    case DLP_OP_CONV2D:
+        /* Half tensor-core convolutions want whole 16-byte vectors per pixel. */
+        if (context->storage != DLP_CUDA_STORAGE_F32 && producer->params.conv.filters % 8 != 0) return false;
+        return producer->params.conv.activation < DLP_ACT_SOFTMAX;
+    case DLP_OP_MAX_POOL:
+    case DLP_OP_AVG_POOL:
+    case DLP_OP_CONCAT: return true;
+    default: return false;
+    }
+}
+
 dlp_status dlp_backend_create_cuda(int device, const dlp_cuda_options *options, dlp_backend **out)
 {
     *out = NULL;
-    dlp_cuda_options defaults = {DLP_CUDA_FP32, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false, false, false};
+    dlp_cuda_options defaults = {DLP_CUDA_FP32, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false, false, false, false};
     if (!options) options = &defaults;
     if (options->precision != DLP_CUDA_FP32 && options->precision != DLP_CUDA_FP16 &&
         options->precision != DLP_CUDA_BF16)
@@ -1052,6 +1102,7 @@ dlp_status dlp_backend_create_cuda(int device, const dlp_cuda_options *options, 
     backend->upload_staged_images = cuda_upload_staged_images;
     backend->run_step = cuda_run_step;
     backend->folds_zero_pad = cuda_folds_zero_pad;
+    backend->writes_strided = cuda_writes_strided;
     backend->download = cuda_download;
     backend->download_async = cuda_download_async;
     backend->wait_download = cuda_wait_download;

@@ -31,6 +31,10 @@ typedef struct dlp_cuda_window {
      * 'same'); 1, they are zeros (a ZeroPadding2D folded into a 'valid'
      * pooling: the max includes 0, the average divides by the whole window). */
     int zero_taps;
+    /* Pooling only: elements from one output pixel to the next; 0 means
+     * out_c (packed), wider when the output is a slice of a concatenation's
+     * buffer (the vector kernel then needs it a multiple of 16 bytes too). */
+    int out_stride;
 } dlp_cuda_window;
 
 /* out = act(in + bias[c]) elementwise (bias may be NULL; activation is a
@@ -64,6 +68,11 @@ cudaError_t dlp_cuda_convert(dlp_cuda_storage from, const void *in, dlp_cuda_sto
                              cudaStream_t stream);
 cudaError_t dlp_cuda_bias_activation_typed(dlp_cuda_storage storage, const void *in, void *out, size_t rows,
                                            int channels, const float *bias, int activation, cudaStream_t stream);
+/* dlp_cuda_bias_activation_typed in place on rows whose pixels lie stride
+ * elements apart (stride >= channels; equal: the packed launcher). */
+cudaError_t dlp_cuda_bias_activation_strided_typed(dlp_cuda_storage storage, void *data, size_t rows, int channels,
+                                                   size_t stride, const float *bias, int activation,
+                                                   cudaStream_t stream);
 cudaError_t dlp_cuda_softmax_typed(dlp_cuda_storage storage, const void *in, void *out, size_t rows, int channels,
                                    cudaStream_t stream);
 cudaError_t dlp_cuda_channel_affine_typed(dlp_cuda_storage storage, const void *in, void *out, size_t rows,
