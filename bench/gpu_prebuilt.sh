@@ -98,6 +98,9 @@ step featurize_gpu_half 60 "$bin/featurize_gpu" --models InceptionV3,Xception,VG
 # end-to-end goal; Xception ran at 1.9k with the scalar depthwise kernel, now vectorized).
 step featurize_gpu_profile_half 30 "$bin/featurize_gpu" --models InceptionV3,Xception --batches 256 --precisions fp16 \
   --search timed --fuse on --seconds 0.3 --profile 12
+# Concatenation inputs written in place (concat_slices) against copied, InceptionV3 fp16/fp32, side by side.
+step featurize_gpu_concat_slices 30 "$bin/featurize_gpu" --models InceptionV3 --batches 256,32 --precisions fp16,fp32 \
+  --search timed --fuse on --graphs on --seconds 0.4 --concat-slices off,on
 # The cuDNN workspace cap (256 MiB by default) against bigger ones, InceptionV3 fp16 batch 256.
 for mib in 1024 4096; do
   step featurize_gpu_workspace_$mib 25 "$bin/featurize_gpu" --models InceptionV3,ResNet50 --batches 256 \

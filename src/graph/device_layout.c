@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/status.h"
+#include "graph/device_extra_layout.h"
 #include "graph/plan_internal.h"
 
 void device_hwio_to_ohwi(const float *hwio, int kernel_h, int kernel_w, int in_channels, int out_channels,
@@ -38,6 +39,20 @@ bool device_zero_pad_folds(const plan_step *consumer, const dlp_zero_pad_params 
         return consumer->params.conv.padding == DLP_PAD_VALID && pad->top == pad->bottom && pad->left == pad->right;
     case DLP_OP_MAX_POOL:
     case DLP_OP_AVG_POOL: return consumer->params.pool.padding == DLP_PAD_VALID;
+    default: return false;
+    }
+}
+
+bool device_writes_strided(const plan_step *producer, bool half_storage)
+{
+    if (device_extra_step_handled(producer)) return false;
+    switch (producer->op) {
+    case DLP_OP_CONV2D:
+        if (half_storage && producer->params.conv.filters % 8 != 0) return false;
+        return producer->params.conv.activation < DLP_ACT_SOFTMAX;
+    case DLP_OP_MAX_POOL:
+    case DLP_OP_AVG_POOL:
+    case DLP_OP_CONCAT: return true;
     default: return false;
     }
 }

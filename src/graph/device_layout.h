@@ -38,6 +38,14 @@ struct plan_step;
  * stays a step of its own. */
 bool device_zero_pad_folds(const struct plan_step *consumer, const dlp_zero_pad_params *pad);
 
+/* Whether a device backend writes producer's output with a pixel stride
+ * (into a slice of a concatenation's buffer; dlp_backend.writes_strided):
+ * convolutions whose activation the strided bias kernel applies (not
+ * softmax, which needs whole rows; half storage: filters a multiple of 8, so
+ * that tensor-core convolutions store whole 16-byte vectors), poolings and
+ * concatenations; nothing that runs as one of the user-model ops. */
+bool device_writes_strided(const struct plan_step *producer, bool half_storage);
+
 /* A convolution's padding on each side: TensorFlow's split of its own
  * padding ('same') plus the ZeroPadding2D folded into it (input_pad, may be
  * NULL). */

@@ -12,13 +12,32 @@
  *  - the zoo's InceptionV3 (weights unset, planned only): every input of
  *    every concatenation is a slice (so its concatenations copy nothing),
  *    and the activations it writes shrink (the arena's peak is in the stem).
+ *  - the CUDA backend's decisions (device_writes_strided, fp32 and half
+ *    storage), planned and run on the CPU backend with its hook set to them:
+ *    the mixed block's slices (half: only the 8-filter conv among the convs,
+ *    since tensor-core convs slice with whole 16-byte vectors only) and
+ *    outputs bit for bit equal to copying; every InceptionV3 concatenation
+ *    input in place in both.
  * The numbers of the real InceptionV3 against TensorFlow.js are
  * unit.inception_v3_real's (the CPU backend writes slices by default). */
 #include <math.h>
 
 #include "check.h"
 #include "dlp/dlp.h"
+#include "graph/device_layout.h"
 #include "graph/plan_internal.h"
+
+static bool device_fp32_hook(const dlp_backend *backend, const plan_step *producer)
+{
+    (void)backend;
+    return device_writes_strided(producer, false);
+}
+
+static bool device_half_hook(const dlp_backend *backend, const plan_step *producer)
+{
+    (void)backend;
+    return device_writes_strided(producer, true);
+}
 
 static void set_weights(dlp_graph *graph, int node, const char *slot, int ndim, const int64_t *shape, unsigned seed)
 {
@@ -131,23 +150,37 @@ static void run_and_read(dlp_plan *plan, const float *input, int n, float *outpu
     }
 }
 
-static void check_mixed_block(void)
+/* hook: the slicing backend's writes_strided (NULL: the CPU's own); the
+ * layout is then checked by check_layout, or for the device's half
+ * decisions: a, c (pool) and inner (a concat copying its inputs) only. */
+typedef bool (*strided_hook)(const dlp_backend *, const plan_step *);
+
+static void check_half_layout(const dlp_plan *plan)
+{
+    CHECK(slice_count(plan) == 3);
+    const char *sliced[] = {"a", "inner", "c"}, *copied[] = {"b1", "b2", "d", "e", "f", "outer"};
+    for (int i = 0; i < 3; i++) CHECK(plan->values[value_of(plan, sliced[i])].parent == value_of(plan, "outer"));
+    for (int i = 0; i < 6; i++) CHECK(plan->values[value_of(plan, copied[i])].parent < 0);
+}
+
+static void check_mixed_block(const char *label, strided_hook hook, void (*layout)(const dlp_plan *))
 {
     dlp_graph *graph = mixed_block();
     dlp_backend *slicing = NULL, *copying = NULL;
     CHECK_OK(dlp_backend_create_cpu(2, &slicing));
     CHECK_OK(dlp_backend_create_cpu(2, &copying));
     if (!graph || !slicing || !copying) return;
+    if (hook) slicing->writes_strided = hook;
     copying->writes_strided = NULL;
     const char *names[3] = {"outer", "gap_f", "b1"};
     dlp_plan *sliced = NULL, *copied = NULL;
     CHECK_OK(dlp_plan_create(graph, slicing, 3, names, 3, &sliced));
     CHECK_OK(dlp_plan_create(graph, copying, 3, names, 3, &copied));
     if (!sliced || !copied) return;
-    check_layout(sliced);
+    layout(sliced);
     CHECK(slice_count(copied) == 0);
-    printf("mixed block: arena %zu bytes with slices, %zu without\n", dlp_plan_arena_bytes(sliced),
-           dlp_plan_arena_bytes(copied));
+    printf("mixed block (%s): %d slices, arena %zu bytes, %zu copying\n", label, slice_count(sliced),
+           dlp_plan_arena_bytes(sliced), dlp_plan_arena_bytes(copied));
     CHECK(dlp_plan_arena_bytes(sliced) <= dlp_plan_arena_bytes(copied));
     size_t input_floats = 3 * 9 * 7 * 6;
     float *input = malloc(input_floats * sizeof(float));
@@ -161,7 +194,7 @@ static void check_mixed_block(void)
         for (int o = 0; o < 3; o++) {
             size_t floats = sizes[o] / 3 * (size_t)n;
             bool same = !memcmp(got[o], want[o], floats * sizeof(float));
-            if (!same) fprintf(stderr, "batch %d, output %s: rel-L2 %g\n", n, names[o],
+            if (!same) fprintf(stderr, "%s, batch %d, output %s: rel-L2 %g\n", label, n, names[o],
                                check_relative_l2(got[o], want[o], floats));
             CHECK(same);
         }
@@ -175,7 +208,7 @@ static void check_mixed_block(void)
     dlp_graph_destroy(graph);
 }
 
-static void check_inception_v3(void)
+static void check_inception_v3(const char *label, strided_hook hook)
 {
     dlp_model_options options = {DLP_TOP_NONE, DLP_POOLING_AVG};
     dlp_graph *graph = NULL;
@@ -184,6 +217,7 @@ static void check_inception_v3(void)
     CHECK_OK(dlp_backend_create_cpu(1, &slicing));
     CHECK_OK(dlp_backend_create_cpu(1, &copying));
     if (!graph || !slicing || !copying) return;
+    if (hook) slicing->writes_strided = hook;
     copying->writes_strided = NULL;
     const char *outputs[1] = {"features"};
     dlp_plan *sliced = NULL, *copied = NULL;
@@ -197,8 +231,8 @@ static void check_inception_v3(void)
             concats++;
             for (int k = 0; k < step->input_count; k++) inputs++, in_place += plan_concat_input_in_place(sliced, step, k);
         }
-        printf("InceptionV3: %d concatenations, %d of %d inputs in place; arena %.2f MiB (%.2f MiB copying), "
-               "%.2f MiB of activations without reuse (%.2f MiB copying)\n", concats, in_place, inputs,
+        printf("InceptionV3 (%s): %d concatenations, %d of %d inputs in place; arena %.2f MiB (%.2f MiB copying), "
+               "%.2f MiB of activations without reuse (%.2f MiB copying)\n", label, concats, in_place, inputs,
                dlp_plan_arena_bytes(sliced) / 1048576.0, dlp_plan_arena_bytes(copied) / 1048576.0,
                dlp_plan_unshared_bytes(sliced) / 1048576.0, dlp_plan_unshared_bytes(copied) / 1048576.0);
         CHECK(concats == 15); /* mixed0..mixed10, mixed9_0, mixed9_1 and the two unnamed ones in mixed9/10 */
@@ -216,7 +250,11 @@ static void check_inception_v3(void)
 
 int main(void)
 {
-    check_mixed_block();
-    check_inception_v3();
+    check_mixed_block("cpu", NULL, check_layout);
+    check_mixed_block("device fp32", device_fp32_hook, check_layout);
+    check_mixed_block("device half", device_half_hook, check_half_layout);
+    check_inception_v3("cpu", NULL);
+    check_inception_v3("device fp32", device_fp32_hook);
+    check_inception_v3("device half", device_half_hook);
     return check_summary("unit.concat_slices");
 }

@@ -1052,23 +1052,12 @@ static bool cuda_folds_zero_pad(const dlp_backend *backend, const plan_step *con
     return !context->options.keep_zero_pad_steps && device_zero_pad_folds(consumer, pad);
 }
 
-/* dlp_backend.writes_strided, with concat_slices: convolutions (cuDNN with
- * a strided output descriptor, or a GEMM with ldc; their bias+activation
- * kernel strided too, softmax excepted), poolings and concatenations. */
+/* dlp_backend.writes_strided: device_writes_strided, with concat_slices. */
 static bool cuda_writes_strided(const dlp_backend *backend, const plan_step *producer)
 {
     const cuda_context *context = backend->context;
-    if (!context->options.concat_slices || device_extra_step_handled(producer)) return false;
-    switch (producer->op) {
-    case DLP_OP_CONV2D:
-        /* Half tensor-core convolutions want whole 16-byte vectors per pixel. */
-        if (context->storage != DLP_CUDA_STORAGE_F32 && producer->params.conv.filters % 8 != 0) return false;
-        return producer->params.conv.activation < DLP_ACT_SOFTMAX;
-    case DLP_OP_MAX_POOL:
-    case DLP_OP_AVG_POOL:
-    case DLP_OP_CONCAT: return true;
-    default: return false;
-    }
+    return context->options.concat_slices &&
+           device_writes_strided(producer, context->storage != DLP_CUDA_STORAGE_F32);
 }
 
 dlp_status dlp_backend_create_cuda(int device, const dlp_cuda_options *options, dlp_backend **out)
