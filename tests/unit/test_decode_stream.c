@@ -18,7 +18,11 @@
  * batches in flight or one at a time, every good row's output equals the mean
  * of dlp_image_resize_float of TensorFlow's pixels (1e-6), batches land in
  * order with progress after each, the new failures are on the dataset after
- * the run, earlier ones unchanged; two in flight on a ring of 1 is refused. */
+ * the run, earlier ones unchanged; two in flight on a ring of 1 is refused.
+ * The same with PACKED batches on that CPU backend given the CUDA backend's
+ * image hooks (a packed batch staged, resized with dlp_image_resize_float,
+ * then the rows resized on the CPU written over theirs), with the default
+ * budget and with budgets that send some or all rows to the CPU resize. */
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -30,6 +34,7 @@
 #include "dlp/dlp.h"
 #include "ml/batch_runner.h"
 #include "ml/decode_stream.h"
+#include "graph/plan_internal.h"
 
 enum { FILE_COUNT = 6, OUT_H = 11, OUT_W = 13, MAX_HELD = 8 };
 
@@ -310,19 +315,84 @@ static bool dataset_row_is_right(row_kind kind, const dlp_row *info)
     }
 }
 
-static void run_runner(dlp_plan *plan, bool overlap, int ring, size_t batch_size)
+/* ---- The CUDA backend's image hooks on the CPU: dlp_image_resize_float
+ * as the kernel, a copy of the packed batch as the staging slot. ---- */
+
+typedef struct staged_batch {
+    uint8_t *pixels;
+    dlp_image_pack_layout layout;
+} staged_batch;
+
+static staged_batch staged[DLP_PLAN_IMAGE_SLOTS];
+static dlp_status (*cpu_upload_input)(dlp_backend *backend, dlp_plan *plan, const float *input, int n);
+static size_t staged_rows_given; /* rows the caller resized itself, over the run */
+
+static void *copy_of(const void *from, size_t bytes)
+{
+    void *to = malloc(bytes ? bytes : 1);
+    if (to && bytes) memcpy(to, from, bytes);
+    return to;
+}
+
+static void staged_free(staged_batch *batch)
+{
+    free(batch->pixels);
+    dlp_image_pack_layout_free(&batch->layout);
+}
+
+static dlp_status stage_on_cpu(dlp_backend *backend, int slot, const uint8_t *packed, const dlp_image_pack_layout *layout)
+{
+    (void)backend;
+    staged_batch *batch = &staged[slot];
+    staged_free(batch);
+    size_t n = layout->count;
+    batch->pixels = copy_of(packed, layout->total_bytes);
+    batch->layout = (dlp_image_pack_layout){n, copy_of(layout->offsets, n * sizeof(uint64_t)),
+                                            copy_of(layout->heights, n * sizeof(int32_t)),
+                                            copy_of(layout->widths, n * sizeof(int32_t)), layout->total_bytes};
+    return DLP_OK;
+}
+
+static dlp_status upload_staged_on_cpu(dlp_backend *backend, dlp_plan *plan, int slot, size_t count,
+                                       dlp_resize method, dlp_normalize normalize, const dlp_plan_input_rows *rows)
+{
+    const staged_batch *batch = &staged[slot];
+    CHECK(batch->layout.count == count);
+    size_t floats = dlp_shape_elements(plan->input_shape);
+    float *input = malloc(count * floats * sizeof(float));
+    dlp_status status = DLP_OK;
+    for (size_t i = 0; status == DLP_OK && i < count; i++) {
+        CHECK(batch->layout.offsets[i] + (size_t)batch->layout.heights[i] * batch->layout.widths[i] * 3 <=
+              batch->layout.total_bytes);
+        dlp_image image = {batch->layout.widths[i], batch->layout.heights[i], batch->pixels + batch->layout.offsets[i]};
+        status = dlp_image_resize_float(&image, plan->input_shape.h, plan->input_shape.w, method, normalize,
+                                        input + i * floats);
+    }
+    for (size_t k = 0; rows && k < rows->count; k++)
+        memcpy(input + rows->index[k] * floats, rows->floats + k * floats, floats * sizeof(float));
+    staged_rows_given += rows ? rows->count : 0;
+    if (status == DLP_OK) status = cpu_upload_input(backend, plan, input, (int)count);
+    free(input);
+    return status;
+}
+
+static void run_runner(dlp_plan *plan, bool overlap, int ring, size_t batch_size, dlp_decode_output output,
+                       size_t budget)
 {
     size_t rows = 90, first = 3, count = 80;
     dlp_dataset *dataset = make_dataset(rows);
     dlp_thread_pool *pool = NULL;
     CHECK_OK(dlp_thread_pool_create(3, &pool));
     runner_tally tally = {first, first, 0, 0, 0, 0, calloc(count * 3, sizeof(float))};
-    dlp_decode_stream_options stream = {.batch_size = batch_size, .ring = ring, .output = DLP_DECODE_RESIZED,
+    dlp_decode_stream_options stream = {.batch_size = batch_size, .ring = ring, .output = output,
                                         .out_h = OUT_H, .out_w = OUT_W, .resize = DLP_RESIZE_BILINEAR,
-                                        .normalize = DLP_NORMALIZE_TF, .pinned_device = -1};
+                                        .normalize = DLP_NORMALIZE_TF, .pinned_device = -1,
+                                        .packed_budget_bytes = budget};
     dlp_batch_runner runner = {.plan = plan, .output_floats = 3, .cuda_device = -1, .overlap = overlap,
+                               .resize = DLP_RESIZE_BILINEAR, .normalize = DLP_NORMALIZE_TF,
                                .landed = land_means, .context = &tally, .progress = count_progress,
                                .progress_context = &tally};
+    staged_rows_given = 0;
     CHECK_OK(dlp_batch_runner_run(&runner, pool, dataset, first, count, &stream));
     size_t good = 0;
     double worst = 0;
@@ -345,10 +415,15 @@ static void run_runner(dlp_plan *plan, bool overlap, int ring, size_t batch_size
     size_t batches = (count + batch_size - 1) / batch_size;
     if (tally.wrong || tally.landed != good || worst > 1e-6 || tally.progress_calls != batches ||
         tally.last_done != count)
-        fprintf(stderr, "runner overlap %d ring %d batch %zu: %zu wrong, %zu of %zu landed, worst %.3g, %zu progress\n",
-                overlap, ring, batch_size, tally.wrong, tally.landed, good, worst, tally.progress_calls);
+        fprintf(stderr, "runner %s overlap %d ring %d batch %zu budget %zu: %zu wrong, %zu of %zu landed, worst %.3g, "
+                "%zu progress\n", output == DLP_DECODE_PACKED ? "packed" : "resized", overlap, ring, batch_size, budget,
+                tally.wrong, tally.landed, good, worst, tally.progress_calls);
     CHECK(tally.wrong == 0 && tally.landed == good && worst <= 1e-6);
     CHECK(tally.progress_calls == batches && tally.last_done == count);
+    /* The budget of the placeholder alone: every row; none by default; some otherwise. */
+    if (budget == DLP_DECODE_PLACEHOLDER_BYTES) CHECK(staged_rows_given == good);
+    else if (budget == 0) CHECK(staged_rows_given == 0);
+    else CHECK(staged_rows_given > 0 && staged_rows_given < good);
     free(tally.outputs);
     dlp_thread_pool_destroy(pool);
     dlp_dataset_destroy(dataset);
@@ -368,10 +443,19 @@ static void check_runner(void)
     CHECK_OK(dlp_plan_create(graph, cpu, 16, outputs, 1, &plan));
     dlp_graph_destroy(graph);
     if (plan) {
-        run_runner(plan, true, 3, 7);
-        run_runner(plan, true, 2, 16);
-        run_runner(plan, false, 1, 5);
-        run_runner(plan, false, 3, 1);
+        run_runner(plan, true, 3, 7, DLP_DECODE_RESIZED, 0);
+        run_runner(plan, true, 2, 16, DLP_DECODE_RESIZED, 0);
+        run_runner(plan, false, 1, 5, DLP_DECODE_RESIZED, 0);
+        run_runner(plan, false, 3, 1, DLP_DECODE_RESIZED, 0);
+        cpu_upload_input = cpu->upload_input;
+        cpu->stage_images = stage_on_cpu;
+        cpu->upload_staged_images = upload_staged_on_cpu;
+        CHECK(dlp_plan_takes_images(plan));
+        run_runner(plan, true, 3, 7, DLP_DECODE_PACKED, 0);
+        run_runner(plan, true, 3, 7, DLP_DECODE_PACKED, 4000);
+        run_runner(plan, true, 2, 16, DLP_DECODE_PACKED, 7000);
+        run_runner(plan, false, 1, 5, DLP_DECODE_PACKED, DLP_DECODE_PLACEHOLDER_BYTES);
+        for (int slot = 0; slot < DLP_PLAN_IMAGE_SLOTS; slot++) staged_free(&staged[slot]);
         dlp_decode_stream_options stream = {.batch_size = 4, .ring = 1, .pinned_device = -1, .out_h = OUT_H,
                                             .out_w = OUT_W};
         dlp_batch_runner runner = {.plan = plan, .output_floats = 3, .cuda_device = -1, .overlap = true};
