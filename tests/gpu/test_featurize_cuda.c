@@ -17,7 +17,8 @@
  * bytes each, and a few 13x7 PNGs; never a 299x299 photo), about half the
  * rows are resized on the CPU and written over the kernel's rows: fp32 gives
  * the same floats as the default budget on every row, fp16 (the rows go into
- * the float staging input before the conversion) stays within 2e-2 of them. */
+ * the float staging input before the conversion) stays within 2e-2 of them.
+ * DLP_FEATURIZE_CUDA_ONLY=packed_budget runs that check alone. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -270,6 +271,12 @@ int main(void)
         return 77;
     }
     fclose(probe);
+    /* DLP_FEATURIZE_CUDA_ONLY=packed_budget: that check alone (a short device run). */
+    const char *only = getenv("DLP_FEATURIZE_CUDA_ONLY");
+    if (only && strcmp(only, "packed_budget") == 0) {
+        check_packed_budget(weights, fixtures, oracle, tmp);
+        return check_summary("gpu.featurize_cuda (packed budget only)");
+    }
     const dlp_resize methods[] = {DLP_RESIZE_AREA, DLP_RESIZE_BILINEAR, DLP_RESIZE_NEAREST};
     const char *names[] = {"area", "bilinear", "nearest"};
     dlp_featurize_stats stats;
