@@ -6,9 +6,10 @@
  * input (RESIZED). PACKED batches hold at most a budget of pixel bytes: an
  * image that would take its batch past it is resized and normalized on the
  * CPU instead (bit for bit what the GPU makes of it), and a one-pixel
- * placeholder keeps its row in the packed layout. Batches live in a ring of buffers: a worker that finishes
- * a row takes the next one, in whatever batch it falls (no barrier at the
- * end of a batch), and waits only while every buffer of the ring is held.
+ * placeholder keeps its row in the packed layout. Batches live in a ring of
+ * buffers: a worker that finishes a row takes the next one, in whatever
+ * batch it falls (no barrier at the end of a batch), and waits only while
+ * every buffer of the ring is held.
  * The consumer takes whole batches, in order, and gives each back when done.
  *
  * The stream only reads the dataset: a row's failure comes back in its
@@ -67,7 +68,8 @@ typedef struct dlp_decoded_batch {
     /* PACKED: the network rows past the budget, resized on the CPU:
      * network indices cpu_rows[k] (increasing), their inputs cpu_input
      * (cpu_count x out_h x out_w x 3 floats, in that order), each a 1x1
-     * placeholder in the layout. Page-locked like packed. */
+     * placeholder in the layout. Page-locked like packed (room for
+     * batch_size inputs, allocated on a buffer's first such row). */
     size_t cpu_count;
     size_t *cpu_rows;
     float *cpu_input;
