@@ -31,7 +31,7 @@ typedef struct compiler {
 static dlp_status new_value(compiler *cc, size_t floats_per_image, int *id)
 {
     dlp_plan *plan = cc->plan;
-    plan->values[plan->value_count] = (plan_value){floats_per_image, 0, -1, -1};
+    plan->values[plan->value_count] = (plan_value){floats_per_image, 0, -1, -1, -1, 0, 0};
     *id = plan->value_count++;
     return DLP_OK;
 }
@@ -270,6 +270,112 @@ static dlp_status compile_node(compiler *cc, int node_id)
     return DLP_OK;
 }
 
+/* Per value: the step that writes it (-1: the input) and how many step
+ * inputs read it; plan outputs count as one more reader. */
+static dlp_status count_uses(const dlp_plan *plan, int **producer, int **readers)
+{
+    int count = plan->value_count;
+    *producer = malloc((size_t)(count ? count : 1) * sizeof(int));
+    *readers = calloc((size_t)(count ? count : 1), sizeof(int));
+    if (!*producer || !*readers) {
+        free(*producer), free(*readers);
+        return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "plan: out of memory");
+    }
+    for (int v = 0; v < count; v++) (*producer)[v] = -1;
+    for (int s = 0; s < plan->step_count; s++) {
+        const plan_step *step = &plan->steps[s];
+        (*producer)[step->output] = s;
+        for (int k = 0; k < step->input_count; k++) (*readers)[step->inputs[k]]++;
+    }
+    for (int o = 0; o < plan->output_count; o++) (*readers)[plan->output_values[o]]++;
+    return DLP_OK;
+}
+
+/* Whether input k of concat step s can be planned as its slice of the
+ * output: a value of its own that only this step reads, written by a step
+ * the backend runs with a pixel stride (dlp_backend.writes_strided). */
+static bool fits_in_slice(const dlp_plan *plan, const dlp_backend *backend, const int *producer, const int *readers,
+                          int s, int k)
+{
+    const plan_step *step = &plan->steps[s];
+    int value = step->inputs[k], writer = producer[value];
+    if (writer < 0 || writer >= s || readers[value] != 1 || plan->values[value].parent >= 0) return false;
+    dlp_shape in = step->input_shapes[k], out = step->output_shape;
+    if (in.h != out.h || in.w != out.w) return false;
+    return backend->writes_strided(backend, &plan->steps[writer]);
+}
+
+/* Concatenation inputs planned as slices of the output, so that their
+ * producers write there: InceptionV3's mixed blocks then copy nothing. A
+ * concatenation whose output is itself a slice of another (InceptionV3's
+ * mixed9_0 inside mixed9) writes the remaining inputs into that. */
+static dlp_status plan_concat_slices(dlp_plan *plan, const dlp_backend *backend)
+{
+    if (!backend->writes_strided) return DLP_OK;
+    int *producer = NULL, *readers = NULL;
+    DLP_TRY(count_uses(plan, &producer, &readers));
+    for (int s = 0; s < plan->step_count; s++) {
+        const plan_step *step = &plan->steps[s];
+        if (step->op != DLP_OP_CONCAT) continue;
+        int offset = 0;
+        for (int k = 0; k < step->input_count; k++) {
+            if (fits_in_slice(plan, backend, producer, readers, s, k)) {
+                plan_value *slice = &plan->values[step->inputs[k]];
+                slice->parent = step->output;
+                slice->channel_offset = offset;
+            }
+            offset += step->input_shapes[k].c;
+        }
+    }
+    /* Each slice's place in its outermost buffer, whose channels are the
+     * output channels of the concatenation that writes it. */
+    for (int v = 0; v < plan->value_count; v++) {
+        plan_value *value = &plan->values[v];
+        if (value->parent < 0) continue;
+        int root = v, channels = 0;
+        for (; plan->values[root].parent >= 0; root = plan->values[root].parent)
+            channels += plan->values[root].channel_offset;
+        value->pixel_stride = plan->steps[producer[root]].output_shape.c;
+        value->offset_floats = (size_t)channels; /* until the root is placed */
+    }
+    free(producer);
+    free(readers);
+    return DLP_OK;
+}
+
+static int root_of(const dlp_plan *plan, int value)
+{
+    while (plan->values[value].parent >= 0) value = plan->values[value].parent;
+    return value;
+}
+
+/* Lifetimes in step indices; the input is alive from the start, outputs to
+ * the end; a buffer holding slices is alive while any of them is. */
+static void plan_lifetimes(dlp_plan *plan)
+{
+    plan->values[plan->input_value].first_step = 0;
+    for (int s = 0; s < plan->step_count; s++) {
+        plan_step *step = &plan->steps[s];
+        plan_value *out = &plan->values[step->output];
+        if (out->first_step < 0) out->first_step = s;
+        if (out->last_step < s) out->last_step = s;
+        for (int k = 0; k < step->input_count; k++)
+            if (plan->values[step->inputs[k]].last_step < s) plan->values[step->inputs[k]].last_step = s;
+    }
+    for (int o = 0; o < plan->output_count; o++) {
+        plan_value *out = &plan->values[plan->output_values[o]];
+        out->last_step = plan->step_count;
+        if (out->first_step < 0) out->first_step = 0;
+    }
+    for (int v = 0; v < plan->value_count; v++) {
+        const plan_value *slice = &plan->values[v];
+        if (slice->parent < 0) continue;
+        plan_value *root = &plan->values[root_of(plan, v)];
+        if (slice->first_step >= 0 && slice->first_step < root->first_step) root->first_step = slice->first_step;
+        if (slice->last_step > root->last_step) root->last_step = slice->last_step;
+    }
+}
+
 typedef struct placement {
     int value;
     size_t size;
@@ -296,7 +402,8 @@ static dlp_status plan_memory(dlp_plan *plan)
     }
     size_t align = 16; /* floats: 64-byte alignment for every buffer */
     for (int v = 0; v < count; v++) {
-        size_t size = plan->values[v].floats_per_image * (size_t)plan->max_batch;
+        /* A slice takes no memory of its own (plan_concat_slices). */
+        size_t size = plan->values[v].parent >= 0 ? 0 : plan->values[v].floats_per_image * (size_t)plan->max_batch;
         order[v] = (placement){v, (size + align - 1) / align * align};
         sizes[v] = order[v].size;
         plan->unshared_floats += order[v].size;
@@ -306,6 +413,7 @@ static dlp_status plan_memory(dlp_plan *plan)
     size_t arena = 0;
     for (int i = 0; i < count; i++) {
         plan_value *value = &plan->values[order[i].value];
+        if (value->parent >= 0) continue;
         size_t offset = 0;
         bool moved = true;
         while (moved) {
@@ -326,6 +434,8 @@ static dlp_status plan_memory(dlp_plan *plan)
         if (offset + order[i].size > arena) arena = offset + order[i].size;
     }
     plan->arena_floats = arena;
+    for (int v = 0; v < count; v++)
+        if (plan->values[v].parent >= 0) plan->values[v].offset_floats += plan->values[root_of(plan, v)].offset_floats;
     free(order);
     free(placed);
     free(sizes);
@@ -383,21 +493,9 @@ static dlp_status compile(compiler *cc, const char *const *outputs, int output_c
     free(needed);
     if (status != DLP_OK) return status;
     if (plan->input_value < 0) return dlp_fail(DLP_ERR_MODEL, "plan: the outputs do not depend on an input");
-    /* Lifetimes in step indices; the input is alive from the start, outputs to the end. */
-    plan->values[plan->input_value].first_step = 0;
-    for (int s = 0; s < plan->step_count; s++) {
-        plan_step *step = &plan->steps[s];
-        if (plan->values[step->output].first_step < 0) plan->values[step->output].first_step = s;
-        plan->values[step->output].last_step = s > plan->values[step->output].last_step ? s : plan->values[step->output].last_step;
-        for (int k = 0; k < step->input_count; k++)
-            if (plan->values[step->inputs[k]].last_step < s) plan->values[step->inputs[k]].last_step = s;
-    }
-    for (int o = 0; o < output_count; o++) {
-        int id = dlp_graph_find(graph, outputs[o]);
-        plan->output_values[o] = cc->node_value[id];
-        plan->values[cc->node_value[id]].last_step = plan->step_count;
-        if (plan->values[cc->node_value[id]].first_step < 0) plan->values[cc->node_value[id]].first_step = 0;
-    }
+    for (int o = 0; o < output_count; o++) plan->output_values[o] = cc->node_value[dlp_graph_find(graph, outputs[o])];
+    DLP_TRY(plan_concat_slices(plan, cc->backend));
+    plan_lifetimes(plan);
     return plan_memory(plan);
 }
 

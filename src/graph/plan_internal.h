@@ -44,6 +44,15 @@ typedef struct plan_value {
     size_t floats_per_image;
     size_t offset_floats; /* in the arena, for max_batch images */
     int first_step, last_step;
+    /* A value that only a concatenation reads may be planned as a slice of
+     * that concatenation's output, so that its producer writes there and the
+     * concatenation copies nothing (dlp_backend.writes_strided). parent: that
+     * output's value (-1: none); channel_offset: the slice's first channel in
+     * it. Such a value has no memory of its own: offset_floats points at its
+     * first channel in the outermost parent's buffer, and pixel_stride is the
+     * elements from one pixel to the next there (that buffer's channels).
+     * pixel_stride is 0 for a value with a buffer of its own (packed NHWC). */
+    int parent, channel_offset, pixel_stride;
 } plan_value;
 
 struct dlp_plan {
@@ -82,6 +91,12 @@ struct dlp_backend {
     dlp_status (*upload_staged_images)(dlp_backend *backend, dlp_plan *plan, int slot, size_t count,
                                        dlp_resize method, dlp_normalize normalize, const dlp_plan_input_rows *rows);
     dlp_status (*run_step)(dlp_backend *backend, dlp_plan *plan, const plan_step *step, int n);
+    /* Optional (NULL: never): whether the backend runs producer (a planned
+     * step, with its params and shapes) writing its output into a slice of a
+     * wider buffer: pixels plan_pixel_stride elements apart, its channels at
+     * the start of each. The planner then lays a concatenation's inputs out
+     * as slices of its output where their producers allow it. */
+    bool (*writes_strided)(const dlp_backend *backend, const plan_step *producer);
     /* Optional (NULL: never): whether the backend runs consumer (op and
      * params set, nothing else) on the unpadded input of the ZeroPadding2D
      * pad that only it reads, with consumer.input_pad = pad's params. The
@@ -96,5 +111,20 @@ struct dlp_backend {
     void (*release)(dlp_backend *backend, dlp_plan *plan);
     void (*destroy)(dlp_backend *backend);
 };
+
+/* The elements from one pixel of value to the next: channels, the value's
+ * own last dimension, unless it is a slice of a concatenation's output. */
+static inline size_t plan_pixel_stride(const struct dlp_plan *plan, int value, int channels)
+{
+    int stride = plan->values[value].pixel_stride;
+    return stride > 0 ? (size_t)stride : (size_t)channels;
+}
+
+/* Whether input k of a concatenation step is already in its slice of the
+ * output (planned there; then the step copies nothing for it). */
+static inline bool plan_concat_input_in_place(const struct dlp_plan *plan, const plan_step *step, int k)
+{
+    return plan->values[step->inputs[k]].parent == step->output;
+}
 
 #endif

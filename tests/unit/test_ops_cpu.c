@@ -38,7 +38,7 @@ static void test_conv(int n, dlp_shape is, int kh, int kw, int stride, dlp_paddi
         cpu_depthwise_conv2d_naive(&p, in, n, is, kernel, b, slow, os);
     } else {
         float *workspace = calloc(cpu_conv2d_workspace_floats(&p, is, os, 2) + 1, sizeof(float));
-        cpu_conv2d(&p, in, n, is, kernel, b, fast, os, workspace, 2);
+        cpu_conv2d(&p, in, n, is, kernel, b, fast, os, 0, workspace, 2);
         cpu_conv2d_naive(&p, in, n, is, kernel, b, slow, os);
         free(workspace);
     }
@@ -58,7 +58,7 @@ static void test_pool(dlp_op op, int n, dlp_shape is, int k, int stride, dlp_pad
     size_t out_count = (size_t)n * dlp_shape_elements(os);
     float *in = random_floats((size_t)n * dlp_shape_elements(is));
     float *fast = calloc(out_count, sizeof(float)), *slow = calloc(out_count, sizeof(float));
-    cpu_pool(op, &p, in, n, is, fast, os, 2);
+    cpu_pool(op, &p, in, n, is, fast, os, 0, 2);
     cpu_pool_naive(op, &p, in, n, is, slow, os);
     CHECK(check_relative_l2(fast, slow, out_count) <= 1e-5);
     free(in), free(fast), free(slow);
@@ -142,7 +142,7 @@ int main(void)
         float ones[4 * 4], out[4 * 4];
         for (int i = 0; i < 16; i++) ones[i] = 1.0f;
         dlp_pool_params p = {3, 3, 1, 1, DLP_PAD_SAME};
-        cpu_pool(DLP_OP_AVG_POOL, &p, ones, 1, (dlp_shape){4, 4, 1}, out, (dlp_shape){4, 4, 1}, 1);
+        cpu_pool(DLP_OP_AVG_POOL, &p, ones, 1, (dlp_shape){4, 4, 1}, out, (dlp_shape){4, 4, 1}, 0, 1);
         CHECK_NEAR(out[0], 1.0, 1e-7);
     }
     /* Concat, add, zero pad. */
@@ -150,7 +150,7 @@ int main(void)
         float a[2 * 2] = {1, 2, 3, 4}, b[2 * 3] = {5, 6, 7, 8, 9, 10}, out[10];
         const float *inputs[2] = {a, b};
         int channels[2] = {2, 3};
-        cpu_concat(inputs, channels, 2, 2, out, 2);
+        cpu_concat(inputs, channels, 2, 2, out, 0, 2);
         float want[10] = {1, 2, 5, 6, 7, 3, 4, 8, 9, 10};
         CHECK(memcmp(out, want, sizeof want) == 0);
         const float *sum_inputs[2] = {a, a};

@@ -68,10 +68,11 @@ static dlp_status cpu_run_step(dlp_backend *backend, dlp_plan *plan, const plan_
     float *out = value_data(plan, step->output);
     dlp_shape is = step->input_shapes[0], os = step->output_shape;
     size_t pixels = (size_t)n * os.h * os.w;
+    size_t out_stride = plan_pixel_stride(plan, step->output, os.c); /* wider: a slice (cpu_writes_strided) */
     switch (step->op) {
     case DLP_OP_CONV2D:
-        cpu_conv2d(&step->params.conv, in, n, is, step->weights[0], step->weights[1], out, os, state->workspace,
-                   threads);
+        cpu_conv2d(&step->params.conv, in, n, is, step->weights[0], step->weights[1], out, os, out_stride,
+                   state->workspace, threads);
         return DLP_OK;
     case DLP_OP_DEPTHWISE_CONV2D:
         cpu_depthwise_conv2d(&step->params.conv, in, n, is, step->weights[0], step->weights[1], out, os, threads);
@@ -90,7 +91,9 @@ static dlp_status cpu_run_step(dlp_backend *backend, dlp_plan *plan, const plan_
             cpu_activation(step->params.activation, out, pixels, os.c, threads);
         return DLP_OK;
     case DLP_OP_MAX_POOL:
-    case DLP_OP_AVG_POOL: cpu_pool(step->op, &step->params.pool, in, n, is, out, os, threads); return DLP_OK;
+    case DLP_OP_AVG_POOL:
+        cpu_pool(step->op, &step->params.pool, in, n, is, out, os, out_stride, threads);
+        return DLP_OK;
     case DLP_OP_GLOBAL_AVG_POOL:
     case DLP_OP_GLOBAL_MAX_POOL: cpu_global_pool(step->op, in, n, is, out); return DLP_OK;
     case DLP_OP_ZERO_PAD: cpu_zero_pad(&step->params.pad, in, n, is, out, os, threads); return DLP_OK;
@@ -102,11 +105,12 @@ static dlp_status cpu_run_step(dlp_backend *backend, dlp_plan *plan, const plan_
             return dlp_fail(DLP_ERR_UNSUPPORTED, "%s of %d inputs (at most 64)", dlp_op_name(step->op),
                             step->input_count);
         for (int i = 0; i < step->input_count; i++) {
-            inputs[i] = value_data(plan, step->inputs[i]);
+            bool in_place = step->op == DLP_OP_CONCAT && plan_concat_input_in_place(plan, step, i);
+            inputs[i] = in_place ? NULL : value_data(plan, step->inputs[i]);
             channels[i] = step->input_shapes[i].c;
         }
         if (step->op == DLP_OP_CONCAT)
-            cpu_concat(inputs, channels, step->input_count, pixels, out, threads);
+            cpu_concat(inputs, channels, step->input_count, pixels, out, out_stride, threads);
         else
             cpu_add(inputs, step->input_count, pixels * os.c, out, threads);
         return DLP_OK;
@@ -121,6 +125,20 @@ static dlp_status cpu_run_step(dlp_backend *backend, dlp_plan *plan, const plan_
             return cpu_run_extra_step(step, inputs, out, n, threads);
         }
         return dlp_fail(DLP_ERR_INTERNAL, "cpu backend: op %s has no step", dlp_op_name(step->op));
+    }
+}
+
+/* dlp_backend.writes_strided: convolutions (but for the activations
+ * applied to the whole output afterwards), poolings and concatenations. */
+static bool cpu_writes_strided(const dlp_backend *backend, const plan_step *producer)
+{
+    (void)backend;
+    switch (producer->op) {
+    case DLP_OP_CONV2D: return cpu_conv2d_writes_strided(&producer->params.conv);
+    case DLP_OP_MAX_POOL:
+    case DLP_OP_AVG_POOL:
+    case DLP_OP_CONCAT: return true;
+    default: return false;
     }
 }
 
@@ -163,6 +181,7 @@ dlp_status dlp_backend_create_cpu(int threads, dlp_backend **out)
     backend->prepare = cpu_prepare;
     backend->upload_input = cpu_upload_input;
     backend->run_step = cpu_run_step;
+    backend->writes_strided = cpu_writes_strided;
     backend->download = cpu_download;
     backend->release = cpu_release;
     backend->destroy = cpu_destroy;

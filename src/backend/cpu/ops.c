@@ -144,7 +144,7 @@ static void im2col_rows(const dlp_conv2d_params *p, const float *in, dlp_shape i
 
 /* One thread's task: output rows [row0, row0 + count), channels [col0, col0 + cols). */
 static void conv_task(const dlp_conv2d_params *p, const float *in, dlp_shape is, dlp_shape os, const float *kernel,
-                      const float *bias, float *out, size_t row0, int count, int col0, int cols, float *col)
+                      const float *bias, float *out, int ldc, size_t row0, int count, int col0, int cols, float *col)
 {
     int cout = p->filters;
     int k = p->kernel_h * p->kernel_w * is.c;
@@ -155,10 +155,10 @@ static void conv_task(const dlp_conv2d_params *p, const float *in, dlp_shape is,
         im2col_rows(p, in, is, os, row0, count, pad_top, pad_left, col);
         a = col;
     }
-    float *c = out + row0 * (size_t)cout + col0;
+    float *c = out + row0 * (size_t)ldc + col0;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, count, cols, k, 1.0f, a, k, kernel + col0, cout, 0.0f, c,
-                cout);
-    tile_epilogue(c, count, cols, cout, bias ? bias + col0 : NULL, p->activation);
+                ldc);
+    tile_epilogue(c, count, cols, ldc, bias ? bias + col0 : NULL, p->activation);
 }
 
 /* Tiles run in parallel under OpenMP, each with a single-threaded sgemm: one
@@ -166,9 +166,10 @@ static void conv_task(const dlp_conv2d_params *p, const float *in, dlp_shape is,
  * and each im2col tile is consumed from cache. A 1x1 stride-1 convolution is
  * a GEMM on the NHWC input itself (no copy). */
 void cpu_conv2d(const dlp_conv2d_params *p, const float *in, int n, dlp_shape is, const float *kernel,
-                const float *bias, float *out, dlp_shape os, float *workspace, int threads)
+                const float *bias, float *out, dlp_shape os, size_t out_stride, float *workspace, int threads)
 {
     int cout = p->filters;
+    int ldc = out_stride ? (int)out_stride : cout;
     int k = p->kernel_h * p->kernel_w * is.c;
     if (threads < 1) threads = 1;
     conv_tiling t = plan_tiling((size_t)n * os.h * os.w, k, cout, threads);
@@ -184,12 +185,14 @@ void cpu_conv2d(const dlp_conv2d_params *p, const float *in, int n, dlp_shape is
             int col0 = task % t.col_tiles * t.col_tile;
             int count = (int)(t.rows - row0 < (size_t)t.row_tile ? t.rows - row0 : (size_t)t.row_tile);
             int cols = cout - col0 < t.col_tile ? cout - col0 : t.col_tile;
-            conv_task(p, in, is, os, kernel, bias, out, row0, count, col0, cols, col);
+            conv_task(p, in, is, os, kernel, bias, out, ldc, row0, count, col0, cols, col);
         }
     }
     openblas_set_num_threads(blas_threads);
     if (activation_after_tiles(p->activation)) cpu_activation(p->activation, out, t.rows, cout, threads);
 }
+
+bool cpu_conv2d_writes_strided(const dlp_conv2d_params *p) { return !activation_after_tiles(p->activation); }
 
 void cpu_depthwise_conv2d(const dlp_conv2d_params *p, const float *in, int n, dlp_shape is, const float *kernel,
                           const float *bias, float *out, dlp_shape os, int threads)
@@ -280,8 +283,9 @@ void cpu_activation(dlp_activation activation, float *data, size_t pixels, int c
 }
 
 void cpu_pool(dlp_op op, const dlp_pool_params *p, const float *in, int n, dlp_shape is, float *out, dlp_shape os,
-              int threads)
+              size_t out_stride, int threads)
 {
+    size_t stride = out_stride ? out_stride : (size_t)is.c;
     int pad_top = dlp_conv_pad_before(is.h, p->pool_h, p->stride_h, p->padding);
     int pad_left = dlp_conv_pad_before(is.w, p->pool_w, p->stride_w, p->padding);
     int channels = is.c;
@@ -296,7 +300,7 @@ void cpu_pool(dlp_op op, const dlp_pool_params *p, const float *in, int n, dlp_s
         if (x0 < 0) x0 = 0;
         if (y1 > is.h) y1 = is.h;
         if (x1 > is.w) x1 = is.w;
-        float *o = out + r * channels;
+        float *o = out + r * stride;
         for (int c = 0; c < channels; c++) o[c] = op == DLP_OP_MAX_POOL ? -FLT_MAX : 0.0f;
         for (int y = y0; y < y1; y++)
             for (int x = x0; x < x1; x++) {
@@ -335,15 +339,16 @@ void cpu_global_pool(dlp_op op, const float *in, int n, dlp_shape is, float *out
 }
 
 void cpu_concat(const float *const *inputs, const int *channels, int input_count, size_t pixels, float *out,
-                int threads)
+                size_t out_stride, int threads)
 {
-    int total = 0;
-    for (int i = 0; i < input_count; i++) total += channels[i];
+    size_t total = 0;
+    for (int i = 0; i < input_count; i++) total += (size_t)channels[i];
+    size_t stride = out_stride ? out_stride : total;
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (size_t q = 0; q < pixels; q++) {
-        float *o = out + q * total;
+        float *o = out + q * stride;
         for (int i = 0; i < input_count; i++) {
-            memcpy(o, inputs[i] + q * channels[i], (size_t)channels[i] * sizeof(float));
+            if (inputs[i]) memcpy(o, inputs[i] + q * channels[i], (size_t)channels[i] * sizeof(float));
             o += channels[i];
         }
     }

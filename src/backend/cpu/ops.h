@@ -3,6 +3,7 @@
 #ifndef DLP_SRC_BACKEND_CPU_OPS_H
 #define DLP_SRC_BACKEND_CPU_OPS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "dlp/graph.h"
@@ -10,9 +11,14 @@
 /* Floats of scratch one cpu_conv2d call with `threads` threads needs (one
  * im2col tile per thread, at most about 1 MiB each; 0 for a 1x1 stride-1 conv). */
 size_t cpu_conv2d_workspace_floats(const dlp_conv2d_params *p, dlp_shape in, dlp_shape out, int threads);
-/* kernel: HWIO [kh,kw,cin,cout] as Keras stores it (= the GEMM's [K, cout]); bias may be NULL. */
+/* kernel: HWIO [kh,kw,cin,cout] as Keras stores it (= the GEMM's [K, cout]); bias may be NULL.
+ * out_stride: floats from one output pixel to the next (0: cout, packed);
+ * wider only where cpu_conv2d_writes_strided(p). */
 void cpu_conv2d(const dlp_conv2d_params *p, const float *in, int n, dlp_shape in_shape, const float *kernel,
-                const float *bias, float *out, dlp_shape out_shape, float *workspace, int threads);
+                const float *bias, float *out, dlp_shape out_shape, size_t out_stride, float *workspace, int threads);
+/* Whether cpu_conv2d takes an out_stride wider than cout with p's
+ * activation (all but those applied to the whole output afterwards). */
+bool cpu_conv2d_writes_strided(const dlp_conv2d_params *p);
 /* kernel: [kh,kw,cin,mult]; output channel ci*mult + m (Keras DepthwiseConv2D). */
 void cpu_depthwise_conv2d(const dlp_conv2d_params *p, const float *in, int n, dlp_shape in_shape, const float *kernel,
                           const float *bias, float *out, dlp_shape out_shape, int threads);
@@ -23,12 +29,15 @@ void cpu_dense(const dlp_dense_params *p, const float *in, size_t rows, int in_f
 void cpu_channel_affine(const float *in, size_t pixels, int channels, const float *scale, const float *shift,
                         float *out, int threads);
 void cpu_activation(dlp_activation activation, float *data, size_t pixels, int channels, int threads);
+/* out_stride as cpu_conv2d's (0: packed). */
 void cpu_pool(dlp_op op, const dlp_pool_params *p, const float *in, int n, dlp_shape in_shape, float *out,
-              dlp_shape out_shape, int threads);
+              dlp_shape out_shape, size_t out_stride, int threads);
 void cpu_global_pool(dlp_op op, const float *in, int n, dlp_shape in_shape, float *out);
-/* Copies input i's channels into the output at channel offset. */
+/* Copies input i's channels into the output at its channel offset; a NULL
+ * input is already there (skipped). out_stride: floats from one output
+ * pixel to the next (0: the sum of the channels). */
 void cpu_concat(const float *const *inputs, const int *channels, int input_count, size_t pixels, float *out,
-                int threads);
+                size_t out_stride, int threads);
 void cpu_add(const float *const *inputs, int input_count, size_t elements, float *out, int threads);
 void cpu_zero_pad(const dlp_zero_pad_params *p, const float *in, int n, dlp_shape in_shape, float *out,
                   dlp_shape out_shape, int threads);

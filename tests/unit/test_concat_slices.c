@@ -1,0 +1,222 @@
+/* Concatenation inputs planned as slices of the output (plan.c,
+ * plan_concat_slices), on the CPU backend:
+ *  - a small mixed block (9x7x6 input, batch 3): a 1x1 conv, a nested
+ *    concatenation of two convs, a max pooling and an avg pool -> conv are
+ *    planned as slices; a softmax conv (the CPU applies softmax to whole
+ *    rows), a conv read twice, a conv that is a plan output and the graph
+ *    input are copied. Each slice's parent, channel offset, pixel stride and
+ *    place in the arena are checked, and every output equals, bit for bit,
+ *    the same plan on a backend that writes no slices (its hook unset: every
+ *    input copied), at the full batch and at 2 of 3 images; the arena is no
+ *    larger;
+ *  - the zoo's InceptionV3 (weights unset, planned only): every input of
+ *    every concatenation is a slice (so its concatenations copy nothing),
+ *    and the activations it writes shrink (the arena's peak is in the stem).
+ * The numbers of the real InceptionV3 against TensorFlow.js are
+ * unit.inception_v3_real's (the CPU backend writes slices by default). */
+#include <math.h>
+
+#include "check.h"
+#include "dlp/dlp.h"
+#include "graph/plan_internal.h"
+
+static void set_weights(dlp_graph *graph, int node, const char *slot, int ndim, const int64_t *shape, unsigned seed)
+{
+    size_t count = 1;
+    for (int d = 0; d < ndim; d++) count *= (size_t)shape[d];
+    float *data = malloc(count * sizeof(float));
+    for (size_t i = 0; i < count; i++) data[i] = (float)((i * 7 + seed * 13) % 17) * 0.05f - 0.4f;
+    dlp_tensor_list *list = NULL;
+    CHECK_OK(dlp_tensor_list_create(&list));
+    CHECK_OK(dlp_tensor_list_add(list, slot, DLP_DTYPE_F32, ndim, shape, data, NULL));
+    CHECK_OK(dlp_graph_set_weight(graph, node, slot, dlp_tensor_list_at(list, 0)));
+    dlp_tensor_list_destroy(list);
+    free(data);
+}
+
+static int conv(dlp_graph *graph, const char *name, int input, int in_channels, int kh, int kw, int filters,
+                dlp_activation activation)
+{
+    dlp_conv2d_params p = {kh, kw, 1, 1, DLP_PAD_SAME, filters, true, activation};
+    int node = -1;
+    CHECK_OK(dlp_graph_conv2d(graph, name, input, &p, &node));
+    set_weights(graph, node, "kernel", 4, (int64_t[]){kh, kw, in_channels, filters}, (unsigned)node);
+    set_weights(graph, node, "bias", 1, (int64_t[]){filters}, (unsigned)node + 1);
+    return node;
+}
+
+static int pool(dlp_graph *graph, const char *name, dlp_op op, int input)
+{
+    dlp_pool_params p = {3, 3, 1, 1, DLP_PAD_SAME};
+    int node = -1;
+    CHECK_OK(dlp_graph_pool(graph, name, op, input, &p, &node));
+    return node;
+}
+
+/* outer = concat(a, inner = concat(b1, b2), c, d, e, f, input); f is also
+ * read by gap_f; b1, gap_f and outer are the plan's outputs. 43 channels. */
+static dlp_graph *mixed_block(void)
+{
+    dlp_graph *graph = NULL;
+    int input = -1, inner = -1, outer = -1, gap = -1;
+    CHECK_OK(dlp_graph_create(&graph));
+    CHECK_OK(dlp_graph_input(graph, "input", (dlp_shape){9, 7, 6}, &input));
+    int a = conv(graph, "a", input, 6, 1, 1, 8, DLP_ACT_RELU);
+    int b = conv(graph, "b", input, 6, 3, 3, 6, DLP_ACT_RELU);
+    int b1 = conv(graph, "b1", b, 6, 1, 3, 5, DLP_ACT_LINEAR);
+    int b2 = conv(graph, "b2", b, 6, 3, 1, 4, DLP_ACT_RELU);
+    CHECK_OK(dlp_graph_concat(graph, "inner", (int[]){b1, b2}, 2, &inner));
+    int c = pool(graph, "c", DLP_OP_MAX_POOL, input);
+    int d = conv(graph, "d", pool(graph, "d_pool", DLP_OP_AVG_POOL, input), 6, 1, 1, 7, DLP_ACT_RELU);
+    int e = conv(graph, "e", input, 6, 1, 1, 3, DLP_ACT_SOFTMAX);
+    int f = conv(graph, "f", input, 6, 1, 1, 4, DLP_ACT_TANH);
+    CHECK_OK(dlp_graph_unary(graph, "gap_f", DLP_OP_GLOBAL_AVG_POOL, f, &gap));
+    CHECK_OK(dlp_graph_concat(graph, "outer", (int[]){a, inner, c, d, e, f, input}, 7, &outer));
+    return graph;
+}
+
+static const plan_step *step_named(const dlp_plan *plan, const char *name)
+{
+    for (int s = 0; s < plan->step_count; s++)
+        if (!strcmp(plan->steps[s].name, name)) return &plan->steps[s];
+    return NULL;
+}
+
+static int value_of(const dlp_plan *plan, const char *name)
+{
+    const plan_step *step = step_named(plan, name);
+    CHECK(step != NULL);
+    return step ? step->output : 0;
+}
+
+static int slice_count(const dlp_plan *plan)
+{
+    int count = 0;
+    for (int v = 0; v < plan->value_count; v++) count += plan->values[v].parent >= 0;
+    return count;
+}
+
+/* name's value is a slice of parent's at channel offset, in a buffer of stride channels at root's place. */
+static void check_slice(const dlp_plan *plan, const char *name, const char *parent, int offset, int total_offset)
+{
+    const plan_value *value = &plan->values[value_of(plan, name)];
+    const plan_value *root = &plan->values[value_of(plan, "outer")];
+    CHECK(value->parent == value_of(plan, parent));
+    CHECK(value->channel_offset == offset);
+    CHECK(value->pixel_stride == 43);
+    CHECK(value->offset_floats == root->offset_floats + (size_t)total_offset);
+}
+
+static void check_layout(const dlp_plan *plan)
+{
+    CHECK(slice_count(plan) == 5);
+    check_slice(plan, "a", "outer", 0, 0);
+    check_slice(plan, "inner", "outer", 8, 8);
+    check_slice(plan, "b2", "inner", 5, 13);
+    check_slice(plan, "c", "outer", 17, 17);
+    check_slice(plan, "d", "outer", 23, 23);
+    const char *copied[] = {"b1", "e", "f", "outer"};
+    for (int i = 0; i < 4; i++) CHECK(plan->values[value_of(plan, copied[i])].parent < 0);
+    CHECK(plan->values[plan->input_value].parent < 0);
+    /* The buffer is alive from its first slice's producer ("a", step 0) on. */
+    CHECK(plan->values[value_of(plan, "outer")].first_step == 0);
+}
+
+static void run_and_read(dlp_plan *plan, const float *input, int n, float *outputs[3])
+{
+    CHECK_OK(dlp_plan_run(plan, input, n));
+    for (int o = 0; o < 3; o++) {
+        size_t floats = (size_t)n * dlp_shape_elements(dlp_plan_output_shape(plan, o));
+        CHECK_OK(dlp_plan_read_output(plan, o, outputs[o], floats));
+    }
+}
+
+static void check_mixed_block(void)
+{
+    dlp_graph *graph = mixed_block();
+    dlp_backend *slicing = NULL, *copying = NULL;
+    CHECK_OK(dlp_backend_create_cpu(2, &slicing));
+    CHECK_OK(dlp_backend_create_cpu(2, &copying));
+    if (!graph || !slicing || !copying) return;
+    copying->writes_strided = NULL;
+    const char *names[3] = {"outer", "gap_f", "b1"};
+    dlp_plan *sliced = NULL, *copied = NULL;
+    CHECK_OK(dlp_plan_create(graph, slicing, 3, names, 3, &sliced));
+    CHECK_OK(dlp_plan_create(graph, copying, 3, names, 3, &copied));
+    if (!sliced || !copied) return;
+    check_layout(sliced);
+    CHECK(slice_count(copied) == 0);
+    printf("mixed block: arena %zu bytes with slices, %zu without\n", dlp_plan_arena_bytes(sliced),
+           dlp_plan_arena_bytes(copied));
+    CHECK(dlp_plan_arena_bytes(sliced) <= dlp_plan_arena_bytes(copied));
+    size_t input_floats = 3 * 9 * 7 * 6;
+    float *input = malloc(input_floats * sizeof(float));
+    for (size_t i = 0; i < input_floats; i++) input[i] = sinf((float)i * 0.37f);
+    size_t sizes[3] = {3 * 9 * 7 * 43, 3 * 4, 3 * 9 * 7 * 5};
+    float *got[3], *want[3];
+    for (int o = 0; o < 3; o++) got[o] = malloc(sizes[o] * sizeof(float)), want[o] = malloc(sizes[o] * sizeof(float));
+    for (int n = 3; n >= 2; n--) {
+        run_and_read(sliced, input, n, got);
+        run_and_read(copied, input, n, want);
+        for (int o = 0; o < 3; o++) {
+            size_t floats = sizes[o] / 3 * (size_t)n;
+            bool same = !memcmp(got[o], want[o], floats * sizeof(float));
+            if (!same) fprintf(stderr, "batch %d, output %s: rel-L2 %g\n", n, names[o],
+                               check_relative_l2(got[o], want[o], floats));
+            CHECK(same);
+        }
+    }
+    for (int o = 0; o < 3; o++) free(got[o]), free(want[o]);
+    free(input);
+    dlp_plan_destroy(sliced);
+    dlp_plan_destroy(copied);
+    dlp_backend_destroy(slicing);
+    dlp_backend_destroy(copying);
+    dlp_graph_destroy(graph);
+}
+
+static void check_inception_v3(void)
+{
+    dlp_model_options options = {DLP_TOP_NONE, DLP_POOLING_AVG};
+    dlp_graph *graph = NULL;
+    dlp_backend *slicing = NULL, *copying = NULL;
+    CHECK_OK(dlp_zoo_build("InceptionV3", NULL, &options, &graph));
+    CHECK_OK(dlp_backend_create_cpu(1, &slicing));
+    CHECK_OK(dlp_backend_create_cpu(1, &copying));
+    if (!graph || !slicing || !copying) return;
+    copying->writes_strided = NULL;
+    const char *outputs[1] = {"features"};
+    dlp_plan *sliced = NULL, *copied = NULL;
+    CHECK_OK(dlp_plan_create(graph, slicing, 1, outputs, 1, &sliced));
+    CHECK_OK(dlp_plan_create(graph, copying, 1, outputs, 1, &copied));
+    if (sliced && copied) {
+        int concats = 0, inputs = 0, in_place = 0;
+        for (int s = 0; s < sliced->step_count; s++) {
+            const plan_step *step = &sliced->steps[s];
+            if (step->op != DLP_OP_CONCAT) continue;
+            concats++;
+            for (int k = 0; k < step->input_count; k++) inputs++, in_place += plan_concat_input_in_place(sliced, step, k);
+        }
+        printf("InceptionV3: %d concatenations, %d of %d inputs in place; arena %.2f MiB (%.2f MiB copying), "
+               "%.2f MiB of activations without reuse (%.2f MiB copying)\n", concats, in_place, inputs,
+               dlp_plan_arena_bytes(sliced) / 1048576.0, dlp_plan_arena_bytes(copied) / 1048576.0,
+               dlp_plan_unshared_bytes(sliced) / 1048576.0, dlp_plan_unshared_bytes(copied) / 1048576.0);
+        CHECK(concats == 15); /* mixed0..mixed10, mixed9_0, mixed9_1 and the two unnamed ones in mixed9/10 */
+        CHECK(in_place == inputs);
+        /* The peak is in the stem (147x147x64 at batch 1), so the arena stays; the tensors written shrink. */
+        CHECK(dlp_plan_arena_bytes(sliced) <= dlp_plan_arena_bytes(copied));
+        CHECK(dlp_plan_unshared_bytes(sliced) < dlp_plan_unshared_bytes(copied));
+    }
+    dlp_plan_destroy(sliced);
+    dlp_plan_destroy(copied);
+    dlp_backend_destroy(slicing);
+    dlp_backend_destroy(copying);
+    dlp_graph_destroy(graph);
+}
+
+int main(void)
+{
+    check_mixed_block();
+    check_inception_v3();
+    return check_summary("unit.concat_slices");
+}
