@@ -133,7 +133,8 @@ static stream_figures stream_rate(bench *b, dlp_thread_pool *pool, size_t batch,
 {
     stream_figures figures = {0};
     dlp_decode_stream_options options = {.batch_size = batch, .ring = ring, .output = DLP_DECODE_PACKED, .hash = hash,
-                                         .pinned_device = pinned_device};
+                                         .pinned_device = pinned_device, .out_h = 299, .out_w = 299,
+                                         .resize = DLP_RESIZE_AREA, .normalize = DLP_NORMALIZE_TF};
     dlp_decode_stream *stream = NULL;
     double start = now_seconds(), steady_start = 0;
     if (dlp_decode_stream_start(pool, b->dataset, 0, b->rows, &options, &stream) != DLP_OK) return figures;

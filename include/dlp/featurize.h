@@ -45,6 +45,11 @@ typedef struct dlp_featurizer_options {
      * results; less host work per batch, which counts when the decoding
      * threads take every core. Default false. */
     bool cuda_graphs;
+    /* GPU resizing only: the most bytes of decoded pixels one batch ships to
+     * the device (three batches are held in pinned memory); an image that
+     * would take its batch past it is resized on the CPU instead (the same
+     * floats). 0: 256 MiB; otherwise at least 3. */
+    size_t packed_budget_bytes;
 } dlp_featurizer_options;
 
 /* The defaults above (model NULL: the caller must set it). */

@@ -619,11 +619,25 @@ dlp_status dlp_plan_stage_images(dlp_plan *plan, int slot, const uint8_t *packed
     return plan->backend->stage_images(plan->backend, slot, packed, layout);
 }
 
+static dlp_status check_input_rows(const dlp_plan_input_rows *rows, size_t count)
+{
+    if (rows->count && (!rows->index || !rows->floats))
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "plan run: %zu input rows without their indices or floats",
+                        rows->count);
+    for (size_t k = 0; k < rows->count; k++)
+        if (rows->index[k] >= count)
+            return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "plan run: input row %zu is row %zu of a batch of %zu images", k,
+                            rows->index[k], count);
+    return DLP_OK;
+}
+
 dlp_status dlp_plan_run_staged_images(dlp_plan *plan, int slot, size_t count, dlp_resize method,
-                                      dlp_normalize normalize)
+                                      dlp_normalize normalize, const dlp_plan_input_rows *rows)
 {
     DLP_TRY(check_images(plan, slot, count));
-    DLP_TRY(plan->backend->upload_staged_images(plan->backend, plan, slot, count, method, normalize));
+    if (rows && rows->count == 0) rows = NULL;
+    if (rows) DLP_TRY(check_input_rows(rows, count));
+    DLP_TRY(plan->backend->upload_staged_images(plan->backend, plan, slot, count, method, normalize, rows));
     return run_steps(plan, (int)count);
 }
 

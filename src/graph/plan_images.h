@@ -24,11 +24,22 @@ bool dlp_plan_takes_images(const dlp_plan *plan);
  * untouched until the run of this slot has finished. */
 dlp_status dlp_plan_stage_images(dlp_plan *plan, int slot, const uint8_t *packed, const dlp_image_pack_layout *layout);
 
+/* Rows of a staged batch whose input the caller made itself (images too
+ * large to ship whole, resized and normalized on the CPU; their packed
+ * images are placeholders): row index[k] (< the batch's count) gets
+ * floats[k * h*w*3, (k + 1) * h*w*3), the plan's input layout. floats must
+ * stay untouched until the run has finished (pinned: a truly asynchronous copy). */
+typedef struct dlp_plan_input_rows {
+    size_t count;
+    const size_t *index;
+    const float *floats;
+} dlp_plan_input_rows;
+
 /* Like dlp_plan_run on the batch staged in slot: waits for its copy, resizes
  * the images to the plan's input size with method and normalizes them on the
- * device, then runs the network. */
+ * device, writes rows (NULL or count 0: none) over theirs, then runs the network. */
 dlp_status dlp_plan_run_staged_images(dlp_plan *plan, int slot, size_t count, dlp_resize method,
-                                      dlp_normalize normalize);
+                                      dlp_normalize normalize, const dlp_plan_input_rows *rows);
 
 /* Like dlp_plan_read_output, but returns once the copy is queued behind
  * the last run (a GPU backend; others copy at once): dst, pinned for a truly

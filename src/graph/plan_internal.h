@@ -5,6 +5,7 @@
 #define DLP_SRC_GRAPH_PLAN_INTERNAL_H
 
 #include "dlp/graph.h"
+#include "graph/plan_images.h"
 #include "image/pack.h"
 
 enum { PLAN_MAX_WEIGHTS = 2 };
@@ -83,11 +84,12 @@ struct dlp_backend {
     /* Optional (NULL where the backend has none; graph/plan_images.h): starts
      * copying a packed batch of decoded images into staging slot 0 or 1 (may
      * run on another thread while a plan runs), and resizes + normalizes the
-     * batch of a slot into the input. */
+     * batch of a slot into the input, then writes rows (checked; NULL:
+     * none) over theirs. */
     dlp_status (*stage_images)(dlp_backend *backend, int slot, const uint8_t *packed,
                                const dlp_image_pack_layout *layout);
     dlp_status (*upload_staged_images)(dlp_backend *backend, dlp_plan *plan, int slot, size_t count,
-                                       dlp_resize method, dlp_normalize normalize);
+                                       dlp_resize method, dlp_normalize normalize, const dlp_plan_input_rows *rows);
     dlp_status (*run_step)(dlp_backend *backend, dlp_plan *plan, const plan_step *step, int n);
     /* Optional (NULL: never): whether the backend runs producer (a planned
      * step, with its params and shapes) writing its output into a slice of a

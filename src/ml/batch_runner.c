@@ -38,7 +38,10 @@ static dlp_status launch_batch(const dlp_batch_runner *runner, in_flight *flight
     if (m == 0) return DLP_OK;
     if (!batch->input) { /* PACKED */
         DLP_TRY(dlp_plan_stage_images(runner->plan, flight->slot, batch->packed, &batch->layout));
-        DLP_TRY(dlp_plan_run_staged_images(runner->plan, flight->slot, m, runner->resize, runner->normalize));
+        /* Images past the stream's packed budget came resized on the CPU. */
+        dlp_plan_input_rows cpu_rows = {batch->cpu_count, batch->cpu_rows, batch->cpu_input};
+        DLP_TRY(dlp_plan_run_staged_images(runner->plan, flight->slot, m, runner->resize, runner->normalize,
+                                           &cpu_rows));
     } else {
         DLP_TRY(dlp_plan_run(runner->plan, batch->input, (int)m));
     }

@@ -4,7 +4,13 @@
  * batch b once the consumer has released batch b - ring. Workers take rows
  * in increasing order, so a worker waits only for a batch older than its
  * own, whose rows are all taken by workers that do not wait: the ring
- * always drains. */
+ * always drains.
+ *
+ * PACKED buffers keep to a byte budget: each image reserves its bytes of
+ * its batch's budget before decoding (a compare-and-swap, so concurrent
+ * workers never pass it) and the buffer never grows past it. Which images
+ * miss the budget depends on the workers' timing; their inputs do not, since
+ * the CPU resize is the GPU kernel's exact twin. */
 #include "ml/decode_stream.h"
 
 #include <pthread.h>
@@ -24,19 +30,25 @@ typedef struct ring_buffer {
     size_t done;                /* rows of that batch finished (under the mutex) */
     bool held;                  /* by the consumer */
     bool *decoded;              /* per slot: decoded for the network */
-    /* PACKED: the packed buffer is filled by a bump pointer (taken
-     * atomically by the workers); an image that does not fit is decoded
-     * on the heap and copied in when the batch is finished. The first
-     * worker to need room allocates the buffer, for batch_size images the
-     * size of its own (plus headroom). */
+    /* PACKED: every image reserves [offset, offset + bytes) of the batch's
+     * budget (packed_used, which never passes budget - placeholder). It is
+     * decoded there when the buffer reaches that far, else on the heap
+     * (spilled) and copied there when the batch is finished, the buffer
+     * grown (at most to the budget). The first worker to need room
+     * allocates the buffer, for batch_size images the size of its own (plus
+     * headroom), at most the budget. An image whose reservation fails is
+     * resized on the CPU into its slot of view.cpu_input (allocated by the
+     * first such image; NULL then: out of memory, reported by the consumer). */
     atomic_bool packed_allocated;
-    pthread_mutex_t allocating;
-    size_t packed_capacity;
+    pthread_mutex_t allocating;  /* both lazy allocations */
     bool packed_pinned;
-    atomic_size_t packed_used;  /* may run past the capacity: then images spill */
+    atomic_size_t packed_used;
     uint64_t *slot_offsets;
     int32_t *slot_heights, *slot_widths;
     dlp_image *spilled;
+    bool *resized_on_cpu;        /* per slot */
+    atomic_bool cpu_input_allocated;
+    bool cpu_input_pinned;
 } ring_buffer;
 
 struct dlp_decode_stream {
@@ -44,7 +56,8 @@ struct dlp_decode_stream {
     const dlp_dataset *dataset;
     size_t first, count, batch_count;
     dlp_decode_stream_options options;
-    size_t image_floats;        /* RESIZED: floats per network input */
+    size_t image_floats;        /* floats per network input */
+    size_t packed_budget;       /* PACKED: bytes per batch, placeholder included */
     ring_buffer *ring;
     int ring_size;
     size_t next_batch;          /* the consumer's next */
@@ -62,6 +75,7 @@ typedef struct room_request {
     const dlp_decode_stream *stream;
     ring_buffer *buffer;
     size_t slot;
+    bool over_budget;           /* set by take_packed_room */
 } room_request;
 
 /* Once per buffer: most datasets' images are alike, so a batch of them
@@ -71,37 +85,96 @@ static void allocate_packed(const dlp_decode_stream *stream, ring_buffer *buffer
 {
     pthread_mutex_lock(&buffer->allocating);
     if (!atomic_load_explicit(&buffer->packed_allocated, memory_order_acquire)) {
-        size_t capacity = stream->options.batch_size * image_bytes;
-        capacity += capacity / 4;
+        size_t budget = stream->packed_budget, batch_size = stream->options.batch_size;
+        size_t capacity = image_bytes > budget / batch_size ? budget : batch_size * image_bytes;
+        capacity = capacity > budget - capacity / 4 ? budget : capacity + capacity / 4;
         buffer->view.packed = dlp_pinned_alloc(capacity, stream->options.pinned_device, &buffer->packed_pinned);
-        buffer->packed_capacity = buffer->view.packed ? capacity : 0;
+        buffer->view.packed_capacity = buffer->view.packed ? capacity : 0;
         atomic_store_explicit(&buffer->packed_allocated, true, memory_order_release);
     }
     pthread_mutex_unlock(&buffer->allocating);
 }
 
-/* dlp_pixel_room.take: the next bytes of the packed buffer, if they fit. */
+/* Reserves bytes of the batch's budget at *offset; false when they would
+ * take it past the budget (less the placeholder's bytes). */
+static bool reserve_packed(const dlp_decode_stream *stream, ring_buffer *buffer, size_t bytes, size_t *offset)
+{
+    size_t limit = stream->packed_budget - DLP_DECODE_PLACEHOLDER_BYTES;
+    size_t used = atomic_load(&buffer->packed_used);
+    do {
+        if (bytes > limit - used) return false;
+    } while (!atomic_compare_exchange_weak(&buffer->packed_used, &used, used + bytes));
+    *offset = used;
+    return true;
+}
+
+/* dlp_pixel_room.take: the image's reserved bytes of the packed buffer if
+ * the buffer reaches them, else NULL (spilled, or over budget). */
 static uint8_t *take_packed_room(void *context, int width, int height)
 {
     room_request *request = context;
     ring_buffer *buffer = request->buffer;
-    size_t bytes = (size_t)width * (size_t)height * 3;
+    size_t bytes = (size_t)width * (size_t)height * 3, offset = 0;
+    if (!reserve_packed(request->stream, buffer, bytes, &offset)) {
+        request->over_budget = true;
+        return NULL;
+    }
+    buffer->slot_offsets[request->slot] = offset;
     if (!atomic_load_explicit(&buffer->packed_allocated, memory_order_acquire))
         allocate_packed(request->stream, buffer, bytes);
-    size_t offset = atomic_fetch_add(&buffer->packed_used, bytes);
-    if (offset > buffer->packed_capacity || bytes > buffer->packed_capacity - offset) return NULL;
-    buffer->slot_offsets[request->slot] = offset;
+    size_t capacity = buffer->view.packed_capacity;
+    if (offset > capacity || bytes > capacity - offset) return NULL;
     return buffer->view.packed + offset;
+}
+
+/* image resized and normalized to the network input, as the GPU kernel
+ * would from its packed pixels (dlp_image_resize_float is its twin). */
+static dlp_status resize_image(const dlp_decode_stream *stream, const dlp_image *image, float *out)
+{
+    const dlp_decode_stream_options *o = &stream->options;
+    return dlp_image_resize_float(image, o->out_h, o->out_w, o->resize, o->normalize, out);
+}
+
+/* Once per buffer, on its first image past the budget: room for a whole
+ * batch of inputs, pinned like the packed buffer so that the copy to the
+ * device stays asynchronous (from pageable memory CUDA may block the host
+ * until the stream reaches the copy). Failure leaves it NULL. */
+static void allocate_cpu_input(const dlp_decode_stream *stream, ring_buffer *buffer)
+{
+    pthread_mutex_lock(&buffer->allocating);
+    if (!atomic_load_explicit(&buffer->cpu_input_allocated, memory_order_acquire)) {
+        size_t bytes = stream->options.batch_size * stream->image_floats * sizeof(float);
+        buffer->view.cpu_input = dlp_pinned_alloc(bytes, stream->options.pinned_device, &buffer->cpu_input_pinned);
+        atomic_store_explicit(&buffer->cpu_input_allocated, true, memory_order_release);
+    }
+    pthread_mutex_unlock(&buffer->allocating);
+}
+
+/* An image past the budget (decoded on the heap): its input into its slot
+ * of cpu_input, a 1x1 placeholder in the packed layout. */
+static dlp_status resize_on_cpu(const dlp_decode_stream *stream, ring_buffer *buffer, size_t slot, dlp_image *image)
+{
+    if (!atomic_load_explicit(&buffer->cpu_input_allocated, memory_order_acquire))
+        allocate_cpu_input(stream, buffer);
+    dlp_status status = DLP_OK;
+    if (buffer->view.cpu_input)
+        status = resize_image(stream, image, buffer->view.cpu_input + slot * stream->image_floats);
+    dlp_image_free(image);
+    buffer->slot_heights[slot] = 1;
+    buffer->slot_widths[slot] = 1;
+    buffer->resized_on_cpu[slot] = true;
+    return status;
 }
 
 static dlp_status decode_packed(const dlp_decode_stream *stream, ring_buffer *buffer, size_t slot,
                                 const uint8_t *bytes, size_t size)
 {
-    room_request request = {stream, buffer, slot};
+    room_request request = {stream, buffer, slot, false};
     dlp_pixel_room room = {take_packed_room, &request};
     dlp_image image;
     bool in_room = false;
     DLP_TRY(dlp_image_decode_into(bytes, size, &room, &image, &in_room));
+    if (request.over_budget) return resize_on_cpu(stream, buffer, slot, &image);
     buffer->slot_heights[slot] = image.height;
     buffer->slot_widths[slot] = image.width;
     if (!in_room) buffer->spilled[slot] = image;
@@ -113,9 +186,7 @@ static dlp_status decode_resized(const dlp_decode_stream *stream, ring_buffer *b
 {
     dlp_image image;
     DLP_TRY(dlp_image_decode(bytes, size, &image));
-    const dlp_decode_stream_options *o = &stream->options;
-    dlp_status status = dlp_image_resize_float(&image, o->out_h, o->out_w, o->resize, o->normalize,
-                                               buffer->view.input + slot * stream->image_floats);
+    dlp_status status = resize_image(stream, &image, buffer->view.input + slot * stream->image_floats);
     dlp_image_free(&image);
     return status;
 }
@@ -129,6 +200,7 @@ static void prepare_row(dlp_decode_stream *stream, ring_buffer *buffer, size_t s
     view->content_key[slot][0] = 0;
     view->cache_hit[slot] = false;
     buffer->decoded[slot] = false;
+    if (buffer->resized_on_cpu) buffer->resized_on_cpu[slot] = false;
     dlp_row row;
     /* A row that failed before keeps its first error. */
     if (dlp_dataset_row(stream->dataset, row_index, &row) != DLP_OK || row.status != DLP_OK) return;
@@ -221,8 +293,11 @@ static void free_buffer(ring_buffer *buffer, size_t batch_size)
     free(buffer->slot_offsets);
     free(buffer->slot_heights);
     free(buffer->slot_widths);
+    free(buffer->resized_on_cpu);
     free(buffer->decoded);
     dlp_pinned_free(view->packed, buffer->packed_pinned);
+    dlp_pinned_free(view->cpu_input, buffer->cpu_input_pinned);
+    free(view->cpu_rows);
     pthread_mutex_destroy(&buffer->allocating);
     dlp_image_pack_layout_free(&view->layout);
     free(view->network_slots);
@@ -251,11 +326,14 @@ static dlp_status alloc_buffer(const dlp_decode_stream *stream, ring_buffer *buf
         buffer->slot_heights = calloc(n, sizeof *buffer->slot_heights);
         buffer->slot_widths = calloc(n, sizeof *buffer->slot_widths);
         buffer->spilled = calloc(n, sizeof *buffer->spilled);
+        buffer->resized_on_cpu = calloc(n, sizeof *buffer->resized_on_cpu);
+        view->cpu_rows = calloc(n, sizeof *view->cpu_rows);
         view->layout.offsets = calloc(n, sizeof *view->layout.offsets);
         view->layout.heights = calloc(n, sizeof *view->layout.heights);
         view->layout.widths = calloc(n, sizeof *view->layout.widths);
         ok = ok && buffer->slot_offsets && buffer->slot_heights && buffer->slot_widths && buffer->spilled &&
-             view->layout.offsets && view->layout.heights && view->layout.widths;
+             buffer->resized_on_cpu && view->cpu_rows && view->layout.offsets && view->layout.heights &&
+             view->layout.widths;
     } else {
         view->input = malloc(n * stream->image_floats * sizeof(float));
         ok = ok && view->input;
@@ -276,43 +354,62 @@ static dlp_status grow_packed(const dlp_decode_stream *stream, ring_buffer *buff
     dlp_pinned_free(buffer->view.packed, buffer->packed_pinned);
     buffer->view.packed = grown;
     buffer->packed_pinned = pinned;
-    buffer->packed_capacity = capacity;
+    buffer->view.packed_capacity = capacity;
     atomic_store(&buffer->packed_allocated, true);
     return DLP_OK;
 }
 
-/* Moves spilled images into the packed buffer (grown, with headroom, so the
- * next batches in it decode in place) and lays out the network rows. */
+/* Room for total bytes (at most the budget), with headroom up to the budget
+ * so that the next batches in this buffer decode in place. */
+static dlp_status make_packed_room(const dlp_decode_stream *stream, ring_buffer *buffer, size_t total)
+{
+    size_t capacity = buffer->view.packed_capacity;
+    if (total <= capacity) return DLP_OK;
+    size_t budget = stream->packed_budget, grown = total > budget - total / 4 ? budget : total + total / 4;
+    return grow_packed(stream, buffer, capacity, grown);
+}
+
+/* Copies the spilled images to their reserved offsets, puts the placeholder
+ * (one black pixel) after the reserved bytes when a row was resized on the
+ * CPU, and lays out the network rows. */
 static dlp_status pack_network_rows(const dlp_decode_stream *stream, ring_buffer *buffer)
 {
     dlp_decoded_batch *view = &buffer->view;
-    size_t used = atomic_load(&buffer->packed_used);
-    size_t end = used < buffer->packed_capacity ? used : buffer->packed_capacity, spilled_bytes = 0;
-    for (size_t i = 0; i < view->network_count; i++) {
-        const dlp_image *image = &buffer->spilled[view->network_slots[i]];
-        if (image->pixels) spilled_bytes += (size_t)image->width * (size_t)image->height * 3;
-    }
-    if (end + spilled_bytes > buffer->packed_capacity) {
-        size_t needed = end + spilled_bytes;
-        DLP_TRY(grow_packed(stream, buffer, end, needed + needed / 4));
-    }
+    size_t used = atomic_load(&buffer->packed_used), placeholder = used;
+    view->cpu_count = 0;
+    for (size_t i = 0; i < view->network_count; i++)
+        if (buffer->resized_on_cpu[view->network_slots[i]]) view->cpu_rows[view->cpu_count++] = i;
+    if (view->cpu_count && !view->cpu_input)
+        return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "featurize: cannot allocate %zu bytes for images resized on the CPU",
+                        stream->options.batch_size * stream->image_floats * sizeof(float));
+    size_t total = used + (view->cpu_count ? DLP_DECODE_PLACEHOLDER_BYTES : 0);
+    DLP_TRY(make_packed_room(stream, buffer, total));
+    if (view->cpu_count) memset(view->packed + placeholder, 0, DLP_DECODE_PLACEHOLDER_BYTES);
     for (size_t i = 0; i < view->network_count; i++) {
         size_t slot = view->network_slots[i];
         dlp_image *image = &buffer->spilled[slot];
         if (image->pixels) {
-            size_t bytes = (size_t)image->width * (size_t)image->height * 3;
-            memcpy(view->packed + end, image->pixels, bytes);
-            buffer->slot_offsets[slot] = end;
-            end += bytes;
+            memcpy(view->packed + buffer->slot_offsets[slot], image->pixels,
+                   (size_t)image->width * (size_t)image->height * 3);
             dlp_image_free(image);
         }
-        view->layout.offsets[i] = buffer->slot_offsets[slot];
+        view->layout.offsets[i] = buffer->resized_on_cpu[slot] ? placeholder : buffer->slot_offsets[slot];
         view->layout.heights[i] = buffer->slot_heights[slot];
         view->layout.widths[i] = buffer->slot_widths[slot];
     }
     view->layout.count = view->network_count;
-    view->layout.total_bytes = end;
+    view->layout.total_bytes = total;
     return DLP_OK;
+}
+
+/* The inputs of the rows resized on the CPU to the front, in order. */
+static void gather_cpu_input(const dlp_decode_stream *stream, dlp_decoded_batch *view)
+{
+    size_t floats = stream->image_floats;
+    for (size_t k = 0; k < view->cpu_count; k++) {
+        size_t slot = view->network_slots[view->cpu_rows[k]];
+        if (slot != k) memcpy(view->cpu_input + k * floats, view->cpu_input + slot * floats, floats * sizeof(float));
+    }
 }
 
 static dlp_status finish_batch(const dlp_decode_stream *stream, ring_buffer *buffer)
@@ -321,7 +418,11 @@ static dlp_status finish_batch(const dlp_decode_stream *stream, ring_buffer *buf
     view->network_count = 0;
     for (size_t slot = 0; slot < view->count; slot++)
         if (buffer->decoded[slot]) view->network_slots[view->network_count++] = slot;
-    if (stream->options.output == DLP_DECODE_PACKED) return pack_network_rows(stream, buffer);
+    if (stream->options.output == DLP_DECODE_PACKED) {
+        DLP_TRY(pack_network_rows(stream, buffer));
+        gather_cpu_input(stream, view);
+        return DLP_OK;
+    }
     /* The network inputs to the front, in order. */
     size_t floats = stream->image_floats;
     for (size_t i = 0; i < view->network_count; i++)
@@ -366,6 +467,12 @@ dlp_status dlp_decode_stream_start(dlp_thread_pool *pool, const dlp_dataset *dat
     if (options->batch_size == 0 || options->ring < 1)
         return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "decode stream: batch size %zu and ring %d, expected >= 1 each",
                         options->batch_size, options->ring);
+    if (options->out_h < 1 || options->out_w < 1)
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "decode stream: network input %dx%d, expected >= 1 a side",
+                        options->out_h, options->out_w);
+    if (options->packed_budget_bytes && options->packed_budget_bytes < DLP_DECODE_PLACEHOLDER_BYTES)
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "decode stream: packed budget of %zu bytes, expected 0 (default) or >= %d",
+                        options->packed_budget_bytes, (int)DLP_DECODE_PLACEHOLDER_BYTES);
     dlp_decode_stream *stream = calloc(1, sizeof *stream);
     if (!stream) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "out of memory");
     stream->pool = pool;
@@ -375,6 +482,7 @@ dlp_status dlp_decode_stream_start(dlp_thread_pool *pool, const dlp_dataset *dat
     stream->batch_count = (count + options->batch_size - 1) / options->batch_size;
     stream->options = *options;
     stream->image_floats = (size_t)options->out_h * (size_t)options->out_w * 3;
+    stream->packed_budget = options->packed_budget_bytes ? options->packed_budget_bytes : DLP_DECODE_DEFAULT_PACKED_BUDGET;
     stream->ring_size = stream->batch_count < (size_t)options->ring ? (int)stream->batch_count : options->ring;
     if (stream->ring_size < 1) stream->ring_size = 1;
     pthread_mutex_init(&stream->mutex, NULL);
@@ -387,6 +495,7 @@ dlp_status dlp_decode_stream_start(dlp_thread_pool *pool, const dlp_dataset *dat
     for (int i = 0; status == DLP_OK && i < stream->ring_size; i++) {
         atomic_init(&stream->ring[i].packed_used, 0);
         atomic_init(&stream->ring[i].packed_allocated, false);
+        atomic_init(&stream->ring[i].cpu_input_allocated, false);
         pthread_mutex_init(&stream->ring[i].allocating, NULL);
     }
     for (int i = 0; status == DLP_OK && i < stream->ring_size; i++) {

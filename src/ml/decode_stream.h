@@ -3,9 +3,13 @@
  * hash its bytes (when a feature cache is used), look the hash up, and
  * decode the image: straight into its batch's packed buffer (PACKED: the
  * GPU resizes), or decoded, resized and normalized into its batch's network
- * input (RESIZED). Batches live in a ring of buffers: a worker that finishes
- * a row takes the next one, in whatever batch it falls (no barrier at the
- * end of a batch), and waits only while every buffer of the ring is held.
+ * input (RESIZED). PACKED batches hold at most a budget of pixel bytes: an
+ * image that would take its batch past it is resized and normalized on the
+ * CPU instead (bit for bit what the GPU makes of it), and a one-pixel
+ * placeholder keeps its row in the packed layout. Batches live in a ring of
+ * buffers: a worker that finishes a row takes the next one, in whatever
+ * batch it falls (no barrier at the end of a batch), and waits only while
+ * every buffer of the ring is held.
  * The consumer takes whole batches, in order, and gives each back when done.
  *
  * The stream only reads the dataset: a row's failure comes back in its
@@ -23,6 +27,12 @@
 
 enum { DLP_DECODE_MESSAGE_CAPACITY = 512 };
 
+/* PACKED: the default packed pixel bytes per batch buffer (a ring of three
+ * pins three times this, plus the device's staging copy of one batch). */
+#define DLP_DECODE_DEFAULT_PACKED_BUDGET ((size_t)256 << 20)
+/* The placeholder's bytes (one RGB pixel), kept back from every budget. */
+enum { DLP_DECODE_PLACEHOLDER_BYTES = 3 };
+
 typedef enum { DLP_DECODE_PACKED, DLP_DECODE_RESIZED } dlp_decode_output;
 
 typedef struct dlp_decode_stream_options {
@@ -30,7 +40,12 @@ typedef struct dlp_decode_stream_options {
     int ring;                    /* batch buffers, >= 1 (1: workers wait while the consumer holds a batch) */
     dlp_decode_output output;
     int pinned_device;           /* PACKED: >= 0: page-locked buffers for DMA to this GPU (backend/pinned.h) */
-    int out_h, out_w;            /* RESIZED: the network input, how to resize and normalize into it */
+    /* PACKED: the most bytes a batch's packed pixels take (its buffer never
+     * grows past it), >= DLP_DECODE_PLACEHOLDER_BYTES; 0: the default. */
+    size_t packed_budget_bytes;
+    /* The network input, how to resize and normalize into it: RESIZED
+     * rows, and PACKED rows past the budget. */
+    int out_h, out_w;
     dlp_resize resize;
     dlp_normalize normalize;
     bool hash;                   /* each row's content key: the sha256 of its file's bytes */
@@ -49,6 +64,15 @@ typedef struct dlp_decoded_batch {
      * (layout.count == network_count; packed holds layout.total_bytes). */
     uint8_t *packed;
     dlp_image_pack_layout layout;
+    size_t packed_capacity;     /* bytes allocated at packed: at most the budget */
+    /* PACKED: the network rows past the budget, resized on the CPU:
+     * network indices cpu_rows[k] (increasing), their inputs cpu_input
+     * (cpu_count x out_h x out_w x 3 floats, in that order), each a 1x1
+     * placeholder in the layout. Page-locked like packed (room for
+     * batch_size inputs, allocated on a buffer's first such row). */
+    size_t cpu_count;
+    size_t *cpu_rows;
+    float *cpu_input;
     /* RESIZED: network_count inputs (out_h x out_w x 3 floats each), in order. */
     float *input;
     /* Per slot: */
@@ -70,7 +94,7 @@ dlp_status dlp_decode_stream_start(dlp_thread_pool *pool, const dlp_dataset *dat
 /* Waits for the next batch in order; *batch is NULL after the last one.
  * The consumer may hold up to ring - 1 batches when it asks for the next
  * (it holds ring: DLP_ERR_INVALID_ARGUMENT rather than waiting forever).
- * Fails only when out of memory for a batch's packed buffer. */
+ * Fails only when out of memory for a batch's packed buffer or CPU-resized inputs. */
 dlp_status dlp_decode_stream_next(dlp_decode_stream *stream, dlp_decoded_batch **batch);
 
 /* Gives a batch's buffer back to the workers (its pointers become invalid). */

@@ -39,6 +39,7 @@ struct dlp_featurizer {
     bool batch_from_memory;   /* no batch size given, on a GPU: fit it to the free memory */
     int cuda_device;          /* -1 on the CPU; on a GPU the next batch is prepared while the network runs */
     bool device_preprocess;   /* the backend resizes and normalizes decoded images */
+    size_t packed_budget_bytes; /* then: per batch (decode_stream.h; 0: its default) */
     dlp_backend *backend;
     dlp_plan *plan;
     dlp_thread_pool *pool;
@@ -183,6 +184,7 @@ dlp_status dlp_featurizer_create(const dlp_featurizer_options *options, dlp_feat
     featurizer->model = model;
     featurizer->pooling = options->pooling;
     featurizer->resize = options->resize;
+    featurizer->packed_budget_bytes = options->packed_budget_bytes;
     featurizer->normalize = model->preprocessing == DLP_PREPROCESS_CAFFE ? DLP_NORMALIZE_CAFFE : DLP_NORMALIZE_TF;
     dlp_tensor_list *weights = NULL;
     dlp_status status = choose_backend(featurizer, options);
@@ -309,6 +311,7 @@ dlp_status dlp_featurizer_run(dlp_featurizer *featurizer, dlp_dataset *dataset, 
     runner.progress = progress;
     runner.progress_context = progress_context;
     stream.hash = featurizer->cache != NULL;
+    stream.packed_budget_bytes = featurizer->packed_budget_bytes;
     stream.lookup = featurizer->cache ? lookup_cached : NULL;
     stream.lookup_context = &run;
     dlp_status status = dlp_batch_runner_run(&runner, featurizer->pool, dataset, first, count, &stream);

@@ -5,8 +5,12 @@
  * TensorFlow's (the .rgb fixtures of tests/oracle/image_oracle.py) wherever
  * the stream put them (in place or spilled and copied); resized inputs
  * (RESIZED) are dlp_image_resize_float of those pixels; missing and
- * non-image files fail with their path, rows that failed before are left
- * alone, cache lookups skip decoding. Batch sizes, ring sizes, thread counts
+ * non-image and truncated files fail with their path, rows that failed
+ * before are left alone, cache lookups skip decoding. With a packed budget
+ * of a few images (or none), however the workers race: each batch's packed
+ * total and buffer stay within the budget, the rows past it come resized on
+ * the CPU, bit for bit dlp_image_resize_float of TensorFlow's pixels, each
+ * with a 1x1 placeholder in the layout, the others as before. Batch sizes, ring sizes, thread counts
  * and how many batches the consumer holds vary; stopping early leaks
  * nothing (ASan) and never hangs.
  * The runner, on the CPU backend with a one-op network (global average
@@ -14,7 +18,11 @@
  * batches in flight or one at a time, every good row's output equals the mean
  * of dlp_image_resize_float of TensorFlow's pixels (1e-6), batches land in
  * order with progress after each, the new failures are on the dataset after
- * the run, earlier ones unchanged; two in flight on a ring of 1 is refused. */
+ * the run, earlier ones unchanged; two in flight on a ring of 1 is refused.
+ * The same with PACKED batches on that CPU backend given the CUDA backend's
+ * image hooks (a packed batch staged, resized with dlp_image_resize_float,
+ * then the rows resized on the CPU written over theirs), with the default
+ * budget and with budgets that send some or all rows to the CPU resize. */
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -26,6 +34,7 @@
 #include "dlp/dlp.h"
 #include "ml/batch_runner.h"
 #include "ml/decode_stream.h"
+#include "graph/plan_internal.h"
 
 enum { FILE_COUNT = 6, OUT_H = 11, OUT_W = 13, MAX_HELD = 8 };
 
@@ -41,12 +50,13 @@ typedef struct reference {
 } reference;
 
 static reference references[FILE_COUNT];
-static char missing_path[1200], text_path[1200];
+static char missing_path[1200], text_path[1200], truncated_path[1200];
 
-typedef enum { ROW_GOOD, ROW_MISSING, ROW_TEXT, ROW_FAILED_BEFORE } row_kind;
+typedef enum { ROW_GOOD, ROW_MISSING, ROW_TEXT, ROW_FAILED_BEFORE, ROW_TRUNCATED } row_kind;
 
 static row_kind kind_of(size_t row)
 {
+    if (row % 17 == 16) return ROW_TRUNCATED;
     if (row % 13 == 12) return ROW_FAILED_BEFORE;
     if (row % 11 == 10) return ROW_TEXT;
     if (row % 7 == 6) return ROW_MISSING;
@@ -89,8 +99,10 @@ static dlp_dataset *make_dataset(size_t rows)
     CHECK_OK(dlp_dataset_create(&dataset));
     for (size_t row = 0; row < rows; row++) {
         row_kind kind = kind_of(row);
-        const char *path = kind == ROW_MISSING ? missing_path : kind == ROW_TEXT ? text_path
-                                                                                : references[row % FILE_COUNT].path;
+        const char *path = kind == ROW_MISSING     ? missing_path
+                           : kind == ROW_TEXT      ? text_path
+                           : kind == ROW_TRUNCATED ? truncated_path
+                                                   : references[row % FILE_COUNT].path;
         CHECK_OK(dlp_dataset_add(dataset, path, 0));
         if (kind == ROW_FAILED_BEFORE) CHECK_OK(dlp_dataset_set_error(dataset, row, DLP_ERR_IO, "failed before"));
     }
@@ -109,13 +121,38 @@ typedef struct run_config {
     size_t rows, first, count, batch_size;
     int ring, threads, hold; /* hold: batches the consumer keeps before releasing the oldest */
     bool hash;
+    size_t budget;           /* PACKED: packed_budget_bytes (0: the default) */
 } run_config;
 
 typedef struct run_tally {
     size_t rows_seen, next_first, wrong;
+    size_t packed_rows, cpu_rows; /* PACKED network rows shipped as pixels / resized on the CPU */
 } run_tally;
 
-static bool slot_is_right(const run_config *c, const dlp_decoded_batch *b, size_t slot, size_t *network_index)
+static const size_t image_floats = (size_t)OUT_H * OUT_W * 3;
+
+/* Network row i of a PACKED batch: its pixels in the packed buffer, or
+ * (when it is the next of cpu_rows) a placeholder and its input resized on
+ * the CPU. */
+static bool packed_row_is_right(const dlp_decoded_batch *b, size_t i, const reference *r, size_t *cpu_index,
+                                run_tally *tally)
+{
+    if (*cpu_index < b->cpu_count && b->cpu_rows[*cpu_index] == i) {
+        size_t k = (*cpu_index)++;
+        tally->cpu_rows++;
+        return b->layout.widths[i] == 1 && b->layout.heights[i] == 1 &&
+               b->layout.offsets[i] + 3 <= b->layout.total_bytes &&
+               memcmp(b->cpu_input + k * image_floats, r->resized, sizeof(float) * image_floats) == 0;
+    }
+    tally->packed_rows++;
+    size_t bytes = (size_t)r->width * r->height * 3;
+    return b->layout.widths[i] == r->width && b->layout.heights[i] == r->height &&
+           b->layout.offsets[i] + bytes <= b->layout.total_bytes &&
+           memcmp(b->packed + b->layout.offsets[i], r->pixels, bytes) == 0;
+}
+
+static bool slot_is_right(const run_config *c, const dlp_decoded_batch *b, size_t slot, size_t *network_index,
+                          size_t *cpu_index, run_tally *tally)
 {
     size_t row = b->first + slot;
     row_kind kind = kind_of(row);
@@ -124,17 +161,26 @@ static bool slot_is_right(const run_config *c, const dlp_decoded_batch *b, size_
     if (kind == ROW_FAILED_BEFORE) return b->status[slot] == DLP_OK && !b->cache_hit[slot];
     if (kind == ROW_MISSING) return b->status[slot] == DLP_ERR_IO && strstr(b->message[slot], missing_path);
     if (kind == ROW_TEXT) return b->status[slot] == DLP_ERR_UNSUPPORTED && strstr(b->message[slot], text_path);
+    if (kind == ROW_TRUNCATED) return b->status[slot] == DLP_ERR_FORMAT && strstr(b->message[slot], truncated_path);
     if (b->status[slot] != DLP_OK || b->cache_hit[slot] != cached) return false;
     if (c->hash && strcmp(b->content_key[slot], r->key) != 0) return false;
     if (cached) return true;
     size_t i = (*network_index)++;
     if (i >= b->network_count || b->network_slots[i] != slot) return false;
     if (c->output == DLP_DECODE_RESIZED)
-        return memcmp(b->input + i * OUT_H * OUT_W * 3, r->resized, sizeof(float) * OUT_H * OUT_W * 3) == 0;
-    size_t bytes = (size_t)r->width * r->height * 3;
-    return b->layout.widths[i] == r->width && b->layout.heights[i] == r->height &&
-           b->layout.offsets[i] + bytes <= b->layout.total_bytes &&
-           memcmp(b->packed + b->layout.offsets[i], r->pixels, bytes) == 0;
+        return memcmp(b->input + i * image_floats, r->resized, sizeof(float) * image_floats) == 0;
+    return packed_row_is_right(b, i, r, cpu_index, tally);
+}
+
+/* The packed total and buffer within the budget; the CPU rows increasing. */
+static bool packed_batch_is_right(const run_config *c, const dlp_decoded_batch *b)
+{
+    size_t budget = c->budget ? c->budget : DLP_DECODE_DEFAULT_PACKED_BUDGET;
+    bool right = b->layout.total_bytes <= budget && b->packed_capacity <= budget &&
+                 b->layout.count == b->network_count && b->cpu_count <= b->network_count;
+    for (size_t k = 0; right && k < b->cpu_count; k++)
+        right = b->cpu_rows[k] < b->network_count && (k == 0 || b->cpu_rows[k] > b->cpu_rows[k - 1]);
+    return right;
 }
 
 static void check_batch(const run_config *c, const dlp_decoded_batch *b, run_tally *tally)
@@ -142,11 +188,11 @@ static void check_batch(const run_config *c, const dlp_decoded_batch *b, run_tal
     size_t expected_count = c->count - (b->first - c->first) < c->batch_size ? c->count - (b->first - c->first)
                                                                                : c->batch_size;
     if (b->first != tally->next_first || b->count != expected_count) tally->wrong++;
-    size_t network_index = 0;
+    size_t network_index = 0, cpu_index = 0;
     for (size_t slot = 0; slot < b->count; slot++)
-        if (!slot_is_right(c, b, slot, &network_index)) tally->wrong++;
+        if (!slot_is_right(c, b, slot, &network_index, &cpu_index, tally)) tally->wrong++;
     if (network_index != b->network_count) tally->wrong++;
-    if (c->output == DLP_DECODE_PACKED && b->layout.count != b->network_count) tally->wrong++;
+    if (c->output == DLP_DECODE_PACKED && (!packed_batch_is_right(c, b) || cpu_index != b->cpu_count)) tally->wrong++;
     tally->rows_seen += b->count;
     tally->next_first = b->first + b->count;
 }
@@ -160,10 +206,10 @@ static void run_stream(const run_config *c)
                                          .out_h = OUT_H, .out_w = OUT_W, .resize = DLP_RESIZE_BILINEAR,
                                          .pinned_device = -1,
                                          .normalize = DLP_NORMALIZE_TF, .hash = c->hash,
-                                         .lookup = c->hash ? looked_up : NULL};
+                                         .lookup = c->hash ? looked_up : NULL, .packed_budget_bytes = c->budget};
     dlp_decode_stream *stream = NULL;
     CHECK_OK(dlp_decode_stream_start(pool, dataset, c->first, c->count, &options, &stream));
-    run_tally tally = {0, c->first, 0};
+    run_tally tally = {.next_first = c->first};
     dlp_decoded_batch *held[MAX_HELD];
     int held_count = 0;
     for (;;) {
@@ -178,10 +224,16 @@ static void run_stream(const run_config *c)
         if (!batch) break;
     }
     if (tally.wrong || tally.rows_seen != c->count)
-        fprintf(stderr, "%s batch %zu ring %d threads %d hold %d hash %d rows [%zu, +%zu): %zu wrong, %zu seen\n",
+        fprintf(stderr, "%s batch %zu ring %d threads %d hold %d hash %d budget %zu rows [%zu, +%zu): %zu wrong, %zu seen\n",
                 c->output == DLP_DECODE_PACKED ? "packed" : "resized", c->batch_size, c->ring, c->threads, c->hold,
-                c->hash, c->first, c->count, tally.wrong, tally.rows_seen);
+                c->hash, c->budget, c->first, c->count, tally.wrong, tally.rows_seen);
     CHECK(tally.wrong == 0 && tally.rows_seen == c->count);
+    /* Every row resized on the CPU with a budget of nothing but the placeholder;
+     * none without a budget; some of each with a budget of a few images. */
+    if (c->output == DLP_DECODE_PACKED && c->budget == DLP_DECODE_PLACEHOLDER_BYTES) CHECK(tally.packed_rows == 0);
+    if (c->output == DLP_DECODE_PACKED && c->budget == 0) CHECK(tally.cpu_rows == 0);
+    if (c->output == DLP_DECODE_PACKED && c->budget > DLP_DECODE_PLACEHOLDER_BYTES)
+        CHECK(tally.cpu_rows > 0 && tally.packed_rows > 0);
     dlp_decode_stream_destroy(stream);
     dlp_thread_pool_destroy(pool);
     dlp_dataset_destroy(dataset);
@@ -194,7 +246,8 @@ static void check_early_stops(void)
     dlp_thread_pool *pool = NULL;
     CHECK_OK(dlp_thread_pool_create(3, &pool));
     dlp_decode_stream_options options = {.batch_size = 4, .ring = 2, .output = DLP_DECODE_PACKED,
-                                         .pinned_device = 0};
+                                         .pinned_device = 0, .out_h = OUT_H, .out_w = OUT_W,
+                                         .packed_budget_bytes = 5000};
     for (int taken = 0; taken < 3; taken++) {
         dlp_decode_stream *stream = NULL;
         CHECK_OK(dlp_decode_stream_start(pool, dataset, 0, 120, &options, &stream));
@@ -211,6 +264,14 @@ static void check_early_stops(void)
     CHECK_OK(dlp_decode_stream_next(stream, &batch));
     CHECK(batch == NULL);
     dlp_decode_stream_destroy(stream);
+    options.packed_budget_bytes = 2;
+    CHECK_FAILS(dlp_decode_stream_start(pool, dataset, 0, 10, &options, &stream), DLP_ERR_INVALID_ARGUMENT,
+                "packed budget of 2 bytes");
+    options.packed_budget_bytes = 0;
+    options.out_w = 0;
+    CHECK_FAILS(dlp_decode_stream_start(pool, dataset, 0, 10, &options, &stream), DLP_ERR_INVALID_ARGUMENT,
+                "network input 11x0");
+    options.out_w = OUT_W;
     options.ring = 0;
     CHECK_FAILS(dlp_decode_stream_start(pool, dataset, 0, 10, &options, &stream), DLP_ERR_INVALID_ARGUMENT, "ring 0");
     dlp_thread_pool_destroy(pool);
@@ -249,23 +310,89 @@ static bool dataset_row_is_right(row_kind kind, const dlp_row *info)
     case ROW_GOOD: return info->status == DLP_OK;
     case ROW_FAILED_BEFORE: return info->status == DLP_ERR_IO && strcmp(info->message, "failed before") == 0;
     case ROW_MISSING: return info->status == DLP_ERR_IO && strstr(info->message, missing_path);
+    case ROW_TRUNCATED: return info->status == DLP_ERR_FORMAT && strstr(info->message, truncated_path);
     default: return info->status == DLP_ERR_UNSUPPORTED && strstr(info->message, text_path);
     }
 }
 
-static void run_runner(dlp_plan *plan, bool overlap, int ring, size_t batch_size)
+/* ---- The CUDA backend's image hooks on the CPU: dlp_image_resize_float
+ * as the kernel, a copy of the packed batch as the staging slot. ---- */
+
+typedef struct staged_batch {
+    uint8_t *pixels;
+    dlp_image_pack_layout layout;
+} staged_batch;
+
+static staged_batch staged[DLP_PLAN_IMAGE_SLOTS];
+static dlp_status (*cpu_upload_input)(dlp_backend *backend, dlp_plan *plan, const float *input, int n);
+static size_t staged_rows_given; /* rows the caller resized itself, over the run */
+
+static void *copy_of(const void *from, size_t bytes)
+{
+    void *to = malloc(bytes ? bytes : 1);
+    if (to && bytes) memcpy(to, from, bytes);
+    return to;
+}
+
+static void staged_free(staged_batch *batch)
+{
+    free(batch->pixels);
+    dlp_image_pack_layout_free(&batch->layout);
+}
+
+static dlp_status stage_on_cpu(dlp_backend *backend, int slot, const uint8_t *packed, const dlp_image_pack_layout *layout)
+{
+    (void)backend;
+    staged_batch *batch = &staged[slot];
+    staged_free(batch);
+    size_t n = layout->count;
+    batch->pixels = copy_of(packed, layout->total_bytes);
+    batch->layout = (dlp_image_pack_layout){n, copy_of(layout->offsets, n * sizeof(uint64_t)),
+                                            copy_of(layout->heights, n * sizeof(int32_t)),
+                                            copy_of(layout->widths, n * sizeof(int32_t)), layout->total_bytes};
+    return DLP_OK;
+}
+
+static dlp_status upload_staged_on_cpu(dlp_backend *backend, dlp_plan *plan, int slot, size_t count,
+                                       dlp_resize method, dlp_normalize normalize, const dlp_plan_input_rows *rows)
+{
+    const staged_batch *batch = &staged[slot];
+    CHECK(batch->layout.count == count);
+    size_t floats = dlp_shape_elements(plan->input_shape);
+    float *input = malloc(count * floats * sizeof(float));
+    dlp_status status = DLP_OK;
+    for (size_t i = 0; status == DLP_OK && i < count; i++) {
+        CHECK(batch->layout.offsets[i] + (size_t)batch->layout.heights[i] * batch->layout.widths[i] * 3 <=
+              batch->layout.total_bytes);
+        dlp_image image = {batch->layout.widths[i], batch->layout.heights[i], batch->pixels + batch->layout.offsets[i]};
+        status = dlp_image_resize_float(&image, plan->input_shape.h, plan->input_shape.w, method, normalize,
+                                        input + i * floats);
+    }
+    for (size_t k = 0; rows && k < rows->count; k++)
+        memcpy(input + rows->index[k] * floats, rows->floats + k * floats, floats * sizeof(float));
+    staged_rows_given += rows ? rows->count : 0;
+    if (status == DLP_OK) status = cpu_upload_input(backend, plan, input, (int)count);
+    free(input);
+    return status;
+}
+
+static void run_runner(dlp_plan *plan, bool overlap, int ring, size_t batch_size, dlp_decode_output output,
+                       size_t budget)
 {
     size_t rows = 90, first = 3, count = 80;
     dlp_dataset *dataset = make_dataset(rows);
     dlp_thread_pool *pool = NULL;
     CHECK_OK(dlp_thread_pool_create(3, &pool));
     runner_tally tally = {first, first, 0, 0, 0, 0, calloc(count * 3, sizeof(float))};
-    dlp_decode_stream_options stream = {.batch_size = batch_size, .ring = ring, .output = DLP_DECODE_RESIZED,
+    dlp_decode_stream_options stream = {.batch_size = batch_size, .ring = ring, .output = output,
                                         .out_h = OUT_H, .out_w = OUT_W, .resize = DLP_RESIZE_BILINEAR,
-                                        .normalize = DLP_NORMALIZE_TF, .pinned_device = -1};
+                                        .normalize = DLP_NORMALIZE_TF, .pinned_device = -1,
+                                        .packed_budget_bytes = budget};
     dlp_batch_runner runner = {.plan = plan, .output_floats = 3, .cuda_device = -1, .overlap = overlap,
+                               .resize = DLP_RESIZE_BILINEAR, .normalize = DLP_NORMALIZE_TF,
                                .landed = land_means, .context = &tally, .progress = count_progress,
                                .progress_context = &tally};
+    staged_rows_given = 0;
     CHECK_OK(dlp_batch_runner_run(&runner, pool, dataset, first, count, &stream));
     size_t good = 0;
     double worst = 0;
@@ -288,10 +415,15 @@ static void run_runner(dlp_plan *plan, bool overlap, int ring, size_t batch_size
     size_t batches = (count + batch_size - 1) / batch_size;
     if (tally.wrong || tally.landed != good || worst > 1e-6 || tally.progress_calls != batches ||
         tally.last_done != count)
-        fprintf(stderr, "runner overlap %d ring %d batch %zu: %zu wrong, %zu of %zu landed, worst %.3g, %zu progress\n",
-                overlap, ring, batch_size, tally.wrong, tally.landed, good, worst, tally.progress_calls);
+        fprintf(stderr, "runner %s overlap %d ring %d batch %zu budget %zu: %zu wrong, %zu of %zu landed, worst %.3g, "
+                "%zu progress\n", output == DLP_DECODE_PACKED ? "packed" : "resized", overlap, ring, batch_size, budget,
+                tally.wrong, tally.landed, good, worst, tally.progress_calls);
     CHECK(tally.wrong == 0 && tally.landed == good && worst <= 1e-6);
     CHECK(tally.progress_calls == batches && tally.last_done == count);
+    /* The budget of the placeholder alone: every row; none by default; some otherwise. */
+    if (budget == DLP_DECODE_PLACEHOLDER_BYTES) CHECK(staged_rows_given == good);
+    else if (budget == 0) CHECK(staged_rows_given == 0);
+    else CHECK(staged_rows_given > 0 && staged_rows_given < good);
     free(tally.outputs);
     dlp_thread_pool_destroy(pool);
     dlp_dataset_destroy(dataset);
@@ -311,16 +443,39 @@ static void check_runner(void)
     CHECK_OK(dlp_plan_create(graph, cpu, 16, outputs, 1, &plan));
     dlp_graph_destroy(graph);
     if (plan) {
-        run_runner(plan, true, 3, 7);
-        run_runner(plan, true, 2, 16);
-        run_runner(plan, false, 1, 5);
-        run_runner(plan, false, 3, 1);
-        dlp_decode_stream_options stream = {.batch_size = 4, .ring = 1, .pinned_device = -1};
+        run_runner(plan, true, 3, 7, DLP_DECODE_RESIZED, 0);
+        run_runner(plan, true, 2, 16, DLP_DECODE_RESIZED, 0);
+        run_runner(plan, false, 1, 5, DLP_DECODE_RESIZED, 0);
+        run_runner(plan, false, 3, 1, DLP_DECODE_RESIZED, 0);
+        cpu_upload_input = cpu->upload_input;
+        cpu->stage_images = stage_on_cpu;
+        cpu->upload_staged_images = upload_staged_on_cpu;
+        CHECK(dlp_plan_takes_images(plan));
+        run_runner(plan, true, 3, 7, DLP_DECODE_PACKED, 0);
+        run_runner(plan, true, 3, 7, DLP_DECODE_PACKED, 4000);
+        run_runner(plan, true, 2, 16, DLP_DECODE_PACKED, 7000);
+        run_runner(plan, false, 1, 5, DLP_DECODE_PACKED, DLP_DECODE_PLACEHOLDER_BYTES);
+        for (int slot = 0; slot < DLP_PLAN_IMAGE_SLOTS; slot++) staged_free(&staged[slot]);
+        dlp_decode_stream_options stream = {.batch_size = 4, .ring = 1, .pinned_device = -1, .out_h = OUT_H,
+                                            .out_w = OUT_W};
         dlp_batch_runner runner = {.plan = plan, .output_floats = 3, .cuda_device = -1, .overlap = true};
         CHECK_FAILS(dlp_batch_runner_run(&runner, NULL, NULL, 0, 0, &stream), DLP_ERR_INVALID_ARGUMENT, "ring of 2");
     }
     dlp_plan_destroy(plan);
     dlp_backend_destroy(cpu);
+}
+
+/* The first half of a good JPEG: it fails while decoding, after its pixels took room. */
+static void write_truncated(const char *good, const char *tmp)
+{
+    snprintf(truncated_path, sizeof truncated_path, "%s/decode_stream_truncated.jpg", tmp);
+    size_t size = 0;
+    unsigned char *bytes = check_read_file(good, &size);
+    FILE *out = fopen(truncated_path, "wb");
+    CHECK(bytes && out);
+    if (bytes && out) fwrite(bytes, 1, size / 2, out);
+    if (out) fclose(out);
+    free(bytes);
 }
 
 int main(void)
@@ -338,16 +493,28 @@ int main(void)
         fputs("not an image\n", text);
         fclose(text);
     }
+    write_truncated(references[0].path, tmp);
 
     static const run_config configs[] = {
-        {DLP_DECODE_PACKED, 100, 0, 100, 1, 1, 1, 1, false},
-        {DLP_DECODE_PACKED, 100, 0, 100, 7, 3, 4, 2, false},
-        {DLP_DECODE_PACKED, 300, 5, 290, 8, 3, 3, 1, true},
-        {DLP_DECODE_PACKED, 64, 0, 64, 64, 2, 4, 1, false},
-        {DLP_DECODE_PACKED, 200, 0, 200, 3, 4, 8, 3, true},
-        {DLP_DECODE_RESIZED, 100, 0, 100, 6, 1, 3, 1, false},
-        {DLP_DECODE_RESIZED, 150, 10, 131, 16, 3, 2, 2, true},
-        {DLP_DECODE_RESIZED, 5, 0, 5, 16, 3, 1, 1, false},
+        {DLP_DECODE_PACKED, 100, 0, 100, 1, 1, 1, 1, false, 0},
+        {DLP_DECODE_PACKED, 100, 0, 100, 7, 3, 4, 2, false, 0},
+        {DLP_DECODE_PACKED, 300, 5, 290, 8, 3, 3, 1, true, 0},
+        {DLP_DECODE_PACKED, 64, 0, 64, 64, 2, 4, 1, false, 0},
+        {DLP_DECODE_PACKED, 200, 0, 200, 3, 4, 8, 3, true, 0},
+        {DLP_DECODE_RESIZED, 100, 0, 100, 6, 1, 3, 1, false, 0},
+        {DLP_DECODE_RESIZED, 150, 10, 131, 16, 3, 2, 2, true, 0},
+        {DLP_DECODE_RESIZED, 5, 0, 5, 16, 3, 1, 1, false, 0},
+        /* Budgets: only the placeholder; about one JPEG (3219 bytes) and a
+         * PNG (273) of a batch; about two JPEGs; each run a few times. */
+        {DLP_DECODE_PACKED, 60, 0, 60, 8, 3, 3, 1, false, DLP_DECODE_PLACEHOLDER_BYTES},
+        {DLP_DECODE_PACKED, 120, 0, 120, 8, 3, 4, 2, false, 3600},
+        {DLP_DECODE_PACKED, 120, 0, 120, 8, 3, 4, 2, false, 3600},
+        {DLP_DECODE_PACKED, 150, 3, 140, 7, 2, 8, 1, true, 6500},
+        {DLP_DECODE_PACKED, 150, 3, 140, 7, 2, 8, 1, true, 6500},
+        {DLP_DECODE_PACKED, 100, 0, 100, 5, 1, 1, 1, false, 4000},
+        {DLP_DECODE_PACKED, 200, 0, 200, 16, 4, 8, 3, false, 7000},
+        /* One byte short of a JPEG plus the placeholder: only PNGs ship as pixels. */
+        {DLP_DECODE_PACKED, 100, 0, 100, 8, 3, 4, 1, false, 3219 + DLP_DECODE_PLACEHOLDER_BYTES - 1},
     };
     for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++) run_stream(&configs[i]);
     check_early_stops();
@@ -357,5 +524,6 @@ int main(void)
         free(references[f].resized);
     }
     remove(text_path);
+    remove(truncated_path);
     return check_summary("decode_stream");
 }

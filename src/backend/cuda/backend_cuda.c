@@ -561,10 +561,22 @@ static dlp_status cuda_stage_images(dlp_backend *backend, int slot, const uint8_
     return DLP_OK;
 }
 
+/* The rows the caller resized itself over the kernel's (float) input, on
+ * the compute stream after the kernel, so they land after its writes. */
+static dlp_status copy_input_rows(cuda_context *context, float *input, size_t row_floats,
+                                  const dlp_plan_input_rows *rows)
+{
+    for (size_t k = 0; rows && k < rows->count; k++)
+        CUDA_TRY(cudaMemcpyAsync(input + rows->index[k] * row_floats, rows->floats + k * row_floats,
+                                 row_floats * sizeof(float), cudaMemcpyHostToDevice, context->stream));
+    return DLP_OK;
+}
+
 /* The staged images are resized and normalized on the device straight into
  * the input value: the CPU only decodes. */
 static dlp_status cuda_upload_staged_images(dlp_backend *backend, dlp_plan *plan, int slot, size_t count,
-                                            dlp_resize method, dlp_normalize normalize)
+                                            dlp_resize method, dlp_normalize normalize,
+                                            const dlp_plan_input_rows *rows)
 {
     cuda_context *context = context_of(backend);
     const dlp_cuda_image_stage *stage = &context->images[slot];
@@ -576,11 +588,14 @@ static dlp_status cuda_upload_staged_images(dlp_backend *backend, dlp_plan *plan
     if (context->storage == DLP_CUDA_STORAGE_F32) {
         DLP_TRY(dlp_cuda_image_stage_launch(stage, plan->input_shape.h, plan->input_shape.w, method, normalize,
                                             value_data(plan, plan->input_value), context->stream));
+        DLP_TRY(copy_input_rows(context, value_data(plan, plan->input_value), dlp_shape_elements(plan->input_shape),
+                                rows));
     } else {
         /* fp16/bf16: the kernel writes floats into the staging input, converted into the arena. */
         cuda_plan_state *state = plan->backend_state;
         DLP_TRY(dlp_cuda_image_stage_launch(stage, plan->input_shape.h, plan->input_shape.w, method, normalize,
                                             state->input_staging, context->stream));
+        DLP_TRY(copy_input_rows(context, state->input_staging, dlp_shape_elements(plan->input_shape), rows));
         CUDA_TRY(dlp_cuda_convert(DLP_CUDA_STORAGE_F32, state->input_staging, context->storage,
                                   value_data(plan, plan->input_value), count * dlp_shape_elements(plan->input_shape),
                                   context->stream));
