@@ -53,13 +53,20 @@ bin="$run/bin"
   "$bin/dlp" --version; "$bin/dlp" devices
 } > "$OUT/machine.txt" 2>&1
 
-step gpu_graph_cuda 90 "$bin/gpu_test_graph_cuda"
+step gpu_graph_cuda 150 "$bin/gpu_test_graph_cuda"
 step gpu_inception_v3_cuda 40 "$bin/gpu_test_inception_v3_cuda"
 step gpu_logreg_gpu 30 "$bin/gpu_test_logreg_gpu"
 step gpu_zoo_synth_cuda 45 "$bin/gpu_test_zoo_synth_cuda"
-step gpu_zoo_half_cuda 75 "$bin/gpu_test_zoo_half_cuda"
+step gpu_zoo_half_cuda 110 "$bin/gpu_test_zoo_half_cuda"
 step gpu_preprocess_cuda 30 "$bin/gpu_test_preprocess_cuda"
-step gpu_featurize_cuda 60 "$bin/gpu_test_featurize_cuda"
+step gpu_featurize_cuda 90 "$bin/gpu_test_featurize_cuda"
+# Short checks of one piece each: concatenation inputs written in place (the -slices modes, every case; then
+# InceptionV3 in fp16/fp32 vs the CPU), and the large-photo budget (rows resized on the CPU copied over the kernel's).
+DLP_GRAPH_CUDA_MODES=fp32-slices,fp32-timed-fused-slices,fp16-timed-fused-slices,bf16-slices,fp16-timed-fused-graphs-slices \
+  step gpu_graph_cuda_slices 60 "$bin/gpu_test_graph_cuda"
+DLP_ZOO_MODELS=inception_v3 DLP_ZOO_HALF_MODES=fp16-timed-fused,fp16-timed-fused-slices,fp32-timed-fused-slices \
+  step gpu_zoo_half_slices 40 "$bin/gpu_test_zoo_half_cuda"
+DLP_FEATURIZE_CUDA_ONLY=packed_budget step gpu_featurize_budget 40 "$bin/gpu_test_featurize_cuda"
 step gpu_keras_model_cuda 30 "$bin/gpu_test_keras_model_cuda"
 # dlp apply --device cuda: nsfwjs as a user model on the three oracle photos vs TF.js' probs (1e-4 absolute).
 mkdir -p /tmp/apply-photos && cp "$run"/shared/oracle/inception_v3/*_299.png /tmp/apply-photos/
@@ -216,7 +223,11 @@ grep -h SUMMARY "$LOGS/logreg_gpu_bench.log" >> "$summary" 2> /dev/null
   step memcheck_preprocess 40 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/gpu_test_preprocess_cuda"
 # The featurizer's GPU loop (staging slots, async downloads, two batches in flight, fp16 whole batches).
 [ "${MEMCHECK:-0}" = 1 ] && command -v compute-sanitizer > /dev/null &&
-  step memcheck_featurize 90 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/gpu_test_featurize_cuda"
+  step memcheck_featurize 150 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/gpu_test_featurize_cuda"
+# The strided writes of concat_slices under memcheck: the concat and mixed-block cases in two slices modes.
+[ "${MEMCHECK:-0}" = 1 ] && command -v compute-sanitizer > /dev/null && \
+  DLP_GRAPH_CUDA_MODES=fp32-slices,fp16-timed-fused-slices DLP_GRAPH_CUDA_CASES=concat,mixed \
+  step memcheck_slices 60 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/gpu_test_graph_cuda"
 # The compute ceiling: FLOPs per image (featurize_cpu --flops, the graph's multiply-adds x 2) / the measured
 # bf16 matrix rate (cublasGemmEx, fp32 accumulation): images/s no implementation can pass on this GPU.
 step gemm_rate 20 "$bin/gemm_rate_gpu" 8192 --seconds 1
