@@ -1,7 +1,8 @@
 /* plan.c: compiles a graph for a backend and a batch size: keeps what the
  * outputs need, folds batch norm into the preceding conv/dense, fuses
- * activations, aliases flatten/dropout, and plans one activation arena from
- * tensor lifetimes (greedy by size, first fit). */
+ * activations, aliases flatten/dropout, lays concatenation inputs out as
+ * slices of the output where the backend writes them there, and plans one
+ * activation arena from tensor lifetimes (greedy by size, first fit). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -305,6 +306,60 @@ static bool fits_in_slice(const dlp_plan *plan, const dlp_backend *backend, cons
     return backend->writes_strided(backend, &plan->steps[writer]);
 }
 
+static void unslice(plan_value *value)
+{
+    value->parent = -1, value->channel_offset = value->pixel_stride = 0, value->offset_floats = 0;
+}
+
+/* Keeps the backend's alignment (dlp_backend.slice_alignment): each slice
+ * starts at a multiple of it in its outermost buffer, whose channels are a
+ * multiple of it. Where a slice is out of it, the outermost of it and its
+ * enclosing slices that is out is copied instead (then the slices inside it
+ * have it as their outermost buffer): repeated until none is out. */
+static dlp_status align_slices(dlp_plan *plan, const dlp_backend *backend, const int *producer)
+{
+    int alignment = backend->slice_alignment > 1 ? backend->slice_alignment : 1;
+    if (alignment == 1) return DLP_OK;
+    int *chain = malloc((size_t)(plan->value_count ? plan->value_count : 1) * sizeof(int));
+    if (!chain) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "plan: out of memory");
+    for (bool moved = true; moved;) {
+        moved = false;
+        for (int v = 0; v < plan->value_count; v++) {
+            if (plan->values[v].parent < 0) continue;
+            int depth = 0, root = v;
+            for (; plan->values[root].parent >= 0; root = plan->values[root].parent) chain[depth++] = root;
+            bool wide_ok = plan->steps[producer[root]].output_shape.c % alignment == 0;
+            /* From the outermost slice inwards: the first whose start is out. */
+            int channels = 0;
+            for (int k = depth - 1; k >= 0; k--) {
+                channels += plan->values[chain[k]].channel_offset;
+                if (!wide_ok || channels % alignment != 0) {
+                    unslice(&plan->values[chain[k]]);
+                    moved = true;
+                    break;
+                }
+            }
+        }
+    }
+    free(chain);
+    return DLP_OK;
+}
+
+/* Each slice's place in its outermost buffer, whose channels are the
+ * output channels of the concatenation that writes it. */
+static void place_slices(dlp_plan *plan, const int *producer)
+{
+    for (int v = 0; v < plan->value_count; v++) {
+        plan_value *value = &plan->values[v];
+        if (value->parent < 0) continue;
+        int root = v, channels = 0;
+        for (; plan->values[root].parent >= 0; root = plan->values[root].parent)
+            channels += plan->values[root].channel_offset;
+        value->pixel_stride = plan->steps[producer[root]].output_shape.c;
+        value->offset_floats = (size_t)channels; /* until the root is placed */
+    }
+}
+
 /* Concatenation inputs planned as slices of the output, so that their
  * producers write there: InceptionV3's mixed blocks then copy nothing. A
  * concatenation whose output is itself a slice of another (InceptionV3's
@@ -327,20 +382,11 @@ static dlp_status plan_concat_slices(dlp_plan *plan, const dlp_backend *backend)
             offset += step->input_shapes[k].c;
         }
     }
-    /* Each slice's place in its outermost buffer, whose channels are the
-     * output channels of the concatenation that writes it. */
-    for (int v = 0; v < plan->value_count; v++) {
-        plan_value *value = &plan->values[v];
-        if (value->parent < 0) continue;
-        int root = v, channels = 0;
-        for (; plan->values[root].parent >= 0; root = plan->values[root].parent)
-            channels += plan->values[root].channel_offset;
-        value->pixel_stride = plan->steps[producer[root]].output_shape.c;
-        value->offset_floats = (size_t)channels; /* until the root is placed */
-    }
+    dlp_status status = align_slices(plan, backend, producer);
+    if (status == DLP_OK) place_slices(plan, producer);
     free(producer);
     free(readers);
-    return DLP_OK;
+    return status;
 }
 
 static int root_of(const dlp_plan *plan, int value)

@@ -97,6 +97,11 @@ struct dlp_backend {
      * the start of each. The planner then lays a concatenation's inputs out
      * as slices of its output where their producers allow it. */
     bool (*writes_strided)(const dlp_backend *backend, const plan_step *producer);
+    /* With writes_strided: slices start at a multiple of this many channels
+     * in a buffer whose channels are a multiple of it too (0 or 1: any), so
+     * that every pixel's slice is as aligned as the buffer (the CUDA
+     * backend: 16 bytes, for its vector kernels and cuDNN's). */
+    int slice_alignment;
     /* Optional (NULL: never): whether the backend runs consumer (op and
      * params set, nothing else) on the unpadded input of the ZeroPadding2D
      * pad that only it reads, with consumer.input_pad = pad's params. The

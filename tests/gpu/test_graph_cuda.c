@@ -110,8 +110,10 @@ static int conv_node(dlp_graph *graph, const char *name, int input, int cin, int
 
 /* An Inception block in small (units u): op = concat(1x1 u relu, inner =
  * concat(1x3 u linear, 3x1 u relu) of a 3x3 u relu, max pool, avg pool ->
- * 1x1 u relu, 1x1 3 softmax, the input). With concat_slices every input but
- * the softmax conv and the input is written in place, inner into op's buffer. */
+ * 1x1 u relu, 1x1 8 softmax, the input). With concat_slices and channels
+ * that keep 16-byte alignment (u and the input's a multiple of 8) every
+ * input but the softmax conv and the input is written in place, inner into
+ * op's buffer; otherwise (u 5, 3 input channels) everything is copied. */
 static int mixed_block(dlp_graph *graph, int input, int cin, int u)
 {
     dlp_pool_params p = {3, 3, 1, 1, DLP_PAD_SAME};
@@ -124,7 +126,7 @@ static int mixed_block(dlp_graph *graph, int input, int cin, int u)
     CHECK_OK(dlp_graph_pool(graph, "branch_max", DLP_OP_MAX_POOL, input, &p, &max_pool));
     CHECK_OK(dlp_graph_pool(graph, "branch_avg", DLP_OP_AVG_POOL, input, &p, &avg_pool));
     int d = pointwise(graph, "branch_d", avg_pool, cin, u, DLP_ACT_RELU);
-    int e = pointwise(graph, "branch_e", input, cin, 3, DLP_ACT_SOFTMAX);
+    int e = pointwise(graph, "branch_e", input, cin, 8, DLP_ACT_SOFTMAX);
     CHECK_OK(dlp_graph_concat(graph, "op", (int[]){a, inner, max_pool, d, e, input}, 6, &node));
     return node;
 }

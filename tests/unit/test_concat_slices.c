@@ -1,23 +1,26 @@
 /* Concatenation inputs planned as slices of the output (plan.c,
  * plan_concat_slices), on the CPU backend:
- *  - a small mixed block (9x7x6 input, batch 3): a 1x1 conv, a nested
+ *  - a small mixed block (9x7 input, batch 3): a 1x1 conv, a nested
  *    concatenation of two convs, a max pooling and an avg pool -> conv are
- *    planned as slices; a softmax conv (the CPU applies softmax to whole
- *    rows), a conv read twice, a conv that is a plan output and the graph
- *    input are copied. Each slice's parent, channel offset, pixel stride and
- *    place in the arena are checked, and every output equals, bit for bit,
- *    the same plan on a backend that writes no slices (its hook unset: every
- *    input copied), at the full batch and at 2 of 3 images; the arena is no
- *    larger;
- *  - the zoo's InceptionV3 (weights unset, planned only): every input of
- *    every concatenation is a slice (so its concatenations copy nothing),
- *    and the activations it writes shrink (the arena's peak is in the stem).
- *  - the CUDA backend's decisions (device_writes_strided, fp32 and half
- *    storage), planned and run on the CPU backend with its hook set to them:
- *    the mixed block's slices (half: only the 8-filter conv among the convs,
- *    since tensor-core convs slice with whole 16-byte vectors only) and
- *    outputs bit for bit equal to copying; every InceptionV3 concatenation
- *    input in place in both.
+ *    planned as slices; a softmax conv (softmax needs whole rows), a conv
+ *    read twice, a conv that is a plan output and the graph input are
+ *    copied. Each slice's parent, channel offset, pixel stride and place in
+ *    the arena are checked, and every output equals, bit for bit, the same
+ *    plan on a backend that writes no slices (its hook unset: every input
+ *    copied), at the full batch and at 2 of 3 images; the arena is no
+ *    larger. Two sizes: 43 channels at odd offsets, 64 at multiples of 8;
+ *  - the CUDA backend's decisions (device_writes_strided) op by op, and
+ *    planned and run on the CPU backend with its hook and alignment set to
+ *    the device's (4 channels fp32, 8 half: 16 bytes): the 64-channel block
+ *    slices as on the CPU; the 43-channel one slices nothing (no slice or
+ *    buffer width keeps the alignment); a 50-channel one whose inner
+ *    concatenation (16 channels) is aligned keeps only b2 as a slice of
+ *    inner (the outermost misaligned slice is the one copied); the same
+ *    floats in every case;
+ *  - the zoo's InceptionV3 (weights unset, planned only), CPU and both
+ *    device decisions: every input of every concatenation is a slice (so its
+ *    concatenations copy nothing), and the activations it writes shrink (the
+ *    arena's peak is in the stem).
  * The numbers of the real InceptionV3 against TensorFlow.js are
  * unit.inception_v3_real's (the CPU backend writes slices by default). */
 #include <math.h>
@@ -72,23 +75,38 @@ static int pool(dlp_graph *graph, const char *name, dlp_op op, int input)
     return node;
 }
 
+/* Channel counts of the mixed block: the input's and each conv's. */
+typedef struct widths {
+    int input, a, b1, b2, d, e, f;
+} widths;
+
+/* 43 channels, every offset odd or even at random (the CPU slices any). */
+static const widths uneven = {6, 8, 5, 4, 7, 3, 4};
+/* 64 channels, every offset a multiple of 8 (a device's 16-byte alignment). */
+static const widths aligned = {8, 8, 8, 8, 8, 8, 8};
+
+/* 50 channels, but inner's 16 (b2 at 8): with 8-channel alignment only inner keeps a slice. */
+static const widths inner_aligned = {6, 8, 8, 8, 7, 3, 4};
+
+static int total_channels(const widths *w) { return w->a + w->b1 + w->b2 + w->input + w->d + w->e + w->f + w->input; }
+
 /* outer = concat(a, inner = concat(b1, b2), c, d, e, f, input); f is also
- * read by gap_f; b1, gap_f and outer are the plan's outputs. 43 channels. */
-static dlp_graph *mixed_block(void)
+ * read by gap_f; b1, gap_f and outer are the plan's outputs. */
+static dlp_graph *mixed_block(const widths *w)
 {
     dlp_graph *graph = NULL;
     int input = -1, inner = -1, outer = -1, gap = -1;
     CHECK_OK(dlp_graph_create(&graph));
-    CHECK_OK(dlp_graph_input(graph, "input", (dlp_shape){9, 7, 6}, &input));
-    int a = conv(graph, "a", input, 6, 1, 1, 8, DLP_ACT_RELU);
-    int b = conv(graph, "b", input, 6, 3, 3, 6, DLP_ACT_RELU);
-    int b1 = conv(graph, "b1", b, 6, 1, 3, 5, DLP_ACT_LINEAR);
-    int b2 = conv(graph, "b2", b, 6, 3, 1, 4, DLP_ACT_RELU);
+    CHECK_OK(dlp_graph_input(graph, "input", (dlp_shape){9, 7, w->input}, &input));
+    int a = conv(graph, "a", input, w->input, 1, 1, w->a, DLP_ACT_RELU);
+    int b = conv(graph, "b", input, w->input, 3, 3, 6, DLP_ACT_RELU);
+    int b1 = conv(graph, "b1", b, 6, 1, 3, w->b1, DLP_ACT_LINEAR);
+    int b2 = conv(graph, "b2", b, 6, 3, 1, w->b2, DLP_ACT_RELU);
     CHECK_OK(dlp_graph_concat(graph, "inner", (int[]){b1, b2}, 2, &inner));
     int c = pool(graph, "c", DLP_OP_MAX_POOL, input);
-    int d = conv(graph, "d", pool(graph, "d_pool", DLP_OP_AVG_POOL, input), 6, 1, 1, 7, DLP_ACT_RELU);
-    int e = conv(graph, "e", input, 6, 1, 1, 3, DLP_ACT_SOFTMAX);
-    int f = conv(graph, "f", input, 6, 1, 1, 4, DLP_ACT_TANH);
+    int d = conv(graph, "d", pool(graph, "d_pool", DLP_OP_AVG_POOL, input), w->input, 1, 1, w->d, DLP_ACT_RELU);
+    int e = conv(graph, "e", input, w->input, 1, 1, w->e, DLP_ACT_SOFTMAX);
+    int f = conv(graph, "f", input, w->input, 1, 1, w->f, DLP_ACT_TANH);
     CHECK_OK(dlp_graph_unary(graph, "gap_f", DLP_OP_GLOBAL_AVG_POOL, f, &gap));
     CHECK_OK(dlp_graph_concat(graph, "outer", (int[]){a, inner, c, d, e, f, input}, 7, &outer));
     return graph;
@@ -115,30 +133,52 @@ static int slice_count(const dlp_plan *plan)
     return count;
 }
 
-/* name's value is a slice of parent's at channel offset, in a buffer of stride channels at root's place. */
-static void check_slice(const dlp_plan *plan, const char *name, const char *parent, int offset, int total_offset)
+/* name's value is a slice of parent's at channel offset, total_offset
+ * channels into outer's buffer of stride channels. */
+static void check_slice(const dlp_plan *plan, const char *name, const char *parent, int offset, int total_offset,
+                        int stride)
 {
     const plan_value *value = &plan->values[value_of(plan, name)];
     const plan_value *root = &plan->values[value_of(plan, "outer")];
     CHECK(value->parent == value_of(plan, parent));
     CHECK(value->channel_offset == offset);
-    CHECK(value->pixel_stride == 43);
+    CHECK(value->pixel_stride == stride);
     CHECK(value->offset_floats == root->offset_floats + (size_t)total_offset);
 }
 
-static void check_layout(const dlp_plan *plan)
+/* a, inner, b2 (in inner), c and d are slices; b1 (an output), e (softmax),
+ * f (read twice), outer and the input are not. */
+static void check_layout(const dlp_plan *plan, const widths *w)
 {
+    int stride = total_channels(w), c_at = w->a + w->b1 + w->b2;
     CHECK(slice_count(plan) == 5);
-    check_slice(plan, "a", "outer", 0, 0);
-    check_slice(plan, "inner", "outer", 8, 8);
-    check_slice(plan, "b2", "inner", 5, 13);
-    check_slice(plan, "c", "outer", 17, 17);
-    check_slice(plan, "d", "outer", 23, 23);
+    check_slice(plan, "a", "outer", 0, 0, stride);
+    check_slice(plan, "inner", "outer", w->a, w->a, stride);
+    check_slice(plan, "b2", "inner", w->b1, w->a + w->b1, stride);
+    check_slice(plan, "c", "outer", c_at, c_at, stride);
+    check_slice(plan, "d", "outer", c_at + w->input, c_at + w->input, stride);
     const char *copied[] = {"b1", "e", "f", "outer"};
     for (int i = 0; i < 4; i++) CHECK(plan->values[value_of(plan, copied[i])].parent < 0);
     CHECK(plan->values[plan->input_value].parent < 0);
     /* The buffer is alive from its first slice's producer ("a", step 0) on. */
     CHECK(plan->values[value_of(plan, "outer")].first_step == 0);
+}
+
+/* Only b2, in inner: the outer buffer is out of alignment, so inner is
+ * copied into it and is b2's outermost buffer instead. */
+static void check_inner_only(const dlp_plan *plan, const widths *w)
+{
+    const plan_value *b2 = &plan->values[value_of(plan, "b2")], *inner = &plan->values[value_of(plan, "inner")];
+    CHECK(slice_count(plan) == 1);
+    CHECK(b2->parent == value_of(plan, "inner") && b2->channel_offset == w->b1);
+    CHECK(b2->pixel_stride == w->b1 + w->b2 && b2->offset_floats == inner->offset_floats + (size_t)w->b1);
+    CHECK(inner->parent < 0);
+}
+
+static void check_nothing_sliced(const dlp_plan *plan, const widths *w)
+{
+    (void)w;
+    CHECK(slice_count(plan) == 0);
 }
 
 static void run_and_read(dlp_plan *plan, const float *input, int n, float *outputs[3])
@@ -150,42 +190,36 @@ static void run_and_read(dlp_plan *plan, const float *input, int n, float *outpu
     }
 }
 
-/* hook: the slicing backend's writes_strided (NULL: the CPU's own); the
- * layout is then checked by check_layout, or for the device's half
- * decisions: a, c (pool) and inner (a concat copying its inputs) only. */
 typedef bool (*strided_hook)(const dlp_backend *, const plan_step *);
 
-static void check_half_layout(const dlp_plan *plan)
+/* The mixed block planned on a CPU backend with hook and alignment (hook
+ * NULL: the CPU's own): its layout (check), and every output bit for bit
+ * what a backend that copies every input gives, at 3 and 2 of 3 images. */
+static void check_mixed_block(const char *label, const widths *w, strided_hook hook, int alignment,
+                              void (*layout)(const dlp_plan *, const widths *))
 {
-    CHECK(slice_count(plan) == 3);
-    const char *sliced[] = {"a", "inner", "c"}, *copied[] = {"b1", "b2", "d", "e", "f", "outer"};
-    for (int i = 0; i < 3; i++) CHECK(plan->values[value_of(plan, sliced[i])].parent == value_of(plan, "outer"));
-    for (int i = 0; i < 6; i++) CHECK(plan->values[value_of(plan, copied[i])].parent < 0);
-}
-
-static void check_mixed_block(const char *label, strided_hook hook, void (*layout)(const dlp_plan *))
-{
-    dlp_graph *graph = mixed_block();
+    dlp_graph *graph = mixed_block(w);
     dlp_backend *slicing = NULL, *copying = NULL;
     CHECK_OK(dlp_backend_create_cpu(2, &slicing));
     CHECK_OK(dlp_backend_create_cpu(2, &copying));
     if (!graph || !slicing || !copying) return;
     if (hook) slicing->writes_strided = hook;
+    slicing->slice_alignment = alignment;
     copying->writes_strided = NULL;
     const char *names[3] = {"outer", "gap_f", "b1"};
     dlp_plan *sliced = NULL, *copied = NULL;
     CHECK_OK(dlp_plan_create(graph, slicing, 3, names, 3, &sliced));
     CHECK_OK(dlp_plan_create(graph, copying, 3, names, 3, &copied));
     if (!sliced || !copied) return;
-    layout(sliced);
+    layout(sliced, w);
     CHECK(slice_count(copied) == 0);
-    printf("mixed block (%s): %d slices, arena %zu bytes, %zu copying\n", label, slice_count(sliced),
-           dlp_plan_arena_bytes(sliced), dlp_plan_arena_bytes(copied));
+    printf("mixed block (%s, %d channels): %d slices, arena %zu bytes, %zu copying\n", label, total_channels(w),
+           slice_count(sliced), dlp_plan_arena_bytes(sliced), dlp_plan_arena_bytes(copied));
     CHECK(dlp_plan_arena_bytes(sliced) <= dlp_plan_arena_bytes(copied));
-    size_t input_floats = 3 * 9 * 7 * 6;
+    size_t input_floats = 3 * 9 * 7 * (size_t)w->input;
     float *input = malloc(input_floats * sizeof(float));
     for (size_t i = 0; i < input_floats; i++) input[i] = sinf((float)i * 0.37f);
-    size_t sizes[3] = {3 * 9 * 7 * 43, 3 * 4, 3 * 9 * 7 * 5};
+    size_t sizes[3] = {3 * 9 * 7 * (size_t)total_channels(w), 3 * (size_t)w->f, 3 * 9 * 7 * (size_t)w->b1};
     float *got[3], *want[3];
     for (int o = 0; o < 3; o++) got[o] = malloc(sizes[o] * sizeof(float)), want[o] = malloc(sizes[o] * sizeof(float));
     for (int n = 3; n >= 2; n--) {
@@ -208,7 +242,36 @@ static void check_mixed_block(const char *label, strided_hook hook, void (*layou
     dlp_graph_destroy(graph);
 }
 
-static void check_inception_v3(const char *label, strided_hook hook)
+/* device_writes_strided's decisions, op by op. */
+static void check_device_decisions(void)
+{
+    plan_step step;
+    memset(&step, 0, sizeof step);
+    step.op = DLP_OP_CONV2D;
+    step.params.conv = (dlp_conv2d_params){3, 3, 1, 1, DLP_PAD_SAME, 16, true, DLP_ACT_RELU};
+    CHECK(device_writes_strided(&step, false) && device_writes_strided(&step, true));
+    step.params.conv.filters = 12; /* not whole 16-byte vectors in half */
+    CHECK(device_writes_strided(&step, false) && !device_writes_strided(&step, true));
+    step.params.conv.filters = 16, step.params.conv.activation = DLP_ACT_SOFTMAX;
+    CHECK(!device_writes_strided(&step, false) && !device_writes_strided(&step, true));
+    step.params.conv.activation = DLP_ACT_TANH;
+    CHECK(device_writes_strided(&step, false));
+    const dlp_op yes[] = {DLP_OP_MAX_POOL, DLP_OP_AVG_POOL, DLP_OP_CONCAT};
+    const dlp_op no[] = {DLP_OP_DEPTHWISE_CONV2D, DLP_OP_DENSE, DLP_OP_ADD, DLP_OP_ACTIVATION, DLP_OP_BATCHNORM,
+                         DLP_OP_ZERO_PAD, DLP_OP_GLOBAL_AVG_POOL, DLP_OP_RELU, DLP_OP_CONCAT_AXIS};
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        memset(&step, 0, sizeof step);
+        step.op = yes[i];
+        CHECK(device_writes_strided(&step, false) && device_writes_strided(&step, true));
+    }
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) {
+        memset(&step, 0, sizeof step);
+        step.op = no[i];
+        CHECK(!device_writes_strided(&step, false) && !device_writes_strided(&step, true));
+    }
+}
+
+static void check_inception_v3(const char *label, strided_hook hook, int alignment)
 {
     dlp_model_options options = {DLP_TOP_NONE, DLP_POOLING_AVG};
     dlp_graph *graph = NULL;
@@ -218,6 +281,7 @@ static void check_inception_v3(const char *label, strided_hook hook)
     CHECK_OK(dlp_backend_create_cpu(1, &copying));
     if (!graph || !slicing || !copying) return;
     if (hook) slicing->writes_strided = hook;
+    slicing->slice_alignment = alignment;
     copying->writes_strided = NULL;
     const char *outputs[1] = {"features"};
     dlp_plan *sliced = NULL, *copied = NULL;
@@ -250,11 +314,17 @@ static void check_inception_v3(const char *label, strided_hook hook)
 
 int main(void)
 {
-    check_mixed_block("cpu", NULL, check_layout);
-    check_mixed_block("device fp32", device_fp32_hook, check_layout);
-    check_mixed_block("device half", device_half_hook, check_half_layout);
-    check_inception_v3("cpu", NULL);
-    check_inception_v3("device fp32", device_fp32_hook);
-    check_inception_v3("device half", device_half_hook);
+    check_mixed_block("cpu", &uneven, NULL, 0, check_layout);
+    check_mixed_block("cpu", &aligned, NULL, 0, check_layout);
+    check_device_decisions();
+    /* The CUDA backend's alignment: 4 channels in fp32, 8 in fp16/bf16. */
+    check_mixed_block("device fp32", &aligned, device_fp32_hook, 4, check_layout);
+    check_mixed_block("device half", &aligned, device_half_hook, 8, check_layout);
+    check_mixed_block("device half", &uneven, device_half_hook, 8, check_nothing_sliced);
+    check_mixed_block("device fp32", &uneven, device_fp32_hook, 4, check_nothing_sliced);
+    check_mixed_block("device half", &inner_aligned, device_half_hook, 8, check_inner_only);
+    check_inception_v3("cpu", NULL, 0);
+    check_inception_v3("device fp32", device_fp32_hook, 4);
+    check_inception_v3("device half", device_half_hook, 8);
     return check_summary("unit.concat_slices");
 }

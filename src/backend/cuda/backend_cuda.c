@@ -1107,6 +1107,7 @@ dlp_status dlp_backend_create_cuda(int device, const dlp_cuda_options *options, 
     backend->run_step = cuda_run_step;
     backend->folds_zero_pad = cuda_folds_zero_pad;
     backend->writes_strided = cuda_writes_strided;
+    backend->slice_alignment = (int)(16 / context->element_bytes);
     backend->download = cuda_download;
     backend->download_async = cuda_download_async;
     backend->wait_download = cuda_wait_download;
