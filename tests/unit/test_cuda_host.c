@@ -219,6 +219,10 @@ static void check_cache(void)
     CHECK(!device_conv_cache_find(&cache, &timed, &found));
     device_conv_key plain = device_conv_key_with(a, 0, 0);
     CHECK(device_conv_cache_find(&cache, &plain, &found));
+    /* An output written into a slice of a wider buffer (another stride) is another entry. */
+    device_conv_key sliced = a;
+    sliced.out_stride = 768;
+    CHECK(!device_conv_cache_find(&cache, &sliced, &found));
     /* Growth past the first capacity keeps every entry. */
     for (int n = 1; n <= 100; n++) {
         device_conv_key key = device_conv_key_make(n, (dlp_shape){n, n + 1, 3}, 8, 3, 3, 1, 1, 2, 2, 0);
