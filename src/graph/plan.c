@@ -293,16 +293,18 @@ static dlp_status count_uses(const dlp_plan *plan, int **producer, int **readers
 }
 
 /* Whether input k of concat step s can be planned as its slice of the
- * output: a value of its own that only this step reads, written by a step
- * the backend runs with a pixel stride (dlp_backend.writes_strided). */
+ * output: a value of its own that only this step reads, written with the
+ * concatenation's pixels (not through a Reshape) by a step the backend runs
+ * with a pixel stride (dlp_backend.writes_strided). */
 static bool fits_in_slice(const dlp_plan *plan, const dlp_backend *backend, const int *producer, const int *readers,
                           int s, int k)
 {
     const plan_step *step = &plan->steps[s];
     int value = step->inputs[k], writer = producer[value];
     if (writer < 0 || writer >= s || readers[value] != 1 || plan->values[value].parent >= 0) return false;
-    dlp_shape in = step->input_shapes[k], out = step->output_shape;
-    if (in.h != out.h || in.w != out.w) return false;
+    /* The writer's own pixels must be the concatenation's (not a Reshape of them). */
+    dlp_shape in = step->input_shapes[k], out = step->output_shape, written = plan->steps[writer].output_shape;
+    if (in.h != out.h || in.w != out.w || written.h != in.h || written.w != in.w || written.c != in.c) return false;
     return backend->writes_strided(backend, &plan->steps[writer]);
 }
 

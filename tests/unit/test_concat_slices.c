@@ -9,6 +9,8 @@
  *    plan on a backend that writes no slices (its hook unset: every input
  *    copied), at the full batch and at 2 of 3 images; the arena is no
  *    larger. Two sizes: 43 channels at odd offsets, 64 at multiples of 8;
+ *  - a Reshape of a conv's output (other pixels than the concatenation's) is
+ *    copied, a pooling beside it is a slice; the same floats;
  *  - the CUDA backend's decisions (device_writes_strided) op by op, and
  *    planned and run on the CPU backend with its hook and alignment set to
  *    the device's (4 channels fp32, 8 half: 16 bytes): the 64-channel block
@@ -181,64 +183,106 @@ static void check_nothing_sliced(const dlp_plan *plan, const widths *w)
     CHECK(slice_count(plan) == 0);
 }
 
-static void run_and_read(dlp_plan *plan, const float *input, int n, float *outputs[3])
-{
-    CHECK_OK(dlp_plan_run(plan, input, n));
-    for (int o = 0; o < 3; o++) {
-        size_t floats = (size_t)n * dlp_shape_elements(dlp_plan_output_shape(plan, o));
-        CHECK_OK(dlp_plan_read_output(plan, o, outputs[o], floats));
-    }
-}
-
 typedef bool (*strided_hook)(const dlp_backend *, const plan_step *);
 
-/* The mixed block planned on a CPU backend with hook and alignment (hook
- * NULL: the CPU's own): its layout (check), and every output bit for bit
- * what a backend that copies every input gives, at 3 and 2 of 3 images. */
+/* A graph planned twice on the CPU backend at batch 3: slicing (hook and
+ * alignment; hook NULL: the CPU's own) and copying every input (no hook). */
+typedef struct plan_pair {
+    dlp_backend *slicing, *copying;
+    dlp_plan *sliced, *copied;
+} plan_pair;
+
+static bool plan_pair_create(plan_pair *pair, const dlp_graph *graph, const char *const *names, int count,
+                             strided_hook hook, int alignment)
+{
+    memset(pair, 0, sizeof *pair);
+    CHECK_OK(dlp_backend_create_cpu(2, &pair->slicing));
+    CHECK_OK(dlp_backend_create_cpu(2, &pair->copying));
+    if (!graph || !pair->slicing || !pair->copying) return false;
+    if (hook) pair->slicing->writes_strided = hook;
+    pair->slicing->slice_alignment = alignment;
+    pair->copying->writes_strided = NULL;
+    CHECK_OK(dlp_plan_create(graph, pair->slicing, 3, names, count, &pair->sliced));
+    CHECK_OK(dlp_plan_create(graph, pair->copying, 3, names, count, &pair->copied));
+    if (pair->copied) CHECK(slice_count(pair->copied) == 0);
+    return pair->sliced && pair->copied;
+}
+
+static void plan_pair_destroy(plan_pair *pair)
+{
+    dlp_plan_destroy(pair->sliced);
+    dlp_plan_destroy(pair->copied);
+    dlp_backend_destroy(pair->slicing);
+    dlp_backend_destroy(pair->copying);
+}
+
+/* Every output of both plans, bit for bit the same, at 3 and at 2 of 3
+ * images (inputs of input_floats per image); the arena no larger. */
+static void check_same_outputs(const char *label, const plan_pair *pair, size_t input_floats)
+{
+    CHECK(dlp_plan_arena_bytes(pair->sliced) <= dlp_plan_arena_bytes(pair->copied));
+    float *input = malloc(3 * input_floats * sizeof(float));
+    for (size_t i = 0; i < 3 * input_floats; i++) input[i] = sinf((float)i * 0.37f);
+    for (int n = 3; n >= 2; n--) {
+        CHECK_OK(dlp_plan_run(pair->sliced, input, n));
+        CHECK_OK(dlp_plan_run(pair->copied, input, n));
+        for (int o = 0; o < pair->sliced->output_count; o++) {
+            size_t floats = (size_t)n * dlp_shape_elements(dlp_plan_output_shape(pair->sliced, o));
+            float *got = malloc(floats * sizeof(float)), *want = malloc(floats * sizeof(float));
+            CHECK_OK(dlp_plan_read_output(pair->sliced, o, got, floats));
+            CHECK_OK(dlp_plan_read_output(pair->copied, o, want, floats));
+            bool same = !memcmp(got, want, floats * sizeof(float));
+            if (!same) fprintf(stderr, "%s, batch %d, output %d: rel-L2 %g\n", label, n, o,
+                               check_relative_l2(got, want, floats));
+            CHECK(same);
+            free(got), free(want);
+        }
+    }
+    free(input);
+}
+
+/* The mixed block with hook and alignment: its layout (check) and outputs. */
 static void check_mixed_block(const char *label, const widths *w, strided_hook hook, int alignment,
                               void (*layout)(const dlp_plan *, const widths *))
 {
     dlp_graph *graph = mixed_block(w);
-    dlp_backend *slicing = NULL, *copying = NULL;
-    CHECK_OK(dlp_backend_create_cpu(2, &slicing));
-    CHECK_OK(dlp_backend_create_cpu(2, &copying));
-    if (!graph || !slicing || !copying) return;
-    if (hook) slicing->writes_strided = hook;
-    slicing->slice_alignment = alignment;
-    copying->writes_strided = NULL;
     const char *names[3] = {"outer", "gap_f", "b1"};
-    dlp_plan *sliced = NULL, *copied = NULL;
-    CHECK_OK(dlp_plan_create(graph, slicing, 3, names, 3, &sliced));
-    CHECK_OK(dlp_plan_create(graph, copying, 3, names, 3, &copied));
-    if (!sliced || !copied) return;
-    layout(sliced, w);
-    CHECK(slice_count(copied) == 0);
-    printf("mixed block (%s, %d channels): %d slices, arena %zu bytes, %zu copying\n", label, total_channels(w),
-           slice_count(sliced), dlp_plan_arena_bytes(sliced), dlp_plan_arena_bytes(copied));
-    CHECK(dlp_plan_arena_bytes(sliced) <= dlp_plan_arena_bytes(copied));
-    size_t input_floats = 3 * 9 * 7 * (size_t)w->input;
-    float *input = malloc(input_floats * sizeof(float));
-    for (size_t i = 0; i < input_floats; i++) input[i] = sinf((float)i * 0.37f);
-    size_t sizes[3] = {3 * 9 * 7 * (size_t)total_channels(w), 3 * (size_t)w->f, 3 * 9 * 7 * (size_t)w->b1};
-    float *got[3], *want[3];
-    for (int o = 0; o < 3; o++) got[o] = malloc(sizes[o] * sizeof(float)), want[o] = malloc(sizes[o] * sizeof(float));
-    for (int n = 3; n >= 2; n--) {
-        run_and_read(sliced, input, n, got);
-        run_and_read(copied, input, n, want);
-        for (int o = 0; o < 3; o++) {
-            size_t floats = sizes[o] / 3 * (size_t)n;
-            bool same = !memcmp(got[o], want[o], floats * sizeof(float));
-            if (!same) fprintf(stderr, "%s, batch %d, output %s: rel-L2 %g\n", label, n, names[o],
-                               check_relative_l2(got[o], want[o], floats));
-            CHECK(same);
-        }
+    plan_pair pair;
+    if (plan_pair_create(&pair, graph, names, 3, hook, alignment)) {
+        layout(pair.sliced, w);
+        printf("mixed block (%s, %d channels): %d slices, arena %zu bytes, %zu copying\n", label, total_channels(w),
+               slice_count(pair.sliced), dlp_plan_arena_bytes(pair.sliced), dlp_plan_arena_bytes(pair.copied));
+        check_same_outputs(label, &pair, 9 * 7 * (size_t)w->input);
     }
-    for (int o = 0; o < 3; o++) free(got[o]), free(want[o]);
-    free(input);
-    dlp_plan_destroy(sliced);
-    dlp_plan_destroy(copied);
-    dlp_backend_destroy(slicing);
-    dlp_backend_destroy(copying);
+    plan_pair_destroy(&pair);
+    dlp_graph_destroy(graph);
+}
+
+/* A concatenation of a Reshape of a conv (2x2x8 as 4x4x2: the conv's pixels
+ * are not the concatenation's, so it is copied) and a pooling of a Reshape
+ * of the input (4x4x2, a slice at channel 2 of 4). */
+static void check_reshaped_input(void)
+{
+    dlp_graph *graph = NULL;
+    int input = -1, conv_r = -1, input_r = -1, outer = -1;
+    CHECK_OK(dlp_graph_create(&graph));
+    CHECK_OK(dlp_graph_input(graph, "input", (dlp_shape){2, 2, 8}, &input));
+    int c = conv(graph, "conv", input, 8, 1, 1, 8, DLP_ACT_RELU);
+    CHECK_OK(dlp_graph_reshape(graph, "conv_r", c, (dlp_shape){4, 4, 2}, &conv_r));
+    CHECK_OK(dlp_graph_reshape(graph, "input_r", input, (dlp_shape){4, 4, 2}, &input_r));
+    int p = pool(graph, "p", DLP_OP_MAX_POOL, input_r);
+    CHECK_OK(dlp_graph_concat(graph, "outer", (int[]){conv_r, p}, 2, &outer));
+    const char *names[1] = {"outer"};
+    plan_pair pair;
+    if (plan_pair_create(&pair, graph, names, 1, NULL, 0)) {
+        const dlp_plan *plan = pair.sliced;
+        CHECK(slice_count(plan) == 1);
+        CHECK(plan->values[value_of(plan, "conv")].parent < 0);
+        CHECK(plan->values[value_of(plan, "p")].parent == value_of(plan, "outer"));
+        CHECK(plan->values[value_of(plan, "p")].channel_offset == 2);
+        check_same_outputs("reshaped input", &pair, 2 * 2 * 8);
+    }
+    plan_pair_destroy(&pair);
     dlp_graph_destroy(graph);
 }
 
@@ -316,6 +360,7 @@ int main(void)
 {
     check_mixed_block("cpu", &uneven, NULL, 0, check_layout);
     check_mixed_block("cpu", &aligned, NULL, 0, check_layout);
+    check_reshaped_input();
     check_device_decisions();
     /* The CUDA backend's alignment: 4 channels in fp32, 8 in fp16/bf16. */
     check_mixed_block("device fp32", &aligned, device_fp32_hook, 4, check_layout);
