@@ -11,6 +11,8 @@
 
 #include "dlp/core.h"
 #include "dlp/device.h"
+#include "dlp/graph.h"
+#include "dlp/tensor.h"
 
 static int check_failures;
 static int check_count;
@@ -107,6 +109,17 @@ static inline void check_skip_without_cuda(void)
     if (dlp_device_count(&count) == DLP_OK) return;
     printf("skipped: %s\n", dlp_last_error());
     exit(77);
+}
+
+/* Sets a graph node's weight slot to float data of that shape. */
+static inline void check_set_weight(dlp_graph *graph, int node, const char *slot, int ndim, const int64_t *shape,
+                                    float *data)
+{
+    dlp_named_tensor tensor = {.name = slot, .dtype = DLP_DTYPE_F32, .ndim = ndim, .data = data};
+    tensor.element_count = 1;
+    for (int d = 0; d < ndim; d++) tensor.shape[d] = shape[d], tensor.element_count *= (size_t)shape[d];
+    tensor.nbytes = tensor.element_count * sizeof(float);
+    CHECK_OK(dlp_graph_set_weight(graph, node, slot, &tensor));
 }
 
 static inline int check_summary(const char *suite)

@@ -195,6 +195,21 @@ static void check_half_with_cache(const char *weights, const char *fixtures, con
     result_free(&cpu);
 }
 
+/* Rows of a and b whose floats differ (expected none), and the worst
+ * relative L2 of half's rows against half_reference's; each pair must fail
+ * on the same rows. */
+static void compare_runs(const run_result *a, const run_result *b, const run_result *half,
+                         const run_result *half_reference, size_t *differing, double *worst)
+{
+    for (size_t r = 0; r < a->rows; r++) {
+        CHECK(a->status[r] == b->status[r] && half->status[r] == half_reference->status[r]);
+        if (a->status[r] != DLP_OK) continue;
+        if (memcmp(a->features + r * a->dim, b->features + r * b->dim, a->dim * sizeof(float)) != 0) (*differing)++;
+        *worst = fmax(*worst, check_relative_l2(half->features + r * half->dim,
+                                                half_reference->features + r * half_reference->dim, half->dim));
+    }
+}
+
 /* CUDA graphs (batches of 5: the first launched kernel by kernel, the second
  * recorded, the third replayed): fp32 (the heuristic algorithms, the same in
  * both featurizers) gives the same floats as without graphs; fp16 (timed
@@ -213,12 +228,7 @@ static void check_graphs(const char *weights, const char *fixtures, const char *
     ok &= featurize(&cpu_setup, weights, fixtures, oracle, tmp, &cpu, &stats);
     size_t differing = 0;
     double worst = 0;
-    for (size_t r = 0; ok && r < a.rows; r++) {
-        CHECK(a.status[r] == b.status[r] && half.status[r] == cpu.status[r]);
-        if (a.status[r] != DLP_OK) continue;
-        if (memcmp(a.features + r * a.dim, b.features + r * b.dim, a.dim * sizeof(float)) != 0) differing++;
-        worst = fmax(worst, check_relative_l2(half.features + r * half.dim, cpu.features + r * cpu.dim, half.dim));
-    }
+    if (ok) compare_runs(&a, &b, &half, &cpu, &differing, &worst);
     printf("  CUDA graphs: fp32 rows differing with vs without: %zu (expected 0); fp16 worst relative L2 vs the CPU "
            "backend %.3g (bound 2e-2)\n", differing, worst);
     CHECK(ok && differing == 0 && worst <= 2e-2);
@@ -242,12 +252,7 @@ static void check_packed_budget(const char *weights, const char *fixtures, const
     ok &= featurize(&half_budget, weights, fixtures, oracle, tmp, &half, &stats);
     size_t differing = 0;
     double worst = 0;
-    for (size_t r = 0; ok && r < a.rows; r++) {
-        CHECK(a.status[r] == b.status[r] && a.status[r] == half.status[r]);
-        if (a.status[r] != DLP_OK) continue;
-        if (memcmp(a.features + r * a.dim, b.features + r * b.dim, a.dim * sizeof(float)) != 0) differing++;
-        worst = fmax(worst, check_relative_l2(half.features + r * half.dim, a.features + r * a.dim, a.dim));
-    }
+    if (ok) compare_runs(&a, &b, &half, &a, &differing, &worst);
     printf("  packed budget 7000 bytes: fp32 rows differing from the default budget: %zu (expected 0); fp16 worst "
            "relative L2 vs them %.3g (bound 2e-2)\n", differing, worst);
     CHECK(ok && differing == 0 && worst <= 2e-2);

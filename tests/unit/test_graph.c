@@ -25,11 +25,7 @@ static void set_random(dlp_graph *graph, int node, const char *slot, int ndim, c
     for (int d = 0; d < ndim; d++) count *= (size_t)shape[d];
     float *data = random_floats(count, seed);
     for (size_t i = 0; i < count; i++) data[i] += offset;
-    dlp_tensor_list *list = NULL;
-    dlp_tensor_list_create(&list);
-    dlp_tensor_list_add(list, slot, DLP_DTYPE_F32, ndim, shape, data, NULL);
-    CHECK_OK(dlp_graph_set_weight(graph, node, slot, dlp_tensor_list_at(list, 0)));
-    dlp_tensor_list_destroy(list);
+    check_set_weight(graph, node, slot, ndim, shape, data);
     *keep = data;
 }
 

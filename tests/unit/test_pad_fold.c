@@ -120,11 +120,7 @@ static void random_weights(dlp_graph *graph, int node, const char *slot, int ndi
     for (int d = 0; d < ndim; d++) count *= (size_t)shape[d];
     float *data = malloc(count * sizeof(float));
     for (size_t i = 0; i < count; i++) data[i] = (float)(i % 7) * 0.1f - 0.3f;
-    dlp_tensor_list *list = NULL;
-    CHECK_OK(dlp_tensor_list_create(&list));
-    CHECK_OK(dlp_tensor_list_add(list, slot, DLP_DTYPE_F32, ndim, shape, data, NULL));
-    CHECK_OK(dlp_graph_set_weight(graph, node, slot, dlp_tensor_list_at(list, 0)));
-    dlp_tensor_list_destroy(list);
+    check_set_weight(graph, node, slot, ndim, shape, data);
     free(data);
 }
 

@@ -15,16 +15,9 @@ static void fill(dlp_graph *graph, int node, const char *slot, int k, int ndim, 
 {
     size_t count = 1;
     for (int d = 0; d < ndim; d++) count *= (size_t)shape[d];
-    dlp_named_tensor tensor = {0};
     float *data = malloc(count * sizeof(float));
     CHECK_OK(dlp_synth_fill(k, slot, shape, ndim, data));
-    tensor.name = slot;
-    tensor.dtype = DLP_DTYPE_F32;
-    tensor.ndim = ndim;
-    for (int d = 0; d < ndim; d++) tensor.shape[d] = shape[d];
-    tensor.element_count = count;
-    tensor.data = data;
-    CHECK_OK(dlp_graph_set_weight(graph, node, slot, &tensor));
+    check_set_weight(graph, node, slot, ndim, shape, data);
     free(data);
 }
 

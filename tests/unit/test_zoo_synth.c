@@ -209,20 +209,17 @@ static float *plan_logits(dlp_backend *backend, const float *pre, size_t width, 
     float *logits = malloc(IMAGES * 1000 * sizeof(float)), *kernel = malloc(width * 1000 * sizeof(float));
     float bias[1000];
     int64_t shape[2] = {(int64_t)width, 1000};
-    dlp_tensor_list *weights = NULL;
     dlp_dense_params p = {1000, true, DLP_ACT_LINEAR};
     const char *outputs[1] = {"logits"};
     bool ok = logits && kernel && dlp_synth_fill(k, "kernel", shape, 2, kernel) == DLP_OK &&
-              dlp_synth_fill(k, "bias", &shape[1], 1, bias) == DLP_OK && dlp_tensor_list_create(&weights) == DLP_OK &&
-              dlp_tensor_list_add(weights, "kernel", DLP_DTYPE_F32, 2, shape, kernel, NULL) == DLP_OK &&
-              dlp_tensor_list_add(weights, "bias", DLP_DTYPE_F32, 1, &shape[1], bias, NULL) == DLP_OK;
+              dlp_synth_fill(k, "bias", &shape[1], 1, bias) == DLP_OK;
     CHECK(ok);
     if (ok) {
         CHECK_OK(dlp_graph_create(&graph));
         CHECK_OK(dlp_graph_input(graph, "pre", (dlp_shape){1, 1, (int)width}, &input));
         CHECK_OK(dlp_graph_dense(graph, "logits", input, &p, &dense));
-        CHECK_OK(dlp_graph_set_weight(graph, dense, "kernel", dlp_tensor_list_at(weights, 0)));
-        CHECK_OK(dlp_graph_set_weight(graph, dense, "bias", dlp_tensor_list_at(weights, 1)));
+        check_set_weight(graph, dense, "kernel", 2, shape, kernel);
+        check_set_weight(graph, dense, "bias", 1, &shape[1], bias);
         CHECK_OK(dlp_plan_create(graph, backend, IMAGES, outputs, 1, &plan));
     }
     ok = plan && dlp_plan_run(plan, pre, IMAGES) == DLP_OK &&
@@ -230,7 +227,6 @@ static float *plan_logits(dlp_backend *backend, const float *pre, size_t width, 
     CHECK(ok);
     dlp_plan_destroy(plan);
     dlp_graph_destroy(graph);
-    dlp_tensor_list_destroy(weights);
     free(kernel);
     if (!ok) free(logits);
     return ok ? logits : NULL;
