@@ -610,22 +610,17 @@ static dlp_status apply_activation(cuda_context *context, void *data, size_t row
                                    const float *bias, dlp_activation activation)
 {
     dlp_cuda_storage storage = context->storage;
-    if (stride != (size_t)channels) {
-        if (activation == DLP_ACT_SOFTMAX)
-            return dlp_fail(DLP_ERR_INTERNAL, "cuda backend: softmax into a slice of a concatenation");
-        if (bias || activation != DLP_ACT_LINEAR)
-            CUDA_TRY(dlp_cuda_bias_activation_strided_typed(storage, data, rows, channels, stride, bias,
-                                                            (int)activation, context->stream));
-        return DLP_OK;
-    }
     if (activation == DLP_ACT_SOFTMAX) {
+        if (stride != (size_t)channels)
+            return dlp_fail(DLP_ERR_INTERNAL, "cuda backend: softmax into a slice of a concatenation");
         if (bias)
             CUDA_TRY(dlp_cuda_bias_activation_typed(storage, data, data, rows, channels, bias, DLP_ACT_LINEAR,
                                                     context->stream));
         CUDA_TRY(dlp_cuda_softmax_typed(storage, data, data, rows, channels, context->stream));
     } else if (bias || activation != DLP_ACT_LINEAR) {
-        CUDA_TRY(dlp_cuda_bias_activation_typed(storage, data, data, rows, channels, bias, (int)activation,
-                                                context->stream));
+        /* The packed launcher when stride == channels. */
+        CUDA_TRY(dlp_cuda_bias_activation_strided_typed(storage, data, rows, channels, stride, bias, (int)activation,
+                                                        context->stream));
     }
     return DLP_OK;
 }
