@@ -53,7 +53,7 @@ bin="$run/bin"
   "$bin/dlp" --version; "$bin/dlp" devices
 } > "$OUT/machine.txt" 2>&1
 
-step gpu_graph_cuda 150 "$bin/gpu_test_graph_cuda"
+step gpu_graph_cuda 170 "$bin/gpu_test_graph_cuda"
 step gpu_inception_v3_cuda 40 "$bin/gpu_test_inception_v3_cuda"
 step gpu_logreg_gpu 30 "$bin/gpu_test_logreg_gpu"
 step gpu_zoo_synth_cuda 45 "$bin/gpu_test_zoo_synth_cuda"
@@ -61,9 +61,12 @@ step gpu_zoo_half_cuda 110 "$bin/gpu_test_zoo_half_cuda"
 step gpu_preprocess_cuda 30 "$bin/gpu_test_preprocess_cuda"
 step gpu_featurize_cuda 90 "$bin/gpu_test_featurize_cuda"
 # Short checks of one piece each: concatenation inputs written in place (the -slices modes, every case; then
-# InceptionV3 in fp16/fp32 vs the CPU), and the large-photo budget (rows resized on the CPU copied over the kernel's).
-DLP_GRAPH_CUDA_MODES=fp32-slices,fp32-timed-fused-slices,fp16-timed-fused-slices,bf16-slices,fp16-timed-fused-graphs-slices \
-  step gpu_graph_cuda_slices 60 "$bin/gpu_test_graph_cuda"
+# InceptionV3 in fp16/fp32 vs the CPU; the -packed-slices modes: the fallback for convs cuDNN will not write
+# strided, which the logs count as "slices written packed and copied"), and the large-photo budget (rows resized
+# on the CPU copied over the kernel's).
+slices_modes=fp32-slices,fp32-timed-fused-slices,fp16-timed-fused-slices,bf16-slices,fp16-timed-fused-graphs-slices
+DLP_GRAPH_CUDA_MODES=$slices_modes,fp32-packed-slices,fp16-timed-fused-graphs-packed-slices \
+  step gpu_graph_cuda_slices 80 "$bin/gpu_test_graph_cuda"
 DLP_ZOO_MODELS=inception_v3 DLP_ZOO_HALF_MODES=fp16-timed-fused,fp16-timed-fused-slices,fp32-timed-fused-slices \
   step gpu_zoo_half_slices 40 "$bin/gpu_test_zoo_half_cuda"
 DLP_FEATURIZE_CUDA_ONLY=packed_budget step gpu_featurize_budget 40 "$bin/gpu_test_featurize_cuda"
@@ -224,9 +227,9 @@ grep -h SUMMARY "$LOGS/logreg_gpu_bench.log" >> "$summary" 2> /dev/null
 # The featurizer's GPU loop (staging slots, async downloads, two batches in flight, fp16 whole batches).
 [ "${MEMCHECK:-0}" = 1 ] && command -v compute-sanitizer > /dev/null &&
   step memcheck_featurize 150 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/gpu_test_featurize_cuda"
-# The strided writes of concat_slices under memcheck: the concat and mixed-block cases in two slices modes.
+# The strided writes of concat_slices under memcheck: the concat and mixed-block cases in three slices modes.
 [ "${MEMCHECK:-0}" = 1 ] && command -v compute-sanitizer > /dev/null && \
-  DLP_GRAPH_CUDA_MODES=fp32-slices,fp16-timed-fused-slices DLP_GRAPH_CUDA_CASES=concat,mixed \
+  DLP_GRAPH_CUDA_MODES=fp32-slices,fp16-timed-fused-slices,fp32-packed-slices DLP_GRAPH_CUDA_CASES=concat,mixed \
   step memcheck_slices 60 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/gpu_test_graph_cuda"
 # The compute ceiling: FLOPs per image (featurize_cpu --flops, the graph's multiply-adds x 2) / the measured
 # bf16 matrix rate (cublasGemmEx, fp32 accumulation): images/s no implementation can pass on this GPU.

@@ -69,6 +69,10 @@ struct dlp_plan {
     dlp_shape *output_shapes;
     int output_count;
     size_t arena_floats, unshared_floats;
+    /* Slices the backend could not write in place after all (cuDNN refused
+     * the strided output of that convolution): it writes them packed and
+     * copies them into their slices. 0 on the CPU backend. */
+    int slices_copied;
     void *backend_state;
 };
 

@@ -31,7 +31,9 @@
  * convs, max and avg pools, a softmax branch and the input that stay
  * copies) then check strided cuDNN outputs, GEMMs with ldc and the strided
  * pool and bias kernels against the CPU (whose slices unit.concat_slices
- * checks bit for bit against copying). DLP_GRAPH_CUDA_MODES and
+ * checks bit for bit against copying); the "-packed-slices" modes take the
+ * fallback for convs cuDNN will not write strided (DLP_CUDA_PACKED_SLICES:
+ * written packed, then copied into the slice). DLP_GRAPH_CUDA_MODES and
  * DLP_GRAPH_CUDA_CASES (parts of case labels) pick a subset. Also the
  * backend's clean failures: no device, a half plan with an op that has no
  * half kernel, and the half arena's size (half the fp32 bytes). */
@@ -40,6 +42,7 @@
 #include "check.h"
 #include "dlp/device.h"
 #include "dlp/dlp.h"
+#include "graph/plan_internal.h"
 
 enum { MAX_BATCH = 37 };
 
@@ -240,6 +243,7 @@ static double relative_l2(const float *actual, const float *expected, size_t cou
 static double worst_error;
 
 static int repeats = 1; /* runs per batch size: 3 with CUDA graphs (launched, recorded, replayed) */
+static bool packed_slices; /* the mode sets DLP_CUDA_PACKED_SLICES */
 
 static void run_case(const op_case *c, dlp_backend *cpu, dlp_backend *gpu, double tolerance)
 {
@@ -272,6 +276,12 @@ static void run_case(const op_case *c, dlp_backend *cpu, dlp_backend *gpu, doubl
         CHECK(error <= tolerance);
         if (!(error <= worst_error)) worst_error = error;
     }
+    /* Convs cuDNN would not write into their slices (or all, with
+     * DLP_CUDA_PACKED_SLICES): written packed, then copied. The aligned
+     * mixed block has two cuDNN convs in slices (1x3, 3x1) whatever the mode. */
+    if (plan_gpu->slices_copied)
+        printf("%-44s %d slices written packed and copied\n", c->label, plan_gpu->slices_copied);
+    if (packed_slices && c->kind == K_MIXED && c->units % 8 == 0) CHECK(plan_gpu->slices_copied >= 2);
     free(input), free(want), free(got);
     dlp_plan_destroy(plan_cpu), dlp_plan_destroy(plan_gpu);
 }
@@ -407,6 +417,11 @@ static const mode modes[] = {
     {"bf16-slices", {DLP_CUDA_BF16, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false, false, false, true}, 2e-2},
     {"fp16-timed-fused-graphs-slices", {DLP_CUDA_FP16, false, 0, DLP_CUDA_SEARCH_TIMED, true, true, false, false, true},
      1e-2},
+    /* The fallback for a slice cuDNN will not write strided: packed, then copied. */
+    {"fp32-packed-slices", {DLP_CUDA_FP32, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false, false, false, true},
+     1e-5},
+    {"fp16-timed-fused-graphs-packed-slices",
+     {DLP_CUDA_FP16, false, 0, DLP_CUDA_SEARCH_TIMED, true, true, false, false, true}, 1e-2},
     {"fp16-plain-stem", {DLP_CUDA_FP16, false, 0, DLP_CUDA_SEARCH_HEURISTIC, true, false, true, true, false}, 1e-2},
 };
 
@@ -444,7 +459,10 @@ static bool mentioned(const char *list, const char *label)
 static void run_mode(const mode *m, dlp_backend *cpu)
 {
     dlp_backend *gpu = NULL;
+    packed_slices = strstr(m->label, "packed-slices") != NULL; /* the fallback's modes */
+    if (packed_slices) setenv("DLP_CUDA_PACKED_SLICES", "1", 1);
     CHECK_OK(dlp_backend_create_cuda(0, &m->options, &gpu));
+    unsetenv("DLP_CUDA_PACKED_SLICES");
     if (!gpu) return;
     CHECK(strcmp(dlp_backend_name(gpu), "cuda") == 0);
     printf("== %s\n", m->label);

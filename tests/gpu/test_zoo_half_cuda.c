@@ -28,6 +28,7 @@
 #define ZOO_SYNTH_NO_MAIN
 #pragma GCC diagnostic ignored "-Wunused-function"
 #include "dlp/device.h"
+#include "graph/plan_internal.h"
 #include "unit/test_zoo_synth.c"
 
 typedef struct half_mode {
@@ -75,6 +76,8 @@ static bool run_features(const zoo_model_case *model, const dlp_tensor_list *wei
     dlp_graph_destroy(graph);
     if (!plan) return false;
     CHECK_OK(dlp_plan_run(plan, input, IMAGES));
+    /* Slices cuDNN would not write strided (concat_slices): written packed, then copied. */
+    if (plan->slices_copied) printf("  %s: %d slices written packed and copied\n", model->name, plan->slices_copied);
     for (int o = 0; o < 2; o++) outputs[o] = read_output(plan, o, &per_image[o]);
     dlp_plan_destroy(plan);
     return outputs[0] && outputs[1];

@@ -37,6 +37,10 @@ enum { DEFAULT_WORKSPACE_CAP = 256 << 20, MAX_GRAPHS = 16, CUBLAS_WORKSPACE = 32
 typedef struct cuda_context {
     int device;
     dlp_cuda_options options;
+    /* DLP_CUDA_PACKED_SLICES set (not "" or "0"), for the tests: every conv
+     * into a slice takes the path of one cuDNN refuses to write strided
+     * (write_packed). */
+    bool packed_slices;
     dlp_cuda_storage storage;    /* how activations are stored */
     size_t element_bytes;        /* 4 (fp32) or 2 (fp16, bf16) */
     cudnnDataType_t cudnn_type;  /* the storage as cuDNN names it */
@@ -90,6 +94,11 @@ typedef struct cuda_step {
      * more when the output is a slice of a concatenation's buffer
      * (dlp_cuda_options.concat_slices; cuda_writes_strided). */
     int out_stride;
+    /* Non-zero when the output is a slice (pixels this many elements apart)
+     * that cuDNN would not write strided: the conv then writes packed into
+     * cuda_plan_state.packed_output (out_stride = its channels) and the
+     * result is copied into the slice (write_packed). */
+    int slice_stride;
     cudnnTensorDescriptor_t x_desc, y_desc;
     cudnnFilterDescriptor_t w_desc;
     cudnnConvolutionDescriptor_t conv_desc;
@@ -104,6 +113,8 @@ typedef struct cuda_plan_state {
     size_t output_staging_floats;
     void *workspace;
     size_t workspace_bytes;
+    void *packed_output;     /* cuda_step.slice_stride: the largest such output at max_batch */
+    size_t packed_output_bytes;
     cuda_step *steps;        /* one per plan step */
     device_conv_cache algorithms;
     /* cuda_graphs: per batch size, how many runs were seen and the captured
@@ -251,13 +262,20 @@ static int pick_candidate(cuda_context *context, const cuda_step *cs, const cudn
     return -1;
 }
 
-/* The algorithm for this step at batch n: cached per shape, else chosen from
- * cuDNN's heuristic ranking or, with DLP_CUDA_SEARCH_TIMED, from every
- * algorithm run and timed once (cudnnFindConvolutionForwardAlgorithm
- * allocates its own buffers); see pick_candidate. A fused identity
- * convolution asks for IMPLICIT_PRECOMP_GEMM first (else it runs unfused). */
-static dlp_status choose_algorithm(cuda_context *context, cuda_plan_state *state, const plan_step *step,
-                                   const cuda_step *cs, int n, size_t cap, device_conv_choice *choice)
+/* cuDNN 9 numbers its statuses by category: 2xxx bad parameter, 3xxx not
+ * supported (shape, data type, layout, ...). */
+static bool cudnn_refused(cudnnStatus_t status)
+{
+    int category = (int)status / 1000;
+    return category == 2 || category == 3;
+}
+
+static bool writes_slice(const plan_step *step, const cuda_step *cs) { return cs->out_stride != step->output_shape.c; }
+
+/* Like choose_algorithm; *found false when cuDNN offers none, or (a strided
+ * output) refuses to rank them. */
+static dlp_status find_algorithm(cuda_context *context, cuda_plan_state *state, const plan_step *step,
+                                 const cuda_step *cs, int n, size_t cap, device_conv_choice *choice, bool *found)
 {
     const dlp_conv2d_params *p = &step->params.conv;
     int pad_h = cs->explicit_pad ? 0 : cs->pad_top, pad_w = cs->explicit_pad ? 0 : cs->pad_left;
@@ -266,28 +284,78 @@ static dlp_status choose_algorithm(cuda_context *context, cuda_plan_state *state
                                                p->stride_h, p->stride_w, math_mode(context));
     key = device_conv_key_with(key, (int)context->storage, (timed ? 1 : 0) + (precomp ? 2 : 0) + (cs->residual ? 4 : 0));
     key.out_stride = cs->out_stride;
+    *found = true;
     if (device_conv_cache_find(&state->algorithms, &key, choice)) return DLP_OK;
     DLP_TRY(set_conv_tensors(context, cs, n, step->output_shape));
     cudnnConvolutionFwdAlgoPerf_t results[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
     int returned = 0;
+    cudnnStatus_t status;
     if (timed) {
         CUDNN_TRY(cudnnSetConvolutionMathType(cs->conv_desc, base_math(context)));
-        CUDNN_TRY(cudnnFindConvolutionForwardAlgorithm(context->cudnn, cs->x_desc, cs->w_desc, cs->conv_desc,
-                                                       cs->y_desc, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned,
-                                                       results));
+        status = cudnnFindConvolutionForwardAlgorithm(context->cudnn, cs->x_desc, cs->w_desc, cs->conv_desc,
+                                                      cs->y_desc, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned,
+                                                      results);
     } else {
-        CUDNN_TRY(cudnnGetConvolutionForwardAlgorithm_v7(context->cudnn, cs->x_desc, cs->w_desc, cs->conv_desc,
-                                                         cs->y_desc, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned,
-                                                         results));
+        status = cudnnGetConvolutionForwardAlgorithm_v7(context->cudnn, cs->x_desc, cs->w_desc, cs->conv_desc,
+                                                        cs->y_desc, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned,
+                                                        results);
     }
+    if (writes_slice(step, cs) && (context->packed_slices || cudnn_refused(status))) returned = 0;
+    else CUDNN_TRY(status);
     if ((precomp && pick_candidate(context, cs, results, returned, true, cap, choice) >= 0) ||
         pick_candidate(context, cs, results, returned, false, cap, choice) >= 0)
         return device_conv_cache_put(&state->algorithms, &key, choice);
+    *found = false;
+    return DLP_OK;
+}
+
+/* A slice cuDNN will not write strided: from now on the conv writes packed
+ * into packed_output (grown to this output at max_batch; outside any graph
+ * capture: the first run at each batch size is launched step by step) and
+ * run_conv copies it into the slice. */
+static dlp_status write_packed(cuda_context *context, dlp_plan *plan, cuda_plan_state *state,
+                               const plan_step *step, cuda_step *cs)
+{
+    if (state->capturing)
+        return dlp_fail(DLP_ERR_DEVICE, "cuda backend: conv \"%s\": a strided output refused while recording a graph",
+                        step->name);
+    size_t bytes = (size_t)plan->max_batch * dlp_shape_elements(step->output_shape) * context->element_bytes;
+    if (bytes > state->packed_output_bytes) {
+        CUDA_TRY(cudaStreamSynchronize(context->stream));
+        cudaFree(state->packed_output);
+        state->packed_output_bytes = 0;
+        DLP_TRY(device_alloc(&state->packed_output, bytes, "a convolution output outside its slice"));
+        state->packed_output_bytes = bytes;
+    }
+    cs->slice_stride = cs->out_stride;
+    cs->out_stride = step->output_shape.c;
+    plan->slices_copied++;
+    return DLP_OK;
+}
+
+/* The algorithm for this step at batch n: cached per shape, else chosen from
+ * cuDNN's heuristic ranking or, with DLP_CUDA_SEARCH_TIMED, from every
+ * algorithm run and timed once (cudnnFindConvolutionForwardAlgorithm
+ * allocates its own buffers); see pick_candidate. A fused identity
+ * convolution asks for IMPLICIT_PRECOMP_GEMM first (else it runs unfused).
+ * A slice with no algorithm is written packed instead (write_packed). */
+static dlp_status choose_algorithm(cuda_context *context, dlp_plan *plan, const plan_step *step, cuda_step *cs,
+                                   int n, size_t cap, device_conv_choice *choice)
+{
+    cuda_plan_state *state = plan->backend_state;
+    bool found = false;
+    DLP_TRY(find_algorithm(context, state, step, cs, n, cap, choice, &found));
+    if (!found && writes_slice(step, cs)) {
+        DLP_TRY(write_packed(context, plan, state, step, cs));
+        DLP_TRY(find_algorithm(context, state, step, cs, n, cap, choice, &found));
+    }
+    if (found) return DLP_OK;
+    const dlp_conv2d_params *p = &step->params.conv;
     return dlp_fail(DLP_ERR_DEVICE,
                     "cuda backend: conv \"%s\" (batch %d, %dx%dx%d, kernel %dx%d, stride %dx%d, %d filters): cuDNN "
-                    "offers no %salgorithm within %zu bytes of workspace (%d candidates)",
+                    "offers no %salgorithm within %zu bytes of workspace",
                     step->name, n, cs->conv_input.h, cs->conv_input.w, cs->conv_input.c, p->kernel_h, p->kernel_w,
-                    p->stride_h, p->stride_w, p->filters, full_fp32(context) ? "FMA-math " : "", cap, returned);
+                    p->stride_h, p->stride_w, p->filters, full_fp32(context) ? "FMA-math " : "", cap);
 }
 
 static dlp_status prepare_cudnn_conv(cuda_context *context, const plan_step *step, cuda_step *cs)
@@ -426,6 +494,7 @@ static void cuda_release(dlp_backend *backend, dlp_plan *plan)
     cudaFree(state->arena);
     cudaFree(state->scratch);
     cudaFree(state->workspace);
+    cudaFree(state->packed_output);
     cudaFree(state->input_staging);
     cudaFree(state->output_staging);
     for (int g = 0; g < state->graph_count; g++)
@@ -442,14 +511,14 @@ static dlp_status size_buffers(cuda_context *context, dlp_plan *plan, cuda_plan_
     size_t scratch_elements = 0, workspace = 0, bytes = context->element_bytes;
     size_t cap = context->options.workspace_cap_bytes;
     for (int s = 0; s < plan->step_count; s++) {
-        const cuda_step *cs = &state->steps[s];
+        cuda_step *cs = &state->steps[s];
         if (cs->path != CONV_CUDNN) continue;
         if (cs->staged) {
             size_t elements = (size_t)plan->max_batch * dlp_shape_elements(cs->conv_input);
             if (elements > scratch_elements) scratch_elements = elements;
         }
         device_conv_choice choice;
-        DLP_TRY(choose_algorithm(context, state, &plan->steps[s], cs, plan->max_batch, cap, &choice));
+        DLP_TRY(choose_algorithm(context, plan, &plan->steps[s], cs, plan->max_batch, cap, &choice));
         if (choice.workspace_bytes > workspace) workspace = choice.workspace_bytes;
     }
     DLP_TRY(device_alloc(&state->scratch, scratch_elements * bytes, "convolution padding"));
@@ -662,10 +731,7 @@ static dlp_status run_fused(cuda_context *context, cuda_plan_state *state, cuda_
         (cudnnConvolutionFwdAlgo_t)choice->algorithm, state->workspace, choice->workspace_bytes,
         cs->residual ? &one : &zero, cs->y_desc, z, cs->bias_desc, cs->bias, cs->activation_desc, cs->y_desc, y);
     *done = status == CUDNN_STATUS_SUCCESS;
-    /* cuDNN 9 numbers its statuses by category: 2xxx bad parameter, 3xxx
-     * not supported (shape, data type, layout, ...). */
-    int category = (int)status / 1000;
-    if (category == 2 || category == 3) {
+    if (cudnn_refused(status)) {
         cs->fused = false;
         if (cs->residual) state->steps[cs->absorbed].skip = state->steps[cs->absorbed + 1].skip = false;
         cs->residual = false;
@@ -675,21 +741,16 @@ static dlp_status run_fused(cuda_context *context, cuda_plan_state *state, cuda_
     return DLP_OK;
 }
 
-/* *fused: whether bias and activation were applied too. */
-static dlp_status run_cudnn_conv(cuda_context *context, const dlp_plan *plan, const plan_step *step, cuda_step *cs,
-                                 const void *in, void *out, int n, bool *fused)
+/* One try of run_cudnn_conv on its (staged) input; *refused when cuDNN
+ * refuses the unfused call for a strided output. */
+static dlp_status convolve(cuda_context *context, dlp_plan *plan, const plan_step *step, cuda_step *cs,
+                           const void *in, void *out, int n, bool *fused, bool *refused)
 {
     cuda_plan_state *state = plan->backend_state;
-    dlp_shape is = step->input_shapes[0];
-    *fused = false;
-    if (cs->staged) {
-        int top = cs->explicit_pad ? cs->pad_top : 0, left = cs->explicit_pad ? cs->pad_left : 0;
-        CUDA_TRY(dlp_cuda_pad_typed(context->storage, in, n, is.h, is.w, is.c, state->scratch, cs->conv_input.h,
-                                    cs->conv_input.w, cs->conv_input.c, top, left, context->stream));
-        in = state->scratch;
-    }
     device_conv_choice choice;
-    DLP_TRY(choose_algorithm(context, state, step, cs, n, context->options.workspace_cap_bytes, &choice));
+    *refused = false;
+    DLP_TRY(choose_algorithm(context, plan, step, cs, n, context->options.workspace_cap_bytes, &choice));
+    if (cs->slice_stride) out = state->packed_output;
     if (choice.workspace_bytes > state->workspace_bytes) {
         /* A smaller batch chose an algorithm with more workspace than any at max_batch. */
         CUDA_TRY(cudaStreamSynchronize(context->stream));
@@ -707,13 +768,40 @@ static dlp_status run_cudnn_conv(cuda_context *context, const dlp_plan *plan, co
         if (*fused) return DLP_OK;
     }
     const float one = 1.0f, zero = 0.0f;
-    CUDNN_TRY(cudnnConvolutionForward(context->cudnn, &one, cs->x_desc, in, cs->w_desc, cs->weights[0],
-                                      cs->conv_desc, (cudnnConvolutionFwdAlgo_t)choice.algorithm, state->workspace,
-                                      choice.workspace_bytes, &zero, cs->y_desc, out));
+    cudnnStatus_t status = cudnnConvolutionForward(context->cudnn, &one, cs->x_desc, in, cs->w_desc, cs->weights[0],
+                                                   cs->conv_desc, (cudnnConvolutionFwdAlgo_t)choice.algorithm,
+                                                   state->workspace, choice.workspace_bytes, &zero, cs->y_desc, out);
+    *refused = cudnn_refused(status) && writes_slice(step, cs);
+    if (!*refused) CUDNN_TRY(status);
     return DLP_OK;
 }
 
-static dlp_status run_conv(cuda_context *context, const dlp_plan *plan, const plan_step *step, cuda_step *cs,
+/* *fused: whether bias and activation were applied too. The output goes to
+ * out, or with cs->slice_stride (set here when cuDNN refuses to write the
+ * slice strided) to packed_output, for run_conv to copy. */
+static dlp_status run_cudnn_conv(cuda_context *context, dlp_plan *plan, const plan_step *step, cuda_step *cs,
+                                 const void *in, void *out, int n, bool *fused)
+{
+    cuda_plan_state *state = plan->backend_state;
+    dlp_shape is = step->input_shapes[0];
+    *fused = false;
+    if (cs->staged) {
+        int top = cs->explicit_pad ? cs->pad_top : 0, left = cs->explicit_pad ? cs->pad_left : 0;
+        CUDA_TRY(dlp_cuda_pad_typed(context->storage, in, n, is.h, is.w, is.c, state->scratch, cs->conv_input.h,
+                                    cs->conv_input.w, cs->conv_input.c, top, left, context->stream));
+        in = state->scratch;
+    }
+    bool refused = false;
+    DLP_TRY(convolve(context, plan, step, cs, in, out, n, fused, &refused));
+    if (!refused) return DLP_OK;
+    DLP_TRY(write_packed(context, plan, state, step, cs));
+    DLP_TRY(convolve(context, plan, step, cs, in, out, n, fused, &refused));
+    return refused ? dlp_fail(DLP_ERR_INTERNAL, "cuda backend: conv \"%s\": cuDNN refused a packed output",
+                              step->name)
+                   : DLP_OK;
+}
+
+static dlp_status run_conv(cuda_context *context, dlp_plan *plan, const plan_step *step, cuda_step *cs,
                            const void *in, void *out, int n)
 {
     const dlp_conv2d_params *p = &step->params.conv;
@@ -724,6 +812,16 @@ static dlp_status run_conv(cuda_context *context, const dlp_plan *plan, const pl
         DLP_TRY(gemm(context, in, (size_t)n * is.h * is.w, is.c, cs->weights[0], p->filters, out, cs->out_stride));
     else
         DLP_TRY(run_cudnn_conv(context, plan, step, cs, in, out, n, &fused));
+    if (cs->slice_stride) {
+        /* Written packed (write_packed): finish there, then copy into the slice. */
+        const cuda_plan_state *state = plan->backend_state;
+        if (!fused)
+            DLP_TRY(apply_activation(context, state->packed_output, rows, os.c, (size_t)os.c, cs->weights[1],
+                                     p->activation));
+        CUDA_TRY(dlp_cuda_concat_slice_typed(context->storage, state->packed_output, rows, os.c, out,
+                                             cs->slice_stride, 0, context->stream));
+        return DLP_OK;
+    }
     if (fused) return DLP_OK;
     return apply_activation(context, out, rows, os.c, (size_t)cs->out_stride, cs->weights[1], p->activation);
 }
@@ -1091,6 +1189,8 @@ dlp_status dlp_backend_create_cuda(int device, const dlp_cuda_options *options, 
     context->device = device;
     context->options = *options;
     if (!context->options.workspace_cap_bytes) context->options.workspace_cap_bytes = DEFAULT_WORKSPACE_CAP;
+    const char *packed_slices = getenv("DLP_CUDA_PACKED_SLICES");
+    context->packed_slices = packed_slices && *packed_slices && strcmp(packed_slices, "0") != 0;
     set_storage(context);
     backend->name = "cuda";
     backend->context = context;
