@@ -72,20 +72,7 @@ DLP_ZOO_MODELS=inception_v3 DLP_ZOO_HALF_MODES=fp16-timed-fused,fp16-timed-fused
 DLP_FEATURIZE_CUDA_ONLY=packed_budget step gpu_featurize_budget 40 "$bin/gpu_test_featurize_cuda"
 step gpu_keras_model_cuda 30 "$bin/gpu_test_keras_model_cuda"
 # dlp apply --device cuda: nsfwjs as a user model on the three oracle photos vs TF.js' probs (1e-4 absolute).
-mkdir -p /tmp/apply-photos && cp "$run"/shared/oracle/inception_v3/*_299.png /tmp/apply-photos/
-step apply_cuda 30 bash -c '"$1" apply --device cuda --keras "$2/models/nsfwjs-inception_v3/model.json" \
-  --images /tmp/apply-photos --preprocess tf -o /tmp/apply-cuda.jsonl && python3 -c "
-import json, sys
-rows = [json.loads(line) for line in open(\"/tmp/apply-cuda.jsonl\")]
-expected = {e[\"image\"]: e[\"probs\"] for e in json.load(open(sys.argv[1]))[\"results\"]}
-assert len(rows) == 3, len(rows)
-for row in rows:
-    name = row[\"origin\"].split(\"/\")[-1]
-    worst = max(abs(a - b) for a, b in zip(row[\"output\"], expected[name]))
-    print(name, \"max abs difference\", worst)
-    assert worst <= 1e-4, row
-print(\"apply --device cuda: PASS\")
-" "$2/oracle/inception_v3/expected.json"' _ "$bin/dlp" "$run/shared"
+step apply_cuda 30 bash "$root/bench/apply_cuda_check.sh" "$bin/dlp" "$run/shared"
 DLP_BIN="$bin/dlp" step gpu_predictor_cuda 60 "$bin/gpu_test_predictor_cuda"
 
 step featurize_gpu 50 "$bin/featurize_gpu" --batches 1,32,256 --precisions fp32,tf32 --seconds 0.4
@@ -238,6 +225,25 @@ step flop_ceiling 20 bash -c 'rate=$(awk "/precision=bf16/ {split(\$4, kv, \"=\"
   for m in InceptionV3 Xception ResNet50 VGG16 VGG19; do "$1" --model $m --flops | awk -v r="$rate" \
     "{split(\$3, kv, \"=\"); printf \"ceiling %s bf16_tflop_per_s=%s images_per_s=%.0f\\n\", \$2, r, r * 1e12 / (kv[2] * 1e9)}"
   done' _ "$bin/featurize_cpu" "$LOGS/gemm_rate.log"
+# The candidate defaults: every GPU path that ships with CUDA graphs and concatenation slices on (the environment
+# overrides dlp_cuda_options for every plan: README "Environment"), before either becomes the default. The real
+# InceptionV3 vs TF.js, the zoo vs the CPU, the featurizer, the predictor, users' Keras models, dlp apply and
+# dlp fit (its report beside fit_cuda's), and fp16 end to end on 256,000 rows (beside e2e_huge_graphs; needs the
+# make_jpegs and synth_resnet50 steps).
+candidate() {  # candidate NAME LIMIT COMMAND...: step NAME under DLP_CUDA_GRAPHS=1 DLP_CUDA_CONCAT_SLICES=1
+  DLP_CUDA_GRAPHS=1 DLP_CUDA_CONCAT_SLICES=1 step "$@"
+}
+candidate cand_gpu_inception_v3_cuda 40 "$bin/gpu_test_inception_v3_cuda"
+candidate cand_gpu_zoo_synth_cuda 45 "$bin/gpu_test_zoo_synth_cuda"
+candidate cand_gpu_featurize_cuda 90 "$bin/gpu_test_featurize_cuda"
+DLP_BIN="$bin/dlp" candidate cand_gpu_predictor_cuda 60 "$bin/gpu_test_predictor_cuda"
+candidate cand_gpu_keras_model_cuda 30 "$bin/gpu_test_keras_model_cuda"
+candidate cand_apply_cuda 30 bash "$root/bench/apply_cuda_check.sh" "$bin/dlp" "$run/shared" /tmp/apply-cand.jsonl
+candidate cand_fit_cuda 40 "$bin/dlp" fit --device cuda --weights "$weights" --images "$digits" --max-iter 5 \
+  --reg 0.03 --elastic-net 0.5 --split 0.8 --seed 42 -o /tmp/fit-cand
+cp /tmp/fit-cand/report.json "$LOGS/cand_fit_cuda_report.json" 2> /dev/null
+DLP_CUDA_GRAPHS=1 DLP_CUDA_CONCAT_SLICES=1 e2e_fp16 cand_e2e_huge 60 /tmp/jpegs256k.txt
+grep -h "rows/s" "$LOGS"/cand_e2e_huge_*.log >> "$summary" 2> /dev/null
 # Last, as it is the first thing to drop when the budget runs out:
 # torch.compile, ResNet50 fp16 batch 256 only: the child process is killed at 45 s (a failed= line then).
 PYTHONUNBUFFERED=1 step featurize_torch_compile 50 python3 "$root/bench/featurize_torch_gpu.py" --models ResNet50 \

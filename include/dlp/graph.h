@@ -273,7 +273,8 @@ typedef struct dlp_cuda_options {
     /* true: the second run of a plan at a batch size is captured into a CUDA
      * graph, later runs at that size replay it (one launch instead of one per
      * kernel: pays at small batches). A step that cannot be captured leaves
-     * that batch size uncaptured. false (the default): kernels launched one by one. */
+     * that batch size uncaptured. false (the default): kernels launched one by one.
+     * DLP_CUDA_GRAPHS=1 / =0 in the environment overrides it. */
     bool cuda_graphs;
     /* Switches for ablations; false (the default) keeps each speed-up on.
      * keep_zero_pad_steps: every ZeroPadding2D runs as a step of its own
@@ -287,7 +288,8 @@ typedef struct dlp_cuda_options {
     /* true: a concatenation's inputs are planned as slices of its output and
      * their producers (convolutions, poolings, inner concatenations) write
      * there, so the concatenation copies nothing (InceptionV3: 50 inputs).
-     * false (the default until it has run on a GPU): each input is copied. */
+     * false (the default until it has run on a GPU): each input is copied.
+     * DLP_CUDA_CONCAT_SLICES=1 / =0 in the environment overrides it. */
     bool concat_slices;
 } dlp_cuda_options;
 

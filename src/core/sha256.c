@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/env.h"
 #include "core/status.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -168,8 +169,7 @@ static atomic_int path_in_use = DLP_SHA256_PATH_PORTABLE;
 
 static void choose_path(void)
 {
-    const char *force_portable = getenv("DLP_SHA256_PORTABLE");
-    int forced = force_portable && force_portable[0] && strcmp(force_portable, "0") != 0;
+    bool forced = dlp_env_switch("DLP_SHA256_PORTABLE", false);
     atomic_store(&path_in_use, !forced && cpu_has_sha_ni() ? DLP_SHA256_PATH_SHA_NI : DLP_SHA256_PATH_PORTABLE);
 }
 

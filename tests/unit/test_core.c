@@ -2,6 +2,7 @@
 #include <stdatomic.h>
 
 #include "check.h"
+#include "core/env.h"
 #include "core/status.h"
 #include "core/thread_pool.h"
 #include "dlp/dlp.h"
@@ -18,6 +19,20 @@ int main(void)
     CHECK(strcmp(dlp_status_name(DLP_ERR_FORMAT), "format") == 0);
     CHECK(strcmp(dlp_version_string(), DLP_VERSION_STRING) == 0);
     CHECK(dlp_version() == DLP_VERSION);
+
+    /* Environment switches: unset or empty keep the fallback, "0" is off, anything else on. */
+    unsetenv("DLP_TEST_SWITCH");
+    CHECK(dlp_env_switch("DLP_TEST_SWITCH", true) && !dlp_env_switch("DLP_TEST_SWITCH", false));
+    setenv("DLP_TEST_SWITCH", "", 1);
+    CHECK(dlp_env_switch("DLP_TEST_SWITCH", true) && !dlp_env_switch("DLP_TEST_SWITCH", false));
+    setenv("DLP_TEST_SWITCH", "0", 1);
+    CHECK(!dlp_env_switch("DLP_TEST_SWITCH", true) && !dlp_env_switch("DLP_TEST_SWITCH", false));
+    const char *on[] = {"1", "yes", "on", "00"};
+    for (int i = 0; i < 4; i++) {
+        setenv("DLP_TEST_SWITCH", on[i], 1);
+        CHECK(dlp_env_switch("DLP_TEST_SWITCH", true) && dlp_env_switch("DLP_TEST_SWITCH", false));
+    }
+    unsetenv("DLP_TEST_SWITCH");
 
     CHECK(dlp_fail(DLP_ERR_IO, "%s: cannot open", "a.png") == DLP_ERR_IO);
     CHECK(strcmp(dlp_last_error(), "a.png: cannot open") == 0);

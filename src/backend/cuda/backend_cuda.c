@@ -24,6 +24,7 @@
 #include "backend/cuda/graph_kernels.h"
 #include "backend/cuda/ops_extra_cuda.h"
 #include "backend/cuda/preprocess.h"
+#include "core/env.h"
 #include "core/status.h"
 #include "dlp/device.h"
 #include "graph/device_extra_layout.h"
@@ -37,7 +38,7 @@ enum { DEFAULT_WORKSPACE_CAP = 256 << 20, MAX_GRAPHS = 16, CUBLAS_WORKSPACE = 32
 typedef struct cuda_context {
     int device;
     dlp_cuda_options options;
-    /* DLP_CUDA_PACKED_SLICES set (not "" or "0"), for the tests: every conv
+    /* DLP_CUDA_PACKED_SLICES (dlp_env_switch), for the tests: every conv
      * into a slice takes the path of one cuDNN refuses to write strided
      * (write_packed). */
     bool packed_slices;
@@ -1189,8 +1190,11 @@ dlp_status dlp_backend_create_cuda(int device, const dlp_cuda_options *options, 
     context->device = device;
     context->options = *options;
     if (!context->options.workspace_cap_bytes) context->options.workspace_cap_bytes = DEFAULT_WORKSPACE_CAP;
-    const char *packed_slices = getenv("DLP_CUDA_PACKED_SLICES");
-    context->packed_slices = packed_slices && *packed_slices && strcmp(packed_slices, "0") != 0;
+    /* The environment overrides the two paths that are off by default
+     * (README: "Environment"), and forces the slice fallback for the tests. */
+    context->options.cuda_graphs = dlp_env_switch("DLP_CUDA_GRAPHS", context->options.cuda_graphs);
+    context->options.concat_slices = dlp_env_switch("DLP_CUDA_CONCAT_SLICES", context->options.concat_slices);
+    context->packed_slices = dlp_env_switch("DLP_CUDA_PACKED_SLICES", false);
     set_storage(context);
     backend->name = "cuda";
     backend->context = context;

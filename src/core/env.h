@@ -1,0 +1,12 @@
+/* env.h: switches read from the environment (DLP_SHA256_PORTABLE, the CUDA
+ * backend's DLP_CUDA_GRAPHS / DLP_CUDA_CONCAT_SLICES / DLP_CUDA_PACKED_SLICES). */
+#ifndef DLP_SRC_CORE_ENV_H
+#define DLP_SRC_CORE_ENV_H
+
+#include <stdbool.h>
+
+/* The variable name as a switch: unset or empty, fallback; "0", false;
+ * anything else, true. */
+bool dlp_env_switch(const char *name, bool fallback);
+
+#endif
