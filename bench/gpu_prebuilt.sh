@@ -53,7 +53,7 @@ bin="$run/bin"
   "$bin/dlp" --version; "$bin/dlp" devices
 } > "$OUT/machine.txt" 2>&1
 
-step gpu_graph_cuda 170 "$bin/gpu_test_graph_cuda"
+step gpu_graph_cuda 230 "$bin/gpu_test_graph_cuda"
 step gpu_inception_v3_cuda 40 "$bin/gpu_test_inception_v3_cuda"
 step gpu_logreg_gpu 30 "$bin/gpu_test_logreg_gpu"
 step gpu_zoo_synth_cuda 45 "$bin/gpu_test_zoo_synth_cuda"
@@ -66,7 +66,7 @@ step gpu_featurize_cuda 90 "$bin/gpu_test_featurize_cuda"
 # on the CPU copied over the kernel's).
 slices_modes=fp32-slices,fp32-timed-fused-slices,fp16-timed-fused-slices,bf16-slices,fp16-timed-fused-graphs-slices
 DLP_GRAPH_CUDA_MODES=$slices_modes,fp32-packed-slices,fp16-timed-fused-graphs-packed-slices \
-  step gpu_graph_cuda_slices 80 "$bin/gpu_test_graph_cuda"
+  step gpu_graph_cuda_slices 100 "$bin/gpu_test_graph_cuda"
 DLP_ZOO_MODELS=inception_v3 DLP_ZOO_HALF_MODES=fp16-timed-fused,fp16-timed-fused-slices,fp32-timed-fused-slices \
   step gpu_zoo_half_slices 40 "$bin/gpu_test_zoo_half_cuda"
 DLP_FEATURIZE_CUDA_ONLY=packed_budget step gpu_featurize_budget 40 "$bin/gpu_test_featurize_cuda"
@@ -206,7 +206,7 @@ grep -h SUMMARY "$LOGS/logreg_gpu_bench.log" >> "$summary" 2> /dev/null
 # compute-sanitizer memcheck (MEMCHECK=1): the op suite in fp32 and fp16 (MEMCHECK_MODES; MEMCHECK_CASES: parts of
 # case labels, e.g. "pad,stem,pool", all if empty), the user-model ops, the preprocessing kernel and the featurizer.
 [ "${MEMCHECK:-0}" = 1 ] && command -v compute-sanitizer > /dev/null && DLP_GRAPH_CUDA_MODES=${MEMCHECK_MODES:-fp32,fp16} \
-  DLP_GRAPH_CUDA_CASES=${MEMCHECK_CASES:-} step memcheck 90 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/gpu_test_graph_cuda"
+  DLP_GRAPH_CUDA_CASES=${MEMCHECK_CASES:-} step memcheck 120 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/gpu_test_graph_cuda"
 [ "${MEMCHECK:-0}" = 1 ] && command -v compute-sanitizer > /dev/null && DLP_KERAS_CUDA_OPS_ONLY=1 \
   step memcheck_keras_ops 40 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/gpu_test_keras_model_cuda"
 [ "${MEMCHECK:-0}" = 1 ] && command -v compute-sanitizer > /dev/null &&
@@ -217,7 +217,7 @@ grep -h SUMMARY "$LOGS/logreg_gpu_bench.log" >> "$summary" 2> /dev/null
 # The strided writes of concat_slices under memcheck: the concat and mixed-block cases in three slices modes.
 [ "${MEMCHECK:-0}" = 1 ] && command -v compute-sanitizer > /dev/null && \
   DLP_GRAPH_CUDA_MODES=fp32-slices,fp16-timed-fused-slices,fp32-packed-slices DLP_GRAPH_CUDA_CASES=concat,mixed \
-  step memcheck_slices 60 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/gpu_test_graph_cuda"
+  step memcheck_slices 90 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/gpu_test_graph_cuda"
 # The compute ceiling: FLOPs per image (featurize_cpu --flops, the graph's multiply-adds x 2) / the measured
 # bf16 matrix rate (cublasGemmEx, fp32 accumulation): images/s no implementation can pass on this GPU.
 step gemm_rate 20 "$bin/gemm_rate_gpu" 8192 --seconds 1

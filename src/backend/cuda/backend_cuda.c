@@ -75,8 +75,10 @@ typedef struct cuda_step {
     void *weights[PLAN_MAX_WEIGHTS];
     conv_path path;
     /* Fused conv+bias+activation: cuDNN wants the bias in y's type. bias
-     * points at weights[1] in fp32, at its own half copy otherwise. */
-    bool fused;
+     * points at weights[1] in fp32, at its own half copy otherwise. fused
+     * turns false when cuDNN refuses the fused call; planned_fused (and
+     * planned_residual) keep what was planned, for the algorithm cache key. */
+    bool fused, planned_fused, planned_residual;
     const void *bias;
     void *bias_half;
     cudnnTensorDescriptor_t bias_desc;
@@ -235,6 +237,16 @@ static bool needs_precomp(const plan_step *step, const cuda_step *cs)
     return cs->fused && !cs->residual && step->params.conv.activation == DLP_ACT_LINEAR;
 }
 
+/* needs_precomp as planned. The cache key and the algorithm preference use
+ * it, so that a fused call cuDNN refuses at one batch size does not make
+ * the next run at another miss the cache (that run may be a graph capture,
+ * where an algorithm search fails the capture); the choice made for the
+ * fused call serves the unfused one as well. */
+static bool planned_precomp(const plan_step *step, const cuda_step *cs)
+{
+    return cs->planned_fused && !cs->planned_residual && step->params.conv.activation == DLP_ACT_LINEAR;
+}
+
 /* The first candidate (in cuDNN's order: ranked, or fastest first) that
  * succeeded, is preferred on the first pass (any on the second), is
  * IMPLICIT_PRECOMP_GEMM when precomp_only, and fits the cap; -1 if none. */
@@ -265,6 +277,9 @@ static int pick_candidate(cuda_context *context, const cuda_step *cs, const cudn
 
 /* cuDNN 9 numbers its statuses by category: 2xxx bad parameter, 3xxx not
  * supported (shape, data type, layout, ...). */
+#if CUDNN_MAJOR < 9
+#error "the CUDA backend needs cuDNN 9 (its status categories, the legacy API as cuDNN 9 has it)"
+#endif
 static bool cudnn_refused(cudnnStatus_t status)
 {
     int category = (int)status / 1000;
@@ -280,10 +295,11 @@ static dlp_status find_algorithm(cuda_context *context, cuda_plan_state *state, 
 {
     const dlp_conv2d_params *p = &step->params.conv;
     int pad_h = cs->explicit_pad ? 0 : cs->pad_top, pad_w = cs->explicit_pad ? 0 : cs->pad_left;
-    bool timed = context->options.search == DLP_CUDA_SEARCH_TIMED, precomp = needs_precomp(step, cs);
+    bool timed = context->options.search == DLP_CUDA_SEARCH_TIMED, precomp = planned_precomp(step, cs);
     device_conv_key key = device_conv_key_make(n, cs->conv_input, p->filters, p->kernel_h, p->kernel_w, pad_h, pad_w,
                                                p->stride_h, p->stride_w, math_mode(context));
-    key = device_conv_key_with(key, (int)context->storage, (timed ? 1 : 0) + (precomp ? 2 : 0) + (cs->residual ? 4 : 0));
+    key = device_conv_key_with(key, (int)context->storage,
+                               (timed ? 1 : 0) + (precomp ? 2 : 0) + (cs->planned_residual ? 4 : 0));
     key.out_stride = cs->out_stride;
     *found = true;
     if (device_conv_cache_find(&state->algorithms, &key, choice)) return DLP_OK;
@@ -301,7 +317,8 @@ static dlp_status find_algorithm(cuda_context *context, cuda_plan_state *state, 
                                                         cs->y_desc, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned,
                                                         results);
     }
-    if (writes_slice(step, cs) && (context->packed_slices || cudnn_refused(status))) returned = 0;
+    /* A slice: any failure means trying packed (where a real failure shows again). */
+    if (writes_slice(step, cs) && (context->packed_slices || status != CUDNN_STATUS_SUCCESS)) returned = 0;
     else CUDNN_TRY(status);
     if ((precomp && pick_candidate(context, cs, results, returned, true, cap, choice) >= 0) ||
         pick_candidate(context, cs, results, returned, false, cap, choice) >= 0)
@@ -310,24 +327,46 @@ static dlp_status find_algorithm(cuda_context *context, cuda_plan_state *state, 
     return DLP_OK;
 }
 
+/* Drops every captured graph: each batch size is launched step by step
+ * again, then captured anew. */
+static void forget_graphs(cuda_plan_state *state)
+{
+    for (int g = 0; g < state->graph_count; g++) {
+        if (state->graphs[g].exec) cudaGraphExecDestroy(state->graphs[g].exec);
+        state->graphs[g].exec = NULL;
+        state->graphs[g].captured = state->graphs[g].runs = 0;
+    }
+}
+
+/* Grows one of the plan's device buffers to bytes. Graphs captured so far
+ * hold the old address (kernel arguments are captured by value), so they
+ * are dropped. Never while recording a graph (which cannot synchronize or
+ * free): the error abandons the capture, and the step-by-step rerun grows it. */
+static dlp_status grow_buffer(cuda_context *context, cuda_plan_state *state, void **buffer, size_t *size,
+                              size_t bytes, const char *what)
+{
+    if (bytes <= *size) return DLP_OK;
+    if (state->capturing)
+        return dlp_fail(DLP_ERR_DEVICE, "cuda backend: %s must grow while a graph is recorded", what);
+    CUDA_TRY(cudaStreamSynchronize(context->stream));
+    cudaFree(*buffer);
+    *buffer = NULL;
+    *size = 0;
+    DLP_TRY(device_alloc(buffer, bytes, what));
+    *size = bytes;
+    forget_graphs(state);
+    return DLP_OK;
+}
+
 /* A slice cuDNN will not write strided: from now on the conv writes packed
- * into packed_output (grown to this output at max_batch; outside any graph
- * capture: the first run at each batch size is launched step by step) and
- * run_conv copies it into the slice. */
+ * into packed_output (grown to this output at max_batch) and run_conv
+ * copies it into the slice. */
 static dlp_status write_packed(cuda_context *context, dlp_plan *plan, cuda_plan_state *state,
                                const plan_step *step, cuda_step *cs)
 {
-    if (state->capturing)
-        return dlp_fail(DLP_ERR_DEVICE, "cuda backend: conv \"%s\": a strided output refused while recording a graph",
-                        step->name);
     size_t bytes = (size_t)plan->max_batch * dlp_shape_elements(step->output_shape) * context->element_bytes;
-    if (bytes > state->packed_output_bytes) {
-        CUDA_TRY(cudaStreamSynchronize(context->stream));
-        cudaFree(state->packed_output);
-        state->packed_output_bytes = 0;
-        DLP_TRY(device_alloc(&state->packed_output, bytes, "a convolution output outside its slice"));
-        state->packed_output_bytes = bytes;
-    }
+    DLP_TRY(grow_buffer(context, state, &state->packed_output, &state->packed_output_bytes, bytes,
+                        "a convolution output outside its slice"));
     cs->slice_stride = cs->out_stride;
     cs->out_stride = step->output_shape.c;
     plan->slices_copied++;
@@ -416,7 +455,7 @@ static dlp_status prepare_fused(cuda_context *context, const plan_step *step, cu
     CUDNN_TRY(cudnnCreateActivationDescriptor(&cs->activation_desc));
     cudnnActivationMode_t mode = p->activation == DLP_ACT_RELU ? CUDNN_ACTIVATION_RELU : CUDNN_ACTIVATION_IDENTITY;
     CUDNN_TRY(cudnnSetActivationDescriptor(cs->activation_desc, mode, CUDNN_NOT_PROPAGATE_NAN, 0.0));
-    cs->fused = true;
+    cs->fused = cs->planned_fused = true;
     return DLP_OK;
 }
 
@@ -558,7 +597,7 @@ static dlp_status find_residuals(dlp_plan *plan, cuda_plan_state *state)
         if (!cs->fused || cs->skip || !device_residual_match(plan, s, &shortcut, &output, &direct) || !direct)
             continue;
         CUDNN_TRY(cudnnSetActivationDescriptor(cs->activation_desc, CUDNN_ACTIVATION_RELU, CUDNN_NOT_PROPAGATE_NAN, 0.0));
-        cs->residual = true;
+        cs->residual = cs->planned_residual = true;
         cs->shortcut_value = shortcut, cs->residual_output = output, cs->absorbed = s + 1;
         state->steps[s + 1].skip = state->steps[s + 2].skip = true;
     }
@@ -752,14 +791,9 @@ static dlp_status convolve(cuda_context *context, dlp_plan *plan, const plan_ste
     *refused = false;
     DLP_TRY(choose_algorithm(context, plan, step, cs, n, context->options.workspace_cap_bytes, &choice));
     if (cs->slice_stride) out = state->packed_output;
-    if (choice.workspace_bytes > state->workspace_bytes) {
-        /* A smaller batch chose an algorithm with more workspace than any at max_batch. */
-        CUDA_TRY(cudaStreamSynchronize(context->stream));
-        cudaFree(state->workspace);
-        state->workspace_bytes = 0;
-        DLP_TRY(device_alloc(&state->workspace, choice.workspace_bytes, "the cuDNN workspace"));
-        state->workspace_bytes = choice.workspace_bytes;
-    }
+    /* A smaller batch may choose an algorithm with more workspace than any at max_batch. */
+    DLP_TRY(grow_buffer(context, state, &state->workspace, &state->workspace_bytes, choice.workspace_bytes,
+                        "the cuDNN workspace"));
     DLP_TRY(set_conv_tensors(context, cs, n, step->output_shape));
     CUDNN_TRY(cudnnSetConvolutionMathType(cs->conv_desc, (cudnnMathType_t)choice.math_type));
     if (cs->fused && (!needs_precomp(step, cs) || choice.algorithm == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM)) {
