@@ -197,6 +197,7 @@ static int bench_config(const dlp_model_info *info, dlp_graph *graph, const conf
     if (ok && workspace_mib) printf(" workspace_mib=%d", workspace_mib);
     /* concat_slices: convs cuDNN would not write into their slices (written packed, then copied). */
     if (ok && options.concat_slices) printf(" slices_copied=%d", plan->slices_copied);
+    if (ok && options.fuse_bias_activation) printf(" fusions_refused=%d", plan->fusions_refused);
     if (ok) printf("\n");
     else
         printf("model=%s precision=%s batch=%d error=\"%s\"\n", info->name, precision, batch, dlp_last_error());

@@ -73,6 +73,9 @@ struct dlp_plan {
      * the strided output of that convolution): it writes them packed and
      * copies them into their slices. 0 on the CPU backend. */
     int slices_copied;
+    /* Convolutions whose fused conv+bias+activation call the backend
+     * refused (cuDNN), run unfused since. 0 on the CPU backend. */
+    int fusions_refused;
     void *backend_state;
 };
 

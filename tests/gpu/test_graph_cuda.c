@@ -283,6 +283,8 @@ static void run_case(const op_case *c, dlp_backend *cpu, dlp_backend *gpu, doubl
      * mixed block has two cuDNN convs in slices (1x3, 3x1) whatever the mode. */
     if (plan_gpu->slices_copied)
         printf("%-44s %d slices written packed and copied\n", c->label, plan_gpu->slices_copied);
+    if (plan_gpu->fusions_refused)
+        printf("%-44s %d fused calls refused, run unfused\n", c->label, plan_gpu->fusions_refused);
     if (packed_slices && c->kind == K_MIXED && c->units % 8 == 0) CHECK(plan_gpu->slices_copied >= 2);
     free(input), free(want), free(got);
     dlp_plan_destroy(plan_cpu), dlp_plan_destroy(plan_gpu);

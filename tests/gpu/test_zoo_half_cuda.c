@@ -78,6 +78,8 @@ static bool run_features(const zoo_model_case *model, const dlp_tensor_list *wei
     CHECK_OK(dlp_plan_run(plan, input, IMAGES));
     /* Slices cuDNN would not write strided (concat_slices): written packed, then copied. */
     if (plan->slices_copied) printf("  %s: %d slices written packed and copied\n", model->name, plan->slices_copied);
+    if (plan->fusions_refused)
+        printf("  %s: %d fused calls refused, run unfused\n", model->name, plan->fusions_refused);
     for (int o = 0; o < 2; o++) outputs[o] = read_output(plan, o, &per_image[o]);
     dlp_plan_destroy(plan);
     return outputs[0] && outputs[1];

@@ -759,10 +759,11 @@ static dlp_status gemm(cuda_context *context, const void *in, size_t rows, int k
  * shortcut, alpha2 = 1, y the relu's output. false in *done when cuDNN
  * refuses this configuration; the step then runs unfused from now on (its
  * absorbed add and relu steps run again). */
-static dlp_status run_fused(cuda_context *context, cuda_plan_state *state, cuda_step *cs,
+static dlp_status run_fused(cuda_context *context, dlp_plan *plan, cuda_step *cs,
                             const device_conv_choice *choice, const void *in, void *out, const void *shortcut,
                             void *residual_out, bool *done)
 {
+    cuda_plan_state *state = plan->backend_state;
     const float one = 1.0f, zero = 0.0f;
     const void *z = cs->residual ? shortcut : out;
     void *y = cs->residual ? residual_out : out;
@@ -772,6 +773,7 @@ static dlp_status run_fused(cuda_context *context, cuda_plan_state *state, cuda_
         cs->residual ? &one : &zero, cs->y_desc, z, cs->bias_desc, cs->bias, cs->activation_desc, cs->y_desc, y);
     *done = status == CUDNN_STATUS_SUCCESS;
     if (cudnn_refused(status)) {
+        plan->fusions_refused++;
         cs->fused = false;
         if (cs->residual) state->steps[cs->absorbed].skip = state->steps[cs->absorbed + 1].skip = false;
         cs->residual = false;
@@ -799,7 +801,7 @@ static dlp_status convolve(cuda_context *context, dlp_plan *plan, const plan_ste
     if (cs->fused && (!needs_precomp(step, cs) || choice.algorithm == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM)) {
         const void *shortcut = cs->residual ? value_data(plan, cs->shortcut_value) : NULL;
         void *residual_out = cs->residual ? value_data(plan, cs->residual_output) : NULL;
-        DLP_TRY(run_fused(context, state, cs, &choice, in, out, shortcut, residual_out, fused));
+        DLP_TRY(run_fused(context, plan, cs, &choice, in, out, shortcut, residual_out, fused));
         if (*fused) return DLP_OK;
     }
     const float one = 1.0f, zero = 0.0f;
