@@ -88,7 +88,9 @@ static void print_help(FILE *out)
                  "a logistic regression. Every command takes --help.\n\nCommands:\n");
     for (int i = 0; i < COMMAND_COUNT; i++) fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\nExit codes: 0 ok, 1 usage, 2 input data, 3 model/weights, 4 device,\n"
-                 "5 finished with some failed rows.\n");
+                 "5 finished with some failed rows.\n"
+                 "\nEnvironment: DLP_WEIGHTS_DIR, DLP_CACHE_DIR (folders); switches (0 off, else on):\n"
+                 "DLP_CUDA_GRAPHS, DLP_CUDA_CONCAT_SLICES (GPU paths off by default), DLP_SHA256_PORTABLE.\n");
 }
 
 /* OpenBLAS and libgomp read their settings only when they load, so this runs
