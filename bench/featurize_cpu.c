@@ -3,14 +3,16 @@
  * bench/featurize_cpu.sh parses and sets beside PyTorch and Keras.
  *
  *   featurize_cpu --model InceptionV3 [--batch 1,16] [--threads 2]
- *                 [--warmup 2] [--runs 5] [--weights FILE] [--flops]
+ *                 [--warmup 2] [--runs 5] [--weights FILE] [--flops] [--profile N]
  *
  * Weights: dlp-synth-v1 (src/weights/synth.h) unless --weights names a file;
  * throughput does not depend on the values. The input is a fixed pseudo-random
  * image batch in [-1, 1). One line per batch size:
  *   dlp model=InceptionV3 batch=16 threads=2 runs=5 median_ms=... images_per_s=...
  * --flops prints the graph's multiply-add count instead:
- *   flops model=InceptionV3 gflop_per_image=...                               */
+ *   flops model=InceptionV3 gflop_per_image=...
+ * --profile N then times one more batch step by step: "# profile" lines with
+ * the time per op type and the N slowest steps (shapes, ms, GFLOP/s).        */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,12 +22,14 @@
 #include "dlp/dlp.h"
 #include "core/status.h"
 #include "graph/graph_internal.h"
+#include "graph/plan_internal.h"
 #include "weights/synth.h"
 
 typedef struct options {
     const char *model, *weights, *batches;
     int threads, warmup, runs;
     int flops_only;
+    int profile_top; /* --profile N */
 } options;
 
 static int fail(const char *what, dlp_status status)
@@ -103,6 +107,64 @@ static int compare_doubles(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+typedef struct step_time {
+    int step;
+    double ms;
+} step_time;
+
+static int slower_first(const void *a, const void *b)
+{
+    const step_time *x = a, *y = b;
+    return x->ms < y->ms ? 1 : x->ms > y->ms ? -1 : 0;
+}
+
+/* Multiply-adds x 2 of one image of a convolution step (0 for other ops). */
+static double step_flops(const plan_step *step)
+{
+    if (step->op != DLP_OP_CONV2D) return 0;
+    const dlp_conv2d_params *p = &step->params.conv;
+    dlp_shape os = step->output_shape;
+    return 2.0 * os.h * os.w * os.c * p->kernel_h * p->kernel_w * step->input_shapes[0].c;
+}
+
+/* One batch step by step (its input uploaded by the runs before): the time
+ * per op type and the slowest steps. */
+static void profile_steps(const options *o, const dlp_model_info *info, dlp_plan *plan, int batch)
+{
+    step_time *times = calloc((size_t)plan->step_count, sizeof *times);
+    double per_op[DLP_OP_COUNT] = {0}, total = 0;
+    int counts[DLP_OP_COUNT] = {0};
+    if (!times) return;
+    for (int s = 0; s < plan->step_count; s++) {
+        double start = now_ms();
+        if (plan->backend->run_step(plan->backend, plan, &plan->steps[s], batch) != DLP_OK) {
+            printf("# profile model=%s error=\"%s\"\n", info->name, dlp_last_error());
+            free(times);
+            return;
+        }
+        times[s] = (step_time){s, now_ms() - start};
+        per_op[plan->steps[s].op] += times[s].ms, counts[plan->steps[s].op]++, total += times[s].ms;
+    }
+    printf("# profile model=%s batch=%d threads=%d: %.2f ms in %d steps\n", info->name, batch, o->threads, total,
+           plan->step_count);
+    for (int op = 0; op < DLP_OP_COUNT; op++)
+        if (counts[op])
+            printf("# profile   op %-22s %3d steps %8.2f ms (%4.1f%%)\n", dlp_op_name((dlp_op)op), counts[op],
+                   per_op[op], 100.0 * per_op[op] / total);
+    qsort(times, (size_t)plan->step_count, sizeof *times, slower_first);
+    for (int k = 0; k < o->profile_top && k < plan->step_count; k++) {
+        const plan_step *step = &plan->steps[times[k].step];
+        double gflops = step_flops(step) * batch / (times[k].ms * 1e6);
+        printf("# profile   %-24s %-10s %3dx%3dx%4d -> %3dx%3dx%4d kernel %dx%d %8.2f ms %6.1f GFLOP/s\n",
+               step->name, dlp_op_name(step->op), step->input_shapes[0].h, step->input_shapes[0].w,
+               step->input_shapes[0].c, step->output_shape.h, step->output_shape.w, step->output_shape.c,
+               step->op == DLP_OP_CONV2D ? step->params.conv.kernel_h : 0,
+               step->op == DLP_OP_CONV2D ? step->params.conv.kernel_w : 0, times[k].ms, gflops);
+    }
+    fflush(stdout);
+    free(times);
+}
+
 static int bench_batch(const options *o, const dlp_graph *graph, dlp_backend *cpu, const dlp_model_info *info,
                        int batch)
 {
@@ -133,6 +195,7 @@ static int bench_batch(const options *o, const dlp_graph *graph, dlp_backend *cp
         printf("dlp model=%s batch=%d threads=%d runs=%d median_ms=%.2f best_ms=%.2f images_per_s=%.3f\n",
                info->name, batch, o->threads, o->runs, median, times[0], batch * 1000.0 / median);
         fflush(stdout);
+        if (o->profile_top > 0) profile_steps(o, info, plan, batch);
     }
     free(input), free(times);
     dlp_plan_destroy(plan);
@@ -142,13 +205,13 @@ static int bench_batch(const options *o, const dlp_graph *graph, dlp_backend *cp
 static int usage(void)
 {
     fprintf(stderr, "usage: featurize_cpu [--model NAME] [--batch 1,16] [--threads N] [--warmup N] [--runs N]"
-                    " [--weights FILE] [--flops]\n");
+                    " [--weights FILE] [--flops] [--profile N]\n");
     return 2;
 }
 
 static int parse_options(int argc, char **argv, options *o)
 {
-    *o = (options){"InceptionV3", NULL, "1,16", 2, 2, 5, 0};
+    *o = (options){"InceptionV3", NULL, "1,16", 2, 2, 5, 0, 0};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--flops")) {
             o->flops_only = 1;
@@ -162,6 +225,7 @@ static int parse_options(int argc, char **argv, options *o)
         else if (!strcmp(argv[i - 1], "--threads")) o->threads = atoi(value);
         else if (!strcmp(argv[i - 1], "--warmup")) o->warmup = atoi(value);
         else if (!strcmp(argv[i - 1], "--runs")) o->runs = atoi(value);
+        else if (!strcmp(argv[i - 1], "--profile")) o->profile_top = atoi(value);
         else return usage();
     }
     return o->runs < 1 || o->threads < 1 || o->warmup < 0 ? usage() : 0;
