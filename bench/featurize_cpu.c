@@ -23,6 +23,7 @@
 #include "core/status.h"
 #include "graph/graph_internal.h"
 #include "graph/plan_internal.h"
+#include "step_profile.h"
 #include "weights/synth.h"
 
 typedef struct options {
@@ -107,17 +108,6 @@ static int compare_doubles(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-typedef struct step_time {
-    int step;
-    double ms;
-} step_time;
-
-static int slower_first(const void *a, const void *b)
-{
-    const step_time *x = a, *y = b;
-    return x->ms < y->ms ? 1 : x->ms > y->ms ? -1 : 0;
-}
-
 /* Multiply-adds x 2 of one image of a convolution step (0 for other ops). */
 static double step_flops(const plan_step *step)
 {
@@ -132,8 +122,7 @@ static double step_flops(const plan_step *step)
 static void profile_steps(const options *o, const dlp_model_info *info, dlp_plan *plan, int batch)
 {
     step_time *times = calloc((size_t)plan->step_count, sizeof *times);
-    double per_op[DLP_OP_COUNT] = {0}, total = 0;
-    int counts[DLP_OP_COUNT] = {0};
+    double total = 0;
     if (!times) return;
     for (int s = 0; s < plan->step_count; s++) {
         double start = now_ms();
@@ -143,15 +132,11 @@ static void profile_steps(const options *o, const dlp_model_info *info, dlp_plan
             return;
         }
         times[s] = (step_time){s, now_ms() - start};
-        per_op[plan->steps[s].op] += times[s].ms, counts[plan->steps[s].op]++, total += times[s].ms;
+        total += times[s].ms;
     }
     printf("# profile model=%s batch=%d threads=%d: %.2f ms in %d steps\n", info->name, batch, o->threads, total,
            plan->step_count);
-    for (int op = 0; op < DLP_OP_COUNT; op++)
-        if (counts[op])
-            printf("# profile   op %-22s %3d steps %8.2f ms (%4.1f%%)\n", dlp_op_name((dlp_op)op), counts[op],
-                   per_op[op], 100.0 * per_op[op] / total);
-    qsort(times, (size_t)plan->step_count, sizeof *times, slower_first);
+    print_op_times(plan, times);
     for (int k = 0; k < o->profile_top && k < plan->step_count; k++) {
         const plan_step *step = &plan->steps[times[k].step];
         double gflops = step_flops(step) * batch / (times[k].ms * 1e6);

@@ -34,6 +34,7 @@
 #include "dlp/dlp.h"
 #include "graph/graph_internal.h"
 #include "graph/plan_internal.h"
+#include "step_profile.h"
 #include "weights/synth.h"
 
 static double now_seconds(void)
@@ -100,23 +101,11 @@ static const char *switches_off(const config *c)
 static int profile_top = 0;
 static int workspace_mib = 0; /* --workspace-mib; 0: the backend default */
 
-typedef struct step_time {
-    int step;
-    double ms;
-} step_time;
-
-static int slower_first(const void *a, const void *b)
-{
-    const step_time *x = a, *y = b;
-    return x->ms < y->ms ? 1 : x->ms > y->ms ? -1 : 0;
-}
-
 /* One batch step by step with a device synchronisation after each. */
 static void profile_steps(const dlp_model_info *info, const config *c, dlp_plan *plan)
 {
     step_time *times = calloc((size_t)plan->step_count, sizeof *times);
-    double per_op[DLP_OP_COUNT] = {0}, total = 0;
-    int counts[DLP_OP_COUNT] = {0};
+    double total = 0;
     if (!times || cudaDeviceSynchronize() != cudaSuccess) {
         free(times);
         return;
@@ -130,15 +119,11 @@ static void profile_steps(const dlp_model_info *info, const config *c, dlp_plan 
             return;
         }
         times[s] = (step_time){s, (now_seconds() - start) * 1e3};
-        per_op[plan->steps[s].op] += times[s].ms, counts[plan->steps[s].op]++, total += times[s].ms;
+        total += times[s].ms;
     }
     printf("# profile model=%s precision=%s batch=%d search=%s fuse=%s%s: %.3f ms in %d steps\n", info->name,
            c->precision, c->batch, c->search, c->fuse, switches_off(c), total, plan->step_count);
-    for (int op = 0; op < DLP_OP_COUNT; op++)
-        if (counts[op])
-            printf("# profile   op %-22s %3d steps %8.3f ms (%4.1f%%)\n", dlp_op_name((dlp_op)op), counts[op], per_op[op],
-                   100.0 * per_op[op] / total);
-    qsort(times, (size_t)plan->step_count, sizeof *times, slower_first);
+    print_op_times(plan, times);
     for (int k = 0; k < profile_top && k < plan->step_count; k++) {
         const plan_step *step = &plan->steps[times[k].step];
         printf("# profile   %-28s %-16s %3dx%3dx%4d -> %3dx%3dx%4d %8.3f ms\n", step->name, dlp_op_name(step->op),

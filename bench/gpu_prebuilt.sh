@@ -230,19 +230,19 @@ step flop_ceiling 20 bash -c 'rate=$(awk "/precision=bf16/ {split(\$4, kv, \"=\"
 # InceptionV3 vs TF.js, the zoo vs the CPU, the featurizer, the predictor, users' Keras models, dlp apply and
 # dlp fit (its report beside fit_cuda's), and fp16 end to end on 256,000 rows (beside e2e_huge_graphs; needs the
 # make_jpegs and synth_resnet50 steps).
-candidate() {  # candidate NAME LIMIT COMMAND...: step NAME under DLP_CUDA_GRAPHS=1 DLP_CUDA_CONCAT_SLICES=1
-  DLP_CUDA_GRAPHS=1 DLP_CUDA_CONCAT_SLICES=1 step "$@"
+candidate() {  # candidate FUNCTION ARGS...: step or e2e_fp16 under DLP_CUDA_GRAPHS=1 DLP_CUDA_CONCAT_SLICES=1
+  DLP_CUDA_GRAPHS=1 DLP_CUDA_CONCAT_SLICES=1 "$@"
 }
-candidate cand_gpu_inception_v3_cuda 40 "$bin/gpu_test_inception_v3_cuda"
-candidate cand_gpu_zoo_synth_cuda 45 "$bin/gpu_test_zoo_synth_cuda"
-candidate cand_gpu_featurize_cuda 90 "$bin/gpu_test_featurize_cuda"
-DLP_BIN="$bin/dlp" candidate cand_gpu_predictor_cuda 60 "$bin/gpu_test_predictor_cuda"
-candidate cand_gpu_keras_model_cuda 30 "$bin/gpu_test_keras_model_cuda"
-candidate cand_apply_cuda 30 bash "$root/bench/apply_cuda_check.sh" "$bin/dlp" "$run/shared" /tmp/apply-cand.jsonl
-candidate cand_fit_cuda 40 "$bin/dlp" fit --device cuda --weights "$weights" --images "$digits" --max-iter 5 \
+candidate step cand_gpu_inception_v3_cuda 40 "$bin/gpu_test_inception_v3_cuda"
+candidate step cand_gpu_zoo_synth_cuda 45 "$bin/gpu_test_zoo_synth_cuda"
+candidate step cand_gpu_featurize_cuda 90 "$bin/gpu_test_featurize_cuda"
+DLP_BIN="$bin/dlp" candidate step cand_gpu_predictor_cuda 60 "$bin/gpu_test_predictor_cuda"
+candidate step cand_gpu_keras_model_cuda 30 "$bin/gpu_test_keras_model_cuda"
+candidate step cand_apply_cuda 30 bash "$root/bench/apply_cuda_check.sh" "$bin/dlp" "$run/shared" /tmp/apply-cand.jsonl
+candidate step cand_fit_cuda 40 "$bin/dlp" fit --device cuda --weights "$weights" --images "$digits" --max-iter 5 \
   --reg 0.03 --elastic-net 0.5 --split 0.8 --seed 42 -o /tmp/fit-cand
 cp /tmp/fit-cand/report.json "$LOGS/cand_fit_cuda_report.json" 2> /dev/null
-DLP_CUDA_GRAPHS=1 DLP_CUDA_CONCAT_SLICES=1 e2e_fp16 cand_e2e_huge 60 /tmp/jpegs256k.txt
+candidate e2e_fp16 cand_e2e_huge 60 /tmp/jpegs256k.txt
 grep -h "rows/s" "$LOGS"/cand_e2e_huge_*.log >> "$summary" 2> /dev/null
 # Last, as it is the first thing to drop when the budget runs out:
 # torch.compile, ResNet50 fp16 batch 256 only: the child process is killed at 45 s (a failed= line then).
