@@ -342,7 +342,9 @@ void cpu_concat(const float *const *inputs, const int *channels, int input_count
                 size_t out_stride, int threads)
 {
     size_t total = 0;
-    for (int i = 0; i < input_count; i++) total += (size_t)channels[i];
+    bool copies = false; /* inputs written in place are NULL: InceptionV3's concatenations have none to copy */
+    for (int i = 0; i < input_count; i++) total += (size_t)channels[i], copies = copies || inputs[i];
+    if (!copies) return;
     size_t stride = out_stride ? out_stride : total;
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (size_t q = 0; q < pixels; q++) {
