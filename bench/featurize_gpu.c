@@ -183,6 +183,10 @@ static int bench_config(const dlp_model_info *info, dlp_graph *graph, const conf
     /* concat_slices: convs cuDNN would not write into their slices (written packed, then copied). */
     if (ok && options.concat_slices) printf(" slices_copied=%d", plan->slices_copied);
     if (ok && options.fuse_bias_activation) printf(" fusions_refused=%d", plan->fusions_refused);
+    if (ok && options.cuda_graphs)
+        printf(" graph_replays=%d graphs_abandoned=%d%s%s%s", plan->graph_replays, plan->graphs_abandoned,
+               plan->graphs_abandoned ? " graph_failure=\"" : "", plan->graph_failure,
+               plan->graphs_abandoned ? "\"" : "");
     if (ok) printf("\n");
     else
         printf("model=%s precision=%s batch=%d error=\"%s\"\n", info->name, precision, batch, dlp_last_error());

@@ -76,6 +76,11 @@ struct dlp_plan {
     /* Convolutions whose fused conv+bias+activation call the backend
      * refused (cuDNN), run unfused since. 0 on the CPU backend. */
     int fusions_refused;
+    /* With CUDA graphs: runs replayed from a captured graph, captures
+     * abandoned (that batch size then runs step by step) and why the last
+     * one was. 0 and "" on the CPU backend or without graphs. */
+    int graph_replays, graphs_abandoned;
+    char graph_failure[160];
     void *backend_state;
 };
 

@@ -282,6 +282,13 @@ int main(void)
     else
         CHECK_FAILS(dlp_backend_create_cuda(0, &options, &backend), DLP_ERR_DEVICE, "built without CUDA");
     CHECK(backend == NULL);
+    /* So is a DLP_CUDA_SEARCH that names no search, with the variable and its value. */
+    if (versions.built_with_cuda) {
+        setenv("DLP_CUDA_SEARCH", "fastest", 1);
+        CHECK_FAILS(dlp_backend_create_cuda(0, NULL, &backend), DLP_ERR_INVALID_ARGUMENT, "DLP_CUDA_SEARCH is \"fastest\"");
+        CHECK(backend == NULL);
+        unsetenv("DLP_CUDA_SEARCH");
+    }
     /* Without a usable GPU the backend fails with the cause, no crash. */
     int devices = 0;
     if (dlp_device_count(&devices) != DLP_OK) {

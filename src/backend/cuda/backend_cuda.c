@@ -17,6 +17,7 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <cudnn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1002,6 +1003,9 @@ static dlp_status abandon_capture(dlp_backend *backend, dlp_plan *plan, int slot
 {
     cuda_context *context = context_of(backend);
     cuda_plan_state *state = plan->backend_state;
+    snprintf(plan->graph_failure, sizeof plan->graph_failure, "batch %d, layer \"%s\": %s", n,
+             plan->steps[last].name, dlp_last_error());
+    plan->graphs_abandoned++;
     cudaGraph_t graph = NULL;
     cudaStreamEndCapture(context->stream, &graph);
     if (graph) cudaGraphDestroy(graph);
@@ -1054,6 +1058,7 @@ static dlp_status cuda_run_step(dlp_backend *backend, dlp_plan *plan, const plan
             CUDA_TRY(cudaSetDevice(context->device));
             CUDA_TRY(cudaGraphLaunch(state->graphs[slot].exec, context->stream));
             state->replaying = true;
+            plan->graph_replays++;
         } else if (state->graphs[slot].captured == 0 && state->graphs[slot].runs++ >= 1) {
             CUDA_TRY(cudaSetDevice(context->device));
             CUDA_TRY(cudaStreamBeginCapture(context->stream, cudaStreamCaptureModeThreadLocal));
@@ -1205,6 +1210,21 @@ static bool cuda_writes_strided(const dlp_backend *backend, const plan_step *pro
            device_writes_strided(producer, context->storage != DLP_CUDA_STORAGE_F32);
 }
 
+/* DLP_CUDA_SEARCH=heuristic|timed overrides the algorithm search (for
+ * ablations of a program that does not expose it: the featurizer); unset
+ * or empty keeps *search. */
+static dlp_status search_from_environment(dlp_cuda_algorithm_search *search)
+{
+    const char *value = getenv("DLP_CUDA_SEARCH");
+    if (!value || !*value) return DLP_OK;
+    if (strcmp(value, "heuristic") == 0) *search = DLP_CUDA_SEARCH_HEURISTIC;
+    else if (strcmp(value, "timed") == 0) *search = DLP_CUDA_SEARCH_TIMED;
+    else
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "cuda backend: DLP_CUDA_SEARCH is \"%s\": expected heuristic or timed",
+                        value);
+    return DLP_OK;
+}
+
 dlp_status dlp_backend_create_cuda(int device, const dlp_cuda_options *options, dlp_backend **out)
 {
     *out = NULL;
@@ -1217,6 +1237,8 @@ dlp_status dlp_backend_create_cuda(int device, const dlp_cuda_options *options, 
     if (options->search != DLP_CUDA_SEARCH_HEURISTIC && options->search != DLP_CUDA_SEARCH_TIMED)
         return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "cuda backend: algorithm search %d: expected heuristic or timed",
                         (int)options->search);
+    dlp_cuda_algorithm_search search = options->search;
+    DLP_TRY(search_from_environment(&search));
     dlp_backend *backend = calloc(1, sizeof *backend);
     cuda_context *context = calloc(1, sizeof *context);
     if (!backend || !context) {
@@ -1225,9 +1247,10 @@ dlp_status dlp_backend_create_cuda(int device, const dlp_cuda_options *options, 
     }
     context->device = device;
     context->options = *options;
+    context->options.search = search;
     if (!context->options.workspace_cap_bytes) context->options.workspace_cap_bytes = DEFAULT_WORKSPACE_CAP;
-    /* The environment overrides the two paths that are off by default
-     * (README: "Environment"), and forces the slice fallback for the tests. */
+    /* The environment overrides graphs, slices and the search (README:
+     * "Environment"), and forces the slice fallback for the tests. */
     context->options.cuda_graphs = dlp_env_switch("DLP_CUDA_GRAPHS", context->options.cuda_graphs);
     context->options.concat_slices = dlp_env_switch("DLP_CUDA_CONCAT_SLICES", context->options.concat_slices);
     context->packed_slices = dlp_env_switch("DLP_CUDA_PACKED_SLICES", false);
