@@ -43,7 +43,8 @@ typedef struct dlp_featurizer_options {
      * CUDA graph launch instead of a launch per kernel (the first batch
      * launches kernel by kernel, the second is recorded). Same kernels, same
      * results; less host work per batch, which counts when the decoding
-     * threads take every core. Default false. */
+     * threads take every core. Default true (dlp_featurizer_options_init);
+     * DLP_CUDA_GRAPHS=0 in the environment turns it off. */
     bool cuda_graphs;
     /* GPU resizing only: the most bytes of decoded pixels one batch ships to
      * the device (three batches are held in pinned memory); an image that

@@ -33,6 +33,7 @@ int cli_featurizer_option(const char *command, int option, const char *argument,
     case CLI_OPT_QUIET: settings->quiet = 1; return 1;
     case CLI_OPT_CPU_PREPROCESS: options->cpu_preprocess = true; return 1;
     case CLI_OPT_CUDA_GRAPHS: options->cuda_graphs = true; return 1;
+    case CLI_OPT_NO_CUDA_GRAPHS: options->cuda_graphs = false; return 1;
     case CLI_OPT_POOLING:
         if (dlp_pooling_from_name(argument, &options->pooling) == DLP_OK && options->pooling != DLP_POOLING_NONE)
             return 1;

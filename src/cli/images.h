@@ -25,35 +25,38 @@ enum {
     CLI_OPT_CPU_PREPROCESS,
     CLI_OPT_PRECISION,
     CLI_OPT_CUDA_GRAPHS,
+    CLI_OPT_NO_CUDA_GRAPHS,
     CLI_OPT_FIRST_FREE
 };
 
-#define CLI_FEATURIZER_LONG_OPTIONS                                                                                   \
+#define CLI_FEATURIZER_LONG_OPTIONS                                                                                  \
     {"model", required_argument, NULL, CLI_OPT_MODEL}, {"weights", required_argument, NULL, CLI_OPT_WEIGHTS},        \
         {"pooling", required_argument, NULL, CLI_OPT_POOLING}, {"resize", required_argument, NULL, CLI_OPT_RESIZE},  \
         {"batch-size", required_argument, NULL, CLI_OPT_BATCH_SIZE},                                                 \
         {"threads", required_argument, NULL, CLI_OPT_THREADS}, {"device", required_argument, NULL, CLI_OPT_DEVICE},  \
         {"cache-dir", required_argument, NULL, CLI_OPT_CACHE_DIR}, {"no-cache", no_argument, NULL, CLI_OPT_NO_CACHE}, \
-        {"quiet", no_argument, NULL, CLI_OPT_QUIET}, {"cpu-preprocess", no_argument, NULL, CLI_OPT_CPU_PREPROCESS}, \
-        {"precision", required_argument, NULL, CLI_OPT_PRECISION},                                                  \
-        {"cuda-graphs", no_argument, NULL, CLI_OPT_CUDA_GRAPHS}
+        {"quiet", no_argument, NULL, CLI_OPT_QUIET}, {"cpu-preprocess", no_argument, NULL, CLI_OPT_CPU_PREPROCESS},  \
+        {"precision", required_argument, NULL, CLI_OPT_PRECISION},                                                   \
+        {"cuda-graphs", no_argument, NULL, CLI_OPT_CUDA_GRAPHS},                                                     \
+        {"no-cuda-graphs", no_argument, NULL, CLI_OPT_NO_CUDA_GRAPHS}
 
-#define CLI_FEATURIZER_HELP                                                                                            \
+#define CLI_FEATURIZER_HELP                                                                                          \
     "  --model NAME        zoo model (dlp models), default InceptionV3\n"                                            \
     "  --weights FILE      weights: .safetensors, Keras .h5, TF.js model.json (or its folder);\n"                    \
     "                      default: found as `dlp models` shows\n"                                                   \
     "  --pooling P         avg (default), max or flatten (sparkdl's dims)\n"                                         \
     "  --resize M          area (default, sparkdl's), bilinear or nearest\n"                                         \
-    "  --batch-size N      images per network run (default 16 on the CPU, 64 on a GPU if it fits)\n"                \
+    "  --batch-size N      images per network run (default 16 on the CPU, 64 on a GPU if it fits)\n"                 \
     "  --threads N         decoding and CPU threads (default: all cores)\n"                                          \
     "  --device D          auto (default), cpu, cuda or cuda:N\n"                                                    \
-    "  --precision P       on a GPU: fp32 (default), tf32, fp16 or bf16 (fp32 accumulation); the CPU is fp32\n"    \
-    "  --cuda-graphs       on a GPU, replay each batch's network as one CUDA graph (from the third batch)\n"       \
-    "  --cache-dir DIR     feature cache (default $DLP_CACHE_DIR, else ~/.cache/dlp); features are\n"               \
-    "                      keyed by the sha256 of each file's bytes, the model, weights and preprocessing\n"        \
+    "  --precision P       on a GPU: fp32 (default), tf32, fp16 or bf16 (fp32 accumulation); the CPU is fp32\n"      \
+    "  --no-cuda-graphs    on a GPU, launch each kernel of the network one by one (default: from the\n"              \
+    "                      third batch of a size, replay the batch as one CUDA graph; --cuda-graphs)\n"              \
+    "  --cache-dir DIR     feature cache (default $DLP_CACHE_DIR, else ~/.cache/dlp); features are\n"                \
+    "                      keyed by the sha256 of each file's bytes, the model, weights and preprocessing\n"         \
     "  --no-cache          neither read nor write the feature cache\n"                                               \
-    "  --cpu-preprocess    on a GPU, resize and normalize on the CPU too (default: the GPU does it,\n"             \
-    "                      bit for bit the same input; the CPU threads only read and decode)\n"                    \
+    "  --cpu-preprocess    on a GPU, resize and normalize on the CPU too (default: the GPU does it,\n"               \
+    "                      bit for bit the same input; the CPU threads only read and decode)\n"                      \
     "  --quiet             no progress bar (it is drawn only when stderr is a terminal)\n"
 
 typedef struct cli_featurizer_settings {

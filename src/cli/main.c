@@ -90,7 +90,8 @@ static void print_help(FILE *out)
     fprintf(out, "\nExit codes: 0 ok, 1 usage, 2 input data, 3 model/weights, 4 device,\n"
                  "5 finished with some failed rows.\n"
                  "\nEnvironment: DLP_WEIGHTS_DIR, DLP_CACHE_DIR (folders); switches (0 off, else on):\n"
-                 "DLP_CUDA_GRAPHS, DLP_CUDA_CONCAT_SLICES (GPU paths off by default), DLP_SHA256_PORTABLE.\n");
+                 "DLP_CUDA_GRAPHS (on in the featurizer), DLP_CUDA_CONCAT_SLICES (off), DLP_SHA256_PORTABLE;\n"
+                 "DLP_CUDA_SEARCH=heuristic|timed (cuDNN's algorithm choice; see the README).\n");
 }
 
 /* OpenBLAS and libgomp read their settings only when they load, so this runs

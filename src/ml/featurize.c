@@ -57,6 +57,7 @@ void dlp_featurizer_options_init(dlp_featurizer_options *options)
     memset(options, 0, sizeof *options);
     options->pooling = DLP_POOLING_AVG;
     options->resize = DLP_RESIZE_AREA;
+    options->cuda_graphs = true;
 }
 
 const char *dlp_feature_cache_default_dir(void)
@@ -84,7 +85,10 @@ static double now_seconds(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* fp16/bf16 featurizers time cuDNN's algorithms (and fuse conv+bias+activation). */
+/* fp16/bf16 featurizers time cuDNN's algorithms (and fuse conv+bias+activation).
+ * Replayed from a CUDA graph, cuDNN's heuristic choice measured as fast at
+ * batch 256 and faster at batches 32 and 1 (compute only), but not yet end to
+ * end or at batch 64, the default (bench/RESULTS.md, 2026-11-26 11:06 UTC). */
 static bool uses_timed_search(const dlp_featurizer_options *options) { return options->precision != DLP_CUDA_FP32; }
 
 /* --device and --precision (graph/backend_choice.h); fp16/bf16 featurizers

@@ -5,7 +5,7 @@
 # same folder become error rows (NaN features, manifest reasons) while the good
 # rows are unchanged; exit code 5; a second run is served from the feature
 # cache with identical bytes; JSON Lines and LibSVM outputs; usage errors;
-# --precision refused on the CPU unless fp32 (which gives the same bytes); --cuda-graphs accepted there.
+# --precision refused on the CPU unless fp32 (which gives the same bytes); --cuda-graphs and --no-cuda-graphs accepted there.
 set -u
 fails=0; checks=0
 check() { checks=$((checks + 1)); if ! eval "$1"; then fails=$((fails + 1)); echo "FAILED: $1" >&2; return 1; fi; }
@@ -92,9 +92,11 @@ done
 run --device cpu --no-cache -o "$tmp/cpu.npy" > "$tmp/out4.txt" 2>&1
 run --device cpu --precision fp32 --no-cache -o "$tmp/fp32.npy" > "$tmp/out4.txt" 2>&1
 check "cmp -s '$tmp/cpu.npy' '$tmp/fp32.npy'"
-# --cuda-graphs is a GPU setting: accepted on the CPU, the same bytes.
+# --cuda-graphs (the default) and --no-cuda-graphs are GPU settings: accepted on the CPU, the same bytes.
 run --device cpu --cuda-graphs --no-cache -o "$tmp/graphs.npy" > "$tmp/out4.txt" 2>&1
 check "cmp -s '$tmp/cpu.npy' '$tmp/graphs.npy'"
+run --device cpu --no-cuda-graphs --no-cache -o "$tmp/no_graphs.npy" > "$tmp/out4.txt" 2>&1
+check "cmp -s '$tmp/cpu.npy' '$tmp/no_graphs.npy'"
 
 # Usage errors (exit 1) and a model refused (exit 3).
 "$dlp" featurize --images "$tmp/images" > /dev/null 2>&1; check "[ $? -eq 1 ]"
