@@ -192,7 +192,8 @@ step stream_rate_64k_pageable 60 "$bin/stream_rate" /tmp/jpegs --batch 256 --row
 e2e_fp16 e2e_long 40 /tmp/jpegs64k.txt
 # And 256,000 rows (the files 64 times, about 15 s each), where the one-time start is a few percent.
 for i in $(seq 4); do cat /tmp/jpegs64k.txt; done > /tmp/jpegs256k.txt
-e2e_fp16 e2e_huge 60 /tmp/jpegs256k.txt
+# (Without graphs: they are the featurizer's default since 2026-11-26 11:30 UTC.)
+e2e_fp16 e2e_huge 60 /tmp/jpegs256k.txt --no-cuda-graphs
 # The same with the network replayed from a CUDA graph (--cuda-graphs): one launch per batch from a consumer
 # thread that shares the cores with 16 decoding threads.
 e2e_fp16 e2e_huge_graphs 60 /tmp/jpegs256k.txt --cuda-graphs
@@ -239,11 +240,37 @@ candidate step cand_gpu_featurize_cuda 90 "$bin/gpu_test_featurize_cuda"
 DLP_BIN="$bin/dlp" candidate step cand_gpu_predictor_cuda 60 "$bin/gpu_test_predictor_cuda"
 candidate step cand_gpu_keras_model_cuda 30 "$bin/gpu_test_keras_model_cuda"
 candidate step cand_apply_cuda 30 bash "$root/bench/apply_cuda_check.sh" "$bin/dlp" "$run/shared" /tmp/apply-cand.jsonl
-candidate step cand_fit_cuda 40 "$bin/dlp" fit --device cuda --weights "$weights" --images "$digits" --max-iter 5 \
+# Its own feature cache: with the shared one it would read fit_cuda's features instead of computing them.
+DLP_CACHE_DIR=/tmp/dlp-cache-cand candidate step cand_fit_cuda 40 "$bin/dlp" fit --device cuda --weights "$weights" --images "$digits" --max-iter 5 \
   --reg 0.03 --elastic-net 0.5 --split 0.8 --seed 42 -o /tmp/fit-cand
 cp /tmp/fit-cand/report.json "$LOGS/cand_fit_cuda_report.json" 2> /dev/null
 candidate e2e_fp16 cand_e2e_huge 60 /tmp/jpegs256k.txt
 grep -h "rows/s" "$LOGS"/cand_e2e_huge_*.log >> "$summary" 2> /dev/null
+# Where CUDA graphs replay and where a capture was abandoned (why), and cuDNN's heuristic algorithm choice against
+# the timed one (cudnnFind times calls as the host launches them: with graphs the heuristic's picks measured faster at
+# batches 32 and 1, 11:06 run): compute only, fp16, with and without graphs.
+step featurize_gpu_graphs 100 "$bin/featurize_gpu" --models InceptionV3,ResNet50 --batches 256,64,32,1 \
+  --precisions fp16 --search heuristic,timed --fuse on --graphs off,on --seconds 0.25
+# The same question end to end, for the featurizer's search (timed for fp16): 256,000 rows at batch 256 and 64,000 at
+# batch 64 (the default GPU batch), DLP_CUDA_SEARCH=heuristic beside the default (graphs on in both).
+DLP_CUDA_SEARCH=heuristic e2e_fp16 e2e_search_heuristic_b256 60 /tmp/jpegs256k.txt
+e2e_fp16 e2e_search_timed_b64 40 /tmp/jpegs64k.txt --batch-size 64
+DLP_CUDA_SEARCH=heuristic e2e_fp16 e2e_search_heuristic_b64 40 /tmp/jpegs64k.txt --batch-size 64
+grep -h "rows/s" "$LOGS"/e2e_search_*.log >> "$summary" 2> /dev/null
+# End to end by decoding threads, fp16 with --cuda-graphs, batch 64, the 4000 JPEGs, beside the DataLoader + PIL
+# peer with as many workers (same batch, precision and files; needs make_jpegs and synth_resnet50).
+for t in 1 4 16; do
+  for m in ResNet50 InceptionV3; do
+    w=$weights; [ $m = ResNet50 ] && w=/tmp/resnet50.safetensors
+    step e2e_threads_fp16_${m}_t$t 40 "$bin/dlp" featurize --device cuda --precision fp16 --cuda-graphs --no-cache \
+      --threads $t --batch-size 64 --model $m --weights "$w" --images /tmp/jpegs -o /tmp/e2e_threads.npy
+  done
+done
+for m in resnet50 inception_v3; do
+  PYTHONUNBUFFERED=1 step e2e_threads_torch_$m 90 python3 "$root/bench/e2e_torch_gpu.py" /tmp/jpegs --model $m \
+    --workers 1,4,16 --precision fp16 --batch 64
+done
+grep -h "rows/s\|peer=" "$LOGS"/e2e_threads_*.log >> "$summary" 2> /dev/null
 # Last, as it is the first thing to drop when the budget runs out:
 # torch.compile, ResNet50 fp16 batch 256 only: the child process is killed at 45 s (a failed= line then).
 PYTHONUNBUFFERED=1 step featurize_torch_compile 50 python3 "$root/bench/featurize_torch_gpu.py" --models ResNet50 \
