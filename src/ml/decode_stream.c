@@ -78,6 +78,14 @@ typedef struct room_request {
     bool over_budget;           /* set by take_packed_room */
 } room_request;
 
+/* bytes (at most the budget) plus a quarter of headroom, capped at the
+ * budget: the size the packed buffer is allocated or grown to. */
+static size_t with_headroom(const dlp_decode_stream *stream, size_t bytes)
+{
+    size_t budget = stream->packed_budget;
+    return bytes > budget - bytes / 4 ? budget : bytes + bytes / 4;
+}
+
 /* Once per buffer: most datasets' images are alike, so a batch of them
  * then decodes in place from the first batch on. Failure leaves capacity 0
  * (everything spills; the consumer's growing reports it). */
@@ -86,8 +94,7 @@ static void allocate_packed(const dlp_decode_stream *stream, ring_buffer *buffer
     pthread_mutex_lock(&buffer->allocating);
     if (!atomic_load_explicit(&buffer->packed_allocated, memory_order_acquire)) {
         size_t budget = stream->packed_budget, batch_size = stream->options.batch_size;
-        size_t capacity = image_bytes > budget / batch_size ? budget : batch_size * image_bytes;
-        capacity = capacity > budget - capacity / 4 ? budget : capacity + capacity / 4;
+        size_t capacity = with_headroom(stream, image_bytes > budget / batch_size ? budget : batch_size * image_bytes);
         buffer->view.packed = dlp_pinned_alloc(capacity, stream->options.pinned_device, &buffer->packed_pinned);
         buffer->view.packed_capacity = buffer->view.packed ? capacity : 0;
         atomic_store_explicit(&buffer->packed_allocated, true, memory_order_release);
@@ -365,8 +372,7 @@ static dlp_status make_packed_room(const dlp_decode_stream *stream, ring_buffer 
 {
     size_t capacity = buffer->view.packed_capacity;
     if (total <= capacity) return DLP_OK;
-    size_t budget = stream->packed_budget, grown = total > budget - total / 4 ? budget : total + total / 4;
-    return grow_packed(stream, buffer, capacity, grown);
+    return grow_packed(stream, buffer, capacity, with_headroom(stream, total));
 }
 
 /* Copies the spilled images to their reserved offsets, puts the placeholder
@@ -471,7 +477,8 @@ dlp_status dlp_decode_stream_start(dlp_thread_pool *pool, const dlp_dataset *dat
         return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "decode stream: network input %dx%d, expected >= 1 a side",
                         options->out_h, options->out_w);
     if (options->packed_budget_bytes && options->packed_budget_bytes < DLP_DECODE_PLACEHOLDER_BYTES)
-        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "decode stream: packed budget of %zu bytes, expected 0 (default) or >= %d",
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT,
+                        "decode stream: packed budget of %zu bytes, expected 0 (default) or >= %d",
                         options->packed_budget_bytes, (int)DLP_DECODE_PLACEHOLDER_BYTES);
     dlp_decode_stream *stream = calloc(1, sizeof *stream);
     if (!stream) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "out of memory");
@@ -482,7 +489,8 @@ dlp_status dlp_decode_stream_start(dlp_thread_pool *pool, const dlp_dataset *dat
     stream->batch_count = (count + options->batch_size - 1) / options->batch_size;
     stream->options = *options;
     stream->image_floats = (size_t)options->out_h * (size_t)options->out_w * 3;
-    stream->packed_budget = options->packed_budget_bytes ? options->packed_budget_bytes : DLP_DECODE_DEFAULT_PACKED_BUDGET;
+    stream->packed_budget =
+        options->packed_budget_bytes ? options->packed_budget_bytes : DLP_DECODE_DEFAULT_PACKED_BUDGET;
     stream->ring_size = stream->batch_count < (size_t)options->ring ? (int)stream->batch_count : options->ring;
     if (stream->ring_size < 1) stream->ring_size = 1;
     pthread_mutex_init(&stream->mutex, NULL);
