@@ -1,77 +1,195 @@
-/* gemm_rate_gpu: the measured dense matrix rate of the GPU, for the
- * compute ceiling of featurization (issue 4: FLOPs per image / this rate).
- * cublasGemmEx on square N x N matrices, bf16 and fp16 inputs with fp32
- * accumulation (the precisions dlp's half paths use), timed with CUDA events
- * after a warm-up. Usage: gemm_rate_gpu [N (default 8192)] [--seconds S]
- * Prints: gemm precision=bf16 n=8192 tflop_per_s=... iterations=...  */
+/* gemm_rate_gpu: the measured dense matrix rate of the GPU, for the compute
+ * ceiling of featurization (issue 4: FLOPs per image / this rate).
+ *
+ * cublasGemmEx on square N x N matrices, bf16 and fp16 inputs and outputs with
+ * fp32 accumulation (the precisions dlp's half paths use). The inputs are
+ * random in [-1, 1], never zeros: a bf16 product on zeros ran 13% faster than
+ * on random data on an H200 here (device/METHOD.md). At the default N = 8192
+ * each matrix is 128 MiB, beyond any L2, so one input set is not a cache
+ * benchmark. After a warm-up the products run in `windows` timed windows
+ * (CUDA events around each); the rate is the median window, with the slowest
+ * and fastest beside it. Before a rate is printed, 64 entries of C are checked
+ * against a double-precision dot product of the same rounded inputs: relative
+ * L2 within 1e-2 (fp32 accumulation, then one rounding to the 8-bit bf16 /
+ * 11-bit fp16 significand: ~4e-3 and ~5e-4 at most).
+ *
+ *   gemm_rate_gpu [N (default 8192)] [--seconds S (default 1)] [--windows W (default 7)]
+ * Prints, per precision:
+ *   gemm precision=bf16 n=8192 tflop_per_s=<median> slowest=... fastest=... windows=7 products=... check_rel_l2=...
+ * Exit status: 0 measured and checked; 1 a CUDA/cuBLAS error or a failed check; 2 bad arguments. */
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int check_cuda(cudaError_t error, const char *what)
+#include "graph/device_layout.h"
+
+#define CHECK_SAMPLES 64
+#define MAX_WINDOWS 101
+
+static int cuda_ok(cudaError_t error, const char *what)
 {
     if (error == cudaSuccess) return 1;
     fprintf(stderr, "gemm_rate_gpu: %s: %s\n", what, cudaGetErrorString(error));
     return 0;
 }
 
-/* Times C = A B on n x n matrices of the given type, fp32 accumulation. */
-static int time_gemm(cublasHandle_t handle, cudaDataType type, const char *name, int n, double seconds)
+static int cublas_ok(cublasStatus_t status, const char *what)
 {
-    size_t elements = (size_t)n * (size_t)n;
-    void *a = NULL, *b = NULL, *c = NULL;
-    if (!check_cuda(cudaMalloc(&a, elements * 2), "cudaMalloc") || !check_cuda(cudaMalloc(&b, elements * 2), "cudaMalloc") ||
-        !check_cuda(cudaMalloc(&c, elements * 2), "cudaMalloc"))
-        return 0;
-    /* Zeros are a valid input; the rate does not depend on the values. */
-    cudaMemset(a, 0, elements * 2);
-    cudaMemset(b, 0, elements * 2);
-    float alpha = 1.0f, beta = 0.0f;
-    cudaEvent_t start, stop;
-    cudaEventCreate(&start);
-    cudaEventCreate(&stop);
-    int ok = 1, iterations = 0;
-    float elapsed_ms = 0;
-    for (int warm = 0; warm < 3 && ok; warm++)
-        ok = cublasGemmEx(handle, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &alpha, a, type, n, b, type, n, &beta, c, type, n,
-                          CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT) == CUBLAS_STATUS_SUCCESS;
-    cudaEventRecord(start, 0);
-    while (ok && elapsed_ms < seconds * 1000) {
-        for (int k = 0; k < 10 && ok; k++, iterations++)
-            ok = cublasGemmEx(handle, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &alpha, a, type, n, b, type, n, &beta, c, type,
-                              n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT) == CUBLAS_STATUS_SUCCESS;
-        cudaEventRecord(stop, 0);
-        cudaEventSynchronize(stop);
-        cudaEventElapsedTime(&elapsed_ms, start, stop);
+    if (status == CUBLAS_STATUS_SUCCESS) return 1;
+    fprintf(stderr, "gemm_rate_gpu: %s: cuBLAS status %d\n", what, (int)status);
+    return 0;
+}
+
+/* xorshift64*: reproducible uniform values in [-1, 1]. */
+static float uniform(uint64_t *state)
+{
+    *state ^= *state >> 12, *state ^= *state << 25, *state ^= *state >> 27;
+    return (float)((*state * 2685821657736338717ull) >> 40) / (float)(1 << 23) - 1.0f;
+}
+
+/* The float value of an fp16 or bf16 bit pattern (for the host check). */
+static double half_value(uint16_t bits, int is_bf16)
+{
+    if (is_bf16) {
+        uint32_t word = (uint32_t)bits << 16;
+        float value;
+        memcpy(&value, &word, sizeof value);
+        return value;
     }
-    if (ok)
-        printf("gemm precision=%s n=%d tflop_per_s=%.1f iterations=%d\n", name, n,
-               2.0 * n * (double)n * n * iterations / (elapsed_ms * 1e-3) / 1e12, iterations);
-    else
-        fprintf(stderr, "gemm_rate_gpu: cublasGemmEx failed for %s\n", name);
-    cudaEventDestroy(start);
-    cudaEventDestroy(stop);
-    cudaFree(a);
-    cudaFree(b);
-    cudaFree(c);
+    int exponent = (bits >> 10) & 31, mantissa = bits & 1023;
+    double magnitude = exponent == 0    ? ldexp(mantissa, -24)
+                       : exponent == 31 ? (mantissa ? NAN : INFINITY)
+                                        : ldexp(1024 + mantissa, exponent - 25);
+    return (bits & 0x8000) ? -magnitude : magnitude;
+}
+
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Relative L2 error of CHECK_SAMPLES entries of the column-major C = A B
+ * against double sums over the same (rounded) inputs; NaN fails. */
+static double check_product(const uint16_t *a, const uint16_t *b, const uint16_t *c, int n, int is_bf16)
+{
+    double error = 0, reference = 0;
+    uint64_t state = 0x5eed0f6e33ull;
+    for (int s = 0; s < CHECK_SAMPLES; s++) {
+        int row = (int)((uniform(&state) + 1.0f) * 0.5f * (float)(n - 1));
+        int column = (int)((uniform(&state) + 1.0f) * 0.5f * (float)(n - 1));
+        double sum = 0;
+        for (int k = 0; k < n; k++)
+            sum += half_value(a[(size_t)k * n + row], is_bf16) * half_value(b[(size_t)column * n + k], is_bf16);
+        double got = half_value(c[(size_t)column * n + row], is_bf16);
+        error += (got - sum) * (got - sum);
+        reference += sum * sum;
+    }
+    double relative = sqrt(error / reference);
+    return isnan(relative) ? INFINITY : relative;
+}
+
+/* Times C = A B on n x n matrices of one half type, fp32 accumulation. */
+static int time_gemm(cublasHandle_t handle, int is_bf16, int n, double seconds, int windows)
+{
+    const char *name = is_bf16 ? "bf16" : "fp16";
+    cudaDataType type = is_bf16 ? CUDA_R_16BF : CUDA_R_16F;
+    size_t elements = (size_t)n * (size_t)n, bytes = elements * sizeof(uint16_t);
+    float *values = calloc(elements, sizeof(float));
+    uint16_t *host_a = malloc(bytes), *host_b = malloc(bytes), *host_c = malloc(bytes);
+    void *a = NULL, *b = NULL, *c = NULL;
+    cudaEvent_t start = NULL, stop = NULL;
+    double rates[MAX_WINDOWS];
+    int ok = values && host_a && host_b && host_c;
+    if (!ok) fprintf(stderr, "gemm_rate_gpu: out of host memory for N = %d\n", n);
+    uint64_t state = is_bf16 ? 42 : 43;
+    for (int m = 0; ok && m < 2; m++) {
+        for (size_t i = 0; i < elements; i++) values[i] = uniform(&state);
+        (is_bf16 ? device_float_to_bfloat16 : device_float_to_half)(values, m ? host_b : host_a, elements);
+    }
+    ok = ok && cuda_ok(cudaMalloc(&a, bytes), "cudaMalloc A") && cuda_ok(cudaMalloc(&b, bytes), "cudaMalloc B") &&
+         cuda_ok(cudaMalloc(&c, bytes), "cudaMalloc C") &&
+         cuda_ok(cudaMemcpy(a, host_a, bytes, cudaMemcpyHostToDevice), "upload A") &&
+         cuda_ok(cudaMemcpy(b, host_b, bytes, cudaMemcpyHostToDevice), "upload B") &&
+         cuda_ok(cudaEventCreate(&start), "cudaEventCreate") && cuda_ok(cudaEventCreate(&stop), "cudaEventCreate");
+    float alpha = 1.0f, beta = 0.0f;
+#define GEMM()                                                                                                       \
+    cublas_ok(cublasGemmEx(handle, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &alpha, a, type, n, b, type, n, &beta, c, type, \
+                           n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),                                                \
+              "cublasGemmEx")
+    /* Warm-up, which also sizes a window: as many products as fit in seconds / windows. */
+    float elapsed_ms = 0;
+    int warm = 0;
+    ok = ok && cuda_ok(cudaEventRecord(start, 0), "cudaEventRecord");
+    while (ok && (warm < 3 || elapsed_ms < 200)) {
+        ok = GEMM() && cuda_ok(cudaEventRecord(stop, 0), "cudaEventRecord") &&
+             cuda_ok(cudaEventSynchronize(stop), "cudaEventSynchronize") &&
+             cuda_ok(cudaEventElapsedTime(&elapsed_ms, start, stop), "cudaEventElapsedTime");
+        warm++;
+    }
+    int per_window = ok ? (int)(seconds * 1e3 / windows / (elapsed_ms / warm)) : 0;
+    if (per_window < 1) per_window = 1;
+    for (int w = 0; ok && w < windows; w++) {
+        ok = cuda_ok(cudaEventRecord(start, 0), "cudaEventRecord");
+        for (int k = 0; ok && k < per_window; k++) ok = GEMM();
+        ok = ok && cuda_ok(cudaEventRecord(stop, 0), "cudaEventRecord") &&
+             cuda_ok(cudaEventSynchronize(stop), "cudaEventSynchronize") &&
+             cuda_ok(cudaEventElapsedTime(&elapsed_ms, start, stop), "cudaEventElapsedTime");
+        rates[w] = 2.0 * n * (double)n * n * per_window / (elapsed_ms * 1e-3) / 1e12;
+    }
+#undef GEMM
+    ok = ok && cuda_ok(cudaGetLastError(), "after the products") &&
+         cuda_ok(cudaMemcpy(host_c, c, bytes, cudaMemcpyDeviceToHost), "download C");
+    double relative = ok ? check_product(host_a, host_b, host_c, n, is_bf16) : INFINITY;
+    if (ok && !(relative <= 1e-2)) {
+        fprintf(stderr, "gemm_rate_gpu: %s product wrong: relative L2 %.3g over %d entries, expected <= 1e-2\n", name,
+                relative, CHECK_SAMPLES);
+        ok = 0;
+    }
+    if (ok) {
+        qsort(rates, (size_t)windows, sizeof rates[0], compare_doubles);
+        printf("gemm precision=%s n=%d tflop_per_s=%.1f slowest=%.1f fastest=%.1f windows=%d products=%d "
+               "check_rel_l2=%.2g\n",
+               name, n, rates[windows / 2], rates[0], rates[windows - 1], windows, windows * per_window, relative);
+        fflush(stdout);
+    }
+    if (start) cudaEventDestroy(start);
+    if (stop) cudaEventDestroy(stop);
+    cudaFree(a), cudaFree(b), cudaFree(c);
+    free(values), free(host_a), free(host_b), free(host_c);
     return ok;
 }
 
 int main(int argc, char **argv)
 {
-    int n = 8192;
+    int n = 8192, windows = 7;
     double seconds = 1.0;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) seconds = atof(argv[++i]);
-        else if (strcmp(argv[i], "--help") == 0) return printf("usage: gemm_rate_gpu [N] [--seconds S]\n"), 0;
-        else n = atoi(argv[i]);
+        if (strcmp(argv[i], "--help") == 0) {
+            printf("usage: gemm_rate_gpu [N (8192)] [--seconds S (1)] [--windows W (7)]\n");
+            return 0;
+        } else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
+            seconds = atof(argv[++i]);
+        } else if (strcmp(argv[i], "--windows") == 0 && i + 1 < argc) {
+            windows = atoi(argv[++i]);
+        } else {
+            char *end;
+            n = (int)strtol(argv[i], &end, 10);
+            if (*end) n = 0;
+        }
     }
-    if (n < 256 || n > 32768) return fprintf(stderr, "gemm_rate_gpu: N %d, expected 256..32768\n", n), 2;
+    if (n < 256 || n > 32768 || !(seconds > 0 && seconds <= 60) || windows < 1 || windows > MAX_WINDOWS) {
+        fprintf(stderr, "gemm_rate_gpu: expected N in 256..32768, --seconds in (0, 60], --windows in 1..%d\n",
+                MAX_WINDOWS);
+        return 2;
+    }
     cublasHandle_t handle;
-    if (cublasCreate(&handle) != CUBLAS_STATUS_SUCCESS) return fprintf(stderr, "gemm_rate_gpu: no cuBLAS/GPU\n"), 1;
-    int ok = time_gemm(handle, CUDA_R_16BF, "bf16", n, seconds) && time_gemm(handle, CUDA_R_16F, "fp16", n, seconds);
+    if (!cublas_ok(cublasCreate(&handle), "cublasCreate (no GPU or no cuBLAS?)")) return 1;
+    int ok = time_gemm(handle, 1, n, seconds, windows) && time_gemm(handle, 0, n, seconds, windows);
     cublasDestroy(handle);
     return ok ? 0 : 1;
 }
