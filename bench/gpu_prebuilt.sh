@@ -87,8 +87,8 @@ step featurize_gpu_ablation 25 "$bin/featurize_gpu" --models ResNet50 --batches 
 # half), each alone too: 4 lines, pad_fold=off / channel_pad=off named where off.
 step featurize_gpu_stem_ablation 30 "$bin/featurize_gpu" --models ResNet50 --batches 256 --precisions fp16 \
   --search timed --fuse on --pad-fold off,on --channel-pad off,on --seconds 0.3 --profile 8
-step featurize_gpu_graphs 20 "$bin/featurize_gpu" --models ResNet50 --batches 1,32 --precisions fp16 --search timed \
-  --fuse on --graphs off,on --seconds 0.4
+step featurize_gpu_graphs_resnet50_small 20 "$bin/featurize_gpu" --models ResNet50 --batches 1,32 --precisions fp16 \
+  --search timed --fuse on --graphs off,on --seconds 0.4
 step featurize_gpu_half 60 "$bin/featurize_gpu" --models InceptionV3,Xception,VGG16,VGG19 --batches 256,32,1 \
   --precisions fp16,bf16 --search timed --fuse on --seconds 0.3
 # Where InceptionV3's and Xception's fp16 time goes at batch 256 (InceptionV3 must pass ~16,500 images/s for the
