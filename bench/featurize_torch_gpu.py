@@ -36,10 +36,54 @@ def build(name):
         m.classifier = torch.nn.Identity()  # features -> avgpool(7x7) -> flatten; close to Keras' block5_pool
         return m, 224
     if name == "Xception":
-        import timm
-        m = timm.create_model("legacy_xception", pretrained=False, num_classes=0)
-        return m, 299
+        try:  # timm's definition when the machine has it, else the same architecture written here
+            import timm
+            return timm.create_model("legacy_xception", pretrained=False, num_classes=0), 299
+        except ImportError:
+            return keras_xception(), 299
     raise ValueError(name)
+
+
+def keras_xception():
+    """Keras' Xception without its top (Chollet 2017; keras/applications/xception.py), global-average-pooled:
+    the same layers, channels and strides, for PyTorch's speed on it when timm is absent (the device machines
+    cannot install it). 'same' poolings pad 1, which gives Keras' output sizes (147 -> 74 -> 37 -> 19 -> 10)."""
+    nn = torch.nn
+
+    def conv_bn(cin, cout, kernel, stride):
+        return [nn.Conv2d(cin, cout, kernel, stride, bias=False), nn.BatchNorm2d(cout)]
+
+    def separable_bn(cin, cout):
+        return [nn.Conv2d(cin, cin, 3, 1, 1, groups=cin, bias=False), nn.Conv2d(cin, cout, 1, bias=False),
+                nn.BatchNorm2d(cout)]
+
+    class Block(nn.Module):
+        # relu? -> sep -> bn -> relu -> sep -> bn [-> relu -> sep -> bn] [-> maxpool], plus the shortcut
+        def __init__(self, channels, first_relu, downsample):
+            super().__init__()
+            layers = []
+            for i in range(len(channels) - 1):
+                if i > 0 or first_relu:
+                    layers.append(nn.ReLU())
+                layers += separable_bn(channels[i], channels[i + 1])
+            if downsample:
+                layers.append(nn.MaxPool2d(3, 2, 1))
+                self.shortcut = nn.Sequential(*conv_bn(channels[0], channels[-1], 1, 2))
+            else:
+                self.shortcut = nn.Identity()
+            self.body = nn.Sequential(*layers)
+
+        def forward(self, x):
+            return self.body(x) + self.shortcut(x)
+
+    layers = conv_bn(3, 32, 3, 2) + [nn.ReLU()] + conv_bn(32, 64, 3, 1) + [nn.ReLU()]
+    layers += [Block([64, 128, 128], False, True), Block([128, 256, 256], True, True),
+               Block([256, 728, 728], True, True)]
+    layers += [Block([728, 728, 728, 728], True, False) for _ in range(8)]
+    layers += [Block([728, 728, 1024], True, True)]
+    layers += separable_bn(1024, 1536) + [nn.ReLU()] + separable_bn(1536, 2048) + [nn.ReLU()]
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+    return nn.Sequential(*layers)
 
 
 def time_config(model, size, batch, precision, seconds, device):

@@ -8,7 +8,9 @@
 #   2. the op suite once under compute-sanitizer memcheck;
 #   3. compute-only featurization, dlp (fp32, tf32; fp16, bf16 timed + fused) vs
 #      PyTorch (torchvision/timm, channels_last, autocast; torch.compile for
-#      ResNet50 fp16), same GPU, same run;
+#      ResNet50 fp16), same GPU, same run; the matrix rate (gemm_rate) and FLOP ceiling of each model; the
+#      compute_table_* steps and compute_summary: issue 4's table of all five models x fp32/fp16/bf16 x
+#      batches 1/32/256, dlp as the featurizer ships it vs PyTorch, with the ceiling (bench/compute_table.py);
 #   4. dlp fit on digits-500 with --device cuda (the brief's workflow end to end);
 #   5. end to end JPEG files -> features, dlp vs a PyTorch DataLoader + PIL, and the steady state
 #      (16,000 rows) against the decode ceiling, with the CPU half alone (stream_rate);
@@ -226,6 +228,20 @@ step flop_ceiling 20 bash -c 'rate=$(awk "/precision=bf16/ {split(\$4, kv, \"=\"
   for m in InceptionV3 Xception ResNet50 VGG16 VGG19; do "$1" --model $m --flops | awk -v r="$rate" \
     "{split(\$3, kv, \"=\"); printf \"ceiling %s bf16_tflop_per_s=%s images_per_s=%.0f\\n\", \$2, r, r * 1e12 / (kv[2] * 1e9)}"
   done' _ "$bin/featurize_cpu" "$LOGS/gemm_rate.log"
+# Issue 4's benchmark (a) in one run: compute only, all five models, batches 1/32/256, fp32/fp16/bf16. dlp as the
+# featurizer ships it (fp32: heuristic search, unfused; fp16/bf16: timed search, fused; CUDA graphs on), fp32 fused
+# beside it, then PyTorch eager on the same GPU (Xception: timm's, else the Keras architecture written in
+# featurize_torch_gpu.py), one step per model; torch.compile is featurize_torch_compile*; compute_summary (last)
+# joins them with flop_ceiling into one table (bench/compute_table.py).
+for model in ResNet50 InceptionV3 Xception VGG16 VGG19; do
+  PYTHONUNBUFFERED=1 step compute_table_$model 90 bash -c '
+    "$1" --models "$3" --batches 1,32,256 --precisions fp32 --search heuristic --fuse off,on --graphs on --seconds 0.3
+    a=$?
+    "$1" --models "$3" --batches 1,32,256 --precisions fp16,bf16 --search timed --fuse on --graphs on --seconds 0.3
+    b=$?
+    python3 "$2" --models "$3" --batches 1,32,256 --precisions fp32,fp16,bf16 --seconds 0.3
+    exit $((a | b | $?))' _ "$bin/featurize_gpu" "$root/bench/featurize_torch_gpu.py" $model
+done
 # The candidate defaults: every GPU path that ships with CUDA graphs and concatenation slices on (the environment
 # overrides dlp_cuda_options for every plan: README "Environment"), before either becomes the default. The real
 # InceptionV3 vs TF.js, the zoo vs the CPU, the featurizer, the predictor, users' Keras models, dlp apply and
@@ -275,5 +291,10 @@ grep -h "rows/s\|peer=" "$LOGS"/e2e_threads_*.log >> "$summary" 2> /dev/null
 # torch.compile, ResNet50 fp16 batch 256 only: the child process is killed at 45 s (a failed= line then).
 PYTHONUNBUFFERED=1 step featurize_torch_compile 50 python3 "$root/bench/featurize_torch_gpu.py" --models ResNet50 \
   --batches 256 --precisions fp16 --seconds 0.3 --compile-only --compile-seconds 45
+PYTHONUNBUFFERED=1 step featurize_torch_compile_inception_v3 65 python3 "$root/bench/featurize_torch_gpu.py" \
+  --models InceptionV3 --batches 256 --precisions fp16 --seconds 0.3 --compile-only --compile-seconds 60
+step compute_summary 10 python3 "$root/bench/compute_table.py" "$LOGS"/compute_table_*.log \
+  "$LOGS"/featurize_torch_compile*.log "$LOGS/flop_ceiling.log"
+cat "$LOGS/compute_summary.log" >> "$summary" 2> /dev/null
 echo "total seconds=$((SECONDS - start))" >> "$summary"
 cat "$summary"
