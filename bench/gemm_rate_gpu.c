@@ -1,8 +1,9 @@
 /* gemm_rate_gpu: the measured dense matrix rate of the GPU, for the compute
  * ceiling of featurization (issue 4: FLOPs per image / this rate).
  *
- * cublasGemmEx on square N x N matrices, bf16 and fp16 inputs and outputs with
- * fp32 accumulation (the precisions dlp's half paths use). The inputs are
+ * cublasGemmEx on square N x N matrices: bf16 and fp16 inputs and outputs with
+ * fp32 accumulation (the precisions dlp's half paths use), then fp32 (no TF32:
+ * dlp's fp32 default) and fp32 through TF32 tensor cores (--allow-tf32). The inputs are
  * random in [-1, 1], never zeros: a bf16 product on zeros ran 13% faster than
  * on random data on an H200 here (device/METHOD.md). At the default N = 8192
  * each matrix is 128 MiB, beyond any L2, so one input set is not a cache
@@ -11,10 +12,11 @@
  * and fastest beside it. Before a rate is printed, 64 entries of C are checked
  * against a double-precision dot product of the same rounded inputs: relative
  * L2 within 1e-2 (fp32 accumulation, then one rounding to the 8-bit bf16 /
- * 11-bit fp16 significand: ~4e-3 and ~5e-4 at most).
+ * 11-bit fp16 significand: ~4e-3 and ~5e-4 at most; TF32 rounds the inputs to
+ * 11 bits: ~1e-3), and within 1e-5 for fp32.
  *
  *   gemm_rate_gpu [N (default 8192)] [--seconds S (default 1)] [--windows W (default 7)]
- * Prints, per precision:
+ * Prints, per precision (bf16, fp16, fp32, tf32):
  *   gemm precision=bf16 n=8192 tflop_per_s=<median> slowest=... fastest=... windows=7 products=... check_rel_l2=...
  * Exit status: 0 measured and checked; 1 a CUDA/cuBLAS error or a failed check; 2 bad arguments. */
 #include <cublas_v2.h>
@@ -51,10 +53,28 @@ static float uniform(uint64_t *state)
     return (float)((*state * 2685821657736338717ull) >> 40) / (float)(1 << 23) - 1.0f;
 }
 
-/* The float value of an fp16 or bf16 bit pattern (for the host check). */
-static double half_value(uint16_t bits, int is_bf16)
+/* One measured format: storage type, cuBLAS compute type, the check's bound. */
+typedef struct gemm_format {
+    const char *name;
+    cudaDataType type;
+    cublasComputeType_t compute;
+    size_t element_bytes;
+    double bound;
+} gemm_format;
+
+static const gemm_format formats[] = {
+    {"bf16", CUDA_R_16BF, CUBLAS_COMPUTE_32F, 2, 1e-2},
+    {"fp16", CUDA_R_16F, CUBLAS_COMPUTE_32F, 2, 1e-2},
+    {"fp32", CUDA_R_32F, CUBLAS_COMPUTE_32F, 4, 1e-4},
+    {"tf32", CUDA_R_32F, CUBLAS_COMPUTE_32F_FAST_TF32, 4, 1e-2},
+};
+
+/* Element i of a matrix stored in the format's type, as a double (the host check). */
+static double element(const void *data, size_t i, cudaDataType type)
 {
-    if (is_bf16) {
+    if (type == CUDA_R_32F) return ((const float *)data)[i];
+    uint16_t bits = ((const uint16_t *)data)[i];
+    if (type == CUDA_R_16BF) {
         uint32_t word = (uint32_t)bits << 16;
         float value;
         memcpy(&value, &word, sizeof value);
@@ -67,6 +87,15 @@ static double half_value(uint16_t bits, int is_bf16)
     return (bits & 0x8000) ? -magnitude : magnitude;
 }
 
+/* Random values in [-1, 1] stored in the format's type. */
+static void fill_random(void *out, size_t elements, cudaDataType type, float *scratch, uint64_t *state)
+{
+    for (size_t i = 0; i < elements; i++) scratch[i] = uniform(state);
+    if (type == CUDA_R_32F) memcpy(out, scratch, elements * sizeof(float));
+    else if (type == CUDA_R_16BF) device_float_to_bfloat16(scratch, out, elements);
+    else device_float_to_half(scratch, out, elements);
+}
+
 static int compare_doubles(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -74,8 +103,8 @@ static int compare_doubles(const void *a, const void *b)
 }
 
 /* Relative L2 error of CHECK_SAMPLES entries of the column-major C = A B
- * against double sums over the same (rounded) inputs; NaN fails. */
-static double check_product(const uint16_t *a, const uint16_t *b, const uint16_t *c, int n, int is_bf16)
+ * against double sums over the same stored inputs; NaN fails. */
+static double check_product(const void *a, const void *b, const void *c, int n, cudaDataType type)
 {
     double error = 0, reference = 0;
     uint64_t state = 0x5eed0f6e33ull;
@@ -84,8 +113,8 @@ static double check_product(const uint16_t *a, const uint16_t *b, const uint16_t
         int column = (int)((uniform(&state) + 1.0f) * 0.5f * (float)(n - 1));
         double sum = 0;
         for (int k = 0; k < n; k++)
-            sum += half_value(a[(size_t)k * n + row], is_bf16) * half_value(b[(size_t)column * n + k], is_bf16);
-        double got = half_value(c[(size_t)column * n + row], is_bf16);
+            sum += element(a, (size_t)k * n + row, type) * element(b, (size_t)column * n + k, type);
+        double got = element(c, (size_t)column * n + row, type);
         error += (got - sum) * (got - sum);
         reference += sum * sum;
     }
@@ -93,33 +122,30 @@ static double check_product(const uint16_t *a, const uint16_t *b, const uint16_t
     return isnan(relative) ? INFINITY : relative;
 }
 
-/* Times C = A B on n x n matrices of one half type, fp32 accumulation. */
-static int time_gemm(cublasHandle_t handle, int is_bf16, int n, double seconds, int windows)
+/* Times C = A B on n x n matrices of one format. */
+static int time_gemm(cublasHandle_t handle, const gemm_format *format, int n, double seconds, int windows)
 {
-    const char *name = is_bf16 ? "bf16" : "fp16";
-    cudaDataType type = is_bf16 ? CUDA_R_16BF : CUDA_R_16F;
-    size_t elements = (size_t)n * (size_t)n, bytes = elements * sizeof(uint16_t);
-    float *values = calloc(elements, sizeof(float));
-    uint16_t *host_a = malloc(bytes), *host_b = malloc(bytes), *host_c = malloc(bytes);
+    size_t elements = (size_t)n * (size_t)n, bytes = elements * format->element_bytes;
+    float *scratch = calloc(elements, sizeof(float));
+    void *host_a = malloc(bytes), *host_b = malloc(bytes), *host_c = malloc(bytes);
     void *a = NULL, *b = NULL, *c = NULL;
     cudaEvent_t start = NULL, stop = NULL;
     double rates[MAX_WINDOWS];
-    int ok = values && host_a && host_b && host_c;
+    int ok = scratch && host_a && host_b && host_c;
     if (!ok) fprintf(stderr, "gemm_rate_gpu: out of host memory for N = %d\n", n);
-    uint64_t state = is_bf16 ? 42 : 43;
-    for (int m = 0; ok && m < 2; m++) {
-        for (size_t i = 0; i < elements; i++) values[i] = uniform(&state);
-        (is_bf16 ? device_float_to_bfloat16 : device_float_to_half)(values, m ? host_b : host_a, elements);
-    }
+    uint64_t state = 42 + (uint64_t)(format - formats);
+    if (ok) fill_random(host_a, elements, format->type, scratch, &state);
+    if (ok) fill_random(host_b, elements, format->type, scratch, &state);
     ok = ok && cuda_ok(cudaMalloc(&a, bytes), "cudaMalloc A") && cuda_ok(cudaMalloc(&b, bytes), "cudaMalloc B") &&
          cuda_ok(cudaMalloc(&c, bytes), "cudaMalloc C") &&
          cuda_ok(cudaMemcpy(a, host_a, bytes, cudaMemcpyHostToDevice), "upload A") &&
          cuda_ok(cudaMemcpy(b, host_b, bytes, cudaMemcpyHostToDevice), "upload B") &&
          cuda_ok(cudaEventCreate(&start), "cudaEventCreate") && cuda_ok(cudaEventCreate(&stop), "cudaEventCreate");
     float alpha = 1.0f, beta = 0.0f;
+    cudaDataType type = format->type;
 #define GEMM()                                                                                                       \
     cublas_ok(cublasGemmEx(handle, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &alpha, a, type, n, b, type, n, &beta, c, type, \
-                           n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),                                                \
+                           n, format->compute, CUBLAS_GEMM_DEFAULT),                                                   \
               "cublasGemmEx")
     /* Warm-up, which also sizes a window: as many products as fit in seconds / windows. */
     float elapsed_ms = 0;
@@ -144,23 +170,24 @@ static int time_gemm(cublasHandle_t handle, int is_bf16, int n, double seconds, 
 #undef GEMM
     ok = ok && cuda_ok(cudaGetLastError(), "after the products") &&
          cuda_ok(cudaMemcpy(host_c, c, bytes, cudaMemcpyDeviceToHost), "download C");
-    double relative = ok ? check_product(host_a, host_b, host_c, n, is_bf16) : INFINITY;
-    if (ok && !(relative <= 1e-2)) {
-        fprintf(stderr, "gemm_rate_gpu: %s product wrong: relative L2 %.3g over %d entries, expected <= 1e-2\n", name,
-                relative, CHECK_SAMPLES);
+    double relative = ok ? check_product(host_a, host_b, host_c, n, type) : INFINITY;
+    if (ok && !(relative <= format->bound)) {
+        fprintf(stderr, "gemm_rate_gpu: %s product wrong: relative L2 %.3g over %d entries, expected <= %g\n",
+                format->name, relative, CHECK_SAMPLES, format->bound);
         ok = 0;
     }
     if (ok) {
         qsort(rates, (size_t)windows, sizeof rates[0], compare_doubles);
         printf("gemm precision=%s n=%d tflop_per_s=%.1f slowest=%.1f fastest=%.1f windows=%d products=%d "
                "check_rel_l2=%.2g\n",
-               name, n, rates[windows / 2], rates[0], rates[windows - 1], windows, windows * per_window, relative);
+               format->name, n, rates[windows / 2], rates[0], rates[windows - 1], windows, windows * per_window,
+               relative);
         fflush(stdout);
     }
     if (start) cudaEventDestroy(start);
     if (stop) cudaEventDestroy(stop);
     cudaFree(a), cudaFree(b), cudaFree(c);
-    free(values), free(host_a), free(host_b), free(host_c);
+    free(scratch), free(host_a), free(host_b), free(host_c);
     return ok;
 }
 
@@ -189,7 +216,9 @@ int main(int argc, char **argv)
     }
     cublasHandle_t handle;
     if (!cublas_ok(cublasCreate(&handle), "cublasCreate (no GPU or no cuBLAS?)")) return 1;
-    int ok = time_gemm(handle, 1, n, seconds, windows) && time_gemm(handle, 0, n, seconds, windows);
+    int ok = 1;
+    for (size_t f = 0; f < sizeof formats / sizeof formats[0]; f++)
+        ok = time_gemm(handle, &formats[f], n, seconds, windows) && ok;
     cublasDestroy(handle);
     return ok ? 0 : 1;
 }

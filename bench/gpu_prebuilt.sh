@@ -224,10 +224,10 @@ grep -h SUMMARY "$LOGS/logreg_gpu_bench.log" >> "$summary" 2> /dev/null
 # The compute ceiling: FLOPs per image (featurize_cpu --flops, the graph's multiply-adds x 2) / the measured
 # bf16 matrix rate (cublasGemmEx, fp32 accumulation): images/s no implementation can pass on this GPU.
 step gemm_rate 20 "$bin/gemm_rate_gpu" 8192 --seconds 1
-step flop_ceiling 20 bash -c 'rate=$(awk "/precision=bf16/ {split(\$4, kv, \"=\"); print kv[2]}" "$2")
-  for m in InceptionV3 Xception ResNet50 VGG16 VGG19; do "$1" --model $m --flops | awk -v r="$rate" \
-    "{split(\$3, kv, \"=\"); printf \"ceiling %s bf16_tflop_per_s=%s images_per_s=%.0f\\n\", \$2, r, r * 1e12 / (kv[2] * 1e9)}"
-  done' _ "$bin/featurize_cpu" "$LOGS/gemm_rate.log"
+# Each model's GFLOP per image over each measured matrix rate (bench/compute_table.py --ceilings).
+step flop_ceiling 20 bash -c 'for m in InceptionV3 Xception ResNet50 VGG16 VGG19; do "$1" --model $m --flops || exit 1
+  done > "$3" && cat "$3" && python3 "$4" --ceilings "$2" "$3"' _ "$bin/featurize_cpu" "$LOGS/gemm_rate.log" \
+  /tmp/flops.txt "$root/bench/compute_table.py"
 # Issue 4's benchmark (a) in one run: compute only, all five models, batches 1/32/256, fp32/fp16/bf16. dlp as the
 # featurizer ships it (fp32: heuristic search, unfused; fp16/bf16: timed search, fused; CUDA graphs on), fp32 fused
 # beside it, then PyTorch eager on the same GPU (Xception: timm's, else the Keras architecture written in
@@ -294,7 +294,7 @@ PYTHONUNBUFFERED=1 step featurize_torch_compile 50 python3 "$root/bench/featuriz
 PYTHONUNBUFFERED=1 step featurize_torch_compile_inception_v3 65 python3 "$root/bench/featurize_torch_gpu.py" \
   --models InceptionV3 --batches 256 --precisions fp16 --seconds 0.3 --compile-only --compile-seconds 60
 step compute_summary 10 python3 "$root/bench/compute_table.py" "$LOGS"/compute_table_*.log \
-  "$LOGS"/featurize_torch_compile*.log "$LOGS/flop_ceiling.log"
+  "$LOGS"/featurize_torch_compile*.log "$LOGS/gemm_rate.log" "$LOGS/flop_ceiling.log"
 cat "$LOGS/compute_summary.log" >> "$summary" 2> /dev/null
 echo "total seconds=$((SECONDS - start))" >> "$summary"
 cat "$summary"
