@@ -254,8 +254,12 @@ dlp_status dlp_pipeline_load(const char *directory, const char *weights_path, in
     snprintf(c.coefficients_path, length, "%s/%s", directory, DLP_PIPELINE_LOGREG);
     json_error_t error;
     c.root = json_load_file(json_path, JSON_REJECT_DUPLICATES, &error);
-    dlp_status status = c.root ? load_checked(&c, weights_path, flags, pipeline)
-                               : dlp_fail(DLP_ERR_MODEL, "%s: line %d: %s", json_path, error.line, error.text);
+    dlp_status status;
+    if (c.root) status = load_checked(&c, weights_path, flags, pipeline);
+    else if (error.line < 1) /* not parsed at all: the file is missing or unreadable */
+        status = dlp_fail(DLP_ERR_MODEL, "pipeline %s: %s (expected a directory written by dlp fit or dlp train)",
+                          directory, error.text);
+    else status = dlp_fail(DLP_ERR_MODEL, "%s: line %d: %s", json_path, error.line, error.text);
     json_decref(c.root);
     free(json_path);
     free(c.coefficients_path);

@@ -177,6 +177,7 @@ static dlp_status tfjs_metadata(const char *model_path, dlp_tensor_list *list)
 {
     json_error_t error;
     json_t *root = json_load_file(model_path, 0, &error);
+    if (!root && error.line < 1) return dlp_fail(DLP_ERR_MODEL, "%s", error.text); /* "unable to open PATH: why" */
     if (!root) return dlp_fail(DLP_ERR_MODEL, "%s: line %d: %s", model_path, error.line, error.text);
     json_t *hashes = json_object();
     const char *keras_version = json_string_value(json_object_get(json_object_get(root, "modelTopology"), "keras_version"));

@@ -136,6 +136,8 @@ check "[ $rc -eq 3 ] && grep -q sha256 '$tmp/refused.txt'" || cat "$tmp/refused.
 "$dlp" fit --images "$digits" > /dev/null 2>&1; check "[ $? -eq 1 ]"
 "$dlp" fit --images "$digits" -o "$tmp/x" --split 1.5 > /dev/null 2>&1; check "[ $? -eq 1 ]"
 "$dlp" predict "$tmp/p1" > /dev/null 2>&1; check "[ $? -eq 1 ]"
-"$dlp" predict "$tmp/nowhere" --stdin < /dev/null > /dev/null 2>&1; check "[ $? -ne 0 ]"
+"$dlp" predict "$tmp/nowhere" --stdin < /dev/null > /dev/null 2> "$tmp/nowhere.txt"; rc=$?
+# A missing pipeline is exit 3 with the directory and what was expected, not a JSON parse position.
+check "[ $rc -eq 3 ] && grep -q 'pipeline .*nowhere.*expected a directory written by dlp fit' '$tmp/nowhere.txt' && ! grep -q 'line -1' '$tmp/nowhere.txt'" || cat "$tmp/nowhere.txt" >&2
 echo "checks: $checks, failed: $fails"
 [ $fails -eq 0 ]
