@@ -82,12 +82,18 @@ dlp_status cli_add_image_source(dlp_dataset **dataset, const char *source)
     dlp_dataset *added = NULL;
     DLP_TRY(dlp_dataset_create(&added));
     dlp_status status;
-    if (stat(source, &info) == 0 && S_ISDIR(info.st_mode)) status = dlp_dataset_scan_directory(added, source);
+    int is_folder = stat(source, &info) == 0 && S_ISDIR(info.st_mode);
+    if (is_folder) status = dlp_dataset_scan_directory(added, source);
     else status = dlp_dataset_read_list(added, source);
     if (status != DLP_OK) {
         dlp_dataset_destroy(added);
         return status;
     }
+    /* Not an error (a folder of new files may be empty today), but almost always a wrong path. */
+    if (dlp_dataset_size(added) == 0)
+        fprintf(stderr, "dlp: warning: %s: %s\n", source,
+                is_folder ? "no files under this folder (names starting with '.' are skipped)"
+                          : "lists no files");
     return cli_join_dataset(dataset, added);
 }
 

@@ -108,5 +108,11 @@ check "[ $rc -eq 1 ] && grep -q NoSuchNet '$tmp/err.txt'"
 check "[ $rc -eq 3 ]" || cat "$tmp/err.txt" >&2
 "$dlp" featurize --images "$tmp/nowhere" -o "$tmp/x.npy" > "$tmp/err.txt" 2>&1; rc=$?
 check "[ $rc -eq 2 ] && grep -q nowhere '$tmp/err.txt'"
+# An empty folder is 0 rows and exit 0 (new files may simply not be there yet), with a warning naming it.
+mkdir -p "$tmp/empty"
+"$dlp" featurize --model InceptionV3 --weights "$model" --images "$tmp/empty" -o "$tmp/empty.npy" > "$tmp/err.txt" 2>&1
+rc=$?
+check "[ $rc -eq 0 ] && grep -q 'warning: .*empty: no files under this folder' '$tmp/err.txt'" || cat "$tmp/err.txt" >&2
+check "'$dlp' inspect '$tmp/empty.npy' | grep -q 'shape *(0, 2048)'"
 echo "checks: $checks, failed: $fails"
 [ $fails -eq 0 ]
