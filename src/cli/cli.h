@@ -32,6 +32,13 @@ int cli_fail(const char *command, dlp_status status);
 /* Prints the usage error and "Try 'dlp COMMAND --help'." and returns CLI_EXIT_USAGE. */
 int cli_usage_error(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Whether an output file can be written where it is asked for (its folder
+ * takes a new file, made and removed at once, and the path is not itself a
+ * folder): checked before the work, so that hours of featurizing are not lost
+ * to a mistyped -o. NULL and "-" (standard output) pass. DLP_ERR_IO naming the
+ * path otherwise. */
+dlp_status cli_check_output_path(const char *path);
+
 /* Strict number parsing for options: the whole string must be a number in range. */
 int cli_parse_int(const char *text, long min, long max, long *value);
 int cli_parse_double(const char *text, double *value);

@@ -379,7 +379,8 @@ int cli_apply(int argc, char **argv)
     float *values = NULL, *arrays = NULL;
     size_t rows = 0, failed = 0, dim = 0;
     char device[512] = "";
-    dlp_status status = dlp_keras_model_load(s.model_path, &s.model_options, &model);
+    dlp_status status = cli_check_output_path(s.output);
+    if (status == DLP_OK) status = dlp_keras_model_load(s.model_path, &s.model_options, &model);
     if (status == DLP_OK && s.output_index >= dlp_keras_model_output_count(model)) {
         cli_error("apply", "--output-index %d: the model has %d outputs", s.output_index,
                   dlp_keras_model_output_count(model));

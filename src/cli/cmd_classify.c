@@ -204,8 +204,9 @@ int cli_classify(int argc, char **argv)
     size_t rows = dlp_dataset_size(dataset), failed = 0;
     float *probabilities = malloc((rows ? rows : 1) * DLP_IMAGENET_CLASSES * sizeof(float));
     dlp_predictor *predictor = NULL;
-    dlp_status status = probabilities ? dlp_predictor_create(&s.options, &predictor)
+    dlp_status status = probabilities ? cli_check_output_path(s.output)
                                       : dlp_fail(DLP_ERR_OUT_OF_MEMORY, "out of memory for %zu rows", rows);
+    if (status == DLP_OK) status = dlp_predictor_create(&s.options, &predictor);
     if (status == DLP_OK) status = dlp_predictor_run(predictor, dataset, 0, rows, probabilities, &failed);
     if (status == DLP_OK && s.npy) status = dlp_npy_write_f32(s.output, probabilities, rows, DLP_IMAGENET_CLASSES);
     else if (status == DLP_OK) status = write_jsonl(&s, dataset, probabilities);

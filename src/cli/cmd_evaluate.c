@@ -157,6 +157,8 @@ int cli_evaluate(int argc, char **argv)
         default: return cli_usage_error("evaluate", "unknown option or missing value: %s", argv[optind - 1]);
         }
     }
+    dlp_status checked = cli_check_output_path(predictions);
+    if (checked != DLP_OK) return cli_fail("evaluate", checked);
     if (argc - optind == 2 && !features && !labels && !libsvm)
         return evaluate_images(argv[optind], argv[optind + 1], &settings, predictions, as_json);
     if (argc - optind != 1) return cli_usage_error("evaluate", "expected one PIPELINE directory (then DIR|LIST, or --features/--libsvm)");

@@ -124,8 +124,14 @@ int cli_featurize(int argc, char **argv)
         goto usage_failed;
     }
 
+    dlp_status status = cli_check_output_path(output);
+    if (status == DLP_OK) status = cli_check_output_path(manifest);
+    if (status != DLP_OK) {
+        dlp_dataset_destroy(dataset);
+        return cli_fail("featurize", status);
+    }
     dlp_featurizer *featurizer = NULL;
-    dlp_status status = dlp_featurizer_create(&settings.options, &featurizer);
+    status = dlp_featurizer_create(&settings.options, &featurizer);
     if (status != DLP_OK) {
         dlp_dataset_destroy(dataset);
         return cli_fail("featurize", status);

@@ -4,9 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "core/status.h"
 
 static const cli_command commands[] = {
     {"devices", "list CUDA devices, or say precisely why there are none", cli_devices},
@@ -48,6 +50,27 @@ int cli_fail(const char *command, dlp_status status)
 {
     cli_error(command, "%s", dlp_last_error());
     return cli_exit_code(status);
+}
+
+dlp_status cli_check_output_path(const char *path)
+{
+    if (!path || strcmp(path, "-") == 0) return DLP_OK;
+    struct stat info;
+    if (stat(path, &info) == 0 && S_ISDIR(info.st_mode))
+        return dlp_fail(DLP_ERR_IO, "%s: is a folder, expected a file name", path);
+    const char *slash = strrchr(path, '/');
+    char folder[4096];
+    if (!slash) snprintf(folder, sizeof folder, ".");
+    else if (slash == path) snprintf(folder, sizeof folder, "/");
+    else snprintf(folder, sizeof folder, "%.*s", (int)(slash - path), path);
+    /* A file made and removed, not access(): root passes access() on folders it cannot create files in (/proc). */
+    char probe[4200];
+    snprintf(probe, sizeof probe, "%s/.dlp-write-check-XXXXXX", folder);
+    int fd = mkstemp(probe);
+    if (fd < 0) return dlp_fail(DLP_ERR_IO, "%s: cannot write in %s: %s", path, folder, strerror(errno));
+    close(fd);
+    unlink(probe);
+    return DLP_OK;
 }
 
 int cli_usage_error(const char *command, const char *fmt, ...)

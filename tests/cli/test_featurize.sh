@@ -108,6 +108,15 @@ check "[ $rc -eq 1 ] && grep -q NoSuchNet '$tmp/err.txt'"
 check "[ $rc -eq 3 ]" || cat "$tmp/err.txt" >&2
 "$dlp" featurize --images "$tmp/nowhere" -o "$tmp/x.npy" > "$tmp/err.txt" 2>&1; rc=$?
 check "[ $rc -eq 2 ] && grep -q nowhere '$tmp/err.txt'"
+# An output that cannot be written is refused before any image is decoded (exit 2, naming the folder).
+"$dlp" featurize --model InceptionV3 --weights "$model" --images "$tmp/images" -o "$tmp/no/such/x.npy" > "$tmp/err.txt" 2>&1
+rc=$?
+check "[ $rc -eq 2 ] && grep -q 'cannot write in .*no/such' '$tmp/err.txt' && ! grep -q 'rows x' '$tmp/err.txt'" ||
+  cat "$tmp/err.txt" >&2
+mkdir -p "$tmp/folder.npy"
+"$dlp" featurize --model InceptionV3 --weights "$model" --images "$tmp/images" -o "$tmp/folder.npy" > "$tmp/err.txt" 2>&1
+rc=$?
+check "[ $rc -eq 2 ] && grep -q 'is a folder' '$tmp/err.txt'" || cat "$tmp/err.txt" >&2
 # An empty folder is 0 rows and exit 0 (new files may simply not be there yet), with a warning naming it.
 mkdir -p "$tmp/empty"
 "$dlp" featurize --model InceptionV3 --weights "$model" --images "$tmp/empty" -o "$tmp/empty.npy" > "$tmp/err.txt" 2>&1
