@@ -74,17 +74,7 @@ static double element(const void *data, size_t i, cudaDataType type)
 {
     if (type == CUDA_R_32F) return ((const float *)data)[i];
     uint16_t bits = ((const uint16_t *)data)[i];
-    if (type == CUDA_R_16BF) {
-        uint32_t word = (uint32_t)bits << 16;
-        float value;
-        memcpy(&value, &word, sizeof value);
-        return value;
-    }
-    int exponent = (bits >> 10) & 31, mantissa = bits & 1023;
-    double magnitude = exponent == 0    ? ldexp(mantissa, -24)
-                       : exponent == 31 ? (mantissa ? NAN : INFINITY)
-                                        : ldexp(1024 + mantissa, exponent - 25);
-    return (bits & 0x8000) ? -magnitude : magnitude;
+    return type == CUDA_R_16BF ? device_bfloat16_to_float(bits) : device_half_to_float(bits);
 }
 
 /* Random values in [-1, 1] stored in the format's type. */

@@ -2,6 +2,7 @@
 #include "graph/device_layout.h"
 
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 #include "core/status.h"
@@ -126,6 +127,24 @@ void device_float_to_half(const float *in, uint16_t *out, size_t count)
 void device_float_to_bfloat16(const float *in, uint16_t *out, size_t count)
 {
     for (size_t i = 0; i < count; i++) out[i] = bfloat16_bits(in[i]);
+}
+
+float device_half_to_float(uint16_t bits)
+{
+    int exponent = (bits >> 10) & 31, mantissa = bits & 1023;
+    float value;
+    if (exponent == 0) value = ldexpf((float)mantissa, -24); /* subnormal: multiples of 2^-24 */
+    else if (exponent == 31) value = mantissa ? NAN : INFINITY;
+    else value = ldexpf((float)(mantissa | 1024), exponent - 25);
+    return (bits & 0x8000u) ? -value : value;
+}
+
+float device_bfloat16_to_float(uint16_t bits)
+{
+    uint32_t x = (uint32_t)bits << 16; /* bf16 is a float's upper half */
+    float value;
+    memcpy(&value, &x, sizeof value);
+    return value;
 }
 
 device_conv_key device_conv_key_make(int batch, dlp_shape input, int out_channels, int kernel_h, int kernel_w,

@@ -62,6 +62,10 @@ void device_padding_split(int input, int kernel, int stride, dlp_padding padding
  * weights of fp16/bf16 plans, converted once at upload. */
 void device_float_to_half(const float *in, uint16_t *out, size_t count);
 void device_float_to_bfloat16(const float *in, uint16_t *out, size_t count);
+/* The float of an fp16 / bf16 bit pattern: exact (every half value is a float;
+ * infinities and NaN keep their sign). */
+float device_half_to_float(uint16_t bits);
+float device_bfloat16_to_float(uint16_t bits);
 
 /* ResNet's block ending as one fused convolution: step s is a conv with a
  * bias and no activation whose output only feeds step s+1, an add of two

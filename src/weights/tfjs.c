@@ -15,6 +15,7 @@
 
 #include "core/status.h"
 #include "dlp/graph.h"
+#include "graph/device_layout.h"
 
 enum { MAX_MODEL_JSON_BYTES = 64 << 20 };
 
@@ -44,16 +45,6 @@ static dlp_status read_file(const char *path, size_t limit, unsigned char **data
     *data = buffer;
     *size = (size_t)length;
     return DLP_OK;
-}
-
-static float half_to_float(uint16_t h)
-{
-    int sign = h >> 15, exponent = (h >> 10) & 31, mantissa = h & 1023;
-    float value;
-    if (exponent == 0) value = ldexpf((float)mantissa, -24);
-    else if (exponent == 31) value = mantissa ? NAN : INFINITY;
-    else value = ldexpf((float)(mantissa | 1024), exponent - 25);
-    return sign ? -value : value;
 }
 
 typedef enum storage { STORE_F32, STORE_I32, STORE_U8, STORE_U16, STORE_F16 } storage;
@@ -138,7 +129,7 @@ static dlp_status decode_weight(const weight_spec *spec, const unsigned char *by
             out[i] = (float)(bytes[i] * spec->scale + spec->min);
         } else {
             uint16_t q = (uint16_t)(bytes[2 * i] | (bytes[2 * i + 1] << 8));
-            out[i] = spec->store == STORE_U16 ? (float)(q * spec->scale + spec->min) : half_to_float(q);
+            out[i] = spec->store == STORE_U16 ? (float)(q * spec->scale + spec->min) : device_half_to_float(q);
         }
     }
     return DLP_OK;

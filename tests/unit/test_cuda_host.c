@@ -5,10 +5,13 @@
  * before = total/2), float -> fp16 / bf16 weight conversion bit for bit
  * against NumPy's float16 and ml_dtypes' bfloat16 (tests/oracle/half_oracle.py:
  * 3032 values, edges and random patterns; NaN only checked to stay NaN, its
- * payload is free), the convolution algorithm cache (keys by storage type and
+ * payload is free), fp16 / bf16 decoding (all 65,536 patterns of each back
+ * through those encoders, and values IEEE 754 fixes), the convolution algorithm cache (keys by storage type and
  * search mode too), the --precision names, the residual-fusion pattern
  * (conv -> add -> relu) on CPU plans of small graphs, and that creating the backend
  * without a usable GPU fails cleanly with DLP_ERR_DEVICE. */
+#include <math.h>
+
 #include "check.h"
 #include "dlp/device.h"
 #include "dlp/dlp.h"
@@ -83,6 +86,29 @@ static void check_conversions(const char *fixtures)
            wrong_bf16);
     CHECK(wrong_half == 0 && wrong_bf16 == 0);
     free(values), free(want_half), free(want_bf16), free(half), free(bf16);
+}
+
+/* The decoders against the encoders: every one of the 65,536 fp16 and bf16
+ * patterns decodes to a float that encodes back to the same pattern (NaN to a
+ * NaN), and a few values IEEE 754 fixes exactly. */
+static void check_decoding(void)
+{
+    int wrong = 0;
+    for (uint32_t bits = 0; bits < 65536; bits++) {
+        float h = device_half_to_float((uint16_t)bits), b = device_bfloat16_to_float((uint16_t)bits);
+        uint16_t h_back, b_back;
+        device_float_to_half(&h, &h_back, 1);
+        device_float_to_bfloat16(&b, &b_back, 1);
+        bool h_ok = half_is_nan((uint16_t)bits) ? half_is_nan(h_back) && isnan(h) : h_back == bits;
+        bool b_ok = bfloat16_is_nan((uint16_t)bits) ? bfloat16_is_nan(b_back) && isnan(b) : b_back == bits;
+        if ((!h_ok || !b_ok) && wrong++ < 5)
+            fprintf(stderr, "0x%04x: fp16 %.9g -> 0x%04x, bf16 %.9g -> 0x%04x\n", bits, h, h_back, b, b_back);
+    }
+    CHECK(wrong == 0);
+    CHECK(device_half_to_float(0x3c00) == 1.0f && device_half_to_float(0x0001) == ldexpf(1.0f, -24));
+    CHECK(device_half_to_float(0x7bff) == 65504.0f && device_half_to_float(0xfc00) == -INFINITY);
+    CHECK(device_half_to_float(0x8000) == 0.0f && signbit(device_half_to_float(0x8000)));
+    CHECK(device_bfloat16_to_float(0x3f80) == 1.0f && device_bfloat16_to_float(0xc040) == -3.0f);
 }
 
 static void check_precision_names(void)
@@ -268,6 +294,7 @@ int main(void)
 
     check_cache();
     check_conversions(check_env("DLP_FIXTURES"));
+    check_decoding();
     check_precision_names();
     check_residual_match();
 
