@@ -74,8 +74,8 @@ float device_bfloat16_to_float(uint16_t bits);
  * relu(conv + bias + shortcut) (cuDNN's fused call with z = the shortcut).
  * *direct: it may write straight into step s+2's output, which overlaps
  * neither the conv's input nor (except exactly) the shortcut in the arena
- * (the CUDA backend fuses only then). Returns the shortcut's and the relu
- * output's value ids. */
+ * (the CUDA and CPU backends fuse only then). Returns the shortcut's and
+ * the relu output's value ids. */
 bool device_residual_match(const dlp_plan *plan, int s, int *shortcut_value, int *output_value, bool *direct);
 
 /* One convolution shape as the algorithm choice depends on it. Built only by

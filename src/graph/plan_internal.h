@@ -76,6 +76,9 @@ struct dlp_plan {
     /* Convolutions whose fused conv+bias+activation call the backend
      * refused (cuDNN), run unfused since. 0 on the CPU backend. */
     int fusions_refused;
+    /* ResNet block endings (conv -> add -> relu, device_residual_match) the
+     * backend runs as one conv adding the shortcut, at prepare. */
+    int residuals_fused;
     /* With CUDA graphs: runs replayed from a captured graph, captures
      * abandoned (that batch size then runs step by step) and why the last
      * one was. 0 and "" on the CPU backend or without graphs. */

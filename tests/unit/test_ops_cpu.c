@@ -1,7 +1,10 @@
 /* CPU ops: each fast op (im2col + sgemm, OpenMP loops) against its naive
  * reference on random inputs: odd sizes, stride 1 and 2, same and valid,
  * batch 1 and 3, shapes that make cpu_conv2d cut rows and channels into
- * several tiles; relative L2 <= 1e-5. Plus TF 'same' geometry facts. */
+ * several tiles; relative L2 <= 1e-5. A conv with a shortcut fused in
+ * (ResNet's conv -> add -> relu) gives, bit for bit, the conv, cpu_add and
+ * cpu_activation run one after another, with the shortcut apart from the
+ * output and as the output itself. Plus TF 'same' geometry facts. */
 #include "backend/cpu/ops.h"
 #include "check.h"
 #include "dlp/dlp.h"
@@ -37,8 +40,8 @@ static void test_conv(int n, dlp_shape is, int kh, int kw, int stride, dlp_paddi
         cpu_depthwise_conv2d(&p, in, n, is, kernel, b, fast, os, 2);
         cpu_depthwise_conv2d_naive(&p, in, n, is, kernel, b, slow, os);
     } else {
-        float *workspace = calloc(cpu_conv2d_workspace_floats(&p, is, os, 2) + 1, sizeof(float));
-        cpu_conv2d(&p, in, n, is, kernel, b, fast, os, 0, workspace, 2);
+        float *workspace = calloc(cpu_conv2d_workspace_floats(&p, is, false, 2) + 1, sizeof(float));
+        cpu_conv2d(&p, in, n, is, kernel, b, NULL, fast, os, 0, workspace, 2);
         cpu_conv2d_naive(&p, in, n, is, kernel, b, slow, os);
         free(workspace);
     }
@@ -48,6 +51,34 @@ static void test_conv(int n, dlp_shape is, int kh, int kw, int stride, dlp_paddi
                 is.h, is.w, is.c, kh, kw, stride, padding == DLP_PAD_SAME ? "same" : "valid", cout, error);
     CHECK(error <= 1e-5);
     free(in), free(kernel), free(b), free(fast), free(slow);
+}
+
+/* Stride 1, 'same', linear with or without bias, as ResNet's last conv of a block. */
+static void test_conv_shortcut(int n, dlp_shape is, int k, int cout, bool bias)
+{
+    dlp_conv2d_params p = {k, k, 1, 1, DLP_PAD_SAME, cout, bias, DLP_ACT_LINEAR};
+    dlp_shape os = {is.h, is.w, cout};
+    size_t out_count = (size_t)n * dlp_shape_elements(os);
+    float *in = random_floats((size_t)n * dlp_shape_elements(is)), *kernel = random_floats((size_t)k * k * is.c * cout);
+    float *b = bias ? random_floats((size_t)cout) : NULL, *shortcut = random_floats(out_count);
+    float *want = calloc(out_count, sizeof(float)), *apart = calloc(out_count, sizeof(float));
+    float *in_place = malloc(out_count * sizeof(float));
+    float *workspace = calloc(cpu_conv2d_workspace_floats(&p, is, true, 2) + 1, sizeof(float));
+    float *conv = calloc(out_count, sizeof(float));
+    cpu_conv2d(&p, in, n, is, kernel, b, NULL, conv, os, 0, workspace, 2);
+    cpu_add((const float *[]){conv, shortcut}, 2, out_count, want, 2);
+    cpu_activation(DLP_ACT_RELU, want, out_count / (size_t)cout, cout, 2);
+    cpu_conv2d(&p, in, n, is, kernel, b, shortcut, apart, os, 0, workspace, 2);
+    memcpy(in_place, shortcut, out_count * sizeof(float));
+    cpu_conv2d(&p, in, n, is, kernel, b, in_place, in_place, os, 0, workspace, 2);
+    bool same_apart = !memcmp(apart, want, out_count * sizeof(float));
+    bool same_in_place = !memcmp(in_place, want, out_count * sizeof(float));
+    if (!same_apart || !same_in_place)
+        fprintf(stderr, "conv+shortcut n=%d in %dx%dx%d k %d cout %d: apart %s, in place %s\n", n, is.h, is.w, is.c, k,
+                cout, same_apart ? "same" : "differs", same_in_place ? "same" : "differs");
+    CHECK(same_apart && same_in_place);
+    free(in), free(kernel), free(b), free(shortcut), free(want), free(apart), free(in_place), free(workspace);
+    free(conv);
 }
 
 static void test_pool(dlp_op op, int n, dlp_shape is, int k, int stride, dlp_padding padding)
@@ -91,6 +122,12 @@ int main(void)
                 test_conv(n, (dlp_shape){37, 29, 8}, 1, 1, stride, padding, 24, true, DLP_ACT_TANH, false);
                 test_conv(n, (dlp_shape){5, 4, 12}, 3, 3, stride, padding, 37, true, DLP_ACT_RELU6, false);
                 test_conv(n, (dlp_shape){3, 3, 20}, 1, 1, stride, padding, 50, true, DLP_ACT_SOFTMAX, false);
+                if (stride == 1 && pad == 1) {
+                    test_conv_shortcut(n, (dlp_shape){23, 21, 16}, 3, 40, true);  /* row tiles */
+                    test_conv_shortcut(n, (dlp_shape){37, 29, 8}, 1, 24, true);   /* 1x1: no im2col scratch */
+                    test_conv_shortcut(n, (dlp_shape){5, 4, 12}, 3, 37, false);   /* channels split */
+                    test_conv_shortcut(n, (dlp_shape){3, 3, 20}, 1, 50, true);    /* channels split, 1x1 */
+                }
                 for (int k = 2; k <= 3; k++) {
                     test_pool(DLP_OP_MAX_POOL, n, (dlp_shape){7, 8, 3}, k, stride, padding);
                     test_pool(DLP_OP_AVG_POOL, n, (dlp_shape){7, 8, 3}, k, stride, padding);

@@ -18,8 +18,10 @@ static int is_pointwise(const dlp_conv2d_params *p)
 /* Each thread's im2col tile is at most this many floats (1 MiB, half of one
  * core's L2 on the Xeons this runs on), so the GEMM reads it from cache; but
  * at least this many rows: every task's sgemm packs the whole kernel again,
- * which costs as much as the product itself when a tile has few rows. */
-enum { CONV_TILE_FLOATS = 1 << 18, CONV_MIN_TILE_ROWS = 128, CONV_TASKS_PER_THREAD = 4 };
+ * which costs as much as the product itself when a tile has few rows (on
+ * this host one core's sgemm on ResNet50's and InceptionV3's kernel shapes
+ * ran 8-11% faster at 256 rows than at 128, and gained little past 256). */
+enum { CONV_TILE_FLOATS = 1 << 18, CONV_MIN_TILE_ROWS = 256, CONV_TASKS_PER_THREAD = 4 };
 
 /* How a convolution's [rows, cout] output is cut into tasks: tiles of output
  * rows (pixels of the whole batch), and, when there are fewer row tiles than
@@ -48,24 +50,36 @@ static conv_tiling plan_tiling(size_t rows, int k, int cout, int threads)
         int chunk = (cout + threads - 1) / threads;
         t.col_tile = (chunk + 15) / 16 * 16;
         t.col_tiles = (cout + t.col_tile - 1) / t.col_tile;
-    } else {
-        /* A few tasks per thread, taken dynamically, even out a thread that
-         * the OS preempts (the machine may be shared). */
-        size_t balanced = ceil_div(rows, (size_t)threads * CONV_TASKS_PER_THREAD);
-        if (balanced < CONV_MIN_TILE_ROWS) balanced = CONV_MIN_TILE_ROWS;
-        if ((size_t)t.row_tile > balanced) t.row_tile = (int)balanced;
+        if ((size_t)t.row_tile > rows) t.row_tile = rows > 0 ? (int)rows : 1;
+        t.row_tiles = (int)ceil_div(rows, (size_t)t.row_tile);
+        return t;
     }
-    if ((size_t)t.row_tile > rows) t.row_tile = rows > 0 ? (int)rows : 1;
+    /* A few tasks per thread, taken dynamically, even out a thread that the
+     * OS preempts (the machine may be shared), where the rows allow tiles of
+     * the least size; and as many for every thread, of equal rows: 784 rows
+     * (ResNet50's last stage at batch 16) on 2 threads are 4 tiles of 196,
+     * not 256, 256, 256 and 16 (one thread idle for a third of the time). */
+    size_t tiles = ceil_div(rows, (size_t)t.row_tile);
+    size_t wanted = (size_t)threads * CONV_TASKS_PER_THREAD, fit = rows / CONV_MIN_TILE_ROWS;
+    if (tiles < wanted) tiles = fit > wanted ? wanted : fit > tiles ? fit : tiles;
+    tiles = ceil_div(tiles > 0 ? tiles : 1, (size_t)threads) * (size_t)threads;
+    t.row_tile = rows > 0 ? (int)ceil_div(rows, tiles) : 1;
     t.row_tiles = (int)ceil_div(rows, (size_t)t.row_tile);
     return t;
 }
 
-size_t cpu_conv2d_workspace_floats(const dlp_conv2d_params *p, dlp_shape in, dlp_shape out, int threads)
+/* One thread's scratch: its im2col tile (not for a 1x1 stride-1 conv), then,
+ * with a shortcut, room for the shortcut's tile (conv_task). */
+static size_t thread_scratch_floats(const dlp_conv2d_params *p, int in_channels, bool shortcut)
 {
-    if (is_pointwise(p)) return 0;
-    int k = p->kernel_h * p->kernel_w * in.c;
-    (void)out;
-    return (size_t)(threads > 0 ? threads : 1) * (size_t)tile_rows_limit(k) * (size_t)k;
+    int k = p->kernel_h * p->kernel_w * in_channels;
+    size_t rows = (size_t)tile_rows_limit(k);
+    return (is_pointwise(p) ? 0 : rows * (size_t)k) + (shortcut ? rows * (size_t)p->filters : 0);
+}
+
+size_t cpu_conv2d_workspace_floats(const dlp_conv2d_params *p, dlp_shape in, bool shortcut, int threads)
+{
+    return (size_t)(threads > 0 ? threads : 1) * thread_scratch_floats(p, in.c, shortcut);
 }
 
 static void apply_bias_activation(float *out, size_t rows, int channels, const float *bias, dlp_activation act,
@@ -81,16 +95,23 @@ static void apply_bias_activation(float *out, size_t rows, int channels, const f
     if (act != DLP_ACT_LINEAR) cpu_activation(act, out, rows, channels, threads);
 }
 
-/* Bias and an element-wise activation on a tile while it is still in cache;
- * the same formulas as cpu_activation. Softmax needs whole rows, and the
- * activations added for users' models (ops_extra.c) are not repeated here:
- * the caller applies those to the whole output afterwards. */
-static void tile_epilogue(float *out, int rows, int cols, int ldc, const float *bias, dlp_activation act)
+/* Bias, a shortcut (ld_shortcut floats per row) and an element-wise
+ * activation on a tile while it is still in cache: the same roundings, in
+ * the same order, as the bias here, cpu_add and cpu_activation one after
+ * another. Softmax needs whole rows, and the activations added for users'
+ * models (ops_extra.c) are not repeated here: the caller applies those to
+ * the whole output afterwards. */
+static void tile_epilogue(float *out, int rows, int cols, int ldc, const float *bias, const float *shortcut,
+                          int ld_shortcut, dlp_activation act)
 {
     for (int r = 0; r < rows; r++) {
         float *row = out + (size_t)r * ldc;
         if (bias)
             for (int c = 0; c < cols; c++) row[c] += bias[c];
+        if (shortcut) {
+            const float *add = shortcut + (size_t)r * ld_shortcut;
+            for (int c = 0; c < cols; c++) row[c] += add[c];
+        }
         switch (act) {
         case DLP_ACT_RELU:
             for (int c = 0; c < cols; c++) row[c] = row[c] > 0.0f ? row[c] : 0.0f;
@@ -129,36 +150,55 @@ static void im2col_rows(const dlp_conv2d_params *p, const float *in, dlp_shape i
         int oy = (int)(r / os.w % os.h), ox = (int)(r % os.w);
         const float *image = in + b * is.h * is.w * is.c;
         float *dst = col + (size_t)i * k;
-        for (int ky = 0; ky < p->kernel_h; ky++) {
+        /* A kernel row's pixels are side by side in NHWC: one copy of the
+         * part inside the image (kernel_w pixels of channels each at most),
+         * zeros either side. */
+        int ix0 = ox * p->stride_w - pad_left;
+        int kx_begin = ix0 < 0 ? -ix0 : 0;
+        int kx_end = is.w - ix0 < p->kernel_w ? is.w - ix0 : p->kernel_w;
+        for (int ky = 0; ky < p->kernel_h; ky++, dst += (size_t)p->kernel_w * is.c) {
             int iy = oy * p->stride_h + ky - pad_top;
-            for (int kx = 0; kx < p->kernel_w; kx++, dst += is.c) {
-                int ix = ox * p->stride_w + kx - pad_left;
-                if (iy < 0 || iy >= is.h || ix < 0 || ix >= is.w)
-                    memset(dst, 0, channel_bytes);
-                else
-                    memcpy(dst, image + ((size_t)iy * is.w + ix) * is.c, channel_bytes);
+            if (iy < 0 || iy >= is.h || kx_begin >= kx_end) {
+                memset(dst, 0, p->kernel_w * channel_bytes);
+                continue;
             }
+            if (kx_begin > 0) memset(dst, 0, kx_begin * channel_bytes);
+            memcpy(dst + (size_t)kx_begin * is.c, image + ((size_t)iy * is.w + ix0 + kx_begin) * is.c,
+                   (kx_end - kx_begin) * channel_bytes);
+            if (kx_end < p->kernel_w) memset(dst + (size_t)kx_end * is.c, 0, (p->kernel_w - kx_end) * channel_bytes);
         }
     }
 }
 
-/* One thread's task: output rows [row0, row0 + count), channels [col0, col0 + cols). */
+/* One thread's task: output rows [row0, row0 + count), channels [col0,
+ * col0 + cols). scratch: the thread's thread_scratch_floats. A shortcut the
+ * GEMM would overwrite (the output itself) is kept in scratch first. */
 static void conv_task(const dlp_conv2d_params *p, const float *in, dlp_shape is, dlp_shape os, const float *kernel,
-                      const float *bias, float *out, int ldc, size_t row0, int count, int col0, int cols, float *col)
+                      const float *bias, const float *shortcut, float *out, int ldc, size_t row0, int count, int col0,
+                      int cols, float *scratch)
 {
     int cout = p->filters;
     int k = p->kernel_h * p->kernel_w * is.c;
+    float *c = out + row0 * (size_t)ldc + col0;
+    const float *add = shortcut ? shortcut + row0 * (size_t)ldc + col0 : NULL;
+    int ld_add = ldc;
+    if (add == c) {
+        float *kept = scratch + (is_pointwise(p) ? 0 : (size_t)tile_rows_limit(k) * k);
+        for (int r = 0; r < count; r++)
+            memcpy(kept + (size_t)r * cols, c + (size_t)r * ldc, (size_t)cols * sizeof(float));
+        add = kept, ld_add = cols;
+    }
     const float *a = in + row0 * (size_t)is.c;
     if (!is_pointwise(p)) {
         int pad_top = dlp_conv_pad_before(is.h, p->kernel_h, p->stride_h, p->padding);
         int pad_left = dlp_conv_pad_before(is.w, p->kernel_w, p->stride_w, p->padding);
-        im2col_rows(p, in, is, os, row0, count, pad_top, pad_left, col);
-        a = col;
+        im2col_rows(p, in, is, os, row0, count, pad_top, pad_left, scratch);
+        a = scratch;
     }
-    float *c = out + row0 * (size_t)ldc + col0;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, count, cols, k, 1.0f, a, k, kernel + col0, cout, 0.0f, c,
                 ldc);
-    tile_epilogue(c, count, cols, ldc, bias ? bias + col0 : NULL, p->activation);
+    tile_epilogue(c, count, cols, ldc, bias ? bias + col0 : NULL, add, ld_add,
+                  shortcut ? DLP_ACT_RELU : p->activation);
 }
 
 /* Tiles run in parallel under OpenMP, each with a single-threaded sgemm: one
@@ -166,7 +206,8 @@ static void conv_task(const dlp_conv2d_params *p, const float *in, dlp_shape is,
  * and each im2col tile is consumed from cache. A 1x1 stride-1 convolution is
  * a GEMM on the NHWC input itself (no copy). */
 void cpu_conv2d(const dlp_conv2d_params *p, const float *in, int n, dlp_shape is, const float *kernel,
-                const float *bias, float *out, dlp_shape os, size_t out_stride, float *workspace, int threads)
+                const float *bias, const float *shortcut, float *out, dlp_shape os, size_t out_stride,
+                float *workspace, int threads)
 {
     int cout = p->filters;
     int ldc = out_stride ? (int)out_stride : cout;
@@ -178,18 +219,19 @@ void cpu_conv2d(const dlp_conv2d_params *p, const float *in, int n, dlp_shape is
     openblas_set_num_threads(1);
 #pragma omp parallel num_threads(threads)
     {
-        float *col = workspace ? workspace + (size_t)omp_get_thread_num() * tile_rows_limit(k) * k : NULL;
+        float *scratch = workspace ? workspace + (size_t)omp_get_thread_num() * thread_scratch_floats(p, is.c, shortcut)
+                                   : NULL;
 #pragma omp for schedule(dynamic, 1)
         for (int task = 0; task < tasks; task++) {
             size_t row0 = (size_t)(task / t.col_tiles) * t.row_tile;
             int col0 = task % t.col_tiles * t.col_tile;
             int count = (int)(t.rows - row0 < (size_t)t.row_tile ? t.rows - row0 : (size_t)t.row_tile);
             int cols = cout - col0 < t.col_tile ? cout - col0 : t.col_tile;
-            conv_task(p, in, is, os, kernel, bias, out, ldc, row0, count, col0, cols, col);
+            conv_task(p, in, is, os, kernel, bias, shortcut, out, ldc, row0, count, col0, cols, scratch);
         }
     }
     openblas_set_num_threads(blas_threads);
-    if (activation_after_tiles(p->activation)) cpu_activation(p->activation, out, t.rows, cout, threads);
+    if (!shortcut && activation_after_tiles(p->activation)) cpu_activation(p->activation, out, t.rows, cout, threads);
 }
 
 bool cpu_conv2d_writes_strided(const dlp_conv2d_params *p) { return !activation_after_tiles(p->activation); }

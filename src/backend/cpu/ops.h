@@ -9,13 +9,19 @@
 #include "dlp/graph.h"
 
 /* Floats of scratch one cpu_conv2d call with `threads` threads needs (one
- * im2col tile per thread, at most about 1 MiB each; 0 for a 1x1 stride-1 conv). */
-size_t cpu_conv2d_workspace_floats(const dlp_conv2d_params *p, dlp_shape in, dlp_shape out, int threads);
+ * im2col tile per thread, at most about 1 MiB each, none for a 1x1 stride-1
+ * conv; with a shortcut, as many output rows of the shortcut besides). */
+size_t cpu_conv2d_workspace_floats(const dlp_conv2d_params *p, dlp_shape in, bool shortcut, int threads);
 /* kernel: HWIO [kh,kw,cin,cout] as Keras stores it (= the GEMM's [K, cout]); bias may be NULL.
  * out_stride: floats from one output pixel to the next (0: cout, packed);
- * wider only where cpu_conv2d_writes_strided(p). */
+ * wider only where cpu_conv2d_writes_strided(p).
+ * shortcut (NULL: none): ResNet's block ending fused in, out = relu(conv(x)
+ * + bias + shortcut) with p's own activation linear; the shortcut is laid
+ * out as out and may be out itself. The same floats as the conv, cpu_add
+ * and cpu_activation run one after another. */
 void cpu_conv2d(const dlp_conv2d_params *p, const float *in, int n, dlp_shape in_shape, const float *kernel,
-                const float *bias, float *out, dlp_shape out_shape, size_t out_stride, float *workspace, int threads);
+                const float *bias, const float *shortcut, float *out, dlp_shape out_shape, size_t out_stride,
+                float *workspace, int threads);
 /* Whether cpu_conv2d takes an out_stride wider than cout with p's
  * activation (all but those applied to the whole output afterwards). */
 bool cpu_conv2d_writes_strided(const dlp_conv2d_params *p);

@@ -601,6 +601,7 @@ static dlp_status find_residuals(dlp_plan *plan, cuda_plan_state *state)
         cs->residual = cs->planned_residual = true;
         cs->shortcut_value = shortcut, cs->residual_output = output, cs->absorbed = s + 1;
         state->steps[s + 1].skip = state->steps[s + 2].skip = true;
+        plan->residuals_fused++;
     }
     return DLP_OK;
 }
