@@ -1,10 +1,12 @@
 /* CPU ops: each fast op (im2col + sgemm, OpenMP loops) against its naive
  * reference on random inputs: odd sizes, stride 1 and 2, same and valid,
  * batch 1 and 3, shapes that make cpu_conv2d cut rows and channels into
- * several tiles; relative L2 <= 1e-5. A conv with a shortcut fused in
+ * several tiles, and the direct kernels for 16-64 filters (conv_direct.c,
+ * where the CPU has AVX-512); relative L2 <= 1e-5. A conv with a shortcut fused in
  * (ResNet's conv -> add -> relu) gives, bit for bit, the conv, cpu_add and
  * cpu_activation run one after another, with the shortcut apart from the
  * output and as the output itself. Plus TF 'same' geometry facts. */
+#include "backend/cpu/conv_direct.h"
 #include "backend/cpu/ops.h"
 #include "check.h"
 #include "dlp/dlp.h"
@@ -26,6 +28,8 @@ static float *random_floats(size_t count)
     return data;
 }
 
+static int direct_cases; /* test_conv cases cpu_conv2d ran on the direct kernels */
+
 static void test_conv(int n, dlp_shape is, int kh, int kw, int stride, dlp_padding padding, int cout, bool bias,
                       dlp_activation act, bool depthwise)
 {
@@ -40,6 +44,7 @@ static void test_conv(int n, dlp_shape is, int kh, int kw, int stride, dlp_paddi
         cpu_depthwise_conv2d(&p, in, n, is, kernel, b, fast, os, 2);
         cpu_depthwise_conv2d_naive(&p, in, n, is, kernel, b, slow, os);
     } else {
+        if (cpu_conv2d_direct_fits(&p, os.w) && !(kh == 1 && kw == 1 && stride == 1)) direct_cases++;
         float *workspace = calloc(cpu_conv2d_workspace_floats(&p, is, false, 2) + 1, sizeof(float));
         cpu_conv2d(&p, in, n, is, kernel, b, NULL, fast, os, 0, workspace, 2);
         cpu_conv2d_naive(&p, in, n, is, kernel, b, slow, os);
@@ -97,6 +102,8 @@ static void test_pool(dlp_op op, int n, dlp_shape is, int k, int stride, dlp_pad
 
 int main(void)
 {
+    printf("direct kernels for 16-64 filters on this CPU: %s\n",
+           cpu_conv2d_direct_supported() ? "yes (AVX-512 F)" : "no (im2col for every conv)");
     /* TensorFlow 'same': out = ceil(in/stride); the extra pixel goes bottom/right. */
     CHECK(dlp_conv_output_size(299, 3, 2, DLP_PAD_VALID) == 149);
     CHECK(dlp_conv_output_size(8, 3, 2, DLP_PAD_SAME) == 4);
@@ -122,6 +129,19 @@ int main(void)
                 test_conv(n, (dlp_shape){37, 29, 8}, 1, 1, stride, padding, 24, true, DLP_ACT_TANH, false);
                 test_conv(n, (dlp_shape){5, 4, 12}, 3, 3, stride, padding, 37, true, DLP_ACT_RELU6, false);
                 test_conv(n, (dlp_shape){3, 3, 20}, 1, 1, stride, padding, 50, true, DLP_ACT_SOFTMAX, false);
+                /* The direct kernels (16/32/48/64 filters, rows of 48+ pixels,
+                 * on AVX-512): blocks of 16/12/8/6 interior pixels, edge
+                 * pixels, short last blocks, the RGB stem's 3 channels (the
+                 * kernel taken whole), a kernel past L1 (a row at a time),
+                 * 1x7 and 7x1, 1x1 stride 2, and narrower rows (im2col). */
+                test_conv(n, (dlp_shape){7, 101, 3}, 3, 3, stride, padding, 32, true, DLP_ACT_RELU, false);
+                test_conv(n, (dlp_shape){5, 107, 8}, 3, 3, stride, padding, 16, true, DLP_ACT_LINEAR, false);
+                test_conv(n, (dlp_shape){6, 103, 12}, 5, 5, stride, padding, 48, false, DLP_ACT_RELU, false);
+                test_conv(n, (dlp_shape){4, 99, 40}, 3, 3, stride, padding, 64, true, DLP_ACT_RELU, false);
+                test_conv(n, (dlp_shape){3, 97, 7}, 1, 7, stride, padding, 64, true, DLP_ACT_SIGMOID, false);
+                test_conv(n, (dlp_shape){9, 98, 5}, 7, 1, stride, padding, 32, true, DLP_ACT_RELU, false);
+                test_conv(n, (dlp_shape){3, 100, 20}, 1, 1, stride, padding, 64, true, DLP_ACT_RELU, false);
+                test_conv(n, (dlp_shape){6, 5, 6}, 5, 5, stride, padding, 16, true, DLP_ACT_RELU, false);
                 if (stride == 1 && pad == 1) {
                     test_conv_shortcut(n, (dlp_shape){23, 21, 16}, 3, 40, true);  /* row tiles */
                     test_conv_shortcut(n, (dlp_shape){37, 29, 8}, 1, 24, true);   /* 1x1: no im2col scratch */
@@ -218,5 +238,8 @@ int main(void)
         CHECK(mismatches == 0);
         free(in), free(out);
     }
+    printf("%d conv cases ran on the direct kernels\n", direct_cases);
+    if (cpu_conv2d_direct_fits(&(dlp_conv2d_params){3, 3, 1, 1, DLP_PAD_SAME, 32, true, DLP_ACT_RELU}, 64))
+        CHECK(direct_cases >= 40);
     return check_summary("ops_cpu");
 }

@@ -10,6 +10,8 @@
 
 #include "backend/cpu/ops.h"
 
+#include "backend/cpu/conv_direct.h"
+
 static int is_pointwise(const dlp_conv2d_params *p)
 {
     return p->kernel_h == 1 && p->kernel_w == 1 && p->stride_h == 1 && p->stride_w == 1;
@@ -39,6 +41,19 @@ static int tile_rows_limit(int k)
 }
 
 static size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
+
+/* The direct kernels (conv_direct.c) pack nothing: a task is any run of
+ * output pixels, whole channels. */
+enum { DIRECT_MIN_TILE_PIXELS = 64 };
+
+static conv_tiling plan_direct_tiling(size_t rows, int cout, int threads)
+{
+    size_t tiles = (size_t)threads * CONV_TASKS_PER_THREAD, fit = rows / DIRECT_MIN_TILE_PIXELS;
+    if (tiles > fit) tiles = fit > 0 ? fit : 1;
+    conv_tiling t = {rows, rows > 0 ? (int)ceil_div(rows, tiles) : 1, cout, 0, 1};
+    t.row_tiles = (int)ceil_div(rows, (size_t)t.row_tile);
+    return t;
+}
 
 static conv_tiling plan_tiling(size_t rows, int k, int cout, int threads)
 {
@@ -175,11 +190,16 @@ static void im2col_rows(const dlp_conv2d_params *p, const float *in, dlp_shape i
  * GEMM would overwrite (the output itself) is kept in scratch first. */
 static void conv_task(const dlp_conv2d_params *p, const float *in, dlp_shape is, dlp_shape os, const float *kernel,
                       const float *bias, const float *shortcut, float *out, int ldc, size_t row0, int count, int col0,
-                      int cols, float *scratch)
+                      int cols, float *scratch, bool direct)
 {
     int cout = p->filters;
     int k = p->kernel_h * p->kernel_w * is.c;
     float *c = out + row0 * (size_t)ldc + col0;
+    if (direct) { /* whole channels, no shortcut (cpu_conv2d) */
+        cpu_conv2d_direct_pixels(p, in, is, os, kernel, out, (size_t)ldc, row0, (size_t)count);
+        tile_epilogue(c, count, cols, ldc, bias, NULL, 0, p->activation);
+        return;
+    }
     const float *add = shortcut ? shortcut + row0 * (size_t)ldc + col0 : NULL;
     int ld_add = ldc;
     if (add == c) {
@@ -213,7 +233,11 @@ void cpu_conv2d(const dlp_conv2d_params *p, const float *in, int n, dlp_shape is
     int ldc = out_stride ? (int)out_stride : cout;
     int k = p->kernel_h * p->kernel_w * is.c;
     if (threads < 1) threads = 1;
-    conv_tiling t = plan_tiling((size_t)n * os.h * os.w, k, cout, threads);
+    /* A 1x1 stride-1 conv is a GEMM on the input itself (no im2col): the
+     * direct kernels ran it no faster here. */
+    bool direct = !shortcut && !is_pointwise(p) && cpu_conv2d_direct_fits(p, os.w);
+    conv_tiling t = direct ? plan_direct_tiling((size_t)n * os.h * os.w, cout, threads)
+                           : plan_tiling((size_t)n * os.h * os.w, k, cout, threads);
     int tasks = t.row_tiles * t.col_tiles;
     int blas_threads = openblas_get_num_threads();
     openblas_set_num_threads(1);
@@ -227,7 +251,7 @@ void cpu_conv2d(const dlp_conv2d_params *p, const float *in, int n, dlp_shape is
             int col0 = task % t.col_tiles * t.col_tile;
             int count = (int)(t.rows - row0 < (size_t)t.row_tile ? t.rows - row0 : (size_t)t.row_tile);
             int cols = cout - col0 < t.col_tile ? cout - col0 : t.col_tile;
-            conv_task(p, in, is, os, kernel, bias, shortcut, out, ldc, row0, count, col0, cols, scratch);
+            conv_task(p, in, is, os, kernel, bias, shortcut, out, ldc, row0, count, col0, cols, scratch, direct);
         }
     }
     openblas_set_num_threads(blas_threads);
