@@ -224,6 +224,10 @@ grep -h SUMMARY "$LOGS/logreg_gpu_bench.log" >> "$summary" 2> /dev/null
 # The compute ceiling: FLOPs per image (featurize_cpu --flops, the graph's multiply-adds x 2) / the measured
 # bf16 matrix rate (cublasGemmEx, fp32 accumulation): images/s no implementation can pass on this GPU.
 step gemm_rate 20 "$bin/gemm_rate_gpu" 8192 --seconds 1
+# Whether cuDNN's graph API writes a conv's output into a concatenation slice (the legacy API refuses every one
+# of InceptionV3's 44): five InceptionV3-like shapes x fp32/fp16/bf16, each engine checked (bench/cudnn_strided_probe.c).
+step strided_probe 30 "$bin/cudnn_strided_probe"
+grep -h "^strided_probe" "$LOGS/strided_probe.log" >> "$summary" 2> /dev/null
 # Each model's GFLOP per image over each measured matrix rate (bench/compute_table.py --ceilings).
 step flop_ceiling 20 bash -c 'for m in InceptionV3 Xception ResNet50 VGG16 VGG19; do "$1" --model $m --flops || exit 1
   done > "$3" && cat "$3" && python3 "$4" --ceilings "$2" "$3"' _ "$bin/featurize_cpu" "$LOGS/gemm_rate.log" \

@@ -12,7 +12,7 @@ bins="$bins $build/tests/gpu_test_keras_model_cuda"
 bins="$bins $build/bench/logreg/bench_logreg"
 bins="$bins $build/tests/gpu_test_predictor_cuda"
 bins="$bins $build/tests/gpu_test_zoo_half_cuda"
-bins="$bins $build/bench/gemm_rate_gpu $build/bench/featurize_cpu"
+bins="$bins $build/bench/gemm_rate_gpu $build/bench/featurize_cpu $build/bench/cudnn_strided_probe"
 bins="$bins $build/bench/stream_rate $build/bench/pinned_rate"
 cp $bins "$run/bin/"
 libs=$(mktemp -d)
