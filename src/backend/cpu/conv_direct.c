@@ -11,6 +11,7 @@
 
 #include "core/env.h"
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -49,9 +50,14 @@ enum { DIRECT_MIN_OUTPUT_WIDTH = 48 };
 
 bool cpu_conv2d_direct_fits(const dlp_conv2d_params *p, int out_w)
 {
-    static int supported = -1; /* a benign race: every thread stores the same answer */
-    if (supported < 0) supported = cpu_conv2d_direct_supported() && dlp_env_switch("DLP_CPU_DIRECT_CONV", true);
-    return supported && p->filters % 16 == 0 && p->filters <= 64 && out_w >= DIRECT_MIN_OUTPUT_WIDTH;
+    /* Decided once per process; threads racing here all store the same answer. */
+    static atomic_int supported = -1;
+    int known = atomic_load_explicit(&supported, memory_order_relaxed);
+    if (known < 0) {
+        known = cpu_conv2d_direct_supported() && dlp_env_switch("DLP_CPU_DIRECT_CONV", true);
+        atomic_store_explicit(&supported, known, memory_order_relaxed);
+    }
+    return known && p->filters % 16 == 0 && p->filters <= 64 && out_w >= DIRECT_MIN_OUTPUT_WIDTH;
 }
 
 #if DIRECT_AVX512
