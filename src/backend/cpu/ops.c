@@ -12,6 +12,20 @@
 
 #include "backend/cpu/conv_direct.h"
 
+/* The element-wise loops (epilogues, poolings, depthwise convolution, adds)
+ * compiled three times, for AVX-512, AVX2 and the baseline, the fastest the
+ * CPU runs chosen when the library loads (GCC's function multiversioning;
+ * the build itself targets baseline x86-64). Their loops run across
+ * channels, one rounding per operation as written (no contraction under
+ * -std=c11), so every version gives the same floats. Clang wants the
+ * attribute on ops.h's declarations too; a clang build (the fuzzers') keeps
+ * the baseline loops. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define CPU_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define CPU_CLONES
+#endif
+
 static int is_pointwise(const dlp_conv2d_params *p)
 {
     return p->kernel_h == 1 && p->kernel_w == 1 && p->stride_h == 1 && p->stride_w == 1;
@@ -116,6 +130,7 @@ static void apply_bias_activation(float *out, size_t rows, int channels, const f
  * another. Softmax needs whole rows, and the activations added for users'
  * models (ops_extra.c) are not repeated here: the caller applies those to
  * the whole output afterwards. */
+CPU_CLONES
 static void tile_epilogue(float *out, int rows, int cols, int ldc, const float *bias, const float *shortcut,
                           int ld_shortcut, dlp_activation act)
 {
@@ -260,6 +275,7 @@ void cpu_conv2d(const dlp_conv2d_params *p, const float *in, int n, dlp_shape is
 
 bool cpu_conv2d_writes_strided(const dlp_conv2d_params *p) { return !activation_after_tiles(p->activation); }
 
+CPU_CLONES
 void cpu_depthwise_conv2d(const dlp_conv2d_params *p, const float *in, int n, dlp_shape is, const float *kernel,
                           const float *bias, float *out, dlp_shape os, int threads)
 {
@@ -299,6 +315,7 @@ void cpu_dense(const dlp_dense_params *p, const float *in, size_t rows, int in_f
     apply_bias_activation(out, rows, p->units, bias, p->activation, 1);
 }
 
+CPU_CLONES
 void cpu_channel_affine(const float *in, size_t pixels, int channels, const float *scale, const float *shift,
                         float *out, int threads)
 {
@@ -307,6 +324,7 @@ void cpu_channel_affine(const float *in, size_t pixels, int channels, const floa
         for (int c = 0; c < channels; c++) out[r * channels + c] = in[r * channels + c] * scale[c] + shift[c];
 }
 
+CPU_CLONES
 void cpu_activation(dlp_activation activation, float *data, size_t pixels, int channels, int threads)
 {
     size_t total = pixels * (size_t)channels;
@@ -348,6 +366,7 @@ void cpu_activation(dlp_activation activation, float *data, size_t pixels, int c
     }
 }
 
+CPU_CLONES
 void cpu_pool(dlp_op op, const dlp_pool_params *p, const float *in, int n, dlp_shape is, float *out, dlp_shape os,
               size_t out_stride, int threads)
 {
@@ -384,6 +403,7 @@ void cpu_pool(dlp_op op, const dlp_pool_params *p, const float *in, int n, dlp_s
     }
 }
 
+CPU_CLONES
 void cpu_global_pool(dlp_op op, const float *in, int n, dlp_shape is, float *out)
 {
     size_t pixels = (size_t)is.h * is.w;
@@ -422,6 +442,7 @@ void cpu_concat(const float *const *inputs, const int *channels, int input_count
     }
 }
 
+CPU_CLONES
 void cpu_add(const float *const *inputs, int input_count, size_t elements, float *out, int threads)
 {
 #pragma omp parallel for num_threads(threads) schedule(static)
