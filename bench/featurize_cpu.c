@@ -4,7 +4,7 @@
  *
  *   featurize_cpu --model InceptionV3 [--batch 1,16] [--threads 2]
  *                 [--warmup 2] [--runs 5] [--weights FILE] [--flops] [--profile N]
- *                 [--profile-runs R]
+ *                 [--profile-runs R] [--dump PREFIX]
  *
  * Weights: dlp-synth-v1 (src/weights/synth.h) unless --weights names a file;
  * throughput does not depend on the values. The input is a fixed pseudo-random
@@ -15,7 +15,10 @@
  * --profile N then times one more batch step by step: "# profile" lines with
  * the time per op type and the N slowest steps (shapes, ms, GFLOP/s); with
  * --profile-runs R, R batches step by step, each step's best time (a shared
- * machine's noise mostly slows a step, seldom speeds it up).                 */
+ * machine's noise mostly slows a step, seldom speeds it up). --dump PREFIX
+ * writes the last timed batch's features (float32, batch x features) to
+ * PREFIX.<model>.b<batch>.f32, to compare the floats of two builds or of an
+ * ablation switch (cmp).                                                      */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +38,7 @@ typedef struct options {
     int flops_only;
     int profile_top;  /* --profile N */
     int profile_runs; /* --profile-runs R, at least 1 */
+    const char *dump; /* --dump PREFIX, or NULL */
 } options;
 
 static int fail(const char *what, dlp_status status)
@@ -156,6 +160,23 @@ static void profile_steps(const options *o, const dlp_model_info *info, dlp_plan
     free(times);
 }
 
+/* --dump: the plan's features for the batch it last ran. */
+static dlp_status dump_features(const options *o, const dlp_model_info *info, const dlp_plan *plan, int batch)
+{
+    size_t floats = (size_t)batch * dlp_shape_elements(dlp_plan_output_shape(plan, 0));
+    float *features = malloc(floats * sizeof(float));
+    if (!features) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "features");
+    dlp_status status = dlp_plan_read_output(plan, 0, features, floats);
+    char path[4096];
+    snprintf(path, sizeof path, "%s.%s.b%d.f32", o->dump, info->name, batch);
+    FILE *file = status ? NULL : fopen(path, "wb");
+    if (!status && (!file || fwrite(features, sizeof(float), floats, file) != floats))
+        status = dlp_fail(DLP_ERR_IO, "cannot write %s", path);
+    if (file && fclose(file) != 0 && !status) status = dlp_fail(DLP_ERR_IO, "cannot write %s", path);
+    free(features);
+    return status;
+}
+
 static int bench_batch(const options *o, const dlp_graph *graph, dlp_backend *cpu, const dlp_model_info *info,
                        int batch)
 {
@@ -186,7 +207,8 @@ static int bench_batch(const options *o, const dlp_graph *graph, dlp_backend *cp
         printf("dlp model=%s batch=%d threads=%d runs=%d median_ms=%.2f best_ms=%.2f images_per_s=%.3f\n",
                info->name, batch, o->threads, o->runs, median, times[0], batch * 1000.0 / median);
         fflush(stdout);
-        if (o->profile_top > 0) profile_steps(o, info, plan, batch);
+        if (o->dump) status = dump_features(o, info, plan, batch);
+        if (!status && o->profile_top > 0) profile_steps(o, info, plan, batch);
     }
     free(input), free(times);
     dlp_plan_destroy(plan);
@@ -196,13 +218,13 @@ static int bench_batch(const options *o, const dlp_graph *graph, dlp_backend *cp
 static int usage(void)
 {
     fprintf(stderr, "usage: featurize_cpu [--model NAME] [--batch 1,16] [--threads N] [--warmup N] [--runs N]"
-                    " [--weights FILE] [--flops] [--profile N] [--profile-runs R]\n");
+                    " [--weights FILE] [--flops] [--profile N] [--profile-runs R] [--dump PREFIX]\n");
     return 2;
 }
 
 static int parse_options(int argc, char **argv, options *o)
 {
-    *o = (options){"InceptionV3", NULL, "1,16", 2, 2, 5, 0, 0, 1};
+    *o = (options){"InceptionV3", NULL, "1,16", 2, 2, 5, 0, 0, 1, NULL};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--flops")) {
             o->flops_only = 1;
@@ -218,6 +240,7 @@ static int parse_options(int argc, char **argv, options *o)
         else if (!strcmp(argv[i - 1], "--runs")) o->runs = atoi(value);
         else if (!strcmp(argv[i - 1], "--profile")) o->profile_top = atoi(value);
         else if (!strcmp(argv[i - 1], "--profile-runs")) o->profile_runs = atoi(value);
+        else if (!strcmp(argv[i - 1], "--dump")) o->dump = value;
         else return usage();
     }
     return o->runs < 1 || o->threads < 1 || o->warmup < 0 || o->profile_runs < 1 ? usage() : 0;

@@ -19,8 +19,8 @@
  * channels, one rounding per operation as written (no contraction under
  * -std=c11), so every version gives the same floats. Clang wants the
  * attribute on ops.h's declarations too; a clang build (the fuzzers') keeps
- * the baseline loops. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+ * the baseline loops, as does -DDLP_CPU_BASELINE_ONLY (to compare). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(DLP_CPU_BASELINE_ONLY)
 #define CPU_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define CPU_CLONES
