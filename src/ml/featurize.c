@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "core/sha256.h"
@@ -48,6 +49,10 @@ struct dlp_featurizer {
     char weights_sha256[65];
     char config_key[65];      /* sha256 of model, weights digest and preprocessing */
     dlp_feature_cache *cache; /* in <cache>/features/<config_key>, or NULL */
+    /* avg or max pooling: the same configuration's flatten entries, where
+     * a run has written some; a miss in cache is pooled from one of them
+     * (lookup_cached). NULL otherwise. */
+    dlp_feature_cache *flatten_cache;
     char device[DLP_BACKEND_DESCRIPTION_CAPACITY];
     const char *precision;    /* what the network computes in: "fp32", "tf32", "fp16", "bf16" */
 };
@@ -157,22 +162,61 @@ static dlp_status plan_network(dlp_featurizer *featurizer, const dlp_tensor_list
     return DLP_OK;
 }
 
-static dlp_status open_cache(dlp_featurizer *featurizer, const dlp_featurizer_options *options)
+/* The cache's key of a configuration: model, weights, pooling, preprocessing. */
+static void config_key(const dlp_featurizer *featurizer, dlp_pooling pooling, char key[65])
 {
     char text[512];
     snprintf(text, sizeof text, "dlp-features-v1|%s|%s|%s|%d|%d|%d", featurizer->model->name,
-             featurizer->weights_sha256, dlp_pooling_name(featurizer->pooling), (int)featurizer->resize,
+             featurizer->weights_sha256, dlp_pooling_name(pooling), (int)featurizer->resize,
              (int)featurizer->normalize, featurizer->model->input_h);
     /* fp32 keys stay as they were (CPU and CUDA fp32 agree to 1e-5); the
      * other precisions differ by up to ~1e-2 and get their own entries. */
     if (strcmp(featurizer->precision, "fp32") != 0)
         snprintf(text + strlen(text), sizeof text - strlen(text), "|%s", featurizer->precision);
-    dlp_sha256_hex(text, strlen(text), featurizer->config_key);
+    dlp_sha256_hex(text, strlen(text), key);
+}
+
+static dlp_status open_cache(dlp_featurizer *featurizer, const dlp_featurizer_options *options)
+{
+    config_key(featurizer, featurizer->pooling, featurizer->config_key);
     const char *root = options->cache_dir ? options->cache_dir : dlp_feature_cache_default_dir();
     if (!root || !*root) return DLP_OK;
     char dir[4200];
     snprintf(dir, sizeof dir, "%s/features/%.16s", root, featurizer->config_key);
-    return dlp_feature_cache_open(dir, featurizer->dim, &featurizer->cache);
+    DLP_TRY(dlp_feature_cache_open(dir, featurizer->dim, &featurizer->cache));
+    /* Flatten features are the whole feature map: an avg or max row is
+     * pooled from one exactly as the network's last step would (the brief's
+     * flatten run, then an avg one, decodes and runs nothing the second time).
+     * Only a folder some run has written: a miss must not create it. */
+    if (featurizer->pooling != DLP_POOLING_AVG && featurizer->pooling != DLP_POOLING_MAX) return DLP_OK;
+    char flatten_key[65];
+    struct stat info;
+    config_key(featurizer, DLP_POOLING_FLATTEN, flatten_key);
+    snprintf(dir, sizeof dir, "%s/features/%.16s", root, flatten_key);
+    if (stat(dir, &info) != 0 || !S_ISDIR(info.st_mode)) return DLP_OK;
+    dlp_shape map = featurizer->model->feature_shape;
+    if (dlp_feature_cache_open(dir, dlp_shape_elements(map), &featurizer->flatten_cache) != DLP_OK)
+        featurizer->flatten_cache = NULL; /* only a shortcut: without it every miss is computed */
+    return DLP_OK;
+}
+
+/* A flatten row (the h x w x c feature map, NHWC) pooled to c features as
+ * cpu_global_pool does it: a double sum in pixel order, divided by the
+ * pixels; or the maximum. */
+static void pool_feature_map(dlp_pooling pooling, const float *map, dlp_shape shape, float *features)
+{
+    size_t pixels = (size_t)shape.h * shape.w;
+    for (int c = 0; c < shape.c; c++) {
+        if (pooling == DLP_POOLING_MAX) {
+            float top = map[c];
+            for (size_t q = 1; q < pixels; q++) top = map[q * shape.c + c] > top ? map[q * shape.c + c] : top;
+            features[c] = top;
+        } else {
+            double sum = 0.0;
+            for (size_t q = 0; q < pixels; q++) sum += map[q * shape.c + c];
+            features[c] = (float)(sum / (double)pixels);
+        }
+    }
 }
 
 dlp_status dlp_featurizer_create(const dlp_featurizer_options *options, dlp_featurizer **out)
@@ -231,6 +275,7 @@ void dlp_featurizer_destroy(dlp_featurizer *featurizer)
     dlp_thread_pool_destroy(featurizer->pool);
     free(featurizer->weights_path);
     dlp_feature_cache_close(featurizer->cache);
+    dlp_feature_cache_close(featurizer->flatten_cache);
     free(featurizer);
 }
 
@@ -256,7 +301,15 @@ static bool lookup_cached(void *context, const char *content_key, size_t row)
 {
     run_state *run = context;
     dlp_featurizer *featurizer = run->featurizer;
-    return dlp_feature_cache_read(featurizer->cache, content_key, run->features + (row - run->first) * featurizer->dim);
+    float *features = run->features + (row - run->first) * featurizer->dim;
+    if (dlp_feature_cache_read(featurizer->cache, content_key, features)) return true;
+    if (!featurizer->flatten_cache) return false;
+    dlp_shape shape = featurizer->model->feature_shape;
+    float *map = malloc(dlp_shape_elements(shape) * sizeof(float));
+    bool found = map && dlp_feature_cache_read(featurizer->flatten_cache, content_key, map);
+    if (found) pool_feature_map(featurizer->pooling, map, shape, features);
+    free(map);
+    return found;
 }
 
 /* dlp_batch_runner.landed: features to their rows and into the cache. */

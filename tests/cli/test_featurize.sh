@@ -4,7 +4,8 @@
 # features (expected.json) within relative L2 1e-4; bad files mixed into the
 # same folder become error rows (NaN features, manifest reasons) while the good
 # rows are unchanged; exit code 5; a second run is served from the feature
-# cache with identical bytes; JSON Lines and LibSVM outputs; usage errors;
+# cache with identical bytes; avg and max rows pooled from a flatten run's cache entries, the bytes of computing
+# them; JSON Lines and LibSVM outputs; usage errors;
 # --precision refused on the CPU unless fp32 (which gives the same bytes); --cuda-graphs and --no-cuda-graphs accepted there.
 set -u
 fails=0; checks=0
@@ -97,6 +98,18 @@ run --device cpu --cuda-graphs --no-cache -o "$tmp/graphs.npy" > "$tmp/out4.txt"
 check "cmp -s '$tmp/cpu.npy' '$tmp/graphs.npy'"
 run --device cpu --no-cuda-graphs --no-cache -o "$tmp/no_graphs.npy" > "$tmp/out4.txt" 2>&1
 check "cmp -s '$tmp/cpu.npy' '$tmp/no_graphs.npy'"
+
+# Avg and max rows pooled from flatten entries: after a flatten run fills a fresh cache, avg and max runs decode
+# nothing and give the bytes of computing them (the CPU backend pools in the same order, in double).
+DLP_CACHE_DIR="$tmp/cache2" run --device cpu --pooling flatten -o "$tmp/flat.npy" > "$tmp/out5.txt" 2>&1
+check "grep -q '3 computed, 0 from cache, 3 failed' '$tmp/out5.txt'" || cat "$tmp/out5.txt" >&2
+DLP_CACHE_DIR="$tmp/cache2" run --device cpu -o "$tmp/avg_derived.npy" > "$tmp/out5.txt" 2>&1
+check "grep -q '0 computed, 3 from cache, 3 failed' '$tmp/out5.txt'" || cat "$tmp/out5.txt" >&2
+check "cmp -s '$tmp/cpu.npy' '$tmp/avg_derived.npy'"
+DLP_CACHE_DIR="$tmp/cache2" run --device cpu --pooling max -o "$tmp/max_derived.npy" > "$tmp/out5.txt" 2>&1
+check "grep -q '0 computed, 3 from cache, 3 failed' '$tmp/out5.txt'" || cat "$tmp/out5.txt" >&2
+run --device cpu --pooling max --no-cache -o "$tmp/max.npy" > "$tmp/out5.txt" 2>&1
+check "cmp -s '$tmp/max.npy' '$tmp/max_derived.npy'"
 
 # Usage errors (exit 1) and a model refused (exit 3).
 "$dlp" featurize --images "$tmp/images" > /dev/null 2>&1; check "[ $? -eq 1 ]"
