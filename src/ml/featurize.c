@@ -10,6 +10,7 @@
  * network, each use every core in turn. */
 #include "dlp/featurize.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -208,8 +209,8 @@ static void pool_feature_map(dlp_pooling pooling, const float *map, dlp_shape sh
     size_t pixels = (size_t)shape.h * shape.w;
     for (int c = 0; c < shape.c; c++) {
         if (pooling == DLP_POOLING_MAX) {
-            float top = map[c];
-            for (size_t q = 1; q < pixels; q++) top = map[q * shape.c + c] > top ? map[q * shape.c + c] : top;
+            float top = -FLT_MAX;
+            for (size_t q = 0; q < pixels; q++) top = map[q * shape.c + c] > top ? map[q * shape.c + c] : top;
             features[c] = top;
         } else {
             double sum = 0.0;
