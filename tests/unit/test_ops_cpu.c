@@ -44,7 +44,7 @@ static void test_conv(int n, dlp_shape is, int kh, int kw, int stride, dlp_paddi
         cpu_depthwise_conv2d(&p, in, n, is, kernel, b, fast, os, 2);
         cpu_depthwise_conv2d_naive(&p, in, n, is, kernel, b, slow, os);
     } else {
-        if (cpu_conv2d_direct_fits(&p, os.w) && !(kh == 1 && kw == 1 && stride == 1)) direct_cases++;
+        if (cpu_conv2d_direct_fits(&p, os.w)) direct_cases++;
         float *workspace = calloc(cpu_conv2d_workspace_floats(&p, is, false, 2) + 1, sizeof(float));
         cpu_conv2d(&p, in, n, is, kernel, b, NULL, fast, os, 0, workspace, 2);
         cpu_conv2d_naive(&p, in, n, is, kernel, b, slow, os);
@@ -132,8 +132,10 @@ int main(void)
                 /* The direct kernels (16/32/48/64 filters, rows of 48+ pixels,
                  * on AVX-512): blocks of 16/12/8/6 interior pixels, edge
                  * pixels, short last blocks, the RGB stem's 3 channels (the
-                 * kernel taken whole), a kernel past L1 (a row at a time),
-                 * 1x7 and 7x1, 1x1 stride 2, and narrower rows (im2col). */
+                 * kernel taken whole), a kernel past L1 (a row at a time), a
+                 * kernel row past L1 (in chunks of taps), 1x7 and 7x1, 1x1
+                 * stride 2, 1x1 stride 1 (the batch one row of pixels, any
+                 * width), and narrower rows (im2col). */
                 test_conv(n, (dlp_shape){7, 101, 3}, 3, 3, stride, padding, 32, true, DLP_ACT_RELU, false);
                 test_conv(n, (dlp_shape){5, 107, 8}, 3, 3, stride, padding, 16, true, DLP_ACT_LINEAR, false);
                 test_conv(n, (dlp_shape){6, 103, 12}, 5, 5, stride, padding, 48, false, DLP_ACT_RELU, false);
@@ -141,6 +143,9 @@ int main(void)
                 test_conv(n, (dlp_shape){3, 97, 7}, 1, 7, stride, padding, 64, true, DLP_ACT_SIGMOID, false);
                 test_conv(n, (dlp_shape){9, 98, 5}, 7, 1, stride, padding, 32, true, DLP_ACT_RELU, false);
                 test_conv(n, (dlp_shape){3, 100, 20}, 1, 1, stride, padding, 64, true, DLP_ACT_RELU, false);
+                test_conv(n, (dlp_shape){3, 61, 64}, 3, 3, stride, padding, 64, true, DLP_ACT_RELU, false);
+                test_conv(n, (dlp_shape){7, 9, 200}, 1, 1, stride, padding, 64, true, DLP_ACT_RELU, false);
+                test_conv(n, (dlp_shape){5, 7, 40}, 1, 1, stride, padding, 32, false, DLP_ACT_LINEAR, false);
                 test_conv(n, (dlp_shape){6, 5, 6}, 5, 5, stride, padding, 16, true, DLP_ACT_RELU, false);
                 if (stride == 1 && pad == 1) {
                     test_conv_shortcut(n, (dlp_shape){23, 21, 16}, 3, 40, true);  /* row tiles */

@@ -57,19 +57,21 @@ bool cpu_conv2d_direct_fits(const dlp_conv2d_params *p, int out_w)
         known = cpu_conv2d_direct_supported() && dlp_env_switch("DLP_CPU_DIRECT_CONV", true);
         atomic_store_explicit(&supported, known, memory_order_relaxed);
     }
-    return known && p->filters % 16 == 0 && p->filters <= 64 && out_w >= DIRECT_MIN_OUTPUT_WIDTH;
+    /* A 1x1 stride-1 conv is one long row of pixels (cpu_conv2d_direct_pixels): no edges. */
+    bool pointwise = p->kernel_h == 1 && p->kernel_w == 1 && p->stride_h == 1 && p->stride_w == 1;
+    return known && p->filters % 16 == 0 && p->filters <= 64 && (pointwise || out_w >= DIRECT_MIN_OUTPUT_WIDTH);
 }
 
 #if DIRECT_AVX512
 
-/* Adds kernel rows [ky_begin, ky_end)'s taps to output pixels [ox, ox + P)
- * of output row oy of one image (rows outside the image add nothing; every
- * tap inside along x: the caller's interior range). J vectors of 16
- * channels per pixel stay in registers (P * J <= 24 of the 32) while the
- * taps stream past. */
+/* Adds taps [tap_begin, tap_end) of kernel rows [ky_begin, ky_end) to output
+ * pixels [ox, ox + P) of output row oy of one image (rows outside the image
+ * add nothing; every tap inside along x: the caller's interior range). A
+ * kernel row's taps are kx * in_c + ci. J vectors of 16 channels per pixel
+ * stay in registers (P * J <= 24 of the 32) while the taps stream past. */
 #define DIRECT_BLOCK(J, P)                                                                                         \
     DIRECT_TARGET static void block_##J##_##P(const direct_geometry *g, const float *image, int oy, int ky_begin, \
-                                              int ky_end, int ox, float *out)                                  \
+                                              int ky_end, int tap_begin, int tap_end, int ox, float *out)      \
     {                                                                                                          \
         __m512 acc[P][J];                                                                                      \
         _Pragma("GCC unroll 32") for (int p = 0; p < P; p++) _Pragma("GCC unroll 4") for (int j = 0; j < J; j++) \
@@ -79,8 +81,8 @@ bool cpu_conv2d_direct_fits(const dlp_conv2d_params *p, int out_w)
             int iy = oy * g->stride_h + ky - g->pad_top;                                                       \
             if (iy < 0 || iy >= g->in_h) continue;                                                             \
             const float *x = image + ((size_t)iy * g->in_w + (size_t)(ox * g->stride_w - g->pad_left)) * g->in_c; \
-            const float *w = g->kernel + (size_t)ky * g->kernel_w * g->in_c * g->out_c;                         \
-            for (int tap = 0; tap < g->kernel_w * g->in_c; tap++, w += g->out_c) {                              \
+            const float *w = g->kernel + ((size_t)ky * g->kernel_w * g->in_c + tap_begin) * g->out_c;           \
+            for (int tap = tap_begin; tap < tap_end; tap++, w += g->out_c) {                                    \
                 /* tap = kx * in_c + ci: the input floats of one kernel row are contiguous in NHWC. */        \
                 __m512 wv[J];                                                                                  \
                 _Pragma("GCC unroll 4") for (int j = 0; j < J; j++) wv[j] = _mm512_loadu_ps(w + 16 * j);       \
@@ -108,12 +110,12 @@ DIRECT_BLOCK(2, 12)
 DIRECT_BLOCK(3, 8)
 DIRECT_BLOCK(4, 6)
 
-typedef void (*block_fn)(const direct_geometry *, const float *, int, int, int, int, float *);
+typedef void (*block_fn)(const direct_geometry *, const float *, int, int, int, int, int, int, float *);
 
-/* Kernel rows [ky_begin, ky_end)'s taps added to one output pixel whose
- * taps may fall outside the image (they count as zeros). */
+/* Taps [tap_begin, tap_end) of kernel rows [ky_begin, ky_end) added to one
+ * output pixel whose taps may fall outside the image (they count as zeros). */
 DIRECT_TARGET static void edge_pixel(const direct_geometry *g, const float *image, int oy, int ky_begin, int ky_end,
-                                     int ox, float *out)
+                                     int tap_begin, int tap_end, int ox, float *out)
 {
     int vectors = g->out_c / 16;
     __m512 acc[4];
@@ -124,9 +126,12 @@ DIRECT_TARGET static void edge_pixel(const direct_geometry *g, const float *imag
         for (int kx = 0; kx < g->kernel_w; kx++) {
             int ix = ox * g->stride_w + kx - g->pad_left;
             if (ix < 0 || ix >= g->in_w) continue;
+            int ci_begin = tap_begin - kx * g->in_c, ci_end = tap_end - kx * g->in_c;
+            if (ci_begin < 0) ci_begin = 0;
+            if (ci_end > g->in_c) ci_end = g->in_c;
             const float *x = image + ((size_t)iy * g->in_w + (size_t)ix) * g->in_c;
-            const float *w = g->kernel + ((size_t)ky * g->kernel_w + (size_t)kx) * g->in_c * g->out_c;
-            for (int ci = 0; ci < g->in_c; ci++, w += g->out_c) {
+            const float *w = g->kernel + (((size_t)ky * g->kernel_w + (size_t)kx) * g->in_c + ci_begin) * g->out_c;
+            for (int ci = ci_begin; ci < ci_end; ci++, w += g->out_c) {
                 __m512 xv = _mm512_set1_ps(x[ci]);
                 for (int j = 0; j < vectors; j++) acc[j] = _mm512_fmadd_ps(xv, _mm512_loadu_ps(w + 16 * j), acc[j]);
             }
@@ -154,21 +159,27 @@ static void direct_row(const direct_geometry *g, const float *image, int oy, int
                            : 0;
     for (int ox = ox_begin; ox < ox_end; ox++) memset(out_row + (size_t)ox * g->ldc, 0, (size_t)g->out_c * sizeof(float));
     size_t kernel_floats = (size_t)g->kernel_h * g->kernel_w * g->in_c * g->out_c;
+    int row_taps = g->kernel_w * g->in_c;
     int rows_at_once = kernel_floats <= DIRECT_L1_FLOATS ? g->kernel_h : 1;
-    for (int ky = 0; ky < g->kernel_h; ky += rows_at_once) {
-        int ky_end = ky + rows_at_once;
-        int ox = ox_begin;
-        while (ox < ox_end) {
-            float *out = out_row + (size_t)ox * g->ldc;
-            if (ox >= interior_begin && ox + pixels <= interior_end && ox + pixels <= ox_end) {
-                blocks[vectors - 1](g, image, oy, ky, ky_end, ox, out);
-                ox += pixels;
-            } else {
-                edge_pixel(g, image, oy, ky, ky_end, ox, out);
-                ox++;
+    /* A kernel row past L1 by itself (a 1x1 on 192+ channels to 64) in chunks of taps. */
+    int chunk_taps = rows_at_once == 1 && (size_t)row_taps * g->out_c > DIRECT_L1_FLOATS
+                         ? DIRECT_L1_FLOATS / g->out_c
+                         : row_taps;
+    for (int ky = 0; ky < g->kernel_h; ky += rows_at_once)
+        for (int tap = 0; tap < row_taps; tap += chunk_taps) {
+            int ky_end = ky + rows_at_once, tap_end = tap + chunk_taps < row_taps ? tap + chunk_taps : row_taps;
+            int ox = ox_begin;
+            while (ox < ox_end) {
+                float *out = out_row + (size_t)ox * g->ldc;
+                if (ox >= interior_begin && ox + pixels <= interior_end && ox + pixels <= ox_end) {
+                    blocks[vectors - 1](g, image, oy, ky, ky_end, tap, tap_end, ox, out);
+                    ox += pixels;
+                } else {
+                    edge_pixel(g, image, oy, ky, ky_end, tap, tap_end, ox, out);
+                    ox++;
+                }
             }
         }
-    }
 }
 
 #endif
@@ -191,6 +202,14 @@ void cpu_conv2d_direct_pixels(const dlp_conv2d_params *p, const float *in, dlp_s
                          dlp_conv_pad_before(is.w, p->kernel_w, p->stride_w, p->padding),
                          kernel,
                          ldc};
+    if (p->kernel_h == 1 && p->kernel_w == 1 && p->stride_h == 1 && p->stride_w == 1) {
+        /* 1x1 stride 1: the pixels of the batch are one row (NHWC keeps them side by side). */
+        size_t end = pixel0 + count;
+        g.in_h = g.out_h = 1;
+        g.in_w = g.out_w = (int)end;
+        direct_row(&g, in, 0, (int)pixel0, (int)end, out);
+        return;
+    }
     size_t end = pixel0 + count, row_pixels = (size_t)os.w;
     for (size_t r = pixel0; r < end;) {
         size_t row = r / row_pixels; /* b * out_h + oy */

@@ -248,9 +248,7 @@ void cpu_conv2d(const dlp_conv2d_params *p, const float *in, int n, dlp_shape is
     int ldc = out_stride ? (int)out_stride : cout;
     int k = p->kernel_h * p->kernel_w * is.c;
     if (threads < 1) threads = 1;
-    /* A 1x1 stride-1 conv is a GEMM on the input itself (no im2col): the
-     * direct kernels ran it no faster here. */
-    bool direct = !shortcut && !is_pointwise(p) && cpu_conv2d_direct_fits(p, os.w);
+    bool direct = !shortcut && cpu_conv2d_direct_fits(p, os.w);
     conv_tiling t = direct ? plan_direct_tiling((size_t)n * os.h * os.w, cout, threads)
                            : plan_tiling((size_t)n * os.h * os.w, k, cout, threads);
     int tasks = t.row_tiles * t.col_tiles;
