@@ -10,7 +10,6 @@
  * network, each use every core in turn. */
 #include "dlp/featurize.h"
 
-#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "backend/cpu/ops.h"
 #include "core/sha256.h"
 #include "core/status.h"
 #include "core/thread_pool.h"
@@ -201,24 +201,7 @@ static dlp_status open_cache(dlp_featurizer *featurizer, const dlp_featurizer_op
     return DLP_OK;
 }
 
-/* A flatten row (the h x w x c feature map, NHWC) pooled to c features as
- * cpu_global_pool does it: a double sum in pixel order, divided by the
- * pixels; or the maximum. */
-static void pool_feature_map(dlp_pooling pooling, const float *map, dlp_shape shape, float *features)
-{
-    size_t pixels = (size_t)shape.h * shape.w;
-    for (int c = 0; c < shape.c; c++) {
-        if (pooling == DLP_POOLING_MAX) {
-            float top = -FLT_MAX;
-            for (size_t q = 0; q < pixels; q++) top = map[q * shape.c + c] > top ? map[q * shape.c + c] : top;
-            features[c] = top;
-        } else {
-            double sum = 0.0;
-            for (size_t q = 0; q < pixels; q++) sum += map[q * shape.c + c];
-            features[c] = (float)(sum / (double)pixels);
-        }
-    }
-}
+
 
 dlp_status dlp_featurizer_create(const dlp_featurizer_options *options, dlp_featurizer **out)
 {
@@ -308,7 +291,10 @@ static bool lookup_cached(void *context, const char *content_key, size_t row)
     dlp_shape shape = featurizer->model->feature_shape;
     float *map = malloc(dlp_shape_elements(shape) * sizeof(float));
     bool found = map && dlp_feature_cache_read(featurizer->flatten_cache, content_key, map);
-    if (found) pool_feature_map(featurizer->pooling, map, shape, features);
+    /* The CPU backend's own global pooling: the bytes a CPU run computes. */
+    if (found)
+        cpu_global_pool(featurizer->pooling == DLP_POOLING_MAX ? DLP_OP_GLOBAL_MAX_POOL : DLP_OP_GLOBAL_AVG_POOL, map, 1,
+                        shape, features);
     free(map);
     return found;
 }

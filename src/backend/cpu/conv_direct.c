@@ -42,6 +42,11 @@ bool cpu_conv2d_direct_supported(void)
 #endif
 }
 
+static bool is_pointwise(const dlp_conv2d_params *p)
+{
+    return p->kernel_h == 1 && p->kernel_w == 1 && p->stride_h == 1 && p->stride_w == 1;
+}
+
 /* Edge pixels (taps outside the image, and a row's last pixels short of a
  * block) take a pixel at a time, reloading the weights for each: on 17- and
  * 35-pixel rows the direct kernels were no faster than im2col (-15% and
@@ -58,8 +63,7 @@ bool cpu_conv2d_direct_fits(const dlp_conv2d_params *p, int out_w)
         atomic_store_explicit(&supported, known, memory_order_relaxed);
     }
     /* A 1x1 stride-1 conv is one long row of pixels (cpu_conv2d_direct_pixels): no edges. */
-    bool pointwise = p->kernel_h == 1 && p->kernel_w == 1 && p->stride_h == 1 && p->stride_w == 1;
-    return known && p->filters % 16 == 0 && p->filters <= 64 && (pointwise || out_w >= DIRECT_MIN_OUTPUT_WIDTH);
+    return known && p->filters % 16 == 0 && p->filters <= 64 && (is_pointwise(p) || out_w >= DIRECT_MIN_OUTPUT_WIDTH);
 }
 
 #if DIRECT_AVX512
@@ -202,7 +206,7 @@ void cpu_conv2d_direct_pixels(const dlp_conv2d_params *p, const float *in, dlp_s
                          dlp_conv_pad_before(is.w, p->kernel_w, p->stride_w, p->padding),
                          kernel,
                          ldc};
-    if (p->kernel_h == 1 && p->kernel_w == 1 && p->stride_h == 1 && p->stride_w == 1) {
+    if (is_pointwise(p)) {
         /* 1x1 stride 1: the pixels of the batch are one row (NHWC keeps them side by side). */
         size_t end = pixel0 + count;
         g.in_h = g.out_h = 1;

@@ -97,13 +97,19 @@ static conv_tiling plan_tiling(size_t rows, int k, int cout, int threads)
     return t;
 }
 
-/* One thread's scratch: its im2col tile (not for a 1x1 stride-1 conv), then,
- * with a shortcut, room for the shortcut's tile (conv_task). */
+/* One thread's im2col tile (none for a 1x1 stride-1 conv): the start of its scratch. */
+static size_t im2col_floats(const dlp_conv2d_params *p, int in_channels)
+{
+    int k = p->kernel_h * p->kernel_w * in_channels;
+    return is_pointwise(p) ? 0 : (size_t)tile_rows_limit(k) * (size_t)k;
+}
+
+/* One thread's scratch: its im2col tile, then, with a shortcut, room for
+ * the shortcut's tile (conv_task). */
 static size_t thread_scratch_floats(const dlp_conv2d_params *p, int in_channels, bool shortcut)
 {
     int k = p->kernel_h * p->kernel_w * in_channels;
-    size_t rows = (size_t)tile_rows_limit(k);
-    return (is_pointwise(p) ? 0 : rows * (size_t)k) + (shortcut ? rows * (size_t)p->filters : 0);
+    return im2col_floats(p, in_channels) + (shortcut ? (size_t)tile_rows_limit(k) * (size_t)p->filters : 0);
 }
 
 size_t cpu_conv2d_workspace_floats(const dlp_conv2d_params *p, dlp_shape in, bool shortcut, int threads)
@@ -218,7 +224,7 @@ static void conv_task(const dlp_conv2d_params *p, const float *in, dlp_shape is,
     const float *add = shortcut ? shortcut + row0 * (size_t)ldc + col0 : NULL;
     int ld_add = ldc;
     if (add == c) {
-        float *kept = scratch + (is_pointwise(p) ? 0 : (size_t)tile_rows_limit(k) * k);
+        float *kept = scratch + im2col_floats(p, is.c);
         for (int r = 0; r < count; r++)
             memcpy(kept + (size_t)r * cols, c + (size_t)r * ldc, (size_t)cols * sizeof(float));
         add = kept, ld_add = cols;
