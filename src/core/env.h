@@ -1,5 +1,5 @@
 /* env.h: switches read from the environment (DLP_SHA256_PORTABLE, the CPU
- * backend's DLP_CPU_DIRECT_CONV / DLP_CPU_RESIDUAL_FUSION, the CUDA backend's
+ * backend's DLP_CPU_PACKED_GEMM / DLP_CPU_DIRECT_CONV / DLP_CPU_RESIDUAL_FUSION, the CUDA backend's
  * DLP_CUDA_GRAPHS / DLP_CUDA_CONCAT_SLICES / DLP_CUDA_PACKED_SLICES). */
 #ifndef DLP_SRC_CORE_ENV_H
 #define DLP_SRC_CORE_ENV_H

@@ -2,11 +2,17 @@
  * reference on random inputs: odd sizes, stride 1 and 2, same and valid,
  * batch 1 and 3, shapes that make cpu_conv2d cut rows and channels into
  * several tiles, and the direct kernels for 16-64 filters (conv_direct.c,
- * where the CPU has AVX-512); relative L2 <= 1e-5. A conv with a shortcut fused in
+ * where the CPU has AVX-512), each GEMM conv with OpenBLAS' sgemm and with
+ * the packed AVX-512 GEMM (gemm_packed.c); relative L2 <= 1e-5. The packed
+ * GEMM alone against a double-precision product at every edge of its
+ * blocking (rows past a multiple of 12, columns past 16 and 32, k past 256),
+ * its column tiles bit for bit the whole product, and nothing written
+ * outside its columns. A conv with a shortcut fused in
  * (ResNet's conv -> add -> relu) gives, bit for bit, the conv, cpu_add and
  * cpu_activation run one after another, with the shortcut apart from the
  * output and as the output itself. Plus TF 'same' geometry facts. */
 #include "backend/cpu/conv_direct.h"
+#include "backend/cpu/gemm_packed.h"
 #include "backend/cpu/ops.h"
 #include "check.h"
 #include "dlp/dlp.h"
@@ -28,7 +34,21 @@ static float *random_floats(size_t count)
     return data;
 }
 
-static int direct_cases; /* test_conv cases cpu_conv2d ran on the direct kernels */
+static int direct_cases; /* test_conv cases the direct kernels ran (by themselves) */
+static int packed_cases; /* test_conv cases that ran on the packed GEMM too */
+
+/* The kernel packed as the CPU backend packs it, or NULL where it would not
+ * (no AVX-512, a direct conv): cpu_conv2d then takes OpenBLAS' sgemm. */
+static float *packed_kernel(const dlp_conv2d_params *p, dlp_shape is, dlp_shape os, bool shortcut,
+                            const float *kernel)
+{
+    if (!cpu_gemm_packed_enabled() || !cpu_conv2d_uses_gemm(p, is, os, shortcut)) return NULL;
+    int k = p->kernel_h * p->kernel_w * is.c;
+    size_t bytes = cpu_gemm_packed_floats(k, p->filters) * sizeof(float);
+    float *packed = aligned_alloc(64, (bytes + 63) / 64 * 64);
+    cpu_gemm_pack_b(kernel, k, p->filters, packed);
+    return packed;
+}
 
 static void test_conv(int n, dlp_shape is, int kh, int kw, int stride, dlp_padding padding, int cout, bool bias,
                       dlp_activation act, bool depthwise)
@@ -44,11 +64,36 @@ static void test_conv(int n, dlp_shape is, int kh, int kw, int stride, dlp_paddi
         cpu_depthwise_conv2d(&p, in, n, is, kernel, b, fast, os, 2);
         cpu_depthwise_conv2d_naive(&p, in, n, is, kernel, b, slow, os);
     } else {
-        if (cpu_conv2d_direct_fits(&p, os.w)) direct_cases++;
         float *workspace = calloc(cpu_conv2d_workspace_floats(&p, is, false, 2) + 1, sizeof(float));
-        cpu_conv2d(&p, in, n, is, kernel, b, NULL, fast, os, 0, workspace, 2);
+        float *packed = packed_kernel(&p, is, os, false, kernel);
         cpu_conv2d_naive(&p, in, n, is, kernel, b, slow, os);
-        free(workspace);
+        if (packed) {
+            packed_cases++;
+            cpu_conv2d(&p, in, n, is, kernel, packed, b, NULL, fast, os, 0, workspace, 2);
+            double error = check_relative_l2(fast, slow, out_count);
+            if (!(error <= 1e-5))
+                fprintf(stderr, "packed conv n=%d in %dx%dx%d k %dx%d s%d cout %d: rel-L2 %g\n", n, is.h, is.w, is.c,
+                        kh, kw, stride, cout, error);
+            CHECK(error <= 1e-5);
+        }
+        if (cpu_conv2d_direct_fits(&p, os.w)) {
+            /* The direct kernels on every conv they take, whether or not
+             * cpu_conv2d picks them beside the packed GEMM: no bias, linear. */
+            direct_cases++;
+            dlp_conv2d_params plain = p;
+            plain.use_bias = false, plain.activation = DLP_ACT_LINEAR;
+            float *direct = malloc(out_count * sizeof(float)), *want = malloc(out_count * sizeof(float));
+            cpu_conv2d_direct_pixels(&plain, in, is, os, kernel, direct, (size_t)cout, 0, (size_t)n * os.h * os.w);
+            cpu_conv2d_naive(&plain, in, n, is, kernel, NULL, want, os);
+            double error = check_relative_l2(direct, want, out_count);
+            if (!(error <= 1e-5))
+                fprintf(stderr, "direct conv n=%d in %dx%dx%d k %dx%d s%d cout %d: rel-L2 %g\n", n, is.h, is.w, is.c,
+                        kh, kw, stride, cout, error);
+            CHECK(error <= 1e-5);
+            free(direct), free(want);
+        }
+        cpu_conv2d(&p, in, n, is, kernel, NULL, b, NULL, fast, os, 0, workspace, 2);
+        free(workspace), free(packed);
     }
     double error = check_relative_l2(fast, slow, out_count);
     if (!(error <= 1e-5))
@@ -70,20 +115,66 @@ static void test_conv_shortcut(int n, dlp_shape is, int k, int cout, bool bias)
     float *in_place = malloc(out_count * sizeof(float));
     float *workspace = calloc(cpu_conv2d_workspace_floats(&p, is, true, 2) + 1, sizeof(float));
     float *conv = calloc(out_count, sizeof(float));
-    cpu_conv2d(&p, in, n, is, kernel, b, NULL, conv, os, 0, workspace, 2);
-    cpu_add((const float *[]){conv, shortcut}, 2, out_count, want, 2);
-    cpu_activation(DLP_ACT_RELU, want, out_count / (size_t)cout, cout, 2);
-    cpu_conv2d(&p, in, n, is, kernel, b, shortcut, apart, os, 0, workspace, 2);
-    memcpy(in_place, shortcut, out_count * sizeof(float));
-    cpu_conv2d(&p, in, n, is, kernel, b, in_place, in_place, os, 0, workspace, 2);
-    bool same_apart = !memcmp(apart, want, out_count * sizeof(float));
-    bool same_in_place = !memcmp(in_place, want, out_count * sizeof(float));
-    if (!same_apart || !same_in_place)
-        fprintf(stderr, "conv+shortcut n=%d in %dx%dx%d k %d cout %d: apart %s, in place %s\n", n, is.h, is.w, is.c, k,
-                cout, same_apart ? "same" : "differs", same_in_place ? "same" : "differs");
-    CHECK(same_apart && same_in_place);
+    /* Once with OpenBLAS' sgemm, once with the packed GEMM where the CPU has it:
+     * the shortcut conv and the plain one each time on the same GEMM. */
+    float *packed = packed_kernel(&p, is, os, true, kernel);
+    for (int pass = 0; pass < (packed ? 2 : 1); pass++) {
+        const float *pk = pass ? packed : NULL;
+        cpu_conv2d(&p, in, n, is, kernel, pk, b, NULL, conv, os, 0, workspace, 2);
+        cpu_add((const float *[]){conv, shortcut}, 2, out_count, want, 2);
+        cpu_activation(DLP_ACT_RELU, want, out_count / (size_t)cout, cout, 2);
+        cpu_conv2d(&p, in, n, is, kernel, pk, b, shortcut, apart, os, 0, workspace, 2);
+        memcpy(in_place, shortcut, out_count * sizeof(float));
+        cpu_conv2d(&p, in, n, is, kernel, pk, b, in_place, in_place, os, 0, workspace, 2);
+        bool same_apart = !memcmp(apart, want, out_count * sizeof(float));
+        bool same_in_place = !memcmp(in_place, want, out_count * sizeof(float));
+        if (!same_apart || !same_in_place)
+            fprintf(stderr, "conv+shortcut (%s) n=%d in %dx%dx%d k %d cout %d: apart %s, in place %s\n",
+                    pk ? "packed GEMM" : "sgemm", n, is.h, is.w, is.c, k, cout, same_apart ? "same" : "differs",
+                    same_in_place ? "same" : "differs");
+        CHECK(same_apart && same_in_place);
+    }
     free(in), free(kernel), free(b), free(shortcut), free(want), free(apart), free(in_place), free(workspace);
-    free(conv);
+    free(conv), free(packed);
+}
+
+/* cpu_gemm_packed against a double product: c[m, n] = a[m, k] * b[k, n],
+ * a's rows lda > k apart, c's ldc > n; then the columns in tiles of 16 and
+ * 32 (a thread's column chunk) give the same bytes as the whole, and the
+ * floats between rows (ldc > n) keep their poison. */
+static void test_gemm_packed(int m, int n, int k)
+{
+    size_t lda = (size_t)k + 3, ldc = (size_t)n + 5;
+    float *a = random_floats((size_t)m * lda), *b = random_floats((size_t)k * n);
+    float *packed = aligned_alloc(64, (cpu_gemm_packed_floats(k, n) * sizeof(float) + 63) / 64 * 64);
+    float *c = malloc((size_t)m * ldc * sizeof(float)), *tiled = malloc((size_t)m * ldc * sizeof(float));
+    float *want = malloc((size_t)m * n * sizeof(float)), *got = malloc((size_t)m * n * sizeof(float));
+    const float poison = -12345.0f;
+    for (size_t i = 0; i < (size_t)m * ldc; i++) c[i] = tiled[i] = poison;
+    cpu_gemm_pack_b(b, k, n, packed);
+    cpu_gemm_packed(m, 0, n, n, k, a, lda, packed, c, ldc);
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            double sum = 0.0;
+            for (int t = 0; t < k; t++) sum += (double)a[(size_t)i * lda + t] * b[(size_t)t * n + j];
+            want[(size_t)i * n + j] = (float)sum;
+            got[(size_t)i * n + j] = c[(size_t)i * ldc + j];
+        }
+    double error = check_relative_l2(got, want, (size_t)m * n);
+    int chunk = n > 40 ? 32 : 16, poison_kept = 1, tiles_same = 1;
+    for (int j0 = 0; j0 < n; j0 += chunk)
+        cpu_gemm_packed(m, j0, n - j0 < chunk ? n - j0 : chunk, n, k, a, lda, packed, tiled + j0, ldc);
+    for (int i = 0; i < m; i++) {
+        tiles_same &= !memcmp(c + (size_t)i * ldc, tiled + (size_t)i * ldc, (size_t)n * sizeof(float));
+        for (size_t j = (size_t)n; j < ldc; j++) poison_kept &= c[(size_t)i * ldc + j] == poison;
+    }
+    if (!(error <= 1e-5) || !tiles_same || !poison_kept)
+        fprintf(stderr, "packed gemm m=%d n=%d k=%d: rel-L2 %g, tiles %s, poison %s\n", m, n, k, error,
+                tiles_same ? "same" : "differ", poison_kept ? "kept" : "overwritten");
+    CHECK(error <= 1e-5);
+    CHECK(tiles_same);
+    CHECK(poison_kept);
+    free(a), free(b), free(packed), free(c), free(tiled), free(want), free(got);
 }
 
 static void test_pool(dlp_op op, int n, dlp_shape is, int k, int stride, dlp_padding padding)
@@ -104,6 +195,15 @@ int main(void)
 {
     printf("direct kernels for 16-64 filters on this CPU: %s\n",
            cpu_conv2d_direct_supported() ? "yes (AVX-512 F)" : "no (im2col for every conv)");
+    printf("packed GEMM for the other convs: %s\n",
+           cpu_gemm_packed_enabled() ? "yes (AVX-512 F)" : "no (OpenBLAS' sgemm)");
+    if (cpu_gemm_packed_enabled()) {
+        int ms[] = {1, 11, 12, 13, 37}, ns[] = {1, 15, 16, 17, 31, 32, 33, 48, 91}, ks[] = {1, 7, 256, 257, 600};
+        for (int i = 0; i < 5; i++)
+            for (int j = 0; j < 9; j++)
+                for (int t = 0; t < 5; t++) test_gemm_packed(ms[i], ns[j], ks[t]);
+        test_gemm_packed(300, 728, 300); /* Xception's 728 filters: the last panel pair 24 wide */
+    }
     /* TensorFlow 'same': out = ceil(in/stride); the extra pixel goes bottom/right. */
     CHECK(dlp_conv_output_size(299, 3, 2, DLP_PAD_VALID) == 149);
     CHECK(dlp_conv_output_size(8, 3, 2, DLP_PAD_SAME) == 4);
@@ -243,7 +343,8 @@ int main(void)
         CHECK(mismatches == 0);
         free(in), free(out);
     }
-    printf("%d conv cases ran on the direct kernels\n", direct_cases);
+    printf("%d conv cases ran on the direct kernels, %d on the packed GEMM too\n", direct_cases, packed_cases);
+    if (cpu_gemm_packed_enabled()) CHECK(packed_cases >= 40);
     if (cpu_conv2d_direct_fits(&(dlp_conv2d_params){3, 3, 1, 1, DLP_PAD_SAME, 32, true, DLP_ACT_RELU}, 64))
         CHECK(direct_cases >= 40);
     return check_summary("ops_cpu");

@@ -1,6 +1,7 @@
 /* backend_cpu.c: the CPU backend: one host arena per plan, weights kept in
- * Keras layout (an HWIO kernel already is the im2col GEMM's [K, cout]), ops
- * from ops.c. Threads are applied to OpenBLAS and OpenMP at each run.
+ * Keras layout (an HWIO kernel already is the im2col GEMM's [K, cout]), and
+ * each GEMM conv's kernel packed once more for gemm_packed.c where the CPU
+ * runs it (a second copy of those weights), ops from ops.c. Threads are applied to OpenBLAS and OpenMP at each run.
  * ResNet's block endings (conv -> add -> relu) run as one conv whose tiles
  * add the shortcut and apply the relu while in cache: the add and the relu
  * were 15% of ResNet50's time at batch 16, each a pass over memory. */
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/cpu/gemm_packed.h"
 #include "backend/cpu/ops.h"
 #include "backend/cpu/ops_extra.h"
 #include "core/env.h"
@@ -27,6 +29,7 @@ typedef struct cpu_context {
 typedef struct cpu_step {
     bool skip;
     int shortcut_value, residual_output; /* -1: not a residual conv */
+    float *packed_kernel;                /* NULL: OpenBLAS' sgemm, or a direct conv */
 } cpu_step;
 
 typedef struct cpu_plan_state {
@@ -60,9 +63,33 @@ static size_t workspace_floats(const dlp_plan *plan, const cpu_step *steps, int 
     return workspace;
 }
 
-static void free_state(cpu_plan_state *state)
+static void free_state(cpu_plan_state *state, int step_count)
 {
+    if (state->steps)
+        for (int s = 0; s < step_count; s++) free(state->steps[s].packed_kernel);
     free(state->arena), free(state->workspace), free(state->steps), free(state);
+}
+
+/* Each conv that runs as a GEMM gets its kernel packed (gemm_packed.h). */
+static dlp_status pack_kernels(const dlp_plan *plan, cpu_step *steps)
+{
+    if (!cpu_gemm_packed_enabled()) return DLP_OK;
+    for (int s = 0; s < plan->step_count; s++) {
+        const plan_step *step = &plan->steps[s];
+        if (step->op != DLP_OP_CONV2D || steps[s].skip ||
+            !cpu_conv2d_uses_gemm(&step->params.conv, step->input_shapes[0], step->output_shape,
+                                  steps[s].shortcut_value >= 0))
+            continue;
+        int k = step->params.conv.kernel_h * step->params.conv.kernel_w * step->input_shapes[0].c;
+        int n = step->params.conv.filters;
+        size_t bytes = cpu_gemm_packed_floats(k, n) * sizeof(float);
+        steps[s].packed_kernel = aligned_alloc(64, (bytes + 63) / 64 * 64);
+        if (!steps[s].packed_kernel)
+            return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "cpu backend: cannot allocate %zu bytes for layer \"%s\"'s packed kernel",
+                            bytes, step->name);
+        cpu_gemm_pack_b(step->weights[0], k, n, steps[s].packed_kernel);
+    }
+    return DLP_OK;
 }
 
 static dlp_status cpu_prepare(dlp_backend *backend, dlp_plan *plan)
@@ -74,13 +101,18 @@ static dlp_status cpu_prepare(dlp_backend *backend, dlp_plan *plan)
         free(state);
         return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "cpu backend: out of memory");
     }
-    for (int s = 0; s < plan->step_count; s++) state->steps[s] = (cpu_step){false, -1, -1};
+    for (int s = 0; s < plan->step_count; s++) state->steps[s] = (cpu_step){false, -1, -1, NULL};
     if (context->fuse_residuals) find_residuals(plan, state->steps);
+    dlp_status packed = pack_kernels(plan, state->steps);
+    if (packed != DLP_OK) {
+        free_state(state, plan->step_count);
+        return packed;
+    }
     size_t workspace = workspace_floats(plan, state->steps, context->threads);
     state->arena = aligned_alloc(64, (plan->arena_floats * sizeof(float) + 63) / 64 * 64 + 64);
     state->workspace = workspace ? aligned_alloc(64, (workspace * sizeof(float) + 63) / 64 * 64) : NULL;
     if (!state->arena || (workspace && !state->workspace)) {
-        free_state(state);
+        free_state(state, plan->step_count);
         return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "cpu backend: cannot allocate %zu bytes of activations",
                         plan->arena_floats * sizeof(float));
     }
@@ -122,8 +154,8 @@ static dlp_status cpu_run_step(dlp_backend *backend, dlp_plan *plan, const plan_
             out = value_data(plan, own->residual_output);
             out_stride = 0; /* device_residual_match takes no slices */
         }
-        cpu_conv2d(&step->params.conv, in, n, is, step->weights[0], step->weights[1], shortcut, out, os, out_stride,
-                   state->workspace, threads);
+        cpu_conv2d(&step->params.conv, in, n, is, step->weights[0], own->packed_kernel, step->weights[1], shortcut, out,
+                   os, out_stride, state->workspace, threads);
         return DLP_OK;
     }
     case DLP_OP_DEPTHWISE_CONV2D:
@@ -206,7 +238,7 @@ static void cpu_release(dlp_backend *backend, dlp_plan *plan)
     (void)backend;
     cpu_plan_state *state = plan->backend_state;
     if (!state) return;
-    free_state(state);
+    free_state(state, plan->step_count);
     plan->backend_state = NULL;
 }
 

@@ -1,5 +1,6 @@
 /* conv_direct.h: a direct NHWC convolution for 16/32/48/64 output channels on
- * AVX-512 (conv_direct.c), used by cpu_conv2d in place of im2col + sgemm. */
+ * AVX-512 (conv_direct.c), used by cpu_conv2d in place of im2col + GEMM
+ * (beside the packed GEMM only where they ran faster: cpu_conv2d_uses_gemm). */
 #ifndef DLP_SRC_BACKEND_CPU_CONV_DIRECT_H
 #define DLP_SRC_BACKEND_CPU_CONV_DIRECT_H
 
