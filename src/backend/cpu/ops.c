@@ -1,7 +1,8 @@
-/* ops.c: the CPU backend's ops, fp32 NHWC. Convolution is im2col + OpenBLAS
- * sgemm in row tiles, one per OpenMP task (a 1x1 stride-1 conv is a plain GEMM
- * on the input); the rest are OpenMP loops with the channel axis innermost
- * (contiguous in NHWC). */
+/* ops.c: the CPU backend's ops, fp32 NHWC. Convolution is im2col + GEMM
+ * (gemm_packed.c where the CPU has AVX-512, else OpenBLAS' sgemm) in row
+ * tiles, one per OpenMP task (a 1x1 stride-1 conv is a plain GEMM on the
+ * input), or direct kernels (conv_direct.c); the rest are OpenMP loops with
+ * the channel axis innermost (contiguous in NHWC). */
 #include <cblas.h>
 #include <float.h>
 #include <math.h>
@@ -11,21 +12,8 @@
 #include "backend/cpu/ops.h"
 
 #include "backend/cpu/conv_direct.h"
+#include "backend/cpu/depthwise.h"
 #include "backend/cpu/gemm_packed.h"
-
-/* The element-wise loops (epilogues, poolings, depthwise convolution, adds)
- * compiled three times, for AVX-512, AVX2 and the baseline, the fastest the
- * CPU runs chosen when the library loads (GCC's function multiversioning;
- * the build itself targets baseline x86-64). Their loops run across
- * channels, one rounding per operation as written (no contraction under
- * -std=c11), so every version gives the same floats. Clang wants the
- * attribute on ops.h's declarations too; a clang build (the fuzzers') keeps
- * the baseline loops, as does -DDLP_CPU_BASELINE_ONLY (to compare). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(DLP_CPU_BASELINE_ONLY)
-#define CPU_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define CPU_CLONES
-#endif
 
 static int is_pointwise(const dlp_conv2d_params *p)
 {
@@ -98,24 +86,28 @@ static conv_tiling plan_tiling(size_t rows, int k, int cout, int threads)
     return t;
 }
 
-/* One thread's im2col tile (none for a 1x1 stride-1 conv): the start of its scratch. */
-static size_t im2col_floats(const dlp_conv2d_params *p, int in_channels)
+/* One thread's GEMM input tile: an im2col tile, or a depthwise conv's
+ * output rows; none for a 1x1 stride-1 conv reading its input in place.
+ * The start of its scratch. */
+static size_t a_tile_floats(const dlp_conv2d_params *p, int in_channels, bool depthwise)
 {
     int k = p->kernel_h * p->kernel_w * in_channels;
-    return is_pointwise(p) ? 0 : (size_t)tile_rows_limit(k) * (size_t)k;
+    return is_pointwise(p) && !depthwise ? 0 : (size_t)tile_rows_limit(k) * (size_t)k;
 }
 
-/* One thread's scratch: its im2col tile, then, with a shortcut, room for
+/* One thread's scratch: its input tile, then, with a shortcut, room for
  * the shortcut's tile (conv_task). */
-static size_t thread_scratch_floats(const dlp_conv2d_params *p, int in_channels, bool shortcut)
+static size_t thread_scratch_floats(const dlp_conv2d_params *p, int in_channels, bool shortcut, bool depthwise)
 {
     int k = p->kernel_h * p->kernel_w * in_channels;
-    return im2col_floats(p, in_channels) + (shortcut ? (size_t)tile_rows_limit(k) * (size_t)p->filters : 0);
+    return a_tile_floats(p, in_channels, depthwise) +
+           (shortcut ? (size_t)tile_rows_limit(k) * (size_t)p->filters : 0);
 }
 
-size_t cpu_conv2d_workspace_floats(const dlp_conv2d_params *p, dlp_shape in, bool shortcut, int threads)
+size_t cpu_conv2d_workspace_floats(const dlp_conv2d_params *p, dlp_shape in, bool shortcut, bool depthwise,
+                                   int threads)
 {
-    return (size_t)(threads > 0 ? threads : 1) * thread_scratch_floats(p, in.c, shortcut);
+    return (size_t)(threads > 0 ? threads : 1) * thread_scratch_floats(p, in.c, shortcut, depthwise);
 }
 
 static void apply_bias_activation(float *out, size_t rows, int channels, const float *bias, dlp_activation act,
@@ -210,9 +202,10 @@ static void im2col_rows(const dlp_conv2d_params *p, const float *in, dlp_shape i
 /* One thread's task: output rows [row0, row0 + count), channels [col0,
  * col0 + cols). scratch: the thread's thread_scratch_floats. A shortcut the
  * GEMM would overwrite (the output itself) is kept in scratch first. */
-static void conv_task(const dlp_conv2d_params *p, const float *in, dlp_shape is, dlp_shape os, const float *kernel,
-                      const float *packed_kernel, const float *bias, const float *shortcut, float *out, int ldc,
-                      size_t row0, int count, int col0, int cols, float *scratch, bool direct)
+static void conv_task(const dlp_conv2d_params *p, const float *in, const cpu_depthwise_source *depthwise,
+                      dlp_shape is, dlp_shape os, const float *kernel, const float *packed_kernel, const float *bias,
+                      const float *shortcut, float *out, int ldc, size_t row0, int count, int col0, int cols,
+                      float *scratch, bool direct)
 {
     int cout = p->filters;
     int k = p->kernel_h * p->kernel_w * is.c;
@@ -225,13 +218,18 @@ static void conv_task(const dlp_conv2d_params *p, const float *in, dlp_shape is,
     const float *add = shortcut ? shortcut + row0 * (size_t)ldc + col0 : NULL;
     int ld_add = ldc;
     if (add == c) {
-        float *kept = scratch + im2col_floats(p, is.c);
+        float *kept = scratch + a_tile_floats(p, is.c, depthwise != NULL);
         for (int r = 0; r < count; r++)
             memcpy(kept + (size_t)r * cols, c + (size_t)r * ldc, (size_t)cols * sizeof(float));
         add = kept, ld_add = cols;
     }
     const float *a = in + row0 * (size_t)is.c;
-    if (!is_pointwise(p)) {
+    if (depthwise) {
+        /* The depthwise conv's output rows, computed here (a 1x1 stride-1 conv's rows are its pixels). */
+        cpu_depthwise_pixels(depthwise->params, depthwise->in, depthwise->in_shape, is, depthwise->kernel,
+                             depthwise->bias, scratch, (size_t)k, row0, (size_t)count);
+        a = scratch;
+    } else if (!is_pointwise(p)) {
         int pad_top = dlp_conv_pad_before(is.h, p->kernel_h, p->stride_h, p->padding);
         int pad_left = dlp_conv_pad_before(is.w, p->kernel_w, p->stride_w, p->padding);
         im2col_rows(p, in, is, os, row0, count, pad_top, pad_left, scratch);
@@ -261,15 +259,15 @@ bool cpu_conv2d_uses_gemm(const dlp_conv2d_params *p, dlp_shape in_shape, dlp_sh
     return cpu_gemm_packed_enabled() && (is_pointwise(p) || in_shape.c < 16);
 }
 
-void cpu_conv2d(const dlp_conv2d_params *p, const float *in, int n, dlp_shape is, const float *kernel,
-                const float *packed_kernel, const float *bias, const float *shortcut, float *out, dlp_shape os,
-                size_t out_stride, float *workspace, int threads)
+void cpu_conv2d(const dlp_conv2d_params *p, const float *in, const cpu_depthwise_source *depthwise, int n,
+                dlp_shape is, const float *kernel, const float *packed_kernel, const float *bias,
+                const float *shortcut, float *out, dlp_shape os, size_t out_stride, float *workspace, int threads)
 {
     int cout = p->filters;
     int ldc = out_stride ? (int)out_stride : cout;
     int k = p->kernel_h * p->kernel_w * is.c;
     if (threads < 1) threads = 1;
-    bool direct = !cpu_conv2d_uses_gemm(p, is, os, shortcut != NULL);
+    bool direct = !depthwise && !cpu_conv2d_uses_gemm(p, is, os, shortcut != NULL);
     conv_tiling t = direct ? plan_direct_tiling((size_t)n * os.h * os.w, cout, threads)
                            : plan_tiling((size_t)n * os.h * os.w, k, cout, threads);
     int tasks = t.row_tiles * t.col_tiles;
@@ -277,7 +275,8 @@ void cpu_conv2d(const dlp_conv2d_params *p, const float *in, int n, dlp_shape is
     openblas_set_num_threads(1);
 #pragma omp parallel num_threads(threads)
     {
-        float *scratch = workspace ? workspace + (size_t)omp_get_thread_num() * thread_scratch_floats(p, is.c, shortcut)
+        float *scratch = workspace ? workspace + (size_t)omp_get_thread_num() *
+                                                     thread_scratch_floats(p, is.c, shortcut, depthwise != NULL)
                                    : NULL;
 #pragma omp for schedule(dynamic, 1)
         for (int task = 0; task < tasks; task++) {
@@ -285,8 +284,8 @@ void cpu_conv2d(const dlp_conv2d_params *p, const float *in, int n, dlp_shape is
             int col0 = task % t.col_tiles * t.col_tile;
             int count = (int)(t.rows - row0 < (size_t)t.row_tile ? t.rows - row0 : (size_t)t.row_tile);
             int cols = cout - col0 < t.col_tile ? cout - col0 : t.col_tile;
-            conv_task(p, in, is, os, kernel, packed_kernel, bias, shortcut, out, ldc, row0, count, col0, cols, scratch,
-                      direct);
+            conv_task(p, in, depthwise, is, os, kernel, packed_kernel, bias, shortcut, out, ldc, row0, count, col0, cols,
+                      scratch, direct);
         }
     }
     openblas_set_num_threads(blas_threads);
@@ -295,36 +294,18 @@ void cpu_conv2d(const dlp_conv2d_params *p, const float *in, int n, dlp_shape is
 
 bool cpu_conv2d_writes_strided(const dlp_conv2d_params *p) { return !activation_after_tiles(p->activation); }
 
-CPU_CLONES
+/* Runs of pixels, each thread a contiguous share (depthwise.c). */
 void cpu_depthwise_conv2d(const dlp_conv2d_params *p, const float *in, int n, dlp_shape is, const float *kernel,
                           const float *bias, float *out, dlp_shape os, int threads)
 {
-    int mult = p->filters, cout = os.c;
-    int pad_top = dlp_conv_pad_before(is.h, p->kernel_h, p->stride_h, p->padding);
-    int pad_left = dlp_conv_pad_before(is.w, p->kernel_w, p->stride_w, p->padding);
-    size_t total = (size_t)n * os.h * os.w;
+    enum { RUN_PIXELS = 64 };
+    size_t total = (size_t)n * os.h * os.w, runs = (total + RUN_PIXELS - 1) / RUN_PIXELS;
 #pragma omp parallel for num_threads(threads) schedule(static)
-    for (size_t r = 0; r < total; r++) {
-        int b = (int)(r / ((size_t)os.h * os.w));
-        int oy = (int)(r / os.w % os.h), ox = (int)(r % os.w);
-        float *o = out + r * cout;
-        for (int c = 0; c < cout; c++) o[c] = bias ? bias[c] : 0.0f;
-        for (int ky = 0; ky < p->kernel_h; ky++) {
-            int iy = oy * p->stride_h + ky - pad_top;
-            if (iy < 0 || iy >= is.h) continue;
-            for (int kx = 0; kx < p->kernel_w; kx++) {
-                int ix = ox * p->stride_w + kx - pad_left;
-                if (ix < 0 || ix >= is.w) continue;
-                const float *x = in + (((size_t)b * is.h + iy) * is.w + ix) * is.c;
-                const float *w = kernel + ((size_t)ky * p->kernel_w + kx) * cout;
-                if (mult == 1) /* Xception's and MobileNet's case: a loop the compiler vectorizes */
-                    for (int c = 0; c < cout; c++) o[c] += x[c] * w[c];
-                else
-                    for (int c = 0; c < cout; c++) o[c] += x[c / mult] * w[c];
-            }
-        }
+    for (size_t run = 0; run < runs; run++) {
+        size_t pixel0 = run * RUN_PIXELS, count = total - pixel0 < RUN_PIXELS ? total - pixel0 : RUN_PIXELS;
+        cpu_depthwise_pixels(p, in, is, os, kernel, bias, out + pixel0 * os.c, (size_t)os.c, pixel0, count);
     }
-    if (p->activation != DLP_ACT_LINEAR) cpu_activation(p->activation, out, total, cout, threads);
+    if (p->activation != DLP_ACT_LINEAR) cpu_activation(p->activation, out, total, os.c, threads);
 }
 
 void cpu_dense(const dlp_dense_params *p, const float *in, size_t rows, int in_features, const float *kernel,
