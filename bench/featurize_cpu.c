@@ -116,13 +116,20 @@ static int compare_doubles(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Multiply-adds x 2 of one image of a convolution step (0 for other ops). */
+static bool is_conv(const plan_step *step)
+{
+    return step->op == DLP_OP_CONV2D || step->op == DLP_OP_DEPTHWISE_CONV2D;
+}
+
+/* Multiply-adds x 2 of one image of a convolution step (0 for other ops); a
+ * depthwise conv's output channel reads one input channel. */
 static double step_flops(const plan_step *step)
 {
-    if (step->op != DLP_OP_CONV2D) return 0;
+    if (!is_conv(step)) return 0;
     const dlp_conv2d_params *p = &step->params.conv;
     dlp_shape os = step->output_shape;
-    return 2.0 * os.h * os.w * os.c * p->kernel_h * p->kernel_w * step->input_shapes[0].c;
+    double per_output = step->op == DLP_OP_CONV2D ? step->input_shapes[0].c : 1;
+    return 2.0 * os.h * os.w * os.c * p->kernel_h * p->kernel_w * per_output;
 }
 
 /* One batch step by step (its input uploaded by the runs before): the time
@@ -153,8 +160,8 @@ static void profile_steps(const options *o, const dlp_model_info *info, dlp_plan
         printf("# profile   %-24s %-10s %3dx%3dx%4d -> %3dx%3dx%4d kernel %dx%d %8.2f ms %6.1f GFLOP/s\n",
                step->name, dlp_op_name(step->op), step->input_shapes[0].h, step->input_shapes[0].w,
                step->input_shapes[0].c, step->output_shape.h, step->output_shape.w, step->output_shape.c,
-               step->op == DLP_OP_CONV2D ? step->params.conv.kernel_h : 0,
-               step->op == DLP_OP_CONV2D ? step->params.conv.kernel_w : 0, times[k].ms, gflops);
+               is_conv(step) ? step->params.conv.kernel_h : 0, is_conv(step) ? step->params.conv.kernel_w : 0,
+               times[k].ms, gflops);
     }
     fflush(stdout);
     free(times);
