@@ -115,8 +115,7 @@ static void print_help(FILE *out)
                  "5 finished with some failed rows.\n"
                  "\nEnvironment: DLP_WEIGHTS_DIR, DLP_CACHE_DIR (folders); switches (0 off, else on):\n"
                  "DLP_CUDA_GRAPHS (on in the featurizer), DLP_CUDA_CONCAT_SLICES (off), DLP_SHA256_PORTABLE;\n"
-                 "DLP_CPU_PACKED_GEMM, DLP_CPU_DIRECT_CONV, DLP_CPU_RESIDUAL_FUSION,\n"
-                 "DLP_CPU_SEPARABLE_FUSION (on);\n"
+                 "DLP_CPU_PACKED_GEMM, DLP_CPU_DIRECT_CONV, DLP_CPU_RESIDUAL_FUSION (on);\n"
                  "DLP_CUDA_SEARCH=heuristic|timed (cuDNN's algorithm choice; see the README).\n");
 }
 

@@ -258,19 +258,6 @@ static bool values_overlap(const dlp_plan *plan, int a, int b)
     return a0 < b1 && b0 < a1;
 }
 
-bool device_separable_match(const dlp_plan *plan, int s, bool *direct)
-{
-    if (s < 0 || s + 1 >= plan->step_count) return false;
-    const plan_step *depthwise = &plan->steps[s], *conv = &plan->steps[s + 1];
-    if (depthwise->op != DLP_OP_DEPTHWISE_CONV2D || depthwise->params.conv.activation != DLP_ACT_LINEAR) return false;
-    const dlp_conv2d_params *p = &conv->params.conv;
-    if (conv->op != DLP_OP_CONV2D || conv->input_count != 1 || conv->inputs[0] != depthwise->output) return false;
-    if (p->kernel_h != 1 || p->kernel_w != 1 || p->stride_h != 1 || p->stride_w != 1) return false;
-    if (value_uses(plan, depthwise->output) != 1 || plan->values[depthwise->output].parent >= 0) return false;
-    *direct = !values_overlap(plan, conv->output, depthwise->inputs[0]);
-    return true;
-}
-
 bool device_residual_match(const dlp_plan *plan, int s, int *shortcut_value, int *output_value, bool *direct)
 {
     if (s < 0 || s + 2 >= plan->step_count) return false;

@@ -78,15 +78,6 @@ float device_bfloat16_to_float(uint16_t bits);
  * the relu output's value ids. */
 bool device_residual_match(const dlp_plan *plan, int s, int *shortcut_value, int *output_value, bool *direct);
 
-/* Keras' SeparableConv2D as the plan runs it (two steps): step s is a
- * depthwise conv with no activation whose output only step s+1 reads, a 1x1
- * stride-1 conv, and is not a plan output. Then a backend may compute the
- * depthwise conv tile by tile as the conv's input, never writing it.
- * *direct: the conv's output overlaps not the depthwise conv's input in the
- * arena (the CPU backend fuses only then: its tiles write while later tiles
- * still read). */
-bool device_separable_match(const dlp_plan *plan, int s, bool *direct);
-
 /* One convolution shape as the algorithm choice depends on it. Built only by
  * device_conv_key so that unused bytes are zero and keys compare with memcmp. */
 typedef struct device_conv_key {

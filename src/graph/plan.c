@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "core/status.h"
-#include "graph/device_layout.h"
 #include "graph/graph_internal.h"
 #include "graph/plan_images.h"
 #include "graph/plan_internal.h"
@@ -400,7 +399,7 @@ static int root_of(const dlp_plan *plan, int value)
 
 /* Lifetimes in step indices; the input is alive from the start, outputs to
  * the end; a buffer holding slices is alive while any of them is. */
-static void plan_lifetimes(dlp_plan *plan, const dlp_backend *backend)
+static void plan_lifetimes(dlp_plan *plan)
 {
     plan->values[plan->input_value].first_step = 0;
     for (int s = 0; s < plan->step_count; s++) {
@@ -415,12 +414,6 @@ static void plan_lifetimes(dlp_plan *plan, const dlp_backend *backend)
         plan_value *out = &plan->values[plan->output_values[o]];
         out->last_step = plan->step_count;
         if (out->first_step < 0) out->first_step = 0;
-    }
-    for (int s = 0; backend->fuses_separables && s + 1 < plan->step_count; s++) {
-        bool direct = false; /* the offsets are not placed yet: only the match counts here */
-        if (!device_separable_match(plan, s, &direct)) continue;
-        plan_value *depthwise_input = &plan->values[plan->steps[s].inputs[0]];
-        if (depthwise_input->last_step < s + 1) depthwise_input->last_step = s + 1;
     }
     for (int v = 0; v < plan->value_count; v++) {
         const plan_value *slice = &plan->values[v];
@@ -550,7 +543,7 @@ static dlp_status compile(compiler *cc, const char *const *outputs, int output_c
     if (plan->input_value < 0) return dlp_fail(DLP_ERR_MODEL, "plan: the outputs do not depend on an input");
     for (int o = 0; o < output_count; o++) plan->output_values[o] = cc->node_value[dlp_graph_find(graph, outputs[o])];
     DLP_TRY(plan_concat_slices(plan, cc->backend));
-    plan_lifetimes(plan, cc->backend);
+    plan_lifetimes(plan);
     return plan_memory(plan);
 }
 

@@ -79,7 +79,6 @@ struct dlp_plan {
     /* ResNet block endings (conv -> add -> relu, device_residual_match) the
      * backend runs as one conv adding the shortcut, at prepare. */
     int residuals_fused;
-    int separables_fused; /* depthwise convs run inside their pointwise conv (device_separable_match) */
     /* With CUDA graphs: runs replayed from a captured graph, captures
      * abandoned (that batch size then runs step by step) and why the last
      * one was. 0 and "" on the CPU backend or without graphs. */
@@ -123,11 +122,6 @@ struct dlp_backend {
      * pad that only it reads, with consumer.input_pad = pad's params. The
      * planner then drops the pad's step and its buffer. */
     bool (*folds_zero_pad)(const dlp_backend *backend, const plan_step *consumer, const dlp_zero_pad_params *pad);
-    /* Whether the backend may run a depthwise conv inside the 1x1 conv that
-     * alone reads it (device_separable_match): the planner then keeps the
-     * depthwise conv's input alive through that conv, so that the conv's
-     * output is never placed over it. */
-    bool fuses_separables;
     dlp_status (*download)(dlp_backend *backend, const dlp_plan *plan, int value, float *dst, size_t floats);
     /* Optional (NULL: downloads complete at once): queues the download
      * behind the work queued so far, and waits for the one of a ticket. */

@@ -20,8 +20,7 @@
 
 typedef struct cpu_context {
     int threads;
-    bool fuse_residuals;  /* DLP_CPU_RESIDUAL_FUSION, on unless "0" */
-    bool fuse_separables; /* DLP_CPU_SEPARABLE_FUSION, on unless "0" */
+    bool fuse_residuals; /* DLP_CPU_RESIDUAL_FUSION, on unless "0" */
 } cpu_context;
 
 /* A conv that ends a residual block (device_residual_match, written
@@ -30,7 +29,6 @@ typedef struct cpu_context {
 typedef struct cpu_step {
     bool skip;
     int shortcut_value, residual_output; /* -1: not a residual conv */
-    int depthwise_step;                  /* -1: the conv reads its input, else it computes that step's output */
     float *packed_kernel;                /* NULL: OpenBLAS' sgemm, or a direct conv */
 } cpu_step;
 
@@ -52,20 +50,6 @@ static void find_residuals(dlp_plan *plan, cpu_step *steps)
     }
 }
 
-/* Keras' SeparableConv2D: the pointwise conv computes the depthwise conv's
- * output tile by tile (cpu_depthwise_source); Xception's 34 depthwise
- * outputs are then never written to memory and read back. */
-static void find_separables(dlp_plan *plan, cpu_step *steps)
-{
-    for (int s = 0; s + 1 < plan->step_count; s++) {
-        bool direct = false;
-        if (steps[s].skip || steps[s + 1].skip || !device_separable_match(plan, s, &direct) || !direct) continue;
-        steps[s].skip = true;
-        steps[s + 1].depthwise_step = s;
-        plan->separables_fused++;
-    }
-}
-
 static size_t workspace_floats(const dlp_plan *plan, const cpu_step *steps, int threads)
 {
     size_t workspace = 0;
@@ -73,7 +57,7 @@ static size_t workspace_floats(const dlp_plan *plan, const cpu_step *steps, int 
         const plan_step *step = &plan->steps[s];
         if (step->op != DLP_OP_CONV2D) continue;
         size_t need = cpu_conv2d_workspace_floats(&step->params.conv, step->input_shapes[0],
-                                                  steps[s].shortcut_value >= 0, steps[s].depthwise_step >= 0, threads);
+                                                  steps[s].shortcut_value >= 0, threads);
         if (need > workspace) workspace = need;
     }
     return workspace;
@@ -92,9 +76,9 @@ static dlp_status pack_kernels(const dlp_plan *plan, cpu_step *steps)
     if (!cpu_gemm_packed_enabled()) return DLP_OK;
     for (int s = 0; s < plan->step_count; s++) {
         const plan_step *step = &plan->steps[s];
-        if (step->op != DLP_OP_CONV2D || steps[s].skip) continue;
-        if (steps[s].depthwise_step < 0 && !cpu_conv2d_uses_gemm(&step->params.conv, step->input_shapes[0],
-                                                                 step->output_shape, steps[s].shortcut_value >= 0))
+        if (step->op != DLP_OP_CONV2D || steps[s].skip ||
+            !cpu_conv2d_uses_gemm(&step->params.conv, step->input_shapes[0], step->output_shape,
+                                  steps[s].shortcut_value >= 0))
             continue;
         int k = step->params.conv.kernel_h * step->params.conv.kernel_w * step->input_shapes[0].c;
         int n = step->params.conv.filters;
@@ -117,9 +101,8 @@ static dlp_status cpu_prepare(dlp_backend *backend, dlp_plan *plan)
         free(state);
         return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "cpu backend: out of memory");
     }
-    for (int s = 0; s < plan->step_count; s++) state->steps[s] = (cpu_step){false, -1, -1, -1, NULL};
+    for (int s = 0; s < plan->step_count; s++) state->steps[s] = (cpu_step){false, -1, -1, NULL};
     if (context->fuse_residuals) find_residuals(plan, state->steps);
-    if (context->fuse_separables) find_separables(plan, state->steps);
     dlp_status packed = pack_kernels(plan, state->steps);
     if (packed != DLP_OK) {
         free_state(state, plan->step_count);
@@ -171,15 +154,8 @@ static dlp_status cpu_run_step(dlp_backend *backend, dlp_plan *plan, const plan_
             out = value_data(plan, own->residual_output);
             out_stride = 0; /* device_residual_match takes no slices */
         }
-        cpu_depthwise_source depthwise = {0};
-        if (own->depthwise_step >= 0) {
-            const plan_step *producer = &plan->steps[own->depthwise_step];
-            depthwise = (cpu_depthwise_source){&producer->params.conv, value_data(plan, producer->inputs[0]),
-                                               producer->input_shapes[0], producer->weights[0], producer->weights[1]};
-            in = NULL;
-        }
-        cpu_conv2d(&step->params.conv, in, own->depthwise_step >= 0 ? &depthwise : NULL, n, is, step->weights[0],
-                   own->packed_kernel, step->weights[1], shortcut, out, os, out_stride, state->workspace, threads);
+        cpu_conv2d(&step->params.conv, in, n, is, step->weights[0], own->packed_kernel, step->weights[1], shortcut, out,
+                   os, out_stride, state->workspace, threads);
         return DLP_OK;
     }
     case DLP_OP_DEPTHWISE_CONV2D:
@@ -283,14 +259,12 @@ dlp_status dlp_backend_create_cpu(int threads, dlp_backend **out)
     }
     context->threads = threads > 0 ? threads : omp_get_num_procs();
     context->fuse_residuals = dlp_env_switch("DLP_CPU_RESIDUAL_FUSION", true);
-    context->fuse_separables = dlp_env_switch("DLP_CPU_SEPARABLE_FUSION", true);
     backend->name = "cpu";
     backend->context = context;
     backend->prepare = cpu_prepare;
     backend->upload_input = cpu_upload_input;
     backend->run_step = cpu_run_step;
     backend->writes_strided = cpu_writes_strided;
-    backend->fuses_separables = context->fuse_separables;
     backend->download = cpu_download;
     backend->release = cpu_release;
     backend->destroy = cpu_destroy;

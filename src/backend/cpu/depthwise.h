@@ -1,8 +1,6 @@
 /* depthwise.h: a depthwise convolution (Keras DepthwiseConv2D, and the
  * first half of SeparableConv2D) over any run of output pixels
- * (depthwise.c), for cpu_depthwise_conv2d and for the pointwise conv that
- * takes it tile by tile as its GEMM's input (cpu_conv2d's
- * cpu_depthwise_source). */
+ * (depthwise.c), for cpu_depthwise_conv2d's threads. */
 #ifndef DLP_SRC_BACKEND_CPU_DEPTHWISE_H
 #define DLP_SRC_BACKEND_CPU_DEPTHWISE_H
 

@@ -1,8 +1,9 @@
 /* ops.c: the CPU backend's ops, fp32 NHWC. Convolution is im2col + GEMM
  * (gemm_packed.c where the CPU has AVX-512, else OpenBLAS' sgemm) in row
  * tiles, one per OpenMP task (a 1x1 stride-1 conv is a plain GEMM on the
- * input), or direct kernels (conv_direct.c); the rest are OpenMP loops with
- * the channel axis innermost (contiguous in NHWC). */
+ * input), or direct kernels (conv_direct.c); depthwise convolution runs in
+ * depthwise.c; the rest are OpenMP loops with the channel axis innermost
+ * (contiguous in NHWC). */
 #include <cblas.h>
 #include <float.h>
 #include <math.h>
@@ -86,28 +87,24 @@ static conv_tiling plan_tiling(size_t rows, int k, int cout, int threads)
     return t;
 }
 
-/* One thread's GEMM input tile: an im2col tile, or a depthwise conv's
- * output rows; none for a 1x1 stride-1 conv reading its input in place.
- * The start of its scratch. */
-static size_t a_tile_floats(const dlp_conv2d_params *p, int in_channels, bool depthwise)
+/* One thread's im2col tile (none for a 1x1 stride-1 conv): the start of its scratch. */
+static size_t im2col_floats(const dlp_conv2d_params *p, int in_channels)
 {
     int k = p->kernel_h * p->kernel_w * in_channels;
-    return is_pointwise(p) && !depthwise ? 0 : (size_t)tile_rows_limit(k) * (size_t)k;
+    return is_pointwise(p) ? 0 : (size_t)tile_rows_limit(k) * (size_t)k;
 }
 
-/* One thread's scratch: its input tile, then, with a shortcut, room for
+/* One thread's scratch: its im2col tile, then, with a shortcut, room for
  * the shortcut's tile (conv_task). */
-static size_t thread_scratch_floats(const dlp_conv2d_params *p, int in_channels, bool shortcut, bool depthwise)
+static size_t thread_scratch_floats(const dlp_conv2d_params *p, int in_channels, bool shortcut)
 {
     int k = p->kernel_h * p->kernel_w * in_channels;
-    return a_tile_floats(p, in_channels, depthwise) +
-           (shortcut ? (size_t)tile_rows_limit(k) * (size_t)p->filters : 0);
+    return im2col_floats(p, in_channels) + (shortcut ? (size_t)tile_rows_limit(k) * (size_t)p->filters : 0);
 }
 
-size_t cpu_conv2d_workspace_floats(const dlp_conv2d_params *p, dlp_shape in, bool shortcut, bool depthwise,
-                                   int threads)
+size_t cpu_conv2d_workspace_floats(const dlp_conv2d_params *p, dlp_shape in, bool shortcut, int threads)
 {
-    return (size_t)(threads > 0 ? threads : 1) * thread_scratch_floats(p, in.c, shortcut, depthwise);
+    return (size_t)(threads > 0 ? threads : 1) * thread_scratch_floats(p, in.c, shortcut);
 }
 
 static void apply_bias_activation(float *out, size_t rows, int channels, const float *bias, dlp_activation act,
@@ -202,10 +199,9 @@ static void im2col_rows(const dlp_conv2d_params *p, const float *in, dlp_shape i
 /* One thread's task: output rows [row0, row0 + count), channels [col0,
  * col0 + cols). scratch: the thread's thread_scratch_floats. A shortcut the
  * GEMM would overwrite (the output itself) is kept in scratch first. */
-static void conv_task(const dlp_conv2d_params *p, const float *in, const cpu_depthwise_source *depthwise,
-                      dlp_shape is, dlp_shape os, const float *kernel, const float *packed_kernel, const float *bias,
-                      const float *shortcut, float *out, int ldc, size_t row0, int count, int col0, int cols,
-                      float *scratch, bool direct)
+static void conv_task(const dlp_conv2d_params *p, const float *in, dlp_shape is, dlp_shape os, const float *kernel,
+                      const float *packed_kernel, const float *bias, const float *shortcut, float *out, int ldc,
+                      size_t row0, int count, int col0, int cols, float *scratch, bool direct)
 {
     int cout = p->filters;
     int k = p->kernel_h * p->kernel_w * is.c;
@@ -218,18 +214,13 @@ static void conv_task(const dlp_conv2d_params *p, const float *in, const cpu_dep
     const float *add = shortcut ? shortcut + row0 * (size_t)ldc + col0 : NULL;
     int ld_add = ldc;
     if (add == c) {
-        float *kept = scratch + a_tile_floats(p, is.c, depthwise != NULL);
+        float *kept = scratch + im2col_floats(p, is.c);
         for (int r = 0; r < count; r++)
             memcpy(kept + (size_t)r * cols, c + (size_t)r * ldc, (size_t)cols * sizeof(float));
         add = kept, ld_add = cols;
     }
     const float *a = in + row0 * (size_t)is.c;
-    if (depthwise) {
-        /* The depthwise conv's output rows, computed here (a 1x1 stride-1 conv's rows are its pixels). */
-        cpu_depthwise_pixels(depthwise->params, depthwise->in, depthwise->in_shape, is, depthwise->kernel,
-                             depthwise->bias, scratch, (size_t)k, row0, (size_t)count);
-        a = scratch;
-    } else if (!is_pointwise(p)) {
+    if (!is_pointwise(p)) {
         int pad_top = dlp_conv_pad_before(is.h, p->kernel_h, p->stride_h, p->padding);
         int pad_left = dlp_conv_pad_before(is.w, p->kernel_w, p->stride_w, p->padding);
         im2col_rows(p, in, is, os, row0, count, pad_top, pad_left, scratch);
@@ -259,15 +250,15 @@ bool cpu_conv2d_uses_gemm(const dlp_conv2d_params *p, dlp_shape in_shape, dlp_sh
     return cpu_gemm_packed_enabled() && (is_pointwise(p) || in_shape.c < 16);
 }
 
-void cpu_conv2d(const dlp_conv2d_params *p, const float *in, const cpu_depthwise_source *depthwise, int n,
-                dlp_shape is, const float *kernel, const float *packed_kernel, const float *bias,
-                const float *shortcut, float *out, dlp_shape os, size_t out_stride, float *workspace, int threads)
+void cpu_conv2d(const dlp_conv2d_params *p, const float *in, int n, dlp_shape is, const float *kernel,
+                const float *packed_kernel, const float *bias, const float *shortcut, float *out, dlp_shape os,
+                size_t out_stride, float *workspace, int threads)
 {
     int cout = p->filters;
     int ldc = out_stride ? (int)out_stride : cout;
     int k = p->kernel_h * p->kernel_w * is.c;
     if (threads < 1) threads = 1;
-    bool direct = !depthwise && !cpu_conv2d_uses_gemm(p, is, os, shortcut != NULL);
+    bool direct = !cpu_conv2d_uses_gemm(p, is, os, shortcut != NULL);
     conv_tiling t = direct ? plan_direct_tiling((size_t)n * os.h * os.w, cout, threads)
                            : plan_tiling((size_t)n * os.h * os.w, k, cout, threads);
     int tasks = t.row_tiles * t.col_tiles;
@@ -275,8 +266,7 @@ void cpu_conv2d(const dlp_conv2d_params *p, const float *in, const cpu_depthwise
     openblas_set_num_threads(1);
 #pragma omp parallel num_threads(threads)
     {
-        float *scratch = workspace ? workspace + (size_t)omp_get_thread_num() *
-                                                     thread_scratch_floats(p, is.c, shortcut, depthwise != NULL)
+        float *scratch = workspace ? workspace + (size_t)omp_get_thread_num() * thread_scratch_floats(p, is.c, shortcut)
                                    : NULL;
 #pragma omp for schedule(dynamic, 1)
         for (int task = 0; task < tasks; task++) {
@@ -284,8 +274,8 @@ void cpu_conv2d(const dlp_conv2d_params *p, const float *in, const cpu_depthwise
             int col0 = task % t.col_tiles * t.col_tile;
             int count = (int)(t.rows - row0 < (size_t)t.row_tile ? t.rows - row0 : (size_t)t.row_tile);
             int cols = cout - col0 < t.col_tile ? cout - col0 : t.col_tile;
-            conv_task(p, in, depthwise, is, os, kernel, packed_kernel, bias, shortcut, out, ldc, row0, count, col0, cols,
-                      scratch, direct);
+            conv_task(p, in, is, os, kernel, packed_kernel, bias, shortcut, out, ldc, row0, count, col0, cols, scratch,
+                      direct);
         }
     }
     openblas_set_num_threads(blas_threads);

@@ -23,27 +23,13 @@
 #endif
 
 /* Floats of scratch one cpu_conv2d call with `threads` threads needs (one
- * im2col or depthwise tile per thread, at most about 1 MiB each, none for a
- * 1x1 stride-1 conv on its input; with a shortcut, as many output rows of
- * the shortcut besides). */
-size_t cpu_conv2d_workspace_floats(const dlp_conv2d_params *p, dlp_shape in, bool shortcut, bool depthwise,
-                                   int threads);
-/* A depthwise conv (no activation) whose output only a 1x1 stride-1 conv
- * reads (Keras' SeparableConv2D, device_separable_match): cpu_conv2d
- * computes its output rows tile by tile into scratch as the GEMM's input,
- * the same floats as cpu_depthwise_conv2d, and never writes the whole. */
-typedef struct cpu_depthwise_source {
-    const dlp_conv2d_params *params;
-    const float *in;
-    dlp_shape in_shape;
-    const float *kernel, *bias;
-} cpu_depthwise_source;
+ * im2col tile per thread, at most about 1 MiB each, none for a 1x1 stride-1
+ * conv; with a shortcut, as many output rows of the shortcut besides). */
+size_t cpu_conv2d_workspace_floats(const dlp_conv2d_params *p, dlp_shape in, bool shortcut, int threads);
 /* Whether cpu_conv2d runs p as im2col + GEMM (else the direct kernels,
  * conv_direct.h): only those convs take a packed kernel. */
 bool cpu_conv2d_uses_gemm(const dlp_conv2d_params *p, dlp_shape in_shape, dlp_shape out_shape, bool shortcut);
-/* in: the input (NULL with depthwise, which computes it; in_shape is then
- * the depthwise conv's output shape).
- * kernel: HWIO [kh,kw,cin,cout] as Keras stores it (= the GEMM's [K, cout]); bias may be NULL.
+/* kernel: HWIO [kh,kw,cin,cout] as Keras stores it (= the GEMM's [K, cout]); bias may be NULL.
  * packed_kernel (NULL: OpenBLAS' sgemm): the kernel as cpu_gemm_pack_b
  * packs it, where cpu_gemm_packed_enabled() and cpu_conv2d_uses_gemm.
  * out_stride: floats from one output pixel to the next (0: cout, packed);
@@ -52,10 +38,9 @@ bool cpu_conv2d_uses_gemm(const dlp_conv2d_params *p, dlp_shape in_shape, dlp_sh
  * + bias + shortcut) with p's own activation linear; the shortcut is laid
  * out as out and may be out itself. The same floats as the conv, cpu_add
  * and cpu_activation run one after another. */
-void cpu_conv2d(const dlp_conv2d_params *p, const float *in, const cpu_depthwise_source *depthwise, int n,
-                dlp_shape in_shape, const float *kernel, const float *packed_kernel, const float *bias,
-                const float *shortcut, float *out, dlp_shape out_shape, size_t out_stride, float *workspace,
-                int threads);
+void cpu_conv2d(const dlp_conv2d_params *p, const float *in, int n, dlp_shape in_shape, const float *kernel,
+                const float *packed_kernel, const float *bias, const float *shortcut, float *out, dlp_shape out_shape,
+                size_t out_stride, float *workspace, int threads);
 /* Whether cpu_conv2d takes an out_stride wider than cout with p's
  * activation (all but those applied to the whole output afterwards). */
 bool cpu_conv2d_writes_strided(const dlp_conv2d_params *p);
