@@ -39,6 +39,7 @@ static float *random_floats(size_t count)
 
 static int direct_cases; /* test_conv cases the direct kernels ran (by themselves) */
 static int packed_cases; /* test_conv cases that ran on the packed GEMM too */
+static int avx2_cases;   /* test_gemm_packed cases the AVX2 kernel matched bit for bit */
 
 /* The kernel packed as the CPU backend packs it, or NULL where it would not
  * (no AVX-512, a direct conv): cpu_conv2d then takes OpenBLAS' sgemm. */
@@ -164,6 +165,17 @@ static void test_gemm_packed(int m, int n, int k)
             got[(size_t)i * n + j] = c[(size_t)i * ldc + j];
         }
     double error = check_relative_l2(got, want, (size_t)m * n);
+    /* The AVX2 kernel (where the process runs the AVX-512 one): the same bytes. */
+    if (cpu_gemm_packed_isa() == CPU_GEMM_AVX512 && cpu_gemm_isa_supported(CPU_GEMM_AVX2)) {
+        float *avx2 = malloc((size_t)m * ldc * sizeof(float));
+        for (size_t i = 0; i < (size_t)m * ldc; i++) avx2[i] = poison;
+        cpu_gemm_packed_isa_run(CPU_GEMM_AVX2, m, 0, n, n, k, a, lda, packed, avx2, ldc);
+        bool same = !memcmp(avx2, c, (size_t)m * ldc * sizeof(float));
+        if (!same) fprintf(stderr, "packed gemm m=%d n=%d k=%d: the AVX2 kernel differs\n", m, n, k);
+        CHECK(same);
+        avx2_cases++;
+        free(avx2);
+    }
     int chunk = n > 40 ? 32 : 16, poison_kept = 1, tiles_same = 1;
     for (int j0 = 0; j0 < n; j0 += chunk)
         cpu_gemm_packed(m, j0, n - j0 < chunk ? n - j0 : chunk, n, k, a, lda, packed, tiled + j0, ldc);
@@ -234,14 +246,16 @@ int main(void)
 {
     printf("direct kernels for 16-64 filters on this CPU: %s\n",
            cpu_conv2d_direct_supported() ? "yes (AVX-512 F)" : "no (im2col for every conv)");
+    cpu_gemm_isa isa = cpu_gemm_packed_isa();
     printf("packed GEMM for the other convs: %s\n",
-           cpu_gemm_packed_enabled() ? "yes (AVX-512 F)" : "no (OpenBLAS' sgemm)");
+           isa == CPU_GEMM_AVX512 ? "yes (AVX-512 F)" : isa == CPU_GEMM_AVX2 ? "yes (AVX2)" : "no (OpenBLAS' sgemm)");
     if (cpu_gemm_packed_enabled()) {
         int ms[] = {1, 11, 12, 13, 37}, ns[] = {1, 15, 16, 17, 31, 32, 33, 48, 91}, ks[] = {1, 7, 256, 257, 600};
         for (int i = 0; i < 5; i++)
             for (int j = 0; j < 9; j++)
                 for (int t = 0; t < 5; t++) test_gemm_packed(ms[i], ns[j], ks[t]);
         test_gemm_packed(300, 728, 300); /* Xception's 728 filters: the last panel pair 24 wide */
+        printf("%d packed GEMM cases, the AVX2 kernel the same bytes as AVX-512's\n", avx2_cases);
     }
     /* TensorFlow 'same': out = ceil(in/stride); the extra pixel goes bottom/right. */
     CHECK(dlp_conv_output_size(299, 3, 2, DLP_PAD_VALID) == 149);

@@ -1,6 +1,6 @@
-/* gemm_packed.c: the CPU convolutions' GEMM on AVX-512 with the kernel
- * packed once per plan. A block of 12 rows x 32 columns of C stays in 24
- * registers while k streams past: per k, two vectors of B (one 32-column
+/* gemm_packed.c: the CPU convolutions' GEMM on AVX-512 (or AVX2 + FMA)
+ * with the kernel packed once per plan. A block of 12 rows x 32 columns of
+ * C stays in 24 registers (AVX2: 6 x 16 in 12) while k streams past: per k, two vectors of B (one 32-column
  * panel, read in order) and 12 broadcasts of A (each row's k-th float, read
  * in place: the im2col tile or, for a 1x1 conv, the NHWC input itself).
  * k is taken in blocks of 256, so one panel's block (32 KiB) stays in L1
@@ -13,33 +13,48 @@
 #include "core/env.h"
 
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define PACKED_AVX512 1
 #define PACKED_TARGET __attribute__((target("avx512f")))
+#define PACKED_TARGET_AVX2 __attribute__((target("avx2,fma")))
 #else
 #define PACKED_AVX512 0
 #endif
 
-enum { GEMM_MR = 12, GEMM_KC = 256, GEMM_PANEL = 16 };
+enum { GEMM_MR = 12, GEMM_MR_AVX2 = 6, GEMM_KC = 256, GEMM_PANEL = 16 };
 
-bool cpu_gemm_packed_enabled(void)
+bool cpu_gemm_isa_supported(cpu_gemm_isa isa)
 {
-    static atomic_int enabled = -1; /* threads racing here all store the same answer */
-    int known = atomic_load_explicit(&enabled, memory_order_relaxed);
-    if (known < 0) {
 #if PACKED_AVX512
-        __builtin_cpu_init();
-        known = __builtin_cpu_supports("avx512f") && dlp_env_switch("DLP_CPU_PACKED_GEMM", true);
-#else
-        known = 0;
+    __builtin_cpu_init();
+    if (isa == CPU_GEMM_AVX512) return __builtin_cpu_supports("avx512f");
+    if (isa == CPU_GEMM_AVX2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #endif
-        atomic_store_explicit(&enabled, known, memory_order_relaxed);
-    }
-    return known;
+    return isa == CPU_GEMM_NONE;
 }
+
+cpu_gemm_isa cpu_gemm_packed_isa(void)
+{
+    static atomic_int chosen = -1; /* threads racing here all store the same answer */
+    int known = atomic_load_explicit(&chosen, memory_order_relaxed);
+    if (known < 0) {
+        const char *wanted = getenv("DLP_CPU_PACKED_GEMM");
+        if (!dlp_env_switch("DLP_CPU_PACKED_GEMM", true))
+            known = CPU_GEMM_NONE;
+        else if (cpu_gemm_isa_supported(CPU_GEMM_AVX512) && !(wanted && strcmp(wanted, "avx2") == 0))
+            known = CPU_GEMM_AVX512;
+        else
+            known = cpu_gemm_isa_supported(CPU_GEMM_AVX2) ? CPU_GEMM_AVX2 : CPU_GEMM_NONE;
+        atomic_store_explicit(&chosen, known, memory_order_relaxed);
+    }
+    return (cpu_gemm_isa)known;
+}
+
+bool cpu_gemm_packed_enabled(void) { return cpu_gemm_packed_isa() != CPU_GEMM_NONE; }
 
 static int panel_count(int n) { return (n + GEMM_PANEL - 1) / GEMM_PANEL; }
 
@@ -104,11 +119,36 @@ void cpu_gemm_pack_b(const float *b, int k, int n, float *packed)
 GEMM_MICRO(1)
 GEMM_MICRO(2)
 
-/* The last m % 12 rows of one k block, copied into a 12-row block whose
- * spare rows are zeros, so the micro kernel reads only memory it owns. */
-static void gemm_tail_rows(const float *a, size_t lda, int rows, int kc, float *tail)
+/* The AVX2 kernel: C rows [0, rows) x columns [0, cols) of one 16-column
+ * panel (+)= A block * panel block, a 6 x 16 block of C in 12 of the 16
+ * registers; the same fused multiply-adds in the same order as micro_2. */
+PACKED_TARGET_AVX2 static void micro_avx2(int kc, const float *a, size_t lda, const float *b, float *c, size_t ldc,
+                                          bool accumulate, int rows, int cols)
 {
-    for (int r = 0; r < GEMM_MR; r++) {
+    __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256i mask[2] = {_mm256_cmpgt_epi32(_mm256_set1_epi32(cols), lane),
+                       _mm256_cmpgt_epi32(_mm256_set1_epi32(cols - 8), lane)};
+    __m256 acc[GEMM_MR_AVX2][2];
+    _Pragma("GCC unroll 6") for (int r = 0; r < GEMM_MR_AVX2; r++) for (int j = 0; j < 2; j++) acc[r][j] =
+        accumulate && r < rows ? _mm256_maskload_ps(c + (size_t)r * ldc + 8 * j, mask[j]) : _mm256_setzero_ps();
+    for (int kk = 0; kk < kc; kk++, a++) {
+        __m256 b0 = _mm256_load_ps(b + (size_t)kk * GEMM_PANEL), b1 = _mm256_load_ps(b + (size_t)kk * GEMM_PANEL + 8);
+        _Pragma("GCC unroll 6") for (int r = 0; r < GEMM_MR_AVX2; r++)
+        {
+            __m256 x = _mm256_broadcast_ss(a + (size_t)r * lda);
+            acc[r][0] = _mm256_fmadd_ps(x, b0, acc[r][0]);
+            acc[r][1] = _mm256_fmadd_ps(x, b1, acc[r][1]);
+        }
+    }
+    _Pragma("GCC unroll 6") for (int r = 0; r < GEMM_MR_AVX2; r++) for (int j = 0; j < 2; j++) if (r < rows)
+        _mm256_maskstore_ps(c + (size_t)r * ldc + 8 * j, mask[j], acc[r][j]);
+}
+
+/* The last m % mr rows of one k block, copied into an mr-row block whose
+ * spare rows are zeros, so the micro kernel reads only memory it owns. */
+static void gemm_tail_rows(const float *a, size_t lda, int rows, int mr, int kc, float *tail)
+{
+    for (int r = 0; r < mr; r++) {
         if (r < rows)
             memcpy(tail + (size_t)r * kc, a + (size_t)r * lda, (size_t)kc * sizeof(float));
         else
@@ -116,36 +156,70 @@ static void gemm_tail_rows(const float *a, size_t lda, int rows, int kc, float *
     }
 }
 
+/* One k block of 12-row blocks over 32-column panel pairs (the last one a
+ * single panel) on AVX-512. */
+static void block_avx512(int kc, int k0, int full_rows, int tail, const float *a, size_t lda, const float *tail_block,
+                         const float *block, int panel_begin, int panel_end, int n_begin, int n_end, float *c,
+                         size_t ldc)
+{
+    bool accumulate = k0 > 0;
+    for (int p = panel_begin; p < panel_end; p += 2) {
+        int vectors = p + 1 < panel_end ? 2 : 1;
+        int last_cols = n_end - (p + vectors - 1) * GEMM_PANEL;
+        __mmask16 mask = last_cols >= GEMM_PANEL ? (__mmask16)0xFFFF : (__mmask16)((1u << last_cols) - 1);
+        const float *b = block + (size_t)p * kc * GEMM_PANEL;
+        float *cp = c + (size_t)(p * GEMM_PANEL - n_begin);
+        void (*micro)(int, const float *, size_t, const float *, float *, size_t, bool, int, __mmask16) =
+            vectors == 2 ? micro_2 : micro_1;
+        for (int i = 0; i < full_rows; i += GEMM_MR)
+            micro(kc, a + (size_t)i * lda + k0, lda, b, cp + (size_t)i * ldc, ldc, accumulate, GEMM_MR, mask);
+        if (tail) micro(kc, tail_block, (size_t)kc, b, cp + (size_t)full_rows * ldc, ldc, accumulate, tail, mask);
+    }
+}
+
+/* The same on AVX2: 6-row blocks over single 16-column panels. */
+static void block_avx2(int kc, int k0, int full_rows, int tail, const float *a, size_t lda, const float *tail_block,
+                       const float *block, int panel_begin, int panel_end, int n_begin, int n_end, float *c,
+                       size_t ldc)
+{
+    bool accumulate = k0 > 0;
+    for (int p = panel_begin; p < panel_end; p++) {
+        int cols = n_end - p * GEMM_PANEL < GEMM_PANEL ? n_end - p * GEMM_PANEL : GEMM_PANEL;
+        const float *b = block + (size_t)p * kc * GEMM_PANEL;
+        float *cp = c + (size_t)(p * GEMM_PANEL - n_begin);
+        for (int i = 0; i < full_rows; i += GEMM_MR_AVX2)
+            micro_avx2(kc, a + (size_t)i * lda + k0, lda, b, cp + (size_t)i * ldc, ldc, accumulate, GEMM_MR_AVX2,
+                       cols);
+        if (tail) micro_avx2(kc, tail_block, (size_t)kc, b, cp + (size_t)full_rows * ldc, ldc, accumulate, tail, cols);
+    }
+}
+
 #endif
 
-void cpu_gemm_packed(int m, int n_begin, int n_count, int n_total, int k, const float *a, size_t lda,
-                     const float *packed, float *c, size_t ldc)
+void cpu_gemm_packed_isa_run(cpu_gemm_isa isa, int m, int n_begin, int n_count, int n_total, int k, const float *a,
+                             size_t lda, const float *packed, float *c, size_t ldc)
 {
 #if PACKED_AVX512
+    int mr = isa == CPU_GEMM_AVX512 ? GEMM_MR : GEMM_MR_AVX2;
     int panels = panel_count(n_total), n_end = n_begin + n_count;
     int panel_begin = n_begin / GEMM_PANEL, panel_end = panel_count(n_end);
-    int full_rows = m / GEMM_MR * GEMM_MR, tail = m - full_rows;
+    int full_rows = m / mr * mr, tail = m - full_rows;
     float tail_block[GEMM_MR * GEMM_KC];
     for (int k0 = 0; k0 < k; k0 += GEMM_KC) {
         int kc = k - k0 < GEMM_KC ? k - k0 : GEMM_KC;
         const float *block = packed + (size_t)k0 * panels * GEMM_PANEL;
-        bool accumulate = k0 > 0;
-        if (tail) gemm_tail_rows(a + (size_t)full_rows * lda + k0, lda, tail, kc, tail_block);
-        for (int p = panel_begin; p < panel_end; p += 2) {
-            int vectors = p + 1 < panel_end ? 2 : 1;
-            int last_cols = n_end - (p + vectors - 1) * GEMM_PANEL;
-            __mmask16 mask = last_cols >= GEMM_PANEL ? (__mmask16)0xFFFF : (__mmask16)((1u << last_cols) - 1);
-            const float *b = block + (size_t)p * kc * GEMM_PANEL;
-            float *cp = c + (size_t)(p * GEMM_PANEL - n_begin);
-            void (*micro)(int, const float *, size_t, const float *, float *, size_t, bool, int, __mmask16) =
-                vectors == 2 ? micro_2 : micro_1;
-            for (int i = 0; i < full_rows; i += GEMM_MR)
-                micro(kc, a + (size_t)i * lda + k0, lda, b, cp + (size_t)i * ldc, ldc, accumulate, GEMM_MR, mask);
-            if (tail) micro(kc, tail_block, (size_t)kc, b, cp + (size_t)full_rows * ldc, ldc, accumulate, tail, mask);
-        }
+        if (tail) gemm_tail_rows(a + (size_t)full_rows * lda + k0, lda, tail, mr, kc, tail_block);
+        (isa == CPU_GEMM_AVX512 ? block_avx512 : block_avx2)(kc, k0, full_rows, tail, a, lda, tail_block, block,
+                                                             panel_begin, panel_end, n_begin, n_end, c, ldc);
     }
 #else
-    (void)m, (void)n_begin, (void)n_count, (void)n_total, (void)k, (void)a, (void)lda, (void)packed, (void)c,
-        (void)ldc;
+    (void)isa, (void)m, (void)n_begin, (void)n_count, (void)n_total, (void)k, (void)a, (void)lda, (void)packed,
+        (void)c, (void)ldc;
 #endif
+}
+
+void cpu_gemm_packed(int m, int n_begin, int n_count, int n_total, int k, const float *a, size_t lda,
+                     const float *packed, float *c, size_t ldc)
+{
+    cpu_gemm_packed_isa_run(cpu_gemm_packed_isa(), m, n_begin, n_count, n_total, k, a, lda, packed, c, ldc);
 }

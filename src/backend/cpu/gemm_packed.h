@@ -9,9 +9,18 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Whether this CPU runs the packed GEMM (AVX-512 F) and DLP_CPU_PACKED_GEMM
- * is not "0"; decided once per process. */
+/* The packed GEMM's kernels: 12 x 32 on AVX-512 F, 6 x 16 on AVX2 + FMA.
+ * Both sum each element in the same order with the same fused
+ * multiply-adds: the same floats. */
+typedef enum cpu_gemm_isa { CPU_GEMM_NONE, CPU_GEMM_AVX2, CPU_GEMM_AVX512 } cpu_gemm_isa;
+/* The kernel this process uses, decided once: the best this CPU runs;
+ * DLP_CPU_PACKED_GEMM=0 in the environment: none (OpenBLAS' sgemm), "avx2":
+ * the AVX2 kernel where the CPU has it (for comparisons). */
+cpu_gemm_isa cpu_gemm_packed_isa(void);
+/* Whether this CPU runs the packed GEMM: cpu_gemm_packed_isa() != CPU_GEMM_NONE. */
 bool cpu_gemm_packed_enabled(void);
+/* Whether this CPU runs the kernel isa (AVX2 also needs FMA). */
+bool cpu_gemm_isa_supported(cpu_gemm_isa isa);
 /* Floats cpu_gemm_pack_b writes for a [k, n] B (n rounded up to 16). */
 size_t cpu_gemm_packed_floats(int k, int n);
 /* Packs row-major b [k, n] into packed (cpu_gemm_packed_floats(k, n) floats). */
@@ -23,5 +32,8 @@ void cpu_gemm_pack_b(const float *b, int k, int n, float *packed);
  * change the floats). */
 void cpu_gemm_packed(int m, int n_begin, int n_count, int n_total, int k, const float *a, size_t lda,
                      const float *packed, float *c, size_t ldc);
+/* The same with the kernel isa (supported by this CPU; tests compare them). */
+void cpu_gemm_packed_isa_run(cpu_gemm_isa isa, int m, int n_begin, int n_count, int n_total, int k, const float *a,
+                             size_t lda, const float *packed, float *c, size_t ldc);
 
 #endif
