@@ -13,6 +13,8 @@
  * (ResNet's conv -> add -> relu) gives, bit for bit, the conv, cpu_add and
  * cpu_activation run one after another, with the shortcut apart from the
  * output and as the output itself. Plus TF 'same' geometry facts. */
+#include <float.h>
+
 #include "backend/cpu/conv_direct.h"
 #include "backend/cpu/depthwise.h"
 #include "backend/cpu/gemm_packed.h"
@@ -228,6 +230,44 @@ static void test_depthwise_exact(int n, dlp_shape is, int k, int stride, dlp_pad
     free(in), free(kernel), free(b), free(got), free(want);
 }
 
+/* Max and average pooling against their definitions in float, in the
+ * loop's order (max: v > o ? v : o from -FLT_MAX; average: the valid
+ * inputs summed from 0, times 1 / their count): the same bytes, written
+ * with a pixel stride wider than the channels (a concatenation's slice). */
+static void test_pool_exact(dlp_op op, int n, dlp_shape is, int k, int stride, dlp_padding padding)
+{
+    dlp_pool_params p = {k, k, stride, stride, padding};
+    dlp_shape os = {dlp_conv_output_size(is.h, k, stride, padding), dlp_conv_output_size(is.w, k, stride, padding),
+                    is.c};
+    size_t ld = (size_t)is.c + 5, pixels = (size_t)n * os.h * os.w;
+    float *in = random_floats((size_t)n * dlp_shape_elements(is));
+    float *got = malloc(pixels * ld * sizeof(float)), *want = malloc(pixels * ld * sizeof(float));
+    for (size_t i = 0; i < pixels * ld; i++) got[i] = want[i] = -777.0f;
+    cpu_pool(op, &p, in, n, is, got, os, ld, 2);
+    int pad_top = dlp_conv_pad_before(is.h, k, stride, padding), pad_left = dlp_conv_pad_before(is.w, k, stride, padding);
+    for (size_t r = 0; r < pixels; r++) {
+        int b = (int)(r / ((size_t)os.h * os.w)), oy = (int)(r / os.w % os.h), ox = (int)(r % os.w);
+        int y0 = oy * stride - pad_top, x0 = ox * stride - pad_left, y1 = y0 + k, x1 = x0 + k;
+        y0 = y0 < 0 ? 0 : y0, x0 = x0 < 0 ? 0 : x0, y1 = y1 > is.h ? is.h : y1, x1 = x1 > is.w ? is.w : x1;
+        for (int c = 0; c < is.c; c++) {
+            float o = op == DLP_OP_MAX_POOL ? -FLT_MAX : 0.0f;
+            for (int y = y0; y < y1; y++)
+                for (int x = x0; x < x1; x++) {
+                    float v = in[(((size_t)b * is.h + y) * is.w + x) * is.c + c];
+                    o = op == DLP_OP_MAX_POOL ? (v > o ? v : o) : o + v;
+                }
+            if (op == DLP_OP_AVG_POOL) o *= 1.0f / (float)((y1 - y0) * (x1 - x0));
+            want[r * ld + c] = o;
+        }
+    }
+    bool same = !memcmp(got, want, pixels * ld * sizeof(float));
+    if (!same)
+        fprintf(stderr, "%s n=%d in %dx%dx%d k %d s%d: not the definition's bytes\n", dlp_op_name(op), n, is.h, is.w,
+                is.c, k, stride);
+    CHECK(same);
+    free(in), free(got), free(want);
+}
+
 static void test_pool(dlp_op op, int n, dlp_shape is, int k, int stride, dlp_padding padding)
 {
     dlp_pool_params p = {k, k, stride, stride, padding};
@@ -314,6 +354,12 @@ int main(void)
                 for (int k = 2; k <= 3; k++) {
                     test_pool(DLP_OP_MAX_POOL, n, (dlp_shape){7, 8, 3}, k, stride, padding);
                     test_pool(DLP_OP_AVG_POOL, n, (dlp_shape){7, 8, 3}, k, stride, padding);
+                    for (int op = 0; op < 2; op++) {
+                        dlp_op pool = op ? DLP_OP_AVG_POOL : DLP_OP_MAX_POOL;
+                        test_pool_exact(pool, n, (dlp_shape){7, 8, 3}, k, stride, padding);
+                        test_pool_exact(pool, n, (dlp_shape){9, 6, 80}, k, stride, padding);
+                        test_pool_exact(pool, n, (dlp_shape){5, 7, 130}, k, stride, padding);
+                    }
                 }
             }
         /* Dense, with every activation. */

@@ -357,10 +357,53 @@ void cpu_activation(dlp_activation activation, float *data, size_t pixels, int c
     }
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define POOL_AVX512 1
+
+/* One output pixel of a max or average pooling over the window [y0, y1) x
+ * [x0, x1) of image, on AVX-512: 64 channels at a time stay in registers
+ * while the window's pixels pass (the loop below re-reads and re-writes the
+ * output at every tap). The same operations in the same order as that loop
+ * (_mm512_max_ps(v, o) is v > o ? v : o), so the same floats. */
+__attribute__((target("avx512f"))) static void pool_pixel_avx512(dlp_op op, const float *image, int width,
+                                                                 int channels, int y0, int y1, int x0, int x1,
+                                                                 float *o)
+{
+    bool max = op == DLP_OP_MAX_POOL;
+    __m512 start = _mm512_set1_ps(max ? -FLT_MAX : 0.0f);
+    __m512 scale = _mm512_set1_ps(1.0f / (float)((y1 - y0) * (x1 - x0)));
+    for (int c0 = 0; c0 < channels; c0 += 64) {
+        __mmask16 mask[4];
+        __m512 acc[4];
+        for (int j = 0; j < 4; j++) {
+            int lanes = channels - c0 - 16 * j;
+            mask[j] = lanes >= 16 ? (__mmask16)0xFFFF : lanes > 0 ? (__mmask16)((1u << lanes) - 1) : 0;
+            acc[j] = start;
+        }
+        for (int y = y0; y < y1; y++)
+            for (int x = x0; x < x1; x++) {
+                const float *v = image + ((size_t)y * width + x) * channels + c0;
+                for (int j = 0; j < 4; j++) {
+                    __m512 value = _mm512_maskz_loadu_ps(mask[j], v + 16 * j);
+                    acc[j] = max ? _mm512_max_ps(value, acc[j]) : _mm512_add_ps(acc[j], value);
+                }
+            }
+        for (int j = 0; j < 4; j++) {
+            if (!max) acc[j] = _mm512_mul_ps(acc[j], scale);
+            _mm512_mask_storeu_ps(o + c0 + 16 * j, mask[j], acc[j]);
+        }
+    }
+}
+#else
+#define POOL_AVX512 0
+#endif
+
 CPU_CLONES
 void cpu_pool(dlp_op op, const dlp_pool_params *p, const float *in, int n, dlp_shape is, float *out, dlp_shape os,
               size_t out_stride, int threads)
 {
+    bool avx512 = POOL_AVX512 && cpu_conv2d_direct_supported();
     size_t stride = out_stride ? out_stride : (size_t)is.c;
     int pad_top = dlp_conv_pad_before(is.h, p->pool_h, p->stride_h, p->padding);
     int pad_left = dlp_conv_pad_before(is.w, p->pool_w, p->stride_w, p->padding);
@@ -377,6 +420,12 @@ void cpu_pool(dlp_op op, const dlp_pool_params *p, const float *in, int n, dlp_s
         if (y1 > is.h) y1 = is.h;
         if (x1 > is.w) x1 = is.w;
         float *o = out + r * stride;
+#if POOL_AVX512
+        if (avx512) {
+            pool_pixel_avx512(op, in + (size_t)b * is.h * is.w * channels, is.w, channels, y0, y1, x0, x1, o);
+            continue;
+        }
+#endif
         for (int c = 0; c < channels; c++) o[c] = op == DLP_OP_MAX_POOL ? -FLT_MAX : 0.0f;
         for (int y = y0; y < y1; y++)
             for (int x = x0; x < x1; x++) {
