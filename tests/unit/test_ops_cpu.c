@@ -158,7 +158,7 @@ static void test_gemm_packed(int m, int n, int k)
     const float poison = -12345.0f;
     for (size_t i = 0; i < (size_t)m * ldc; i++) c[i] = tiled[i] = poison;
     cpu_gemm_pack_b(b, k, n, packed);
-    cpu_gemm_packed(m, 0, n, n, k, a, lda, packed, c, ldc);
+    cpu_gemm_packed(m, 0, n, n, k, a, lda, packed, c, ldc, NULL);
     for (int i = 0; i < m; i++)
         for (int j = 0; j < n; j++) {
             double sum = 0.0;
@@ -171,16 +171,37 @@ static void test_gemm_packed(int m, int n, int k)
     if (cpu_gemm_packed_isa() == CPU_GEMM_AVX512 && cpu_gemm_isa_supported(CPU_GEMM_AVX2)) {
         float *avx2 = malloc((size_t)m * ldc * sizeof(float));
         for (size_t i = 0; i < (size_t)m * ldc; i++) avx2[i] = poison;
-        cpu_gemm_packed_isa_run(CPU_GEMM_AVX2, m, 0, n, n, k, a, lda, packed, avx2, ldc);
+        cpu_gemm_packed_isa_run(CPU_GEMM_AVX2, m, 0, n, n, k, a, lda, packed, avx2, ldc, NULL);
         bool same = !memcmp(avx2, c, (size_t)m * ldc * sizeof(float));
         if (!same) fprintf(stderr, "packed gemm m=%d n=%d k=%d: the AVX2 kernel differs\n", m, n, k);
         CHECK(same);
         avx2_cases++;
         free(avx2);
     }
+    /* The epilogue (bias, a shortcut, relu) in the kernel: the same bytes as
+     * the plain product followed by the three operations in float. */
+    {
+        float *bias = random_floats((size_t)n), *shortcut = random_floats((size_t)m * ldc);
+        float *fused = malloc((size_t)m * ldc * sizeof(float));
+        for (size_t i = 0; i < (size_t)m * ldc; i++) fused[i] = poison;
+        cpu_gemm_epilogue epilogue = {bias, shortcut, ldc, true};
+        cpu_gemm_packed(m, 0, n, n, k, a, lda, packed, fused, ldc, &epilogue);
+        int same = 1;
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++) {
+                float x = c[(size_t)i * ldc + j];
+                x += bias[j];
+                x += shortcut[(size_t)i * ldc + j];
+                x = x > 0.0f ? x : 0.0f;
+                same &= !memcmp(&x, &fused[(size_t)i * ldc + j], sizeof x);
+            }
+        if (!same) fprintf(stderr, "packed gemm m=%d n=%d k=%d: the epilogue's bytes differ\n", m, n, k);
+        CHECK(same);
+        free(bias), free(shortcut), free(fused);
+    }
     int chunk = n > 40 ? 32 : 16, poison_kept = 1, tiles_same = 1;
     for (int j0 = 0; j0 < n; j0 += chunk)
-        cpu_gemm_packed(m, j0, n - j0 < chunk ? n - j0 : chunk, n, k, a, lda, packed, tiled + j0, ldc);
+        cpu_gemm_packed(m, j0, n - j0 < chunk ? n - j0 : chunk, n, k, a, lda, packed, tiled + j0, ldc, NULL);
     for (int i = 0; i < m; i++) {
         tiles_same &= !memcmp(c + (size_t)i * ldc, tiled + (size_t)i * ldc, (size_t)n * sizeof(float));
         for (size_t j = (size_t)n; j < ldc; j++) poison_kept &= c[(size_t)i * ldc + j] == poison;

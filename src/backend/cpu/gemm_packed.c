@@ -88,7 +88,8 @@ void cpu_gemm_pack_b(const float *b, int k, int n, float *packed)
  * dropped; the caller makes them readable (gemm_tail_rows). */
 #define GEMM_MICRO(NV)                                                                                          \
     PACKED_TARGET static void micro_##NV(int kc, const float *a, size_t lda, const float *b, float *c,       \
-                                         size_t ldc, bool accumulate, int rows, __mmask16 last_mask)          \
+                                         size_t ldc, bool accumulate, int rows, __mmask16 last_mask,          \
+                                         const cpu_gemm_epilogue *e)                                          \
     {                                                                                                         \
         __m512 acc[GEMM_MR][NV];                                                                              \
         _Pragma("GCC unroll 12") for (int r = 0; r < GEMM_MR; r++) _Pragma("GCC unroll 2") for (int j = 0;  \
@@ -112,7 +113,15 @@ void cpu_gemm_pack_b(const float *b, int k, int n, float *packed)
         _Pragma("GCC unroll 12") for (int r = 0; r < GEMM_MR; r++) _Pragma("GCC unroll 2") for (int j = 0;  \
                                                                                                j < NV; j++) { \
             __mmask16 mask = j == NV - 1 ? last_mask : (__mmask16)0xFFFF;                                     \
-            if (r < rows) _mm512_mask_storeu_ps(c + (size_t)r * ldc + 16 * j, mask, acc[r][j]);               \
+            if (r >= rows) continue;                                                                          \
+            if (e) { /* the last k block: tile_epilogue's operations, in its order */                         \
+                if (e->bias) acc[r][j] = _mm512_add_ps(acc[r][j], _mm512_maskz_loadu_ps(mask, e->bias + 16 * j)); \
+                if (e->shortcut)                                                                              \
+                    acc[r][j] = _mm512_add_ps(                                                                \
+                        acc[r][j], _mm512_maskz_loadu_ps(mask, e->shortcut + (size_t)r * e->ld_shortcut + 16 * j)); \
+                if (e->relu) acc[r][j] = _mm512_max_ps(acc[r][j], _mm512_setzero_ps());                       \
+            }                                                                                                 \
+            _mm512_mask_storeu_ps(c + (size_t)r * ldc + 16 * j, mask, acc[r][j]);                             \
         }                                                                                                     \
     }
 
@@ -123,7 +132,7 @@ GEMM_MICRO(2)
  * panel (+)= A block * panel block, a 6 x 16 block of C in 12 of the 16
  * registers; the same fused multiply-adds in the same order as micro_2. */
 PACKED_TARGET_AVX2 static void micro_avx2(int kc, const float *a, size_t lda, const float *b, float *c, size_t ldc,
-                                          bool accumulate, int rows, int cols)
+                                          bool accumulate, int rows, int cols, const cpu_gemm_epilogue *e)
 {
     __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     __m256i mask[2] = {_mm256_cmpgt_epi32(_mm256_set1_epi32(cols), lane),
@@ -140,8 +149,18 @@ PACKED_TARGET_AVX2 static void micro_avx2(int kc, const float *a, size_t lda, co
             acc[r][1] = _mm256_fmadd_ps(x, b1, acc[r][1]);
         }
     }
-    _Pragma("GCC unroll 6") for (int r = 0; r < GEMM_MR_AVX2; r++) for (int j = 0; j < 2; j++) if (r < rows)
+    _Pragma("GCC unroll 6") for (int r = 0; r < GEMM_MR_AVX2; r++) for (int j = 0; j < 2; j++)
+    {
+        if (r >= rows) continue;
+        if (e) { /* the last k block: tile_epilogue's operations, in its order */
+            if (e->bias) acc[r][j] = _mm256_add_ps(acc[r][j], _mm256_maskload_ps(e->bias + 8 * j, mask[j]));
+            if (e->shortcut)
+                acc[r][j] = _mm256_add_ps(
+                    acc[r][j], _mm256_maskload_ps(e->shortcut + (size_t)r * e->ld_shortcut + 8 * j, mask[j]));
+            if (e->relu) acc[r][j] = _mm256_max_ps(acc[r][j], _mm256_setzero_ps());
+        }
         _mm256_maskstore_ps(c + (size_t)r * ldc + 8 * j, mask[j], acc[r][j]);
+    }
 }
 
 /* The last m % mr rows of one k block, copied into an mr-row block whose
@@ -156,48 +175,68 @@ static void gemm_tail_rows(const float *a, size_t lda, int rows, int mr, int kc,
     }
 }
 
+/* The epilogue for the columns from `column` (relative to c) and the rows
+ * from `row`; NULL before the last k block. */
+static const cpu_gemm_epilogue *epilogue_at(const cpu_gemm_epilogue *e, int row, int column, cpu_gemm_epilogue *at)
+{
+    if (!e) return NULL;
+    *at = (cpu_gemm_epilogue){e->bias ? e->bias + column : NULL,
+                              e->shortcut ? e->shortcut + (size_t)row * e->ld_shortcut + column : NULL,
+                              e->ld_shortcut, e->relu};
+    return at;
+}
+
 /* One k block of 12-row blocks over 32-column panel pairs (the last one a
  * single panel) on AVX-512. */
 static void block_avx512(int kc, int k0, int full_rows, int tail, const float *a, size_t lda, const float *tail_block,
                          const float *block, int panel_begin, int panel_end, int n_begin, int n_end, float *c,
-                         size_t ldc)
+                         size_t ldc, const cpu_gemm_epilogue *e)
 {
     bool accumulate = k0 > 0;
+    cpu_gemm_epilogue at;
     for (int p = panel_begin; p < panel_end; p += 2) {
         int vectors = p + 1 < panel_end ? 2 : 1;
         int last_cols = n_end - (p + vectors - 1) * GEMM_PANEL;
         __mmask16 mask = last_cols >= GEMM_PANEL ? (__mmask16)0xFFFF : (__mmask16)((1u << last_cols) - 1);
         const float *b = block + (size_t)p * kc * GEMM_PANEL;
-        float *cp = c + (size_t)(p * GEMM_PANEL - n_begin);
-        void (*micro)(int, const float *, size_t, const float *, float *, size_t, bool, int, __mmask16) =
-            vectors == 2 ? micro_2 : micro_1;
+        int column = p * GEMM_PANEL - n_begin;
+        float *cp = c + (size_t)column;
+        void (*micro)(int, const float *, size_t, const float *, float *, size_t, bool, int, __mmask16,
+                      const cpu_gemm_epilogue *) = vectors == 2 ? micro_2 : micro_1;
         for (int i = 0; i < full_rows; i += GEMM_MR)
-            micro(kc, a + (size_t)i * lda + k0, lda, b, cp + (size_t)i * ldc, ldc, accumulate, GEMM_MR, mask);
-        if (tail) micro(kc, tail_block, (size_t)kc, b, cp + (size_t)full_rows * ldc, ldc, accumulate, tail, mask);
+            micro(kc, a + (size_t)i * lda + k0, lda, b, cp + (size_t)i * ldc, ldc, accumulate, GEMM_MR, mask,
+                  epilogue_at(e, i, column, &at));
+        if (tail)
+            micro(kc, tail_block, (size_t)kc, b, cp + (size_t)full_rows * ldc, ldc, accumulate, tail, mask,
+                  epilogue_at(e, full_rows, column, &at));
     }
 }
 
 /* The same on AVX2: 6-row blocks over single 16-column panels. */
 static void block_avx2(int kc, int k0, int full_rows, int tail, const float *a, size_t lda, const float *tail_block,
                        const float *block, int panel_begin, int panel_end, int n_begin, int n_end, float *c,
-                       size_t ldc)
+                       size_t ldc, const cpu_gemm_epilogue *e)
 {
     bool accumulate = k0 > 0;
+    cpu_gemm_epilogue at;
     for (int p = panel_begin; p < panel_end; p++) {
         int cols = n_end - p * GEMM_PANEL < GEMM_PANEL ? n_end - p * GEMM_PANEL : GEMM_PANEL;
         const float *b = block + (size_t)p * kc * GEMM_PANEL;
-        float *cp = c + (size_t)(p * GEMM_PANEL - n_begin);
+        int column = p * GEMM_PANEL - n_begin;
+        float *cp = c + (size_t)column;
         for (int i = 0; i < full_rows; i += GEMM_MR_AVX2)
             micro_avx2(kc, a + (size_t)i * lda + k0, lda, b, cp + (size_t)i * ldc, ldc, accumulate, GEMM_MR_AVX2,
-                       cols);
-        if (tail) micro_avx2(kc, tail_block, (size_t)kc, b, cp + (size_t)full_rows * ldc, ldc, accumulate, tail, cols);
+                       cols, epilogue_at(e, i, column, &at));
+        if (tail)
+            micro_avx2(kc, tail_block, (size_t)kc, b, cp + (size_t)full_rows * ldc, ldc, accumulate, tail, cols,
+                       epilogue_at(e, full_rows, column, &at));
     }
 }
 
 #endif
 
 void cpu_gemm_packed_isa_run(cpu_gemm_isa isa, int m, int n_begin, int n_count, int n_total, int k, const float *a,
-                             size_t lda, const float *packed, float *c, size_t ldc)
+                             size_t lda, const float *packed, float *c, size_t ldc, const cpu_gemm_epilogue *epilogue)
 {
 #if PACKED_AVX512
     int mr = isa == CPU_GEMM_AVX512 ? GEMM_MR : GEMM_MR_AVX2;
@@ -208,18 +247,19 @@ void cpu_gemm_packed_isa_run(cpu_gemm_isa isa, int m, int n_begin, int n_count, 
     for (int k0 = 0; k0 < k; k0 += GEMM_KC) {
         int kc = k - k0 < GEMM_KC ? k - k0 : GEMM_KC;
         const float *block = packed + (size_t)k0 * panels * GEMM_PANEL;
+        const cpu_gemm_epilogue *last = k0 + kc >= k ? epilogue : NULL;
         if (tail) gemm_tail_rows(a + (size_t)full_rows * lda + k0, lda, tail, mr, kc, tail_block);
         (isa == CPU_GEMM_AVX512 ? block_avx512 : block_avx2)(kc, k0, full_rows, tail, a, lda, tail_block, block,
-                                                             panel_begin, panel_end, n_begin, n_end, c, ldc);
+                                                             panel_begin, panel_end, n_begin, n_end, c, ldc, last);
     }
 #else
     (void)isa, (void)m, (void)n_begin, (void)n_count, (void)n_total, (void)k, (void)a, (void)lda, (void)packed,
-        (void)c, (void)ldc;
+        (void)c, (void)ldc, (void)epilogue;
 #endif
 }
 
 void cpu_gemm_packed(int m, int n_begin, int n_count, int n_total, int k, const float *a, size_t lda,
-                     const float *packed, float *c, size_t ldc)
+                     const float *packed, float *c, size_t ldc, const cpu_gemm_epilogue *epilogue)
 {
-    cpu_gemm_packed_isa_run(cpu_gemm_packed_isa(), m, n_begin, n_count, n_total, k, a, lda, packed, c, ldc);
+    cpu_gemm_packed_isa_run(cpu_gemm_packed_isa(), m, n_begin, n_count, n_total, k, a, lda, packed, c, ldc, epilogue);
 }

@@ -25,15 +25,27 @@ bool cpu_gemm_isa_supported(cpu_gemm_isa isa);
 size_t cpu_gemm_packed_floats(int k, int n);
 /* Packs row-major b [k, n] into packed (cpu_gemm_packed_floats(k, n) floats). */
 void cpu_gemm_pack_b(const float *b, int k, int n, float *packed);
+/* What the GEMM applies to each element of C before storing it, after the
+ * last k block: + bias[column], + shortcut[row, column] (rows ld_shortcut
+ * floats apart), then max(., 0) with relu; each NULL / false: not applied.
+ * Columns and rows count from the first of c. The same operations in the
+ * same order as ops.c's tile_epilogue (its relu is x > 0 ? x : 0, as
+ * max_ps(x, 0)), so the same floats. */
+typedef struct cpu_gemm_epilogue {
+    const float *bias;
+    const float *shortcut;
+    size_t ld_shortcut;
+    bool relu;
+} cpu_gemm_epilogue;
 /* c[m, n_count] = a[m, k] * B[:, n_begin .. n_begin + n_count), B packed by
  * cpu_gemm_pack_b(b, k, n_total); a's rows lda floats apart, c's ldc.
  * n_begin is a multiple of 16. Each c element is the same sum in the same
  * order whatever m, n_begin and n_count are (tiles and threads do not
- * change the floats). */
+ * change the floats); epilogue (NULL: none) applied as it says. */
 void cpu_gemm_packed(int m, int n_begin, int n_count, int n_total, int k, const float *a, size_t lda,
-                     const float *packed, float *c, size_t ldc);
+                     const float *packed, float *c, size_t ldc, const cpu_gemm_epilogue *epilogue);
 /* The same with the kernel isa (supported by this CPU; tests compare them). */
 void cpu_gemm_packed_isa_run(cpu_gemm_isa isa, int m, int n_begin, int n_count, int n_total, int k, const float *a,
-                             size_t lda, const float *packed, float *c, size_t ldc);
+                             size_t lda, const float *packed, float *c, size_t ldc, const cpu_gemm_epilogue *epilogue);
 
 #endif

@@ -226,13 +226,19 @@ static void conv_task(const dlp_conv2d_params *p, const float *in, dlp_shape is,
         im2col_rows(p, in, is, os, row0, count, pad_top, pad_left, scratch);
         a = scratch;
     }
+    dlp_activation act = shortcut ? DLP_ACT_RELU : p->activation;
+    if (packed_kernel && (act == DLP_ACT_LINEAR || act == DLP_ACT_RELU)) {
+        /* The epilogue applied in registers as the GEMM stores its last k block. */
+        cpu_gemm_epilogue epilogue = {bias ? bias + col0 : NULL, add, (size_t)ld_add, act == DLP_ACT_RELU};
+        cpu_gemm_packed(count, col0, cols, cout, k, a, (size_t)k, packed_kernel, c, (size_t)ldc, &epilogue);
+        return;
+    }
     if (packed_kernel)
-        cpu_gemm_packed(count, col0, cols, cout, k, a, (size_t)k, packed_kernel, c, (size_t)ldc);
+        cpu_gemm_packed(count, col0, cols, cout, k, a, (size_t)k, packed_kernel, c, (size_t)ldc, NULL);
     else
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, count, cols, k, 1.0f, a, k, kernel + col0, cout, 0.0f,
                     c, ldc);
-    tile_epilogue(c, count, cols, ldc, bias ? bias + col0 : NULL, add, ld_add,
-                  shortcut ? DLP_ACT_RELU : p->activation);
+    tile_epilogue(c, count, cols, ldc, bias ? bias + col0 : NULL, add, ld_add, act);
 }
 
 /* Tiles run in parallel under OpenMP, each with a single-threaded sgemm: one
