@@ -311,8 +311,10 @@ int main(void)
     printf("packed GEMM for the other convs: %s\n",
            isa == CPU_GEMM_AVX512 ? "yes (AVX-512 F)" : isa == CPU_GEMM_AVX2 ? "yes (AVX2)" : "no (OpenBLAS' sgemm)");
     if (cpu_gemm_packed_enabled()) {
-        int ms[] = {1, 11, 12, 13, 37}, ns[] = {1, 15, 16, 17, 31, 32, 33, 48, 91}, ks[] = {1, 7, 256, 257, 600};
-        for (int i = 0; i < 5; i++)
+        /* Row tails of 1, 4, 6, 8 and 11 (the 4-, 8- and 12-row kernels). */
+        int ms[] = {1, 11, 12, 13, 37, 20, 64, 18}, ns[] = {1, 15, 16, 17, 31, 32, 33, 48, 91};
+        int ks[] = {1, 7, 256, 257, 600};
+        for (int i = 0; i < 8; i++)
             for (int j = 0; j < 9; j++)
                 for (int t = 0; t < 5; t++) test_gemm_packed(ms[i], ns[j], ks[t]);
         test_gemm_packed(300, 728, 300); /* Xception's 728 filters: the last panel pair 24 wide */

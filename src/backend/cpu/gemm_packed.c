@@ -86,13 +86,13 @@ void cpu_gemm_pack_b(const float *b, int k, int n, float *packed)
 /* C rows [0, rows) x NV vectors (the last one masked) (+)= A block * panel
  * block. Rows past `rows` are computed from whatever a holds there and
  * dropped; the caller makes them readable (gemm_tail_rows). */
-#define GEMM_MICRO(NV)                                                                                          \
-    PACKED_TARGET static void micro_##NV(int kc, const float *a, size_t lda, const float *b, float *c,       \
+#define GEMM_MICRO(NV, MR)                                                                                      \
+    PACKED_TARGET static void micro_##NV##_##MR(int kc, const float *a, size_t lda, const float *b, float *c,       \
                                          size_t ldc, bool accumulate, int rows, __mmask16 last_mask,          \
                                          const cpu_gemm_epilogue *e)                                          \
     {                                                                                                         \
-        __m512 acc[GEMM_MR][NV];                                                                              \
-        _Pragma("GCC unroll 12") for (int r = 0; r < GEMM_MR; r++) _Pragma("GCC unroll 2") for (int j = 0;  \
+        __m512 acc[MR][NV];                                                                              \
+        _Pragma("GCC unroll 12") for (int r = 0; r < MR; r++) _Pragma("GCC unroll 2") for (int j = 0;  \
                                                                                                j < NV; j++) { \
             __mmask16 mask = j == NV - 1 ? last_mask : (__mmask16)0xFFFF;                                     \
             acc[r][j] = accumulate && r < rows ? _mm512_maskz_loadu_ps(mask, c + (size_t)r * ldc + 16 * j)    \
@@ -103,14 +103,14 @@ void cpu_gemm_pack_b(const float *b, int k, int n, float *packed)
             __m512 bv[NV];                                                                                    \
             bv[0] = _mm512_load_ps(b + (size_t)kk * GEMM_PANEL);                                              \
             if (NV > 1) bv[NV - 1] = _mm512_load_ps(b1 + (size_t)kk * GEMM_PANEL);                            \
-            _Pragma("GCC unroll 12") for (int r = 0; r < GEMM_MR; r++)                                       \
+            _Pragma("GCC unroll 12") for (int r = 0; r < MR; r++)                                       \
             {                                                                                                 \
                 __m512 x = _mm512_set1_ps(a[(size_t)r * lda]);                                                \
                 _Pragma("GCC unroll 2") for (int j = 0; j < NV; j++) acc[r][j] =                              \
                     _mm512_fmadd_ps(x, bv[j], acc[r][j]);                                                     \
             }                                                                                                 \
         }                                                                                                     \
-        _Pragma("GCC unroll 12") for (int r = 0; r < GEMM_MR; r++) _Pragma("GCC unroll 2") for (int j = 0;  \
+        _Pragma("GCC unroll 12") for (int r = 0; r < MR; r++) _Pragma("GCC unroll 2") for (int j = 0;  \
                                                                                                j < NV; j++) { \
             __mmask16 mask = j == NV - 1 ? last_mask : (__mmask16)0xFFFF;                                     \
             if (r >= rows) continue;                                                                          \
@@ -125,8 +125,24 @@ void cpu_gemm_pack_b(const float *b, int k, int n, float *packed)
         }                                                                                                     \
     }
 
-GEMM_MICRO(1)
-GEMM_MICRO(2)
+GEMM_MICRO(1, 12)
+GEMM_MICRO(2, 12)
+GEMM_MICRO(1, 8)
+GEMM_MICRO(2, 8)
+GEMM_MICRO(1, 4)
+GEMM_MICRO(2, 4)
+
+typedef void (*micro_fn)(int, const float *, size_t, const float *, float *, size_t, bool, int, __mmask16,
+                         const cpu_gemm_epilogue *);
+
+/* The kernel for a block of `rows` (at most 12) rows: the narrowest of 4,
+ * 8 and 12 rows that holds them (a 64-row tile, an 8x8 layer at batch 1,
+ * ends in 4 rows, not 12 of which 8 are padding). */
+static micro_fn micro_for(int vectors, int rows)
+{
+    static const micro_fn by_rows[2][3] = {{micro_1_4, micro_1_8, micro_1_12}, {micro_2_4, micro_2_8, micro_2_12}};
+    return by_rows[vectors - 1][rows <= 4 ? 0 : rows <= 8 ? 1 : 2];
+}
 
 /* The AVX2 kernel: C rows [0, rows) x columns [0, cols) of one 16-column
  * panel (+)= A block * panel block, a 6 x 16 block of C in 12 of the 16
@@ -201,14 +217,13 @@ static void block_avx512(int kc, int k0, int full_rows, int tail, const float *a
         const float *b = block + (size_t)p * kc * GEMM_PANEL;
         int column = p * GEMM_PANEL - n_begin;
         float *cp = c + (size_t)column;
-        void (*micro)(int, const float *, size_t, const float *, float *, size_t, bool, int, __mmask16,
-                      const cpu_gemm_epilogue *) = vectors == 2 ? micro_2 : micro_1;
+        micro_fn micro = micro_for(vectors, GEMM_MR);
         for (int i = 0; i < full_rows; i += GEMM_MR)
             micro(kc, a + (size_t)i * lda + k0, lda, b, cp + (size_t)i * ldc, ldc, accumulate, GEMM_MR, mask,
                   epilogue_at(e, i, column, &at));
         if (tail)
-            micro(kc, tail_block, (size_t)kc, b, cp + (size_t)full_rows * ldc, ldc, accumulate, tail, mask,
-                  epilogue_at(e, full_rows, column, &at));
+            micro_for(vectors, tail)(kc, tail_block, (size_t)kc, b, cp + (size_t)full_rows * ldc, ldc, accumulate,
+                                     tail, mask, epilogue_at(e, full_rows, column, &at));
     }
 }
 
