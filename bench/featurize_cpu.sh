@@ -6,7 +6,7 @@
 #
 #   bench/featurize_cpu.sh [--build DIR] [--threads 2] [--repeats 3] [--batches 1,16]
 #                          [--warmup 1] [--runs 3] [--models "InceptionV3 ResNet50"]
-#                          [--wait-policy passive|default] [--no-append]
+#                          [--wait-policy passive|spin1000|default] [--no-append]
 #
 # Models default to InceptionV3 and ResNet50, each only if `dlp models` lists
 # it. Every repeat runs each framework on each model once (its own process);
@@ -55,8 +55,15 @@ if [ -z "$models" ]; then
 fi
 # On a machine shared with other jobs, OpenMP threads that spin while they wait
 # steal the cores the working threads need (PyTorch at batch 1 went from 0.5 s
-# to 9 s per image here); passive waiting is applied to all three alike.
-if [ "$wait_policy" = passive ]; then export OMP_WAIT_POLICY=PASSIVE; fi
+# to 9 s per image here); passive waiting, or libgomp's spin cut to 1000 turns
+# (what the dlp CLI sets), is applied to all three alike (TensorFlow's own
+# thread pool reads neither).
+case "$wait_policy" in
+  passive) export OMP_WAIT_POLICY=PASSIVE ;;
+  spin1000) export GOMP_SPINCOUNT=1000 ;;
+  default) ;;
+  *) echo "featurize_cpu.sh: --wait-policy passive, spin1000 or default" >&2; exit 1 ;;
+esac
 export TF_CPP_MIN_LOG_LEVEL=2 CUDA_VISIBLE_DEVICES=""
 
 raw="$(mktemp)"
@@ -132,7 +139,7 @@ cores="$(nproc)"
        "TensorFlow/tf-keras $("${keras_python:-false}" -c 'import tensorflow as tf, tf_keras; print(tf.__version__, "/", tf_keras.__version__)' 2>/dev/null || echo absent)."
   echo "- Settings: fp32, $threads threads (dlp --threads; torch.set_num_threads + 1 inter-op thread; TF intra-op $threads," \
        "inter-op 1), batches $batches, $warmup warm-up + $runs timed batches per process, random/synthetic weights," \
-       "OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-default}."
+       "OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-default}, GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-default}."
   echo "- Command: \`bench/featurize_cpu.sh --threads $threads --repeats $repeats --batches $batches --warmup $warmup" \
        "--runs $runs --models \"${models# }\" --wait-policy $wait_policy\`"
   echo

@@ -121,16 +121,21 @@ static void print_help(FILE *out)
 
 /* OpenBLAS and libgomp read their settings only when they load, so this runs
  * the program again with them set: OPENBLAS_CORETYPE when OpenBLAS fell back
- * to generic kernels on this CPU, and OMP_WAIT_POLICY=PASSIVE unless the user
- * chose a policy. Spinning waiters take the cores a preempted worker needs on
- * a shared machine: at load 6 on 2 cores, InceptionV3 at batch 1 ran at 0.7
- * images/s spinning and 8 images/s waiting passively. */
+ * to generic kernels on this CPU, and GOMP_SPINCOUNT=1000 unless the user
+ * chose a wait policy or spin count. libgomp's default spin (300,000 turns)
+ * takes the cores a preempted worker needs on a shared machine: at load 6 on
+ * 2 cores, InceptionV3 at batch 1 ran at 0.7 images/s spinning and 8 waiting
+ * passively. Passive waiting pays a wake-up at every parallel region
+ * instead: a short spin ran InceptionV3 at batch 1 16% faster than passive
+ * on an idle machine, and 4% slower to 36% faster under load
+ * (bench/RESULTS.md, 15:25). */
 static void reexec_with_runtime_settings(char **argv)
 {
     int changed = 0;
     const char *core = dlp_cpu_blas_coretype_hint();
     if (core && setenv("OPENBLAS_CORETYPE", core, 1) == 0) changed = 1;
-    if (!getenv("OMP_WAIT_POLICY") && setenv("OMP_WAIT_POLICY", "PASSIVE", 1) == 0) changed = 1;
+    if (!getenv("OMP_WAIT_POLICY") && !getenv("GOMP_SPINCOUNT") && setenv("GOMP_SPINCOUNT", "1000", 1) == 0)
+        changed = 1;
     if (changed) execv("/proc/self/exe", argv);
     /* exec failed: go on with the settings already loaded */
 }
