@@ -227,7 +227,8 @@ static void test_depthwise_exact(int n, dlp_shape is, int k, int stride, dlp_pad
     float *b = bias ? random_floats((size_t)is.c) : NULL;
     float *got = malloc(out_count * sizeof(float)), *want = malloc(out_count * sizeof(float));
     cpu_depthwise_conv2d(&p, in, n, is, kernel, b, got, os, 2);
-    int pad_top = dlp_conv_pad_before(is.h, k, stride, padding), pad_left = dlp_conv_pad_before(is.w, k, stride, padding);
+    int pad_top = dlp_conv_pad_before(is.h, k, stride, padding);
+    int pad_left = dlp_conv_pad_before(is.w, k, stride, padding);
     for (int img = 0; img < n; img++)
         for (int oy = 0; oy < os.h; oy++)
             for (int ox = 0; ox < os.w; ox++)
@@ -265,7 +266,8 @@ static void test_pool_exact(dlp_op op, int n, dlp_shape is, int k, int stride, d
     float *got = malloc(pixels * ld * sizeof(float)), *want = malloc(pixels * ld * sizeof(float));
     for (size_t i = 0; i < pixels * ld; i++) got[i] = want[i] = -777.0f;
     cpu_pool(op, &p, in, n, is, got, os, ld, 2);
-    int pad_top = dlp_conv_pad_before(is.h, k, stride, padding), pad_left = dlp_conv_pad_before(is.w, k, stride, padding);
+    int pad_top = dlp_conv_pad_before(is.h, k, stride, padding);
+    int pad_left = dlp_conv_pad_before(is.w, k, stride, padding);
     for (size_t r = 0; r < pixels; r++) {
         int b = (int)(r / ((size_t)os.h * os.w)), oy = (int)(r / os.w % os.h), ox = (int)(r % os.w);
         int y0 = oy * stride - pad_top, x0 = ox * stride - pad_left, y1 = y0 + k, x1 = x0 + k;

@@ -1,7 +1,8 @@
 /* backend_cpu.c: the CPU backend: one host arena per plan, weights kept in
  * Keras layout (an HWIO kernel already is the im2col GEMM's [K, cout]), and
  * each GEMM conv's kernel packed once more for gemm_packed.c where the CPU
- * runs it (a second copy of those weights), ops from ops.c. Threads are applied to OpenBLAS and OpenMP at each run.
+ * runs it (a second copy of those weights), ops from ops.c. Threads are
+ * applied to OpenBLAS and OpenMP at each run.
  * ResNet's block endings (conv -> add -> relu) run as one conv whose tiles
  * add the shortcut and apply the relu while in cache: the add and the relu
  * were 15% of ResNet50's time at batch 16, each a pass over memory. */
@@ -85,8 +86,9 @@ static dlp_status pack_kernels(const dlp_plan *plan, cpu_step *steps)
         size_t bytes = cpu_gemm_packed_floats(k, n) * sizeof(float);
         steps[s].packed_kernel = aligned_alloc(64, (bytes + 63) / 64 * 64);
         if (!steps[s].packed_kernel)
-            return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "cpu backend: cannot allocate %zu bytes for layer \"%s\"'s packed kernel",
-                            bytes, step->name);
+            return dlp_fail(DLP_ERR_OUT_OF_MEMORY,
+                            "cpu backend: cannot allocate %zu bytes for layer \"%s\"'s packed kernel", bytes,
+                            step->name);
         cpu_gemm_pack_b(step->weights[0], k, n, steps[s].packed_kernel);
     }
     return DLP_OK;

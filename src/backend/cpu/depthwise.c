@@ -90,14 +90,16 @@ DEPTHWISE_TARGET static void depthwise_3x3(const dlp_conv2d_params *p, const flo
                     row_in[d] = iy0 + d >= 0 && iy0 + d < is.h;
                     column_in[d] = ix0 + d >= 0 && ix0 + d < is.w;
                 }
-                const float *corner = image + (ptrdiff_t)iy0 * (ptrdiff_t)row_floats + (ptrdiff_t)ix0 * channels;
+                /* The window's corner as an offset (it may lie outside the image: only taps inside are read). */
+                ptrdiff_t corner = (ptrdiff_t)iy0 * (ptrdiff_t)row_floats + (ptrdiff_t)ix0 * channels;
                 /* A multiply, then an add: the definition's roundings (no
                  * contraction under -std=c11), the same floats as the loop. */
                 __m512 acc0 = b0, acc1 = b1;
                 _Pragma("GCC unroll 9") for (int t = 0; t < 9; t++)
                 {
                     if (!row_in[t / 3] || !column_in[t % 3]) continue;
-                    const float *x = corner + (size_t)(t / 3) * row_floats + (size_t)(t % 3) * channels;
+                    const float *x =
+                        image + (corner + (ptrdiff_t)(t / 3) * (ptrdiff_t)row_floats + (ptrdiff_t)(t % 3) * channels);
                     acc0 = _mm512_add_ps(acc0, _mm512_mul_ps(_mm512_maskz_loadu_ps(m0, x), w0[t]));
                     acc1 = _mm512_add_ps(acc1, _mm512_mul_ps(_mm512_maskz_loadu_ps(m1, x + 16), w1[t]));
                 }
