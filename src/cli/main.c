@@ -116,7 +116,9 @@ static void print_help(FILE *out)
                  "\nEnvironment: DLP_WEIGHTS_DIR, DLP_CACHE_DIR (folders); switches (0 off, else on):\n"
                  "DLP_CUDA_GRAPHS (on in the featurizer), DLP_CUDA_CONCAT_SLICES (off), DLP_SHA256_PORTABLE;\n"
                  "DLP_CPU_PACKED_GEMM, DLP_CPU_DIRECT_CONV, DLP_CPU_RESIDUAL_FUSION (on);\n"
-                 "DLP_CUDA_SEARCH=heuristic|timed (cuDNN's algorithm choice; see the README).\n");
+                 "DLP_CPU_PACKED_GEMM=avx2 (the AVX2 kernel on an AVX-512 CPU, to compare);\n"
+                 "DLP_CUDA_SEARCH=heuristic|timed (cuDNN's algorithm choice; see the README).\n"
+                 "Unless OMP_WAIT_POLICY or GOMP_SPINCOUNT is set, dlp sets GOMP_SPINCOUNT=1000.\n");
 }
 
 /* OpenBLAS and libgomp read their settings only when they load, so this runs
