@@ -201,8 +201,6 @@ static dlp_status open_cache(dlp_featurizer *featurizer, const dlp_featurizer_op
     return DLP_OK;
 }
 
-
-
 dlp_status dlp_featurizer_create(const dlp_featurizer_options *options, dlp_featurizer **out)
 {
     *out = NULL;

@@ -308,7 +308,7 @@ static void test_pool(dlp_op op, int n, dlp_shape is, int k, int stride, dlp_pad
 int main(void)
 {
     printf("direct kernels for 16-64 filters on this CPU: %s\n",
-           cpu_conv2d_direct_supported() ? "yes (AVX-512 F)" : "no (im2col for every conv)");
+           cpu_has_avx512() ? "yes (AVX-512 F)" : "no (im2col for every conv)");
     cpu_gemm_isa isa = cpu_gemm_packed_isa();
     printf("packed GEMM for the other convs: %s\n",
            isa == CPU_GEMM_AVX512 ? "yes (AVX-512 F)" : isa == CPU_GEMM_AVX2 ? "yes (AVX2)" : "no (OpenBLAS' sgemm)");

@@ -9,6 +9,7 @@
  * CPUs without AVX-512 F keep the im2col path (cpu_conv2d_direct_fits). */
 #include "backend/cpu/conv_direct.h"
 
+#include "backend/cpu/ops.h"
 #include "core/env.h"
 
 #include <stdatomic.h>
@@ -32,16 +33,6 @@ typedef struct direct_geometry {
     size_t ldc;          /* floats from one output pixel to the next */
 } direct_geometry;
 
-bool cpu_conv2d_direct_supported(void)
-{
-#if DIRECT_AVX512
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f");
-#else
-    return false;
-#endif
-}
-
 static bool is_pointwise(const dlp_conv2d_params *p)
 {
     return p->kernel_h == 1 && p->kernel_w == 1 && p->stride_h == 1 && p->stride_w == 1;
@@ -59,7 +50,7 @@ bool cpu_conv2d_direct_fits(const dlp_conv2d_params *p, int out_w)
     static atomic_int supported = -1;
     int known = atomic_load_explicit(&supported, memory_order_relaxed);
     if (known < 0) {
-        known = cpu_conv2d_direct_supported() && dlp_env_switch("DLP_CPU_DIRECT_CONV", true);
+        known = DIRECT_AVX512 && cpu_has_avx512() && dlp_env_switch("DLP_CPU_DIRECT_CONV", true);
         atomic_store_explicit(&supported, known, memory_order_relaxed);
     }
     /* A 1x1 stride-1 conv is one long row of pixels (cpu_conv2d_direct_pixels): no edges. */

@@ -9,12 +9,10 @@
 
 #include "dlp/graph.h"
 
-/* Whether this CPU runs the direct kernels (AVX-512 F). */
-bool cpu_conv2d_direct_supported(void);
-/* Whether cpu_conv2d_direct_pixels takes p here: a supported CPU, 16, 32, 48
- * or 64 filters, and a 1x1 stride-1 kernel or output rows of at least 48
- * pixels; DLP_CPU_DIRECT_CONV=0 in the environment turns the direct kernels
- * off. */
+/* Whether cpu_conv2d_direct_pixels takes p here: an AVX-512 CPU
+ * (cpu_has_avx512), 16, 32, 48 or 64 filters, and a 1x1 stride-1 kernel or
+ * output rows of at least 48 pixels; DLP_CPU_DIRECT_CONV=0 in the
+ * environment turns the direct kernels off. */
 bool cpu_conv2d_direct_fits(const dlp_conv2d_params *p, int out_w);
 /* The convolution without bias or activation for output pixels [pixel0,
  * pixel0 + count) of the flattened batch (n * out_h * out_w), written at out

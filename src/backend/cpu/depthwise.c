@@ -2,12 +2,11 @@
  * kernels with one filter per channel (all of Xception's) take an AVX-512
  * path that keeps 32 channels of the kernel in registers while a run of
  * pixels passes: one load, one multiply and one add per tap, in the
- * definition's order, so the same floats as the plain loop. The loop it replaces re-read and
- * re-wrote each output pixel at every tap; Xception's 34 depthwise steps took
- * 12% of a batch. Other shapes take the plain loop. */
+ * definition's order, so the same floats as the plain loop. That loop
+ * re-reads and re-writes each output pixel at every tap; Xception's 34
+ * depthwise steps took 12% of a batch on it. Other shapes take it. */
 #include "backend/cpu/depthwise.h"
 
-#include "backend/cpu/conv_direct.h"
 #include "backend/cpu/ops.h"
 
 #include <stdbool.h>
@@ -117,7 +116,7 @@ void cpu_depthwise_pixels(const dlp_conv2d_params *p, const float *in, dlp_shape
                           const float *bias, float *out, size_t ldo, size_t pixel0, size_t count)
 {
 #if DEPTHWISE_AVX512
-    if (p->filters == 1 && p->kernel_h == 3 && p->kernel_w == 3 && cpu_conv2d_direct_supported()) {
+    if (p->filters == 1 && p->kernel_h == 3 && p->kernel_w == 3 && cpu_has_avx512()) {
         depthwise_3x3(p, in, is, os, kernel, bias, out, ldo, pixel0, count);
         return;
     }

@@ -1,8 +1,9 @@
 /* gemm_packed.c: the CPU convolutions' GEMM on AVX-512 (or AVX2 + FMA)
  * with the kernel packed once per plan. A block of 12 rows x 32 columns of
- * C stays in 24 registers (AVX2: 6 x 16 in 12) while k streams past: per k, two vectors of B (one 32-column
- * panel, read in order) and 12 broadcasts of A (each row's k-th float, read
- * in place: the im2col tile or, for a 1x1 conv, the NHWC input itself).
+ * C stays in 24 registers (AVX2: 6 x 16 in 12) while k streams past: per
+ * k, two vectors of B (one 32-column panel, read in order) and 12
+ * broadcasts of A (each row's k-th float, read in place: the im2col tile
+ * or, for a 1x1 conv, the NHWC input itself).
  * k is taken in blocks of 256, so one panel's block (32 KiB) stays in L1
  * while every row block of the tile passes, and the rows' block in L2.
  * On this project's 2-core Xeon one core ran 155-170 GFLOP/s on InceptionV3
@@ -10,6 +11,7 @@
  * which also repacks B at every call. */
 #include "backend/cpu/gemm_packed.h"
 
+#include "backend/cpu/ops.h"
 #include "core/env.h"
 
 #include <stdatomic.h>
@@ -31,7 +33,7 @@ bool cpu_gemm_isa_supported(cpu_gemm_isa isa)
 {
 #if PACKED_AVX512
     __builtin_cpu_init();
-    if (isa == CPU_GEMM_AVX512) return __builtin_cpu_supports("avx512f");
+    if (isa == CPU_GEMM_AVX512) return cpu_has_avx512();
     if (isa == CPU_GEMM_AVX2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #endif
     return isa == CPU_GEMM_NONE;

@@ -16,6 +16,16 @@
 #include "backend/cpu/depthwise.h"
 #include "backend/cpu/gemm_packed.h"
 
+bool cpu_has_avx512(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f");
+#else
+    return false;
+#endif
+}
+
 static int is_pointwise(const dlp_conv2d_params *p)
 {
     return p->kernel_h == 1 && p->kernel_w == 1 && p->stride_h == 1 && p->stride_w == 1;
@@ -227,24 +237,19 @@ static void conv_task(const dlp_conv2d_params *p, const float *in, dlp_shape is,
         a = scratch;
     }
     dlp_activation act = shortcut ? DLP_ACT_RELU : p->activation;
-    if (packed_kernel && (act == DLP_ACT_LINEAR || act == DLP_ACT_RELU)) {
-        /* The epilogue applied in registers as the GEMM stores its last k block. */
-        cpu_gemm_epilogue epilogue = {bias ? bias + col0 : NULL, add, (size_t)ld_add, act == DLP_ACT_RELU};
-        cpu_gemm_packed(count, col0, cols, cout, k, a, (size_t)k, packed_kernel, c, (size_t)ldc, &epilogue);
-        return;
-    }
+    /* The packed GEMM applies bias, shortcut and relu in registers as it
+     * stores its last k block; other activations take tile_epilogue. */
+    bool fused = packed_kernel && (act == DLP_ACT_LINEAR || act == DLP_ACT_RELU);
+    cpu_gemm_epilogue epilogue = {bias ? bias + col0 : NULL, add, (size_t)ld_add, act == DLP_ACT_RELU};
     if (packed_kernel)
-        cpu_gemm_packed(count, col0, cols, cout, k, a, (size_t)k, packed_kernel, c, (size_t)ldc, NULL);
+        cpu_gemm_packed(count, col0, cols, cout, k, a, (size_t)k, packed_kernel, c, (size_t)ldc,
+                        fused ? &epilogue : NULL);
     else
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, count, cols, k, 1.0f, a, k, kernel + col0, cout, 0.0f,
                     c, ldc);
-    tile_epilogue(c, count, cols, ldc, bias ? bias + col0 : NULL, add, ld_add, act);
+    if (!fused) tile_epilogue(c, count, cols, ldc, bias ? bias + col0 : NULL, add, ld_add, act);
 }
 
-/* Tiles run in parallel under OpenMP, each with a single-threaded sgemm: one
- * thread pool instead of OpenMP's and OpenBLAS's spinning against each other,
- * and each im2col tile is consumed from cache. A 1x1 stride-1 convolution is
- * a GEMM on the NHWC input itself (no copy). */
 /* Beside the packed GEMM the direct kernels keep only the convs they ran
  * faster: kernels past 1x1 on 16+ input channels (InceptionV3's 147x147
  * stem convs 5% and ResNet50's 3x3 64 -> 64 7% faster than im2col + the
@@ -255,6 +260,11 @@ bool cpu_conv2d_uses_gemm(const dlp_conv2d_params *p, dlp_shape in_shape, dlp_sh
     if (shortcut || !cpu_conv2d_direct_fits(p, out_shape.w)) return true;
     return cpu_gemm_packed_enabled() && (is_pointwise(p) || in_shape.c < 16);
 }
+
+/* Tiles run in parallel under OpenMP, each with a single-threaded GEMM: one
+ * thread pool instead of OpenMP's and OpenBLAS's spinning against each other,
+ * and each im2col tile is consumed from cache. A 1x1 stride-1 convolution is
+ * a GEMM on the NHWC input itself (no copy). */
 
 void cpu_conv2d(const dlp_conv2d_params *p, const float *in, int n, dlp_shape is, const float *kernel,
                 const float *packed_kernel, const float *bias, const float *shortcut, float *out, dlp_shape os,
@@ -409,7 +419,7 @@ CPU_CLONES
 void cpu_pool(dlp_op op, const dlp_pool_params *p, const float *in, int n, dlp_shape is, float *out, dlp_shape os,
               size_t out_stride, int threads)
 {
-    bool avx512 = POOL_AVX512 && cpu_conv2d_direct_supported();
+    bool avx512 = POOL_AVX512 && cpu_has_avx512();
     size_t stride = out_stride ? out_stride : (size_t)is.c;
     int pad_top = dlp_conv_pad_before(is.h, p->pool_h, p->stride_h, p->padding);
     int pad_left = dlp_conv_pad_before(is.w, p->pool_w, p->stride_w, p->padding);

@@ -22,6 +22,11 @@
 #define CPU_CLONES
 #endif
 
+/* Whether this CPU runs AVX-512 F code: the packed GEMM's wide kernel
+ * (gemm_packed.c), the direct convs (conv_direct.c), the 3x3 depthwise conv
+ * (depthwise.c) and the poolings' vector path. */
+bool cpu_has_avx512(void);
+
 /* Floats of scratch one cpu_conv2d call with `threads` threads needs (one
  * im2col tile per thread, at most about 1 MiB each, none for a 1x1 stride-1
  * conv; with a shortcut, as many output rows of the shortcut besides). */
