@@ -91,7 +91,7 @@ def main():
     ap.add_argument("logs", nargs="+")
     ap.add_argument("--ceilings", action="store_true", help="print only the ceiling lines")
     ap.add_argument("--ship-fp32", default="search=heuristic fuse=off graphs=on")
-    ap.add_argument("--ship-half", default="search=timed fuse=on graphs=on")
+    ap.add_argument("--ship-half", default="search=heuristic fuse=on graphs=on")
     args = ap.parse_args()
     rates, ceilings, matrix, flops = parse(args.logs, args.ship_fp32, args.ship_half)
     if args.ceilings:

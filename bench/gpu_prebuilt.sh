@@ -6,7 +6,7 @@
 #      the TF.js oracle, logistic-regression objective vs the CPU, users' Keras
 #      models: their extra ops vs the CPU twins, the fixtures and nsfwjs vs Keras/TF.js);
 #   2. the op suite once under compute-sanitizer memcheck;
-#   3. compute-only featurization, dlp (fp32, tf32; fp16, bf16 timed + fused) vs
+#   3. compute-only featurization, dlp (fp32, tf32; fp16, bf16 fused; the fp32 workspace cap) vs
 #      PyTorch (torchvision/timm, channels_last, autocast; torch.compile for
 #      ResNet50 fp16), same GPU, same run; the matrix rate (gemm_rate) and FLOP ceiling of each model; the
 #      compute_table_* steps and compute_summary: issue 4's table of all five models x fp32/fp16/bf16 x
@@ -233,7 +233,7 @@ step flop_ceiling 20 bash -c 'for m in InceptionV3 Xception ResNet50 VGG16 VGG19
   done > "$3" && cat "$3" && python3 "$4" --ceilings "$2" "$3"' _ "$bin/featurize_cpu" "$LOGS/gemm_rate.log" \
   /tmp/flops.txt "$root/bench/compute_table.py"
 # Issue 4's benchmark (a) in one run: compute only, all five models, batches 1/32/256, fp32/fp16/bf16. dlp as the
-# featurizer ships it (fp32: heuristic search, unfused; fp16/bf16: timed search, fused; CUDA graphs on), fp32 fused
+# featurizer ships it (fp32: heuristic search, unfused; fp16/bf16: heuristic search, fused; CUDA graphs on), fp32 fused
 # beside it, then PyTorch eager on the same GPU (Xception: timm's, else the Keras architecture written in
 # featurize_torch_gpu.py), one step per model; torch.compile is featurize_torch_compile*; compute_summary (last)
 # joins them with flop_ceiling into one table (bench/compute_table.py).
@@ -241,10 +241,17 @@ for model in ResNet50 InceptionV3 Xception VGG16 VGG19; do
   PYTHONUNBUFFERED=1 step compute_table_$model 90 bash -c '
     "$1" --models "$3" --batches 1,32,256 --precisions fp32 --search heuristic --fuse off,on --graphs on --seconds 0.3
     a=$?
-    "$1" --models "$3" --batches 1,32,256 --precisions fp16,bf16 --search timed --fuse on --graphs on --seconds 0.3
+    "$1" --models "$3" --batches 1,32,256 --precisions fp16,bf16 --search heuristic --fuse on --graphs on --seconds 0.3
     b=$?
     python3 "$2" --models "$3" --batches 1,32,256 --precisions fp32,fp16,bf16 --seconds 0.3
     exit $((a | b | $?))' _ "$bin/featurize_gpu" "$root/bench/featurize_torch_gpu.py" $model
+done
+# fp32 behind PyTorch at batches 32-256 (16:23 run: VGG16 b256 419 img/s against 1,615, which is 97% of the fp32
+# matrix rate and so needs Winograd-class algorithms): the 256 MiB workspace cap against bigger ones, both searches,
+# with each conv's cuDNN algorithm, math type and workspace on the --profile lines (graphs off for the profile).
+for mib in 256 2048 16384; do
+  step fp32_workspace_$mib 45 "$bin/featurize_gpu" --models VGG16,ResNet50 --batches 32,256 --precisions fp32 \
+    --search heuristic,timed --fuse off --seconds 0.3 --workspace-mib $mib --profile 6
 done
 # The candidate defaults: every GPU path that ships with CUDA graphs and concatenation slices on (the environment
 # overrides dlp_cuda_options for every plan: README "Environment"), before either becomes the default. The real
@@ -271,10 +278,12 @@ grep -h "rows/s" "$LOGS"/cand_e2e_huge_*.log >> "$summary" 2> /dev/null
 # batches 32 and 1, 11:06 run): compute only, fp16, with and without graphs.
 step featurize_gpu_graphs 100 "$bin/featurize_gpu" --models InceptionV3,ResNet50 --batches 256,64,32,1 \
   --precisions fp16 --search heuristic,timed --fuse on --graphs off,on --seconds 0.25
-# The same question end to end, for the featurizer's search (timed for fp16): 256,000 rows at batch 256 and 64,000 at
-# batch 64 (the default GPU batch), DLP_CUDA_SEARCH=heuristic beside the default (graphs on in both).
+# The same question end to end, for the featurizer's search (heuristic with graphs since the 16:23 run, where it was
+# ahead in all four pairs): 256,000 rows at batch 256 and 64,000 at batch 64 (the default GPU batch), each search
+# named explicitly (graphs on in both).
+DLP_CUDA_SEARCH=timed e2e_fp16 e2e_search_timed_b256 60 /tmp/jpegs256k.txt
 DLP_CUDA_SEARCH=heuristic e2e_fp16 e2e_search_heuristic_b256 60 /tmp/jpegs256k.txt
-e2e_fp16 e2e_search_timed_b64 40 /tmp/jpegs64k.txt --batch-size 64
+DLP_CUDA_SEARCH=timed e2e_fp16 e2e_search_timed_b64 40 /tmp/jpegs64k.txt --batch-size 64
 DLP_CUDA_SEARCH=heuristic e2e_fp16 e2e_search_heuristic_b64 40 /tmp/jpegs64k.txt --batch-size 64
 grep -h "rows/s" "$LOGS"/e2e_search_*.log >> "$summary" 2> /dev/null
 # End to end by decoding threads, fp16 with --cuda-graphs, batch 64, the 4000 JPEGs, beside the DataLoader + PIL

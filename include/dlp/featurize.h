@@ -31,11 +31,11 @@ typedef struct dlp_featurizer_options {
     bool cpu_preprocess;     /* resize and normalize on the CPU even on a GPU (default: on the GPU, which
                                 gives the same input bit for bit; the CPU then only decodes) */
     /* CUDA only (the CPU backend is fp32): DLP_CUDA_FP32 (default), FP16 or
-     * BF16, and TF32 for fp32. fp16/bf16 plans choose convolution algorithms
-     * by timing them and fuse conv+bias+activation (the fast settings; fp32
-     * keeps the heuristic, unfused path). Device "cpu" with anything but
-     * fp32 is refused; "auto" without a GPU computes in fp32 and says so in
-     * dlp_featurizer_device. Features cached under another precision are not
+     * BF16, and TF32 for fp32. fp16/bf16 plans fuse conv+bias+activation
+     * and, only with cuda_graphs off, choose convolution algorithms by
+     * timing them (fp32 keeps the heuristic, unfused path). Device "cpu"
+     * with anything but fp32 is refused; "auto" without a GPU computes in
+     * fp32 and says so in dlp_featurizer_device. Features cached under another precision are not
      * reused (fp32 and CPU features are the same entries). */
     dlp_cuda_precision precision;
     bool allow_tf32;

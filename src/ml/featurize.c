@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "backend/cpu/ops.h"
+#include "core/env.h"
 #include "core/sha256.h"
 #include "core/status.h"
 #include "core/thread_pool.h"
@@ -91,19 +92,30 @@ static double now_seconds(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* fp16/bf16 featurizers time cuDNN's algorithms (and fuse conv+bias+activation).
- * Replayed from a CUDA graph, cuDNN's heuristic choice measured as fast at
- * batch 256 and faster at batches 32 and 1 (compute only), but not yet end to
- * end or at batch 64, the default (bench/RESULTS.md, 2026-11-26 11:06 UTC). */
-static bool uses_timed_search(const dlp_featurizer_options *options) { return options->precision != DLP_CUDA_FP32; }
+/* fp16/bf16 featurizers fuse conv+bias+activation. They time cuDNN's
+ * algorithms only when CUDA graphs are off: replayed from a graph, cuDNN's
+ * heuristic choice measured as fast as the timed one at batch 256, as fast
+ * end to end at batches 64 and 256, and 2-9x faster at batches 1-32 (compute
+ * only, where the timed choice also varied between runs); launched kernel by
+ * kernel, the timed choice is faster at small batches (bench/RESULTS.md,
+ * 2026-11-26 11:06 and 16:23 UTC). The environment's DLP_CUDA_SEARCH and
+ * DLP_CUDA_GRAPHS count, as the backend obeys them. */
+static bool uses_timed_search(const dlp_featurizer_options *options)
+{
+    const char *forced = getenv("DLP_CUDA_SEARCH");
+    if (forced && strcmp(forced, "timed") == 0) return true;
+    if (forced && strcmp(forced, "heuristic") == 0) return false;
+    return options->precision != DLP_CUDA_FP32 && !dlp_env_switch("DLP_CUDA_GRAPHS", options->cuda_graphs);
+}
 
 /* --device and --precision (graph/backend_choice.h); fp16/bf16 featurizers
- * use the timed algorithm search and fused conv+bias+activation. */
+ * fuse conv+bias+activation, and without graphs use the timed search. */
 static dlp_status choose_backend(dlp_featurizer *featurizer, const dlp_featurizer_options *options)
 {
     dlp_cuda_options cuda = {.precision = options->precision, .allow_tf32 = options->allow_tf32,
                              .cuda_graphs = options->cuda_graphs};
-    if (uses_timed_search(options)) cuda.search = DLP_CUDA_SEARCH_TIMED, cuda.fuse_bias_activation = true;
+    cuda.fuse_bias_activation = options->precision != DLP_CUDA_FP32;
+    if (uses_timed_search(options)) cuda.search = DLP_CUDA_SEARCH_TIMED;
     dlp_backend_choice choice;
     DLP_TRY(dlp_backend_choose(options->device, options->threads, &cuda, &choice));
     featurizer->backend = choice.backend;
