@@ -126,9 +126,11 @@ static void profile_steps(const dlp_model_info *info, const config *c, dlp_plan 
     print_op_times(plan, times);
     for (int k = 0; k < profile_top && k < plan->step_count; k++) {
         const plan_step *step = &plan->steps[times[k].step];
-        printf("# profile   %-28s %-16s %3dx%3dx%4d -> %3dx%3dx%4d %8.3f ms\n", step->name, dlp_op_name(step->op),
+        char note[160] = "";
+        if (plan->backend->describe_step) plan->backend->describe_step(plan->backend, plan, step, note, sizeof note);
+        printf("# profile   %-28s %-16s %3dx%3dx%4d -> %3dx%3dx%4d %8.3f ms %s\n", step->name, dlp_op_name(step->op),
                step->input_shapes[0].h, step->input_shapes[0].w, step->input_shapes[0].c, step->output_shape.h,
-               step->output_shape.w, step->output_shape.c, times[k].ms);
+               step->output_shape.w, step->output_shape.c, times[k].ms, note);
     }
     fflush(stdout);
     free(times);

@@ -122,6 +122,11 @@ struct dlp_backend {
      * pad that only it reads, with consumer.input_pad = pad's params. The
      * planner then drops the pad's step and its buffer. */
     bool (*folds_zero_pad)(const dlp_backend *backend, const plan_step *consumer, const dlp_zero_pad_params *pad);
+    /* Optional (NULL: nothing to say): a short note on how the backend ran
+     * step last (the CUDA backend: a cuDNN convolution's algorithm, math
+     * type, workspace and fusion), for profiles; "" when it has none. */
+    void (*describe_step)(const dlp_backend *backend, const dlp_plan *plan, const plan_step *step, char *text,
+                          size_t capacity);
     dlp_status (*download)(dlp_backend *backend, const dlp_plan *plan, int value, float *dst, size_t floats);
     /* Optional (NULL: downloads complete at once): queues the download
      * behind the work queued so far, and waits for the one of a ticket. */

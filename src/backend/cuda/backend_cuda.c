@@ -106,6 +106,10 @@ typedef struct cuda_step {
     cudnnTensorDescriptor_t x_desc, y_desc;
     cudnnFilterDescriptor_t w_desc;
     cudnnConvolutionDescriptor_t conv_desc;
+    /* What the last run used (cuda_describe_step); ran_fused: bias and
+     * activation were applied by cuDNN too. */
+    device_conv_choice last_choice;
+    bool chosen, ran_fused;
 } cuda_step;
 
 typedef struct cuda_plan_state {
@@ -794,6 +798,7 @@ static dlp_status convolve(cuda_context *context, dlp_plan *plan, const plan_ste
     device_conv_choice choice;
     *refused = false;
     DLP_TRY(choose_algorithm(context, plan, step, cs, n, context->options.workspace_cap_bytes, &choice));
+    cs->last_choice = choice, cs->chosen = true, cs->ran_fused = false;
     if (cs->slice_stride) out = state->packed_output;
     /* A smaller batch may choose an algorithm with more workspace than any at max_batch. */
     DLP_TRY(grow_buffer(context, state, &state->workspace, &state->workspace_bytes, choice.workspace_bytes,
@@ -804,6 +809,7 @@ static dlp_status convolve(cuda_context *context, dlp_plan *plan, const plan_ste
         const void *shortcut = cs->residual ? value_data(plan, cs->shortcut_value) : NULL;
         void *residual_out = cs->residual ? value_data(plan, cs->residual_output) : NULL;
         DLP_TRY(run_fused(context, plan, cs, &choice, in, out, shortcut, residual_out, fused));
+        cs->ran_fused = *fused;
         if (*fused) return DLP_OK;
     }
     const float one = 1.0f, zero = 0.0f;
@@ -1211,6 +1217,25 @@ static bool cuda_writes_strided(const dlp_backend *backend, const plan_step *pro
            device_writes_strided(producer, context->storage != DLP_CUDA_STORAGE_F32);
 }
 
+/* dlp_backend.describe_step: a cuDNN convolution's last algorithm, e.g.
+ * "algo=IMPLICIT_PRECOMP_GEMM math=FMA workspace=1.5MiB fused". */
+static void cuda_describe_step(const dlp_backend *backend, const dlp_plan *plan, const plan_step *step, char *text,
+                               size_t capacity)
+{
+    static const char *const algorithms[] = {"IMPLICIT_GEMM", "IMPLICIT_PRECOMP_GEMM", "GEMM", "DIRECT", "FFT",
+                                             "FFT_TILING", "WINOGRAD", "WINOGRAD_NONFUSED"};
+    static const char *const maths[] = {"DEFAULT", "TENSOR_OP", "TENSOR_OP_ALLOW_CONVERSION", "FMA"};
+    (void)backend;
+    const cuda_plan_state *state = plan->backend_state;
+    const cuda_step *cs = state ? &state->steps[step - plan->steps] : NULL;
+    if (capacity) text[0] = '\0';
+    if (!cs || cs->path != CONV_CUDNN || !cs->chosen) return;
+    int algorithm = cs->last_choice.algorithm, math = cs->last_choice.math_type;
+    snprintf(text, capacity, "algo=%s math=%s workspace=%.1fMiB%s",
+             algorithm >= 0 && algorithm < 8 ? algorithms[algorithm] : "?", math >= 0 && math < 4 ? maths[math] : "?",
+             (double)cs->last_choice.workspace_bytes / (1 << 20), cs->ran_fused ? " fused" : "");
+}
+
 /* DLP_CUDA_SEARCH=heuristic|timed overrides the algorithm search (for
  * ablations of a program that does not expose it: the featurizer); unset
  * or empty keeps *search. */
@@ -1266,6 +1291,7 @@ dlp_status dlp_backend_create_cuda(int device, const dlp_cuda_options *options, 
     backend->run_step = cuda_run_step;
     backend->folds_zero_pad = cuda_folds_zero_pad;
     backend->writes_strided = cuda_writes_strided;
+    backend->describe_step = cuda_describe_step;
     backend->slice_alignment = (int)(16 / context->element_bytes);
     backend->download = cuda_download;
     backend->download_async = cuda_download_async;
