@@ -55,11 +55,11 @@ bin="$run/bin"
   "$bin/dlp" --version; "$bin/dlp" devices
 } > "$OUT/machine.txt" 2>&1
 
-step gpu_graph_cuda 230 "$bin/gpu_test_graph_cuda"
+step gpu_graph_cuda 260 "$bin/gpu_test_graph_cuda"
 step gpu_inception_v3_cuda 40 "$bin/gpu_test_inception_v3_cuda"
 step gpu_logreg_gpu 30 "$bin/gpu_test_logreg_gpu"
 step gpu_zoo_synth_cuda 45 "$bin/gpu_test_zoo_synth_cuda"
-step gpu_zoo_half_cuda 110 "$bin/gpu_test_zoo_half_cuda"
+step gpu_zoo_half_cuda 150 "$bin/gpu_test_zoo_half_cuda"
 step gpu_preprocess_cuda 30 "$bin/gpu_test_preprocess_cuda"
 step gpu_featurize_cuda 90 "$bin/gpu_test_featurize_cuda"
 # Short checks of one piece each: concatenation inputs written in place (the -slices modes, every case; then

@@ -212,8 +212,8 @@ static void compare_runs(const run_result *a, const run_result *b, const run_res
 
 /* CUDA graphs (batches of 5: the first launched kernel by kernel, the second
  * recorded, the third replayed): fp32 (the heuristic algorithms, the same in
- * both featurizers) gives the same floats as without graphs; fp16 (timed
- * search, whole batches) stays within 2e-2 of the CPU backend. */
+ * both featurizers) gives the same floats as without graphs; fp16 (with
+ * graphs: heuristic search, fused) stays within 2e-2 of the CPU backend. */
 static void check_graphs(const char *weights, const char *fixtures, const char *oracle, const char *tmp)
 {
     run_setup plain = {"cuda", DLP_CUDA_FP32, false, DLP_RESIZE_AREA, "", false, 0};

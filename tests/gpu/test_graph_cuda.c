@@ -413,6 +413,9 @@ static const mode modes[] = {
     {"bf16-timed-fused", {DLP_CUDA_BF16, false, 0, DLP_CUDA_SEARCH_TIMED, true, false, false, false, false}, 2e-2},
     {"fp32-graphs", {DLP_CUDA_FP32, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, true, false, false, false}, 1e-5},
     {"fp16-timed-fused-graphs", {DLP_CUDA_FP16, false, 0, DLP_CUDA_SEARCH_TIMED, true, true, false, false, false}, 1e-2},
+    /* The featurizer's fp16/bf16 default: heuristic algorithms, fused, graphs. */
+    {"fp16-fused-graphs", {DLP_CUDA_FP16, false, 0, DLP_CUDA_SEARCH_HEURISTIC, true, true, false, false, false}, 1e-2},
+    {"bf16-fused-graphs", {DLP_CUDA_BF16, false, 0, DLP_CUDA_SEARCH_HEURISTIC, true, true, false, false, false}, 2e-2},
     /* Concatenation inputs written in place by their producers (strided cuDNN
      * outputs, GEMM ldc, strided pool/bias kernels); the CPU twin too. */
     {"fp32-slices", {DLP_CUDA_FP32, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false, false, false, true}, 1e-5},

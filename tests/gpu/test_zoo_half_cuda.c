@@ -4,7 +4,9 @@
  * per image of the featurizer layer's output (e.g. InceptionV3's mixed10,
  * 8x8x2048) and of its average pool (the featurizer's features) <= 2e-2, the
  * issue's bound for half precision; each precision with the heuristic
- * algorithms unfused and with timed algorithms and fused conv+bias+activation.
+ * algorithms unfused, with timed algorithms and fused conv+bias+activation,
+ * and as the featurizer runs it: heuristic, fused, CUDA graphs (the batch
+ * run three times: launched, recorded, replayed; the replay is checked).
  * Also fp32 with timed algorithms and fusion against the CPU: <= 1e-4 (the
  * issue's fp32 bound; the default fp32 path is gpu.zoo_synth_cuda's). The
  * "-slices" modes plan concatenation inputs as slices of the output
@@ -27,6 +29,7 @@
  * subset. Skips without a device or without ../shared's photos. */
 #define ZOO_SYNTH_NO_MAIN
 #pragma GCC diagnostic ignored "-Wunused-function"
+#include "core/env.h"
 #include "dlp/device.h"
 #include "graph/plan_internal.h"
 #include "unit/test_zoo_synth.c"
@@ -42,6 +45,9 @@ static const half_mode half_modes[] = {
     {"fp16-timed-fused", {DLP_CUDA_FP16, false, 0, DLP_CUDA_SEARCH_TIMED, true, false, false, false, false}, 2e-2},
     {"bf16", {DLP_CUDA_BF16, false, 0, DLP_CUDA_SEARCH_HEURISTIC, false, false, false, false, false}, 2e-2},
     {"bf16-timed-fused", {DLP_CUDA_BF16, false, 0, DLP_CUDA_SEARCH_TIMED, true, false, false, false, false}, 2e-2},
+    /* The featurizer's fp16/bf16 default (src/ml/featurize.c). */
+    {"fp16-fused-graphs", {DLP_CUDA_FP16, false, 0, DLP_CUDA_SEARCH_HEURISTIC, true, true, false, false, false}, 2e-2},
+    {"bf16-fused-graphs", {DLP_CUDA_BF16, false, 0, DLP_CUDA_SEARCH_HEURISTIC, true, true, false, false, false}, 2e-2},
     {"fp32-timed-fused", {DLP_CUDA_FP32, false, 0, DLP_CUDA_SEARCH_TIMED, true, false, false, false, false}, 1e-4},
     /* Concatenation inputs written in place (dlp_cuda_options.concat_slices). */
     {"fp16-timed-fused-slices", {DLP_CUDA_FP16, false, 0, DLP_CUDA_SEARCH_TIMED, true, false, false, false, true}, 2e-2},
@@ -64,7 +70,7 @@ static bool listed(const char *list, const char *label)
 
 /* The featurizer graph's two outputs for the batch: [0] the feature layer, [1] "features" (avg pool). */
 static bool run_features(const zoo_model_case *model, const dlp_tensor_list *weights, const float *input,
-                         dlp_backend *backend, float *outputs[2], size_t per_image[2])
+                         dlp_backend *backend, bool graphs, float *outputs[2], size_t per_image[2])
 {
     const dlp_model_info *info = dlp_zoo_find(model->name);
     dlp_model_options options = {DLP_TOP_NONE, DLP_POOLING_AVG};
@@ -75,7 +81,9 @@ static bool run_features(const zoo_model_case *model, const dlp_tensor_list *wei
     if (graph) CHECK_OK(dlp_plan_create(graph, backend, IMAGES, names, 2, &plan));
     dlp_graph_destroy(graph);
     if (!plan) return false;
-    CHECK_OK(dlp_plan_run(plan, input, IMAGES));
+    /* With CUDA graphs: launched, recorded, then replayed (what is checked). */
+    for (int run = 0; run < (graphs ? 3 : 1); run++) CHECK_OK(dlp_plan_run(plan, input, IMAGES));
+    if (graphs) CHECK(plan->graph_replays >= 1 && plan->graphs_abandoned == 0);
     /* Slices cuDNN would not write strided (concat_slices): written packed, then copied. */
     if (plan->slices_copied) printf("  %s: %d slices written packed and copied\n", model->name, plan->slices_copied);
     if (plan->fusions_refused)
@@ -92,7 +100,8 @@ static void check_mode(const zoo_model_case *model, const half_mode *mode, const
     CHECK_OK(dlp_backend_create_cuda(0, &mode->options, &gpu));
     float *got[2] = {NULL, NULL};
     size_t per_image[2];
-    if (gpu && run_features(model, weights, input, gpu, got, per_image)) {
+    bool graphs = dlp_env_switch("DLP_CUDA_GRAPHS", mode->options.cuda_graphs); /* the backend obeys it too */
+    if (gpu && run_features(model, weights, input, gpu, graphs, got, per_image)) {
         const char *what[2] = {dlp_zoo_find(model->name)->feature_layer, "features (avg)"};
         for (int o = 0; o < 2; o++)
             for (int i = 0; i < IMAGES; i++) {
@@ -133,7 +142,7 @@ static void check_half_model(const zoo_model_case *model, const char *fixtures, 
     size_t per_image[2];
     if (f.index && f.arrays && weights && input && info &&
         load_inputs(model, &f, fixtures, shared, info->preprocessing == DLP_PREPROCESS_CAFFE, input) &&
-        run_features(model, weights, input, cpu, want, per_image)) {
+        run_features(model, weights, input, cpu, false, want, per_image)) {
         for (int m = 0; m < HALF_MODES; m++)
             if (listed(modes, half_modes[m].label)) check_mode(model, &half_modes[m], weights, input, want);
     }
@@ -148,7 +157,8 @@ int main(void)
     const char *fixtures = check_env("DLP_FIXTURES"), *shared = check_env("DLP_SHARED_DIR");
     const char *only = getenv("DLP_ZOO_MODELS"), *modes = getenv("DLP_ZOO_HALF_MODES");
     if (!only || !*only) only = "inception_v3,xception,resnet50,vgg16,vgg19";
-    if (!modes || !*modes) modes = "fp16,fp16-timed-fused,bf16,bf16-timed-fused,fp32-timed-fused";
+    if (!modes || !*modes)
+        modes = "fp16,fp16-timed-fused,bf16,bf16-timed-fused,fp16-fused-graphs,bf16-fused-graphs,fp32-timed-fused";
     check_skip_without_cuda();
     char photo[4096];
     snprintf(photo, sizeof photo, "%s/oracle/inception_v3/astronaut_299.png", shared);
