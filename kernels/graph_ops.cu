@@ -270,27 +270,37 @@ struct output_group {
     size_t pixel, b;
 };
 
-__device__ __forceinline__ output_group output_group_at(const dlp_cuda_window &g, size_t i, int groups, int lanes)
+// Index: the type the divisions run in. unsigned where every group index of
+// the launch fits (index_fits_32): a 64-bit division is a long software
+// sequence on the GPU, a 32-bit one a few instructions.
+template <typename Index>
+__device__ __forceinline__ output_group output_group_at(const dlp_cuda_window &g, Index i, int groups, int lanes)
 {
     output_group at;
-    at.c = (int)(i % groups) * lanes;
-    at.pixel = i / groups;
-    at.ox = (int)(at.pixel % g.out_w);
-    at.oy = (int)(at.pixel / g.out_w % g.out_h);
-    at.b = at.pixel / ((size_t)g.out_w * g.out_h);
+    Index pixel = i / (Index)groups, rows = pixel / (Index)g.out_w;
+    at.c = (int)(i - pixel * (Index)groups) * lanes;
+    at.ox = (int)(pixel - rows * (Index)g.out_w);
+    at.oy = (int)(rows % (Index)g.out_h);
+    at.b = (size_t)(rows / (Index)g.out_h);
+    at.pixel = (size_t)pixel;
     return at;
 }
+
+// Whether a grid-stride loop over total items can count in 32 bits: the
+// last index plus one full grid stride (at most kMaxBlocks x kThreads)
+// stays below 2^32.
+bool index_fits_32(size_t total) { return total <= 0xFFFFFFFFu - kMaxBlocks * (size_t)kThreads; }
 
 // depthwise_kernel with a multiplier of 1 on 16 bytes of channels per thread
 // (vector_fits(in_c)): one index computation and one load per tap for 8 half
 // (4 float) channels instead of one per channel (Xception's separable convs).
-template <typename T>
+template <typename T, typename Index>
 __global__ void depthwise_vector_kernel(dlp_cuda_window g, const T *in, const float *kernel, const float *bias, T *out)
 {
     constexpr int L = vec16<T>::kLanes;
     int groups = g.out_c / L;
-    size_t total = (size_t)g.batch * g.out_h * g.out_w * groups;
-    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
+    Index total = (Index)((size_t)g.batch * g.out_h * g.out_w * groups);
+    for (Index i = blockIdx.x * (Index)blockDim.x + threadIdx.x; i < total; i += (Index)gridDim.x * blockDim.x) {
         output_group at = output_group_at(g, i, groups, L);
         int c = at.c, ox = at.ox, oy = at.oy;
         size_t pixel = at.pixel, b = at.b;
@@ -354,12 +364,13 @@ template <typename T> __global__ void pool_kernel(dlp_cuda_window g, int is_max,
 }
 
 // pool_kernel on 16 bytes of channels per thread (vector_fits(in_c)).
-template <typename T> __global__ void pool_vector_kernel(dlp_cuda_window g, int is_max, const T *in, T *out)
+template <typename T, typename Index>
+__global__ void pool_vector_kernel(dlp_cuda_window g, int is_max, const T *in, T *out)
 {
     constexpr int L = vec16<T>::kLanes;
     int groups = g.out_c / L;
-    size_t total = (size_t)g.batch * g.out_h * g.out_w * groups;
-    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
+    Index total = (Index)((size_t)g.batch * g.out_h * g.out_w * groups);
+    for (Index i = blockIdx.x * (Index)blockDim.x + threadIdx.x; i < total; i += (Index)gridDim.x * blockDim.x) {
         output_group at = output_group_at(g, i, groups, L);
         int c = at.c, ox = at.ox, oy = at.oy;
         size_t pixel = at.pixel, b = at.b;
@@ -593,8 +604,13 @@ extern "C" cudaError_t dlp_cuda_depthwise_conv2d_typed(dlp_cuda_storage storage,
     if (g->in_c <= 0 || g->out_c % g->in_c != 0) return cudaErrorInvalidValue;
     clear_stale_error();
     STORAGE_SWITCH(storage, if (vector_fits<T>(g->in_c) && g->in_c == g->out_c && aligned16(in, out)) {
-        depthwise_vector_kernel<T><<<blocks_for(total / vec16<T>::kLanes), kThreads, 0, stream>>>(
-            *g, (const T *)in, kernel, bias, (T *)out);
+        size_t groups = total / vec16<T>::kLanes;
+        if (index_fits_32(groups))
+            depthwise_vector_kernel<T, unsigned><<<blocks_for(groups), kThreads, 0, stream>>>(*g, (const T *)in, kernel,
+                                                                                              bias, (T *)out);
+        else
+            depthwise_vector_kernel<T, size_t><<<blocks_for(groups), kThreads, 0, stream>>>(*g, (const T *)in, kernel,
+                                                                                            bias, (T *)out);
     } else {
         depthwise_kernel<T><<<blocks_for(total), kThreads, 0, stream>>>(*g, (const T *)in, kernel, bias, (T *)out);
     });
@@ -630,8 +646,13 @@ extern "C" cudaError_t dlp_cuda_pool_typed(dlp_cuda_storage storage, const dlp_c
     clear_stale_error();
     STORAGE_SWITCH(storage, if (vector_fits<T>(g->in_c) && g->in_c == g->out_c && vector_fits<T>((int)out_stride(*g)) &&
                                 aligned16(in, out)) {
-        pool_vector_kernel<T><<<blocks_for(total / vec16<T>::kLanes), kThreads, 0, stream>>>(*g, is_max,
-                                                                                            (const T *)in, (T *)out);
+        size_t groups = total / vec16<T>::kLanes;
+        if (index_fits_32(groups))
+            pool_vector_kernel<T, unsigned><<<blocks_for(groups), kThreads, 0, stream>>>(*g, is_max, (const T *)in,
+                                                                                         (T *)out);
+        else
+            pool_vector_kernel<T, size_t><<<blocks_for(groups), kThreads, 0, stream>>>(*g, is_max, (const T *)in,
+                                                                                       (T *)out);
     } else {
         pool_kernel<T><<<blocks_for(total), kThreads, 0, stream>>>(*g, is_max, (const T *)in, (T *)out);
     });
