@@ -117,7 +117,8 @@ static void print_help(FILE *out)
                  "DLP_CUDA_GRAPHS (on in the featurizer), DLP_CUDA_CONCAT_SLICES (off), DLP_SHA256_PORTABLE;\n"
                  "DLP_CPU_PACKED_GEMM, DLP_CPU_DIRECT_CONV, DLP_CPU_RESIDUAL_FUSION (on);\n"
                  "DLP_CPU_PACKED_GEMM=avx2 (the AVX2 kernel on an AVX-512 CPU, to compare);\n"
-                 "DLP_CUDA_SEARCH=heuristic|timed (cuDNN's algorithm choice; see the README).\n"
+                 "DLP_CUDA_SEARCH=heuristic|timed (cuDNN's algorithm choice; see the README);\n"
+                 "DLP_CUDA_WORKSPACE_MIB=N (cuDNN's workspace cap, default 256).\n"
                  "Unless OMP_WAIT_POLICY or GOMP_SPINCOUNT is set, dlp sets GOMP_SPINCOUNT=1000.\n");
 }
 

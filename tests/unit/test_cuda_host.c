@@ -315,6 +315,14 @@ int main(void)
         CHECK_FAILS(dlp_backend_create_cuda(0, NULL, &backend), DLP_ERR_INVALID_ARGUMENT, "DLP_CUDA_SEARCH is \"fastest\"");
         CHECK(backend == NULL);
         unsetenv("DLP_CUDA_SEARCH");
+        /* And a DLP_CUDA_WORKSPACE_MIB that is not a whole number of MiB in range. */
+        const char *bad[] = {"lots", "0", "-4", "256k", "2097152"};
+        for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+            setenv("DLP_CUDA_WORKSPACE_MIB", bad[k], 1);
+            CHECK_FAILS(dlp_backend_create_cuda(0, NULL, &backend), DLP_ERR_INVALID_ARGUMENT, "DLP_CUDA_WORKSPACE_MIB is");
+            CHECK(backend == NULL);
+        }
+        unsetenv("DLP_CUDA_WORKSPACE_MIB");
     }
     /* Without a usable GPU the backend fails with the cause, no crash. */
     int devices = 0;

@@ -17,6 +17,7 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <cudnn.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1251,6 +1252,24 @@ static dlp_status search_from_environment(dlp_cuda_algorithm_search *search)
     return DLP_OK;
 }
 
+/* DLP_CUDA_WORKSPACE_MIB=N (1 to 1048576) overrides the cuDNN workspace cap
+ * (for ablations, and for a user whose fp32 convs want more than the 256 MiB
+ * default); unset or empty keeps *cap. */
+static dlp_status workspace_from_environment(size_t *cap)
+{
+    const char *value = getenv("DLP_CUDA_WORKSPACE_MIB");
+    if (!value || !*value) return DLP_OK;
+    char *end = NULL;
+    errno = 0;
+    long mib = strtol(value, &end, 10);
+    if (errno || end == value || *end || mib < 1 || mib > (1L << 20))
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT,
+                        "cuda backend: DLP_CUDA_WORKSPACE_MIB is \"%s\": expected a whole number of MiB from 1 to "
+                        "1048576", value);
+    *cap = (size_t)mib << 20;
+    return DLP_OK;
+}
+
 dlp_status dlp_backend_create_cuda(int device, const dlp_cuda_options *options, dlp_backend **out)
 {
     *out = NULL;
@@ -1265,6 +1284,8 @@ dlp_status dlp_backend_create_cuda(int device, const dlp_cuda_options *options, 
                         (int)options->search);
     dlp_cuda_algorithm_search search = options->search;
     DLP_TRY(search_from_environment(&search));
+    size_t workspace_cap = options->workspace_cap_bytes ? options->workspace_cap_bytes : DEFAULT_WORKSPACE_CAP;
+    DLP_TRY(workspace_from_environment(&workspace_cap));
     dlp_backend *backend = calloc(1, sizeof *backend);
     cuda_context *context = calloc(1, sizeof *context);
     if (!backend || !context) {
@@ -1274,8 +1295,8 @@ dlp_status dlp_backend_create_cuda(int device, const dlp_cuda_options *options, 
     context->device = device;
     context->options = *options;
     context->options.search = search;
-    if (!context->options.workspace_cap_bytes) context->options.workspace_cap_bytes = DEFAULT_WORKSPACE_CAP;
-    /* The environment overrides graphs, slices and the search (README:
+    context->options.workspace_cap_bytes = workspace_cap;
+    /* The environment overrides graphs, slices, the search and the workspace cap (README:
      * "Environment"), and forces the slice fallback for the tests. */
     context->options.cuda_graphs = dlp_env_switch("DLP_CUDA_GRAPHS", context->options.cuda_graphs);
     context->options.concat_slices = dlp_env_switch("DLP_CUDA_CONCAT_SLICES", context->options.concat_slices);
