@@ -93,10 +93,11 @@ step featurize_gpu_graphs_resnet50_small 20 "$bin/featurize_gpu" --models ResNet
   --search timed --fuse on --graphs off,on --seconds 0.4
 step featurize_gpu_half 60 "$bin/featurize_gpu" --models InceptionV3,Xception,VGG16,VGG19 --batches 256,32,1 \
   --precisions fp16,bf16 --search timed --fuse on --seconds 0.3
-# Where InceptionV3's and Xception's fp16 time goes at batch 256 (InceptionV3 must pass ~16,500 images/s for the
-# end-to-end goal; Xception ran at 1.9k with the scalar depthwise kernel, now vectorized).
+# Where InceptionV3's and Xception's fp16 time goes at batch 256, as the featurizer runs them (Xception: 5,727 img/s
+# in the 16:23 run, 13-15% of its FLOP ceiling and 0.93x PyTorch; its depthwise kernel is dlp's own, with 32-bit index
+# math since then). Each cuDNN conv's line names its algorithm (describe_step).
 step featurize_gpu_profile_half 30 "$bin/featurize_gpu" --models InceptionV3,Xception --batches 256 --precisions fp16 \
-  --search timed --fuse on --seconds 0.3 --profile 12
+  --search heuristic --fuse on --seconds 0.3 --profile 12
 # Concatenation inputs written in place (concat_slices) against copied, InceptionV3 fp16/fp32, side by side.
 step featurize_gpu_concat_slices 30 "$bin/featurize_gpu" --models InceptionV3 --batches 256,32 --precisions fp16,fp32 \
   --search timed --fuse on --graphs on --seconds 0.4 --concat-slices off,on
