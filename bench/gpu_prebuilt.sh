@@ -78,7 +78,7 @@ step apply_cuda 30 bash "$root/bench/apply_cuda_check.sh" "$bin/dlp" "$run/share
 DLP_BIN="$bin/dlp" step gpu_predictor_cuda 60 "$bin/gpu_test_predictor_cuda"
 
 step featurize_gpu 50 "$bin/featurize_gpu" --batches 1,32,256 --precisions fp32,tf32 --seconds 0.4
-# fp16/bf16 as the featurizer runs them (timed algorithms, fused conv+bias+activation), ResNet50 first (the goal:
+# fp16/bf16 as the featurizer runs them without graphs (timed algorithms, fused conv+bias+activation), ResNet50 first (the goal:
 # >= 25,000 images/s fp16), then ResNet50 fp16's search x fuse settings at batch 256 and CUDA graphs at 1 and 32;
 # --profile prints where the time goes ("# profile" lines: per op kind and the slowest steps).
 step featurize_gpu_resnet50_half 30 "$bin/featurize_gpu" --models ResNet50 --batches 256,32,1 --precisions fp16,bf16 \

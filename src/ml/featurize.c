@@ -247,8 +247,9 @@ dlp_status dlp_featurizer_create(const dlp_featurizer_options *options, dlp_feat
     dlp_tensor_list_destroy(weights);
     if (status == DLP_OK)
         featurizer->device_preprocess = !options->cpu_preprocess && dlp_plan_takes_images(featurizer->plan);
-    /* With the timed search (fp16/bf16 on a GPU), a short last batch would
-     * time every convolution again at its size: it runs as a whole batch. */
+    /* With the timed search (fp16/bf16 on a GPU without graphs, or
+     * DLP_CUDA_SEARCH=timed), a short last batch would time every
+     * convolution again at its size: it runs as a whole batch. */
     if (status == DLP_OK && featurizer->cuda_device >= 0 && uses_timed_search(options))
         dlp_plan_run_whole_batches(featurizer->plan, true);
     if (status == DLP_OK) status = dlp_thread_pool_create(options->threads, &featurizer->pool);
