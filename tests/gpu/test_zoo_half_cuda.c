@@ -83,6 +83,7 @@ static bool run_features(const zoo_model_case *model, const dlp_tensor_list *wei
     if (!plan) return false;
     /* With CUDA graphs: launched, recorded, then replayed (what is checked). */
     for (int run = 0; run < (graphs ? 3 : 1); run++) CHECK_OK(dlp_plan_run(plan, input, IMAGES));
+    if (graphs && plan->graphs_abandoned) printf("  %s: graph capture abandoned: %s\n", model->name, plan->graph_failure);
     if (graphs) CHECK(plan->graph_replays >= 1 && plan->graphs_abandoned == 0);
     /* Slices cuDNN would not write strided (concat_slices): written packed, then copied. */
     if (plan->slices_copied) printf("  %s: %d slices written packed and copied\n", model->name, plan->slices_copied);
