@@ -6,7 +6,7 @@
 #      the TF.js oracle, logistic-regression objective vs the CPU, users' Keras
 #      models: their extra ops vs the CPU twins, the fixtures and nsfwjs vs Keras/TF.js);
 #   2. the op suite once under compute-sanitizer memcheck;
-#   3. compute-only featurization, dlp (fp32, tf32; fp16, bf16 fused; the fp32 workspace cap) vs
+#   3. compute-only featurization, dlp (fp32, tf32; fp16, bf16 fused; fp32 FFT/Winograd and workspace) vs
 #      PyTorch (torchvision/timm, channels_last, autocast; torch.compile for
 #      ResNet50 fp16), same GPU, same run; the matrix rate (gemm_rate) and FLOP ceiling of each model; the
 #      compute_table_* steps and compute_summary: issue 4's table of all five models x fp32/fp16/bf16 x
@@ -247,13 +247,18 @@ for model in ResNet50 InceptionV3 Xception VGG16 VGG19; do
     python3 "$2" --models "$3" --batches 1,32,256 --precisions fp32,fp16,bf16 --seconds 0.3
     exit $((a | b | $?))' _ "$bin/featurize_gpu" "$root/bench/featurize_torch_gpu.py" $model
 done
-# fp32 behind PyTorch at batches 32-256 (16:23 run: VGG16 b256 419 img/s against 1,615, which is 97% of the fp32
-# matrix rate and so needs Winograd-class algorithms): the 256 MiB workspace cap against bigger ones, both searches,
-# with each conv's cuDNN algorithm, math type and workspace on the --profile lines (graphs off for the profile).
-for mib in 256 2048 16384; do
-  step fp32_workspace_$mib 45 "$bin/featurize_gpu" --models VGG16,ResNet50 --batches 32,256 --precisions fp32 \
-    --search heuristic,timed --fuse off --seconds 0.3 --workspace-mib $mib --profile 6
+# fp32 behind PyTorch at batches 32-256 (16:23 run: VGG16 b256 419 img/s against 1,615, 97% of the fp32 matrix rate,
+# which takes FFT/Winograd-class algorithms). dlp's full fp32 passes over cuDNN's FFT and Winograd (accuracy:
+# algorithm_preferred); DLP_CUDA_FP32_TRANSFORMS=1 lets them in. Speed with and without, at the default 256 MiB
+# workspace cap and at 16 GiB, each conv's algorithm on the --profile lines (graphs off for the profile); accuracy with
+# them in: the five models against Keras (gpu.zoo_synth_cuda, bound 1e-4, each error printed).
+for t in 0 1; do
+  for mib in 256 16384; do
+    DLP_CUDA_FP32_TRANSFORMS=$t step fp32_algos_t${t}_ws$mib 40 "$bin/featurize_gpu" --models VGG16,ResNet50,InceptionV3 \
+      --batches 32,256 --precisions fp32 --search heuristic --fuse off --seconds 0.3 --workspace-mib $mib --profile 6
+  done
 done
+DLP_CUDA_FP32_TRANSFORMS=1 step fp32_transforms_zoo_synth 45 "$bin/gpu_test_zoo_synth_cuda"
 # The candidate defaults: every GPU path that ships with CUDA graphs and concatenation slices on (the environment
 # overrides dlp_cuda_options for every plan: README "Environment"), before either becomes the default. The real
 # InceptionV3 vs TF.js, the zoo vs the CPU, the featurizer, the predictor, users' Keras models, dlp apply and

@@ -118,7 +118,8 @@ static void print_help(FILE *out)
                  "DLP_CPU_PACKED_GEMM, DLP_CPU_DIRECT_CONV, DLP_CPU_RESIDUAL_FUSION (on);\n"
                  "DLP_CPU_PACKED_GEMM=avx2 (the AVX2 kernel on an AVX-512 CPU, to compare);\n"
                  "DLP_CUDA_SEARCH=heuristic|timed (cuDNN's algorithm choice; see the README);\n"
-                 "DLP_CUDA_WORKSPACE_MIB=N (cuDNN's workspace cap, default 256).\n"
+                 "DLP_CUDA_WORKSPACE_MIB=N (cuDNN's workspace cap, default 256);\n"
+                 "DLP_CUDA_FP32_TRANSFORMS (off: fp32 convs skip cuDNN's FFT and Winograd).\n"
                  "Unless OMP_WAIT_POLICY or GOMP_SPINCOUNT is set, dlp sets GOMP_SPINCOUNT=1000.\n");
 }
 

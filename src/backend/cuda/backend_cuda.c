@@ -44,6 +44,10 @@ typedef struct cuda_context {
      * into a slice takes the path of one cuDNN refuses to write strided
      * (write_packed). */
     bool packed_slices;
+    /* DLP_CUDA_FP32_TRANSFORMS (dlp_env_switch, off): full fp32 may take
+     * cuDNN's FFT and Winograd algorithms too (algorithm_preferred), to
+     * measure what excluding them costs in speed and gains in accuracy. */
+    bool fp32_transforms;
     dlp_cuda_storage storage;    /* how activations are stored */
     size_t element_bytes;        /* 4 (fp32) or 2 (fp16, bf16) */
     cudnnDataType_t cudnn_type;  /* the storage as cuDNN names it */
@@ -210,10 +214,11 @@ static cudnnMathType_t base_math(const cuda_context *context)
 
 /* Full-fp32 algorithms only unless TF32 is allowed: FFT and Winograd trade
  * accuracy for speed, beyond what the 1e-5 agreement with the CPU allows.
- * fp16/bf16 take any (their own rounding dominates). */
+ * fp16/bf16 take any (their own rounding dominates), and so does full fp32
+ * under DLP_CUDA_FP32_TRANSFORMS=1. */
 static bool algorithm_preferred(const cuda_context *context, cudnnConvolutionFwdAlgo_t algorithm)
 {
-    if (!full_fp32(context)) return true;
+    if (!full_fp32(context) || context->fp32_transforms) return true;
     return algorithm == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM ||
            algorithm == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM ||
            algorithm == CUDNN_CONVOLUTION_FWD_ALGO_GEMM || algorithm == CUDNN_CONVOLUTION_FWD_ALGO_DIRECT;
@@ -1301,6 +1306,7 @@ dlp_status dlp_backend_create_cuda(int device, const dlp_cuda_options *options, 
     context->options.cuda_graphs = dlp_env_switch("DLP_CUDA_GRAPHS", context->options.cuda_graphs);
     context->options.concat_slices = dlp_env_switch("DLP_CUDA_CONCAT_SLICES", context->options.concat_slices);
     context->packed_slices = dlp_env_switch("DLP_CUDA_PACKED_SLICES", false);
+    context->fp32_transforms = dlp_env_switch("DLP_CUDA_FP32_TRANSFORMS", false);
     set_storage(context);
     backend->name = "cuda";
     backend->context = context;
