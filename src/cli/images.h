@@ -51,7 +51,8 @@ enum {
     "  --device D          auto (default), cpu, cuda or cuda:N\n"                                                    \
     "  --precision P       on a GPU: fp32 (default), tf32, fp16 or bf16 (fp32 accumulation); the CPU is fp32\n"      \
     "  --no-cuda-graphs    on a GPU, launch each kernel of the network one by one (default: from the\n"              \
-    "                      third batch of a size, replay the batch as one CUDA graph; --cuda-graphs)\n"              \
+    "                      third batch of a size, replay the batch as one CUDA graph; --cuda-graphs);\n"             \
+    "                      fp16/bf16 then time cuDNN's algorithms instead of taking its heuristic pick\n"            \
     "  --cache-dir DIR     feature cache (default $DLP_CACHE_DIR, else ~/.cache/dlp); features are\n"                \
     "                      keyed by the sha256 of each file's bytes, the model, weights and preprocessing\n"         \
     "  --no-cache          neither read nor write the feature cache\n"                                               \
