@@ -98,13 +98,11 @@ static double now_seconds(void)
  * end to end at batches 64 and 256, and 2-9x faster at batches 1-32 (compute
  * only, where the timed choice also varied between runs); launched kernel by
  * kernel, the timed choice is faster at small batches (bench/RESULTS.md,
- * 2026-11-26 11:06 and 16:23 UTC). The environment's DLP_CUDA_SEARCH and
- * DLP_CUDA_GRAPHS count, as the backend obeys them. */
+ * 2026-11-26 11:06 and 16:23 UTC). DLP_CUDA_GRAPHS in the environment
+ * counts, as the backend obeys it; DLP_CUDA_SEARCH the backend applies
+ * itself. */
 static bool uses_timed_search(const dlp_featurizer_options *options)
 {
-    const char *forced = getenv("DLP_CUDA_SEARCH");
-    if (forced && strcmp(forced, "timed") == 0) return true;
-    if (forced && strcmp(forced, "heuristic") == 0) return false;
     return options->precision != DLP_CUDA_FP32 && !dlp_env_switch("DLP_CUDA_GRAPHS", options->cuda_graphs);
 }
 
@@ -247,13 +245,12 @@ dlp_status dlp_featurizer_create(const dlp_featurizer_options *options, dlp_feat
     dlp_tensor_list_destroy(weights);
     if (status == DLP_OK)
         featurizer->device_preprocess = !options->cpu_preprocess && dlp_plan_takes_images(featurizer->plan);
-    /* fp16/bf16 on a GPU, and any timed search: a short last batch runs as a
-     * whole batch, reusing the full batch's algorithms and CUDA graph instead
-     * of choosing (under the timed search: timing) every convolution again at
-     * its size and launching kernel by kernel. This is how fp16/bf16 ran in
-     * the 16:23 end-to-end measurements, with either search. */
-    if (status == DLP_OK && featurizer->cuda_device >= 0 &&
-        (options->precision != DLP_CUDA_FP32 || uses_timed_search(options)))
+    /* fp16/bf16 on a GPU: a short last batch runs as a whole batch, reusing
+     * the full batch's algorithms and CUDA graph instead of choosing (under
+     * the timed search: timing) every convolution again at its size and
+     * launching kernel by kernel. This is how fp16/bf16 ran in the 16:23
+     * end-to-end measurements, with either search. */
+    if (status == DLP_OK && featurizer->cuda_device >= 0 && options->precision != DLP_CUDA_FP32)
         dlp_plan_run_whole_batches(featurizer->plan, true);
     if (status == DLP_OK) status = dlp_thread_pool_create(options->threads, &featurizer->pool);
     if (status == DLP_OK) status = open_cache(featurizer, options);

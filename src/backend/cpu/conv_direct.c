@@ -33,11 +33,6 @@ typedef struct direct_geometry {
     size_t ldc;          /* floats from one output pixel to the next */
 } direct_geometry;
 
-static bool is_pointwise(const dlp_conv2d_params *p)
-{
-    return p->kernel_h == 1 && p->kernel_w == 1 && p->stride_h == 1 && p->stride_w == 1;
-}
-
 /* Edge pixels (taps outside the image, and a row's last pixels short of a
  * block) take a pixel at a time, reloading the weights for each: on 17- and
  * 35-pixel rows the direct kernels were no faster than im2col (-15% and
@@ -54,7 +49,8 @@ bool cpu_conv2d_direct_fits(const dlp_conv2d_params *p, int out_w)
         atomic_store_explicit(&supported, known, memory_order_relaxed);
     }
     /* A 1x1 stride-1 conv is one long row of pixels (cpu_conv2d_direct_pixels): no edges. */
-    return known && p->filters % 16 == 0 && p->filters <= 64 && (is_pointwise(p) || out_w >= DIRECT_MIN_OUTPUT_WIDTH);
+    return known && p->filters % 16 == 0 && p->filters <= 64 &&
+           (cpu_conv_is_pointwise(p) || out_w >= DIRECT_MIN_OUTPUT_WIDTH);
 }
 
 #if DIRECT_AVX512
@@ -197,7 +193,7 @@ void cpu_conv2d_direct_pixels(const dlp_conv2d_params *p, const float *in, dlp_s
                          dlp_conv_pad_before(is.w, p->kernel_w, p->stride_w, p->padding),
                          kernel,
                          ldc};
-    if (is_pointwise(p)) {
+    if (cpu_conv_is_pointwise(p)) {
         /* 1x1 stride 1: the pixels of the batch are one row (NHWC keeps them side by side). */
         size_t end = pixel0 + count;
         g.in_h = g.out_h = 1;

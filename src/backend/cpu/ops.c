@@ -26,11 +26,6 @@ bool cpu_has_avx512(void)
 #endif
 }
 
-static int is_pointwise(const dlp_conv2d_params *p)
-{
-    return p->kernel_h == 1 && p->kernel_w == 1 && p->stride_h == 1 && p->stride_w == 1;
-}
-
 /* Each thread's im2col tile is at most this many floats (1 MiB, half of one
  * core's L2 on the Xeons this runs on), so the GEMM reads it from cache; but
  * at least this many rows: every task's sgemm packs the whole kernel again,
@@ -101,7 +96,7 @@ static conv_tiling plan_tiling(size_t rows, int k, int cout, int threads)
 static size_t im2col_floats(const dlp_conv2d_params *p, int in_channels)
 {
     int k = p->kernel_h * p->kernel_w * in_channels;
-    return is_pointwise(p) ? 0 : (size_t)tile_rows_limit(k) * (size_t)k;
+    return cpu_conv_is_pointwise(p) ? 0 : (size_t)tile_rows_limit(k) * (size_t)k;
 }
 
 /* One thread's scratch: its im2col tile, then, with a shortcut, room for
@@ -230,7 +225,7 @@ static void conv_task(const dlp_conv2d_params *p, const float *in, dlp_shape is,
         add = kept, ld_add = cols;
     }
     const float *a = in + row0 * (size_t)is.c;
-    if (!is_pointwise(p)) {
+    if (!cpu_conv_is_pointwise(p)) {
         int pad_top = dlp_conv_pad_before(is.h, p->kernel_h, p->stride_h, p->padding);
         int pad_left = dlp_conv_pad_before(is.w, p->kernel_w, p->stride_w, p->padding);
         im2col_rows(p, in, is, os, row0, count, pad_top, pad_left, scratch);
@@ -258,14 +253,13 @@ static void conv_task(const dlp_conv2d_params *p, const float *in, dlp_shape is,
 bool cpu_conv2d_uses_gemm(const dlp_conv2d_params *p, dlp_shape in_shape, dlp_shape out_shape, bool shortcut)
 {
     if (shortcut || !cpu_conv2d_direct_fits(p, out_shape.w)) return true;
-    return cpu_gemm_packed_enabled() && (is_pointwise(p) || in_shape.c < 16);
+    return cpu_gemm_packed_enabled() && (cpu_conv_is_pointwise(p) || in_shape.c < 16);
 }
 
 /* Tiles run in parallel under OpenMP, each with a single-threaded GEMM: one
  * thread pool instead of OpenMP's and OpenBLAS's spinning against each other,
  * and each im2col tile is consumed from cache. A 1x1 stride-1 convolution is
  * a GEMM on the NHWC input itself (no copy). */
-
 void cpu_conv2d(const dlp_conv2d_params *p, const float *in, int n, dlp_shape is, const float *kernel,
                 const float *packed_kernel, const float *bias, const float *shortcut, float *out, dlp_shape os,
                 size_t out_stride, float *workspace, int threads)

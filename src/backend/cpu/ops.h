@@ -27,6 +27,13 @@
  * (depthwise.c) and the poolings' vector path. */
 bool cpu_has_avx512(void);
 
+/* A 1x1 stride-1 conv: a GEMM on the NHWC input itself (no im2col), and
+ * one long row of pixels for the direct kernels. */
+static inline bool cpu_conv_is_pointwise(const dlp_conv2d_params *p)
+{
+    return p->kernel_h == 1 && p->kernel_w == 1 && p->stride_h == 1 && p->stride_w == 1;
+}
+
 /* Floats of scratch one cpu_conv2d call with `threads` threads needs (one
  * im2col tile per thread, at most about 1 MiB each, none for a 1x1 stride-1
  * conv; with a shortcut, as many output rows of the shortcut besides). */

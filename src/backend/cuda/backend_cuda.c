@@ -1237,8 +1237,10 @@ static void cuda_describe_step(const dlp_backend *backend, const dlp_plan *plan,
     if (capacity) text[0] = '\0';
     if (!cs || cs->path != CONV_CUDNN || !cs->chosen) return;
     int algorithm = cs->last_choice.algorithm, math = cs->last_choice.math_type;
-    snprintf(text, capacity, "algo=%s math=%s workspace=%.1fMiB%s",
-             algorithm >= 0 && algorithm < 8 ? algorithms[algorithm] : "?", math >= 0 && math < 4 ? maths[math] : "?",
+    bool named_algorithm = algorithm >= 0 && algorithm < (int)(sizeof algorithms / sizeof *algorithms);
+    bool named_math = math >= 0 && math < (int)(sizeof maths / sizeof *maths);
+    snprintf(text, capacity, "algo=%s math=%s workspace=%.1fMiB%s", named_algorithm ? algorithms[algorithm] : "?",
+             named_math ? maths[math] : "?",
              (double)cs->last_choice.workspace_bytes / (1 << 20), cs->ran_fused ? " fused" : "");
 }
 
