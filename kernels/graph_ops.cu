@@ -256,6 +256,7 @@ __global__ void depthwise_kernel(dlp_cuda_window g, const T *in, const float *ke
                 int ix = ox * g.stride_w + kx - g.pad_left;
                 if (ix < 0 || ix >= g.in_w) continue;
                 float x = to_float(in[((b * g.in_h + iy) * g.in_w + ix) * g.in_c + c / mult]);
+                if (g.input_relu) x = x > 0.0f ? x : 0.0f;
                 sum += x * kernel[((size_t)ky * g.kernel_w + kx) * g.out_c + c];
             }
         }
@@ -316,7 +317,11 @@ __global__ void depthwise_vector_kernel(dlp_cuda_window g, const T *in, const fl
                 vec16<T> x = *reinterpret_cast<const vec16<T> *>(in + ((b * g.in_h + iy) * g.in_w + ix) * g.in_c + c);
                 const float *w = kernel + ((size_t)ky * g.kernel_w + kx) * g.out_c + c;
 #pragma unroll
-                for (int k = 0; k < L; k++) sum[k] += to_float(x.lane[k]) * w[k];
+                for (int k = 0; k < L; k++) {
+                    float v = to_float(x.lane[k]);
+                    if (g.input_relu) v = v > 0.0f ? v : 0.0f;
+                    sum[k] += v * w[k];
+                }
             }
         }
         vec16<T> result;

@@ -258,24 +258,32 @@ static bool values_overlap(const dlp_plan *plan, int a, int b)
     return a0 < b1 && b0 < a1;
 }
 
-bool device_residual_match(const dlp_plan *plan, int s, int *shortcut_value, int *output_value, bool *direct)
+bool device_residual_pattern(const dlp_plan *plan, int s, int *shortcut_value, int *output_value, bool *relu)
 {
-    if (s < 0 || s + 2 >= plan->step_count) return false;
-    const plan_step *conv = &plan->steps[s], *add = &plan->steps[s + 1], *relu = &plan->steps[s + 2];
+    if (s < 0 || s + 1 >= plan->step_count) return false;
+    const plan_step *conv = &plan->steps[s], *add = &plan->steps[s + 1];
+    const plan_step *after = s + 2 < plan->step_count ? &plan->steps[s + 2] : NULL;
     if (conv->op != DLP_OP_CONV2D || conv->params.conv.activation != DLP_ACT_LINEAR || !conv->weights[1]) return false;
     if (add->op != DLP_OP_ADD || add->input_count != 2) return false;
-    if (relu->op != DLP_OP_ACTIVATION || relu->params.activation != DLP_ACT_RELU || relu->inputs[0] != add->output)
-        return false;
     int shortcut = add->inputs[0] == conv->output ? add->inputs[1] : add->inputs[1] == conv->output ? add->inputs[0] : -1;
-    if (shortcut < 0 || shortcut == conv->output) return false;
-    if (value_uses(plan, conv->output) != 1 || value_uses(plan, add->output) != 1) return false;
-    int output = relu->output;
+    if (shortcut < 0 || shortcut == conv->output || value_uses(plan, conv->output) != 1) return false;
+    *relu = after && after->op == DLP_OP_ACTIVATION && after->params.activation == DLP_ACT_RELU &&
+            after->inputs[0] == add->output && value_uses(plan, add->output) == 1;
+    int output = *relu ? after->output : add->output;
     /* A slice of a concatenation's buffer is written with a pixel stride the residual call does not take. */
     if (plan->values[output].parent >= 0 || plan->values[shortcut].parent >= 0) return false;
-    *direct = !values_overlap(plan, output, conv->inputs[0]) &&
-              (!values_overlap(plan, output, shortcut) ||
-               plan->values[output].offset_floats == plan->values[shortcut].offset_floats);
     *shortcut_value = shortcut;
     *output_value = output;
+    return true;
+}
+
+bool device_residual_match(const dlp_plan *plan, int s, int *shortcut_value, int *output_value, bool *direct,
+                           bool *relu)
+{
+    if (!device_residual_pattern(plan, s, shortcut_value, output_value, relu)) return false;
+    int output = *output_value, shortcut = *shortcut_value;
+    *direct = !values_overlap(plan, output, plan->steps[s].inputs[0]) &&
+              (!values_overlap(plan, output, shortcut) ||
+               plan->values[output].offset_floats == plan->values[shortcut].offset_floats);
     return true;
 }

@@ -67,16 +67,24 @@ void device_float_to_bfloat16(const float *in, uint16_t *out, size_t count);
 float device_half_to_float(uint16_t bits);
 float device_bfloat16_to_float(uint16_t bits);
 
-/* ResNet's block ending as one fused convolution: step s is a conv with a
- * bias and no activation whose output only feeds step s+1, an add of two
- * inputs, whose output only feeds step s+2, a relu activation; neither
- * intermediate is a plan output. Then step s can compute
- * relu(conv + bias + shortcut) (cuDNN's fused call with z = the shortcut).
- * *direct: it may write straight into step s+2's output, which overlaps
- * neither the conv's input nor (except exactly) the shortcut in the arena
- * (the CUDA and CPU backends fuse only then). Returns the shortcut's and
- * the relu output's value ids. */
-bool device_residual_match(const dlp_plan *plan, int s, int *shortcut_value, int *output_value, bool *direct);
+/* A residual block's ending as one fused convolution: step s is a conv with
+ * a bias and no activation whose output only feeds step s+1, an add of two
+ * inputs (the conv's output and the shortcut); neither is a plan output.
+ * *relu true (ResNet's): the add's output only feeds step s+2, a relu
+ * activation, and step s can compute relu(conv + bias + shortcut) into the
+ * relu's output (cuDNN's fused call with z = the shortcut). *relu false
+ * (Xception's, whose add output feeds several steps): conv + bias +
+ * shortcut into the add's output. Returns the shortcut's and the output's
+ * value ids. Needs the plan's steps only: the planner keeps such an output
+ * alive from step s on, so that it never shares memory with the conv's
+ * input (plan_lifetimes). */
+bool device_residual_pattern(const dlp_plan *plan, int s, int *shortcut_value, int *output_value, bool *relu);
+/* device_residual_pattern on a planned arena. *direct: the conv may write
+ * straight into the output, which overlaps neither the conv's input nor
+ * (except exactly) the shortcut in the arena (the CUDA and CPU backends
+ * fuse only then). */
+bool device_residual_match(const dlp_plan *plan, int s, int *shortcut_value, int *output_value, bool *direct,
+                           bool *relu);
 
 /* One convolution shape as the algorithm choice depends on it. Built only by
  * device_conv_key so that unused bytes are zero and keys compare with memcmp. */

@@ -1,13 +1,15 @@
 /* plan.c: compiles a graph for a backend and a batch size: keeps what the
  * outputs need, folds batch norm into the preceding conv/dense, fuses
- * activations, aliases flatten/dropout, lays concatenation inputs out as
- * slices of the output where the backend writes them there, and plans one
- * activation arena from tensor lifetimes (greedy by size, first fit). */
+ * activations (and a ReLU into the depthwise conv reading it), aliases
+ * flatten/dropout, lays concatenation inputs out as slices of the output
+ * where the backend writes them there, and plans one activation arena from
+ * tensor lifetimes (greedy by size, first fit). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/status.h"
+#include "graph/device_layout.h"
 #include "graph/graph_internal.h"
 #include "graph/plan_images.h"
 #include "graph/plan_internal.h"
@@ -128,6 +130,37 @@ static bool fold_batchnorm(compiler *cc, int node_id)
     return true;
 }
 
+/* Drops the last step planned and its value (they were added last, and
+ * nothing refers to them any more). */
+static void drop_last_step(dlp_plan *plan)
+{
+    plan_step *step = &plan->steps[plan->step_count - 1];
+    free(step->inputs);
+    free(step->input_shapes);
+    memset(step, 0, sizeof *step);
+    plan->step_count--;
+    plan->value_count--;
+}
+
+/* The standalone ReLU step (an Activation('relu') not fused into its
+ * producer) that only node_id, a depthwise or separable conv, reads, when it
+ * is the last step planned so far: that step and its value are dropped, and
+ * the ReLU's input returned, for the depthwise step to read through a ReLU of
+ * its own (plan_step.input_relu; both backends' depthwise kernels take it).
+ * Xception's blocks start so: ReLU, then SeparableConv2D, the ReLU's input
+ * also feeding the residual. One pass over the tensor less per block. */
+static bool take_foldable_relu(compiler *cc, int node_id, int *input)
+{
+    dlp_plan *plan = cc->plan;
+    plan_step *producer = private_producer(cc, node_id);
+    if (!producer || producer->op != DLP_OP_ACTIVATION || producer->params.activation != DLP_ACT_RELU ||
+        producer != &plan->steps[plan->step_count - 1] || producer->output != plan->value_count - 1)
+        return false;
+    *input = producer->inputs[0];
+    drop_last_step(plan);
+    return true;
+}
+
 /* A SeparableConv2D node becomes two steps the backends already run: the
  * depthwise conv (stride, padding, no bias) into a value of its own, then a
  * 1x1 conv carrying the node's bias and activation, which stands for the node
@@ -140,7 +173,10 @@ static dlp_status lower_separable(compiler *cc, int node_id)
     const graph_weight *bias = node->weight_count > 2 ? &node->weights[2] : NULL;
     dlp_shape middle = {node->shape.h, node->shape.w, cc->graph->nodes[node->inputs[0]].shape.c * node->depth_multiplier};
     plan_step *depthwise = NULL, *pointwise = NULL;
+    int relu_input = -1;
+    bool relu = take_foldable_relu(cc, node_id, &relu_input);
     DLP_TRY(add_step(cc, node_id, &depthwise));
+    if (relu) depthwise->inputs[0] = relu_input, depthwise->input_relu = true;
     depthwise->op = DLP_OP_DEPTHWISE_CONV2D;
     depthwise->params.conv = (dlp_conv2d_params){p->kernel_h, p->kernel_w, p->stride_h, p->stride_w, p->padding,
                                                  node->depth_multiplier, false, DLP_ACT_LINEAR};
@@ -185,11 +221,7 @@ static bool take_foldable_pad(compiler *cc, int node_id, int *input, dlp_shape *
     *input = producer->inputs[0];
     *input_shape = producer->input_shapes[0];
     *pad = producer->params.pad;
-    free(producer->inputs);
-    free(producer->input_shapes);
-    memset(producer, 0, sizeof *producer);
-    plan->step_count--;
-    plan->value_count--;
+    drop_last_step(plan);
     return true;
 }
 
@@ -238,12 +270,15 @@ static dlp_status compile_node(compiler *cc, int node_id)
     dlp_zero_pad_params pad = {0, 0, 0, 0};
     bool folded = (node->op == DLP_OP_CONV2D || node->op == DLP_OP_MAX_POOL || node->op == DLP_OP_AVG_POOL) &&
                   take_foldable_pad(cc, node_id, &pad_input, &pad_input_shape, &pad);
+    int relu_input = -1;
+    bool relu = node->op == DLP_OP_DEPTHWISE_CONV2D && take_foldable_relu(cc, node_id, &relu_input);
     DLP_TRY(add_step(cc, node_id, &step));
     if (folded) {
         step->inputs[0] = pad_input;
         step->input_shapes[0] = pad_input_shape;
         step->input_pad = pad;
     }
+    if (relu) step->inputs[0] = relu_input, step->input_relu = true;
     graph_node *mutable_node = (graph_node *)node;
     if (node->op == DLP_OP_CONV2D || node->op == DLP_OP_DEPTHWISE_CONV2D || node->op == DLP_OP_DENSE ||
         node->op == DLP_OP_CHANNEL_AFFINE) {
@@ -398,7 +433,10 @@ static int root_of(const dlp_plan *plan, int value)
 }
 
 /* Lifetimes in step indices; the input is alive from the start, outputs to
- * the end; a buffer holding slices is alive while any of them is. */
+ * the end; a buffer holding slices is alive while any of them is; a
+ * residual block's output from its conv on (device_residual_pattern: the
+ * backends let that conv write it, adding the shortcut, where it shares no
+ * memory with the conv's input). */
 static void plan_lifetimes(dlp_plan *plan)
 {
     plan->values[plan->input_value].first_step = 0;
@@ -421,6 +459,12 @@ static void plan_lifetimes(dlp_plan *plan)
         plan_value *root = &plan->values[root_of(plan, v)];
         if (slice->first_step >= 0 && slice->first_step < root->first_step) root->first_step = slice->first_step;
         if (slice->last_step > root->last_step) root->last_step = slice->last_step;
+    }
+    for (int s = 0; s + 1 < plan->step_count; s++) {
+        int shortcut = -1, output = -1;
+        bool relu = false;
+        if (device_residual_pattern(plan, s, &shortcut, &output, &relu) && plan->values[output].first_step > s)
+            plan->values[output].first_step = s;
     }
 }
 

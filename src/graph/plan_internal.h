@@ -38,6 +38,11 @@ typedef struct plan_step {
      * by these amounts before the op (a conv pads by them, a pooling counts
      * the padded taps as zeros). All zero otherwise. */
     dlp_zero_pad_params input_pad;
+    /* A depthwise conv only: a standalone ReLU step folded into it (see
+     * take_foldable_relu in plan.c): inputs[0] is then the ReLU's input, and
+     * the step reads each element through the ReLU (x > 0 ? x : 0, as the
+     * activation step computes it). */
+    bool input_relu;
 } plan_step;
 
 typedef struct plan_value {

@@ -17,7 +17,8 @@
  *     the issue's whole-model bound) for outputs that amplify their inputs'
  *     error (softmax of logits ~2-5, sums with partial cancellation).
  * The residual cases are ResNet's block ending (conv -> add -> relu), one
- * fused cuDNN call in the fused modes. The stem cases: a ZeroPadding2D
+ * fused cuDNN call in the fused modes. The relu -> depthwise cases plan as
+ * one depthwise step reading through the ReLU (checked), on both backends. The stem cases: a ZeroPadding2D
  * before a 'valid' conv (folded into cuDNN's padding when symmetric, a step
  * of its own otherwise) or pooling (folded: the padded taps are zeros; inputs
  * shifted negative, where a -inf padding would give other maxima), convs on
@@ -47,13 +48,13 @@
 enum { MAX_BATCH = 37 };
 
 typedef enum case_kind { K_CONV, K_DEPTHWISE, K_DENSE, K_BATCHNORM, K_ACTIVATION, K_POOL, K_GLOBAL, K_CONCAT, K_ADD,
-                         K_ZERO_PAD, K_RESIDUAL, K_PAD_CONV, K_PAD_POOL, K_STEM, K_MIXED } case_kind;
+                         K_ZERO_PAD, K_RESIDUAL, K_PAD_CONV, K_PAD_POOL, K_STEM, K_MIXED, K_RELU_DEPTHWISE } case_kind;
 
 typedef struct op_case {
     const char *label;
     case_kind kind;
     dlp_shape input;
-    dlp_conv2d_params conv;   /* K_CONV, K_DEPTHWISE */
+    dlp_conv2d_params conv;   /* K_CONV, K_DEPTHWISE, K_RELU_DEPTHWISE */
     dlp_pool_params pool;     /* K_POOL */
     dlp_op op;                /* K_POOL, K_GLOBAL */
     dlp_activation activation;/* K_ACTIVATION, K_DENSE */
@@ -146,6 +147,14 @@ static dlp_graph *build_case(const op_case *c)
         CHECK_OK(dlp_graph_depthwise_conv2d(graph, "op", input, &c->conv, &node));
         conv_weights(graph, node, &c->conv, cin, 1);
         break;
+    case K_RELU_DEPTHWISE: {
+        /* The ReLU folds into the depthwise step (Xception's ReLU -> SeparableConv2D). */
+        int relu = -1;
+        CHECK_OK(dlp_graph_activation(graph, "relu", input, DLP_ACT_RELU, &relu));
+        CHECK_OK(dlp_graph_depthwise_conv2d(graph, "op", relu, &c->conv, &node));
+        conv_weights(graph, node, &c->conv, cin, 1);
+        break;
+    }
     case K_DENSE: {
         int flat = -1;
         CHECK_OK(dlp_graph_unary(graph, "flatten", DLP_OP_FLATTEN, input, &flat));
@@ -286,6 +295,7 @@ static void run_case(const op_case *c, dlp_backend *cpu, dlp_backend *gpu, doubl
     if (plan_gpu->fusions_refused)
         printf("%-44s %d fused calls refused, run unfused\n", c->label, plan_gpu->fusions_refused);
     if (packed_slices && c->kind == K_MIXED && c->units % 8 == 0) CHECK(plan_gpu->slices_copied >= 2);
+    if (c->kind == K_RELU_DEPTHWISE) CHECK(dlp_plan_step_count(plan_gpu) == 1 && plan_gpu->steps[0].input_relu);
     free(input), free(want), free(got);
     dlp_plan_destroy(plan_cpu), dlp_plan_destroy(plan_gpu);
 }
@@ -314,6 +324,11 @@ static const op_case cases[] = {
     {"depthwise 3x3 s1 same 9x7x16 x1", K_DEPTHWISE, {9, 7, 16}, CONV(3, 3, 1, 1, DLP_PAD_SAME, 1, true, DLP_ACT_RELU)},
     {"depthwise 3x3 s2 same 11x10x24 x1", K_DEPTHWISE, {11, 10, 24}, CONV(3, 3, 2, 2, DLP_PAD_SAME, 1, false, DLP_ACT_LINEAR)},
     {"depthwise 3x3 s1 valid 6x5x8 x1", K_DEPTHWISE, {6, 5, 8}, CONV(3, 3, 1, 1, DLP_PAD_VALID, 1, true, DLP_ACT_LINEAR)},
+    /* A ReLU folded in (inputs in [-1, 1): half of them negative), scalar and vector kernels. */
+    {"relu -> depthwise 3x3 s1 same 9x7x5 x2", K_RELU_DEPTHWISE, {9, 7, 5},
+     CONV(3, 3, 1, 1, DLP_PAD_SAME, 2, true, DLP_ACT_LINEAR)},
+    {"relu -> depthwise 3x3 s1 same 19x17x16 x1", K_RELU_DEPTHWISE, {19, 17, 16},
+     CONV(3, 3, 1, 1, DLP_PAD_SAME, 1, false, DLP_ACT_LINEAR)},
     {"dense 3x2x7->5 softmax", K_DENSE, {3, 2, 7}, .units = 5, .activation = DLP_ACT_SOFTMAX},
     {"dense 1x1x300->129 relu", K_DENSE, {1, 1, 300}, .units = 129, .activation = DLP_ACT_RELU},
     {"batchnorm (unfolded) 7x9x6", K_BATCHNORM, {7, 9, 6}, .units = 0},

@@ -8,7 +8,7 @@
  * payload is free), fp16 / bf16 decoding (all 65,536 patterns of each back
  * through those encoders, and values IEEE 754 fixes), the convolution algorithm cache (keys by storage type and
  * search mode too), the --precision names, the residual-fusion pattern
- * (conv -> add -> relu) on CPU plans of small graphs, and that creating the backend
+ * (conv -> add -> relu, and conv -> add alone) on CPU plans of small graphs, and that creating the backend
  * without a usable GPU fails cleanly with DLP_ERR_DEVICE. */
 #include <math.h>
 
@@ -167,9 +167,9 @@ static void check_bottleneck_direct(dlp_backend *cpu, int reduce, int kernel)
     CHECK_OK(dlp_plan_create(graph, cpu, 37, outputs, 1, &plan));
     dlp_graph_destroy(graph);
     int shortcut = -1, output = -1;
-    bool direct = false;
+    bool direct = false, relu = false;
     if (plan) {
-        CHECK(device_residual_match(plan, 1, &shortcut, &output, &direct) && direct);
+        CHECK(device_residual_match(plan, 1, &shortcut, &output, &direct, &relu) && direct && relu);
         CHECK(shortcut == plan->input_value);
         dlp_plan_destroy(plan);
     }
@@ -181,11 +181,11 @@ static void check_residual_match(void)
     CHECK_OK(dlp_backend_create_cpu(1, &cpu));
     if (!cpu) return;
     int shortcut = -1, output = -1;
-    bool direct = true;
+    bool direct = true, relu = false;
     dlp_plan *plan = residual_plan(cpu, DLP_ACT_LINEAR, true, DLP_ACT_RELU, false);
     if (plan) {
         CHECK(plan->step_count == 3);
-        CHECK(device_residual_match(plan, 0, &shortcut, &output, &direct));
+        CHECK(device_residual_match(plan, 0, &shortcut, &output, &direct, &relu) && relu);
         CHECK(shortcut == plan->input_value && output == plan->steps[2].output);
         CHECK(output == plan->output_values[0]);
         /* Written directly only if the relu's buffer is clear of the conv's input (here also the shortcut). */
@@ -195,23 +195,31 @@ static void check_residual_match(void)
         printf("residual: input at %zu, relu output at %zu: %s\n", in->offset_floats, out->offset_floats,
                direct ? "direct" : "not direct (the relu's buffer overlaps the conv's input)");
         CHECK(direct == !overlap);
-        CHECK(!device_residual_match(plan, 1, &shortcut, &output, &direct)); /* starts at the conv only */
+        CHECK(!device_residual_match(plan, 1, &shortcut, &output, &direct, &relu)); /* starts at the conv only */
         dlp_plan_destroy(plan);
     }
-    /* Not the pattern: the conv's own activation, no bias, another final activation, the branch read elsewhere. */
+    /* Another activation after the add: the conv takes the add alone (Xception's ending), into the add's output. */
+    plan = residual_plan(cpu, DLP_ACT_LINEAR, true, DLP_ACT_SIGMOID, false);
+    if (plan) {
+        relu = true;
+        CHECK(device_residual_match(plan, 0, &shortcut, &output, &direct, &relu) && !relu);
+        CHECK(shortcut == plan->input_value && output == plan->steps[1].output);
+        dlp_plan_destroy(plan);
+    }
+    /* Not the pattern: the conv's own activation, no bias, the branch read elsewhere. */
     const struct {
         dlp_activation conv_activation, last;
         bool bias, branch_is_output;
-    } refused[4] = {{DLP_ACT_RELU, DLP_ACT_RELU, true, false},
+    } refused[3] = {{DLP_ACT_RELU, DLP_ACT_RELU, true, false},
                     {DLP_ACT_LINEAR, DLP_ACT_RELU, false, false},
-                    {DLP_ACT_LINEAR, DLP_ACT_SIGMOID, true, false},
                     {DLP_ACT_LINEAR, DLP_ACT_RELU, true, true}};
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 3; i++) {
         plan = residual_plan(cpu, refused[i].conv_activation, refused[i].bias, refused[i].last,
                              refused[i].branch_is_output);
         if (!plan) continue;
         bool matched = false;
-        for (int s = 0; s < plan->step_count; s++) matched = matched || device_residual_match(plan, s, &shortcut, &output, &direct);
+        for (int s = 0; s < plan->step_count; s++)
+            matched = matched || device_residual_match(plan, s, &shortcut, &output, &direct, &relu);
         if (matched) fprintf(stderr, "residual pattern matched refused case %d\n", i);
         CHECK(!matched);
         dlp_plan_destroy(plan);

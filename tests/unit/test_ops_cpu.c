@@ -9,8 +9,9 @@
  * its column tiles bit for bit the whole product, and nothing written
  * outside its columns. The depthwise conv gives, bit for bit, the
  * definition summed in float in its order (bias, then the taps inside the
- * image in kernel order, a multiply and an add each). A conv with a shortcut fused in
- * (ResNet's conv -> add -> relu) gives, bit for bit, the conv, cpu_add and
+ * image in kernel order, a multiply and an add each), and with a ReLU folded
+ * into its input the plain one on the ReLU's floats. A conv with a shortcut fused in
+ * (ResNet's conv -> add -> relu, Xception's conv -> add) gives, bit for bit, the conv, cpu_add and
  * cpu_activation run one after another, with the shortcut apart from the
  * output and as the output itself. Plus TF 'same' geometry facts. */
 #include <float.h>
@@ -67,7 +68,7 @@ static void test_conv(int n, dlp_shape is, int kh, int kw, int stride, dlp_paddi
     float *b = bias ? random_floats((size_t)os.c) : NULL;
     float *fast = calloc(out_count, sizeof(float)), *slow = calloc(out_count, sizeof(float));
     if (depthwise) {
-        cpu_depthwise_conv2d(&p, in, n, is, kernel, b, fast, os, 2);
+        cpu_depthwise_conv2d(&p, in, false, n, is, kernel, b, fast, os, 2);
         cpu_depthwise_conv2d_naive(&p, in, n, is, kernel, b, slow, os);
     } else {
         float *workspace = calloc(cpu_conv2d_workspace_floats(&p, is, false, 2) + 1, sizeof(float));
@@ -109,10 +110,14 @@ static void test_conv(int n, dlp_shape is, int kh, int kw, int stride, dlp_paddi
     free(in), free(kernel), free(b), free(fast), free(slow);
 }
 
-/* Stride 1, 'same', linear with or without bias, as ResNet's last conv of a block. */
-static void test_conv_shortcut(int n, dlp_shape is, int k, int cout, bool bias)
+/* Stride 1, 'same', linear with or without bias, as ResNet's last conv of a
+ * block (the shortcut added, then the relu: relu true) or Xception's (the
+ * shortcut added, nothing after it). */
+static void test_conv_shortcut(int n, dlp_shape is, int k, int cout, bool bias, bool relu)
 {
     dlp_conv2d_params p = {k, k, 1, 1, DLP_PAD_SAME, cout, bias, DLP_ACT_LINEAR};
+    dlp_conv2d_params fused = p;
+    fused.activation = relu ? DLP_ACT_RELU : DLP_ACT_LINEAR;
     dlp_shape os = {is.h, is.w, cout};
     size_t out_count = (size_t)n * dlp_shape_elements(os);
     float *in = random_floats((size_t)n * dlp_shape_elements(is)), *kernel = random_floats((size_t)k * k * is.c * cout);
@@ -128,15 +133,16 @@ static void test_conv_shortcut(int n, dlp_shape is, int k, int cout, bool bias)
         const float *pk = pass ? packed : NULL;
         cpu_conv2d(&p, in, n, is, kernel, pk, b, NULL, conv, os, 0, workspace, 2);
         cpu_add((const float *[]){conv, shortcut}, 2, out_count, want, 2);
-        cpu_activation(DLP_ACT_RELU, want, out_count / (size_t)cout, cout, 2);
-        cpu_conv2d(&p, in, n, is, kernel, pk, b, shortcut, apart, os, 0, workspace, 2);
+        if (relu) cpu_activation(DLP_ACT_RELU, want, out_count / (size_t)cout, cout, 2);
+        cpu_conv2d(&fused, in, n, is, kernel, pk, b, shortcut, apart, os, 0, workspace, 2);
         memcpy(in_place, shortcut, out_count * sizeof(float));
-        cpu_conv2d(&p, in, n, is, kernel, pk, b, in_place, in_place, os, 0, workspace, 2);
+        cpu_conv2d(&fused, in, n, is, kernel, pk, b, in_place, in_place, os, 0, workspace, 2);
         bool same_apart = !memcmp(apart, want, out_count * sizeof(float));
         bool same_in_place = !memcmp(in_place, want, out_count * sizeof(float));
         if (!same_apart || !same_in_place)
-            fprintf(stderr, "conv+shortcut (%s) n=%d in %dx%dx%d k %d cout %d: apart %s, in place %s\n",
-                    pk ? "packed GEMM" : "sgemm", n, is.h, is.w, is.c, k, cout, same_apart ? "same" : "differs",
+            fprintf(stderr, "conv+shortcut%s (%s) n=%d in %dx%dx%d k %d cout %d: apart %s, in place %s\n",
+                    relu ? "+relu" : "", pk ? "packed GEMM" : "sgemm", n, is.h, is.w, is.c, k, cout,
+                    same_apart ? "same" : "differs",
                     same_in_place ? "same" : "differs");
         CHECK(same_apart && same_in_place);
     }
@@ -226,7 +232,7 @@ static void test_depthwise_exact(int n, dlp_shape is, int k, int stride, dlp_pad
     float *in = random_floats((size_t)n * dlp_shape_elements(is)), *kernel = random_floats((size_t)k * k * is.c);
     float *b = bias ? random_floats((size_t)is.c) : NULL;
     float *got = malloc(out_count * sizeof(float)), *want = malloc(out_count * sizeof(float));
-    cpu_depthwise_conv2d(&p, in, n, is, kernel, b, got, os, 2);
+    cpu_depthwise_conv2d(&p, in, false, n, is, kernel, b, got, os, 2);
     int pad_top = dlp_conv_pad_before(is.h, k, stride, padding);
     int pad_left = dlp_conv_pad_before(is.w, k, stride, padding);
     for (int img = 0; img < n; img++)
@@ -250,6 +256,32 @@ static void test_depthwise_exact(int n, dlp_shape is, int k, int stride, dlp_pad
                 k, stride, padding == DLP_PAD_SAME ? "same" : "valid");
     CHECK(same);
     free(in), free(kernel), free(b), free(got), free(want);
+}
+
+/* The depthwise conv reading its input through a ReLU (a ReLU step folded
+ * in, plan_step.input_relu) against the ReLU step's floats fed to the plain
+ * depthwise conv: the same bytes, with negative zeros, NaN and infinities
+ * among the inputs (the ReLU makes each NaN and -0 a +0). */
+static void test_depthwise_input_relu(int n, dlp_shape is, int k, int stride, dlp_padding padding, int mult)
+{
+    dlp_conv2d_params p = {k, k, stride, stride, padding, mult, true, DLP_ACT_LINEAR};
+    dlp_shape os = {dlp_conv_output_size(is.h, k, stride, padding), dlp_conv_output_size(is.w, k, stride, padding),
+                    is.c * mult};
+    size_t in_count = (size_t)n * dlp_shape_elements(is), out_count = (size_t)n * dlp_shape_elements(os);
+    float *in = random_floats(in_count), *relu = malloc(in_count * sizeof(float));
+    float *kernel = random_floats((size_t)k * k * is.c * mult), *b = random_floats((size_t)os.c);
+    const float specials[4] = {-0.0f, NAN, INFINITY, -INFINITY};
+    for (size_t i = 0; i < in_count; i += 7) in[i] = specials[i / 7 % 4];
+    for (size_t i = 0; i < in_count; i++) relu[i] = in[i] > 0.0f ? in[i] : 0.0f;
+    float *got = malloc(out_count * sizeof(float)), *want = malloc(out_count * sizeof(float));
+    cpu_depthwise_conv2d(&p, in, true, n, is, kernel, b, got, os, 2);
+    cpu_depthwise_conv2d(&p, relu, false, n, is, kernel, b, want, os, 2);
+    bool same = !memcmp(got, want, out_count * sizeof(float));
+    if (!same)
+        fprintf(stderr, "depthwise with a ReLU folded in, n=%d in %dx%dx%d k %d s%d x%d: not the ReLU step's bytes\n",
+                n, is.h, is.w, is.c, k, stride, mult);
+    CHECK(same);
+    free(in), free(relu), free(kernel), free(b), free(got), free(want);
 }
 
 /* Max and average pooling against their definitions in float, in the
@@ -370,11 +402,17 @@ int main(void)
                 test_depthwise_exact(n, (dlp_shape){5, 5, 200}, 3, stride, padding, true);
                 test_depthwise_exact(n, (dlp_shape){37, 41, 72}, 3, stride, padding, false); /* runs of 32 pixels */
                 test_depthwise_exact(n, (dlp_shape){6, 7, 20}, 5, stride, padding, true); /* the plain loop */
+                test_depthwise_input_relu(n, (dlp_shape){9, 11, 13}, 3, stride, padding, 1);
+                test_depthwise_input_relu(n, (dlp_shape){37, 41, 72}, 3, stride, padding, 1);
+                test_depthwise_input_relu(n, (dlp_shape){6, 7, 20}, 5, stride, padding, 1); /* the plain loop */
+                test_depthwise_input_relu(n, (dlp_shape){8, 5, 6}, 3, stride, padding, 2);
                 if (stride == 1 && pad == 1) {
-                    test_conv_shortcut(n, (dlp_shape){23, 21, 16}, 3, 40, true);  /* row tiles */
-                    test_conv_shortcut(n, (dlp_shape){37, 29, 8}, 1, 24, true);   /* 1x1: no im2col scratch */
-                    test_conv_shortcut(n, (dlp_shape){5, 4, 12}, 3, 37, false);   /* channels split */
-                    test_conv_shortcut(n, (dlp_shape){3, 3, 20}, 1, 50, true);    /* channels split, 1x1 */
+                    for (int relu = 0; relu < 2; relu++) {
+                        test_conv_shortcut(n, (dlp_shape){23, 21, 16}, 3, 40, true, relu);  /* row tiles */
+                        test_conv_shortcut(n, (dlp_shape){37, 29, 8}, 1, 24, true, relu);   /* 1x1: no im2col */
+                        test_conv_shortcut(n, (dlp_shape){5, 4, 12}, 3, 37, false, relu);   /* channels split */
+                        test_conv_shortcut(n, (dlp_shape){3, 3, 20}, 1, 50, true, relu);    /* split, 1x1 */
+                    }
                 }
                 for (int k = 2; k <= 3; k++) {
                     test_pool(DLP_OP_MAX_POOL, n, (dlp_shape){7, 8, 3}, k, stride, padding);

@@ -4,7 +4,9 @@
  * folding a following batch norm and fusing a ReLU into the second. Checked
  * against the same network written as separate DepthwiseConv2D and Conv2D
  * nodes (which Keras defines SeparableConv2D to be), and end to end against
- * tf-keras by test_zoo_synth's Xception. */
+ * tf-keras by test_zoo_synth's Xception. A ReLU step that only the
+ * separable (or depthwise) conv reads folds into its depthwise step, with
+ * the same bytes as when it runs as its own step. */
 #include "check.h"
 #include "dlp/dlp.h"
 #include "weights/synth.h"
@@ -21,14 +23,16 @@ static void fill(dlp_graph *graph, int node, const char *slot, int k, int ndim, 
     free(data);
 }
 
-/* input -> separable (3x3, stride 2, 'same', bias) -> BN -> ReLU, either as
- * one node or as depthwise + 1x1 conv nodes with the same weights. */
-static dlp_graph *build(bool separable)
+/* input [-> ReLU "act"] -> separable (3x3, stride 2, 'same', bias) -> BN ->
+ * ReLU, either as one node or as depthwise + 1x1 conv nodes with the same
+ * weights. */
+static dlp_graph *build(bool separable, bool leading_relu)
 {
     dlp_graph *graph = NULL;
     int x, bn_node;
     CHECK_OK(dlp_graph_create(&graph));
     CHECK_OK(dlp_graph_input(graph, "input", (dlp_shape){H, W, CIN}, &x));
+    if (leading_relu) CHECK_OK(dlp_graph_activation(graph, "act", x, DLP_ACT_RELU, &x));
     dlp_conv2d_params params = {3, 3, 2, 2, DLP_PAD_SAME, COUT, true, DLP_ACT_LINEAR};
     int64_t depthwise[4] = {3, 3, CIN, MULT}, pointwise[4] = {1, 1, CIN * MULT, COUT}, bias[1] = {COUT};
     if (separable) {
@@ -62,11 +66,12 @@ static dlp_graph *build(bool separable)
     return graph;
 }
 
-static float *run(dlp_graph *graph, dlp_backend *cpu, const float *input, int *steps)
+/* Output "relu"; keep_act: "act" is an output too (so it stays a step). */
+static float *run(dlp_graph *graph, dlp_backend *cpu, const float *input, bool keep_act, int *steps)
 {
-    const char *outputs[1] = {"relu"};
+    const char *outputs[2] = {"relu", "act"};
     dlp_plan *plan = NULL;
-    CHECK_OK(dlp_plan_create(graph, cpu, BATCH, outputs, 1, &plan));
+    CHECK_OK(dlp_plan_create(graph, cpu, BATCH, outputs, keep_act ? 2 : 1, &plan));
     if (!plan) return NULL;
     dlp_shape shape = dlp_plan_output_shape(plan, 0);
     CHECK(shape.h == 4 && shape.w == 3 && shape.c == COUT);
@@ -83,7 +88,7 @@ int main(void)
 {
     dlp_backend *cpu = NULL;
     CHECK_OK(dlp_backend_create_cpu(1, &cpu));
-    dlp_graph *separable = build(true), *reference = build(false);
+    dlp_graph *separable = build(true, false), *reference = build(false, false);
     int node = dlp_graph_find(separable, "sep");
     CHECK(dlp_graph_node_op(separable, node) == DLP_OP_SEPARABLE_CONV2D);
     CHECK(!strcmp(dlp_op_name(DLP_OP_SEPARABLE_CONV2D), "SeparableConv2D"));
@@ -97,7 +102,8 @@ int main(void)
     int64_t input_shape[1] = {BATCH * H * W * CIN};
     CHECK_OK(dlp_synth_fill(7, "bias", input_shape, 1, input));
     int separable_steps = 0, reference_steps = 0;
-    float *a = run(separable, cpu, input, &separable_steps), *b = run(reference, cpu, input, &reference_steps);
+    float *a = run(separable, cpu, input, false, &separable_steps);
+    float *b = run(reference, cpu, input, false, &reference_steps);
     CHECK(separable_steps == 2 && reference_steps == 2); /* BN folded, ReLU fused */
     double worst = 0, scale = 0;
     for (int i = 0; a && b && i < BATCH * 4 * 3 * COUT; i++) {
@@ -107,6 +113,22 @@ int main(void)
     printf("separable vs depthwise + 1x1: largest difference %.3g (largest value %.3g)\n", worst, scale);
     CHECK(a && b && scale > 0 && worst <= 1e-6 * scale);
     free(a), free(b);
+
+    /* A leading ReLU folds into the depthwise step (2 steps, not 3), of
+     * either form, and gives the bytes it gives as a step of its own (kept
+     * as a plan output, it does not fold). */
+    int negatives = 0;
+    for (int i = 0; i < BATCH * H * W * CIN; i++) negatives += input[i] < 0;
+    CHECK(negatives > 0);
+    for (int form = 0; form < 2; form++) {
+        dlp_graph *graph = build(form == 0, true);
+        int folded_steps = 0, kept_steps = 0;
+        float *folded = run(graph, cpu, input, false, &folded_steps), *kept = run(graph, cpu, input, true, &kept_steps);
+        CHECK(folded_steps == 2 && kept_steps == 3);
+        CHECK(folded && kept && !memcmp(folded, kept, (size_t)BATCH * 4 * 3 * COUT * sizeof(float)));
+        free(folded), free(kept);
+        dlp_graph_destroy(graph);
+    }
 
     /* A wrong weight shape names the layer, slot and shapes. */
     float zeros[3 * 3 * 4 * MULT] = {0};

@@ -5,7 +5,8 @@
  * applied to OpenBLAS and OpenMP at each run.
  * ResNet's block endings (conv -> add -> relu) run as one conv whose tiles
  * add the shortcut and apply the relu while in cache: the add and the relu
- * were 15% of ResNet50's time at batch 16, each a pass over memory. */
+ * were 15% of ResNet50's time at batch 16, each a pass over memory.
+ * Xception's (conv -> add, no relu) add the shortcut the same way. */
 #include <cblas.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -25,10 +26,10 @@ typedef struct cpu_context {
 } cpu_context;
 
 /* A conv that ends a residual block (device_residual_match, written
- * directly): it writes the relu's output, adding the shortcut; the add and
- * the relu after it are skipped. */
+ * directly): it writes the add's output, adding the shortcut, or with
+ * residual_relu the relu's after it; the add and that relu are skipped. */
 typedef struct cpu_step {
-    bool skip;
+    bool skip, residual_relu;
     int shortcut_value, residual_output; /* -1: not a residual conv */
     float *packed_kernel;                /* NULL: OpenBLAS' sgemm, or a direct conv */
 } cpu_step;
@@ -41,12 +42,13 @@ typedef struct cpu_plan_state {
 
 static void find_residuals(dlp_plan *plan, cpu_step *steps)
 {
-    for (int s = 0; s + 2 < plan->step_count; s++) {
+    for (int s = 0; s + 1 < plan->step_count; s++) {
         int shortcut = -1, output = -1;
-        bool direct = false;
-        if (steps[s].skip || !device_residual_match(plan, s, &shortcut, &output, &direct) || !direct) continue;
-        steps[s].shortcut_value = shortcut, steps[s].residual_output = output;
-        steps[s + 1].skip = steps[s + 2].skip = true;
+        bool direct = false, relu = false;
+        if (steps[s].skip || !device_residual_match(plan, s, &shortcut, &output, &direct, &relu) || !direct) continue;
+        steps[s].shortcut_value = shortcut, steps[s].residual_output = output, steps[s].residual_relu = relu;
+        steps[s + 1].skip = true;
+        if (relu) steps[s + 2].skip = true;
         plan->residuals_fused++;
     }
 }
@@ -103,7 +105,7 @@ static dlp_status cpu_prepare(dlp_backend *backend, dlp_plan *plan)
         free(state);
         return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "cpu backend: out of memory");
     }
-    for (int s = 0; s < plan->step_count; s++) state->steps[s] = (cpu_step){false, -1, -1, NULL};
+    for (int s = 0; s < plan->step_count; s++) state->steps[s] = (cpu_step){false, false, -1, -1, NULL};
     if (context->fuse_residuals) find_residuals(plan, state->steps);
     dlp_status packed = pack_kernels(plan, state->steps);
     if (packed != DLP_OK) {
@@ -142,7 +144,7 @@ static dlp_status cpu_run_step(dlp_backend *backend, dlp_plan *plan, const plan_
     cpu_plan_state *state = plan->backend_state;
     int threads = context->threads;
     const cpu_step *own = &state->steps[step - plan->steps];
-    if (own->skip) return DLP_OK; /* an add and relu its conv did (find_residuals) */
+    if (own->skip) return DLP_OK; /* an add (and relu) its conv did (find_residuals) */
     const float *in = value_data(plan, step->inputs[0]);
     float *out = value_data(plan, step->output);
     dlp_shape is = step->input_shapes[0], os = step->output_shape;
@@ -151,17 +153,20 @@ static dlp_status cpu_run_step(dlp_backend *backend, dlp_plan *plan, const plan_
     switch (step->op) {
     case DLP_OP_CONV2D: {
         const float *shortcut = NULL;
+        dlp_conv2d_params params = step->params.conv;
         if (own->shortcut_value >= 0) {
             shortcut = value_data(plan, own->shortcut_value);
             out = value_data(plan, own->residual_output);
             out_stride = 0; /* device_residual_match takes no slices */
+            if (own->residual_relu) params.activation = DLP_ACT_RELU;
         }
-        cpu_conv2d(&step->params.conv, in, n, is, step->weights[0], own->packed_kernel, step->weights[1], shortcut, out,
-                   os, out_stride, state->workspace, threads);
+        cpu_conv2d(&params, in, n, is, step->weights[0], own->packed_kernel, step->weights[1], shortcut, out, os,
+                   out_stride, state->workspace, threads);
         return DLP_OK;
     }
     case DLP_OP_DEPTHWISE_CONV2D:
-        cpu_depthwise_conv2d(&step->params.conv, in, n, is, step->weights[0], step->weights[1], out, os, threads);
+        cpu_depthwise_conv2d(&step->params.conv, in, step->input_relu, n, is, step->weights[0], step->weights[1], out,
+                             os, threads);
         return DLP_OK;
     case DLP_OP_DENSE:
         cpu_dense(&step->params.dense, in, pixels, is.c, step->weights[0], step->weights[1], out);

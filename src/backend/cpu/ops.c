@@ -231,7 +231,7 @@ static void conv_task(const dlp_conv2d_params *p, const float *in, dlp_shape is,
         im2col_rows(p, in, is, os, row0, count, pad_top, pad_left, scratch);
         a = scratch;
     }
-    dlp_activation act = shortcut ? DLP_ACT_RELU : p->activation;
+    dlp_activation act = p->activation;
     /* The packed GEMM applies bias, shortcut and relu in registers as it
      * stores its last k block; other activations take tile_epilogue. */
     bool fused = packed_kernel && (act == DLP_ACT_LINEAR || act == DLP_ACT_RELU);
@@ -295,15 +295,16 @@ void cpu_conv2d(const dlp_conv2d_params *p, const float *in, int n, dlp_shape is
 bool cpu_conv2d_writes_strided(const dlp_conv2d_params *p) { return !activation_after_tiles(p->activation); }
 
 /* Runs of pixels, each thread a contiguous share (depthwise.c). */
-void cpu_depthwise_conv2d(const dlp_conv2d_params *p, const float *in, int n, dlp_shape is, const float *kernel,
-                          const float *bias, float *out, dlp_shape os, int threads)
+void cpu_depthwise_conv2d(const dlp_conv2d_params *p, const float *in, bool input_relu, int n, dlp_shape is,
+                          const float *kernel, const float *bias, float *out, dlp_shape os, int threads)
 {
     enum { RUN_PIXELS = 64 };
     size_t total = (size_t)n * os.h * os.w, runs = (total + RUN_PIXELS - 1) / RUN_PIXELS;
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (size_t run = 0; run < runs; run++) {
         size_t pixel0 = run * RUN_PIXELS, count = total - pixel0 < RUN_PIXELS ? total - pixel0 : RUN_PIXELS;
-        cpu_depthwise_pixels(p, in, is, os, kernel, bias, out + pixel0 * os.c, (size_t)os.c, pixel0, count);
+        cpu_depthwise_pixels(p, in, input_relu, is, os, kernel, bias, out + pixel0 * os.c, (size_t)os.c, pixel0,
+                             count);
     }
     if (p->activation != DLP_ACT_LINEAR) cpu_activation(p->activation, out, total, os.c, threads);
 }

@@ -46,19 +46,21 @@ bool cpu_conv2d_uses_gemm(const dlp_conv2d_params *p, dlp_shape in_shape, dlp_sh
  * packs it, where cpu_gemm_packed_enabled() and cpu_conv2d_uses_gemm.
  * out_stride: floats from one output pixel to the next (0: cout, packed);
  * wider only where cpu_conv2d_writes_strided(p).
- * shortcut (NULL: none): ResNet's block ending fused in, out = relu(conv(x)
- * + bias + shortcut) with p's own activation linear; the shortcut is laid
- * out as out and may be out itself. The same floats as the conv, cpu_add
- * and cpu_activation run one after another. */
+ * shortcut (NULL: none): a residual block's ending fused in, out =
+ * act(conv(x) + bias + shortcut) with act p's activation, linear or relu
+ * (ResNet's); the shortcut is laid out as out and may be out itself. The
+ * same floats as the conv, cpu_add and cpu_activation run one after
+ * another. */
 void cpu_conv2d(const dlp_conv2d_params *p, const float *in, int n, dlp_shape in_shape, const float *kernel,
                 const float *packed_kernel, const float *bias, const float *shortcut, float *out, dlp_shape out_shape,
                 size_t out_stride, float *workspace, int threads);
 /* Whether cpu_conv2d takes an out_stride wider than cout with p's
  * activation (all but those applied to the whole output afterwards). */
 bool cpu_conv2d_writes_strided(const dlp_conv2d_params *p);
-/* kernel: [kh,kw,cin,mult]; output channel ci*mult + m (Keras DepthwiseConv2D). */
-void cpu_depthwise_conv2d(const dlp_conv2d_params *p, const float *in, int n, dlp_shape in_shape, const float *kernel,
-                          const float *bias, float *out, dlp_shape out_shape, int threads);
+/* kernel: [kh,kw,cin,mult]; output channel ci*mult + m (Keras DepthwiseConv2D).
+ * input_relu: in is read through a ReLU (x > 0 ? x : 0; plan_step.input_relu). */
+void cpu_depthwise_conv2d(const dlp_conv2d_params *p, const float *in, bool input_relu, int n, dlp_shape in_shape,
+                          const float *kernel, const float *bias, float *out, dlp_shape out_shape, int threads);
 /* kernel [in, out]; applied to rows = n*h*w. */
 void cpu_dense(const dlp_dense_params *p, const float *in, size_t rows, int in_features, const float *kernel,
                const float *bias, float *out);

@@ -598,14 +598,18 @@ static dlp_status alloc_staging(cuda_context *context, dlp_plan *plan, cuda_plan
 /* Marks ResNet-style conv -> add -> relu endings whose conv is fused (so has
  * a bias and an activation descriptor, now relu) as one residual call, when
  * it can write the relu's buffer directly (all of ResNet50's can; otherwise
- * the relu's buffer may overlap the conv's own, which a copy would need). */
+ * the relu's buffer may overlap the conv's own, which a copy would need).
+ * Endings without the relu (Xception's) stay an add step: cuDNN's fused
+ * call takes the identity activation with IMPLICIT_PRECOMP_GEMM only, a
+ * trade not measured yet. */
 static dlp_status find_residuals(dlp_plan *plan, cuda_plan_state *state)
 {
     for (int s = 0; s + 2 < plan->step_count; s++) {
         cuda_step *cs = &state->steps[s];
         int shortcut = -1, output = -1;
-        bool direct = false;
-        if (!cs->fused || cs->skip || !device_residual_match(plan, s, &shortcut, &output, &direct) || !direct)
+        bool direct = false, relu = false;
+        if (!cs->fused || cs->skip || !device_residual_match(plan, s, &shortcut, &output, &direct, &relu) || !direct ||
+            !relu)
             continue;
         CUDNN_TRY(cudnnSetActivationDescriptor(cs->activation_desc, CUDNN_ACTIVATION_RELU, CUDNN_NOT_PROPAGATE_NAN, 0.0));
         cs->residual = cs->planned_residual = true;
@@ -880,7 +884,7 @@ static dlp_status run_conv(cuda_context *context, dlp_plan *plan, const plan_ste
 static dlp_cuda_window window_of(int n, dlp_shape is, dlp_shape os, int kernel_h, int kernel_w, int stride_h,
                                  int stride_w, dlp_padding padding)
 {
-    dlp_cuda_window g = {n, is.h, is.w, is.c, os.h, os.w, os.c, kernel_h, kernel_w, stride_h, stride_w, 0, 0, 0, 0};
+    dlp_cuda_window g = {n, is.h, is.w, is.c, os.h, os.w, os.c, kernel_h, kernel_w, stride_h, stride_w, 0, 0, 0, 0, 0};
     g.pad_top = dlp_conv_pad_before(is.h, kernel_h, stride_h, padding);
     g.pad_left = dlp_conv_pad_before(is.w, kernel_w, stride_w, padding);
     return g;
@@ -950,6 +954,7 @@ static dlp_status run_step_now(dlp_backend *backend, dlp_plan *plan, const plan_
     case DLP_OP_DEPTHWISE_CONV2D: {
         const dlp_conv2d_params *p = &step->params.conv;
         dlp_cuda_window g = window_of(n, is, os, p->kernel_h, p->kernel_w, p->stride_h, p->stride_w, p->padding);
+        g.input_relu = step->input_relu;
         CUDA_TRY(dlp_cuda_depthwise_conv2d_typed(storage, &g, in, cs->weights[0], cs->weights[1], out, stream));
         return apply_activation(context, out, pixels, os.c, (size_t)os.c, NULL, p->activation);
     }

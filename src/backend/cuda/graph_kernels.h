@@ -35,6 +35,10 @@ typedef struct dlp_cuda_window {
      * out_c (packed), wider when the output is a slice of a concatenation's
      * buffer (the vector kernel then needs it a multiple of 16 bytes too). */
     int out_stride;
+    /* Depthwise conv only: 1, each input element is read through a ReLU
+     * (x > 0 ? x : 0, the activation kernel's floats; a ReLU step folded
+     * in, plan_step.input_relu). */
+    int input_relu;
 } dlp_cuda_window;
 
 /* out = act(in + bias[c]) elementwise (bias may be NULL; activation is a
