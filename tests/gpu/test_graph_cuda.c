@@ -320,10 +320,12 @@ static const op_case cases[] = {
     {"depthwise 3x3 s1 same 9x7x5 x1", K_DEPTHWISE, {9, 7, 5}, CONV(3, 3, 1, 1, DLP_PAD_SAME, 1, true, DLP_ACT_RELU)},
     {"depthwise 3x3 s2 same 10x11x4 x2", K_DEPTHWISE, {10, 11, 4}, CONV(3, 3, 2, 2, DLP_PAD_SAME, 2, true, DLP_ACT_LINEAR)},
     {"depthwise 5x5 s2 valid 13x13x3 x3", K_DEPTHWISE, {13, 13, 3}, CONV(5, 5, 2, 2, DLP_PAD_VALID, 3, false, DLP_ACT_RELU6)},
-    /* Multiplier 1 on a multiple of 8 channels: the vector kernel (Xception's separable convs). */
+    /* Multiplier 1 on a multiple of 8 channels: the vector kernels, 3x3 (Xception's separable convs) and any size. */
     {"depthwise 3x3 s1 same 9x7x16 x1", K_DEPTHWISE, {9, 7, 16}, CONV(3, 3, 1, 1, DLP_PAD_SAME, 1, true, DLP_ACT_RELU)},
     {"depthwise 3x3 s2 same 11x10x24 x1", K_DEPTHWISE, {11, 10, 24}, CONV(3, 3, 2, 2, DLP_PAD_SAME, 1, false, DLP_ACT_LINEAR)},
     {"depthwise 3x3 s1 valid 6x5x8 x1", K_DEPTHWISE, {6, 5, 8}, CONV(3, 3, 1, 1, DLP_PAD_VALID, 1, true, DLP_ACT_LINEAR)},
+    {"depthwise 5x5 s2 same 13x11x8 x1", K_DEPTHWISE, {13, 11, 8}, CONV(5, 5, 2, 2, DLP_PAD_SAME, 1, true, DLP_ACT_RELU)},
+    {"depthwise 3x1 s1 same 7x9x16 x1", K_DEPTHWISE, {7, 9, 16}, CONV(3, 1, 1, 1, DLP_PAD_SAME, 1, false, DLP_ACT_LINEAR)},
     /* A ReLU folded in (inputs in [-1, 1): half of them negative), scalar and vector kernels. */
     {"relu -> depthwise 3x3 s1 same 9x7x5 x2", K_RELU_DEPTHWISE, {9, 7, 5},
      CONV(3, 3, 1, 1, DLP_PAD_SAME, 2, true, DLP_ACT_LINEAR)},

@@ -81,8 +81,12 @@ cudaError_t dlp_cuda_softmax_typed(dlp_cuda_storage storage, const void *in, voi
                                    cudaStream_t stream);
 cudaError_t dlp_cuda_channel_affine_typed(dlp_cuda_storage storage, const void *in, void *out, size_t rows,
                                           int channels, const float *scale, const float *shift, cudaStream_t stream);
+/* unrolled_3x3: a 3x3 kernel on vectors of channels (multiplier 1, channels a
+ * multiple of 16 bytes, the buffers 16-byte aligned) takes the kernel with
+ * its taps unrolled and loaded at once; 0: the general one (to compare). */
 cudaError_t dlp_cuda_depthwise_conv2d_typed(dlp_cuda_storage storage, const dlp_cuda_window *g, const void *in,
-                                            const float *kernel, const float *bias, void *out, cudaStream_t stream);
+                                            const float *kernel, const float *bias, void *out, int unrolled_3x3,
+                                            cudaStream_t stream);
 cudaError_t dlp_cuda_pool_typed(dlp_cuda_storage storage, const dlp_cuda_window *g, int is_max, const void *in,
                                 void *out, cudaStream_t stream);
 cudaError_t dlp_cuda_global_pool_typed(dlp_cuda_storage storage, int is_max, const void *in, int batch,
