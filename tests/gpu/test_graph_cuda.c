@@ -16,8 +16,8 @@
  *     (1e-3 fp16, 8e-3 bf16); the bounds leave 10x (fp16) and 2.5x (bf16,
  *     the issue's whole-model bound) for outputs that amplify their inputs'
  *     error (softmax of logits ~2-5, sums with partial cancellation).
- * The residual cases are ResNet's block ending (conv -> add -> relu), one
- * fused cuDNN call in the fused modes. The relu -> depthwise cases plan as
+ * The residual cases are ResNet's block ending (conv -> add -> relu) and
+ * Xception's (conv -> add), one fused cuDNN call in the fused modes. The relu -> depthwise cases plan as
  * one depthwise step reading through the ReLU (checked), on both backends. The stem cases: a ZeroPadding2D
  * before a 'valid' conv (folded into cuDNN's padding when symmetric, a step
  * of its own otherwise) or pooling (folded: the padded taps are zeros; inputs
@@ -48,7 +48,8 @@
 enum { MAX_BATCH = 37 };
 
 typedef enum case_kind { K_CONV, K_DEPTHWISE, K_DENSE, K_BATCHNORM, K_ACTIVATION, K_POOL, K_GLOBAL, K_CONCAT, K_ADD,
-                         K_ZERO_PAD, K_RESIDUAL, K_PAD_CONV, K_PAD_POOL, K_STEM, K_MIXED, K_RELU_DEPTHWISE } case_kind;
+                         K_ZERO_PAD, K_RESIDUAL, K_RESIDUAL_ADD, K_PAD_CONV, K_PAD_POOL, K_STEM, K_MIXED,
+                         K_RELU_DEPTHWISE } case_kind;
 
 typedef struct op_case {
     const char *label;
@@ -222,15 +223,18 @@ static dlp_graph *build_case(const op_case *c)
         break;
     }
     case K_MIXED: node = mixed_block(graph, input, cin, c->units); break;
-    case K_RESIDUAL: {
-        /* ResNet's block ending: relu(conv(x) + shortcut); units > 0: the
-         * conv reads a pointwise relu of the input to that many channels
-         * (a bottleneck), else the input itself. */
+    case K_RESIDUAL:
+    case K_RESIDUAL_ADD: {
+        /* ResNet's block ending: relu(conv(x) + shortcut), or Xception's:
+         * conv(x) + shortcut; units > 0: the conv reads a pointwise relu of
+         * the input to that many channels (a bottleneck), else the input
+         * itself. */
         int x = c->units ? pointwise(graph, "reduce", input, cin, c->units, DLP_ACT_RELU) : input, branch = -1, add = -1;
         CHECK_OK(dlp_graph_conv2d(graph, "branch", x, &c->conv, &branch));
         conv_weights(graph, branch, &c->conv, c->units ? c->units : cin, 0);
-        CHECK_OK(dlp_graph_add(graph, "add", (int[]){branch, input}, 2, &add));
-        CHECK_OK(dlp_graph_activation(graph, "op", add, DLP_ACT_RELU, &node));
+        CHECK_OK(dlp_graph_add(graph, c->kind == K_RESIDUAL ? "add" : "op", (int[]){branch, input}, 2, &add));
+        if (c->kind == K_RESIDUAL) CHECK_OK(dlp_graph_activation(graph, "op", add, DLP_ACT_RELU, &node));
+        else node = add;
         break;
     }
     }
@@ -252,6 +256,7 @@ static double relative_l2(const float *actual, const float *expected, size_t cou
 static double worst_error;
 
 static int repeats = 1; /* runs per batch size: 3 with CUDA graphs (launched, recorded, replayed) */
+static bool fused_mode; /* the mode fuses conv+bias+activation (and residual endings) */
 static bool packed_slices; /* the mode sets DLP_CUDA_PACKED_SLICES */
 
 static void run_case(const op_case *c, dlp_backend *cpu, dlp_backend *gpu, double tolerance)
@@ -296,6 +301,11 @@ static void run_case(const op_case *c, dlp_backend *cpu, dlp_backend *gpu, doubl
         printf("%-44s %d fused calls refused, run unfused\n", c->label, plan_gpu->fusions_refused);
     if (packed_slices && c->kind == K_MIXED && c->units % 8 == 0) CHECK(plan_gpu->slices_copied >= 2);
     if (c->kind == K_RELU_DEPTHWISE) CHECK(dlp_plan_step_count(plan_gpu) == 1 && plan_gpu->steps[0].input_relu);
+    /* Fused modes run every residual ending as one cuDNN call (the planner keeps its output clear of the conv's input). */
+    if (c->kind == K_RESIDUAL || c->kind == K_RESIDUAL_ADD) {
+        printf("%-44s %d residual endings fused\n", c->label, plan_gpu->residuals_fused);
+        CHECK(plan_gpu->residuals_fused == (fused_mode ? 1 : 0));
+    }
     free(input), free(want), free(got);
     dlp_plan_destroy(plan_cpu), dlp_plan_destroy(plan_gpu);
 }
@@ -350,13 +360,14 @@ static const op_case cases[] = {
     {"concat (conv, pool, conv, input) 6x5x3", K_CONCAT, {6, 5, 3}, .units = 0},
     {"add (conv, input, tanh) 5x7x4", K_ADD, {5, 7, 4}, .units = 0},
     {"zero pad 1/2/0/3 5x4x3", K_ZERO_PAD, {5, 4, 3}, .pad = {1, 2, 0, 3}},
-    /* The first: the relu's buffer overlaps the conv's input in the arena, so
-     * it is not fused (device_residual_match's direct is false); the other
-     * two are (checked on CPU plans at this max batch). */
+    /* Fused in the fused modes (checked); the last two without the relu (Xception's). */
     {"residual relu(conv3x3(x)+x) 9x7x8", K_RESIDUAL, {9, 7, 8}, CONV(3, 3, 1, 1, DLP_PAD_SAME, 8, true, DLP_ACT_LINEAR)},
     {"residual relu(conv3x3(1x1 to 4)+x) 6x5x16", K_RESIDUAL, {6, 5, 16},
      CONV(3, 3, 1, 1, DLP_PAD_SAME, 16, true, DLP_ACT_LINEAR), .units = 4},
     {"residual relu(conv1x1(1x1 to 16)+x) 6x5x16", K_RESIDUAL, {6, 5, 16},
+     CONV(1, 1, 1, 1, DLP_PAD_VALID, 16, true, DLP_ACT_LINEAR), .units = 16},
+    {"residual conv3x3(x)+x 9x7x8", K_RESIDUAL_ADD, {9, 7, 8}, CONV(3, 3, 1, 1, DLP_PAD_SAME, 8, true, DLP_ACT_LINEAR)},
+    {"residual conv1x1(1x1 to 16)+x 6x5x16", K_RESIDUAL_ADD, {6, 5, 16},
      CONV(1, 1, 1, 1, DLP_PAD_VALID, 16, true, DLP_ACT_LINEAR), .units = 16},
     /* Stem: pads folded or not, channels padded in half, vector or scalar kernels. */
     {"pad 3 + conv 7x7 s2 valid 23x20x3->16", K_PAD_CONV, {23, 20, 3},
@@ -492,6 +503,7 @@ static void run_mode(const mode *m, dlp_backend *cpu)
     printf("== %s\n", m->label);
     worst_error = 0;
     repeats = m->options.cuda_graphs ? 3 : 1;
+    fused_mode = m->options.fuse_bias_activation;
     /* DLP_GRAPH_CUDA_CASES: comma-separated parts of case labels ("pad,stem,pool"). */
     const char *only = getenv("DLP_GRAPH_CUDA_CASES");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)

@@ -94,9 +94,10 @@ typedef struct cuda_step {
     cudnnTensorDescriptor_t bias_desc;
     cudnnActivationDescriptor_t activation_desc;
     /* Residual fusion (device_residual_match, direct only): this conv
-     * computes relu(conv + bias + shortcut) into the relu's output; the
-     * absorbed add and relu steps are skipped while it holds. */
-    bool residual;
+     * computes conv + bias + shortcut into the add's output, or with
+     * residual_relu relu(conv + bias + shortcut) into the relu's output;
+     * the absorbed add (and relu) steps are skipped while it holds. */
+    bool residual, residual_relu;
     int shortcut_value, residual_output, absorbed;
     bool skip;
     int pad_top, pad_bottom, pad_left, pad_right;
@@ -246,10 +247,11 @@ static dlp_status set_conv_tensors(const cuda_context *context, const cuda_step 
 }
 
 /* cuDNN runs conv+bias+activation fused with the identity activation only
- * with IMPLICIT_PRECOMP_GEMM (cudnnConvolutionBiasActivationForward's docs). */
+ * with IMPLICIT_PRECOMP_GEMM (cudnnConvolutionBiasActivationForward's docs):
+ * a linear conv, alone or ending a residual block without a relu. */
 static bool needs_precomp(const plan_step *step, const cuda_step *cs)
 {
-    return cs->fused && !cs->residual && step->params.conv.activation == DLP_ACT_LINEAR;
+    return cs->fused && !(cs->residual && cs->residual_relu) && step->params.conv.activation == DLP_ACT_LINEAR;
 }
 
 /* needs_precomp as planned. The cache key and the algorithm preference use
@@ -259,7 +261,8 @@ static bool needs_precomp(const plan_step *step, const cuda_step *cs)
  * fused call serves the unfused one as well. */
 static bool planned_precomp(const plan_step *step, const cuda_step *cs)
 {
-    return cs->planned_fused && !cs->planned_residual && step->params.conv.activation == DLP_ACT_LINEAR;
+    return cs->planned_fused && !(cs->planned_residual && cs->residual_relu) &&
+           step->params.conv.activation == DLP_ACT_LINEAR;
 }
 
 /* The first candidate (in cuDNN's order: ranked, or fastest first) that
@@ -599,29 +602,42 @@ static dlp_status alloc_staging(cuda_context *context, dlp_plan *plan, cuda_plan
     return DLP_OK;
 }
 
-/* Marks ResNet-style conv -> add -> relu endings whose conv is fused (so has
- * a bias and an activation descriptor, now relu) as one residual call, when
- * it can write the relu's buffer directly (all of ResNet50's can; otherwise
- * the relu's buffer may overlap the conv's own, which a copy would need).
- * Endings without the relu (Xception's) stay an add step: cuDNN's fused
- * call takes the identity activation with IMPLICIT_PRECOMP_GEMM only, a
- * trade not measured yet. */
+/* Marks residual block endings whose conv is fused (so has a bias and an
+ * activation descriptor) as one residual call, when it can write the
+ * output directly (the planner keeps that output clear of the conv's input:
+ * plan_lifetimes): ResNet's conv -> add -> relu (the descriptor turns relu)
+ * and Xception's conv -> add (identity: IMPLICIT_PRECOMP_GEMM, which that
+ * linear conv's fused call takes anyway). */
 static dlp_status find_residuals(dlp_plan *plan, cuda_plan_state *state)
 {
-    for (int s = 0; s + 2 < plan->step_count; s++) {
+    for (int s = 0; s + 1 < plan->step_count; s++) {
         cuda_step *cs = &state->steps[s];
         int shortcut = -1, output = -1;
         bool direct = false, relu = false;
-        if (!cs->fused || cs->skip || !device_residual_match(plan, s, &shortcut, &output, &direct, &relu) || !direct ||
-            !relu)
+        if (!cs->fused || cs->skip || !device_residual_match(plan, s, &shortcut, &output, &direct, &relu) || !direct)
             continue;
-        CUDNN_TRY(cudnnSetActivationDescriptor(cs->activation_desc, CUDNN_ACTIVATION_RELU, CUDNN_NOT_PROPAGATE_NAN, 0.0));
+        if (relu)
+            CUDNN_TRY(cudnnSetActivationDescriptor(cs->activation_desc, CUDNN_ACTIVATION_RELU,
+                                                   CUDNN_NOT_PROPAGATE_NAN, 0.0));
         cs->residual = cs->planned_residual = true;
+        cs->residual_relu = relu;
         cs->shortcut_value = shortcut, cs->residual_output = output, cs->absorbed = s + 1;
-        state->steps[s + 1].skip = state->steps[s + 2].skip = true;
+        state->steps[s + 1].skip = true;
+        if (relu) state->steps[s + 2].skip = true;
         plan->residuals_fused++;
     }
     return DLP_OK;
+}
+
+/* A residual conv that runs unfused from now on (cuDNN refused the fused
+ * call, or offered no IMPLICIT_PRECOMP_GEMM for an identity one): it writes
+ * its own output again, and its absorbed steps run again. */
+static void unabsorb(cuda_plan_state *state, cuda_step *cs)
+{
+    if (!cs->residual) return;
+    state->steps[cs->absorbed].skip = false;
+    if (cs->residual_relu) state->steps[cs->absorbed + 1].skip = false;
+    cs->residual = false;
 }
 
 static dlp_status prepare_all(cuda_context *context, dlp_plan *plan, cuda_plan_state *state)
@@ -776,9 +792,9 @@ static dlp_status gemm(cuda_context *context, const void *in, size_t rows, int k
 
 /* cudnnConvolutionBiasActivationForward: y = act(conv(x) + alpha2*z + bias).
  * Plain: z aliases y with alpha2 = 0 (never read). Residual: z is the
- * shortcut, alpha2 = 1, y the relu's output. false in *done when cuDNN
- * refuses this configuration; the step then runs unfused from now on (its
- * absorbed add and relu steps run again). */
+ * shortcut, alpha2 = 1, y the add's or relu's output. false in *done when
+ * cuDNN refuses this configuration; the step then runs unfused from now on
+ * (unabsorb). */
 static dlp_status run_fused(cuda_context *context, dlp_plan *plan, cuda_step *cs,
                             const device_conv_choice *choice, const void *in, void *out, const void *shortcut,
                             void *residual_out, bool *done)
@@ -795,8 +811,7 @@ static dlp_status run_fused(cuda_context *context, dlp_plan *plan, cuda_step *cs
     if (cudnn_refused(status)) {
         plan->fusions_refused++;
         cs->fused = false;
-        if (cs->residual) state->steps[cs->absorbed].skip = state->steps[cs->absorbed + 1].skip = false;
-        cs->residual = false;
+        unabsorb(state, cs);
         return DLP_OK;
     }
     CUDNN_TRY(status);
@@ -819,7 +834,9 @@ static dlp_status convolve(cuda_context *context, dlp_plan *plan, const plan_ste
                         "the cuDNN workspace"));
     DLP_TRY(set_conv_tensors(context, cs, n, step->output_shape));
     CUDNN_TRY(cudnnSetConvolutionMathType(cs->conv_desc, (cudnnMathType_t)choice.math_type));
-    if (cs->fused && (!needs_precomp(step, cs) || choice.algorithm == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM)) {
+    bool fusable = !needs_precomp(step, cs) || choice.algorithm == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM;
+    if (cs->fused && !fusable) unabsorb(state, cs); /* a residual must run fused, or not at all */
+    if (cs->fused && fusable) {
         const void *shortcut = cs->residual ? value_data(plan, cs->shortcut_value) : NULL;
         void *residual_out = cs->residual ? value_data(plan, cs->residual_output) : NULL;
         DLP_TRY(run_fused(context, plan, cs, &choice, in, out, shortcut, residual_out, fused));
