@@ -38,17 +38,37 @@ unsigned blocks_for(size_t total)
     return (unsigned)blocks;
 }
 
-__device__ __forceinline__ float to_float(float x) { return x; }
-__device__ __forceinline__ float to_float(__half x) { return __half2float(x); }
-__device__ __forceinline__ float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
+// Host and device: the depthwise items below also run on the host, in
+// unit.kernel_items (the same code, checked without a GPU).
+__host__ __device__ __forceinline__ float to_float(float x) { return x; }
+__host__ __device__ __forceinline__ float to_float(__half x) { return __half2float(x); }
+__host__ __device__ __forceinline__ float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
 
 // Round to nearest even, as the host-side weight conversion (device_layout.c).
-template <typename T> __device__ __forceinline__ T from_float(float x);
-template <> __device__ __forceinline__ float from_float<float>(float x) { return x; }
-template <> __device__ __forceinline__ __half from_float<__half>(float x) { return __float2half_rn(x); }
-template <> __device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float x)
+template <typename T> __host__ __device__ __forceinline__ T from_float(float x);
+template <> __host__ __device__ __forceinline__ float from_float<float>(float x) { return x; }
+template <> __host__ __device__ __forceinline__ __half from_float<__half>(float x) { return __float2half_rn(x); }
+template <> __host__ __device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float x)
 {
     return __float2bfloat16_rn(x);
+}
+
+// #pragma unroll in code that also compiles for the host (whose compiler
+// does not know it).
+#ifdef __CUDA_ARCH__
+#define DEVICE_UNROLL _Pragma("unroll")
+#else
+#define DEVICE_UNROLL
+#endif
+
+// A float4 of weights through the read-only cache on the device, plainly on the host.
+__host__ __device__ __forceinline__ float4 read_only(const float4 *p)
+{
+#ifdef __CUDA_ARCH__
+    return __ldg(p);
+#else
+    return *p;
+#endif
 }
 
 // Runs the statement with T bound to the storage's element type; an unknown
@@ -275,7 +295,8 @@ struct output_group {
 // the launch fits (index_fits_32): a 64-bit division is a long software
 // sequence on the GPU, a 32-bit one a few instructions.
 template <typename Index>
-__device__ __forceinline__ output_group output_group_at(const dlp_cuda_window &g, Index i, int groups, int lanes)
+__host__ __device__ __forceinline__ output_group output_group_at(const dlp_cuda_window &g, Index i, int groups,
+                                                                int lanes)
 {
     output_group at;
     Index pixel = i / (Index)groups, rows = pixel / (Index)g.out_w;
@@ -294,108 +315,160 @@ bool index_fits_32(size_t total) { return total <= 0xFFFFFFFFu - kMaxBlocks * (s
 
 // depthwise_kernel with a multiplier of 1 on 16 bytes of channels per thread
 // (vector_fits(in_c)): one index computation and one load per tap for 8 half
-// (4 float) channels instead of one per channel. Any kernel size; 3x3 takes
-// depthwise_3x3_vector_kernel below.
+// (4 float) channels instead of one per channel. Any kernel size; 3x3 at
+// stride 1 takes depthwise_3x3_item below. Items: output channel vectors.
+template <typename T> __host__ __device__ __forceinline__ size_t depthwise_vector_items(const dlp_cuda_window &g)
+{
+    return (size_t)g.batch * g.out_h * g.out_w * (g.out_c / vec16<T>::kLanes);
+}
+
+// Item i of depthwise_vector_kernel (on the host too: unit.kernel_items).
+template <typename T, typename Index>
+__host__ __device__ __forceinline__ void depthwise_vector_item(const dlp_cuda_window &g, const T *in,
+                                                               const float *kernel, const float *bias, T *out,
+                                                               Index i)
+{
+    constexpr int L = vec16<T>::kLanes;
+    output_group at = output_group_at(g, i, g.out_c / L, L);
+    int c = at.c, ox = at.ox, oy = at.oy;
+    size_t pixel = at.pixel, b = at.b;
+    float sum[L];
+DEVICE_UNROLL
+    for (int k = 0; k < L; k++) sum[k] = bias ? bias[c + k] : 0.0f;
+    for (int ky = 0; ky < g.kernel_h; ky++) {
+        int iy = oy * g.stride_h + ky - g.pad_top;
+        if (iy < 0 || iy >= g.in_h) continue;
+        for (int kx = 0; kx < g.kernel_w; kx++) {
+            int ix = ox * g.stride_w + kx - g.pad_left;
+            if (ix < 0 || ix >= g.in_w) continue;
+            vec16<T> x = *reinterpret_cast<const vec16<T> *>(in + ((b * g.in_h + iy) * g.in_w + ix) * g.in_c + c);
+            const float *w = kernel + ((size_t)ky * g.kernel_w + kx) * g.out_c + c;
+DEVICE_UNROLL
+            for (int k = 0; k < L; k++) {
+                float v = to_float(x.lane[k]);
+                if (g.input_relu) v = v > 0.0f ? v : 0.0f;
+                sum[k] += v * w[k];
+            }
+        }
+    }
+    vec16<T> result;
+DEVICE_UNROLL
+    for (int k = 0; k < L; k++) result.lane[k] = from_float<T>(sum[k]);
+    *reinterpret_cast<vec16<T> *>(out + pixel * g.out_c + c) = result;
+}
+
 template <typename T, typename Index>
 __global__ void depthwise_vector_kernel(dlp_cuda_window g, const T *in, const float *kernel, const float *bias, T *out)
 {
+    Index total = (Index)depthwise_vector_items<T>(g);
+    for (Index i = blockIdx.x * (Index)blockDim.x + threadIdx.x; i < total; i += (Index)gridDim.x * blockDim.x)
+        depthwise_vector_item<T, Index>(g, in, kernel, bias, out, i);
+}
+
+// depthwise_vector_kernel for a 3x3 kernel at stride 1 (all of Xception's
+// separable convs): each item is two horizontally adjacent output pixels
+// (the second absent past the row's end) of one channel vector, computed
+// from the 3x4 input vectors under them, all loaded before any is summed (so
+// the loads overlap instead of each waiting behind its tap's branch); each
+// tap's kernel vector, read 16 bytes at a time through the read-only cache
+// (it must be 16-byte aligned), serves both pixels. Taps outside the image
+// are skipped and each pixel's sum runs in the same order as in
+// depthwise_vector_item.
+template <typename T> __host__ __device__ __forceinline__ size_t depthwise_3x3_items(const dlp_cuda_window &g)
+{
+    return (size_t)g.batch * g.out_h * ((g.out_w + 1) / 2) * (g.out_c / vec16<T>::kLanes);
+}
+
+// Item i of depthwise_3x3_vector_kernel (on the host too: unit.kernel_items).
+template <typename T, typename Index>
+__host__ __device__ __forceinline__ void depthwise_3x3_item(const dlp_cuda_window &g, const T *__restrict__ in,
+                                                            const float *__restrict__ kernel,
+                                                            const float *__restrict__ bias, T *__restrict__ out,
+                                                            Index i)
+{
     constexpr int L = vec16<T>::kLanes;
-    int groups = g.out_c / L;
-    Index total = (Index)((size_t)g.batch * g.out_h * g.out_w * groups);
-    for (Index i = blockIdx.x * (Index)blockDim.x + threadIdx.x; i < total; i += (Index)gridDim.x * blockDim.x) {
-        output_group at = output_group_at(g, i, groups, L);
-        int c = at.c, ox = at.ox, oy = at.oy;
-        size_t pixel = at.pixel, b = at.b;
-        float sum[L];
-#pragma unroll
-        for (int k = 0; k < L; k++) sum[k] = bias ? bias[c + k] : 0.0f;
-        for (int ky = 0; ky < g.kernel_h; ky++) {
-            int iy = oy * g.stride_h + ky - g.pad_top;
-            if (iy < 0 || iy >= g.in_h) continue;
-            for (int kx = 0; kx < g.kernel_w; kx++) {
-                int ix = ox * g.stride_w + kx - g.pad_left;
-                if (ix < 0 || ix >= g.in_w) continue;
-                vec16<T> x = *reinterpret_cast<const vec16<T> *>(in + ((b * g.in_h + iy) * g.in_w + ix) * g.in_c + c);
-                const float *w = kernel + ((size_t)ky * g.kernel_w + kx) * g.out_c + c;
-#pragma unroll
-                for (int k = 0; k < L; k++) {
-                    float v = to_float(x.lane[k]);
-                    if (g.input_relu) v = v > 0.0f ? v : 0.0f;
-                    sum[k] += v * w[k];
-                }
+    int groups = g.out_c / L, pairs = (g.out_w + 1) / 2;
+    Index rest = i / (Index)groups, rows = rest / (Index)pairs;
+    int c = (int)(i - rest * (Index)groups) * L, ox = (int)(rest - rows * (Index)pairs) * 2;
+    int oy = (int)(rows % (Index)g.out_h);
+    size_t b = (size_t)(rows / (Index)g.out_h);
+    bool second = ox + 1 < g.out_w;
+    int iy0 = oy - g.pad_top, ix0 = ox - g.pad_left;
+    const T *image = in + b * g.in_h * g.in_w * g.in_c + c;
+    bool row_in[3], column_in[4];
+DEVICE_UNROLL
+    for (int d = 0; d < 3; d++) row_in[d] = iy0 + d >= 0 && iy0 + d < g.in_h;
+DEVICE_UNROLL
+    for (int d = 0; d < 4; d++) column_in[d] = ix0 + d >= 0 && ix0 + d < g.in_w;
+    uint4 raw[3][4]; /* the window's 16 bytes each, zeros outside the image (never summed) */
+DEVICE_UNROLL
+    for (int r = 0; r < 3; r++)
+DEVICE_UNROLL
+        for (int d = 0; d < 4; d++) {
+            const T *tap = image + ((size_t)(iy0 + r) * g.in_w + ix0 + d) * g.in_c;
+            raw[r][d] = row_in[r] && column_in[d] ? *reinterpret_cast<const uint4 *>(tap) : make_uint4(0, 0, 0, 0);
+        }
+    float sum0[L], sum1[L];
+DEVICE_UNROLL
+    for (int k = 0; k < L; k++) sum0[k] = sum1[k] = bias ? bias[c + k] : 0.0f;
+DEVICE_UNROLL
+    for (int r = 0; r < 3; r++) {
+        if (!row_in[r]) continue;
+DEVICE_UNROLL
+        for (int kx = 0; kx < 3; kx++) {
+            const float4 *w4 = reinterpret_cast<const float4 *>(kernel + (size_t)(r * 3 + kx) * g.out_c + c);
+            float w[L];
+DEVICE_UNROLL
+            for (int q = 0; q < L / 4; q++) {
+                float4 f = read_only(w4 + q);
+                w[4 * q] = f.x, w[4 * q + 1] = f.y, w[4 * q + 2] = f.z, w[4 * q + 3] = f.w;
+            }
+            vec16<T> x0, x1;
+            memcpy(&x0, &raw[r][kx], sizeof x0);
+            memcpy(&x1, &raw[r][kx + 1], sizeof x1);
+            bool first_in = column_in[kx], second_in = second && column_in[kx + 1];
+DEVICE_UNROLL
+            for (int k = 0; k < L; k++) {
+                float v0 = to_float(x0.lane[k]), v1 = to_float(x1.lane[k]);
+                if (g.input_relu) v0 = v0 > 0.0f ? v0 : 0.0f, v1 = v1 > 0.0f ? v1 : 0.0f;
+                if (first_in) sum0[k] += v0 * w[k];
+                if (second_in) sum1[k] += v1 * w[k];
             }
         }
-        vec16<T> result;
-#pragma unroll
-        for (int k = 0; k < L; k++) result.lane[k] = from_float<T>(sum[k]);
-        *reinterpret_cast<vec16<T> *>(out + pixel * g.out_c + c) = result;
+    }
+    vec16<T> result;
+    size_t pixel = ((size_t)b * g.out_h + oy) * g.out_w + ox;
+DEVICE_UNROLL
+    for (int k = 0; k < L; k++) result.lane[k] = from_float<T>(sum0[k]);
+    *reinterpret_cast<vec16<T> *>(out + pixel * g.out_c + c) = result;
+    if (second) {
+DEVICE_UNROLL
+        for (int k = 0; k < L; k++) result.lane[k] = from_float<T>(sum1[k]);
+        *reinterpret_cast<vec16<T> *>(out + (pixel + 1) * g.out_c + c) = result;
     }
 }
 
-// depthwise_vector_kernel for a 3x3 kernel (all of Xception's separable
-// convs): the nine taps unrolled, their input vectors all loaded before any
-// is summed (so the loads overlap, instead of each waiting behind the
-// branch of its tap), and the kernel read 16 bytes at a time through the
-// read-only cache (it must be 16-byte aligned). Taps outside the image are
-// skipped and the sums run in the same order as in depthwise_vector_kernel.
 template <typename T, typename Index>
 __global__ void depthwise_3x3_vector_kernel(dlp_cuda_window g, const T *__restrict__ in,
                                             const float *__restrict__ kernel, const float *__restrict__ bias,
                                             T *__restrict__ out)
 {
-    constexpr int L = vec16<T>::kLanes;
-    int groups = g.out_c / L;
-    Index total = (Index)((size_t)g.batch * g.out_h * g.out_w * groups);
-    for (Index i = blockIdx.x * (Index)blockDim.x + threadIdx.x; i < total; i += (Index)gridDim.x * blockDim.x) {
-        output_group at = output_group_at(g, i, groups, L);
-        int c = at.c, iy0 = at.oy * g.stride_h - g.pad_top, ix0 = at.ox * g.stride_w - g.pad_left;
-        const T *image = in + at.b * g.in_h * g.in_w * g.in_c + c;
-        uint4 raw[9]; /* the taps' 16 bytes each, zeros outside the image (never summed) */
-        bool inside[9];
-#pragma unroll
-        for (int t = 0; t < 9; t++) {
-            int iy = iy0 + t / 3, ix = ix0 + t % 3;
-            inside[t] = iy >= 0 && iy < g.in_h && ix >= 0 && ix < g.in_w;
-            raw[t] = inside[t] ? *reinterpret_cast<const uint4 *>(image + ((size_t)iy * g.in_w + ix) * g.in_c)
-                               : make_uint4(0, 0, 0, 0);
-        }
-        float sum[L];
-#pragma unroll
-        for (int k = 0; k < L; k++) sum[k] = bias ? bias[c + k] : 0.0f;
-#pragma unroll
-        for (int t = 0; t < 9; t++) {
-            if (!inside[t]) continue;
-            vec16<T> x;
-            memcpy(&x, &raw[t], sizeof x);
-            const float4 *w = reinterpret_cast<const float4 *>(kernel + (size_t)t * g.out_c + c);
-#pragma unroll
-            for (int q = 0; q < L / 4; q++) {
-                float4 w4 = __ldg(w + q);
-                float wq[4] = {w4.x, w4.y, w4.z, w4.w};
-#pragma unroll
-                for (int k = 0; k < 4; k++) {
-                    float v = to_float(x.lane[4 * q + k]);
-                    if (g.input_relu) v = v > 0.0f ? v : 0.0f;
-                    sum[4 * q + k] += v * wq[k];
-                }
-            }
-        }
-        vec16<T> result;
-#pragma unroll
-        for (int k = 0; k < L; k++) result.lane[k] = from_float<T>(sum[k]);
-        *reinterpret_cast<vec16<T> *>(out + at.pixel * g.out_c + c) = result;
-    }
+    Index total = (Index)depthwise_3x3_items<T>(g);
+    for (Index i = blockIdx.x * (Index)blockDim.x + threadIdx.x; i < total; i += (Index)gridDim.x * blockDim.x)
+        depthwise_3x3_item<T, Index>(g, in, kernel, bias, out, i);
 }
 
-// One of the vector depthwise kernels (3x3 or any size), its index in Index.
+// One of the vector depthwise kernels (3x3 at stride 1 over pairs of
+// output pixels, or any), its index in Index; items: what the kernel's
+// grid-stride loop counts.
 template <typename T, typename Index>
 void launch_depthwise_vector(const dlp_cuda_window &g, const T *in, const float *kernel, const float *bias, T *out,
-                             size_t groups, bool three_by_three, cudaStream_t stream)
+                             size_t items, bool three_by_three, cudaStream_t stream)
 {
     if (three_by_three)
-        depthwise_3x3_vector_kernel<T, Index><<<blocks_for(groups), kThreads, 0, stream>>>(g, in, kernel, bias, out);
+        depthwise_3x3_vector_kernel<T, Index><<<blocks_for(items), kThreads, 0, stream>>>(g, in, kernel, bias, out);
     else
-        depthwise_vector_kernel<T, Index><<<blocks_for(groups), kThreads, 0, stream>>>(g, in, kernel, bias, out);
+        depthwise_vector_kernel<T, Index><<<blocks_for(items), kThreads, 0, stream>>>(g, in, kernel, bias, out);
 }
 
 // Elements from one output pixel to the next: out_c, or wider when the
@@ -436,45 +509,58 @@ template <typename T> __global__ void pool_kernel(dlp_cuda_window g, int is_max,
 }
 
 // pool_kernel on 16 bytes of channels per thread (vector_fits(in_c)).
+// Items: output channel vectors.
+template <typename T> __host__ __device__ __forceinline__ size_t pool_vector_items(const dlp_cuda_window &g)
+{
+    return (size_t)g.batch * g.out_h * g.out_w * (g.out_c / vec16<T>::kLanes);
+}
+
+// Item i of pool_vector_kernel (on the host too: unit.kernel_items).
+template <typename T, typename Index>
+__host__ __device__ __forceinline__ void pool_vector_item(const dlp_cuda_window &g, int is_max, const T *in, T *out,
+                                                          Index i)
+{
+    constexpr int L = vec16<T>::kLanes;
+    output_group at = output_group_at(g, i, g.out_c / L, L);
+    int c = at.c, ox = at.ox, oy = at.oy;
+    size_t pixel = at.pixel, b = at.b;
+    int y0 = oy * g.stride_h - g.pad_top, x0 = ox * g.stride_w - g.pad_left;
+    int y1 = y0 + g.kernel_h < g.in_h ? y0 + g.kernel_h : g.in_h;
+    int x1 = x0 + g.kernel_w < g.in_w ? x0 + g.kernel_w : g.in_w;
+    y0 = y0 > 0 ? y0 : 0, x0 = x0 > 0 ? x0 : 0;
+    float value[L];
+    DEVICE_UNROLL
+    for (int k = 0; k < L; k++) value[k] = is_max ? -FLT_MAX : 0.0f;
+    for (int y = y0; y < y1; y++)
+        for (int x = x0; x < x1; x++) {
+            vec16<T> v = *reinterpret_cast<const vec16<T> *>(in + ((b * g.in_h + y) * g.in_w + x) * g.in_c + c);
+            DEVICE_UNROLL
+            for (int k = 0; k < L; k++) {
+                float f = to_float(v.lane[k]);
+                value[k] = is_max ? (f > value[k] ? f : value[k]) : value[k] + f;
+            }
+        }
+    int taps = (y1 > y0 ? y1 - y0 : 0) * (x1 > x0 ? x1 - x0 : 0);
+    bool zeros = g.zero_taps && taps < g.kernel_h * g.kernel_w;
+    if (zeros) taps = g.kernel_h * g.kernel_w;
+    float scale = 1.0f / (float)taps;
+    vec16<T> result;
+    DEVICE_UNROLL
+    for (int k = 0; k < L; k++) {
+        float r = value[k];
+        if (is_max && zeros) r = 0.0f > r ? 0.0f : r;
+        if (!is_max) r *= scale;
+        result.lane[k] = from_float<T>(r);
+    }
+    *reinterpret_cast<vec16<T> *>(out + pixel * out_stride(g) + c) = result;
+}
+
 template <typename T, typename Index>
 __global__ void pool_vector_kernel(dlp_cuda_window g, int is_max, const T *in, T *out)
 {
-    constexpr int L = vec16<T>::kLanes;
-    int groups = g.out_c / L;
-    Index total = (Index)((size_t)g.batch * g.out_h * g.out_w * groups);
-    for (Index i = blockIdx.x * (Index)blockDim.x + threadIdx.x; i < total; i += (Index)gridDim.x * blockDim.x) {
-        output_group at = output_group_at(g, i, groups, L);
-        int c = at.c, ox = at.ox, oy = at.oy;
-        size_t pixel = at.pixel, b = at.b;
-        int y0 = oy * g.stride_h - g.pad_top, x0 = ox * g.stride_w - g.pad_left;
-        int y1 = min(y0 + g.kernel_h, g.in_h), x1 = min(x0 + g.kernel_w, g.in_w);
-        y0 = max(y0, 0), x0 = max(x0, 0);
-        float value[L];
-#pragma unroll
-        for (int k = 0; k < L; k++) value[k] = is_max ? -FLT_MAX : 0.0f;
-        for (int y = y0; y < y1; y++)
-            for (int x = x0; x < x1; x++) {
-                vec16<T> v = *reinterpret_cast<const vec16<T> *>(in + ((b * g.in_h + y) * g.in_w + x) * g.in_c + c);
-#pragma unroll
-                for (int k = 0; k < L; k++) {
-                    float f = to_float(v.lane[k]);
-                    value[k] = is_max ? (f > value[k] ? f : value[k]) : value[k] + f;
-                }
-            }
-        int taps = max(y1 - y0, 0) * max(x1 - x0, 0);
-        bool zeros = g.zero_taps && taps < g.kernel_h * g.kernel_w;
-        if (zeros) taps = g.kernel_h * g.kernel_w;
-        float scale = 1.0f / (float)taps;
-        vec16<T> result;
-#pragma unroll
-        for (int k = 0; k < L; k++) {
-            float r = value[k];
-            if (is_max && zeros) r = 0.0f > r ? 0.0f : r;
-            if (!is_max) r *= scale;
-            result.lane[k] = from_float<T>(r);
-        }
-        *reinterpret_cast<vec16<T> *>(out + pixel * out_stride(g) + c) = result;
-    }
+    Index total = (Index)pool_vector_items<T>(g);
+    for (Index i = blockIdx.x * (Index)blockDim.x + threadIdx.x; i < total; i += (Index)gridDim.x * blockDim.x)
+        pool_vector_item<T, Index>(g, is_max, in, out, i);
 }
 
 template <typename T>
@@ -676,13 +762,14 @@ extern "C" cudaError_t dlp_cuda_depthwise_conv2d_typed(dlp_cuda_storage storage,
     if (g->in_c <= 0 || g->out_c % g->in_c != 0) return cudaErrorInvalidValue;
     clear_stale_error();
     STORAGE_SWITCH(storage, if (vector_fits<T>(g->in_c) && g->in_c == g->out_c && aligned16(in, out)) {
-        size_t groups = total / vec16<T>::kLanes;
-        bool three_by_three = unrolled_3x3 && g->kernel_h == 3 && g->kernel_w == 3 && aligned16(kernel, kernel);
-        if (index_fits_32(groups))
-            launch_depthwise_vector<T, unsigned>(*g, (const T *)in, kernel, bias, (T *)out, groups, three_by_three,
+        bool three_by_three = unrolled_3x3 && g->kernel_h == 3 && g->kernel_w == 3 && g->stride_h == 1 &&
+                              g->stride_w == 1 && aligned16(kernel, kernel);
+        size_t items = three_by_three ? depthwise_3x3_items<T>(*g) : depthwise_vector_items<T>(*g);
+        if (index_fits_32(items))
+            launch_depthwise_vector<T, unsigned>(*g, (const T *)in, kernel, bias, (T *)out, items, three_by_three,
                                                  stream);
         else
-            launch_depthwise_vector<T, size_t>(*g, (const T *)in, kernel, bias, (T *)out, groups, three_by_three,
+            launch_depthwise_vector<T, size_t>(*g, (const T *)in, kernel, bias, (T *)out, items, three_by_three,
                                                stream);
     } else {
         depthwise_kernel<T><<<blocks_for(total), kThreads, 0, stream>>>(*g, (const T *)in, kernel, bias, (T *)out);

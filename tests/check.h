@@ -94,7 +94,7 @@ static inline unsigned char *check_read_file(const char *path, size_t *size)
     fseek(file, 0, SEEK_END);
     long length = ftell(file);
     fseek(file, 0, SEEK_SET);
-    unsigned char *bytes = length >= 0 ? malloc((size_t)length + 1) : NULL;
+    unsigned char *bytes = length >= 0 ? (unsigned char *)malloc((size_t)length + 1) : NULL; /* C++ suites too */
     *size = bytes ? fread(bytes, 1, (size_t)length, file) : 0;
     if (bytes) bytes[*size] = 0;
     fclose(file);
