@@ -98,16 +98,21 @@ step featurize_gpu_half 60 "$bin/featurize_gpu" --models InceptionV3,Xception,VG
 # math since then). Each cuDNN conv's line names its algorithm (describe_step).
 step featurize_gpu_profile_half 30 "$bin/featurize_gpu" --models InceptionV3,Xception --batches 256 --precisions fp16 \
   --search heuristic --fuse on --seconds 0.3 --profile 12
-# Xception's 3x3 depthwise convs on the unrolled kernel (DLP_CUDA_DEPTHWISE_3X3, on) against the general vector kernel
-# (0), as the featurizer ships each precision (graphs on; fp32 unfused), then profiled (graphs off): compare the
-# "op DepthwiseConv2D" lines. Since the 16:23 run Xception's 11 standalone ReLUs also fold into its depthwise convs.
-for d in 0 1; do
-  DLP_CUDA_DEPTHWISE_3X3=$d step xception_depthwise3x3_$d 45 bash -c '
-    "$1" --models Xception --batches 32,256 --precisions fp16,bf16 --search heuristic --fuse on --graphs on --seconds 0.3
+# The unrolled 3x3 kernels (DLP_CUDA_UNROLLED_3X3, on: Xception's depthwise convs, two output pixels per thread, and
+# every 3x3 pooling) against the general vector kernels (0), Xception and InceptionV3 as the featurizer ships each
+# precision (graphs on; fp32 unfused), then profiled (graphs off): compare the "op DepthwiseConv2D" and pooling lines.
+# Since the 16:23 run Xception's 11 standalone ReLUs also fold into its depthwise convs, and its 8 middle-flow
+# conv -> add endings run as one fused cuDNN call in fp16/bf16 (baselines: Xception fp16 b256 5,727, InceptionV3
+# 23,333).
+for u in 0 1; do
+  DLP_CUDA_UNROLLED_3X3=$u step unrolled_3x3_$u 60 bash -c '
+    "$1" --models Xception,InceptionV3 --batches 32,256 --precisions fp16,bf16 --search heuristic --fuse on \
+      --graphs on --seconds 0.3
     a=$?
-    "$1" --models Xception --batches 32,256 --precisions fp32 --search heuristic --fuse off --graphs on --seconds 0.3
+    "$1" --models Xception,InceptionV3 --batches 32,256 --precisions fp32 --search heuristic --fuse off --graphs on \
+      --seconds 0.3
     exit $((a | $?))' _ "$bin/featurize_gpu"
-  DLP_CUDA_DEPTHWISE_3X3=$d step xception_depthwise3x3_profile_$d 25 "$bin/featurize_gpu" --models Xception \
+  DLP_CUDA_UNROLLED_3X3=$u step unrolled_3x3_profile_$u 30 "$bin/featurize_gpu" --models Xception,InceptionV3 \
     --batches 256 --precisions fp16 --search heuristic --fuse on --seconds 0.3 --profile 8
 done
 # Concatenation inputs written in place (concat_slices) against copied, InceptionV3 fp16/fp32, side by side.

@@ -563,6 +563,77 @@ __global__ void pool_vector_kernel(dlp_cuda_window g, int is_max, const T *in, T
         pool_vector_item<T, Index>(g, is_max, in, out, i);
 }
 
+// pool_vector_item for a 3x3 window (InceptionV3's, Xception's and ResNet's
+// poolings): the nine taps unrolled and loaded before any is taken (so the
+// loads overlap instead of each waiting behind its tap's branch). Taps
+// outside the image are skipped in the same row-major order as the clipped
+// loops of pool_vector_item, so the same floats. Same items.
+template <typename T, typename Index>
+__host__ __device__ __forceinline__ void pool_3x3_item(const dlp_cuda_window &g, int is_max, const T *__restrict__ in,
+                                                       T *__restrict__ out, Index i)
+{
+    constexpr int L = vec16<T>::kLanes;
+    output_group at = output_group_at(g, i, g.out_c / L, L);
+    int y0 = at.oy * g.stride_h - g.pad_top, x0 = at.ox * g.stride_w - g.pad_left;
+    const T *image = in + at.b * g.in_h * g.in_w * g.in_c + at.c;
+    bool inside[9];
+    uint4 raw[9]; /* the taps' 16 bytes each, zeros outside the image (never taken) */
+    int taps = 0;
+    DEVICE_UNROLL
+    for (int t = 0; t < 9; t++) {
+        int y = y0 + t / 3, x = x0 + t % 3;
+        inside[t] = y >= 0 && y < g.in_h && x >= 0 && x < g.in_w;
+        taps += inside[t];
+        const T *tap = image + ((size_t)y * g.in_w + x) * g.in_c;
+        raw[t] = inside[t] ? *reinterpret_cast<const uint4 *>(tap) : make_uint4(0, 0, 0, 0);
+    }
+    float value[L];
+    DEVICE_UNROLL
+    for (int k = 0; k < L; k++) value[k] = is_max ? -FLT_MAX : 0.0f;
+    DEVICE_UNROLL
+    for (int t = 0; t < 9; t++) {
+        if (!inside[t]) continue;
+        vec16<T> v;
+        memcpy(&v, &raw[t], sizeof v);
+        DEVICE_UNROLL
+        for (int k = 0; k < L; k++) {
+            float f = to_float(v.lane[k]);
+            value[k] = is_max ? (f > value[k] ? f : value[k]) : value[k] + f;
+        }
+    }
+    bool zeros = g.zero_taps && taps < 9;
+    if (zeros) taps = 9;
+    float scale = 1.0f / (float)taps;
+    vec16<T> result;
+    DEVICE_UNROLL
+    for (int k = 0; k < L; k++) {
+        float r = value[k];
+        if (is_max && zeros) r = 0.0f > r ? 0.0f : r;
+        if (!is_max) r *= scale;
+        result.lane[k] = from_float<T>(r);
+    }
+    *reinterpret_cast<vec16<T> *>(out + at.pixel * out_stride(g) + at.c) = result;
+}
+
+template <typename T, typename Index>
+__global__ void pool_3x3_vector_kernel(dlp_cuda_window g, int is_max, const T *__restrict__ in, T *__restrict__ out)
+{
+    Index total = (Index)pool_vector_items<T>(g);
+    for (Index i = blockIdx.x * (Index)blockDim.x + threadIdx.x; i < total; i += (Index)gridDim.x * blockDim.x)
+        pool_3x3_item<T, Index>(g, is_max, in, out, i);
+}
+
+// One of the vector pooling kernels (3x3 unrolled, or any window), its index in Index.
+template <typename T, typename Index>
+void launch_pool_vector(const dlp_cuda_window &g, int is_max, const T *in, T *out, size_t items, bool three_by_three,
+                        cudaStream_t stream)
+{
+    if (three_by_three)
+        pool_3x3_vector_kernel<T, Index><<<blocks_for(items), kThreads, 0, stream>>>(g, is_max, in, out);
+    else
+        pool_vector_kernel<T, Index><<<blocks_for(items), kThreads, 0, stream>>>(g, is_max, in, out);
+}
+
 template <typename T>
 __global__ void global_pool_kernel(int is_max, const T *in, int batch, size_t pixels, int channels, T *out)
 {
@@ -799,20 +870,19 @@ extern "C" cudaError_t dlp_cuda_bias_activation_strided_typed(dlp_cuda_storage s
 }
 
 extern "C" cudaError_t dlp_cuda_pool_typed(dlp_cuda_storage storage, const dlp_cuda_window *g, int is_max,
-                                           const void *in, void *out, cudaStream_t stream)
+                                           const void *in, void *out, int unrolled_3x3, cudaStream_t stream)
 {
     size_t total = (size_t)g->batch * g->out_h * g->out_w * g->out_c;
     if (total == 0) return cudaSuccess;
     clear_stale_error();
     STORAGE_SWITCH(storage, if (vector_fits<T>(g->in_c) && g->in_c == g->out_c && vector_fits<T>((int)out_stride(*g)) &&
                                 aligned16(in, out)) {
-        size_t groups = total / vec16<T>::kLanes;
-        if (index_fits_32(groups))
-            pool_vector_kernel<T, unsigned><<<blocks_for(groups), kThreads, 0, stream>>>(*g, is_max, (const T *)in,
-                                                                                         (T *)out);
+        size_t items = pool_vector_items<T>(*g);
+        bool three_by_three = unrolled_3x3 && g->kernel_h == 3 && g->kernel_w == 3;
+        if (index_fits_32(items))
+            launch_pool_vector<T, unsigned>(*g, is_max, (const T *)in, (T *)out, items, three_by_three, stream);
         else
-            pool_vector_kernel<T, size_t><<<blocks_for(groups), kThreads, 0, stream>>>(*g, is_max, (const T *)in,
-                                                                                       (T *)out);
+            launch_pool_vector<T, size_t>(*g, is_max, (const T *)in, (T *)out, items, three_by_three, stream);
     } else {
         pool_kernel<T><<<blocks_for(total), kThreads, 0, stream>>>(*g, is_max, (const T *)in, (T *)out);
     });
@@ -924,7 +994,7 @@ extern "C" cudaError_t dlp_cuda_depthwise_conv2d(const dlp_cuda_window *g, const
 extern "C" cudaError_t dlp_cuda_pool(const dlp_cuda_window *g, int is_max, const float *in, float *out,
                                      cudaStream_t stream)
 {
-    return dlp_cuda_pool_typed(DLP_CUDA_STORAGE_F32, g, is_max, in, out, stream);
+    return dlp_cuda_pool_typed(DLP_CUDA_STORAGE_F32, g, is_max, in, out, 1, stream);
 }
 
 extern "C" cudaError_t dlp_cuda_global_pool(int is_max, const float *in, int batch, size_t pixels, int channels,

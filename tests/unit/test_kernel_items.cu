@@ -16,9 +16,9 @@
 // Pooling (max, and TensorFlow's average over the valid inputs; windows 2x2
 // and 3x3, strides 1 and 2, TF 'same' padding and a folded zero padding
 // whose taps count as zeros): the definition in float (pool_kernel's), the
-// same bytes with 32- and 64-bit indices, written with a pixel stride wider
-// than the channels (a concatenation's slice), the channels outside the
-// slice left alone.
+// same bytes with 32- and 64-bit indices and (3x3) from the unrolled 3x3
+// kernel, written with a pixel stride wider than the channels (a
+// concatenation's slice), the channels outside the slice left alone.
 // What stays unverified without a GPU: the device code itself (the same
 // source, compiled for sm_90), the launches, __ldg.
 #include "../../kernels/graph_ops.cu"
@@ -172,9 +172,14 @@ template <typename T> void check_pool(const pool_case &p)
     }
     T poison = from_float<T>(NAN);
     std::vector<T> got(pixels * stride_c, poison), got64(pixels * stride_c, poison);
+    std::vector<T> unrolled(pixels * stride_c, poison), unrolled64(pixels * stride_c, poison);
     for (size_t i = 0; i < pool_vector_items<T>(g); i++) {
         pool_vector_item<T, unsigned>(g, p.is_max, in.data(), got.data(), (unsigned)i);
         pool_vector_item<T, size_t>(g, p.is_max, in.data(), got64.data(), i);
+        if (p.kernel == 3) {
+            pool_3x3_item<T, unsigned>(g, p.is_max, in.data(), unrolled.data(), (unsigned)i);
+            pool_3x3_item<T, size_t>(g, p.is_max, in.data(), unrolled64.data(), i);
+        }
     }
     size_t bad = 0, touched = 0;
     for (size_t pixel = 0; pixel < pixels; pixel++) {
@@ -185,14 +190,19 @@ template <typename T> void check_pool(const pool_case &p)
         for (int c = p.c; c < stride_c; c++) touched += !isnan(to_float(got[pixel * stride_c + c]));
     }
     bool same_64 = !memcmp(got.data(), got64.data(), got.size() * sizeof(T));
+    /* The unrolled 3x3 kernel: the general one's bytes, outside the slice too (both poisoned alike). */
+    bool same_unrolled = p.kernel != 3 || (!memcmp(unrolled.data(), got.data(), got.size() * sizeof(T)) &&
+                                           !memcmp(unrolled64.data(), got.data(), got.size() * sizeof(T)));
     printf("%s %s pool %dx%d s%d %dx%dx%dx%d -> %dx%d pad %d/%d%s%s: %zu past one ulp, %zu outside the slice "
-           "written; 64-bit index %s\n",
+           "written; 64-bit index %s; unrolled 3x3 %s\n",
            type_name<T>(), p.is_max ? "max" : "avg", p.kernel, p.kernel, p.stride, p.batch, p.h, p.w, p.c, p.out_h,
            p.out_w, p.pad_top, p.pad_left, p.zero_taps ? " zero taps" : "", p.extra_channels ? " slice" : "", bad,
-           touched, same_64 ? "same bytes" : "DIFFERS");
+           touched, same_64 ? "same bytes" : "DIFFERS",
+           p.kernel != 3 ? "n/a" : same_unrolled ? "same bytes" : "DIFFERS");
     CHECK(bad == 0);
     CHECK(touched == 0);
     CHECK(same_64);
+    CHECK(same_unrolled);
 }
 
 } // namespace

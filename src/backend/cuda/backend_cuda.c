@@ -48,10 +48,10 @@ typedef struct cuda_context {
      * cuDNN's FFT and Winograd algorithms too (algorithm_preferred), to
      * measure what excluding them costs in speed and gains in accuracy. */
     bool fp32_transforms;
-    /* DLP_CUDA_DEPTHWISE_3X3 (dlp_env_switch, on): 3x3 depthwise convs on
-     * vectors of channels take the unrolled kernel (graph_kernels.h), for
-     * comparing it with the general one. */
-    bool depthwise_3x3;
+    /* DLP_CUDA_UNROLLED_3X3 (dlp_env_switch, on): 3x3 depthwise convs and
+     * poolings on vectors of channels take the unrolled kernels
+     * (graph_kernels.h); off: the general ones, for comparing. */
+    bool unrolled_3x3;
     dlp_cuda_storage storage;    /* how activations are stored */
     size_t element_bytes;        /* 4 (fp32) or 2 (fp16, bf16) */
     cudnnDataType_t cudnn_type;  /* the storage as cuDNN names it */
@@ -977,7 +977,7 @@ static dlp_status run_step_now(dlp_backend *backend, dlp_plan *plan, const plan_
         dlp_cuda_window g = window_of(n, is, os, p->kernel_h, p->kernel_w, p->stride_h, p->stride_w, p->padding);
         g.input_relu = step->input_relu;
         CUDA_TRY(dlp_cuda_depthwise_conv2d_typed(storage, &g, in, cs->weights[0], cs->weights[1], out,
-                                                 context->depthwise_3x3, stream));
+                                                 context->unrolled_3x3, stream));
         return apply_activation(context, out, pixels, os.c, (size_t)os.c, NULL, p->activation);
     }
     case DLP_OP_DENSE:
@@ -998,7 +998,8 @@ static dlp_status run_step_now(dlp_backend *backend, dlp_plan *plan, const plan_
     case DLP_OP_AVG_POOL: {
         dlp_cuda_window g = pool_window_of(n, step);
         g.out_stride = cs->out_stride;
-        CUDA_TRY(dlp_cuda_pool_typed(storage, &g, step->op == DLP_OP_MAX_POOL, in, out, stream));
+        CUDA_TRY(dlp_cuda_pool_typed(storage, &g, step->op == DLP_OP_MAX_POOL, in, out, context->unrolled_3x3,
+                                     stream));
         return DLP_OK;
     }
     case DLP_OP_GLOBAL_AVG_POOL:
@@ -1336,7 +1337,7 @@ dlp_status dlp_backend_create_cuda(int device, const dlp_cuda_options *options, 
     context->options.concat_slices = dlp_env_switch("DLP_CUDA_CONCAT_SLICES", context->options.concat_slices);
     context->packed_slices = dlp_env_switch("DLP_CUDA_PACKED_SLICES", false);
     context->fp32_transforms = dlp_env_switch("DLP_CUDA_FP32_TRANSFORMS", false);
-    context->depthwise_3x3 = dlp_env_switch("DLP_CUDA_DEPTHWISE_3X3", true);
+    context->unrolled_3x3 = dlp_env_switch("DLP_CUDA_UNROLLED_3X3", true);
     set_storage(context);
     backend->name = "cuda";
     backend->context = context;

@@ -87,8 +87,10 @@ cudaError_t dlp_cuda_channel_affine_typed(dlp_cuda_storage storage, const void *
 cudaError_t dlp_cuda_depthwise_conv2d_typed(dlp_cuda_storage storage, const dlp_cuda_window *g, const void *in,
                                             const float *kernel, const float *bias, void *out, int unrolled_3x3,
                                             cudaStream_t stream);
+/* unrolled_3x3: a 3x3 window on vectors of channels takes the kernel with
+ * its taps unrolled and loaded at once; 0: the general one (to compare). */
 cudaError_t dlp_cuda_pool_typed(dlp_cuda_storage storage, const dlp_cuda_window *g, int is_max, const void *in,
-                                void *out, cudaStream_t stream);
+                                void *out, int unrolled_3x3, cudaStream_t stream);
 cudaError_t dlp_cuda_global_pool_typed(dlp_cuda_storage storage, int is_max, const void *in, int batch,
                                        size_t pixels, int channels, void *out, cudaStream_t stream);
 cudaError_t dlp_cuda_concat_slice_typed(dlp_cuda_storage storage, const void *in, size_t pixels, int channels,
