@@ -1252,7 +1252,8 @@ static bool cuda_writes_strided(const dlp_backend *backend, const plan_step *pro
 }
 
 /* dlp_backend.describe_step: a cuDNN convolution's last algorithm, e.g.
- * "algo=IMPLICIT_PRECOMP_GEMM math=FMA workspace=1.5MiB fused". */
+ * "algo=IMPLICIT_PRECOMP_GEMM math=FMA workspace=1.5MiB fused residual"
+ * (residual: it added the shortcut of a block ending, find_residuals). */
 static void cuda_describe_step(const dlp_backend *backend, const dlp_plan *plan, const plan_step *step, char *text,
                                size_t capacity)
 {
@@ -1267,9 +1268,9 @@ static void cuda_describe_step(const dlp_backend *backend, const dlp_plan *plan,
     int algorithm = cs->last_choice.algorithm, math = cs->last_choice.math_type;
     bool named_algorithm = algorithm >= 0 && algorithm < (int)(sizeof algorithms / sizeof *algorithms);
     bool named_math = math >= 0 && math < (int)(sizeof maths / sizeof *maths);
-    snprintf(text, capacity, "algo=%s math=%s workspace=%.1fMiB%s", named_algorithm ? algorithms[algorithm] : "?",
-             named_math ? maths[math] : "?",
-             (double)cs->last_choice.workspace_bytes / (1 << 20), cs->ran_fused ? " fused" : "");
+    snprintf(text, capacity, "algo=%s math=%s workspace=%.1fMiB%s%s", named_algorithm ? algorithms[algorithm] : "?",
+             named_math ? maths[math] : "?", (double)cs->last_choice.workspace_bytes / (1 << 20),
+             cs->ran_fused ? " fused" : "", cs->ran_fused && cs->residual ? " residual" : "");
 }
 
 /* DLP_CUDA_SEARCH=heuristic|timed overrides the algorithm search (for
