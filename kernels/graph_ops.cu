@@ -508,6 +508,29 @@ template <typename T> __global__ void pool_kernel(dlp_cuda_window g, int is_max,
     }
 }
 
+// A vector pooling's end: the max or the sum over taps valid inputs (value,
+// a vector's lanes) finished as pool_kernel does (a folded zero padding's
+// taps count as zeros; the average divides by the taps counted) and stored
+// at o.
+template <typename T>
+__host__ __device__ __forceinline__ void store_pool_vector(const dlp_cuda_window &g, int is_max,
+                                                           const float (&value)[vec16<T>::kLanes], int taps, T *o)
+{
+    int window = g.kernel_h * g.kernel_w;
+    bool zeros = g.zero_taps && taps < window;
+    if (zeros) taps = window;
+    float scale = 1.0f / (float)taps;
+    vec16<T> result;
+    DEVICE_UNROLL
+    for (int k = 0; k < vec16<T>::kLanes; k++) {
+        float r = value[k];
+        if (is_max && zeros) r = 0.0f > r ? 0.0f : r;
+        if (!is_max) r *= scale;
+        result.lane[k] = from_float<T>(r);
+    }
+    *reinterpret_cast<vec16<T> *>(o) = result;
+}
+
 // pool_kernel on 16 bytes of channels per thread (vector_fits(in_c)).
 // Items: output channel vectors.
 template <typename T> __host__ __device__ __forceinline__ size_t pool_vector_items(const dlp_cuda_window &g)
@@ -541,18 +564,7 @@ __host__ __device__ __forceinline__ void pool_vector_item(const dlp_cuda_window 
             }
         }
     int taps = (y1 > y0 ? y1 - y0 : 0) * (x1 > x0 ? x1 - x0 : 0);
-    bool zeros = g.zero_taps && taps < g.kernel_h * g.kernel_w;
-    if (zeros) taps = g.kernel_h * g.kernel_w;
-    float scale = 1.0f / (float)taps;
-    vec16<T> result;
-    DEVICE_UNROLL
-    for (int k = 0; k < L; k++) {
-        float r = value[k];
-        if (is_max && zeros) r = 0.0f > r ? 0.0f : r;
-        if (!is_max) r *= scale;
-        result.lane[k] = from_float<T>(r);
-    }
-    *reinterpret_cast<vec16<T> *>(out + pixel * out_stride(g) + c) = result;
+    store_pool_vector(g, is_max, value, taps, out + pixel * out_stride(g) + c);
 }
 
 template <typename T, typename Index>
@@ -601,18 +613,7 @@ __host__ __device__ __forceinline__ void pool_3x3_item(const dlp_cuda_window &g,
             value[k] = is_max ? (f > value[k] ? f : value[k]) : value[k] + f;
         }
     }
-    bool zeros = g.zero_taps && taps < 9;
-    if (zeros) taps = 9;
-    float scale = 1.0f / (float)taps;
-    vec16<T> result;
-    DEVICE_UNROLL
-    for (int k = 0; k < L; k++) {
-        float r = value[k];
-        if (is_max && zeros) r = 0.0f > r ? 0.0f : r;
-        if (!is_max) r *= scale;
-        result.lane[k] = from_float<T>(r);
-    }
-    *reinterpret_cast<vec16<T> *>(out + at.pixel * out_stride(g) + at.c) = result;
+    store_pool_vector(g, is_max, value, taps, out + at.pixel * out_stride(g) + at.c);
 }
 
 template <typename T, typename Index>

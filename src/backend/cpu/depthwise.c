@@ -56,9 +56,9 @@ static void depthwise_pixel(const dlp_conv2d_params *p, const float *image, bool
  * Taps outside the image are skipped, as the definition skips them.
  * Inlined into each call with relu a constant, so the plain form keeps no
  * test per tap. */
-DEPTHWISE_TARGET __attribute__((always_inline)) static inline void depthwise_3x3(const dlp_conv2d_params *p, const float *in, bool relu, dlp_shape is,
-                                           dlp_shape os, const float *kernel, const float *bias, float *out,
-                                           size_t ldo, size_t pixel0, size_t count)
+DEPTHWISE_TARGET __attribute__((always_inline)) static inline void
+depthwise_3x3(const dlp_conv2d_params *p, const float *in, bool relu, dlp_shape is, dlp_shape os, const float *kernel,
+              const float *bias, float *out, size_t ldo, size_t pixel0, size_t count)
 {
     enum { RUN_PIXELS = 32 };
     int channels = is.c;
