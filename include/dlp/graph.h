@@ -145,7 +145,9 @@ void dlp_graph_destroy(dlp_graph *graph);
  * the shapes) when the inputs do not fit; the new node's id goes to *node.
  * Names are Keras layer names and must be unique. Weight-bearing nodes start
  * with zero weights: fill them with dlp_graph_set_weight or bind them with
- * dlp_graph_bind_weights_by_order. */
+ * dlp_graph_bind_weights_by_order. Limit: a node's per-image output and each
+ * weight hold at most 2^31 - 1 elements; a larger one (however its dims
+ * multiply) is refused with DLP_ERR_LIMIT before anything is allocated. */
 dlp_status dlp_graph_input(dlp_graph *graph, const char *name, dlp_shape shape, int *node);
 dlp_status dlp_graph_conv2d(dlp_graph *graph, const char *name, int input, const dlp_conv2d_params *params,
                             int *node);

@@ -49,7 +49,7 @@ dlp_status dlp_activation_from_name(const char *name, dlp_activation *activation
 int dlp_conv_output_size(int input, int kernel, int stride, dlp_padding padding)
 {
     if (input <= 0 || kernel <= 0 || stride <= 0) return 0;
-    if (padding == DLP_PAD_SAME) return (input + stride - 1) / stride;
+    if (padding == DLP_PAD_SAME) return (int)(((int64_t)input + stride - 1) / stride);
     return input < kernel ? 0 : (input - kernel) / stride + 1;
 }
 
@@ -57,11 +57,24 @@ int dlp_conv_pad_before(int input, int kernel, int stride, dlp_padding padding)
 {
     if (padding != DLP_PAD_SAME) return 0;
     int out = dlp_conv_output_size(input, kernel, stride, padding);
-    int total = (out - 1) * stride + kernel - input;
-    return total > 0 ? total / 2 : 0;
+    int64_t total = (int64_t)(out - 1) * stride + kernel - input;
+    return total > 0 ? (int)(total / 2) : 0;
 }
 
 size_t dlp_shape_elements(dlp_shape shape) { return (size_t)shape.h * (size_t)shape.w * (size_t)shape.c; }
+
+dlp_status graph_check_shape(const char *name, int64_t h, int64_t w, int64_t c)
+{
+    if (h <= 0 || w <= 0 || c <= 0)
+        return dlp_fail(DLP_ERR_MODEL, "layer \"%s\": output %lldx%lldx%lld, expected positive dims", name,
+                        (long long)h, (long long)w, (long long)c);
+    /* Each dim is at most 2^31 - 1, so the product of two fits in int64 before the check. */
+    if (h > DLP_GRAPH_MAX_ELEMENTS || w > DLP_GRAPH_MAX_ELEMENTS || c > DLP_GRAPH_MAX_ELEMENTS ||
+        h * w > DLP_GRAPH_MAX_ELEMENTS || h * w * c > DLP_GRAPH_MAX_ELEMENTS)
+        return dlp_fail(DLP_ERR_LIMIT, "layer \"%s\": output %lldx%lldx%lld is more than %d elements per image", name,
+                        (long long)h, (long long)w, (long long)c, DLP_GRAPH_MAX_ELEMENTS);
+    return DLP_OK;
+}
 
 dlp_status dlp_graph_create(dlp_graph **graph)
 {
@@ -156,16 +169,34 @@ static dlp_status add_node(dlp_graph *graph, const char *name, dlp_op op, const 
     return DLP_OK;
 }
 
+static void format_shape(char *text, size_t size, int ndim, const int64_t *shape)
+{
+    size_t used = 0;
+    used += (size_t)snprintf(text, size, "[");
+    for (int d = 0; d < ndim && used < size; d++)
+        used += (size_t)snprintf(text + used, size - used, d ? ", %lld" : "%lld", (long long)shape[d]);
+    if (used < size) snprintf(text + used, size - used, "]");
+}
+
 static dlp_status add_weight(graph_node *node, const char *slot, int ndim, const int64_t *shape)
 {
     graph_weight *w = &node->weights[node->weight_count];
+    int64_t count = 1;
+    for (int d = 0; d < ndim; d++) {
+        /* count <= 2^31 - 1 and shape[d] <= 2^31 - 1 here, so the product fits in int64. */
+        if (shape[d] <= 0 || shape[d] > DLP_GRAPH_MAX_ELEMENTS || count * shape[d] > DLP_GRAPH_MAX_ELEMENTS) {
+            char text[96];
+            format_shape(text, sizeof text, ndim, shape);
+            return dlp_fail(shape[d] <= 0 ? DLP_ERR_MODEL : DLP_ERR_LIMIT,
+                            "layer \"%s\": weight %s of shape %s, expected positive dims and at most %d elements",
+                            node->name, slot, text, DLP_GRAPH_MAX_ELEMENTS);
+        }
+        count *= shape[d];
+    }
     w->slot = slot;
     w->ndim = ndim;
-    w->count = 1;
-    for (int d = 0; d < ndim; d++) {
-        w->shape[d] = shape[d];
-        w->count *= (size_t)shape[d];
-    }
+    w->count = (size_t)count;
+    for (int d = 0; d < ndim; d++) w->shape[d] = shape[d];
     w->data = calloc(w->count ? w->count : 1, sizeof(float));
     if (!w->data) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "layer \"%s\": out of memory for %s", node->name, slot);
     node->weight_count++;
@@ -192,6 +223,7 @@ dlp_status dlp_graph_input(dlp_graph *graph, const char *name, dlp_shape shape, 
     if (shape.h <= 0 || shape.w <= 0 || shape.c <= 0)
         return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "input \"%s\": shape %dx%dx%d, expected positive dims", name,
                         shape.h, shape.w, shape.c);
+    DLP_TRY(graph_check_shape(name, shape.h, shape.w, shape.c));
     graph_node *n = NULL;
     DLP_TRY(add_node(graph, name, DLP_OP_INPUT, NULL, 0, &n, node));
     n->shape = shape;
@@ -221,10 +253,12 @@ static dlp_status conv_like(dlp_graph *graph, const char *name, dlp_op op, int i
     if (p->filters <= 0) return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "layer \"%s\": %d filters", name, p->filters);
     int oh, ow;
     DLP_TRY(check_window(name, in, p->kernel_h, p->kernel_w, p->stride_h, p->stride_w, p->padding, &oh, &ow));
+    int64_t channels = op == DLP_OP_CONV2D ? p->filters : (int64_t)in.c * p->filters;
+    DLP_TRY(graph_check_shape(name, oh, ow, channels));
     graph_node *n = NULL;
     DLP_TRY(add_node(graph, name, op, &input, 1, &n, node));
     n->params.conv = *p;
-    int cout = op == DLP_OP_CONV2D ? p->filters : in.c * p->filters;
+    int cout = (int)channels;
     n->shape = (dlp_shape){oh, ow, cout};
     int64_t kshape[4] = {p->kernel_h, p->kernel_w, in.c, p->filters};
     dlp_status status = add_weight(n, op == DLP_OP_CONV2D ? "kernel" : "depthwise_kernel", 4, kshape);
@@ -257,6 +291,9 @@ dlp_status dlp_graph_separable_conv2d(dlp_graph *graph, const char *name, int in
     int oh, ow;
     DLP_TRY(check_window(name, in, params->kernel_h, params->kernel_w, params->stride_h, params->stride_w,
                          params->padding, &oh, &ow));
+    /* The depthwise half's output is a tensor of its own (in.c x depth_multiplier channels). */
+    DLP_TRY(graph_check_shape(name, oh, ow, (int64_t)in.c * depth_multiplier));
+    DLP_TRY(graph_check_shape(name, oh, ow, params->filters));
     graph_node *n = NULL;
     DLP_TRY(add_node(graph, name, DLP_OP_SEPARABLE_CONV2D, &input, 1, &n, node));
     n->params.conv = *params;
@@ -278,6 +315,7 @@ dlp_status dlp_graph_dense(dlp_graph *graph, const char *name, int input, const 
         return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "layer \"%s\": input node %d does not exist", name, input);
     if (params->units <= 0) return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "layer \"%s\": %d units", name, params->units);
     dlp_shape in = input_shape(graph, input);
+    DLP_TRY(graph_check_shape(name, in.h, in.w, params->units));
     graph_node *n = NULL;
     DLP_TRY(add_node(graph, name, DLP_OP_DENSE, &input, 1, &n, node));
     n->params.dense = *params;
@@ -372,7 +410,7 @@ dlp_status dlp_graph_unary(dlp_graph *graph, const char *name, dlp_op op, int in
 dlp_status dlp_graph_concat(dlp_graph *graph, const char *name, const int *inputs, int input_count, int *node)
 {
     if (input_count < 1) return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "layer \"%s\": concat of %d inputs", name, input_count);
-    int channels = 0;
+    int64_t channels = 0;
     for (int i = 0; i < input_count; i++) {
         if (inputs[i] < 0 || inputs[i] >= graph->count)
             return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "layer \"%s\": input node %d does not exist", name, inputs[i]);
@@ -383,11 +421,12 @@ dlp_status dlp_graph_concat(dlp_graph *graph, const char *name, const int *input
                             name, graph->nodes[inputs[0]].name, a.h, a.w, a.c, graph->nodes[inputs[i]].name, b.h, b.w,
                             b.c);
         channels += b.c;
+        DLP_TRY(graph_check_shape(name, a.h, a.w, channels));
     }
     graph_node *n = NULL;
     DLP_TRY(add_node(graph, name, DLP_OP_CONCAT, inputs, input_count, &n, node));
     dlp_shape a = input_shape(graph, inputs[0]);
-    n->shape = (dlp_shape){a.h, a.w, channels};
+    n->shape = (dlp_shape){a.h, a.w, (int)channels};
     return DLP_OK;
 }
 
@@ -417,20 +456,13 @@ dlp_status dlp_graph_zero_pad(dlp_graph *graph, const char *name, int input, con
     if (params->top < 0 || params->bottom < 0 || params->left < 0 || params->right < 0)
         return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "layer \"%s\": negative padding", name);
     dlp_shape in = input_shape(graph, input);
+    int64_t h = (int64_t)in.h + params->top + params->bottom, w = (int64_t)in.w + params->left + params->right;
+    DLP_TRY(graph_check_shape(name, h, w, in.c));
     graph_node *n = NULL;
     DLP_TRY(add_node(graph, name, DLP_OP_ZERO_PAD, &input, 1, &n, node));
     n->params.pad = *params;
-    n->shape = (dlp_shape){in.h + params->top + params->bottom, in.w + params->left + params->right, in.c};
+    n->shape = (dlp_shape){(int)h, (int)w, in.c};
     return DLP_OK;
-}
-
-static void format_shape(char *text, size_t size, int ndim, const int64_t *shape)
-{
-    size_t used = 0;
-    used += (size_t)snprintf(text, size, "[");
-    for (int d = 0; d < ndim && used < size; d++)
-        used += (size_t)snprintf(text + used, size - used, d ? ", %lld" : "%lld", (long long)shape[d]);
-    if (used < size) snprintf(text + used, size - used, "]");
 }
 
 dlp_status dlp_graph_set_weight(dlp_graph *graph, int node, const char *slot, const dlp_named_tensor *tensor)

@@ -32,6 +32,7 @@ dlp_status dlp_graph_reshape(dlp_graph *graph, const char *name, int input, dlp_
 {
     DLP_TRY(check_input(graph, name, input));
     dlp_shape in = graph->nodes[input].shape;
+    if (shape.h > 0 && shape.w > 0 && shape.c > 0) DLP_TRY(graph_check_shape(name, shape.h, shape.w, shape.c));
     if (shape.h <= 0 || shape.w <= 0 || shape.c <= 0 || dlp_shape_elements(shape) != dlp_shape_elements(in))
         return dlp_fail(DLP_ERR_MODEL, "layer \"%s\": cannot reshape %dx%dx%d (%zu elements) to %dx%dx%d", name, in.h,
                         in.w, in.c, dlp_shape_elements(in), shape.h, shape.w, shape.c);
@@ -64,14 +65,14 @@ dlp_status dlp_graph_crop(dlp_graph *graph, const char *name, int input, const d
 {
     DLP_TRY(check_input(graph, name, input));
     dlp_shape in = graph->nodes[input].shape;
-    int h = in.h - params->top - params->bottom, w = in.w - params->left - params->right;
+    int64_t h = (int64_t)in.h - params->top - params->bottom, w = (int64_t)in.w - params->left - params->right;
     if (params->top < 0 || params->bottom < 0 || params->left < 0 || params->right < 0 || h <= 0 || w <= 0)
         return dlp_fail(DLP_ERR_MODEL, "layer \"%s\": cropping (%d, %d) rows and (%d, %d) columns from %dx%dx%d", name,
                         params->top, params->bottom, params->left, params->right, in.h, in.w, in.c);
     graph_node *n = NULL;
     DLP_TRY(graph_add_node(graph, name, DLP_OP_CROP, &input, 1, &n, node));
     n->params.pad = *params;
-    n->shape = (dlp_shape){h, w, in.c};
+    n->shape = (dlp_shape){(int)h, (int)w, in.c};
     return DLP_OK;
 }
 
@@ -107,7 +108,7 @@ dlp_status dlp_graph_concat_axis(dlp_graph *graph, const char *name, const int *
         return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "layer \"%s\": concatenation axis %d, expected 0, 1 or 2", name, axis);
     if (input_count < 1)
         return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "layer \"%s\": concat of %d inputs", name, input_count);
-    int total = 0;
+    int64_t total = 0;
     for (int i = 0; i < input_count; i++) {
         DLP_TRY(check_input(graph, name, inputs[i]));
         dlp_shape a = graph->nodes[inputs[0]].shape, b = graph->nodes[inputs[i]].shape;
@@ -119,15 +120,16 @@ dlp_status dlp_graph_concat_axis(dlp_graph *graph, const char *name, const int *
                             name, graph->nodes[inputs[0]].name, a.h, a.w, a.c, graph->nodes[inputs[i]].name, b.h, b.w,
                             b.c, axis == 0 ? "rows" : "columns");
         total += shape_axis(b, axis);
+        DLP_TRY(graph_check_shape(name, axis == 0 ? total : a.h, axis == 1 ? total : a.w, a.c));
     }
     graph_node *n = NULL;
     DLP_TRY(graph_add_node(graph, name, DLP_OP_CONCAT_AXIS, inputs, input_count, &n, node));
     n->params.axis = axis;
     n->shape = graph->nodes[inputs[0]].shape;
     if (axis == 0)
-        n->shape.h = total;
+        n->shape.h = (int)total;
     else
-        n->shape.w = total;
+        n->shape.w = (int)total;
     return DLP_OK;
 }
 

@@ -49,6 +49,12 @@ struct dlp_graph {
 dlp_status graph_add_node(dlp_graph *graph, const char *name, dlp_op op, const int *inputs, int input_count,
                           graph_node **node, int *id);
 dlp_status graph_add_weight(graph_node *node, const char *slot, int ndim, const int64_t *shape);
+/* The most elements dlp builds in one per-image tensor or one weight: 2^31 - 1, so that the backends' int
+ * arithmetic on dims and per-image counts cannot overflow. */
+#define DLP_GRAPH_MAX_ELEMENTS INT32_MAX
+/* DLP_OK when h x w x c are positive and hold at most DLP_GRAPH_MAX_ELEMENTS; else DLP_ERR_MODEL (a dim not
+ * positive) or DLP_ERR_LIMIT, naming the layer. */
+dlp_status graph_check_shape(const char *name, int64_t h, int64_t w, int64_t c);
 dlp_status graph_drop_last(dlp_graph *graph, dlp_status status);
 
 /* The weight slot of a node, or NULL. */

@@ -498,6 +498,12 @@ static dlp_status plan_memory(dlp_plan *plan)
         size_t size = plan->values[v].parent >= 0 ? 0 : plan->values[v].floats_per_image * (size_t)plan->max_batch;
         order[v] = (placement){v, (size + align - 1) / align * align};
         sizes[v] = order[v].size;
+        /* Every offset is at most the sum of all sizes: bound that sum, and nothing below overflows. */
+        if (order[v].size > SIZE_MAX / 16 - plan->unshared_floats) {
+            free(order), free(placed), free(sizes);
+            return dlp_fail(DLP_ERR_LIMIT, "plan: %d images of these activations need more than %zu bytes",
+                            plan->max_batch, SIZE_MAX / 16 * sizeof(float));
+        }
         plan->unshared_floats += order[v].size;
     }
     qsort(order, (size_t)count, sizeof *order, compare_placement);

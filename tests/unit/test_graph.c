@@ -29,6 +29,53 @@ static void set_random(dlp_graph *graph, int node, const char *slot, int ndim, c
     *keep = data;
 }
 
+/* Sizes past 2^31 - 1 elements per image or per weight are refused (DLP_ERR_LIMIT) before anything is
+ * allocated, however the dims multiply (they used to wrap: a 65536^4 kernel got a 1-float buffer). */
+static void check_limits(void)
+{
+    dlp_graph *graph = NULL;
+    CHECK_OK(dlp_graph_create(&graph));
+    int input, wide, node;
+    CHECK_FAILS(dlp_graph_input(graph, "huge", (dlp_shape){1000000, 1000000, 1000000}, &node), DLP_ERR_LIMIT,
+                "1000000x1000000x1000000 is more than 2147483647 elements");
+    CHECK_OK(dlp_graph_input(graph, "in", (dlp_shape){2, 2, 65536}, &input));
+    dlp_conv2d_params kernel = {65536, 65536, 1, 1, DLP_PAD_SAME, 65536, false, DLP_ACT_LINEAR};
+    CHECK_FAILS(dlp_graph_conv2d(graph, "c", input, &kernel, &node), DLP_ERR_LIMIT,
+                "weight kernel of shape [65536, 65536, 65536, 65536]");
+    dlp_conv2d_params multiplier = {1, 1, 1, 1, DLP_PAD_SAME, 100000, false, DLP_ACT_LINEAR};
+    CHECK_FAILS(dlp_graph_depthwise_conv2d(graph, "dw", input, &multiplier, &node), DLP_ERR_LIMIT,
+                "output 2x2x6553600000");
+    CHECK_FAILS(dlp_graph_separable_conv2d(graph, "sep", input, &multiplier, 100000, &node), DLP_ERR_LIMIT,
+                "output 2x2x6553600000");
+    dlp_dense_params units = {1 << 30, false, DLP_ACT_LINEAR};
+    CHECK_FAILS(dlp_graph_dense(graph, "d", input, &units, &node), DLP_ERR_LIMIT, "output 2x2x1073741824");
+    dlp_zero_pad_params pad = {1000000000, 1000000000, 0, 0};
+    CHECK_FAILS(dlp_graph_zero_pad(graph, "pad", input, &pad, &node), DLP_ERR_LIMIT, "output 2000000002x2x65536");
+    CHECK_FAILS(dlp_graph_crop(graph, "crop", input, &pad, &node), DLP_ERR_MODEL, "cropping (1000000000");
+    CHECK_FAILS(dlp_graph_reshape(graph, "r", input, (dlp_shape){65536, 65536, 65536}, &node), DLP_ERR_LIMIT,
+                "output 65536x65536x65536");
+    int many[40000];
+    for (int i = 0; i < 40000; i++) many[i] = input;
+    CHECK_FAILS(dlp_graph_concat(graph, "cat", many, 40000, &node), DLP_ERR_LIMIT, "layer \"cat\"");
+    CHECK_FAILS(dlp_graph_concat_axis(graph, "rows", many, 40000, 0, &node), DLP_ERR_LIMIT, "layer \"rows\"");
+    CHECK(dlp_graph_node_count(graph) == 1);
+    dlp_graph_destroy(graph);
+    /* 2^30 floats per image is allowed; a plan for 2^31 - 1 images of them is refused, not wrapped. */
+    CHECK_OK(dlp_graph_create(&graph));
+    CHECK_OK(dlp_graph_input(graph, "wide", (dlp_shape){32768, 32768, 1}, &wide));
+    CHECK_OK(dlp_graph_activation(graph, "relu", wide, DLP_ACT_RELU, &node));
+    dlp_backend *cpu = NULL;
+    CHECK_OK(dlp_backend_create_cpu(1, &cpu));
+    const char *outputs[1] = {"relu"};
+    size_t bytes = 0;
+    CHECK_FAILS(dlp_plan_estimate_arena_bytes(graph, cpu, INT32_MAX, outputs, 1, &bytes), DLP_ERR_LIMIT,
+                "2147483647 images");
+    CHECK_OK(dlp_plan_estimate_arena_bytes(graph, cpu, 2, outputs, 1, &bytes));
+    CHECK(bytes >= ((size_t)8 << 30)); /* at least the output: 2 x 2^30 floats */
+    dlp_backend_destroy(cpu);
+    dlp_graph_destroy(graph);
+}
+
 int main(void)
 {
     dlp_graph *graph = NULL;
@@ -141,6 +188,7 @@ int main(void)
     free(kernel), free(gamma), free(beta), free(mean), free(var), free(kernel2), free(bias2), free(dense_kernel);
     free(dense_bias), free(x), free(a), free(b), free(p), free(c), free(m);
     dlp_graph_destroy(graph);
+    check_limits();
 
     /* Keras' layer order of InceptionV3 equals the order the real Keras 2.2.4
      * model_config lists its weight-bearing layers in. */
