@@ -24,7 +24,8 @@ typedef struct dlp_featurizer_description {
     const char *weights_sha256; /* dlp_weights_digest of the weights (64 lower-case hex digits);
                                    NULL: dlp_weights_file_digest(weights_path) */
     const char *pooling;        /* "avg", "max" or "none" */
-    int input_height;           /* resize target, 0 = the model's own */
+    int input_height;           /* the model's input size fitting resized to (recorded; the CLI refuses a
+                                   pipeline whose size is not the model's own); 0 = not recorded */
     int input_width;
     const char *preprocessing;  /* "tf" or "caffe" */
     size_t feature_dim;         /* columns the featurizer produces */

@@ -189,6 +189,20 @@ dlp_status cli_open_pipeline(const char *directory, const cli_featurizer_setting
         else
             status = dlp_featurizer_create(&options, featurizer);
     }
+    /* input_size and preprocessing record what fitting used: the zoo model's own, which dlp always applies. */
+    const dlp_model_info *model = status == DLP_OK ? dlp_featurizer_model(*featurizer) : NULL;
+    if (model && (description->input_height || description->input_width) &&
+        (description->input_height != model->input_h || description->input_width != model->input_w))
+        status = dlp_fail(DLP_ERR_MODEL,
+                          "%s/" DLP_PIPELINE_JSON ": stages.featurizer.input_size: expected [%d, %d] (%s's input), "
+                          "found [%d, %d]",
+                          directory, model->input_h, model->input_w, model->name, description->input_height,
+                          description->input_width);
+    const char *preprocessing = model && model->preprocessing == DLP_PREPROCESS_CAFFE ? "caffe" : "tf";
+    if (status == DLP_OK && description->preprocessing && strcmp(description->preprocessing, preprocessing) != 0)
+        status = dlp_fail(DLP_ERR_MODEL, "%s/" DLP_PIPELINE_JSON ": stages.featurizer.preprocessing: expected \"%s\" "
+                          "(%s's), found \"%s\"",
+                          directory, preprocessing, model->name, description->preprocessing);
     if (status == DLP_OK && description->weights_sha256 &&
         strcmp(description->weights_sha256, dlp_featurizer_weights_sha256(*featurizer)) != 0)
         status = dlp_fail(DLP_ERR_MODEL,

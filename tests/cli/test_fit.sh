@@ -132,6 +132,22 @@ PY
 "$dlp" predict "$tmp/p1" --weights "$tmp/other-weights" "$tmp/corrupt.png" > /dev/null 2> "$tmp/refused.txt"; rc=$?
 check "[ $rc -eq 3 ] && grep -q sha256 '$tmp/refused.txt'" || cat "$tmp/refused.txt" >&2
 
+# A hand-edited input_size or preprocessing that is not the model's own is refused naming the field (exit 3): dlp
+# always resizes to the model's input and preprocesses its way, so the file would otherwise say what did not happen.
+for edit in 'input_size=[224, 224]' 'preprocessing="caffe"'; do
+  rm -rf "$tmp/edited" && cp -r "$tmp/p1" "$tmp/edited"
+  python3 - "$tmp/edited/pipeline.json" "$edit" <<'PY'
+import json, sys
+path, (key, value) = sys.argv[1], sys.argv[2].split("=", 1)
+d = json.load(open(path))
+d["stages"][0][key] = json.loads(value)
+json.dump(d, open(path, "w"), indent=2)
+PY
+  field=${edit%%=*}
+  "$dlp" predict "$tmp/edited" "$tmp/corrupt.png" > /dev/null 2> "$tmp/edited.txt"; rc=$?
+  check "[ $rc -eq 3 ] && grep -q 'stages.featurizer.$field: expected' '$tmp/edited.txt'" || cat "$tmp/edited.txt" >&2
+done
+
 # Usage errors.
 "$dlp" fit --images "$digits" > /dev/null 2>&1; check "[ $? -eq 1 ]"
 "$dlp" fit --images "$digits" -o "$tmp/x" --split 1.5 > /dev/null 2>&1; check "[ $? -eq 1 ]"
