@@ -264,10 +264,11 @@ int cli_predict(int argc, char **argv)
     status = use_stdin ? stream(&p, batch_size, (int)max_latency_ms)
                        : predict_files(&p, argv + optind, (size_t)(argc - optind), batch_size);
     if (p.out != stdout && fclose(p.out) != 0 && status == DLP_OK)
-        status = dlp_fail(DLP_ERR_IO, "%s: cannot write", output);
+        status = dlp_fail(DLP_ERR_IO, "%s: cannot write: %s", output, strerror(errno));
     int exit_code = status != DLP_OK ? cli_fail("predict", status) : p.failed ? CLI_EXIT_FAILED_ROWS : CLI_EXIT_OK;
     if (!settings.quiet)
-        fprintf(stderr, "predict: %zu rows, %zu failed%s\n", p.rows, p.failed, stop_requested ? " (interrupted)" : "");
+        fprintf(stderr, "predict: %zu rows, %zu failed%s\n", p.rows, p.failed,
+                status != DLP_OK ? " (stopped by the error above)" : stop_requested ? " (interrupted)" : "");
     dlp_featurizer_destroy(p.featurizer);
     dlp_pipeline_destroy(p.pipeline);
     return exit_code;

@@ -2,6 +2,7 @@
  * metrics table, shared by dlp fit, evaluate and predict. */
 #include "cli/predictions.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,7 +123,9 @@ dlp_status cli_write_prediction_row(FILE *out, const dlp_pipeline *pipeline, con
     }
     fputs("}\n", out);
     fflush(out);
-    return ferror(out) ? dlp_fail(DLP_ERR_IO, "cannot write predictions") : DLP_OK;
+    /* errno is the failed write's (stdio sets it). */
+    return ferror(out) ? dlp_fail(DLP_ERR_IO, "writing the prediction for %s failed: %s", row->origin, strerror(errno))
+                       : DLP_OK;
 }
 
 dlp_status cli_pipeline_labels(const dlp_pipeline *pipeline, const dlp_dataset *dataset, int64_t *labels)

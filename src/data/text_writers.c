@@ -1,5 +1,6 @@
 /* text_writers.c: the CSV manifest of rows (RFC 4180 quoting) and JSON Lines
  * rows (strings escaped as Python's json.dumps(ensure_ascii=False) does). */
+#include <errno.h>
 #include <math.h>
 #include <string.h>
 
@@ -161,6 +162,7 @@ dlp_status dlp_jsonl_write_row(FILE *out, const dlp_row *row, const char *label_
         }
     }
     fputs("}\n", out);
-    if (ferror(out)) return dlp_fail(DLP_ERR_IO, "writing a JSON Lines row for %s failed", row->origin);
+    if (ferror(out)) /* errno is the failed write's (stdio sets it) */
+        return dlp_fail(DLP_ERR_IO, "writing a JSON Lines row for %s failed: %s", row->origin, strerror(errno));
     return DLP_OK;
 }

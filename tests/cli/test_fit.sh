@@ -148,6 +148,11 @@ PY
   check "[ $rc -eq 3 ] && grep -q 'stages.featurizer.$field: expected' '$tmp/edited.txt'" || cat "$tmp/edited.txt" >&2
 done
 
+# A full disk (/dev/full: every write fails with ENOSPC) is exit 2 naming the row and the reason.
+"$dlp" predict "$tmp/p1" $(ls "$images"/5/* | head -2) -o /dev/full 2> "$tmp/full.txt"; rc=$?
+check "[ $rc -eq 2 ] && grep -q 'writing the prediction for .* failed: No space left on device' '$tmp/full.txt'" ||
+  cat "$tmp/full.txt" >&2
+
 # Usage errors.
 "$dlp" fit --images "$digits" > /dev/null 2>&1; check "[ $? -eq 1 ]"
 "$dlp" fit --images "$digits" -o "$tmp/x" --split 1.5 > /dev/null 2>&1; check "[ $? -eq 1 ]"
