@@ -56,9 +56,18 @@ dlp_status cli_check_output_path(const char *path)
 {
     /* Past PATH_MAX the folder would be cut short: the write itself reports such a path. */
     if (!path || strcmp(path, "-") == 0 || strlen(path) >= 4096) return DLP_OK;
-    struct stat info;
-    if (stat(path, &info) == 0 && S_ISDIR(info.st_mode))
-        return dlp_fail(DLP_ERR_IO, "%s: is a folder, expected a file name", path);
+    struct stat info, link;
+    bool exists = stat(path, &info) == 0;
+    if (exists && S_ISDIR(info.st_mode)) return dlp_fail(DLP_ERR_IO, "%s: is a folder, expected a file name", path);
+    /* A device, FIFO or process substitution is written in place (data/output_file.h): no file is made beside it. */
+    if (exists && !S_ISREG(info.st_mode)) return DLP_OK;
+    /* A link to a file: the file it names is replaced, so the temporary file goes beside that one. */
+    char *resolved = exists && lstat(path, &link) == 0 && S_ISLNK(link.st_mode) ? realpath(path, NULL) : NULL;
+    if (resolved) {
+        dlp_status status = strlen(resolved) < 4096 ? cli_check_output_path(resolved) : DLP_OK;
+        free(resolved);
+        return status;
+    }
     const char *slash = strrchr(path, '/');
     char folder[4096];
     if (!slash) snprintf(folder, sizeof folder, ".");

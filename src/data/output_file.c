@@ -4,21 +4,43 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/status.h"
 
 static atomic_uint temporary_counter;
 
+/* An existing target that is not a regular file: opened for writing as it is. */
+static dlp_status open_in_place(dlp_output_file *output, const char *path, const struct stat *target)
+{
+    if (S_ISDIR(target->st_mode)) return dlp_fail(DLP_ERR_IO, "%s: is a folder, expected a file name", path);
+    output->file = fopen(path, "wb");
+    if (!output->file) return dlp_fail(DLP_ERR_IO, "%s: cannot open for writing: %s", path, strerror(errno));
+    return DLP_OK;
+}
+
 dlp_status dlp_output_file_open(dlp_output_file *output, const char *path)
 {
     output->file = NULL;
     output->path = path;
     output->temporary_path = NULL;
+    output->resolved_path = NULL;
     if (!path || !*path) return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "output path is NULL or empty");
+    struct stat target, link;
+    if (stat(path, &target) == 0) {
+        if (!S_ISREG(target.st_mode)) return open_in_place(output, path, &target);
+        if (lstat(path, &link) == 0 && S_ISLNK(link.st_mode)) {
+            output->resolved_path = realpath(path, NULL);
+            if (!output->resolved_path)
+                return dlp_fail(DLP_ERR_IO, "%s: cannot resolve the link: %s", path, strerror(errno));
+            path = output->resolved_path;
+        }
+    }
     size_t length = strlen(path);
     if (length > SIZE_MAX - 64) return dlp_fail(DLP_ERR_LIMIT, "%s: path too long", path);
     char *temporary = malloc(length + 64);
@@ -33,7 +55,7 @@ dlp_status dlp_output_file_open(dlp_output_file *output, const char *path)
             if (errno == EEXIST) continue;
             dlp_status status = dlp_fail(DLP_ERR_IO, "%s: cannot create %s: %s", path, temporary, strerror(errno));
             free(temporary);
-            return status;
+            return dlp_output_file_abort(output, status);
         }
         output->file = fdopen(fd, "wb");
         if (!output->file) {
@@ -41,13 +63,13 @@ dlp_status dlp_output_file_open(dlp_output_file *output, const char *path)
             close(fd);
             unlink(temporary);
             free(temporary);
-            return status;
+            return dlp_output_file_abort(output, status);
         }
         output->temporary_path = temporary;
         return DLP_OK;
     }
     free(temporary);
-    return dlp_fail(DLP_ERR_IO, "%s: cannot find a free temporary file name", path);
+    return dlp_output_file_abort(output, dlp_fail(DLP_ERR_IO, "%s: cannot find a free temporary file name", path));
 }
 
 dlp_status dlp_output_file_abort(dlp_output_file *output, dlp_status status)
@@ -55,8 +77,10 @@ dlp_status dlp_output_file_abort(dlp_output_file *output, dlp_status status)
     if (output->file) fclose(output->file);
     if (output->temporary_path) unlink(output->temporary_path);
     free(output->temporary_path);
+    free(output->resolved_path);
     output->file = NULL;
     output->temporary_path = NULL;
+    output->resolved_path = NULL;
     return status;
 }
 
@@ -75,12 +99,15 @@ dlp_status dlp_output_file_commit(dlp_output_file *output)
                                      saved_errno ? strerror(saved_errno) : "stream error");
         return dlp_output_file_abort(output, status);
     }
-    if (rename(output->temporary_path, output->path) != 0) {
-        dlp_status status = dlp_fail(DLP_ERR_IO, "%s: cannot rename %s onto it: %s", output->path,
+    if (!output->temporary_path) return dlp_output_file_abort(output, DLP_OK); /* written in place */
+    const char *target = output->resolved_path ? output->resolved_path : output->path;
+    if (rename(output->temporary_path, target) != 0) {
+        dlp_status status = dlp_fail(DLP_ERR_IO, "%s: cannot rename %s onto it: %s", target,
                                      output->temporary_path, strerror(errno));
         return dlp_output_file_abort(output, status);
     }
     free(output->temporary_path);
-    output->temporary_path = NULL;
+    free(output->resolved_path);
+    output->temporary_path = output->resolved_path = NULL;
     return DLP_OK;
 }

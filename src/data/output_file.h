@@ -1,5 +1,10 @@
 /* output_file.h: writes that appear whole or not at all: a temporary file in
- * the target's folder, renamed onto the target once written and closed. */
+ * the target's folder, renamed onto the target once written and closed.
+ * An existing target that is not a regular file (/dev/null, /dev/stdout, a
+ * FIFO, a shell's process substitution) cannot be replaced that way, and
+ * renaming over it would replace the device node itself: it is written in
+ * place. A symbolic link to a file is followed: the file it names is
+ * replaced, and the link stays. */
 #ifndef DLP_SRC_DATA_OUTPUT_FILE_H
 #define DLP_SRC_DATA_OUTPUT_FILE_H
 
@@ -10,7 +15,8 @@
 typedef struct {
     FILE *file;
     const char *path;
-    char *temporary_path;
+    char *temporary_path; /* NULL when writing in place */
+    char *resolved_path;  /* the file a symbolic link names, renamed onto; NULL: path */
 } dlp_output_file;
 
 /* Creates the temporary file; output->file is ready for writing. */
@@ -20,7 +26,8 @@ dlp_status dlp_output_file_open(dlp_output_file *output, const char *path);
  * failure removes the temporary file and fails naming the path. */
 dlp_status dlp_output_file_commit(dlp_output_file *output);
 
-/* Closes and removes the temporary file (after a failed write); returns status. */
+/* Closes and removes the temporary file (after a failed write; in place,
+ * what was written stays); returns status. */
 dlp_status dlp_output_file_abort(dlp_output_file *output, dlp_status status);
 
 #endif

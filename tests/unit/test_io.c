@@ -6,6 +6,8 @@
 #include <jansson.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "dlp/dlp.h"
@@ -373,6 +375,66 @@ static void test_npy_shapes(void)
     }
 }
 
+/* Output targets (data/output_file.c): a FIFO and /dev/null are written in place, never renamed over (as root
+ * that replaced the device node); a link to a file keeps the link and replaces the file it names; a folder is
+ * refused; /dev/full reports ENOSPC. */
+static void test_output_targets(void)
+{
+    const float values[4] = {1, 2, 3, 4};
+    CHECK_OK(dlp_npy_write_f32("/dev/null", values, 2, 2));
+    struct stat info;
+    CHECK(stat("/dev/null", &info) == 0 && S_ISCHR(info.st_mode));
+    if (stat("/dev/full", &info) == 0 && S_ISCHR(info.st_mode)) {
+        CHECK_FAILS(dlp_npy_write_f32("/dev/full", values, 2, 2), DLP_ERR_IO, "No space left on device");
+        CHECK(stat("/dev/full", &info) == 0 && S_ISCHR(info.st_mode));
+    }
+    CHECK_FAILS(dlp_npy_write_f32(tmp_dir, values, 2, 2), DLP_ERR_IO, "is a folder");
+
+    /* A FIFO: a reader child takes the bytes; they are the same as a plain file's. */
+    char fifo[8192], plain[8192], copy[8192], link_path[8192]; /* scratch() returns one static buffer */
+    snprintf(fifo, sizeof fifo, "%s", scratch("out.fifo"));
+    snprintf(plain, sizeof plain, "%s", scratch("plain.npy"));
+    snprintf(copy, sizeof copy, "%s", scratch("from_fifo.npy"));
+    snprintf(link_path, sizeof link_path, "%s", scratch("link.npy"));
+    unlink(fifo);
+    CHECK(mkfifo(fifo, 0600) == 0);
+    fflush(NULL); /* the child exits with _exit: nothing buffered is written twice */
+    alarm(60);    /* a writer that never opens the FIFO fails the test instead of hanging it (both sides) */
+    pid_t child = fork();
+    if (child == 0) {
+        FILE *in = fopen(fifo, "rb"), *out = fopen(copy, "wb");
+        int c;
+        while (in && out && (c = fgetc(in)) != EOF) fputc(c, out);
+        _exit(in && out && fclose(out) == 0 ? 0 : 1);
+    }
+    CHECK_OK(dlp_npy_write_f32(fifo, values, 2, 2));
+    int child_status = -1;
+    waitpid(child, &child_status, 0);
+    alarm(0);
+    CHECK(WIFEXITED(child_status) && WEXITSTATUS(child_status) == 0);
+    CHECK(lstat(fifo, &info) == 0 && S_ISFIFO(info.st_mode));
+    CHECK_OK(dlp_npy_write_f32(plain, values, 2, 2));
+    float *back = NULL;
+    size_t rows = 0, cols = 0;
+    CHECK_OK(dlp_npy_read_f32(copy, &back, &rows, &cols));
+    CHECK(back && rows == 2 && cols == 2 && memcmp(back, values, sizeof values) == 0);
+    free(back);
+    unlink(fifo);
+
+    /* A link: it stays a link, and the file it names gets the new rows. */
+    unlink(link_path);
+    CHECK(symlink(plain, link_path) == 0);
+    const float other[2] = {5, 6};
+    CHECK_OK(dlp_npy_write_f32(link_path, other, 1, 2));
+    CHECK(lstat(link_path, &info) == 0 && S_ISLNK(info.st_mode));
+    back = NULL;
+    CHECK_OK(dlp_npy_read_f32(plain, &back, &rows, &cols));
+    CHECK(back && rows == 1 && cols == 2 && back[0] == 5 && back[1] == 6);
+    free(back);
+    unlink(link_path);
+    CHECK(no_temporary_files());
+}
+
 int main(void)
 {
     snprintf(fixture_dir, sizeof fixture_dir, "%s/io", check_env("DLP_FIXTURES"));
@@ -390,6 +452,7 @@ int main(void)
     test_libsvm_dense_limits();
     test_csv(expected);
     test_json(expected);
+    test_output_targets();
     json_decref(expected);
     return check_summary("io");
 }
