@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/images.h"
@@ -50,6 +51,7 @@ typedef struct predictor {
     dlp_pipeline *pipeline;
     dlp_featurizer *featurizer;
     FILE *out;
+    off_t whole; /* -o FILE: its length after the last whole row (a failed write is cut back to it); else -1 */
     size_t top_k;
     int quiet;
     size_t rows, failed;
@@ -74,6 +76,7 @@ static dlp_status predict_batch(predictor *p, char **paths, size_t count)
         dlp_row row;
         status = dlp_dataset_row(dataset, i, &row);
         if (status == DLP_OK) status = cli_write_prediction_row(p->out, p->pipeline, &row, row.label, &predictions, i, p->top_k);
+        if (status == DLP_OK && p->whole >= 0) p->whole = ftello(p->out); /* the row writer flushed */
     }
     p->rows += count;
     p->failed += stats.failed;
@@ -255,6 +258,8 @@ int cli_predict(int argc, char **argv)
         dlp_pipeline_destroy(p.pipeline);
         return CLI_EXIT_DATA;
     }
+    struct stat out_info;
+    p.whole = p.out != stdout && fstat(fileno(p.out), &out_info) == 0 && S_ISREG(out_info.st_mode) ? 0 : -1;
     struct sigaction action = {0};
     action.sa_handler = request_stop;
     sigemptyset(&action.sa_mask);
@@ -265,6 +270,9 @@ int cli_predict(int argc, char **argv)
                        : predict_files(&p, argv + optind, (size_t)(argc - optind), batch_size);
     if (p.out != stdout && fclose(p.out) != 0 && status == DLP_OK)
         status = dlp_fail(DLP_ERR_IO, "%s: cannot write: %s", output, strerror(errno));
+    /* A write that failed part way (a full disk) leaves whole rows only: the file is cut after the last one. */
+    if (status != DLP_OK && p.whole >= 0 && truncate(output, p.whole) != 0)
+        fprintf(stderr, "dlp predict: %s: cannot cut the partial row: %s\n", output, strerror(errno));
     int exit_code = status != DLP_OK ? cli_fail("predict", status) : p.failed ? CLI_EXIT_FAILED_ROWS : CLI_EXIT_OK;
     if (!settings.quiet)
         fprintf(stderr, "predict: %zu rows, %zu failed%s\n", p.rows, p.failed,
