@@ -1,6 +1,7 @@
 /* cmd_apply.c: `dlp apply`: a user's own Keras model (whole-model .h5, TF.js
  * model.json, or dlp convert's safetensors with its model_config) on images
  * or on arrays (.npy rows), batched; one output row per input row. */
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@ static const char usage[] =
     "  --npy X.npy         float32/float64 array [N, input shape...] or [N, input elements]\n"
     "  --jsonl X.jsonl     JSON Lines of arrays (see above)\n"
     "  -o, --output OUT    .npy (float32 [N, D] or [N, output shape...]) or .jsonl (JSON Lines)\n"
+    "  --format F          npy or jsonl (default: from OUT's extension; needed for /dev/stdout)\n"
     "  --output-index I    which model output (default 0)\n"
     "  --resize M          area (default), bilinear or nearest\n"
     "  --preprocess P      none (default: 0..255), tf (x/127.5-1), caffe, or scale:A,B (x*A+B)\n"
@@ -39,10 +41,11 @@ static const char usage[] =
     "  -h, --help          this help\n";
 
 enum { OPT_KERAS = 1000, OPT_IMAGES, OPT_NPY, OPT_OUTPUT_INDEX, OPT_RESIZE, OPT_PREPROCESS, OPT_SIZE, OPT_BATCH,
-       OPT_THREADS, OPT_DEVICE, OPT_JSONL };
+       OPT_THREADS, OPT_DEVICE, OPT_JSONL, OPT_FORMAT };
 
 typedef struct apply_settings {
-    const char *model_path, *npy_path, *jsonl_path, *output;
+    const char *model_path, *npy_path, *jsonl_path, *output, *format;
+    int jsonl_output; /* -o is JSON Lines (--format, or the extension), else .npy */
     /* Arrays given in the model's own shape: outputs keep theirs (rank, dims). */
     int shaped, output_rank, output_dims[3];
     int output_index, batch, threads;
@@ -112,20 +115,21 @@ static dlp_status write_nested_row(FILE *out, const dlp_row *row, const apply_se
         fputs("}\n", out);
     }
     free(line);
-    return status == DLP_OK && ferror(out) ? dlp_fail(DLP_ERR_IO, "%s: write failed", s->output) : status;
+    /* errno is the failed write's (stdio sets it). */
+    return status == DLP_OK && ferror(out) ? dlp_fail(DLP_ERR_IO, "%s: write failed: %s", s->output, strerror(errno))
+                                           : status;
 }
 
 /* Writes the rows as .npy or JSON Lines; dataset NULL for arrays. */
 static dlp_status write_rows(const apply_settings *s, const dlp_dataset *dataset, const float *values, size_t rows,
                              size_t dim)
 {
-    const char *dot = strrchr(s->output, '.');
-    if ((!dot || strcmp(dot, ".jsonl")) && s->shaped) {
+    if (!s->jsonl_output && s->shaped) {
         size_t shape[4] = {rows, 0, 0, 0};
         for (int d = 0; d < s->output_rank; d++) shape[d + 1] = (size_t)s->output_dims[d];
         return dlp_npy_write_f32_shape(s->output, values, s->output_rank + 1, shape);
     }
-    if (!dot || strcmp(dot, ".jsonl")) return dlp_npy_write_f32(s->output, values, rows, dim);
+    if (!s->jsonl_output) return dlp_npy_write_f32(s->output, values, rows, dim);
     dlp_output_file file;
     DLP_TRY(dlp_output_file_open(&file, s->output));
     FILE *out = file.file;
@@ -306,7 +310,7 @@ static int parse_options(int argc, char **argv, apply_settings *s, dlp_dataset *
         {"resize", required_argument, NULL, OPT_RESIZE},        {"preprocess", required_argument, NULL, OPT_PREPROCESS},
         {"size", required_argument, NULL, OPT_SIZE},            {"batch", required_argument, NULL, OPT_BATCH},
         {"threads", required_argument, NULL, OPT_THREADS},      {"help", no_argument, NULL, 'h'},
-        {"device", required_argument, NULL, OPT_DEVICE},
+        {"device", required_argument, NULL, OPT_DEVICE},        {"format", required_argument, NULL, OPT_FORMAT},
         {0}};
     int option;
     long number;
@@ -317,6 +321,7 @@ static int parse_options(int argc, char **argv, apply_settings *s, dlp_dataset *
         case OPT_NPY: s->npy_path = optarg; break;
         case OPT_JSONL: s->jsonl_path = optarg; break;
         case 'o': s->output = optarg; break;
+        case OPT_FORMAT: s->format = optarg; break;
         case OPT_IMAGES: {
             dlp_status status = cli_add_image_source(dataset, optarg);
             if (status != DLP_OK) return cli_fail("apply", status);
@@ -359,6 +364,12 @@ static int parse_options(int argc, char **argv, apply_settings *s, dlp_dataset *
     if (optind < argc) return cli_usage_error("apply", "unexpected argument '%s'", argv[optind]);
     if (!s->model_path || !s->output || (!!*dataset + !!s->npy_path + !!s->jsonl_path) != 1)
         return cli_usage_error("apply", "--keras, -o and one of --images, --npy or --jsonl are required");
+    const char *dot = strrchr(s->output, '.'), *format = s->format ? s->format : dot ? dot + 1 : "";
+    if (strcmp(format, "npy") != 0 && strcmp(format, "jsonl") != 0)
+        return s->format ? cli_usage_error("apply", "--format %s: expected npy or jsonl", s->format)
+                         : cli_usage_error("apply", "-o %s: expected a .npy or .jsonl file (or --format npy|jsonl)",
+                                           s->output);
+    s->jsonl_output = strcmp(format, "jsonl") == 0;
     return CLI_EXIT_OK;
 }
 

@@ -27,17 +27,18 @@ static const char usage[] =
     "  --probabilities     the 1000 probabilities instead of the top K\n"
     "  --images SRC        a folder tree or a list file (path[,label]); repeat to combine\n"
     "  -o, --output OUT    .jsonl (JSON Lines) or .npy (probabilities)\n"
+    "  --format F          jsonl or npy (default: from OUT's extension; needed for /dev/stdout)\n"
     "  --resize M          area (default, sparkdl's), bilinear or nearest\n"
     "  --batch-size N      images per network run (default 16)\n"
     "  --threads N         decoding and CPU threads (default: all cores)\n"
     "  --device D          auto (default), cpu, cuda or cuda:N\n"
     "  -h, --help          this help\n";
 
-enum { OPT_TOP_K = CLI_OPT_FIRST_FREE, OPT_PROBABILITIES, OPT_IMAGES };
+enum { OPT_TOP_K = CLI_OPT_FIRST_FREE, OPT_PROBABILITIES, OPT_IMAGES, OPT_FORMAT };
 
 typedef struct classify_settings {
     dlp_predictor_options options;
-    const char *output;
+    const char *output, *format;
     int top_k, probabilities, npy;
 } classify_settings;
 
@@ -65,6 +66,7 @@ static int parse_value(int option, const char *argument, classify_settings *s)
     case CLI_OPT_DEVICE: s->options.device = argument; return 1;
     case OPT_PROBABILITIES: s->probabilities = 1; return 1;
     case 'o': s->output = argument; return 1;
+    case OPT_FORMAT: s->format = argument; return 1;
     case CLI_OPT_RESIZE:
         if (dlp_resize_from_name(argument, &s->options.resize) == DLP_OK) return 1;
         return cli_usage_error("classify", "--resize %s: expected area, bilinear or nearest", argument), -1;
@@ -96,7 +98,8 @@ static int parse_options(int argc, char **argv, classify_settings *s, dlp_datase
         {"images", required_argument, NULL, OPT_IMAGES},         {"output", required_argument, NULL, 'o'},
         {"resize", required_argument, NULL, CLI_OPT_RESIZE},     {"batch-size", required_argument, NULL, CLI_OPT_BATCH_SIZE},
         {"threads", required_argument, NULL, CLI_OPT_THREADS},   {"device", required_argument, NULL, CLI_OPT_DEVICE},
-        {"help", no_argument, NULL, 'h'},                        {0}};
+        {"format", required_argument, NULL, OPT_FORMAT},         {"help", no_argument, NULL, 'h'},
+        {0}};
     int option, top_k_given = 0;
     optind = 1;
     while ((option = getopt_long(argc, argv, "ho:", options, NULL)) != -1) {
@@ -118,10 +121,12 @@ static int parse_options(int argc, char **argv, classify_settings *s, dlp_datase
     if (status != DLP_OK) return cli_fail("classify", status);
     if (!s->options.model || !s->output || !*dataset)
         return cli_usage_error("classify", "--model, -o and at least one image (FILE or --images) are required");
-    const char *dot = strrchr(s->output, '.');
-    s->npy = dot && !strcmp(dot, ".npy");
-    if (!s->npy && !(dot && !strcmp(dot, ".jsonl")))
-        return cli_usage_error("classify", "-o %s: expected a .jsonl or .npy file", s->output);
+    const char *dot = strrchr(s->output, '.'), *format = s->format ? s->format : dot ? dot + 1 : "";
+    if (strcmp(format, "npy") != 0 && strcmp(format, "jsonl") != 0)
+        return s->format ? cli_usage_error("classify", "--format %s: expected jsonl or npy", s->format)
+                         : cli_usage_error("classify", "-o %s: expected a .jsonl or .npy file (or --format jsonl|npy)",
+                                           s->output);
+    s->npy = strcmp(format, "npy") == 0;
     if (top_k_given && s->probabilities)
         return cli_usage_error("classify", "--top-k and --probabilities exclude each other");
     if (s->npy && top_k_given)

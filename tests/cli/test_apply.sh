@@ -185,6 +185,14 @@ check "[ $? -eq 1 ]"
 check "[ $? -eq 1 ]"
 "$dlp" apply --help | grep -q -- '--preprocess'
 check "[ $? -eq 0 ]"
+# The output format: from -o's extension, else --format; anything else is a usage error, not a .npy by another name.
+"$dlp" apply --keras "$fixtures/sequential.h5" --npy "$fixtures/sequential_x.npy" -o "$tmp/x.txt" 2> "$tmp/err.txt"
+check "[ $? -eq 1 ] && grep -q 'expected a .npy or .jsonl file' '$tmp/err.txt' && [ ! -e '$tmp/x.txt' ]"
+"$dlp" apply --keras "$fixtures/sequential.h5" --npy "$fixtures/sequential_x.npy" --format csv -o "$tmp/x.csv" 2> /dev/null
+check "[ $? -eq 1 ]"
+"$dlp" apply --keras "$fixtures/sequential.h5" --npy "$fixtures/sequential_x.npy" --format jsonl -o /dev/stdout \
+  2> /dev/null > "$tmp/stdout.jsonl"
+check "[ $? -eq 0 ] && python3 -c 'import json,sys; rows=[json.loads(l) for l in open(sys.argv[1])]; assert rows and all(len(r[\"output\"]) == 4 for r in rows)' '$tmp/stdout.jsonl'"
 
 echo "cli.apply: $checks checks, $fails failed"
 [ "$fails" -eq 0 ]
