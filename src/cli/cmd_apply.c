@@ -272,7 +272,7 @@ static dlp_status read_jsonl_arrays(apply_settings *s, const dlp_keras_model *mo
 {
     size_t elements = dlp_shape_elements(dlp_keras_model_input_shape(model)), capacity = 0, number = 0;
     FILE *file = fopen(s->jsonl_path, "r");
-    if (!file) return dlp_fail(DLP_ERR_IO, "%s: cannot open", s->jsonl_path);
+    if (!file) return dlp_fail(DLP_ERR_IO, "%s: cannot open: %s", s->jsonl_path, strerror(errno));
     char *line = NULL;
     size_t line_capacity = 0;
     dlp_status status = DLP_OK;
