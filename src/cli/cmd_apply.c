@@ -391,7 +391,15 @@ int cli_apply(int argc, char **argv)
     size_t rows = 0, failed = 0, dim = 0;
     char device[512] = "";
     dlp_status status = cli_check_output_path(s.output);
-    if (status == DLP_OK) status = dlp_keras_model_load(s.model_path, &s.model_options, &model);
+    if (status == DLP_OK) {
+        status = dlp_keras_model_load(s.model_path, &s.model_options, &model);
+        /* The model file is there but refused (a layer dlp lacks, sizes past its limits, a damaged file): exit 3,
+         * as README's exit codes say; a file that cannot be read stays 2. */
+        if (status == DLP_ERR_FORMAT || status == DLP_ERR_UNSUPPORTED || status == DLP_ERR_LIMIT) {
+            cli_error("apply", "%s", dlp_last_error());
+            code = CLI_EXIT_MODEL;
+        }
+    }
     if (status == DLP_OK && s.output_index >= dlp_keras_model_output_count(model)) {
         cli_error("apply", "--output-index %d: the model has %d outputs", s.output_index,
                   dlp_keras_model_output_count(model));

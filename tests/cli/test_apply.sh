@@ -117,6 +117,23 @@ fi
   2> "$tmp/err1.txt"
 check "[ $? -eq 3 ]"
 check "grep -q 'model_config' '$tmp/err1.txt'" || cat "$tmp/err1.txt" >&2
+# A model file that is there but refused is exit 3 (README's exit codes), naming the layer: an unsupported layer
+# class, and sizes past dlp's limit of 2^31 - 1 elements per tensor.
+python3 - "$fixtures/refuse_lstm.json" "$tmp/lstm_model.json" "$tmp/huge_model.json" <<'PY'
+import json, sys
+def tfjs(config, path):
+    json.dump({"format": "layers-model", "modelTopology": {"model_config": config}, "weightsManifest": []},
+              open(path, "w"))
+tfjs(json.load(open(sys.argv[1])), sys.argv[2])
+tfjs({"class_name": "Sequential", "config": {"name": "s", "layers": [
+    {"class_name": "InputLayer", "config": {"batch_input_shape": [None, 100000, 100000, 1000], "name": "in"}},
+    {"class_name": "Dense", "config": {"name": "d", "units": 3}}]}}, sys.argv[3])
+PY
+"$dlp" apply --keras "$tmp/lstm_model.json" --npy "$fixtures/sequential_x.npy" -o "$tmp/x.npy" 2> "$tmp/err4.txt"
+check "[ $? -eq 3 ] && grep -q '(LSTM)' '$tmp/err4.txt'" || cat "$tmp/err4.txt" >&2
+"$dlp" apply --keras "$tmp/huge_model.json" --npy "$fixtures/sequential_x.npy" -o "$tmp/x.npy" 2> "$tmp/err5.txt"
+check "[ $? -eq 3 ] && grep -q 'layer \"in\": output 100000x100000x1000 is more than 2147483647 elements' '$tmp/err5.txt'" ||
+  cat "$tmp/err5.txt" >&2
 "$dlp" apply --keras "$fixtures/tensor_2d.h5" --npy "$fixtures/sequential_x.npy" -o "$tmp/x.npy" 2> "$tmp/err2.txt"
 check "[ $? -eq 2 ]"
 check "grep -q 'shape \[3, 10\]; the model.s input \"series\" takes \[N, 6, 8\], or \[N, 48\] flattened' '$tmp/err2.txt'" || cat "$tmp/err2.txt" >&2
