@@ -1,10 +1,12 @@
 /* cmd_featurize.c: `dlp featurize`: images -> features (.npy, LibSVM or JSON
  * Lines) plus the CSV manifest of rows (origin, label, status, message). */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/images.h"
 #include "core/status.h"
+#include "data/feature_writers.h"
 #include "data/output_file.h"
 
 static const char usage[] =
@@ -13,11 +15,12 @@ static const char usage[] =
     "row per image, in the order of the rows (a folder is scanned in byte order of\n"
     "its paths; labels come from sub-folder names). A file that cannot be read or\n"
     "decoded keeps its row: its features are NaN (null in JSON Lines) and the manifest\n"
-    "says why. Exit code 5 when some rows failed.\n\n"
+    "says why. Exit code 5 when some rows failed. Rows are written as they are computed, in\n"
+    "chunks of at most DLP_FEATURIZE_CHUNK_BYTES (default 4 GiB) of features.\n\n"
     "Options:\n"
     "  --images SRC        a folder tree (class sub-folders) or a list file (path[,label]);\n"
     "                      repeat to combine several\n"
-    "  -o, --output OUT    features file; format from --format or the extension\n"
+    "  -o, --output OUT    features file (- for standard output); format from --format or the extension\n"
     "                      (.npy float32 [N, D]; .libsvm/.txt Spark's LibSVM; .jsonl JSON Lines)\n"
     "  --format F          npy, libsvm or jsonl\n"
     "  --manifest CSV      rows as CSV (default: OUT with .csv instead of its extension)\n" CLI_FEATURIZER_HELP
@@ -34,44 +37,76 @@ static const char *format_from_path(const char *path)
     return NULL;
 }
 
-static dlp_status write_jsonl_rows(FILE *out, const dlp_dataset *dataset, const float *features, size_t dim)
+/* The features file as the rows arrive, chunk by chunk (cli_featurize_chunks): written under a temporary name and
+ * renamed into place at the end, as the other writers' (data/output_file.h); "-" is stdout. */
+typedef struct feature_output {
+    const char *path, *format;
+    const dlp_dataset *dataset;
+    size_t dim;
+    dlp_output_file output;
+    FILE *file;
+} feature_output;
+
+static dlp_status open_features(feature_output *o)
+{
+    if (!strcmp(o->path, "-")) {
+        o->file = stdout;
+    } else {
+        DLP_TRY(dlp_output_file_open(&o->output, o->path));
+        o->file = o->output.file;
+    }
+    size_t shape[2] = {dlp_dataset_size(o->dataset), o->dim};
+    if (!strcmp(o->format, "npy")) dlp_npy_write_header(o->file, 2, shape);
+    return DLP_OK;
+}
+
+static dlp_status write_jsonl_rows(const feature_output *o, size_t first, size_t count, const float *features)
 {
     dlp_status status = DLP_OK;
-    for (size_t i = 0; i < dlp_dataset_size(dataset) && status == DLP_OK; i++) {
+    for (size_t i = 0; i < count && status == DLP_OK; i++) {
         dlp_row row;
-        dlp_dataset_row(dataset, i, &row);
-        status = dlp_jsonl_write_row(out, &row, row.label >= 0 ? dlp_dataset_label_name(dataset, row.label) : NULL,
-                                     "features", row.status == DLP_OK ? features + i * dim : NULL, dim);
+        dlp_dataset_row(o->dataset, first + i, &row);
+        const char *label = row.label >= 0 ? dlp_dataset_label_name(o->dataset, row.label) : NULL;
+        status = dlp_jsonl_write_row(o->file, &row, label, "features",
+                                     row.status == DLP_OK ? features + i * o->dim : NULL, o->dim);
     }
     return status;
 }
 
-/* "-" is stdout; a file appears whole or not at all, as the other writers'. */
-static dlp_status write_jsonl(const char *path, const dlp_dataset *dataset, const float *features, size_t dim)
+static dlp_status write_libsvm_rows(const feature_output *o, size_t first, size_t count, const float *features)
 {
-    if (!strcmp(path, "-")) return write_jsonl_rows(stdout, dataset, features, dim);
-    dlp_output_file out;
-    DLP_TRY(dlp_output_file_open(&out, path));
-    dlp_status status = write_jsonl_rows(out.file, dataset, features, dim);
-    return status == DLP_OK ? dlp_output_file_commit(&out) : dlp_output_file_abort(&out, status);
-}
-
-static dlp_status write_features(const char *path, const char *format, const dlp_dataset *dataset,
-                                 const float *features, size_t dim)
-{
-    size_t rows = dlp_dataset_size(dataset);
-    if (!strcmp(format, "npy")) return dlp_npy_write_f32(path, features, rows, dim);
-    if (!strcmp(format, "jsonl")) return write_jsonl(path, dataset, features, dim);
-    double *labels = malloc((rows ? rows : 1) * sizeof *labels);
-    if (!labels) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "featurize: out of memory for %zu labels", rows);
-    for (size_t i = 0; i < rows; i++) {
+    double *labels = malloc((count ? count : 1) * sizeof *labels);
+    if (!labels) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "featurize: out of memory for %zu labels", count);
+    for (size_t i = 0; i < count; i++) {
         dlp_row row;
-        dlp_dataset_row(dataset, i, &row);
+        dlp_dataset_row(o->dataset, first + i, &row);
         labels[i] = row.label >= 0 ? (double)row.label : 0.0;
     }
-    dlp_status status = dlp_libsvm_write(path, features, rows, dim, labels);
+    dlp_libsvm_write_rows(o->file, features, count, o->dim, labels);
     free(labels);
+    return DLP_OK;
+}
+
+static dlp_status write_chunk(void *context, size_t first, size_t count, const float *features)
+{
+    const feature_output *o = context;
+    dlp_status status = DLP_OK;
+    if (!strcmp(o->format, "npy")) dlp_npy_write_values(o->file, features, count * o->dim);
+    else if (!strcmp(o->format, "jsonl")) status = write_jsonl_rows(o, first, count, features);
+    else status = write_libsvm_rows(o, first, count, features);
+    if (status == DLP_OK && ferror(o->file)) /* errno is the failed write's (stdio sets it) */
+        status = dlp_fail(DLP_ERR_IO, "%s: write failed: %s", o->path, strerror(errno));
     return status;
+}
+
+static dlp_status close_features(feature_output *o, dlp_status status)
+{
+    if (o->file == stdout) {
+        if (fflush(stdout) != 0 && status == DLP_OK)
+            status = dlp_fail(DLP_ERR_IO, "standard output: write failed: %s", strerror(errno));
+        return status;
+    }
+    return status == DLP_OK ? dlp_output_file_commit(&o->output) : dlp_output_file_abort(&o->output, status);
 }
 
 int cli_featurize(int argc, char **argv)
@@ -136,11 +171,13 @@ int cli_featurize(int argc, char **argv)
         dlp_dataset_destroy(dataset);
         return cli_fail("featurize", status);
     }
-    float *features = NULL;
     dlp_featurize_stats stats = {0};
     size_t dim = dlp_featurizer_dim(featurizer);
-    status = cli_featurize_dataset(featurizer, dataset, settings.quiet, &features, &stats);
-    if (status == DLP_OK) status = write_features(output, format, dataset, features, dim);
+    feature_output out = {.path = output, .format = format, .dataset = dataset, .dim = dim};
+    status = open_features(&out);
+    if (status == DLP_OK)
+        status = close_features(&out, cli_featurize_chunks(featurizer, dataset, settings.quiet, write_chunk, &out,
+                                                           &stats));
     char manifest_path[4096];
     if (status == DLP_OK && strcmp(output, "-")) {
         if (!manifest) {
@@ -162,7 +199,6 @@ int cli_featurize(int argc, char **argv)
                 stats.first_batch_seconds, stats.computed, stats.cache_hits, stats.failed);
         if (stats.failed) exit_code = CLI_EXIT_FAILED_ROWS;
     }
-    free(features);
     dlp_featurizer_destroy(featurizer);
     dlp_dataset_destroy(dataset);
     return exit_code;

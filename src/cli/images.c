@@ -2,6 +2,7 @@
  * progress bar, shared by the commands that read images. */
 #include "cli/images.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -102,6 +103,70 @@ static void advance(void *context, size_t done, size_t total)
     (void)total;
     cli_progress *progress = context;
     cli_progress_advance(progress, done - progress->done);
+}
+
+/* The progress of rows [offset, ...) of a chunked run, on one bar over all rows. */
+typedef struct chunk_progress {
+    cli_progress *progress;
+    size_t offset;
+} chunk_progress;
+
+static void advance_chunk(void *context, size_t done, size_t total)
+{
+    (void)total;
+    chunk_progress *chunk = context;
+    cli_progress_advance(chunk->progress, chunk->offset + done - chunk->progress->done);
+}
+
+/* Rows per chunk: DLP_FEATURIZE_CHUNK_BYTES (a whole number of bytes; unset or empty: 4 GiB) of features, at
+ * least one row, at most all of them. */
+static dlp_status chunk_rows(size_t rows, size_t dim, size_t *chunk)
+{
+    const char *text = getenv("DLP_FEATURIZE_CHUNK_BYTES");
+    unsigned long long bytes = 4ULL << 30;
+    if (text && *text) {
+        char *end = NULL;
+        errno = 0;
+        bytes = strtoull(text, &end, 10);
+        if (*end || errno || bytes == 0 || *text == '-')
+            return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "DLP_FEATURIZE_CHUNK_BYTES=%s: expected a whole number of bytes, "
+                            "1 or more", text);
+    }
+    size_t per_chunk = (size_t)(bytes / (dim ? dim * sizeof(float) : 1));
+    *chunk = per_chunk == 0 ? 1 : per_chunk < rows ? per_chunk : rows;
+    return DLP_OK;
+}
+
+dlp_status cli_featurize_chunks(dlp_featurizer *featurizer, dlp_dataset *dataset, int quiet, cli_feature_sink sink,
+                                void *context, dlp_featurize_stats *stats)
+{
+    size_t rows = dlp_dataset_size(dataset), dim = dlp_featurizer_dim(featurizer), chunk = 0;
+    DLP_TRY(chunk_rows(rows, dim, &chunk));
+    float *features = malloc((chunk ? chunk : 1) * dim * sizeof(float));
+    if (!features)
+        return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "featurize: cannot allocate %zu x %zu features", chunk, dim);
+    cli_progress progress;
+    cli_progress_start(&progress, "featurize", rows, !quiet);
+    *stats = (dlp_featurize_stats){0};
+    dlp_status status = DLP_OK;
+    size_t first = 0;
+    do { /* once for no rows, as before chunks: the sink writes an empty file */
+        size_t count = rows - first < chunk ? rows - first : chunk;
+        chunk_progress at = {&progress, first};
+        dlp_featurize_stats part = {0};
+        status = dlp_featurizer_run(featurizer, dataset, first, count, features, advance_chunk, &at, &part);
+        if (status == DLP_OK) status = sink(context, first, count, features);
+        stats->rows += part.rows, stats->cache_hits += part.cache_hits, stats->computed += part.computed;
+        stats->failed += part.failed, stats->seconds += part.seconds;
+        if (first == 0) {
+            stats->first_batch_seconds = part.first_batch_seconds;
+            stats->first_batch_rows = part.first_batch_rows;
+        }
+        first += count;
+    } while (status == DLP_OK && first < rows);
+    cli_progress_finish(&progress);
+    free(features);
+    return status;
 }
 
 dlp_status cli_featurize_dataset(dlp_featurizer *featurizer, dlp_dataset *dataset, int quiet, float **features,

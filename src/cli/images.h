@@ -78,6 +78,15 @@ dlp_status cli_add_image_source(dlp_dataset **dataset, const char *source);
  * makes it *dataset when there is none; takes ownership of added. */
 dlp_status cli_join_dataset(dlp_dataset **dataset, dlp_dataset *added);
 
+/* Hands cli_featurize_chunks' rows [first, first + count) (features count x D) to the caller's writer. */
+typedef dlp_status (*cli_feature_sink)(void *context, size_t first, size_t count, const float *features);
+
+/* Featurizes every row of dataset in chunks of at most DLP_FEATURIZE_CHUNK_BYTES of features (default 4 GiB; the
+ * whole dataset when it fits), each handed to sink in row order: memory stays bounded for any number of rows. One
+ * progress bar over all rows; stats summed (the first batch is the first chunk's). */
+dlp_status cli_featurize_chunks(dlp_featurizer *featurizer, dlp_dataset *dataset, int quiet, cli_feature_sink sink,
+                                void *context, dlp_featurize_stats *stats);
+
 /* Featurizes every row of dataset into *features (malloc'ed, rows x D), with
  * a progress bar; prints nothing else. */
 dlp_status cli_featurize_dataset(dlp_featurizer *featurizer, dlp_dataset *dataset, int quiet, float **features,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/status.h"
+#include "data/feature_writers.h"
 #include "data/output_file.h"
 #include "dlp/io.h"
 
@@ -30,7 +31,12 @@ dlp_status dlp_libsvm_write(const char *path, const float *features, size_t rows
     if (cols && rows > SIZE_MAX / cols) return dlp_fail(DLP_ERR_LIMIT, "%s: %zu x %zu overflows", path, rows, cols);
     dlp_output_file output;
     DLP_TRY(dlp_output_file_open(&output, path));
-    FILE *out = output.file;
+    dlp_libsvm_write_rows(output.file, features, rows, cols, labels);
+    return dlp_output_file_commit(&output);
+}
+
+void dlp_libsvm_write_rows(FILE *out, const float *features, size_t rows, size_t cols, const double *labels)
+{
     for (size_t i = 0; i < rows; i++) {
         write_number(out, labels ? labels[i] : 0.0, 17);
         const float *row = features + i * cols;
@@ -40,9 +46,8 @@ dlp_status dlp_libsvm_write(const char *path, const float *features, size_t rows
             write_number(out, (double)row[j], 9);
         }
         fputc('\n', out);
-        if (ferror(out)) break; /* commit reports it */
+        if (ferror(out)) return; /* the caller's commit reports it */
     }
-    return dlp_output_file_commit(&output);
 }
 
 typedef struct {

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "core/status.h"
+#include "data/feature_writers.h"
 #include "data/output_file.h"
 #include "dlp/io.h"
 
@@ -41,17 +42,22 @@ dlp_status dlp_npy_write_f32(const char *path, const float *data, size_t rows, s
     return dlp_npy_write_f32_shape(path, data, 2, shape);
 }
 
-dlp_status dlp_npy_write_f32_shape(const char *path, const float *data, int ndim, const size_t *shape)
+/* Checks a shape for dlp_npy_write_f32_shape and the streaming writer: 1 to 8 dims, bytes within size_t. */
+static dlp_status check_write_shape(const char *path, int ndim, const size_t *shape, size_t *count)
 {
     if (!path || !shape || ndim < 1 || ndim > DLP_NPY_MAX_DIMS)
         return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "dlp_npy_write_f32: NULL argument or %d dims (1 to 8)", ndim);
-    size_t count = 1;
+    *count = 1;
     for (int d = 0; d < ndim; d++) {
-        if (shape[d] && count > SIZE_MAX / shape[d] / sizeof(float))
+        if (shape[d] && *count > SIZE_MAX / shape[d] / sizeof(float))
             return dlp_fail(DLP_ERR_LIMIT, "%s: %d-d array of that shape overflows the address space", path, ndim);
-        count *= shape[d];
+        *count *= shape[d];
     }
-    if (!data && count) return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "dlp_npy_write_f32: NULL argument");
+    return DLP_OK;
+}
+
+void dlp_npy_write_header(FILE *file, int ndim, const size_t *shape)
+{
     /* numpy's _write_array_header: the dict repr with sorted keys, spaces
      * so the first (growth) axis can be rewritten in place up to 21 digits,
      * then _wrap_header pads so that data starts at a multiple of 64 bytes. */
@@ -71,25 +77,36 @@ dlp_status dlp_npy_write_f32_shape(const char *path, const float *data, int ndim
     prefix[7] = 0;
     prefix[8] = (unsigned char)(total_header & 0xFF);
     prefix[9] = (unsigned char)(total_header >> 8);
-
-    dlp_output_file output;
-    DLP_TRY(dlp_output_file_open(&output, path));
-    FILE *file = output.file;
     fwrite(prefix, 1, sizeof prefix, file);
     fwrite(header, 1, (size_t)length, file);
     for (size_t i = 0; i < padding; i++) fputc(' ', file);
     fputc('\n', file);
+}
+
+void dlp_npy_write_values(FILE *file, const float *data, size_t count)
+{
     if (host_is_little_endian()) {
         if (count) fwrite(data, sizeof(float), count, file);
-    } else {
-        for (size_t i = 0; i < count; i++) {
-            uint32_t bits;
-            memcpy(&bits, &data[i], 4);
-            unsigned char bytes[4] = {(unsigned char)bits, (unsigned char)(bits >> 8), (unsigned char)(bits >> 16),
-                                      (unsigned char)(bits >> 24)};
-            fwrite(bytes, 1, 4, file);
-        }
+        return;
     }
+    for (size_t i = 0; i < count; i++) {
+        uint32_t bits;
+        memcpy(&bits, &data[i], 4);
+        unsigned char bytes[4] = {(unsigned char)bits, (unsigned char)(bits >> 8), (unsigned char)(bits >> 16),
+                                  (unsigned char)(bits >> 24)};
+        fwrite(bytes, 1, 4, file);
+    }
+}
+
+dlp_status dlp_npy_write_f32_shape(const char *path, const float *data, int ndim, const size_t *shape)
+{
+    size_t count = 0;
+    DLP_TRY(check_write_shape(path, ndim, shape, &count));
+    if (!data && count) return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "dlp_npy_write_f32: NULL argument");
+    dlp_output_file output;
+    DLP_TRY(dlp_output_file_open(&output, path));
+    dlp_npy_write_header(output.file, ndim, shape);
+    dlp_npy_write_values(output.file, data, count);
     return dlp_output_file_commit(&output);
 }
 

@@ -83,6 +83,22 @@ run --no-cache -o "$tmp/f.libsvm" > "$tmp/out3.txt" 2>&1
 check "grep -q '3 computed, 0 from cache' '$tmp/out3.txt'"
 check "[ \"\$(cut -d' ' -f1 '$tmp/f.libsvm' | tr '\\n' ' ')\" = '0 0 0 1 1 1 ' ]"
 
+# Rows written chunk by chunk (DLP_FEATURIZE_CHUNK_BYTES: here 2 rows of 2048 floats, 3 chunks) give the bytes of
+# one chunk in every format, failed rows and labels included, and one progress total; "-" writes to stdout.
+for f in npy jsonl libsvm; do
+  run --no-cache -o "$tmp/whole.$f" > /dev/null 2>&1
+  DLP_FEATURIZE_CHUNK_BYTES=16384 run --no-cache -o "$tmp/chunked.$f" > "$tmp/out6.txt" 2>&1; rc=$?
+  check "[ $rc -eq 5 ] && grep -q '6 rows x 2048 features' '$tmp/out6.txt' && grep -q '3 computed' '$tmp/out6.txt'" ||
+    cat "$tmp/out6.txt" >&2
+  check "cmp -s '$tmp/whole.$f' '$tmp/chunked.$f'"
+  DLP_FEATURIZE_CHUNK_BYTES=16384 run --no-cache --format $f -o - 2> /dev/null > "$tmp/stdout.$f"
+  check "cmp -s '$tmp/whole.$f' '$tmp/stdout.$f'"
+done
+check "cmp -s '$tmp/whole.npy' '$tmp/f.npy'"
+DLP_FEATURIZE_CHUNK_BYTES=2GB run -o "$tmp/x.npy" > "$tmp/err.txt" 2>&1; rc=$?
+check "[ $rc -eq 1 ] && grep -q 'DLP_FEATURIZE_CHUNK_BYTES=2GB: expected a whole number of bytes' '$tmp/err.txt'" ||
+  cat "$tmp/err.txt" >&2
+
 # --precision: an unknown name is a usage error; anything but fp32 on the CPU is refused, naming why.
 "$dlp" featurize --images "$tmp/images" -o "$tmp/x.npy" --precision half > "$tmp/err.txt" 2>&1; rc=$?
 check "[ $rc -eq 1 ] && grep -q 'expected fp32, tf32, fp16 or bf16' '$tmp/err.txt'"
