@@ -79,14 +79,27 @@ static int evaluate(const dlp_pipeline *pipeline, const cli_ml_data *data, const
     return status == DLP_OK ? CLI_EXIT_OK : cli_fail("evaluate", status);
 }
 
-/* The image form: featurize DIR or LIST with the pipeline's featurizer, then evaluate. */
+/* Predicts each chunk of featurized rows as it arrives (cli_featurize_chunks). */
+typedef struct chunk_predictor {
+    const dlp_pipeline *pipeline;
+    const dlp_dataset *dataset;
+    size_t dim;
+    cli_predictions *predictions;
+} chunk_predictor;
+
+static dlp_status predict_chunk(void *context, size_t first, size_t count, const float *features)
+{
+    const chunk_predictor *c = context;
+    return cli_predict_range(c->pipeline, c->dataset, first, count, features, c->dim, c->predictions);
+}
+
+/* The image form: featurize DIR or LIST with the pipeline's featurizer, chunk by chunk, then evaluate. */
 static int evaluate_images(const char *directory, const char *source, const cli_featurizer_settings *settings,
                            const char *predictions_path, int as_json)
 {
     dlp_pipeline *pipeline = NULL;
     dlp_featurizer *featurizer = NULL;
     dlp_dataset *dataset = NULL;
-    float *features = NULL;
     int64_t *labels = NULL;
     cli_predictions predictions = {0};
     dlp_multiclass_metrics *metrics = NULL;
@@ -94,12 +107,14 @@ static int evaluate_images(const char *directory, const char *source, const cli_
     size_t evaluated = 0;
     dlp_status status = cli_open_pipeline(directory, settings, &pipeline, &featurizer);
     if (status == DLP_OK) status = cli_add_image_source(&dataset, source);
-    if (status == DLP_OK) status = cli_featurize_dataset(featurizer, dataset, settings->quiet, &features, &stats);
     size_t rows = dataset ? dlp_dataset_size(dataset) : 0, dim = featurizer ? dlp_featurizer_dim(featurizer) : 0;
     if (status == DLP_OK && !(labels = malloc((rows + 1) * sizeof *labels)))
         status = dlp_fail(DLP_ERR_OUT_OF_MEMORY, "out of memory");
     if (status == DLP_OK) status = cli_pipeline_labels(pipeline, dataset, labels);
-    if (status == DLP_OK) status = cli_predict_rows(pipeline, dataset, features, dim, &predictions);
+    if (status == DLP_OK) status = cli_predictions_alloc(pipeline, rows, &predictions);
+    chunk_predictor predictor = {pipeline, dataset, dim, &predictions};
+    if (status == DLP_OK)
+        status = cli_featurize_chunks(featurizer, dataset, settings->quiet, predict_chunk, &predictor, &stats);
     if (status == DLP_OK) status = cli_evaluate_rows(dataset, labels, &predictions, &metrics, &evaluated);
     if (status == DLP_OK && !metrics) status = dlp_fail(DLP_ERR_DATA, "%s: no labelled, readable image", source);
     if (status == DLP_OK && predictions_path) {
@@ -120,7 +135,6 @@ static int evaluate_images(const char *directory, const char *source, const cli_
     dlp_multiclass_metrics_destroy(metrics);
     cli_predictions_free(&predictions);
     free(labels);
-    free(features);
     dlp_dataset_destroy(dataset);
     dlp_featurizer_destroy(featurizer);
     dlp_pipeline_destroy(pipeline);

@@ -39,13 +39,10 @@ void cli_labelled_free(cli_labelled *labelled)
     memset(labelled, 0, sizeof *labelled);
 }
 
-dlp_status cli_predict_rows(const dlp_pipeline *pipeline, const dlp_dataset *dataset, const float *features,
-                            size_t dim, cli_predictions *out)
+dlp_status cli_predictions_alloc(const dlp_pipeline *pipeline, size_t rows, cli_predictions *out)
 {
     memset(out, 0, sizeof *out);
-    const dlp_logreg_model *model = dlp_pipeline_model(pipeline);
-    size_t rows = dlp_dataset_size(dataset);
-    size_t columns = dlp_logreg_output_columns(model);
+    size_t columns = dlp_logreg_output_columns(dlp_pipeline_model(pipeline));
     out->rows = rows;
     out->classes = columns;
     out->prediction = malloc((rows ? rows : 1) * sizeof(double));
@@ -54,18 +51,33 @@ dlp_status cli_predict_rows(const dlp_pipeline *pipeline, const dlp_dataset *dat
         cli_predictions_free(out);
         return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "out of memory predicting %zu rows", rows);
     }
-    for (size_t i = 0; i < rows; i++) {
+    return DLP_OK;
+}
+
+dlp_status cli_predict_range(const dlp_pipeline *pipeline, const dlp_dataset *dataset, size_t first, size_t count,
+                             const float *features, size_t dim, cli_predictions *out)
+{
+    size_t columns = out->classes;
+    for (size_t i = first; i < first + count; i++) {
         dlp_row row;
         DLP_TRY(dlp_dataset_row(dataset, i, &row));
         if (row.status == DLP_OK) {
-            DLP_TRY(dlp_pipeline_transform(pipeline, features + i * dim, 1, dim, NULL, out->probability + i * columns,
-                                           out->prediction + i));
+            DLP_TRY(dlp_pipeline_transform(pipeline, features + (i - first) * dim, 1, dim, NULL,
+                                           out->probability + i * columns, out->prediction + i));
         } else {
             out->prediction[i] = NAN;
             for (size_t c = 0; c < columns; c++) out->probability[i * columns + c] = NAN;
         }
     }
     return DLP_OK;
+}
+
+dlp_status cli_predict_rows(const dlp_pipeline *pipeline, const dlp_dataset *dataset, const float *features,
+                            size_t dim, cli_predictions *out)
+{
+    size_t rows = dlp_dataset_size(dataset);
+    DLP_TRY(cli_predictions_alloc(pipeline, rows, out));
+    return cli_predict_range(pipeline, dataset, 0, rows, features, dim, out);
 }
 
 void cli_predictions_free(cli_predictions *predictions)

@@ -33,6 +33,11 @@ typedef struct cli_predictions {
 
 dlp_status cli_predict_rows(const dlp_pipeline *pipeline, const dlp_dataset *dataset, const float *features,
                             size_t dim, cli_predictions *out);
+/* The same in parts: room for rows predictions, then rows [first, first + count) from their features (count x dim;
+ * a failed row's prediction and probabilities are NaN). */
+dlp_status cli_predictions_alloc(const dlp_pipeline *pipeline, size_t rows, cli_predictions *out);
+dlp_status cli_predict_range(const dlp_pipeline *pipeline, const dlp_dataset *dataset, size_t first, size_t count,
+                             const float *features, size_t dim, cli_predictions *out);
 void cli_predictions_free(cli_predictions *predictions);
 
 /* One JSON line per row:

@@ -78,6 +78,10 @@ check "tail -1 '$tmp/metrics.txt' | grep -qx ok"; cat "$tmp/metrics.txt"
 "$dlp" evaluate "$tmp/p1" "$tmp/p1/test_images.txt" --json > "$tmp/eval.json" 2> "$tmp/eval.err"; rc=$?
 check "[ $rc -eq 0 ]" || cat "$tmp/eval.err" >&2
 check "python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2]))[\"metrics\"]; assert all(abs(a[k]-b[k])<=1e-12 for k in (\"f1\",\"accuracy\",\"weightedPrecision\",\"weightedRecall\")), (a,b)' '$tmp/eval.json' '$tmp/p1/report.json'"
+# Featurized and predicted in chunks of 10 rows (DLP_FEATURIZE_CHUNK_BYTES): the same output, byte for byte.
+DLP_FEATURIZE_CHUNK_BYTES=81920 "$dlp" evaluate "$tmp/p1" "$tmp/p1/test_images.txt" --json > "$tmp/eval_chunks.json" \
+  2> "$tmp/eval.err"; rc=$?
+check "[ $rc -eq 0 ] && cmp -s '$tmp/eval.json' '$tmp/eval_chunks.json'" || cat "$tmp/eval.err" >&2
 
 # Other LR params: no image is featurized again.
 "$dlp" fit --weights "$model" --images "$digits" --max-iter 50 --reg 0.01 --threads 2 -o "$tmp/p2" > "$tmp/fit2.txt" 2>&1; rc=$?
