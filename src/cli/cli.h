@@ -38,6 +38,9 @@ int cli_usage_error(const char *command, const char *fmt, ...) __attribute__((fo
  * to a mistyped -o. NULL and "-" (standard output) pass. DLP_ERR_IO naming the
  * path otherwise. */
 dlp_status cli_check_output_path(const char *path);
+/* Whether -o OUTPUT is written as JSON Lines (*jsonl true) or .npy: --format (npy or jsonl) when given, else
+ * OUTPUT's extension. Anything else is a usage error: CLI_EXIT_USAGE after the message, else CLI_EXIT_OK. */
+int cli_npy_or_jsonl(const char *command, const char *output, const char *format, bool *jsonl);
 
 /* Strict number parsing for options: the whole string must be a number in range. */
 int cli_parse_int(const char *text, long min, long max, long *value);

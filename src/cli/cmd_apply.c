@@ -45,7 +45,7 @@ enum { OPT_KERAS = 1000, OPT_IMAGES, OPT_NPY, OPT_OUTPUT_INDEX, OPT_RESIZE, OPT_
 
 typedef struct apply_settings {
     const char *model_path, *npy_path, *jsonl_path, *output, *format;
-    int jsonl_output; /* -o is JSON Lines (--format, or the extension), else .npy */
+    bool jsonl_output; /* -o is JSON Lines (--format, or the extension), else .npy */
     /* Arrays given in the model's own shape: outputs keep theirs (rank, dims). */
     int shaped, output_rank, output_dims[3];
     int output_index, batch, threads;
@@ -364,13 +364,7 @@ static int parse_options(int argc, char **argv, apply_settings *s, dlp_dataset *
     if (optind < argc) return cli_usage_error("apply", "unexpected argument '%s'", argv[optind]);
     if (!s->model_path || !s->output || (!!*dataset + !!s->npy_path + !!s->jsonl_path) != 1)
         return cli_usage_error("apply", "--keras, -o and one of --images, --npy or --jsonl are required");
-    const char *dot = strrchr(s->output, '.'), *format = s->format ? s->format : dot ? dot + 1 : "";
-    if (strcmp(format, "npy") != 0 && strcmp(format, "jsonl") != 0)
-        return s->format ? cli_usage_error("apply", "--format %s: expected npy or jsonl", s->format)
-                         : cli_usage_error("apply", "-o %s: expected a .npy or .jsonl file (or --format npy|jsonl)",
-                                           s->output);
-    s->jsonl_output = strcmp(format, "jsonl") == 0;
-    return CLI_EXIT_OK;
+    return cli_npy_or_jsonl("apply", s->output, s->format, &s->jsonl_output);
 }
 
 int cli_apply(int argc, char **argv)

@@ -121,12 +121,10 @@ static int parse_options(int argc, char **argv, classify_settings *s, dlp_datase
     if (status != DLP_OK) return cli_fail("classify", status);
     if (!s->options.model || !s->output || !*dataset)
         return cli_usage_error("classify", "--model, -o and at least one image (FILE or --images) are required");
-    const char *dot = strrchr(s->output, '.'), *format = s->format ? s->format : dot ? dot + 1 : "";
-    if (strcmp(format, "npy") != 0 && strcmp(format, "jsonl") != 0)
-        return s->format ? cli_usage_error("classify", "--format %s: expected jsonl or npy", s->format)
-                         : cli_usage_error("classify", "-o %s: expected a .jsonl or .npy file (or --format jsonl|npy)",
-                                           s->output);
-    s->npy = strcmp(format, "npy") == 0;
+    bool jsonl = false;
+    int code = cli_npy_or_jsonl("classify", s->output, s->format, &jsonl);
+    if (code != CLI_EXIT_OK) return code;
+    s->npy = !jsonl;
     if (top_k_given && s->probabilities)
         return cli_usage_error("classify", "--top-k and --probabilities exclude each other");
     if (s->npy && top_k_given)

@@ -98,14 +98,7 @@ dlp_status cli_add_image_source(dlp_dataset **dataset, const char *source)
     return cli_join_dataset(dataset, added);
 }
 
-static void advance(void *context, size_t done, size_t total)
-{
-    (void)total;
-    cli_progress *progress = context;
-    cli_progress_advance(progress, done - progress->done);
-}
-
-/* The progress of rows [offset, ...) of a chunked run, on one bar over all rows. */
+/* The progress of rows [offset, ...) of a (chunked) run, on one bar over all rows. */
 typedef struct chunk_progress {
     cli_progress *progress;
     size_t offset;
@@ -177,7 +170,8 @@ dlp_status cli_featurize_dataset(dlp_featurizer *featurizer, dlp_dataset *datase
     if (!*features) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "featurize: cannot allocate %zu x %zu features", rows, dim);
     cli_progress progress;
     cli_progress_start(&progress, "featurize", rows, !quiet);
-    dlp_status status = dlp_featurizer_run(featurizer, dataset, 0, rows, *features, advance, &progress, stats);
+    chunk_progress at = {&progress, 0};
+    dlp_status status = dlp_featurizer_run(featurizer, dataset, 0, rows, *features, advance_chunk, &at, stats);
     cli_progress_finish(&progress);
     if (status != DLP_OK) {
         free(*features);

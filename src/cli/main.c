@@ -83,6 +83,16 @@ dlp_status cli_check_output_path(const char *path)
     return DLP_OK;
 }
 
+int cli_npy_or_jsonl(const char *command, const char *output, const char *format, bool *jsonl)
+{
+    const char *dot = strrchr(output, '.'), *chosen = format ? format : dot ? dot + 1 : "";
+    if (strcmp(chosen, "npy") != 0 && strcmp(chosen, "jsonl") != 0)
+        return format ? cli_usage_error(command, "--format %s: expected npy or jsonl", format)
+                      : cli_usage_error(command, "-o %s: expected a .npy or .jsonl file (or --format npy|jsonl)", output);
+    *jsonl = strcmp(chosen, "jsonl") == 0;
+    return CLI_EXIT_OK;
+}
+
 int cli_usage_error(const char *command, const char *fmt, ...)
 {
     fprintf(stderr, "dlp %s: ", command);

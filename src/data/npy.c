@@ -42,20 +42,6 @@ dlp_status dlp_npy_write_f32(const char *path, const float *data, size_t rows, s
     return dlp_npy_write_f32_shape(path, data, 2, shape);
 }
 
-/* Checks a shape for dlp_npy_write_f32_shape and the streaming writer: 1 to 8 dims, bytes within size_t. */
-static dlp_status check_write_shape(const char *path, int ndim, const size_t *shape, size_t *count)
-{
-    if (!path || !shape || ndim < 1 || ndim > DLP_NPY_MAX_DIMS)
-        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "dlp_npy_write_f32: NULL argument or %d dims (1 to 8)", ndim);
-    *count = 1;
-    for (int d = 0; d < ndim; d++) {
-        if (shape[d] && *count > SIZE_MAX / shape[d] / sizeof(float))
-            return dlp_fail(DLP_ERR_LIMIT, "%s: %d-d array of that shape overflows the address space", path, ndim);
-        *count *= shape[d];
-    }
-    return DLP_OK;
-}
-
 void dlp_npy_write_header(FILE *file, int ndim, const size_t *shape)
 {
     /* numpy's _write_array_header: the dict repr with sorted keys, spaces
@@ -100,8 +86,14 @@ void dlp_npy_write_values(FILE *file, const float *data, size_t count)
 
 dlp_status dlp_npy_write_f32_shape(const char *path, const float *data, int ndim, const size_t *shape)
 {
-    size_t count = 0;
-    DLP_TRY(check_write_shape(path, ndim, shape, &count));
+    if (!path || !shape || ndim < 1 || ndim > DLP_NPY_MAX_DIMS)
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "dlp_npy_write_f32: NULL argument or %d dims (1 to 8)", ndim);
+    size_t count = 1;
+    for (int d = 0; d < ndim; d++) {
+        if (shape[d] && count > SIZE_MAX / shape[d] / sizeof(float))
+            return dlp_fail(DLP_ERR_LIMIT, "%s: %d-d array of that shape overflows the address space", path, ndim);
+        count *= shape[d];
+    }
     if (!data && count) return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "dlp_npy_write_f32: NULL argument");
     dlp_output_file output;
     DLP_TRY(dlp_output_file_open(&output, path));

@@ -7,10 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dlp/dlp.h"
+#include "fuzz_tables.h"
 #include "ml/pipeline_internal.h"
 
 enum { FEATURES = 4, CLASSES = 3, SMALL_DIM = 4096 };
@@ -19,7 +19,7 @@ static const char *fixed_directory(void)
 {
     static char dir[128];
     if (dir[0]) return dir;
-    snprintf(dir, sizeof dir, "/dev/shm/dlp-fuzz-pipeline-%d", (int)getpid());
+    snprintf(dir, sizeof dir, "/dev/shm/dlp-fuzz-%d-pipeline", (int)getpid()); /* fuzz_write_input's name + suffix */
     double coefficients[CLASSES * FEATURES], intercepts[CLASSES] = {0.5, -0.25, 0.125};
     for (int i = 0; i < CLASSES * FEATURES; i++) coefficients[i] = (i % 5 - 2) * 0.75;
     dlp_pipeline *pipeline = NULL;
@@ -49,15 +49,8 @@ static void check_round_trip(const dlp_pipeline *pipeline)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char path[192];
-    snprintf(path, sizeof path, "%s/%s", fixed_directory(), DLP_PIPELINE_JSON);
-    FILE *file = fopen(path, "wb");
-    if (!file) return 0;
-    if (size && fwrite(data, 1, size, file) != size) {
-        fclose(file);
-        return 0;
-    }
-    fclose(file);
+    fixed_directory();
+    if (!fuzz_write_input(data, size, "-pipeline/" DLP_PIPELINE_JSON)) return 0;
     dlp_pipeline *pipeline = NULL;
     if (dlp_pipeline_load(fixed_directory(), NULL, DLP_PIPELINE_LOAD_SKIP_WEIGHTS_CHECK, &pipeline) != DLP_OK)
         return 0;
