@@ -79,20 +79,6 @@ static int evaluate(const dlp_pipeline *pipeline, const cli_ml_data *data, const
     return status == DLP_OK ? CLI_EXIT_OK : cli_fail("evaluate", status);
 }
 
-/* Predicts each chunk of featurized rows as it arrives (cli_featurize_chunks). */
-typedef struct chunk_predictor {
-    const dlp_pipeline *pipeline;
-    const dlp_dataset *dataset;
-    size_t dim;
-    cli_predictions *predictions;
-} chunk_predictor;
-
-static dlp_status predict_chunk(void *context, size_t first, size_t count, const float *features)
-{
-    const chunk_predictor *c = context;
-    return cli_predict_range(c->pipeline, c->dataset, first, count, features, c->dim, c->predictions);
-}
-
 /* The image form: featurize DIR or LIST with the pipeline's featurizer, chunk by chunk, then evaluate. */
 static int evaluate_images(const char *directory, const char *source, const cli_featurizer_settings *settings,
                            const char *predictions_path, int as_json)
@@ -112,9 +98,9 @@ static int evaluate_images(const char *directory, const char *source, const cli_
         status = dlp_fail(DLP_ERR_OUT_OF_MEMORY, "out of memory");
     if (status == DLP_OK) status = cli_pipeline_labels(pipeline, dataset, labels);
     if (status == DLP_OK) status = cli_predictions_alloc(pipeline, rows, &predictions);
-    chunk_predictor predictor = {pipeline, dataset, dim, &predictions};
+    cli_chunk_predictor predictor = {pipeline, dataset, dim, &predictions};
     if (status == DLP_OK)
-        status = cli_featurize_chunks(featurizer, dataset, settings->quiet, predict_chunk, &predictor, &stats);
+        status = cli_featurize_chunks(featurizer, dataset, settings->quiet, cli_predict_chunk, &predictor, &stats);
     if (status == DLP_OK) status = cli_evaluate_rows(dataset, labels, &predictions, &metrics, &evaluated);
     if (status == DLP_OK && !metrics) status = dlp_fail(DLP_ERR_DATA, "%s: no labelled, readable image", source);
     if (status == DLP_OK && predictions_path) {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/feature_store.h"
 #include "cli/images.h"
 #include "cli/predictions.h"
 #include "cli/progress.h"
@@ -22,7 +23,8 @@ static const char usage[] =
     "semantics) on the training rows and evaluates it on the held-out rows. Writes the pipeline\n"
     "(pipeline.json, logreg.safetensors), report.json and test_predictions.jsonl into\n"
     "PIPELINE_DIR. Rows whose image cannot be read are reported and left out of training and\n"
-    "evaluation (exit code 5).\n\n"
+    "evaluation (exit code 5). Training rows past DLP_FEATURIZE_CHUNK_BYTES (4 GiB) of features\n"
+    "go to an unlinked scratch file in $TMPDIR (default /tmp), mapped for the fit.\n\n"
     "Data:\n"
     "  --images SRC        training images: folder tree or list file (repeat to combine)\n"
     "  --test-images SRC   held-out images (instead of a random split)\n"
@@ -388,36 +390,70 @@ static void print_summary(const fit_settings *s, const dlp_featurizer *featurize
     printf("\nPipeline written to %s (report.json, test_predictions.jsonl, test_images.txt)\n", s->output);
 }
 
+/* Keeps the training rows that have a label and a readable image, chunk by chunk (cli_featurize_chunks). */
+typedef struct train_rows {
+    const dlp_dataset *dataset;
+    cli_feature_store *store;
+} train_rows;
+
+static dlp_status store_chunk(void *context, size_t first, size_t count, const float *features)
+{
+    const train_rows *t = context;
+    for (size_t i = first; i < first + count; i++) {
+        dlp_row row;
+        DLP_TRY(dlp_dataset_row(t->dataset, i, &row));
+        if (row.status == DLP_OK && row.label >= 0)
+            DLP_TRY(cli_feature_store_append(t->store, features + (i - first) * t->store->dim, (double)row.label));
+    }
+    return DLP_OK;
+}
+
+/* Featurizes the training rows into a feature store (bounded memory: feature_store.h) and fits the pipeline's
+ * logistic regression on them; the store is released before the test rows are featurized. */
+static dlp_status fit_training_rows(const fit_settings *s, dlp_featurizer *featurizer, dlp_dataset *train,
+                                    dlp_pipeline **pipeline, fit_result *result)
+{
+    size_t dim = dlp_featurizer_dim(featurizer);
+    cli_feature_store store;
+    DLP_TRY(cli_feature_store_init(&store, dim));
+    train_rows rows = {train, &store};
+    const float *features = NULL;
+    const double *labels = NULL;
+    dlp_status status = cli_featurize_chunks(featurizer, train, s->featurizer.quiet, store_chunk, &rows,
+                                             &result->train_stats);
+    if (status == DLP_OK) status = cli_feature_store_finish(&store, &features, &labels);
+    result->train_used = store.count;
+    if (status == DLP_OK && store.count == 0)
+        status = dlp_fail(DLP_ERR_DATA, "no training rows with a label and a readable image (of %zu)",
+                          dlp_dataset_size(train));
+    if (status == DLP_OK) status = make_pipeline(featurizer, &s->featurizer.options, train, pipeline);
+    if (status == DLP_OK) {
+        double start = cli_now_seconds();
+        status = dlp_pipeline_fit(*pipeline, &s->logreg, features, store.count, dim, labels, NULL);
+        result->fit_seconds = cli_now_seconds() - start;
+    }
+    cli_feature_store_free(&store);
+    return status;
+}
+
 static dlp_status run_fit(fit_settings *s, dlp_dataset *train, dlp_dataset *test, int *failed_rows)
 {
     dlp_featurizer *featurizer = NULL;
     dlp_pipeline *pipeline = NULL;
-    float *train_features = NULL, *test_features = NULL;
-    cli_labelled labelled = {0};
     cli_predictions predictions = {0};
     fit_result result = {0};
     char path[4200];
-    dlp_status status = dlp_featurizer_create(&s->featurizer.options, &featurizer);
-    if (status == DLP_OK)
-        status = cli_featurize_dataset(featurizer, train, s->featurizer.quiet, &train_features, &result.train_stats);
-    if (status == DLP_OK)
-        status = cli_featurize_dataset(featurizer, test, s->featurizer.quiet, &test_features, &result.test_stats);
-    size_t dim = featurizer ? dlp_featurizer_dim(featurizer) : 0;
-    if (status == DLP_OK) status = cli_labelled_select(train, train_features, dim, &labelled);
-    if (status == DLP_OK && labelled.count == 0)
-        status = dlp_fail(DLP_ERR_DATA, "no training rows with a label and a readable image (of %zu)",
-                          dlp_dataset_size(train));
-    result.train_used = labelled.count;
-    if (status == DLP_OK) status = make_pipeline(featurizer, &s->featurizer.options, train, &pipeline);
-    if (status == DLP_OK) {
-        double start = cli_now_seconds();
-        status = dlp_pipeline_fit(pipeline, &s->logreg, labelled.features, labelled.count, dim, labelled.labels, NULL);
-        result.fit_seconds = cli_now_seconds() - start;
-    }
     int64_t *test_labels = malloc((dlp_dataset_size(test) + 1) * sizeof *test_labels);
-    if (status == DLP_OK && !test_labels) status = dlp_fail(DLP_ERR_OUT_OF_MEMORY, "out of memory");
+    dlp_status status = test_labels ? DLP_OK : dlp_fail(DLP_ERR_OUT_OF_MEMORY, "out of memory");
+    if (status == DLP_OK) status = dlp_featurizer_create(&s->featurizer.options, &featurizer);
+    if (status == DLP_OK) status = fit_training_rows(s, featurizer, train, &pipeline, &result);
+    /* The held-out rows are featurized after the fit and predicted chunk by chunk: no test features are held. */
     if (status == DLP_OK) status = cli_pipeline_labels(pipeline, test, test_labels);
-    if (status == DLP_OK) status = cli_predict_rows(pipeline, test, test_features, dim, &predictions);
+    if (status == DLP_OK) status = cli_predictions_alloc(pipeline, dlp_dataset_size(test), &predictions);
+    cli_chunk_predictor predictor = {pipeline, test, featurizer ? dlp_featurizer_dim(featurizer) : 0, &predictions};
+    if (status == DLP_OK)
+        status = cli_featurize_chunks(featurizer, test, s->featurizer.quiet, cli_predict_chunk, &predictor,
+                                      &result.test_stats);
     if (status == DLP_OK)
         status = cli_evaluate_rows(test, test_labels, &predictions, &result.metrics, &result.test_used);
     if (status == DLP_OK) status = dlp_pipeline_save(pipeline, s->output);
@@ -440,9 +476,6 @@ static dlp_status run_fit(fit_settings *s, dlp_dataset *train, dlp_dataset *test
     dlp_multiclass_metrics_destroy(result.metrics);
     free(test_labels);
     cli_predictions_free(&predictions);
-    cli_labelled_free(&labelled);
-    free(train_features);
-    free(test_features);
     dlp_pipeline_destroy(pipeline);
     dlp_featurizer_destroy(featurizer);
     return status;

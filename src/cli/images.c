@@ -111,20 +111,26 @@ static void advance_chunk(void *context, size_t done, size_t total)
     cli_progress_advance(chunk->progress, chunk->offset + done - chunk->progress->done);
 }
 
-/* Rows per chunk: DLP_FEATURIZE_CHUNK_BYTES (a whole number of bytes; unset or empty: 4 GiB) of features, at
- * least one row, at most all of them. */
-static dlp_status chunk_rows(size_t rows, size_t dim, size_t *chunk)
+dlp_status cli_featurize_chunk_bytes(unsigned long long *bytes)
 {
     const char *text = getenv("DLP_FEATURIZE_CHUNK_BYTES");
-    unsigned long long bytes = 4ULL << 30;
+    *bytes = 4ULL << 30;
     if (text && *text) {
         char *end = NULL;
         errno = 0;
-        bytes = strtoull(text, &end, 10);
-        if (*end || errno || bytes == 0 || *text == '-')
+        *bytes = strtoull(text, &end, 10);
+        if (*end || errno || *bytes == 0 || *text == '-')
             return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "DLP_FEATURIZE_CHUNK_BYTES=%s: expected a whole number of bytes, "
                             "1 or more", text);
     }
+    return DLP_OK;
+}
+
+/* Rows per chunk: DLP_FEATURIZE_CHUNK_BYTES of features, at least one row, at most all of them. */
+static dlp_status chunk_rows(size_t rows, size_t dim, size_t *chunk)
+{
+    unsigned long long bytes = 0;
+    DLP_TRY(cli_featurize_chunk_bytes(&bytes));
     size_t per_chunk = (size_t)(bytes / (dim ? dim * sizeof(float) : 1));
     *chunk = per_chunk == 0 ? 1 : per_chunk < rows ? per_chunk : rows;
     return DLP_OK;
@@ -159,23 +165,5 @@ dlp_status cli_featurize_chunks(dlp_featurizer *featurizer, dlp_dataset *dataset
     } while (status == DLP_OK && first < rows);
     cli_progress_finish(&progress);
     free(features);
-    return status;
-}
-
-dlp_status cli_featurize_dataset(dlp_featurizer *featurizer, dlp_dataset *dataset, int quiet, float **features,
-                                 dlp_featurize_stats *stats)
-{
-    size_t rows = dlp_dataset_size(dataset), dim = dlp_featurizer_dim(featurizer);
-    *features = malloc((rows ? rows : 1) * dim * sizeof(float));
-    if (!*features) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "featurize: cannot allocate %zu x %zu features", rows, dim);
-    cli_progress progress;
-    cli_progress_start(&progress, "featurize", rows, !quiet);
-    chunk_progress at = {&progress, 0};
-    dlp_status status = dlp_featurizer_run(featurizer, dataset, 0, rows, *features, advance_chunk, &at, stats);
-    cli_progress_finish(&progress);
-    if (status != DLP_OK) {
-        free(*features);
-        *features = NULL;
-    }
     return status;
 }

@@ -78,6 +78,10 @@ dlp_status cli_add_image_source(dlp_dataset **dataset, const char *source);
  * makes it *dataset when there is none; takes ownership of added. */
 dlp_status cli_join_dataset(dlp_dataset **dataset, dlp_dataset *added);
 
+/* DLP_FEATURIZE_CHUNK_BYTES: a whole number of bytes, 1 or more; unset or empty: 4 GiB. Anything else is
+ * DLP_ERR_INVALID_ARGUMENT naming the variable. */
+dlp_status cli_featurize_chunk_bytes(unsigned long long *bytes);
+
 /* Hands cli_featurize_chunks' rows [first, first + count) (features count x D) to the caller's writer. */
 typedef dlp_status (*cli_feature_sink)(void *context, size_t first, size_t count, const float *features);
 
@@ -86,10 +90,5 @@ typedef dlp_status (*cli_feature_sink)(void *context, size_t first, size_t count
  * progress bar over all rows; stats summed (the first batch is the first chunk's). */
 dlp_status cli_featurize_chunks(dlp_featurizer *featurizer, dlp_dataset *dataset, int quiet, cli_feature_sink sink,
                                 void *context, dlp_featurize_stats *stats);
-
-/* Featurizes every row of dataset into *features (malloc'ed, rows x D), with
- * a progress bar; prints nothing else. */
-dlp_status cli_featurize_dataset(dlp_featurizer *featurizer, dlp_dataset *dataset, int quiet, float **features,
-                                 dlp_featurize_stats *stats);
 
 #endif

@@ -1,4 +1,4 @@
-/* predictions.c: labelled-row selection, prediction, JSON Lines and the
+/* predictions.c: prediction, JSON Lines and the
  * metrics table, shared by dlp fit, evaluate and predict. */
 #include "cli/predictions.h"
 
@@ -8,36 +8,6 @@
 #include <string.h>
 
 #include "core/status.h"
-
-dlp_status cli_labelled_select(const dlp_dataset *dataset, const float *features, size_t dim, cli_labelled *out)
-{
-    memset(out, 0, sizeof *out);
-    size_t rows = dlp_dataset_size(dataset);
-    out->features = malloc((rows ? rows : 1) * dim * sizeof(float));
-    out->labels = malloc((rows ? rows : 1) * sizeof(double));
-    out->rows = malloc((rows ? rows : 1) * sizeof(size_t));
-    if (!out->features || !out->labels || !out->rows) {
-        cli_labelled_free(out);
-        return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "out of memory selecting %zu rows", rows);
-    }
-    for (size_t i = 0; i < rows; i++) {
-        dlp_row row;
-        DLP_TRY(dlp_dataset_row(dataset, i, &row));
-        if (row.status != DLP_OK || row.label < 0) continue;
-        memcpy(out->features + out->count * dim, features + i * dim, dim * sizeof(float));
-        out->labels[out->count] = (double)row.label;
-        out->rows[out->count++] = i;
-    }
-    return DLP_OK;
-}
-
-void cli_labelled_free(cli_labelled *labelled)
-{
-    free(labelled->features);
-    free(labelled->labels);
-    free(labelled->rows);
-    memset(labelled, 0, sizeof *labelled);
-}
 
 dlp_status cli_predictions_alloc(const dlp_pipeline *pipeline, size_t rows, cli_predictions *out)
 {
@@ -78,6 +48,12 @@ dlp_status cli_predict_rows(const dlp_pipeline *pipeline, const dlp_dataset *dat
     size_t rows = dlp_dataset_size(dataset);
     DLP_TRY(cli_predictions_alloc(pipeline, rows, out));
     return cli_predict_range(pipeline, dataset, 0, rows, features, dim, out);
+}
+
+dlp_status cli_predict_chunk(void *predictor, size_t first, size_t count, const float *features)
+{
+    const cli_chunk_predictor *c = predictor;
+    return cli_predict_range(c->pipeline, c->dataset, first, count, features, c->dim, c->predictions);
 }
 
 void cli_predictions_free(cli_predictions *predictions)

@@ -1,5 +1,5 @@
 /* predictions.h: what fit, evaluate and predict share once features exist:
- * picking the usable labelled rows, applying the pipeline, writing one JSON
+ * applying the pipeline, writing one JSON
  * line per row, and printing the metrics table with the confusion matrix. */
 #ifndef DLP_CLI_PREDICTIONS_H
 #define DLP_CLI_PREDICTIONS_H
@@ -10,18 +10,6 @@
 #include "cli/images.h"
 #include "cli/ml_data.h"
 #include "dlp/pipeline.h"
-
-/* The rows of a dataset that can be trained or evaluated on (status ok and
- * a label), gathered into a dense matrix. */
-typedef struct cli_labelled {
-    float *features;  /* count x dim */
-    double *labels;   /* count */
-    size_t *rows;     /* dataset row of each */
-    size_t count;
-} cli_labelled;
-
-dlp_status cli_labelled_select(const dlp_dataset *dataset, const float *features, size_t dim, cli_labelled *out);
-void cli_labelled_free(cli_labelled *labelled);
 
 /* Applies the pipeline to every ok row: prediction per row (NaN for failed
  * rows) and probabilities (rows x classes; NaN rows for failed ones). */
@@ -39,6 +27,14 @@ dlp_status cli_predictions_alloc(const dlp_pipeline *pipeline, size_t rows, cli_
 dlp_status cli_predict_range(const dlp_pipeline *pipeline, const dlp_dataset *dataset, size_t first, size_t count,
                              const float *features, size_t dim, cli_predictions *out);
 void cli_predictions_free(cli_predictions *predictions);
+/* A cli_feature_sink that predicts each chunk of featurized rows as it arrives (cli_featurize_chunks). */
+typedef struct cli_chunk_predictor {
+    const dlp_pipeline *pipeline;
+    const dlp_dataset *dataset;
+    size_t dim;
+    cli_predictions *predictions; /* from cli_predictions_alloc for every row of dataset */
+} cli_chunk_predictor;
+dlp_status cli_predict_chunk(void *predictor, size_t first, size_t count, const float *features);
 
 /* One JSON line per row:
  *   {"origin":..,"label":3|null,"status":"ok"|"error","error":null|"reason",

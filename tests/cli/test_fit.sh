@@ -88,6 +88,21 @@ check "[ $rc -eq 0 ] && cmp -s '$tmp/eval.json' '$tmp/eval_chunks.json'" || cat 
 check "[ $rc -eq 0 ]" || cat "$tmp/fit2.txt" >&2
 check "python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r[\"train\"][\"computed\"]+r[\"test\"][\"computed\"]==0 and r[\"train\"][\"from_cache\"]+r[\"test\"][\"from_cache\"]==$total, r' '$tmp/p2/report.json'"
 
+# Training rows past DLP_FEATURIZE_CHUNK_BYTES (here 10 rows of 2048 floats) go to an unlinked scratch file in
+# $TMPDIR, mapped for the fit: the same model and predictions, byte for byte, and nothing left in the folder.
+mkdir -p "$tmp/scratch"
+TMPDIR="$tmp/scratch" DLP_FEATURIZE_CHUNK_BYTES=81920 "$dlp" fit --weights "$model" --images "$digits" --max-iter 50 \
+  --reg 0.01 --threads 2 -o "$tmp/p3" > "$tmp/fit3.txt" 2>&1; rc=$?
+check "[ $rc -eq 0 ]" || cat "$tmp/fit3.txt" >&2
+for f in logreg.safetensors test_predictions.jsonl test_images.txt; do check "cmp -s '$tmp/p2/$f' '$tmp/p3/$f'"; done
+check "python3 -c 'import json,sys; a,b=(json.load(open(p)) for p in sys.argv[1:]); assert all(a[k]==b[k] for k in (\"metrics\",\"objective_history\")) and all(a[\"train\"][k]==b[\"train\"][k] for k in (\"rows\",\"used\",\"failed\"))' '$tmp/p2/report.json' '$tmp/p3/report.json'"
+check "[ -z \"\$(ls -A '$tmp/scratch')\" ]"
+# A scratch folder that cannot be written is refused naming it, with the way out (TMPDIR).
+TMPDIR="$tmp/no-such-folder" DLP_FEATURIZE_CHUNK_BYTES=81920 "$dlp" fit --weights "$model" --images "$digits" \
+  --threads 2 -o "$tmp/p4" > "$tmp/fit4.txt" 2>&1; rc=$?
+check "[ $rc -eq 2 ] && grep -q 'no-such-folder/dlp-fit-features-.*cannot create a scratch file.*set TMPDIR' '$tmp/fit4.txt' && [ ! -e '$tmp/p4' ]" ||
+  cat "$tmp/fit4.txt" >&2
+
 # Streaming prediction with a missing and a corrupt file mixed in.
 images="$DLP_SHARED_DIR/data/digits-500"
 head -c 100 "$images/3/$(ls "$images/3" | head -1)" > "$tmp/corrupt.png"
