@@ -10,7 +10,10 @@
 
 static dlp_status load_npy_pair(const char *features_path, const char *labels_path, cli_ml_data *data)
 {
-    DLP_TRY(dlp_npy_read_f32(features_path, &data->features, &data->rows, &data->cols));
+    DLP_TRY(dlp_npy_map_f32(features_path, &data->features_file));
+    data->features = data->features_file.data;
+    data->rows = data->features_file.rows;
+    data->cols = data->features_file.cols;
     float *labels = NULL;
     size_t label_rows = 0, label_cols = 0;
     DLP_TRY(dlp_npy_read_f32(labels_path, &labels, &label_rows, &label_cols));
@@ -53,7 +56,9 @@ dlp_status cli_ml_data_load(const char *features_path, const char *labels_path, 
     dlp_status status;
     if (libsvm_path) {
         data->features_name = data->labels_name = libsvm_path;
-        status = dlp_libsvm_read(libsvm_path, num_features, &data->features, &data->labels, &data->rows, &data->cols);
+        status = dlp_libsvm_read(libsvm_path, num_features, &data->parsed_features, &data->labels, &data->rows,
+                                 &data->cols);
+        data->features = data->parsed_features;
     } else {
         data->features_name = features_path;
         data->labels_name = labels_path;
@@ -75,9 +80,10 @@ dlp_status cli_ml_data_check_label_range(const cli_ml_data *data, size_t class_c
 
 void cli_ml_data_free(cli_ml_data *data)
 {
-    free(data->features);
+    dlp_npy_unmap(&data->features_file);
+    free(data->parsed_features);
     free(data->labels);
-    data->features = NULL;
+    data->features = data->parsed_features = NULL;
     data->labels = NULL;
 }
 

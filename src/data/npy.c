@@ -3,10 +3,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include "core/status.h"
 #include "data/feature_writers.h"
+#include "data/npy_map.h"
 #include "data/output_file.h"
 #include "dlp/io.h"
 
@@ -230,9 +232,17 @@ static uint64_t load_le64(const unsigned char *bytes)
     return (uint64_t)load_le32(bytes) | (uint64_t)load_le32(bytes + 4) << 32;
 }
 
-/* Reads the data of an array of 1 to max_dims dims (max_dims 2: the 2-d reader's refusal). */
-static dlp_status read_array(FILE *file, const char *path, const npy_header *header, size_t data_offset, int max_dims,
-                             float **data_out)
+/* What a header describes, once checked: float32 or float64, how many values, the shape as Python prints it. */
+typedef struct {
+    int is_f8;
+    size_t count, data_bytes;
+    char shape_text[200];
+} npy_array;
+
+/* Checks the dtype, order and dims (1 to max_dims; max_dims 2: the 2-d reader's refusal), and on a regular file that
+ * the data is all there. */
+static dlp_status check_array(FILE *file, const char *path, const npy_header *header, size_t data_offset,
+                              int max_dims, npy_array *array)
 {
     int is_f8;
     if (strcmp(header->descr, "<f4") == 0) is_f8 = 0;
@@ -268,6 +278,19 @@ static dlp_status read_array(FILE *file, const char *path, const npy_header *hea
                             path, shape_text, data_bytes,
                             (unsigned long long)(file_bytes < data_offset ? 0 : file_bytes - data_offset));
     }
+    array->is_f8 = is_f8;
+    array->count = count;
+    array->data_bytes = data_bytes;
+    memcpy(array->shape_text, shape_text, sizeof shape_text);
+    return DLP_OK;
+}
+
+/* Reads the checked array's values into a new buffer. */
+static dlp_status read_array(FILE *file, const char *path, const npy_array *array, float **data_out)
+{
+    int is_f8 = array->is_f8;
+    size_t count = array->count, item_bytes = is_f8 ? 8 : 4;
+    const char *shape_text = array->shape_text;
     float *data = malloc(count ? count * sizeof(float) : 1);
     if (!data) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "%s: out of memory for %zu floats", path, count);
     unsigned char *chunk = malloc(CHUNK_ELEMENTS * 8);
@@ -309,7 +332,8 @@ static dlp_status read_array(FILE *file, const char *path, const npy_header *hea
     return DLP_OK;
 }
 
-static dlp_status read_npy(const char *path, int max_dims, float **data, npy_header *header)
+/* Opens path and reads its prefix and header: *file is left at the first value, *data_offset bytes in. */
+static dlp_status open_npy(const char *path, FILE **file_out, npy_header *header, size_t *data_offset)
 {
     FILE *file = fopen(path, "rb");
     if (!file) return dlp_fail(DLP_ERR_IO, "%s: %s", path, strerror(errno));
@@ -343,8 +367,24 @@ static dlp_status read_npy(const char *path, int max_dims, float **data, npy_hea
             status = dlp_fail(DLP_ERR_FORMAT, "%s: truncated .npy header (%zu bytes announced)", path, header_bytes);
     }
     if (status == DLP_OK) status = parse_header(path, text, header_bytes, header);
-    if (status == DLP_OK) status = read_array(file, path, header, prefix_bytes + header_bytes, max_dims, data);
     free(text);
+    if (status != DLP_OK) {
+        fclose(file);
+        return status;
+    }
+    *file_out = file;
+    *data_offset = prefix_bytes + header_bytes;
+    return DLP_OK;
+}
+
+static dlp_status read_npy(const char *path, int max_dims, float **data, npy_header *header)
+{
+    FILE *file = NULL;
+    size_t data_offset = 0;
+    npy_array array;
+    DLP_TRY(open_npy(path, &file, header, &data_offset));
+    dlp_status status = check_array(file, path, header, data_offset, max_dims, &array);
+    if (status == DLP_OK) status = read_array(file, path, &array, data);
     fclose(file);
     return status;
 }
@@ -372,4 +412,48 @@ dlp_status dlp_npy_read_f32_shape(const char *path, float **data, int *ndim, siz
     *ndim = header.dim_count;
     for (int d = 0; d < header.dim_count; d++) shape[d] = header.dims[d];
     return DLP_OK;
+}
+
+dlp_status dlp_npy_map_f32(const char *path, dlp_npy_mapped *out)
+{
+    memset(out, 0, sizeof *out);
+    FILE *file = NULL;
+    size_t data_offset = 0;
+    npy_header header;
+    npy_array array;
+    DLP_TRY(open_npy(path, &file, &header, &data_offset));
+    dlp_status status = check_array(file, path, &header, data_offset, 2, &array);
+    struct stat info;
+    int mappable = status == DLP_OK && !array.is_f8 && array.count > 0 && host_is_little_endian() &&
+                   data_offset % sizeof(float) == 0 && fstat(fileno(file), &info) == 0 && S_ISREG(info.st_mode);
+    if (mappable && (uint64_t)info.st_size != data_offset + array.data_bytes)
+        status = dlp_fail(DLP_ERR_FORMAT, "%s: bytes after the %zu values of shape %s", path, array.count,
+                          array.shape_text);
+    if (status == DLP_OK && mappable) {
+        void *base = mmap(NULL, (size_t)info.st_size, PROT_READ, MAP_PRIVATE, fileno(file), 0);
+        if (base == MAP_FAILED) {
+            mappable = 0; /* a file system that cannot map: read it */
+        } else {
+            out->mapping = base;
+            out->mapping_bytes = (size_t)info.st_size;
+            out->data = (const float *)((const unsigned char *)base + data_offset);
+        }
+    }
+    if (status == DLP_OK && !mappable) {
+        float *data = NULL;
+        status = read_array(file, path, &array, &data);
+        out->data = out->owned = data;
+    }
+    fclose(file);
+    if (status != DLP_OK) return status;
+    out->rows = header.dims[0];
+    out->cols = header.dim_count == 2 ? header.dims[1] : 1;
+    return DLP_OK;
+}
+
+void dlp_npy_unmap(dlp_npy_mapped *mapped)
+{
+    if (mapped->mapping) munmap(mapped->mapping, mapped->mapping_bytes);
+    free(mapped->owned);
+    memset(mapped, 0, sizeof *mapped);
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "data/npy_map.h"
 #include "dlp/dlp.h"
 
 static char fixture_dir[4096], tmp_dir[4096];
@@ -435,6 +436,38 @@ static void test_output_targets(void)
     CHECK(no_temporary_files());
 }
 
+/* dlp_npy_map_f32 (what dlp train and evaluate use) against dlp_npy_read_f32 on every fixture numpy wrote: the same
+ * values bit for bit, the same refusals; float32 files mapped, float64 and empty ones read. */
+static void test_npy_map(json_t *expected)
+{
+    const char *name;
+    json_t *value;
+    json_object_foreach(json_object_get(expected, "npy_read"), name, value) {
+        float *data = NULL;
+        size_t rows = 0, cols = 0;
+        dlp_npy_mapped mapped;
+        CHECK_OK(dlp_npy_read_f32(fixture(name), &data, &rows, &cols));
+        CHECK_OK(dlp_npy_map_f32(fixture(name), &mapped));
+        CHECK(mapped.rows == rows && mapped.cols == cols && mapped.data != NULL);
+        CHECK(rows * cols == 0 || memcmp(mapped.data, data, rows * cols * sizeof(float)) == 0);
+        int is_f32 = strncmp(name, "f32_", 4) == 0 && rows * cols > 0;
+        CHECK(is_f32 ? mapped.mapping != NULL && mapped.owned == NULL : mapped.mapping == NULL);
+        dlp_npy_unmap(&mapped);
+        CHECK(mapped.data == NULL && mapped.mapping == NULL);
+        free(data);
+    }
+    json_object_foreach(json_object_get(expected, "npy_refused"), name, value) {
+        dlp_npy_mapped mapped;
+        dlp_status status = dlp_npy_map_f32(fixture(name), &mapped);
+        CHECK(status == DLP_ERR_UNSUPPORTED || status == DLP_ERR_FORMAT);
+        CHECK(strstr(dlp_last_error(), json_string_value(value)) != NULL);
+        CHECK(strstr(dlp_last_error(), name) != NULL);
+        CHECK(mapped.data == NULL && mapped.mapping == NULL);
+    }
+    dlp_npy_mapped mapped;
+    CHECK_FAILS(dlp_npy_map_f32(scratch("absent.npy"), &mapped), DLP_ERR_IO, "absent.npy");
+}
+
 int main(void)
 {
     snprintf(fixture_dir, sizeof fixture_dir, "%s/io", check_env("DLP_FIXTURES"));
@@ -448,6 +481,7 @@ int main(void)
     }
     test_npy(expected);
     test_npy_shapes();
+    test_npy_map(expected);
     test_libsvm(expected);
     test_libsvm_dense_limits();
     test_csv(expected);
