@@ -415,7 +415,7 @@ static dlp_status fit_training_rows(const fit_settings *s, dlp_featurizer *featu
 {
     size_t dim = dlp_featurizer_dim(featurizer);
     cli_feature_store store;
-    DLP_TRY(cli_feature_store_init(&store, dim));
+    DLP_TRY(cli_feature_store_init(&store, dim, dlp_dataset_size(train)));
     train_rows rows = {train, &store};
     const float *features = NULL;
     const double *labels = NULL;

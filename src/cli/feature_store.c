@@ -15,10 +15,11 @@
 
 enum { SCRATCH_BUFFER_BYTES = 1 << 20 };
 
-dlp_status cli_feature_store_init(cli_feature_store *store, size_t dim)
+dlp_status cli_feature_store_init(cli_feature_store *store, size_t dim, size_t expected_rows)
 {
     memset(store, 0, sizeof *store);
     store->dim = dim ? dim : 1;
+    store->expected_rows = expected_rows;
     unsigned long long bytes = 0;
     DLP_TRY(cli_featurize_chunk_bytes(&bytes));
     unsigned long long rows = bytes / (store->dim * sizeof(float));
@@ -28,8 +29,11 @@ dlp_status cli_feature_store_init(cli_feature_store *store, size_t dim)
 
 static dlp_status scratch_error(const cli_feature_store *store, const char *what)
 {
+    const char *reason = errno ? strerror(errno) : "write error";
+    double mib = (double)store->expected_rows * (double)store->dim * sizeof(float) / (1024.0 * 1024.0);
     return dlp_fail(DLP_ERR_IO, "%s: cannot %s the training features (%s); set TMPDIR to a folder with room for "
-                    "rows x features x 4 bytes", store->scratch_path, what, errno ? strerror(errno) : "write error");
+                    "%zu rows x %zu floats (%.1f MiB)", store->scratch_path, what, reason, store->expected_rows,
+                    store->dim, mib);
 }
 
 /* Moves the rows held in memory to a new scratch file; every later row is written there. */

@@ -13,6 +13,7 @@
 
 typedef struct cli_feature_store {
     size_t dim, count;          /* floats per row; rows appended */
+    size_t expected_rows;       /* at most this many will be: for the scratch file's size in messages */
     size_t memory_rows;         /* rows that may stay in memory before spilling */
     float *memory;              /* the rows, while not spilled */
     size_t memory_capacity;     /* rows */
@@ -24,9 +25,9 @@ typedef struct cli_feature_store {
     size_t mapped_bytes;
 } cli_feature_store;
 
-/* An empty store of dim-float rows; the in-memory budget is DLP_FEATURIZE_CHUNK_BYTES (a bad value is
- * DLP_ERR_INVALID_ARGUMENT naming it). */
-dlp_status cli_feature_store_init(cli_feature_store *store, size_t dim);
+/* An empty store of dim-float rows, of which at most expected_rows will come; the in-memory budget is
+ * DLP_FEATURIZE_CHUNK_BYTES (a bad value is DLP_ERR_INVALID_ARGUMENT naming it). */
+dlp_status cli_feature_store_init(cli_feature_store *store, size_t dim, size_t expected_rows);
 /* Appends one row. A failed scratch write is DLP_ERR_IO naming the file and the reason (a full disk: set TMPDIR). */
 dlp_status cli_feature_store_append(cli_feature_store *store, const float *features, double label);
 /* After the last append: *features points at count x dim floats (valid until cli_feature_store_free), *labels at
