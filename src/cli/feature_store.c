@@ -1,6 +1,5 @@
 /* feature_store.c: fit's training rows in memory up to a budget, then in an
  * unlinked scratch file mapped read-only (see feature_store.h). */
-#define _GNU_SOURCE /* mkstemp, fileno under -std=c11 */
 #include "cli/feature_store.h"
 
 #include <errno.h>
