@@ -29,6 +29,11 @@ typedef struct dlp_logreg_params {
     int device;               /* DLP_LOGREG_DEVICE_* (cpu) */
     int cuda_device;          /* index when device is cuda (0) */
     int threads;              /* OpenMP threads for the CPU objective; 0 = OpenMP's default */
+    /* Progress, or NULL: called on the calling thread with each objectiveHistory entry as the optimizer records it
+     * (iteration 0: the starting point; then one per iteration up to max_iter; a failed line search that resets the
+     * optimizer's memory repeats an iteration). */
+    void (*progress)(void *context, size_t iteration, double objective);
+    void *progress_context;
 } dlp_logreg_params;
 
 /* Spark's defaults: maxIter 100, regParam 0, elasticNetParam 0, tol 1e-6,

@@ -428,9 +428,15 @@ static dlp_status fit_training_rows(const fit_settings *s, dlp_featurizer *featu
                           dlp_dataset_size(train));
     if (status == DLP_OK) status = make_pipeline(featurizer, &s->featurizer.options, train, pipeline);
     if (status == DLP_OK) {
+        cli_progress progress;
+        dlp_logreg_params params = s->logreg;
+        params.progress = cli_progress_logreg;
+        params.progress_context = &progress;
+        cli_progress_start(&progress, "train", (size_t)params.max_iter, !s->featurizer.quiet);
         double start = cli_now_seconds();
-        status = dlp_pipeline_fit(*pipeline, &s->logreg, features, store.count, dim, labels, NULL);
+        status = dlp_pipeline_fit(*pipeline, &params, features, store.count, dim, labels, NULL);
         result->fit_seconds = cli_now_seconds() - start;
+        cli_progress_finish(&progress);
     }
     cli_feature_store_free(&store);
     return status;

@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "cli/ml_data.h"
+#include "cli/progress.h"
 #include "core/status.h"
 
 static const char usage[] =
@@ -25,6 +26,7 @@ static const char usage[] =
     "  --device D              auto|cpu|cuda[:N]: where the objective is evaluated (auto: a GPU if one works)\n"
     "  --threads N             CPU threads (0 = all)\n"
     "  --json                  print the summary as one JSON object\n"
+    "  --quiet                 no progress bar (drawn over the iterations only when stderr is a terminal)\n"
     "  -o, --output DIR        the pipeline directory (replaced if it is a pipeline)\n\n"
     "Refused with the file, row and column named (exit 2): NaN or infinite features, labels\n"
     "that are not non-negative integers, no rows, a labels/features row count mismatch.\n"
@@ -34,7 +36,7 @@ static const char usage[] =
 
 typedef struct train_options {
     const char *features, *labels, *libsvm, *output;
-    int as_json;
+    int as_json, quiet;
     dlp_logreg_params params;
 } train_options;
 
@@ -73,6 +75,7 @@ static int parse_option(int option, const char *arg, train_options *o)
     case 's': o->libsvm = arg; return 1;
     case 'o': o->output = arg; return 1;
     case 'j': o->as_json = 1; return 1;
+    case 'q': o->quiet = 1; return 1;
     case 'm': return cli_parse_int(arg, 0, 1000000000, &n) ? (p->max_iter = (int)n, 1) : 0;
     case 'r': return cli_parse_double(arg, &p->reg_param) && p->reg_param >= 0;
     case 'e': return cli_parse_double(arg, &p->elastic_net_param) && p->elastic_net_param >= 0 && p->elastic_net_param <= 1;
@@ -122,10 +125,17 @@ static int train_and_save(const train_options *o, const cli_ml_data *data)
 {
     dlp_pipeline *pipeline = NULL;
     dlp_status status = dlp_pipeline_create(NULL, &pipeline);
+    cli_progress progress;
+    dlp_logreg_params params = o->params;
+    params.progress = cli_progress_logreg;
+    params.progress_context = &progress;
     struct timespec start, end;
     clock_gettime(CLOCK_MONOTONIC, &start);
-    if (status == DLP_OK)
-        status = dlp_pipeline_fit(pipeline, &o->params, data->features, data->rows, data->cols, data->labels, NULL);
+    if (status == DLP_OK) {
+        cli_progress_start(&progress, "train", (size_t)params.max_iter, !o->quiet);
+        status = dlp_pipeline_fit(pipeline, &params, data->features, data->rows, data->cols, data->labels, NULL);
+        cli_progress_finish(&progress);
+    }
     clock_gettime(CLOCK_MONOTONIC, &end);
     double *prediction = status == DLP_OK ? malloc(data->rows * sizeof *prediction) : NULL;
     if (status == DLP_OK && !prediction) status = dlp_fail(DLP_ERR_OUT_OF_MEMORY, "out of memory for %zu rows", data->rows);
@@ -155,6 +165,7 @@ int cli_train(int argc, char **argv)
         {"standardization", required_argument, NULL, 'S'}, {"fit-intercept", required_argument, NULL, 'I'},
         {"family", required_argument, NULL, 'F'},   {"device", required_argument, NULL, 'd'},
         {"threads", required_argument, NULL, 'T'},  {"json", no_argument, NULL, 'j'},
+        {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},           {0}};
     train_options o = {0};
     dlp_logreg_params_default(&o.params);

@@ -19,6 +19,8 @@ void cli_progress_start(cli_progress *progress, const char *label, size_t total,
     progress->done = 0;
     progress->start_seconds = cli_now_seconds();
     progress->last_draw_seconds = 0;
+    progress->unit = "rows";
+    progress->detail[0] = '\0';
 }
 
 static void draw(cli_progress *progress, double now)
@@ -31,12 +33,14 @@ static void draw(cli_progress *progress, double now)
         size_t filled = progress->done >= progress->total ? BAR_WIDTH : progress->done * BAR_WIDTH / progress->total;
         fputc('[', progress->out);
         for (size_t i = 0; i < BAR_WIDTH; i++) fputc(i < filled ? '=' : (i == filled ? '>' : ' '), progress->out);
-        fprintf(progress->out, "] %zu/%zu rows  %.1f rows/s", progress->done, progress->total, rate);
+        fprintf(progress->out, "] %zu/%zu %s  %.1f %s/s", progress->done, progress->total, progress->unit, rate,
+                progress->unit);
         if (rate > 0 && progress->done < progress->total)
             fprintf(progress->out, "  ETA %.0fs", (double)(progress->total - progress->done) / rate);
     } else {
-        fprintf(progress->out, "%zu rows  %.1f rows/s", progress->done, rate);
+        fprintf(progress->out, "%zu %s  %.1f %s/s", progress->done, progress->unit, rate, progress->unit);
     }
+    if (progress->detail[0]) fprintf(progress->out, "  %s", progress->detail);
     fputs("\033[K", progress->out); /* clear the rest of a longer previous line */
     fflush(progress->out);
     progress->last_draw_seconds = now;
@@ -55,4 +59,13 @@ void cli_progress_finish(cli_progress *progress)
     if (!progress->out) return;
     draw(progress, cli_now_seconds());
     fputc('\n', progress->out);
+}
+
+void cli_progress_logreg(void *context, size_t iteration, double objective)
+{
+    cli_progress *progress = context;
+    progress->unit = "iterations";
+    snprintf(progress->detail, sizeof progress->detail, "objective %.6g", objective);
+    if (iteration > progress->done) cli_progress_advance(progress, iteration - progress->done);
+    else if (iteration == 0) cli_progress_advance(progress, 0);
 }

@@ -13,10 +13,16 @@ typedef struct cli_progress {
     size_t done;
     double start_seconds;
     double last_draw_seconds;
+    const char *unit;   /* what is counted: "rows" unless set after start */
+    char detail[64];    /* drawn after the rate and ETA: "" or, say, the objective */
 } cli_progress;
 
 /* enabled: 1 to draw if stderr is a terminal, 0 never (--quiet). */
 void cli_progress_start(cli_progress *progress, const char *label, size_t total, int enabled);
+/* The logistic regression's optimizer as a bar over its iterations (dlp_logreg_params.progress):
+ * "train [===>   ] 12/100 iterations  3.1 iterations/s  ETA 29s  objective 0.412". The ETA assumes max_iter
+ * iterations; the optimizer often converges sooner. */
+void cli_progress_logreg(void *progress, size_t iteration, double objective);
 void cli_progress_advance(cli_progress *progress, size_t rows);
 /* Draws the final state and ends the line. */
 void cli_progress_finish(cli_progress *progress);

@@ -321,7 +321,8 @@ typedef struct history_buffer {
     size_t count, capacity;
 } history_buffer;
 
-static int history_push(history_buffer *h, double value)
+/* Records a state's adjusted value, and tells options->on_state which iteration it is. */
+static int history_push(history_buffer *h, const dlp_minimize_options *options, int iteration, double value)
 {
     if (h->count == h->capacity) {
         size_t capacity = h->capacity ? 2 * h->capacity : 64;
@@ -330,6 +331,7 @@ static int history_push(history_buffer *h, double value)
         h->values = grown, h->capacity = capacity;
     }
     h->values[h->count++] = value;
+    if (options->on_state) options->on_state(options->on_state_context, (size_t)iteration, value);
     return 1;
 }
 
@@ -381,7 +383,7 @@ dlp_status dlp_minimize(dlp_minimize_function function, void *context, size_t di
     int function_value_count = 1;
     function_values[0] = INFINITY;
     int failed_once = 0, search_failed = 0;
-    if (!history_push(&h, current.adjusted_value)) goto no_memory;
+    if (!history_push(&h, options, current.iter, current.adjusted_value)) goto no_memory;
 
     for (;;) {
         /* defaultConvergenceCheck, applied to every state the iterator yields (the initial one too). */
@@ -414,7 +416,7 @@ dlp_status dlp_minimize(dlp_minimize_function function, void *context, size_t di
         } else {
             search_failed = 1; /* "Failure again! Giving up" */
         }
-        if (!history_push(&h, current.adjusted_value)) goto no_memory;
+        if (!history_push(&h, options, current.iter, current.adjusted_value)) goto no_memory;
     }
     memcpy(x, current.x, n * sizeof *x);
     *history = h.values, *history_count = h.count;

@@ -15,6 +15,10 @@ typedef struct dlp_minimize_options {
     int memory;        /* breeze m (Spark: 10) */
     double tolerance;  /* breeze tolerance (Spark: tol) */
     const double *l1;  /* per-coordinate L1 weights (OWLQN), or NULL for LBFGS */
+    /* Called with each history entry as it is recorded and breeze's iter of its state (0: the initial point; a
+     * failed step that resets the memory records the same iter again), or NULL. */
+    void (*on_state)(void *context, size_t iteration, double adjusted_value);
+    void *on_state_context;
 } dlp_minimize_options;
 
 /* Minimizes from x (updated in place to the last state's point). history gets the

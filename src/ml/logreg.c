@@ -512,7 +512,8 @@ static dlp_status fit_problem(const dlp_logreg_params *params, dlp_logreg_proble
             l1[i] = params->standardization ? l1_weight : (p->std[j] != 0.0 ? l1_weight / p->std[j] : 0.0);
         }
     }
-    dlp_minimize_options options = {.max_iter = params->max_iter, .memory = 10, .tolerance = params->tol, .l1 = l1};
+    dlp_minimize_options options = {.max_iter = params->max_iter, .memory = 10, .tolerance = params->tol, .l1 = l1,
+                                    .on_state = params->progress, .on_state_context = params->progress_context};
     status = dlp_minimize(problem_function, p, p->dimension, x, &options, &history, &history_count);
     if (status != DLP_OK) goto done;
     /* trainImpl: undo the virtual centring, intercept -= coefficients . scaled_mean. */

@@ -148,5 +148,40 @@ expect_refusal 1 "or --libsvm FILE" "$dlp" evaluate model --features X.npy
 "$dlp" train --features X.npy --labels y.npy --device cuda --max-iter 3 -o cuda_model > /dev/null 2>&1; rc=$?
 check '[ $rc -eq 0 ] || [ $rc -eq 4 ]'
 
+# Progress over the optimizer's iterations, drawn only on a terminal: under a pseudo-terminal the last drawing says
+# the iteration and objective the summary reports; --quiet and a pipe (every other run above) draw nothing.
+python3 - "$dlp" > progress.txt 2>&1 <<'PY'
+import json, os, pty, subprocess, sys
+def run(*extra):
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.argv[1], "train", "--features", "X.npy", "--labels", "y.npy", "--reg", "0.1",
+                             "--max-iter", "20", "--json", "-o", "progress_model", *extra],
+                            stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    out = proc.communicate()[0]
+    os.close(master)
+    assert proc.returncode == 0, proc.returncode
+    return json.loads(out), drawn.decode()
+summary, drawn = run()
+last = drawn.rstrip("\r\n").split("\r")[-1].replace("\x1b[K", "").strip()
+print(repr(last))
+it = summary["iterations"]
+assert last.startswith("train [") and ("] %d/20 iterations" % it) in last, last
+assert ("objective %.6g" % summary["objective_final"]) in last, (last, summary["objective_final"])
+summary, drawn = run("--quiet")
+assert drawn == "", repr(drawn)
+print("ok")
+PY
+check "tail -1 progress.txt | grep -qx ok" || cat progress.txt >&2
+
 echo "cli.train: $checks checks, $fails failed"
 [ $fails -eq 0 ]

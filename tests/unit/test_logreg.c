@@ -84,8 +84,22 @@ static int case_converged(json_t *c)
            json_integer_value(json_object_get(c, "max_iter"));
 }
 
+/* What dlp_logreg_params.progress was told, to compare with the objective history. */
+typedef struct progress_record {
+    double values[4096];
+    size_t iterations[4096], count;
+} progress_record;
+
+static void record_progress(void *context, size_t iteration, double objective)
+{
+    progress_record *r = context;
+    if (r->count < 4096) r->iterations[r->count] = iteration, r->values[r->count] = objective;
+    r->count++;
+}
+
 static void check_case(json_t *c, const dataset *s)
 {
+    static progress_record told;
     dlp_logreg_params params;
     dlp_logreg_params_default(&params);
     params.max_iter = (int)json_integer_value(json_object_get(c, "max_iter"));
@@ -97,10 +111,21 @@ static void check_case(json_t *c, const dataset *s)
     json_t *family = json_object_get(c, "family");
     if (family && strcmp(json_string_value(family), "multinomial") == 0) params.family = DLP_FAMILY_MULTINOMIAL;
     int weighted = json_is_true(json_object_get(c, "weighted"));
+    told.count = 0;
+    params.progress = record_progress;
+    params.progress_context = &told;
 
     dlp_logreg_model *model = NULL;
     CHECK_OK(dlp_logreg_fit(&params, s->features, s->rows, s->cols, s->labels, weighted ? s->weights : NULL, &model));
     if (!model) return;
+    /* The progress callback saw every history value, in order, starting at iteration 0, never past max_iter. */
+    size_t told_count = 0;
+    const double *told_history = dlp_logreg_objective_history(model, &told_count);
+    int same = told.count == told_count && told.iterations[0] == 0;
+    for (size_t i = 0; same && i < told_count && i < 4096; i++)
+        same = told.values[i] == told_history[i] && told.iterations[i] <= (size_t)params.max_iter &&
+               (i == 0 || told.iterations[i] >= told.iterations[i - 1]);
+    CHECK(same);
     size_t ref_history_count, ref_coefficient_count, ref_intercept_count;
     double *ref_history = json_doubles(json_object_get(c, "objective_history"), &ref_history_count);
     double *ref_coefficients = json_doubles(json_object_get(c, "coefficients"), &ref_coefficient_count);
