@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -297,5 +298,10 @@ int main(int argc, char **argv)
     free(batches);
     dlp_backend_destroy(cpu);
     dlp_graph_destroy(graph);
+    /* The process's peak resident set: weights, packed kernels, the largest batch's arena, the libraries. */
+    struct rusage usage;
+    if (!rc && getrusage(RUSAGE_SELF, &usage) == 0)
+        printf("memory tool=dlp model=%s batches=%s peak_rss_mib=%.1f\n", info->name, o.batches,
+               (double)usage.ru_maxrss / 1024.0);
     return rc;
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # featurize_cpu.sh: dlp's CPU featurizer beside PyTorch and Keras, same models,
 # batch sizes and thread count, interleaved in one run; appends a dated section
-# to bench/RESULTS.md (machine, load, command, raw lines, medians, ratios, and
-# the FLOP-bound ceiling from OpenBLAS sgemm and the graph's FLOP count).
+# to bench/RESULTS.md (machine, load, command, raw lines, medians, ratios, the
+# FLOP-bound ceiling from OpenBLAS sgemm and the graph's FLOP count, and each
+# process's peak resident memory).
 #
 #   bench/featurize_cpu.sh [--build DIR] [--threads 2] [--repeats 3] [--batches 1,16]
 #                          [--warmup 1] [--runs 3] [--models "InceptionV3 ResNet50"]
@@ -79,7 +80,12 @@ for repeat in $(seq 1 "$repeats"); do
   for model in $models; do
     common=(--model "$model" --batch "$batches" --threads "$threads" --warmup "$warmup" --runs "$runs")
     "$build/bench/featurize_cpu" "${common[@]}" | tee -a "$raw"
-    if [ "$have_torch" = 1 ]; then "$torch_python" "$root/bench/featurize_torch.py" "${common[@]}" | tee -a "$raw"; fi
+    if [ "$have_torch" = 1 ]; then
+      # One process per layout, so that each has its own peak memory.
+      for layout in nchw nhwc; do
+        "$torch_python" "$root/bench/featurize_torch.py" "${common[@]}" --layouts "$layout" | tee -a "$raw"
+      done
+    fi
     if [ "$have_keras" = 1 ]; then
       "$keras_python" "$root/bench/featurize_keras.py" "${common[@]}" 2>/dev/null | tee -a "$raw"
     fi
@@ -122,6 +128,25 @@ for (model, batch), by in sorted(times.items()):
           f"| {ratio_torch} | {ratio_keras} | {ceiling:.1f} | {share} |")
 print("\nGFLOP per image (convolutions and dense, multiply-add = 2): "
       + ", ".join(f"{m} {g:.2f}" for m, g in sorted(flops.items())))
+memory = {}
+for l in lines:
+    if l.startswith("memory "):
+        f = fields(l)
+        memory.setdefault(f["model"], {}).setdefault(f["tool"], []).append(float(f["peak_rss_mib"]))
+if memory:
+    print("\nPeak resident memory of each benchmark process, MiB (median over repeats; getrusage ru_maxrss: the "
+          "libraries, the model and the largest batch's activations; Python's interpreter counts for the peers):\n")
+    print("| model | dlp | PyTorch NCHW | PyTorch channels_last | Keras | dlp/PyTorch (best) | dlp/Keras |")
+    print("|---|---|---|---|---|---|---|")
+    for model, by in sorted(memory.items()):
+        mib = {k: statistics.median(v) for k, v in by.items()}
+        def cell(k):
+            return f"{mib[k]:.0f}" if k in mib else "n/a"
+        torch_best = min((mib[k] for k in ("torch-nchw", "torch-nhwc") if k in mib), default=0)
+        ratio_torch = f"{mib['dlp'] / torch_best:.2f}" if "dlp" in mib and torch_best else "n/a"
+        ratio_keras = f"{mib['dlp'] / mib['keras']:.2f}" if "dlp" in mib and "keras" in mib else "n/a"
+        print(f"| {model} | {cell('dlp')} | {cell('torch-nchw')} | {cell('torch-nhwc')} | {cell('keras')} "
+              f"| {ratio_torch} | {ratio_keras} |")
 EOF
 )"
 

@@ -12,6 +12,7 @@ inter-op threads = 1, so the process uses as many cores as the others.
 """
 import argparse
 import os
+import resource
 import statistics
 import time
 
@@ -53,6 +54,9 @@ def main():
         median = statistics.median(times)
         print(f"keras model={args.model} batch={batch} threads={args.threads} runs={args.runs} "
               f"median_ms={median:.2f} best_ms={min(times):.2f} images_per_s={batch * 1e3 / median:.3f}", flush=True)
+    # The process's peak resident set (Linux: KiB): the interpreter, TensorFlow, the model, the largest batch.
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"memory tool=keras model={args.model} batches={args.batch} peak_rss_mib={peak:.1f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -6,9 +6,14 @@ bench/featurize_cpu.c. Debian's python3-torch + python3-torchvision
 
   torch model=InceptionV3 layout=nchw batch=16 threads=2 runs=5 median_ms=... images_per_s=...
 
+and last the process's peak resident memory:
+
+  memory tool=torch-nchw model=InceptionV3 batches=1,16 peak_rss_mib=...
+
 layout nhwc is torch.channels_last (model and input).
 """
 import argparse
+import resource
 import statistics
 import time
 
@@ -72,6 +77,10 @@ def main():
             model = model.to(memory_format=torch.channels_last)
         for batch in (int(b) for b in args.batch.split(",")):
             bench(model, args.model, layout, batch, args.threads, args.warmup, args.runs)
+    # The process's peak resident set (Linux: KiB): the interpreter, torch, the model, the largest batch.
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"memory tool=torch-{args.layouts.replace(',', '+')} model={args.model} batches={args.batch} "
+          f"peak_rss_mib={peak:.1f}", flush=True)
 
 
 if __name__ == "__main__":
