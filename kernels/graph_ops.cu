@@ -258,6 +258,10 @@ __global__ void channel_affine_kernel(const T *in, T *out, size_t total, int cha
     }
 }
 
+/* Depthwise convolution, one output element per item. Here and in the vector and unrolled forms below, nvcc contracts
+ * `sum += x * w` into one fused multiply-add (--fmad=true, its default), where the CPU twin rounds the product first:
+ * the GPU sums differ from the CPU's in the last bits (the op suites compare within 1e-5), and the GPU forms, each
+ * one FMA per tap in the same order, agree with one another bit for bit. */
 template <typename T>
 __global__ void depthwise_kernel(dlp_cuda_window g, const T *in, const float *kernel, const float *bias, T *out)
 {
@@ -832,6 +836,8 @@ extern "C" cudaError_t dlp_cuda_depthwise_conv2d_typed(dlp_cuda_storage storage,
     size_t total = (size_t)g->batch * g->out_h * g->out_w * g->out_c;
     if (total == 0) return cudaSuccess;
     if (g->in_c <= 0 || g->out_c % g->in_c != 0) return cudaErrorInvalidValue;
+    /* The depthwise kernels write packed rows: a depthwise conv is never planned into a concatenation slice. */
+    if (g->out_stride != 0 && g->out_stride != g->out_c) return cudaErrorInvalidValue;
     clear_stale_error();
     STORAGE_SWITCH(storage, if (vector_fits<T>(g->in_c) && g->in_c == g->out_c && aligned16(in, out)) {
         bool three_by_three = unrolled_3x3 && g->kernel_h == 3 && g->kernel_w == 3 && g->stride_h == 1 &&

@@ -84,6 +84,9 @@ struct dlp_plan {
     /* ResNet block endings (conv -> add -> relu, device_residual_match) the
      * backend runs as one conv adding the shortcut, at prepare. */
     int residuals_fused;
+    /* Of those, endings run unfused after all, from some run on (cuDNN refused the call, or offered a linear
+     * ending no IMPLICIT_PRECOMP_GEMM): residuals_fused - residuals_unfused run as one call. */
+    int residuals_unfused;
     /* With CUDA graphs: runs replayed from a captured graph, captures
      * abandoned (that batch size then runs step by step) and why the last
      * one was. 0 and "" on the CPU backend or without graphs. */

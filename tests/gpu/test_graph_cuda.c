@@ -301,10 +301,13 @@ static void run_case(const op_case *c, dlp_backend *cpu, dlp_backend *gpu, doubl
         printf("%-44s %d fused calls refused, run unfused\n", c->label, plan_gpu->fusions_refused);
     if (packed_slices && c->kind == K_MIXED && c->units % 8 == 0) CHECK(plan_gpu->slices_copied >= 2);
     if (c->kind == K_RELU_DEPTHWISE) CHECK(dlp_plan_step_count(plan_gpu) == 1 && plan_gpu->steps[0].input_relu);
-    /* Fused modes run every residual ending as one cuDNN call (the planner keeps its output clear of the conv's input). */
+    /* Fused modes run every residual ending as one cuDNN call (the planner keeps its output clear of the conv's input),
+     * and still do after the runs above: no fallback to conv + add (+ relu) for want of an algorithm or a refusal. */
     if (c->kind == K_RESIDUAL || c->kind == K_RESIDUAL_ADD) {
-        printf("%-44s %d residual endings fused\n", c->label, plan_gpu->residuals_fused);
+        printf("%-44s %d residual endings fused, %d of them unfused since\n", c->label, plan_gpu->residuals_fused,
+               plan_gpu->residuals_unfused);
         CHECK(plan_gpu->residuals_fused == (fused_mode ? 1 : 0));
+        CHECK(plan_gpu->residuals_unfused == 0);
     }
     free(input), free(want), free(got);
     dlp_plan_destroy(plan_cpu), dlp_plan_destroy(plan_gpu);

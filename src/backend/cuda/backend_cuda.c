@@ -632,9 +632,10 @@ static dlp_status find_residuals(dlp_plan *plan, cuda_plan_state *state)
 /* A residual conv that runs unfused from now on (cuDNN refused the fused
  * call, or offered no IMPLICIT_PRECOMP_GEMM for an identity one): it writes
  * its own output again, and its absorbed steps run again. */
-static void unabsorb(cuda_plan_state *state, cuda_step *cs)
+static void unabsorb(dlp_plan *plan, cuda_plan_state *state, cuda_step *cs)
 {
     if (!cs->residual) return;
+    plan->residuals_unfused++;
     state->steps[cs->absorbed].skip = false;
     if (cs->residual_relu) state->steps[cs->absorbed + 1].skip = false;
     cs->residual = false;
@@ -811,7 +812,7 @@ static dlp_status run_fused(cuda_context *context, dlp_plan *plan, cuda_step *cs
     if (cudnn_refused(status)) {
         plan->fusions_refused++;
         cs->fused = false;
-        unabsorb(state, cs);
+        unabsorb(plan, state, cs);
         return DLP_OK;
     }
     CUDNN_TRY(status);
@@ -835,7 +836,7 @@ static dlp_status convolve(cuda_context *context, dlp_plan *plan, const plan_ste
     DLP_TRY(set_conv_tensors(context, cs, n, step->output_shape));
     CUDNN_TRY(cudnnSetConvolutionMathType(cs->conv_desc, (cudnnMathType_t)choice.math_type));
     bool fusable = !needs_precomp(step, cs) || choice.algorithm == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM;
-    if (cs->fused && !fusable) unabsorb(state, cs); /* a residual must run fused, or not at all */
+    if (cs->fused && !fusable) unabsorb(plan, state, cs); /* a residual must run fused, or not at all */
     if (cs->fused && fusable) {
         const void *shortcut = cs->residual ? value_data(plan, cs->shortcut_value) : NULL;
         void *residual_out = cs->residual ? value_data(plan, cs->residual_output) : NULL;
