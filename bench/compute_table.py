@@ -4,7 +4,7 @@ bench/gpu_prebuilt.sh run (the compute_table_* steps, featurize_torch_compile*, 
 
 Reads lines in the harness' formats:
   model=ResNet50 precision=fp16 batch=256 images_per_s=... search=timed fuse=on graphs=on ...   (featurize_gpu)
-  peer=torch model=ResNet50 precision=fp16 batch=256 images_per_s=...                         (featurize_torch_gpu.py)
+  peer=torch model=ResNet50 precision=fp16 batch=256 images_per_s=... max_allocated_mib=...     (featurize_torch_gpu.py)
   peer=torch-compile model=ResNet50 precision=fp16 batch=256 images_per_s=...
   gemm precision=bf16 n=8192 tflop_per_s=... ...                                               (gemm_rate_gpu)
   flops model=ResNet50 gflop_per_image=...                                                     (featurize_cpu --flops)
@@ -13,7 +13,9 @@ FLOPs can pass on that GPU. dlp's row is the configuration the featurizer ships 
 search/fuse/graphs, as featurize_gpu prints them); other dlp lines (ablations) are left out. Prints, per model,
 precision and batch: dlp, PyTorch eager, torch.compile, dlp / the best PyTorch figure, the bf16 ceiling (issue
 4's) and dlp's share of the ceiling at its own precision (fp32 against the fp32 rate, no TF32). A configuration
-missing on either side shows '-'; nothing is invented.
+missing on either side shows '-'; nothing is invented. Below it, where the lines carry them, device memory: dlp's
+device_mib (free memory before its backend minus after the runs) beside PyTorch eager's max_allocated_mib (its caching
+allocator's peak: weights, activations, workspace; not the CUDA context or library handles, so PyTorch reads low).
 --ceilings LOG...: only the ceiling lines, every model x measured precision:
   ceiling model=ResNet50 precision=bf16 tflop_per_s=... gflop_per_image=... images_per_s=..."""
 import argparse
@@ -36,6 +38,7 @@ def dlp_config(f):
 
 def parse(paths, ship_fp32, ship_half):
     rates = {}  # (kind, model, precision, batch) -> images/s
+    memory = {}  # (kind, model, precision, batch) -> MiB
     matrix = {}  # precision -> TFLOP/s
     flops = {}  # model -> GFLOP per image
     for path in paths:
@@ -56,11 +59,15 @@ def parse(paths, ship_fp32, ship_half):
                 key = (f["model"], f.get("precision"), int(f["batch"]))
                 if "peer" in f:
                     rates[(f["peer"],) + key] = float(f["images_per_s"])
+                    if "max_allocated_mib" in f:
+                        memory[(f["peer"],) + key] = float(f["max_allocated_mib"])
                 elif dlp_config(f) == (ship_fp32 if f.get("precision") == "fp32" else ship_half) and \
                         not {"pad_fold", "channel_pad", "concat_slices", "workspace_mib"} & set(f):
                     rates[("dlp",) + key] = float(f["images_per_s"])
+                    if "device_mib" in f:
+                        memory[("dlp",) + key] = float(f["device_mib"])
     ceilings = {(m, p): t * 1e12 / (g * 1e9) for m, g in flops.items() for p, t in matrix.items()}
-    return rates, ceilings, matrix, flops
+    return rates, ceilings, matrix, flops, memory
 
 
 def table(rates, ceilings):
@@ -86,6 +93,22 @@ def table(rates, ceilings):
     return "\n".join(out)
 
 
+def memory_table(memory):
+    out = ["| model | precision | batch | dlp device MiB | PyTorch eager max allocated MiB | dlp / PyTorch |",
+           "|---|---|---|---|---|---|"]
+    for model in MODELS:
+        for precision in PRECISIONS:
+            for batch in sorted({k[3] for k in memory}):
+                dlp = memory.get(("dlp", model, precision, batch))
+                eager = memory.get(("torch", model, precision, batch))
+                if dlp is None and eager is None:
+                    continue
+                cell = lambda m: "-" if m is None else "{:,.0f}".format(m)
+                ratio = "%.2fx" % (dlp / eager) if dlp is not None and eager else "-"
+                out.append("| %s | %s | %d | %s | %s | %s |" % (model, precision, batch, cell(dlp), cell(eager), ratio))
+    return "\n".join(out)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("logs", nargs="+")
@@ -93,7 +116,7 @@ def main():
     ap.add_argument("--ship-fp32", default="search=heuristic fuse=off graphs=on")
     ap.add_argument("--ship-half", default="search=heuristic fuse=on graphs=on")
     args = ap.parse_args()
-    rates, ceilings, matrix, flops = parse(args.logs, args.ship_fp32, args.ship_half)
+    rates, ceilings, matrix, flops, memory = parse(args.logs, args.ship_fp32, args.ship_half)
     if args.ceilings:
         for (model, precision), images in sorted(ceilings.items()):
             print("ceiling model=%s precision=%s tflop_per_s=%.1f gflop_per_image=%.4f images_per_s=%.0f" % (
@@ -103,6 +126,8 @@ def main():
         print("compute_table: no figures in %s" % " ".join(args.logs), file=sys.stderr)
         return 1
     print(table(rates, ceilings))
+    if memory:
+        print("\n" + memory_table(memory))
     return 0
 
 

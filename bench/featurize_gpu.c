@@ -155,6 +155,10 @@ static int bench_config(const dlp_model_info *info, dlp_graph *graph, const conf
     dlp_backend *backend = NULL;
     dlp_plan *plan = NULL;
     const char *outputs[1] = {"features"};
+    /* Device memory this configuration takes: free memory before the backend exists minus after the timed runs
+     * (weights, arena, workspace, cuDNN/cuBLAS handles, graphs, and kernel modules loaded lazily on first use). */
+    size_t free_before = 0, free_after = 0, device_total = 0;
+    cudaMemGetInfo(&free_before, &device_total);
     if (dlp_backend_create_cuda(0, &options, &backend) != DLP_OK ||
         dlp_plan_create(graph, backend, batch, outputs, 1, &plan) != DLP_OK) {
         printf("model=%s precision=%s batch=%d error=\"%s\"\n", info->name, precision, batch, dlp_last_error());
@@ -177,10 +181,12 @@ static int bench_config(const dlp_model_info *info, dlp_graph *graph, const conf
     }
     ok = ok && cudaDeviceSynchronize() == cudaSuccess;
     elapsed = now_seconds() - start;
+    if (ok && cudaMemGetInfo(&free_after, &device_total) != cudaSuccess) free_after = free_before;
     if (ok)
         printf("model=%s precision=%s batch=%d images_per_s=%.1f ms_per_batch=%.3f iterations=%d search=%s fuse=%s%s%s",
                info->name, precision, batch, iterations * (double)batch / elapsed, elapsed * 1e3 / iterations,
                iterations, c->search, c->fuse, options.cuda_graphs ? " graphs=on" : "", switches_off(c));
+    if (ok) printf(" device_mib=%.0f", free_before > free_after ? (double)(free_before - free_after) / 1048576.0 : 0.0);
     if (ok && workspace_mib) printf(" workspace_mib=%d", workspace_mib);
     /* concat_slices: convs cuDNN would not write into their slices (written packed, then copied). */
     if (ok && options.concat_slices) printf(" slices_copied=%d", plan->slices_copied);

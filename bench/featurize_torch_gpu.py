@@ -89,6 +89,7 @@ def keras_xception():
 def time_config(model, size, batch, precision, seconds, device):
     x = torch.randn(batch, 3, size, size, device=device).to(memory_format=torch.channels_last)
     dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(precision)
+    torch.cuda.reset_peak_memory_stats()
     with torch.inference_mode(), torch.autocast("cuda", dtype=dtype or torch.float32, enabled=dtype is not None):
         for _ in range(3):
             model(x)
@@ -107,16 +108,17 @@ def time_config(model, size, batch, precision, seconds, device):
             end.synchronize()
             rates.append(reps * batch / (start.elapsed_time(end) / 1000.0))
         rates.sort()
-        return rates[len(rates) // 2]
+        # Peak of the caching allocator over this configuration: weights, input, activations, cuDNN workspace.
+        return rates[len(rates) // 2], torch.cuda.max_memory_allocated() / 2**20
 
 
 def run_configs(model, name, size, args, peer):
     for precision in args.precisions.split(","):
         for batch in [int(b) for b in args.batches.split(",")]:
             try:
-                rate = time_config(model, size, batch, precision, args.seconds, "cuda")
-                print("peer=%s model=%s precision=%s batch=%d images_per_s=%.1f" % (
-                    peer, name, precision, batch, rate), flush=True)
+                rate, peak_mib = time_config(model, size, batch, precision, args.seconds, "cuda")
+                print("peer=%s model=%s precision=%s batch=%d images_per_s=%.1f max_allocated_mib=%.0f" % (
+                    peer, name, precision, batch, rate, peak_mib), flush=True)
             except Exception as error:
                 print("peer=%s model=%s precision=%s batch=%d failed=%r" % (peer, name, precision, batch, str(error)),
                       flush=True)
