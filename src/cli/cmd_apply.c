@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include "cli/images.h"
+#include "cli/progress.h"
 #include "core/status.h"
+#include "data/feature_writers.h"
 #include "data/output_file.h"
 #include "graph/backend_choice.h"
 
@@ -38,17 +40,18 @@ static const char usage[] =
     "  --batch N           inputs per network run (default 16)\n"
     "  --threads N         decoding and CPU threads (default: all cores)\n"
     "  --device D          auto (default: the first GPU when one works, else the CPU), cpu, cuda or cuda:N\n"
+    "  --quiet             no progress bar (it is drawn only when stderr is a terminal)\n"
     "  -h, --help          this help\n";
 
 enum { OPT_KERAS = 1000, OPT_IMAGES, OPT_NPY, OPT_OUTPUT_INDEX, OPT_RESIZE, OPT_PREPROCESS, OPT_SIZE, OPT_BATCH,
-       OPT_THREADS, OPT_DEVICE, OPT_JSONL, OPT_FORMAT };
+       OPT_THREADS, OPT_DEVICE, OPT_JSONL, OPT_FORMAT, OPT_QUIET };
 
 typedef struct apply_settings {
     const char *model_path, *npy_path, *jsonl_path, *output, *format;
     bool jsonl_output; /* -o is JSON Lines (--format, or the extension), else .npy */
     /* Arrays given in the model's own shape: outputs keep theirs (rank, dims). */
     int shaped, output_rank, output_dims[3];
-    int output_index, batch, threads;
+    int output_index, batch, threads, quiet;
     const char *device; /* auto, cpu, cuda or cuda:N */
     dlp_resize resize;
     dlp_normalize normalize;
@@ -120,41 +123,99 @@ static dlp_status write_nested_row(FILE *out, const dlp_row *row, const apply_se
                                            : status;
 }
 
-/* Writes the rows as .npy or JSON Lines; dataset NULL for arrays. */
-static dlp_status write_rows(const apply_settings *s, const dlp_dataset *dataset, const float *values, size_t rows,
-                             size_t dim)
-{
-    if (!s->jsonl_output && s->shaped) {
-        size_t shape[4] = {rows, 0, 0, 0};
-        for (int d = 0; d < s->output_rank; d++) shape[d + 1] = (size_t)s->output_dims[d];
-        return dlp_npy_write_f32_shape(s->output, values, s->output_rank + 1, shape);
-    }
-    if (!s->jsonl_output) return dlp_npy_write_f32(s->output, values, rows, dim);
+/* The output, written as rows are computed (bounded memory for any number of rows): a .npy header first (the row
+ * count is known before any row is), then each batch's values; or one JSON line per row. Whole or not at all, as
+ * every dlp writer (data/output_file.h). */
+typedef struct apply_output {
     dlp_output_file file;
-    DLP_TRY(dlp_output_file_open(&file, s->output));
-    FILE *out = file.file;
+    const apply_settings *s;
+    const dlp_dataset *dataset; /* NULL for arrays: rows are named "row N" */
+    size_t dim;
+} apply_output;
+
+static dlp_status output_open(apply_output *o, const apply_settings *s, const dlp_dataset *dataset, size_t rows,
+                              size_t dim)
+{
+    *o = (apply_output){.s = s, .dataset = dataset, .dim = dim};
+    DLP_TRY(dlp_output_file_open(&o->file, s->output));
+    if (!s->jsonl_output) {
+        size_t shape[4] = {rows, dim, 0, 0};
+        int ndim = 2;
+        if (s->shaped) {
+            ndim = s->output_rank + 1;
+            for (int d = 0; d < s->output_rank; d++) shape[d + 1] = (size_t)s->output_dims[d];
+        }
+        dlp_npy_write_header(o->file.file, ndim, shape);
+    }
+    return DLP_OK;
+}
+
+/* Rows [first, first + count), their values count x dim. */
+static dlp_status output_rows(apply_output *o, size_t first, size_t count, const float *values)
+{
+    const apply_settings *s = o->s;
+    FILE *out = o->file.file;
+    if (!s->jsonl_output) {
+        dlp_npy_write_values(out, values, count * o->dim);
+        /* errno is the failed write's (stdio sets it). */
+        return ferror(out) ? dlp_fail(DLP_ERR_IO, "%s: write failed: %s", s->output, strerror(errno)) : DLP_OK;
+    }
     dlp_status status = DLP_OK;
     char origin[64];
-    for (size_t i = 0; i < rows && status == DLP_OK; i++) {
+    for (size_t i = 0; i < count && status == DLP_OK; i++) {
         dlp_row row = {origin, -1, DLP_OK, ""};
-        if (dataset)
-            dlp_dataset_row(dataset, i, &row);
+        if (o->dataset)
+            dlp_dataset_row(o->dataset, first + i, &row);
         else
-            snprintf(origin, sizeof origin, "row %zu", i);
-        const char *label = dataset && row.label >= 0 ? dlp_dataset_label_name(dataset, row.label) : NULL;
+            snprintf(origin, sizeof origin, "row %zu", first + i);
+        const char *label = o->dataset && row.label >= 0 ? dlp_dataset_label_name(o->dataset, row.label) : NULL;
+        const float *row_values = values + i * o->dim;
         if (s->shaped)
-            status = write_nested_row(out, &row, s, values + i * dim);
+            status = write_nested_row(out, &row, s, row_values);
         else
-            status = dlp_jsonl_write_row(out, &row, label, "output", row.status == DLP_OK ? values + i * dim : NULL,
-                                         dim);
+            status = dlp_jsonl_write_row(out, &row, label, "output", row.status == DLP_OK ? row_values : NULL, o->dim);
     }
-    return status == DLP_OK ? dlp_output_file_commit(&file) : dlp_output_file_abort(&file, status);
+    return status;
+}
+
+/* Commits the file after status DLP_OK, else removes it (in place: what was written stays) and returns status. */
+static dlp_status output_close(apply_output *o, dlp_status status)
+{
+    return status == DLP_OK ? dlp_output_file_commit(&o->file) : dlp_output_file_abort(&o->file, status);
+}
+
+/* Arrays (rows x the model's input elements) in chunks of at most DLP_FEATURIZE_CHUNK_BYTES of output, each written
+ * as it is computed. */
+static dlp_status apply_arrays(const apply_settings *s, const dlp_keras_model *model, dlp_backend *backend,
+                               const float *arrays, size_t rows, size_t dim, apply_output *out)
+{
+    size_t elements = dlp_shape_elements(dlp_keras_model_input_shape(model));
+    int batch = s->batch > 0 ? s->batch : 16;
+    unsigned long long bytes = 0;
+    DLP_TRY(cli_featurize_chunk_bytes(&bytes));
+    unsigned long long per_chunk = bytes / (dim ? dim * sizeof(float) : 1);
+    size_t chunk = per_chunk < (unsigned long long)batch ? (size_t)batch : per_chunk < rows ? (size_t)per_chunk : rows;
+    float *values = malloc((chunk ? chunk : 1) * (dim ? dim : 1) * sizeof(float));
+    if (!values) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "apply: cannot allocate %zu rows of %zu outputs", chunk, dim);
+    cli_progress progress;
+    cli_progress_start(&progress, "apply", rows, !s->quiet);
+    dlp_status status = DLP_OK;
+    for (size_t first = 0; first < rows && status == DLP_OK; first += chunk) {
+        size_t n = rows - first < chunk ? rows - first : chunk;
+        status = dlp_keras_model_apply(model, backend, arrays + first * elements, n, batch, s->output_index, values,
+                                       n * dim);
+        if (status == DLP_OK) status = output_rows(out, first, n, values);
+        cli_progress_advance(&progress, n);
+    }
+    cli_progress_finish(&progress);
+    free(values);
+    return status;
 }
 
 /* Images in batches: decode + resize + preprocess, run, copy the output;
  * failed rows become NaN. */
 static dlp_status apply_images(const apply_settings *s, const dlp_keras_model *model, dlp_backend *backend,
-                               dlp_dataset *dataset, float *values, size_t dim, size_t *failed_total)
+                               dlp_dataset *dataset, size_t dim, apply_output *out, size_t *failed_total)
 {
     dlp_shape in = dlp_keras_model_input_shape(model);
     if (in.c != 3) {
@@ -170,7 +231,11 @@ static dlp_status apply_images(const apply_settings *s, const dlp_keras_model *m
     dlp_status status = dlp_plan_create(dlp_keras_model_graph(model), backend, batch, &name, 1, &plan);
     if (status != DLP_OK) return status;
     float *input = malloc((size_t)batch * pixels * sizeof(float));
-    if (!input) status = dlp_fail(DLP_ERR_OUT_OF_MEMORY, "apply: cannot allocate a batch of %d images", batch);
+    float *values = malloc((size_t)batch * (dim ? dim : 1) * sizeof(float));
+    if (!input || !values)
+        status = dlp_fail(DLP_ERR_OUT_OF_MEMORY, "apply: cannot allocate a batch of %d images", batch);
+    cli_progress progress;
+    cli_progress_start(&progress, "apply", rows, !s->quiet);
     for (size_t first = 0; first < rows && status == DLP_OK; first += (size_t)batch) {
         size_t n = rows - first < (size_t)batch ? rows - first : (size_t)batch, failed = 0;
         status = dlp_image_load_batch(dataset, first, n, in.h, in.w, s->resize, s->normalize, s->threads, input,
@@ -178,16 +243,20 @@ static dlp_status apply_images(const apply_settings *s, const dlp_keras_model *m
         if (s->scaled)
             for (size_t i = 0; i < n * pixels; i++) input[i] = (float)(input[i] * s->scale + s->offset);
         if (status == DLP_OK) status = dlp_plan_run(plan, input, (int)n);
-        if (status == DLP_OK) status = dlp_plan_read_output(plan, 0, values + first * dim, n * dim);
+        if (status == DLP_OK) status = dlp_plan_read_output(plan, 0, values, n * dim);
         for (size_t i = 0; status == DLP_OK && i < n; i++) {
             dlp_row row;
             dlp_dataset_row(dataset, first + i, &row);
             if (row.status != DLP_OK)
-                for (size_t k = 0; k < dim; k++) values[(first + i) * dim + k] = NAN;
+                for (size_t k = 0; k < dim; k++) values[i * dim + k] = NAN;
         }
+        if (status == DLP_OK) status = output_rows(out, first, n, values);
         *failed_total += failed;
+        cli_progress_advance(&progress, n);
     }
+    cli_progress_finish(&progress);
     free(input);
+    free(values);
     dlp_plan_destroy(plan);
     return status;
 }
@@ -311,7 +380,7 @@ static int parse_options(int argc, char **argv, apply_settings *s, dlp_dataset *
         {"size", required_argument, NULL, OPT_SIZE},            {"batch", required_argument, NULL, OPT_BATCH},
         {"threads", required_argument, NULL, OPT_THREADS},      {"help", no_argument, NULL, 'h'},
         {"device", required_argument, NULL, OPT_DEVICE},        {"format", required_argument, NULL, OPT_FORMAT},
-        {0}};
+        {"quiet", no_argument, NULL, OPT_QUIET},                {0}};
     int option;
     long number;
     optind = 1;
@@ -357,6 +426,7 @@ static int parse_options(int argc, char **argv, apply_settings *s, dlp_dataset *
                 return cli_usage_error("apply", "--device %s: expected auto, cpu, cuda or cuda:N", optarg);
             s->device = optarg;
             break;
+        case OPT_QUIET: s->quiet = 1; break;
         case 'h': fputs(usage, stdout); return -1;
         default: return cli_usage_error("apply", "unknown option");
         }
@@ -381,7 +451,9 @@ int cli_apply(int argc, char **argv)
     }
     dlp_keras_model *model = NULL;
     dlp_backend *backend = NULL;
-    float *values = NULL, *arrays = NULL;
+    float *arrays = NULL;
+    apply_output out;
+    bool opened = false;
     size_t rows = 0, failed = 0, dim = 0;
     char device[512] = "";
     dlp_status status = cli_check_output_path(s.output);
@@ -408,16 +480,12 @@ int cli_apply(int argc, char **argv)
         else if (s.jsonl_path) status = read_jsonl_arrays(&s, model, &arrays, &rows);
         else rows = dlp_dataset_size(dataset);
     }
-    if (status == DLP_OK) {
-        values = malloc((rows ? rows : 1) * dim * sizeof(float));
-        if (!values) status = DLP_ERR_OUT_OF_MEMORY;
-    }
+    if (status == DLP_OK) opened = (status = output_open(&out, &s, dataset, rows, dim)) == DLP_OK;
     if (status == DLP_OK && (s.npy_path || s.jsonl_path))
-        status = dlp_keras_model_apply(model, backend, arrays, rows, s.batch > 0 ? s.batch : 16, s.output_index,
-                                       values, rows * dim);
+        status = apply_arrays(&s, model, backend, arrays, rows, dim, &out);
     else if (status == DLP_OK)
-        status = apply_images(&s, model, backend, dataset, values, dim, &failed);
-    if (status == DLP_OK) status = write_rows(&s, dataset, values, rows, dim);
+        status = apply_images(&s, model, backend, dataset, dim, &out, &failed);
+    if (opened) status = output_close(&out, status);
     if (status != DLP_OK && code == CLI_EXIT_OK) {
         code = cli_fail("apply", status);
     } else if (status == DLP_OK) {
@@ -425,7 +493,6 @@ int cli_apply(int argc, char **argv)
                 dim, dlp_keras_model_output_layer(model, s.output_index), dlp_keras_model_name(model), failed, device);
         if (failed) code = CLI_EXIT_FAILED_ROWS;
     }
-    free(values);
     free(arrays);
     dlp_backend_destroy(backend);
     dlp_keras_model_destroy(model);

@@ -52,6 +52,18 @@ for stem in tensor_2d sequential nested_functional nested_sequential nd_conv nd_
   check "python3 '$tmp/npy.py' '$tmp/$stem.npy' '$fixtures/${stem}_y0.npy' 1e-5"
 done
 
+# Rows are written as they are computed: arrays in chunks of DLP_FEATURIZE_CHUNK_BYTES of output (4 bytes here: one
+# batch of 2 rows at a time) give the bytes of one chunk, in .npy and JSON Lines.
+for stem in tensor_2d nd_conv nd_series; do
+  for ext in npy jsonl; do
+    "$dlp" apply --keras "$fixtures/$stem.h5" --npy "$fixtures/${stem}_x.npy" --batch 2 -o "$tmp/$stem.whole.$ext" \
+      2> /dev/null
+    DLP_FEATURIZE_CHUNK_BYTES=4 "$dlp" apply --keras "$fixtures/$stem.h5" --npy "$fixtures/${stem}_x.npy" --batch 2 \
+      -o "$tmp/$stem.chunked.$ext" 2> "$tmp/chunked.txt"
+    check "[ $? -eq 0 ] && cmp -s '$tmp/$stem.whole.$ext' '$tmp/$stem.chunked.$ext'" || cat "$tmp/chunked.txt" >&2
+  done
+done
+
 # --preprocess scale:A,B is the affine map given: the same as tf (x/127.5 - 1)
 # (on the committed 224x224 photos, so this part needs nothing from ../shared).
 mkdir -p "$tmp/small" && cp "$DLP_FIXTURES"/images/*_224.png "$tmp/small/"
@@ -61,6 +73,32 @@ check "[ $? -eq 0 ]"
   -o "$tmp/scale.npy" 2> /dev/null
 check "[ $? -eq 0 ]"
 check "python3 '$tmp/npy.py' '$tmp/scale.npy' '$tmp/tf.npy' 1e-6"
+# Images stream batch by batch, a file that cannot be read keeping its row: batches of 1 and of 3 (the last one short)
+# give the same rows, in .npy (NaN for the bad file) and JSON Lines (null), exit 5 both times.
+cp -r "$tmp/small" "$tmp/small_bad" && echo "not an image" > "$tmp/small_bad/b_text.png"
+for batch in 1 3; do
+  for ext in npy jsonl; do
+    "$dlp" apply --keras "$fixtures/every_layer.h5" --images "$tmp/small_bad" --preprocess tf --batch $batch \
+      -o "$tmp/bad_b$batch.$ext" 2> "$tmp/bad.txt"
+    check "[ $? -eq 5 ]" || cat "$tmp/bad.txt" >&2
+  done
+done
+python3 - "$tmp" <<'PY'
+import math, sys
+sys.path.insert(0, sys.argv[1])
+from npyread import read_npy
+a, a_shape = read_npy(sys.argv[1] + "/bad_b1.npy")
+b, b_shape = read_npy(sys.argv[1] + "/bad_b3.npy")
+assert a_shape == b_shape and len(a) == len(b), (a_shape, b_shape)
+nan_rows = {i // (len(a) // a_shape[0]) for i, v in enumerate(a) if math.isnan(v)}
+assert len(nan_rows) == 1 and all(math.isnan(x) == math.isnan(y) for x, y in zip(a, b)), nan_rows
+pairs = [(x, y) for x, y in zip(a, b) if not math.isnan(x)]
+err = math.sqrt(sum((x - y) ** 2 for x, y in pairs) / sum(y * y for x, y in pairs))
+print("batches 1 and 3: relative L2 %.3g, the bad file's row NaN in both" % err)
+sys.exit(0 if err <= 1e-6 else 1)
+PY
+check "[ $? -eq 0 ]"
+check "python3 -c 'import json,sys; a,b=([json.loads(l) for l in open(p)] for p in sys.argv[1:]); assert len(a)==len(b)>=3 and [r[\"status\"] for r in a]==[r[\"status\"] for r in b] and sum(r[\"output\"] is None for r in a)==1' '$tmp/bad_b1.jsonl' '$tmp/bad_b3.jsonl'"
 
 model="$DLP_SHARED_DIR/models/nsfwjs-inception_v3"
 if [ -f "$model/model.json" ]; then
