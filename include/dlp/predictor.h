@@ -77,6 +77,11 @@ const char *dlp_predictor_device(const dlp_predictor *predictor);
  * reason on the row; *failed (may be NULL) counts them. */
 dlp_status dlp_predictor_run(dlp_predictor *predictor, dlp_dataset *dataset, size_t first, size_t count,
                              float *probabilities, size_t *failed);
+/* The same, calling progress (may be NULL) on the calling thread after each batch with the rows done of count. */
+dlp_status dlp_predictor_run_progress(dlp_predictor *predictor, dlp_dataset *dataset, size_t first, size_t count,
+                                      float *probabilities, size_t *failed,
+                                      void (*progress)(void *context, size_t done, size_t total),
+                                      void *progress_context);
 
 /* n inputs already at the model's size and preprocessed (NHWC float32, as
  * Keras' preprocess_input leaves them) -> probabilities (n x 1000). */

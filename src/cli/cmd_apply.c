@@ -191,10 +191,8 @@ static dlp_status apply_arrays(const apply_settings *s, const dlp_keras_model *m
 {
     size_t elements = dlp_shape_elements(dlp_keras_model_input_shape(model));
     int batch = s->batch > 0 ? s->batch : 16;
-    unsigned long long bytes = 0;
-    DLP_TRY(cli_featurize_chunk_bytes(&bytes));
-    unsigned long long per_chunk = bytes / (dim ? dim * sizeof(float) : 1);
-    size_t chunk = per_chunk < (unsigned long long)batch ? (size_t)batch : per_chunk < rows ? (size_t)per_chunk : rows;
+    size_t chunk = 0;
+    DLP_TRY(cli_chunk_rows(rows, dim, &chunk));
     float *values = malloc((chunk ? chunk : 1) * (dim ? dim : 1) * sizeof(float));
     if (!values) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "apply: cannot allocate %zu rows of %zu outputs", chunk, dim);
     cli_progress progress;

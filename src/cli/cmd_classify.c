@@ -1,12 +1,15 @@
 /* cmd_classify.c: `dlp classify`: a zoo model with its ImageNet top on image
  * files (sparkdl's DeepImagePredictor): the top K classes with their WordNet
  * ids and descriptions, or the 1000 probabilities. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/images.h"
+#include "cli/progress.h"
 #include "core/status.h"
+#include "data/feature_writers.h"
 #include "data/output_file.h"
 #include "dlp/predictor.h"
 
@@ -18,7 +21,8 @@ static const char usage[] =
     "one line per image, in order, with \"top_k\": [{\"class\", \"wnid\", \"description\",\n"
     "\"probability\"}, ...] ranked as Keras' decode_predictions, or \"probabilities\" (1000).\n"
     ".npy: float32 [N, 1000] probabilities. A file that cannot be read keeps its line\n"
-    "(status error, NaN probabilities in .npy) and the exit code is 5.\n\n"
+    "(status error, NaN probabilities in .npy) and the exit code is 5. Rows are written as\n"
+    "they are computed, at most DLP_FEATURIZE_CHUNK_BYTES (4 GiB) of probabilities held.\n\n"
     "Options:\n"
     "  --model NAME        InceptionV3, Xception, ResNet50, VGG16 or VGG19\n"
     "  --weights FILE      weights with the ImageNet top: .safetensors, Keras .h5, TF.js model.json;\n"
@@ -32,14 +36,15 @@ static const char usage[] =
     "  --batch-size N      images per network run (default 16)\n"
     "  --threads N         decoding and CPU threads (default: all cores)\n"
     "  --device D          auto (default), cpu, cuda or cuda:N\n"
+    "  --quiet             no progress bar (it is drawn only when stderr is a terminal)\n"
     "  -h, --help          this help\n";
 
-enum { OPT_TOP_K = CLI_OPT_FIRST_FREE, OPT_PROBABILITIES, OPT_IMAGES, OPT_FORMAT };
+enum { OPT_TOP_K = CLI_OPT_FIRST_FREE, OPT_PROBABILITIES, OPT_IMAGES, OPT_FORMAT, OPT_QUIET };
 
 typedef struct classify_settings {
     dlp_predictor_options options;
     const char *output, *format;
-    int top_k, probabilities, npy;
+    int top_k, probabilities, npy, quiet;
 } classify_settings;
 
 /* Adds positional image paths as rows after the --images sources. */
@@ -65,6 +70,7 @@ static int parse_value(int option, const char *argument, classify_settings *s)
     case CLI_OPT_WEIGHTS: s->options.weights = argument; return 1;
     case CLI_OPT_DEVICE: s->options.device = argument; return 1;
     case OPT_PROBABILITIES: s->probabilities = 1; return 1;
+    case OPT_QUIET: s->quiet = 1; return 1;
     case 'o': s->output = argument; return 1;
     case OPT_FORMAT: s->format = argument; return 1;
     case CLI_OPT_RESIZE:
@@ -99,7 +105,7 @@ static int parse_options(int argc, char **argv, classify_settings *s, dlp_datase
         {"resize", required_argument, NULL, CLI_OPT_RESIZE},     {"batch-size", required_argument, NULL, CLI_OPT_BATCH_SIZE},
         {"threads", required_argument, NULL, CLI_OPT_THREADS},   {"device", required_argument, NULL, CLI_OPT_DEVICE},
         {"format", required_argument, NULL, OPT_FORMAT},         {"help", no_argument, NULL, 'h'},
-        {0}};
+        {"quiet", no_argument, NULL, OPT_QUIET},                 {0}};
     int option, top_k_given = 0;
     optind = 1;
     while ((option = getopt_long(argc, argv, "ho:", options, NULL)) != -1) {
@@ -150,21 +156,18 @@ static void write_top_k(FILE *out, const float *probabilities, int k, dlp_predic
     fputc(']', out);
 }
 
-/* One JSON line per row: origin, label, status/error, then top_k or probabilities. */
-static dlp_status write_jsonl(const classify_settings *s, const dlp_dataset *dataset, const float *probabilities)
+/* One JSON line per row of [first, first + count): origin, label, status/error, then top_k or probabilities. */
+static dlp_status write_jsonl_rows(const classify_settings *s, FILE *out, const dlp_dataset *dataset, size_t first,
+                                   size_t count, const float *probabilities, dlp_prediction *top)
 {
-    dlp_output_file file;
-    DLP_TRY(dlp_output_file_open(&file, s->output));
-    dlp_prediction *top = malloc((size_t)s->top_k * sizeof *top);
-    if (!top) return dlp_output_file_abort(&file, dlp_fail(DLP_ERR_OUT_OF_MEMORY, "out of memory"));
     dlp_status status = DLP_OK;
-    for (size_t i = 0; i < dlp_dataset_size(dataset) && status == DLP_OK; i++) {
+    for (size_t i = 0; i < count && status == DLP_OK; i++) {
         dlp_row row;
-        dlp_dataset_row(dataset, i, &row);
+        dlp_dataset_row(dataset, first + i, &row);
         const float *p = probabilities + i * DLP_IMAGENET_CLASSES;
         const char *label = row.label >= 0 ? dlp_dataset_label_name(dataset, row.label) : NULL;
         if (s->probabilities) {
-            status = dlp_jsonl_write_row(file.file, &row, label, "probabilities", row.status == DLP_OK ? p : NULL,
+            status = dlp_jsonl_write_row(out, &row, label, "probabilities", row.status == DLP_OK ? p : NULL,
                                          DLP_IMAGENET_CLASSES);
             continue;
         }
@@ -172,23 +175,55 @@ static dlp_status write_jsonl(const classify_settings *s, const dlp_dataset *dat
         char *line = NULL;
         size_t length = 0;
         FILE *buffer = open_memstream(&line, &length);
-        if (!buffer) {
-            status = dlp_fail(DLP_ERR_OUT_OF_MEMORY, "out of memory");
-            break;
-        }
+        if (!buffer) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "out of memory");
         status = dlp_jsonl_write_row(buffer, &row, label, NULL, NULL, 0);
         fclose(buffer);
         if (status == DLP_OK && length >= 2) {
-            fwrite(line, 1, length - 2, file.file);
-            fputs(",\"top_k\":", file.file);
-            if (row.status == DLP_OK) write_top_k(file.file, p, s->top_k, top);
-            else fputs("null", file.file);
-            fputs("}\n", file.file);
+            fwrite(line, 1, length - 2, out);
+            fputs(",\"top_k\":", out);
+            if (row.status == DLP_OK) write_top_k(out, p, s->top_k, top);
+            else fputs("null", out);
+            fputs("}\n", out);
         }
         free(line);
-        if (ferror(file.file)) status = dlp_fail(DLP_ERR_IO, "%s: write failed", s->output);
     }
-    free(top);
+    return status;
+}
+
+/* Classifies every row in chunks of at most DLP_FEATURIZE_CHUNK_BYTES of probabilities (1000 floats a row), each
+ * written as it is computed: the .npy header first (the row count is known), then its values; or JSON Lines. */
+static dlp_status classify_rows(const classify_settings *s, dlp_predictor *predictor, dlp_dataset *dataset,
+                                size_t *failed)
+{
+    size_t rows = dlp_dataset_size(dataset), chunk = 0;
+    DLP_TRY(cli_chunk_rows(rows, DLP_IMAGENET_CLASSES, &chunk));
+    float *probabilities = malloc((chunk ? chunk : 1) * DLP_IMAGENET_CLASSES * sizeof(float));
+    dlp_prediction *top = malloc((size_t)s->top_k * sizeof *top);
+    dlp_output_file file;
+    dlp_status status = probabilities && top ? dlp_output_file_open(&file, s->output)
+                                             : dlp_fail(DLP_ERR_OUT_OF_MEMORY, "out of memory for %zu rows", chunk);
+    if (status != DLP_OK) {
+        free(probabilities), free(top);
+        return status;
+    }
+    size_t shape[2] = {rows, DLP_IMAGENET_CLASSES};
+    if (s->npy) dlp_npy_write_header(file.file, 2, shape);
+    cli_progress progress;
+    cli_progress_start(&progress, "classify", rows, !s->quiet);
+    for (size_t first = 0; first < rows && status == DLP_OK; first += chunk) {
+        size_t count = rows - first < chunk ? rows - first : chunk, chunk_failed = 0;
+        cli_progress_at at = {&progress, first};
+        status = dlp_predictor_run_progress(predictor, dataset, first, count, probabilities, &chunk_failed,
+                                            cli_progress_advance_at, &at);
+        *failed += chunk_failed;
+        if (status == DLP_OK && s->npy) dlp_npy_write_values(file.file, probabilities, count * DLP_IMAGENET_CLASSES);
+        else if (status == DLP_OK) status = write_jsonl_rows(s, file.file, dataset, first, count, probabilities, top);
+        /* errno is the failed write's (stdio sets it). */
+        if (status == DLP_OK && ferror(file.file))
+            status = dlp_fail(DLP_ERR_IO, "%s: write failed: %s", s->output, strerror(errno));
+    }
+    cli_progress_finish(&progress);
+    free(probabilities), free(top);
     return status == DLP_OK ? dlp_output_file_commit(&file) : dlp_output_file_abort(&file, status);
 }
 
@@ -205,14 +240,10 @@ int cli_classify(int argc, char **argv)
         return code < 0 ? CLI_EXIT_OK : code;
     }
     size_t rows = dlp_dataset_size(dataset), failed = 0;
-    float *probabilities = malloc((rows ? rows : 1) * DLP_IMAGENET_CLASSES * sizeof(float));
     dlp_predictor *predictor = NULL;
-    dlp_status status = probabilities ? cli_check_output_path(s.output)
-                                      : dlp_fail(DLP_ERR_OUT_OF_MEMORY, "out of memory for %zu rows", rows);
+    dlp_status status = cli_check_output_path(s.output);
     if (status == DLP_OK) status = dlp_predictor_create(&s.options, &predictor);
-    if (status == DLP_OK) status = dlp_predictor_run(predictor, dataset, 0, rows, probabilities, &failed);
-    if (status == DLP_OK && s.npy) status = dlp_npy_write_f32(s.output, probabilities, rows, DLP_IMAGENET_CLASSES);
-    else if (status == DLP_OK) status = write_jsonl(&s, dataset, probabilities);
+    if (status == DLP_OK) status = classify_rows(&s, predictor, dataset, &failed);
     if (status != DLP_OK) {
         code = cli_fail("classify", status);
     } else {
@@ -221,7 +252,6 @@ int cli_classify(int argc, char **argv)
         if (failed) code = CLI_EXIT_FAILED_ROWS;
     }
     dlp_predictor_destroy(predictor);
-    free(probabilities);
     dlp_dataset_destroy(dataset);
     return code;
 }

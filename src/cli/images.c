@@ -98,19 +98,6 @@ dlp_status cli_add_image_source(dlp_dataset **dataset, const char *source)
     return cli_join_dataset(dataset, added);
 }
 
-/* The progress of rows [offset, ...) of a (chunked) run, on one bar over all rows. */
-typedef struct chunk_progress {
-    cli_progress *progress;
-    size_t offset;
-} chunk_progress;
-
-static void advance_chunk(void *context, size_t done, size_t total)
-{
-    (void)total;
-    chunk_progress *chunk = context;
-    cli_progress_advance(chunk->progress, chunk->offset + done - chunk->progress->done);
-}
-
 dlp_status cli_featurize_chunk_bytes(unsigned long long *bytes)
 {
     const char *text = getenv("DLP_FEATURIZE_CHUNK_BYTES");
@@ -126,8 +113,7 @@ dlp_status cli_featurize_chunk_bytes(unsigned long long *bytes)
     return DLP_OK;
 }
 
-/* Rows per chunk: DLP_FEATURIZE_CHUNK_BYTES of features, at least one row, at most all of them. */
-static dlp_status chunk_rows(size_t rows, size_t dim, size_t *chunk)
+dlp_status cli_chunk_rows(size_t rows, size_t dim, size_t *chunk)
 {
     unsigned long long bytes = 0;
     DLP_TRY(cli_featurize_chunk_bytes(&bytes));
@@ -140,7 +126,7 @@ dlp_status cli_featurize_chunks(dlp_featurizer *featurizer, dlp_dataset *dataset
                                 void *context, dlp_featurize_stats *stats)
 {
     size_t rows = dlp_dataset_size(dataset), dim = dlp_featurizer_dim(featurizer), chunk = 0;
-    DLP_TRY(chunk_rows(rows, dim, &chunk));
+    DLP_TRY(cli_chunk_rows(rows, dim, &chunk));
     float *features = malloc((chunk ? chunk : 1) * dim * sizeof(float));
     if (!features)
         return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "featurize: cannot allocate %zu x %zu features", chunk, dim);
@@ -151,9 +137,9 @@ dlp_status cli_featurize_chunks(dlp_featurizer *featurizer, dlp_dataset *dataset
     size_t first = 0;
     do { /* once for no rows, as before chunks: the sink writes an empty file */
         size_t count = rows - first < chunk ? rows - first : chunk;
-        chunk_progress at = {&progress, first};
+        cli_progress_at at = {&progress, first};
         dlp_featurize_stats part = {0};
-        status = dlp_featurizer_run(featurizer, dataset, first, count, features, advance_chunk, &at, &part);
+        status = dlp_featurizer_run(featurizer, dataset, first, count, features, cli_progress_advance_at, &at, &part);
         if (status == DLP_OK) status = sink(context, first, count, features);
         stats->rows += part.rows, stats->cache_hits += part.cache_hits, stats->computed += part.computed;
         stats->failed += part.failed, stats->seconds += part.seconds;

@@ -69,3 +69,10 @@ void cli_progress_logreg(void *context, size_t iteration, double objective)
     if (iteration > progress->done) cli_progress_advance(progress, iteration - progress->done);
     else if (iteration == 0) cli_progress_advance(progress, 0);
 }
+
+void cli_progress_advance_at(void *context, size_t done, size_t total)
+{
+    (void)total;
+    cli_progress_at *at = context;
+    cli_progress_advance(at->progress, at->offset + done - at->progress->done);
+}

@@ -19,6 +19,13 @@ typedef struct cli_progress {
 
 /* enabled: 1 to draw if stderr is a terminal, 0 never (--quiet). */
 void cli_progress_start(cli_progress *progress, const char *label, size_t total, int enabled);
+/* A run over rows [offset, ...) of a longer (chunked) one, on one bar over all rows: the context of
+ * cli_progress_advance_at, a progress callback of the library's (done rows of the chunk's total). */
+typedef struct cli_progress_at {
+    cli_progress *progress;
+    size_t offset;
+} cli_progress_at;
+void cli_progress_advance_at(void *at, size_t done, size_t total);
 /* The logistic regression's optimizer as a bar over its iterations (dlp_logreg_params.progress):
  * "train [===>   ] 12/100 iterations  3.1 iterations/s  ETA 29s  objective 0.412". The ETA assumes max_iter
  * iterations; the optimizer often converges sooner. */

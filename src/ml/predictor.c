@@ -220,6 +220,14 @@ static dlp_status land_probabilities(void *context, const dlp_decoded_batch *bat
 dlp_status dlp_predictor_run(dlp_predictor *predictor, dlp_dataset *dataset, size_t first, size_t count,
                              float *probabilities, size_t *failed)
 {
+    return dlp_predictor_run_progress(predictor, dataset, first, count, probabilities, failed, NULL, NULL);
+}
+
+dlp_status dlp_predictor_run_progress(dlp_predictor *predictor, dlp_dataset *dataset, size_t first, size_t count,
+                                      float *probabilities, size_t *failed,
+                                      void (*progress)(void *context, size_t done, size_t total),
+                                      void *progress_context)
+{
     if (failed) *failed = 0;
     if (first > dlp_dataset_size(dataset) || count > dlp_dataset_size(dataset) - first)
         return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "predictor: rows %zu..%zu of a dataset of %zu", first,
@@ -234,6 +242,8 @@ dlp_status dlp_predictor_run(dlp_predictor *predictor, dlp_dataset *dataset, siz
                           model->input_w, predictor->resize, normalize);
     runner.landed = land_probabilities;
     runner.context = &run;
+    runner.progress = progress;
+    runner.progress_context = progress_context;
     DLP_TRY(dlp_batch_runner_run(&runner, predictor->pool, dataset, first, count, &stream));
     for (size_t i = 0; i < count; i++) {
         dlp_row row;

@@ -261,6 +261,11 @@ static void check_cli_jsonl(const char *path, json_t *inputs, const float *keras
     if (file) fclose(file);
 }
 
+static void record_done(void *context, size_t done, size_t total)
+{
+    if (done <= total) *(size_t *)context = done;
+}
+
 /* ResNet50 from image files: the library's dataset path and the CLI. */
 static void check_files(const zoo_model_case *model, json_t *order, json_t *inputs, const float *tensor_probs,
                         const float *keras_rows)
@@ -288,7 +293,9 @@ static void check_files(const zoo_model_case *model, json_t *order, json_t *inpu
     float *probs = malloc((INPUTS + 1) * CLASSES * sizeof(float));
     size_t failed = 0;
     if (predictor && probs) {
-        CHECK_OK(dlp_predictor_run(predictor, dataset, 0, INPUTS + 1, probs, &failed));
+        size_t done = 0;
+        CHECK_OK(dlp_predictor_run_progress(predictor, dataset, 0, INPUTS + 1, probs, &failed, record_done, &done));
+        CHECK(done == INPUTS + 1);
         double worst = 0;
         for (size_t k = 0; k < INPUTS * CLASSES; k++) worst = fmax(worst, fabs(probs[k] - tensor_probs[k]));
         printf("  %s from files: max |difference| to the tensor path %.3g, failed rows %zu\n", model->name, worst,
@@ -331,6 +338,26 @@ static void check_files(const zoo_model_case *model, json_t *order, json_t *inpu
             break;
         }
     free(cli_probs);
+    /* One row per chunk (DLP_FEATURIZE_CHUNK_BYTES=4000): the same bytes, a missing file keeping its row (exit 5). */
+    static const char *const chunked_outputs[2][2] = {{"--top-k 5", "jsonl"}, {"--probabilities", "npy"}};
+    for (int k = 0; k < 2; k++) {
+        char whole[1024], chunked[1024];
+        snprintf(whole, sizeof whole, "%s/predictor_whole.%s", tmp, chunked_outputs[k][1]);
+        snprintf(chunked, sizeof chunked, "%s/predictor_chunked.%s", tmp, chunked_outputs[k][1]);
+        for (int pass = 0; pass < 2; pass++) {
+            snprintf(args, sizeof args,
+                     "--model %s --weights '%s' --device " PREDICTOR_DEVICE " %s -o '%s' '%s' /nonexistent.png '%s' "
+                     "'%s'", model->name, weights_path, chunked_outputs[k][0], pass ? chunked : whole, images[0],
+                     images[1], images[2]);
+            if (pass) setenv("DLP_FEATURIZE_CHUNK_BYTES", "4000", 1);
+            CHECK(run_cli(args, err) == 5);
+            unsetenv("DLP_FEATURIZE_CHUNK_BYTES");
+        }
+        size_t whole_bytes = 0, chunked_bytes = 0;
+        unsigned char *a = check_read_file(whole, &whole_bytes), *b = check_read_file(chunked, &chunked_bytes);
+        CHECK(a && b && whole_bytes > 0 && whole_bytes == chunked_bytes && memcmp(a, b, whole_bytes) == 0);
+        free(a), free(b);
+    }
     snprintf(args, sizeof args, "--model %s --weights '%s' --device " PREDICTOR_DEVICE " -o '%s' '%s'", model->name,
              notop_path, out, images[0]);
     CHECK(run_cli(args, err) == 3);
