@@ -432,7 +432,7 @@ static dlp_status fit_training_rows(const fit_settings *s, dlp_featurizer *featu
         dlp_logreg_params params = s->logreg;
         params.progress = cli_progress_logreg;
         params.progress_context = &progress;
-        cli_progress_start(&progress, "train", (size_t)params.max_iter, !s->featurizer.quiet);
+        cli_progress_start_logreg(&progress, params.max_iter, !s->featurizer.quiet);
         double start = cli_now_seconds();
         status = dlp_pipeline_fit(*pipeline, &params, features, store.count, dim, labels, NULL);
         result->fit_seconds = cli_now_seconds() - start;

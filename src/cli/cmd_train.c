@@ -132,7 +132,7 @@ static int train_and_save(const train_options *o, const cli_ml_data *data)
     struct timespec start, end;
     clock_gettime(CLOCK_MONOTONIC, &start);
     if (status == DLP_OK) {
-        cli_progress_start(&progress, "train", (size_t)params.max_iter, !o->quiet);
+        cli_progress_start_logreg(&progress, params.max_iter, !o->quiet);
         status = dlp_pipeline_fit(pipeline, &params, data->features, data->rows, data->cols, data->labels, NULL);
         cli_progress_finish(&progress);
     }

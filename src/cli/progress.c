@@ -61,10 +61,15 @@ void cli_progress_finish(cli_progress *progress)
     fputc('\n', progress->out);
 }
 
+void cli_progress_start_logreg(cli_progress *progress, int max_iter, int enabled)
+{
+    cli_progress_start(progress, "train", max_iter > 0 ? (size_t)max_iter : 0, enabled);
+    progress->unit = "iterations";
+}
+
 void cli_progress_logreg(void *context, size_t iteration, double objective)
 {
     cli_progress *progress = context;
-    progress->unit = "iterations";
     snprintf(progress->detail, sizeof progress->detail, "objective %.6g", objective);
     if (iteration > progress->done) cli_progress_advance(progress, iteration - progress->done);
     else if (iteration == 0) cli_progress_advance(progress, 0);

@@ -26,9 +26,11 @@ typedef struct cli_progress_at {
     size_t offset;
 } cli_progress_at;
 void cli_progress_advance_at(void *at, size_t done, size_t total);
-/* The logistic regression's optimizer as a bar over its iterations (dlp_logreg_params.progress):
+/* The logistic regression's optimizer as a bar over its iterations: start it with cli_progress_start_logreg, and
+ * give dlp_logreg_params.progress cli_progress_logreg and the bar:
  * "train [===>   ] 12/100 iterations  3.1 iterations/s  ETA 29s  objective 0.412". The ETA assumes max_iter
  * iterations; the optimizer often converges sooner. */
+void cli_progress_start_logreg(cli_progress *progress, int max_iter, int enabled);
 void cli_progress_logreg(void *progress, size_t iteration, double objective);
 void cli_progress_advance(cli_progress *progress, size_t rows);
 /* Draws the final state and ends the line. */
