@@ -130,24 +130,29 @@ typedef struct apply_output {
     dlp_output_file file;
     const apply_settings *s;
     const dlp_dataset *dataset; /* NULL for arrays: rows are named "row N" */
-    size_t dim;
+    size_t rows, dim;
+    bool header_written;        /* .npy: written with the first rows, so that a run refused before any row writes
+                                   nothing to a target written in place (/dev/stdout) */
 } apply_output;
 
 static dlp_status output_open(apply_output *o, const apply_settings *s, const dlp_dataset *dataset, size_t rows,
                               size_t dim)
 {
-    *o = (apply_output){.s = s, .dataset = dataset, .dim = dim};
-    DLP_TRY(dlp_output_file_open(&o->file, s->output));
-    if (!s->jsonl_output) {
-        size_t shape[4] = {rows, dim, 0, 0};
-        int ndim = 2;
-        if (s->shaped) {
-            ndim = s->output_rank + 1;
-            for (int d = 0; d < s->output_rank; d++) shape[d + 1] = (size_t)s->output_dims[d];
-        }
-        dlp_npy_write_header(o->file.file, ndim, shape);
+    *o = (apply_output){.s = s, .dataset = dataset, .rows = rows, .dim = dim};
+    return dlp_output_file_open(&o->file, s->output);
+}
+
+static void write_npy_header(apply_output *o)
+{
+    const apply_settings *s = o->s;
+    size_t shape[4] = {o->rows, o->dim, 0, 0};
+    int ndim = 2;
+    if (s->shaped) {
+        ndim = s->output_rank + 1;
+        for (int d = 0; d < s->output_rank; d++) shape[d + 1] = (size_t)s->output_dims[d];
     }
-    return DLP_OK;
+    dlp_npy_write_header(o->file.file, ndim, shape);
+    o->header_written = true;
 }
 
 /* Rows [first, first + count), their values count x dim. */
@@ -156,6 +161,7 @@ static dlp_status output_rows(apply_output *o, size_t first, size_t count, const
     const apply_settings *s = o->s;
     FILE *out = o->file.file;
     if (!s->jsonl_output) {
+        if (!o->header_written) write_npy_header(o);
         dlp_npy_write_values(out, values, count * o->dim);
         /* errno is the failed write's (stdio sets it). */
         return ferror(out) ? dlp_fail(DLP_ERR_IO, "%s: write failed: %s", s->output, strerror(errno)) : DLP_OK;
@@ -181,6 +187,7 @@ static dlp_status output_rows(apply_output *o, size_t first, size_t count, const
 /* Commits the file after status DLP_OK, else removes it (in place: what was written stays) and returns status. */
 static dlp_status output_close(apply_output *o, dlp_status status)
 {
+    if (status == DLP_OK && !o->s->jsonl_output && !o->header_written) write_npy_header(o); /* no rows */
     return status == DLP_OK ? dlp_output_file_commit(&o->file) : dlp_output_file_abort(&o->file, status);
 }
 

@@ -206,8 +206,9 @@ static dlp_status classify_rows(const classify_settings *s, dlp_predictor *predi
         free(probabilities), free(top);
         return status;
     }
+    /* The .npy header goes with the first rows (or at the end, for none), so that a run refused before any row
+     * writes nothing to a target written in place (/dev/stdout). */
     size_t shape[2] = {rows, DLP_IMAGENET_CLASSES};
-    if (s->npy) dlp_npy_write_header(file.file, 2, shape);
     cli_progress progress;
     cli_progress_start(&progress, "classify", rows, !s->quiet);
     for (size_t first = 0; first < rows && status == DLP_OK; first += chunk) {
@@ -216,13 +217,16 @@ static dlp_status classify_rows(const classify_settings *s, dlp_predictor *predi
         status = dlp_predictor_run_progress(predictor, dataset, first, count, probabilities, &chunk_failed,
                                             cli_progress_advance_at, &at);
         *failed += chunk_failed;
-        if (status == DLP_OK && s->npy) dlp_npy_write_values(file.file, probabilities, count * DLP_IMAGENET_CLASSES);
-        else if (status == DLP_OK) status = write_jsonl_rows(s, file.file, dataset, first, count, probabilities, top);
+        if (status == DLP_OK && s->npy) {
+            if (first == 0) dlp_npy_write_header(file.file, 2, shape);
+            dlp_npy_write_values(file.file, probabilities, count * DLP_IMAGENET_CLASSES);
+        } else if (status == DLP_OK) status = write_jsonl_rows(s, file.file, dataset, first, count, probabilities, top);
         /* errno is the failed write's (stdio sets it). */
         if (status == DLP_OK && ferror(file.file))
             status = dlp_fail(DLP_ERR_IO, "%s: write failed: %s", s->output, strerror(errno));
     }
     cli_progress_finish(&progress);
+    if (status == DLP_OK && s->npy && rows == 0) dlp_npy_write_header(file.file, 2, shape);
     free(probabilities), free(top);
     return status == DLP_OK ? dlp_output_file_commit(&file) : dlp_output_file_abort(&file, status);
 }

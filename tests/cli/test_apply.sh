@@ -249,5 +249,11 @@ check "[ $? -eq 1 ]"
   2> /dev/null > "$tmp/stdout.jsonl"
 check "[ $? -eq 0 ] && python3 -c 'import json,sys; rows=[json.loads(l) for l in open(sys.argv[1])]; assert rows and all(len(r[\"output\"]) == 4 for r in rows)' '$tmp/stdout.jsonl'"
 
+# A run refused before its first row writes nothing to a target written in place (the .npy header waits for rows).
+"$dlp" apply --keras "$fixtures/tensor_2d.h5" --images "$tmp/small" --format npy -o /dev/stdout 2> "$tmp/err.txt" \
+  > "$tmp/refused_stdout.npy"
+check "[ $? -eq 3 ] && [ ! -s '$tmp/refused_stdout.npy' ] && grep -q 'images need (height, width, 3)' '$tmp/err.txt'" ||
+  cat "$tmp/err.txt" >&2
+
 echo "cli.apply: $checks checks, $fails failed"
 [ "$fails" -eq 0 ]
