@@ -239,6 +239,7 @@ typedef struct fit_result {
     dlp_featurize_stats train_stats, test_stats;
     size_t train_used, test_used;
     double fit_seconds;
+    size_t scratch_bytes; /* the training features in a scratch file (feature_store.h), or 0: on the heap */
     dlp_multiclass_metrics *metrics;
 } fit_result;
 
@@ -308,6 +309,12 @@ static dlp_status write_report(const char *path, const fit_settings *s, const dl
     json_object_set_new(report, "objective_history", history_array);
     json_object_set_new(report, "iterations", json_integer((json_int_t)dlp_logreg_iterations(model)));
     json_object_set_new(report, "fit_seconds", json_real(result->fit_seconds));
+    /* Where the fit read its training features from (feature_store.h): the heap, or a scratch file past
+     * DLP_FEATURIZE_CHUNK_BYTES. */
+    size_t feature_bytes = result->train_used * dlp_featurizer_dim(featurizer) * sizeof(float);
+    json_object_set_new(report, "training_features",
+                        json_pack("{s:s,s:I}", "held", result->scratch_bytes ? "scratch file" : "memory", "bytes",
+                                  (json_int_t)feature_bytes));
     add_metrics(report, result->metrics);
     dlp_output_file out;
     dlp_status status = dlp_output_file_open(&out, path);
@@ -381,6 +388,9 @@ static void print_summary(const fit_settings *s, const dlp_featurizer *featurize
     printf("  train           %.2fs: %zu iterations, objective %.6g -> %.6g\n", result->fit_seconds,
            dlp_logreg_iterations(model), history_count ? history[0] : NAN,
            history_count ? history[history_count - 1] : NAN);
+    if (result->scratch_bytes)
+        printf("                  training features (%.1f MiB) mapped from a scratch file in $TMPDIR\n",
+               (double)result->scratch_bytes / (1024.0 * 1024.0));
     if (result->metrics) {
         printf("\nTest metrics (%zu rows):\n", result->test_used);
         cli_print_metrics(result->metrics, 0, "");
@@ -423,6 +433,7 @@ static dlp_status fit_training_rows(const fit_settings *s, dlp_featurizer *featu
                                              &result->train_stats);
     if (status == DLP_OK) status = cli_feature_store_finish(&store, &features, &labels);
     result->train_used = store.count;
+    result->scratch_bytes = cli_feature_store_spilled(&store) ? store.count * dim * sizeof(float) : 0;
     if (status == DLP_OK && store.count == 0)
         status = dlp_fail(DLP_ERR_DATA, "no training rows with a label and a readable image (of %zu)",
                           dlp_dataset_size(train));

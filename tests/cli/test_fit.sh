@@ -97,6 +97,9 @@ check "[ $rc -eq 0 ]" || cat "$tmp/fit3.txt" >&2
 for f in logreg.safetensors test_predictions.jsonl test_images.txt; do check "cmp -s '$tmp/p2/$f' '$tmp/p3/$f'"; done
 check "python3 -c 'import json,sys; a,b=(json.load(open(p)) for p in sys.argv[1:]); assert all(a[k]==b[k] for k in (\"metrics\",\"objective_history\")) and all(a[\"train\"][k]==b[\"train\"][k] for k in (\"rows\",\"used\",\"failed\"))' '$tmp/p2/report.json' '$tmp/p3/report.json'"
 check "[ -z \"\$(ls -A '$tmp/scratch')\" ]"
+# report.json and the summary say where the training features were.
+check "python3 -c 'import json,sys; r,s=(json.load(open(p)) for p in sys.argv[1:]); a,b=r[\"training_features\"],s[\"training_features\"]; assert a[\"held\"]==\"memory\" and b[\"held\"]==\"scratch file\" and a[\"bytes\"]==b[\"bytes\"]==r[\"train\"][\"used\"]*2048*4, (a,b)' '$tmp/p2/report.json' '$tmp/p3/report.json'"
+check "grep -q 'mapped from a scratch file' '$tmp/fit3.txt' && ! grep -q 'scratch file' '$tmp/fit2.txt'"
 # A scratch folder that cannot be written is refused naming it, with the way out (TMPDIR).
 TMPDIR="$tmp/no-such-folder" DLP_FEATURIZE_CHUNK_BYTES=81920 "$dlp" fit --weights "$model" --images "$digits" \
   --threads 2 -o "$tmp/p4" > "$tmp/fit4.txt" 2>&1; rc=$?
