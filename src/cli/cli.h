@@ -41,6 +41,10 @@ dlp_status cli_check_output_path(const char *path);
 /* Whether -o OUTPUT is written as JSON Lines (*jsonl true) or .npy: --format (npy or jsonl) when given, else
  * OUTPUT's extension. Anything else is a usage error: CLI_EXIT_USAGE after the message, else CLI_EXIT_OK. */
 int cli_npy_or_jsonl(const char *command, const char *output, const char *format, bool *jsonl);
+/* Where the logistic regression's objective runs, from auto|cpu|cuda|cuda:N (train --device, fit --train-device):
+ * 1 and params->device (and cuda_device) set, or 0 for anything else. auto: CUDA when this build has it and a
+ * device answers, else the CPU. */
+int cli_parse_logreg_device(const char *text, dlp_logreg_params *params);
 
 /* Strict number parsing for options: the whole string must be a number in range. */
 int cli_parse_int(const char *text, long min, long max, long *value);

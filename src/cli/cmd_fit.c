@@ -39,6 +39,8 @@ static const char usage[] =
     "  --standardization true|false   (true)\n"
     "  --fit-intercept true|false     (true)\n"
     "  --family auto|binomial|multinomial\n"
+    "  --train-device D    where the objective runs: cpu (default), cuda, cuda:N, or auto (a GPU if\n"
+    "                      one works); --device below is the network's\n"
     "Network:\n" CLI_FEATURIZER_HELP
     "Output:\n"
     "  -o, --output DIR    the pipeline directory (replaced if it is a pipeline)\n"
@@ -58,6 +60,7 @@ enum {
     OPT_STANDARDIZATION,
     OPT_FIT_INTERCEPT,
     OPT_FAMILY,
+    OPT_TRAIN_DEVICE,
     OPT_JSON
 };
 
@@ -95,6 +98,7 @@ static int parse_arguments(int argc, char **argv, fit_settings *s)
                                             {"standardization", required_argument, NULL, OPT_STANDARDIZATION},
                                             {"fit-intercept", required_argument, NULL, OPT_FIT_INTERCEPT},
                                             {"family", required_argument, NULL, OPT_FAMILY},
+                                            {"train-device", required_argument, NULL, OPT_TRAIN_DEVICE},
                                             {"json", no_argument, NULL, OPT_JSON},
                                             {"output", required_argument, NULL, 'o'},
                                             {"help", no_argument, NULL, 'h'},
@@ -156,6 +160,10 @@ static int parse_arguments(int argc, char **argv, fit_settings *s)
             else if (!strcmp(optarg, "binomial")) s->logreg.family = DLP_FAMILY_BINOMIAL;
             else if (!strcmp(optarg, "multinomial")) s->logreg.family = DLP_FAMILY_MULTINOMIAL;
             else return cli_usage_error("fit", "--family '%s': expected auto, binomial or multinomial", optarg);
+            break;
+        case OPT_TRAIN_DEVICE:
+            if (!cli_parse_logreg_device(optarg, &s->logreg))
+                return cli_usage_error("fit", "--train-device '%s': expected auto, cpu, cuda or cuda:N", optarg);
             break;
         case OPT_JSON: s->json = 1; break;
         case 'o': s->output = optarg; break;
@@ -297,10 +305,13 @@ static dlp_status write_report(const char *path, const fit_settings *s, const dl
                                                    "seed", (json_int_t)s->seed, "stratified", s->stratified));
     json_object_set_new(report, "train", stats_json(&result->train_stats, dlp_dataset_size(train), result->train_used));
     json_object_set_new(report, "test", stats_json(&result->test_stats, dlp_dataset_size(test), result->test_used));
+    char train_device[32] = "cpu";
+    if (p->device == DLP_LOGREG_DEVICE_CUDA) snprintf(train_device, sizeof train_device, "cuda:%d", p->cuda_device);
     json_object_set_new(report, "logistic_regression",
-                        json_pack("{s:i,s:f,s:f,s:f,s:b,s:b,s:i}", "maxIter", p->max_iter, "regParam", p->reg_param,
-                                  "elasticNetParam", p->elastic_net_param, "tol", p->tol, "fitIntercept",
-                                  p->fit_intercept, "standardization", p->standardization, "family", p->family));
+                        json_pack("{s:i,s:f,s:f,s:f,s:b,s:b,s:i,s:s}", "maxIter", p->max_iter, "regParam",
+                                  p->reg_param, "elasticNetParam", p->elastic_net_param, "tol", p->tol, "fitIntercept",
+                                  p->fit_intercept, "standardization", p->standardization, "family", p->family,
+                                  "device", train_device));
     const dlp_logreg_model *model = dlp_pipeline_model(pipeline);
     size_t history_count = 0;
     const double *history = dlp_logreg_objective_history(model, &history_count);
@@ -453,6 +464,15 @@ static dlp_status fit_training_rows(const fit_settings *s, dlp_featurizer *featu
     return status;
 }
 
+/* --train-device cuda[:N] is checked before any image is featurized, not after. */
+static dlp_status check_train_device(const dlp_logreg_params *params)
+{
+    if (params->device != DLP_LOGREG_DEVICE_CUDA) return DLP_OK;
+    dlp_device_info info;
+    dlp_status status = dlp_device_get_info(params->cuda_device, &info);
+    return status == DLP_OK ? DLP_OK : dlp_fail_context(status, "--train-device cuda:%d", params->cuda_device);
+}
+
 static dlp_status run_fit(fit_settings *s, dlp_dataset *train, dlp_dataset *test, int *failed_rows)
 {
     dlp_featurizer *featurizer = NULL;
@@ -462,6 +482,7 @@ static dlp_status run_fit(fit_settings *s, dlp_dataset *train, dlp_dataset *test
     char path[4200];
     int64_t *test_labels = malloc((dlp_dataset_size(test) + 1) * sizeof *test_labels);
     dlp_status status = test_labels ? DLP_OK : dlp_fail(DLP_ERR_OUT_OF_MEMORY, "out of memory");
+    if (status == DLP_OK) status = check_train_device(&s->logreg);
     if (status == DLP_OK) status = dlp_featurizer_create(&s->featurizer.options, &featurizer);
     if (status == DLP_OK) status = fit_training_rows(s, featurizer, train, &pipeline, &result);
     /* The held-out rows are featurized after the fit and predicted chunk by chunk: no test features are held. */

@@ -47,24 +47,6 @@ static int parse_bool(const char *text, int *value)
     return 0;
 }
 
-/* auto: CUDA when this build has it and a device answers, else the CPU. */
-static int parse_device(const char *text, dlp_logreg_params *params)
-{
-    if (!strcmp(text, "cpu")) return params->device = DLP_LOGREG_DEVICE_CPU, 1;
-    if (!strcmp(text, "auto")) {
-        int count = 0;
-        params->device = dlp_device_count(&count) == DLP_OK && count > 0 ? DLP_LOGREG_DEVICE_CUDA : DLP_LOGREG_DEVICE_CPU;
-        return 1;
-    }
-    long index = 0;
-    if (!strcmp(text, "cuda") || (!strncmp(text, "cuda:", 5) && cli_parse_int(text + 5, 0, 1024, &index))) {
-        params->device = DLP_LOGREG_DEVICE_CUDA;
-        params->cuda_device = (int)index;
-        return 1;
-    }
-    return 0;
-}
-
 static int parse_option(int option, const char *arg, train_options *o)
 {
     long n = 0;
@@ -87,7 +69,7 @@ static int parse_option(int option, const char *arg, train_options *o)
         if (!strcmp(arg, "binomial")) return p->family = DLP_FAMILY_BINOMIAL, 1;
         if (!strcmp(arg, "multinomial")) return p->family = DLP_FAMILY_MULTINOMIAL, 1;
         return 0;
-    case 'd': return parse_device(arg, p);
+    case 'd': return cli_parse_logreg_device(arg, p);
     case 'T': return cli_parse_int(arg, 0, 4096, &n) ? (p->threads = (int)n, 1) : 0;
     default: return 0;
     }

@@ -83,6 +83,24 @@ dlp_status cli_check_output_path(const char *path)
     return DLP_OK;
 }
 
+/* auto: CUDA when this build has it and a device answers, else the CPU. */
+int cli_parse_logreg_device(const char *text, dlp_logreg_params *params)
+{
+    if (!strcmp(text, "cpu")) return params->device = DLP_LOGREG_DEVICE_CPU, 1;
+    if (!strcmp(text, "auto")) {
+        int count = 0;
+        params->device = dlp_device_count(&count) == DLP_OK && count > 0 ? DLP_LOGREG_DEVICE_CUDA : DLP_LOGREG_DEVICE_CPU;
+        return 1;
+    }
+    long index = 0;
+    if (!strcmp(text, "cuda") || (!strncmp(text, "cuda:", 5) && cli_parse_int(text + 5, 0, 1024, &index))) {
+        params->device = DLP_LOGREG_DEVICE_CUDA;
+        params->cuda_device = (int)index;
+        return 1;
+    }
+    return 0;
+}
+
 int cli_npy_or_jsonl(const char *command, const char *output, const char *format, bool *jsonl)
 {
     const char *dot = strrchr(output, '.'), *chosen = format ? format : dot ? dot + 1 : "";
