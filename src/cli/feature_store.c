@@ -19,11 +19,7 @@ dlp_status cli_feature_store_init(cli_feature_store *store, size_t dim, size_t e
     memset(store, 0, sizeof *store);
     store->dim = dim ? dim : 1;
     store->expected_rows = expected_rows;
-    unsigned long long bytes = 0;
-    DLP_TRY(cli_featurize_chunk_bytes(&bytes));
-    unsigned long long rows = bytes / (store->dim * sizeof(float));
-    store->memory_rows = rows == 0 ? 1 : rows > SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t)rows;
-    return DLP_OK;
+    return cli_chunk_rows(SIZE_MAX / 2, store->dim, &store->memory_rows);
 }
 
 static dlp_status scratch_error(const cli_feature_store *store, const char *what)

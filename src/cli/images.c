@@ -98,7 +98,7 @@ dlp_status cli_add_image_source(dlp_dataset **dataset, const char *source)
     return cli_join_dataset(dataset, added);
 }
 
-dlp_status cli_featurize_chunk_bytes(unsigned long long *bytes)
+static dlp_status featurize_chunk_bytes(unsigned long long *bytes)
 {
     const char *text = getenv("DLP_FEATURIZE_CHUNK_BYTES");
     *bytes = 4ULL << 30;
@@ -116,7 +116,7 @@ dlp_status cli_featurize_chunk_bytes(unsigned long long *bytes)
 dlp_status cli_chunk_rows(size_t rows, size_t dim, size_t *chunk)
 {
     unsigned long long bytes = 0;
-    DLP_TRY(cli_featurize_chunk_bytes(&bytes));
+    DLP_TRY(featurize_chunk_bytes(&bytes));
     size_t per_chunk = (size_t)(bytes / (dim ? dim * sizeof(float) : 1));
     *chunk = per_chunk == 0 ? 1 : per_chunk < rows ? per_chunk : rows;
     return DLP_OK;

@@ -78,10 +78,9 @@ dlp_status cli_add_image_source(dlp_dataset **dataset, const char *source);
  * makes it *dataset when there is none; takes ownership of added. */
 dlp_status cli_join_dataset(dlp_dataset **dataset, dlp_dataset *added);
 
-/* DLP_FEATURIZE_CHUNK_BYTES: a whole number of bytes, 1 or more; unset or empty: 4 GiB. Anything else is
- * DLP_ERR_INVALID_ARGUMENT naming the variable. */
-dlp_status cli_featurize_chunk_bytes(unsigned long long *bytes);
-/* Rows per chunk of rows of dim floats: DLP_FEATURIZE_CHUNK_BYTES of them, at least one row, at most all rows. */
+/* Rows per chunk of rows of dim floats: DLP_FEATURIZE_CHUNK_BYTES of them (a whole number of bytes, 1 or more;
+ * unset or empty: 4 GiB; anything else is DLP_ERR_INVALID_ARGUMENT naming the variable), at least one row, at most
+ * all rows. */
 dlp_status cli_chunk_rows(size_t rows, size_t dim, size_t *chunk);
 
 /* Hands cli_featurize_chunks' rows [first, first + count) (features count x D) to the caller's writer. */

@@ -89,7 +89,8 @@ int cli_parse_logreg_device(const char *text, dlp_logreg_params *params)
     if (!strcmp(text, "cpu")) return params->device = DLP_LOGREG_DEVICE_CPU, 1;
     if (!strcmp(text, "auto")) {
         int count = 0;
-        params->device = dlp_device_count(&count) == DLP_OK && count > 0 ? DLP_LOGREG_DEVICE_CUDA : DLP_LOGREG_DEVICE_CPU;
+        bool gpu = dlp_device_count(&count) == DLP_OK && count > 0;
+        params->device = gpu ? DLP_LOGREG_DEVICE_CUDA : DLP_LOGREG_DEVICE_CPU;
         return 1;
     }
     long index = 0;

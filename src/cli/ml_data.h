@@ -12,7 +12,7 @@
 typedef struct cli_ml_data {
     const float *features; /* rows x cols, row-major: in features_file (a .npy, mapped) or LibSVM's parsed rows */
     dlp_npy_mapped features_file;
-    float *parsed_features;
+    float *parsed_features;    /* LibSVM's rows (owned), or NULL */
     double *labels;  /* rows */
     size_t rows, cols;
     const char *features_name; /* for messages: the .npy or LibSVM path */
@@ -21,8 +21,8 @@ typedef struct cli_ml_data {
 
 /* Loads --features X.npy with --labels y.npy, or --libsvm FILE (num_features 0:
  * the largest index). A float32 X.npy is mapped, not read (dlp_npy_map_f32): it must not be truncated in place
- * while in use (a file replaced by rename, as every dlp writer does, is safe). Refuses (DLP_ERR_DATA, naming file, row and column): no
- * rows, a row count mismatch, labels that are not one column, NaN or infinite
+ * while in use (a file replaced by rename, as every dlp writer does, is safe). Refuses (DLP_ERR_DATA, naming file,
+ * row and column): no rows, a row count mismatch, labels that are not one column, NaN or infinite
  * features, labels that are not non-negative integers, and with max_class > 0
  * a label above max_class. Prints nothing; the caller reports. */
 dlp_status cli_ml_data_load(const char *features_path, const char *labels_path, const char *libsvm_path,

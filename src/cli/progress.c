@@ -71,8 +71,8 @@ void cli_progress_logreg(void *context, size_t iteration, double objective)
 {
     cli_progress *progress = context;
     snprintf(progress->detail, sizeof progress->detail, "objective %.6g", objective);
-    if (iteration > progress->done) cli_progress_advance(progress, iteration - progress->done);
-    else if (iteration == 0) cli_progress_advance(progress, 0);
+    /* A failed step that resets the optimizer repeats an iteration: it advances nothing, only redraws. */
+    cli_progress_advance(progress, iteration > progress->done ? iteration - progress->done : 0);
 }
 
 void cli_progress_advance_at(void *context, size_t done, size_t total)
