@@ -161,12 +161,17 @@ static void check_case(json_t *c, const dataset *s)
     /* The initial objective does not depend on the optimizer: same to rounding. */
     CHECK_NEAR(history[0], ref_history[0], 1e-12 * fabs(ref_history[0]));
     /* Paths followed exactly (breeze's LBFGS / OWLQN step by step) unless rounding
-     * pulls them apart in an ill-conditioned valley; then both stop on breeze's
-     * function-value test at nearby points: parameters agree to 1e-3 there. */
+     * pulls them apart in an ill-conditioned valley; either way both stop on
+     * breeze's function-value test at nearby points: parameters agree to 1e-3.
+     * An objective history that agrees to 1e-9 does not pin them closer in a
+     * flat valley: synth reg 0.03 a 0.5 icpt 0 follows Spark's 685 iterations
+     * with OpenBLAS' SkylakeX dgemm on an AMD EPYC and still ends 1.5e-4 from
+     * Spark's parameters (objective 6.8e-11 from Spark's); its Haswell dgemm
+     * parts at 659 iterations, 3.8e-4 (1.9e-10). */
     int same_path = agree == ref_history_count && history_count == ref_history_count;
     double parameter_rel = relative_distance2(dlp_logreg_coefficients(model), ref_coefficients, ref_coefficient_count,
                                               dlp_logreg_intercepts(model), ref_intercepts, ref_intercept_count);
-    double parameter_tolerance = same_path ? 1e-4 : 1e-3;
+    double parameter_tolerance = 1e-3;
     size_t early = ref_history_count < 21 ? ref_history_count : 21;
     CHECK(agree >= early);
     if (params.max_iter <= 5) {
