@@ -174,6 +174,17 @@ step e2e_dlp_resnet50_fp16_t16 40 "$bin/dlp" featurize --device cuda --precision
 PYTHONUNBUFFERED=1 step e2e_torch_fp16 90 bash -c 'python3 "$1" /tmp/jpegs --model inception_v3 --workers 16 \
   --precision fp16 --batch 256 && python3 "$1" /tmp/jpegs --model resnet50 --workers 16 --precision fp16 --batch 256' \
   _ "$root/bench/e2e_torch_gpu.py"
+# dlp predict with fit_cuda's pipeline on the 4000 files (fp32, batch 64): FILE mode (chunks of about 2 s, each one
+# featurizer run, decoding beside the network) against --stdin with the paths all there (one featurizer run per
+# 64-path micro-batch: how FILE mode ran before the chunks). rows/s = 4000 / the "seconds" each step prints.
+for mode in files stdin; do
+  step predict_${mode}_gpu 60 bash -c 'TIMEFORMAT="predict seconds=%R"; ls -d /tmp/jpegs/a/* > /tmp/jpeg_paths.txt
+    if [ "$2" = files ]; then time "$1" predict /tmp/fit-cuda --device cuda --no-cache --threads 16 --quiet \
+      --images /tmp/jpeg_paths.txt -o /tmp/predict_files.jsonl
+    else time "$1" predict /tmp/fit-cuda --device cuda --no-cache --threads 16 --quiet --stdin --max-latency-ms 1000 \
+      -o /tmp/predict_stdin.jsonl < /tmp/jpeg_paths.txt; fi' _ "$bin/dlp" $mode
+done
+step predict_same 10 bash -c 'cmp /tmp/predict_files.jsonl /tmp/predict_stdin.jsonl && echo "predict files = stdin"'
 # The steady state against the >= 90% goal. stream_rate: the featurizer's CPU half alone (its decode stream with an
 # infinitely fast consumer) vs the ceiling measured in the same process (one core's read + decode x threads, and
 # plain parallel decoding), and the previous per-batch loop's CPU side. Then end to end on the 4000 files listed

@@ -68,6 +68,9 @@ void dlp_featurizer_destroy(dlp_featurizer *featurizer);
 
 /* Feature dimension D (2048 for InceptionV3 with avg pooling). */
 size_t dlp_featurizer_dim(const dlp_featurizer *featurizer);
+/* Images per network run: options.batch_size, or the default it chose (16 on the CPU; 64 on a GPU, or fewer
+ * where 64 would not fit). dlp_featurizer_run cuts its rows into batches of this size from first on. */
+int dlp_featurizer_batch_size(const dlp_featurizer *featurizer);
 const dlp_model_info *dlp_featurizer_model(const dlp_featurizer *featurizer);
 /* The weight file used, and the hex sha256 of the weights themselves: tensor
  * names, shapes and float32 data in Keras order, so the same weights read

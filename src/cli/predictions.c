@@ -25,18 +25,19 @@ dlp_status cli_predictions_alloc(const dlp_pipeline *pipeline, size_t rows, cli_
 }
 
 dlp_status cli_predict_range(const dlp_pipeline *pipeline, const dlp_dataset *dataset, size_t first, size_t count,
-                             const float *features, size_t dim, cli_predictions *out)
+                             const float *features, size_t dim, cli_predictions *out, size_t at)
 {
     size_t columns = out->classes;
-    for (size_t i = first; i < first + count; i++) {
+    for (size_t i = 0; i < count; i++) {
         dlp_row row;
-        DLP_TRY(dlp_dataset_row(dataset, i, &row));
+        DLP_TRY(dlp_dataset_row(dataset, first + i, &row));
+        size_t k = at + i;
         if (row.status == DLP_OK) {
-            DLP_TRY(dlp_pipeline_transform(pipeline, features + (i - first) * dim, 1, dim, NULL,
-                                           out->probability + i * columns, out->prediction + i));
+            DLP_TRY(dlp_pipeline_transform(pipeline, features + i * dim, 1, dim, NULL, out->probability + k * columns,
+                                           out->prediction + k));
         } else {
-            out->prediction[i] = NAN;
-            for (size_t c = 0; c < columns; c++) out->probability[i * columns + c] = NAN;
+            out->prediction[k] = NAN;
+            for (size_t c = 0; c < columns; c++) out->probability[k * columns + c] = NAN;
         }
     }
     return DLP_OK;
@@ -47,13 +48,13 @@ dlp_status cli_predict_rows(const dlp_pipeline *pipeline, const dlp_dataset *dat
 {
     size_t rows = dlp_dataset_size(dataset);
     DLP_TRY(cli_predictions_alloc(pipeline, rows, out));
-    return cli_predict_range(pipeline, dataset, 0, rows, features, dim, out);
+    return cli_predict_range(pipeline, dataset, 0, rows, features, dim, out, 0);
 }
 
 dlp_status cli_predict_chunk(void *predictor, size_t first, size_t count, const float *features)
 {
     const cli_chunk_predictor *c = predictor;
-    return cli_predict_range(c->pipeline, c->dataset, first, count, features, c->dim, c->predictions);
+    return cli_predict_range(c->pipeline, c->dataset, first, count, features, c->dim, c->predictions, first);
 }
 
 void cli_predictions_free(cli_predictions *predictions)
@@ -116,22 +117,36 @@ dlp_status cli_write_prediction_row(FILE *out, const dlp_pipeline *pipeline, con
                        : DLP_OK;
 }
 
-dlp_status cli_pipeline_labels(const dlp_pipeline *pipeline, const dlp_dataset *dataset, int64_t *labels)
+/* row's label in the pipeline's classes; false when its name is not one of them. */
+static bool pipeline_label(const dlp_pipeline *pipeline, const dlp_dataset *dataset, const dlp_row *row,
+                           int64_t *label)
 {
     size_t classes = dlp_pipeline_label_count(pipeline);
+    *label = row->label;
+    const char *name = row->label >= 0 ? dlp_dataset_label_name(dataset, row->label) : NULL;
+    if (!name || classes == 0) return true;
+    size_t c = 0;
+    while (c < classes && strcmp(dlp_pipeline_label_name(pipeline, c), name) != 0) c++;
+    *label = c < classes ? (int64_t)c : -1;
+    return c < classes;
+}
+
+dlp_status cli_pipeline_labels(const dlp_pipeline *pipeline, const dlp_dataset *dataset, int64_t *labels)
+{
     for (size_t i = 0; i < dlp_dataset_size(dataset); i++) {
         dlp_row row;
         DLP_TRY(dlp_dataset_row(dataset, i, &row));
-        labels[i] = row.label;
-        const char *name = row.label >= 0 ? dlp_dataset_label_name(dataset, row.label) : NULL;
-        if (!name || classes == 0) continue;
-        size_t c = 0;
-        while (c < classes && strcmp(dlp_pipeline_label_name(pipeline, c), name) != 0) c++;
-        if (c == classes)
-            return dlp_fail(DLP_ERR_DATA, "%s: class '%s' is not one the pipeline was trained on", row.origin, name);
-        labels[i] = (int64_t)c;
+        if (!pipeline_label(pipeline, dataset, &row, &labels[i]))
+            return dlp_fail(DLP_ERR_DATA, "%s: class '%s' is not one the pipeline was trained on", row.origin,
+                            dlp_dataset_label_name(dataset, row.label));
     }
     return DLP_OK;
+}
+
+int64_t cli_pipeline_label_or_none(const dlp_pipeline *pipeline, const dlp_dataset *dataset, const dlp_row *row)
+{
+    int64_t label = -1;
+    return pipeline_label(pipeline, dataset, row, &label) ? label : -1;
 }
 
 dlp_status cli_evaluate_rows(const dlp_dataset *dataset, const int64_t *labels, const cli_predictions *predictions,

@@ -22,10 +22,10 @@ typedef struct cli_predictions {
 dlp_status cli_predict_rows(const dlp_pipeline *pipeline, const dlp_dataset *dataset, const float *features,
                             size_t dim, cli_predictions *out);
 /* The same in parts: room for rows predictions, then rows [first, first + count) from their features (count x dim;
- * a failed row's prediction and probabilities are NaN). */
+ * a failed row's prediction and probabilities are NaN), row first's at index at of out. */
 dlp_status cli_predictions_alloc(const dlp_pipeline *pipeline, size_t rows, cli_predictions *out);
 dlp_status cli_predict_range(const dlp_pipeline *pipeline, const dlp_dataset *dataset, size_t first, size_t count,
-                             const float *features, size_t dim, cli_predictions *out);
+                             const float *features, size_t dim, cli_predictions *out, size_t at);
 void cli_predictions_free(cli_predictions *predictions);
 /* A cli_feature_sink that predicts each chunk of featurized rows as it arrives (cli_featurize_chunks). */
 typedef struct cli_chunk_predictor {
@@ -48,6 +48,9 @@ dlp_status cli_write_prediction_row(FILE *out, const dlp_pipeline *pipeline, con
  * names); -1 for a row without a label. A class name the pipeline does not
  * know is DLP_ERR_DATA naming it and the row. */
 dlp_status cli_pipeline_labels(const dlp_pipeline *pipeline, const dlp_dataset *dataset, int64_t *labels);
+/* One row's, by the same rule, except that a name the pipeline does not know is -1 (dlp predict: a folder of new
+ * images need not be sorted by class). */
+int64_t cli_pipeline_label_or_none(const dlp_pipeline *pipeline, const dlp_dataset *dataset, const dlp_row *row);
 
 /* Spark's evaluator over the labelled ok rows; *metrics NULL when there are none. */
 dlp_status cli_evaluate_rows(const dlp_dataset *dataset, const int64_t *labels, const cli_predictions *predictions,

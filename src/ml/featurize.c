@@ -275,6 +275,7 @@ void dlp_featurizer_destroy(dlp_featurizer *featurizer)
 }
 
 size_t dlp_featurizer_dim(const dlp_featurizer *featurizer) { return featurizer->dim; }
+int dlp_featurizer_batch_size(const dlp_featurizer *featurizer) { return featurizer->batch_size; }
 const dlp_model_info *dlp_featurizer_model(const dlp_featurizer *featurizer) { return featurizer->model; }
 const char *dlp_featurizer_weights_path(const dlp_featurizer *featurizer) { return featurizer->weights_path; }
 const char *dlp_featurizer_weights_sha256(const dlp_featurizer *featurizer) { return featurizer->weights_sha256; }

@@ -12,6 +12,8 @@
 # - a second fit with other LR params featurizes nothing (feature cache);
 # - dlp predict --stdin streams one JSON line per path, including error lines
 #   for a missing and a corrupt file mixed into the stream, in order;
+# - dlp predict --images on fit's held-out list gives fit's held-out predictions byte for byte, in chunks of any
+#   size; a folder argument is scanned (class sub-folders give labels); SIGINT finishes the rows under way;
 # - a pipeline refuses weights whose sha256 differs.
 set -u
 fails=0; checks=0
@@ -154,6 +156,47 @@ wait $pid; check "[ $? -eq 0 ]"
 # Batch mode with FILE arguments; SIGINT-free.
 "$dlp" predict "$tmp/p1" $(ls "$images"/5/* | head -2) > "$tmp/files.jsonl" 2>/dev/null; rc=$?
 check "[ $rc -eq 0 ] && [ \"\$(wc -l < '$tmp/files.jsonl')\" -eq 2 ]"
+# The held-out list through --images, featurized afresh (no cache) in chunks of one batch and in chunks of 10 rows
+# (DLP_FEATURIZE_CHUNK_BYTES): fit's own held-out predictions, labels included, byte for byte.
+"$dlp" predict "$tmp/p1" --images "$tmp/p1/test_images.txt" --no-cache --threads 2 -o "$tmp/again.jsonl" \
+  2> "$tmp/again.txt"; rc=$?
+check "[ $rc -eq 0 ] && cmp -s '$tmp/again.jsonl' '$tmp/p1/test_predictions.jsonl'" || cat "$tmp/again.txt" >&2
+DLP_FEATURIZE_CHUNK_BYTES=81920 "$dlp" predict "$tmp/p1" --images "$tmp/p1/test_images.txt" --threads 2 \
+  > "$tmp/again10.jsonl" 2> "$tmp/again10.txt"; rc=$?
+check "[ $rc -eq 0 ] && cmp -s '$tmp/again10.jsonl' '$tmp/p1/test_predictions.jsonl'" || cat "$tmp/again10.txt" >&2
+# A folder argument is scanned: a class sub-folder gives its label, any other sub-folder and loose files null.
+mkdir -p "$tmp/new/7" "$tmp/new/unsorted"
+cp $(ls "$images"/7/* | head -2) "$tmp/new/7/"; cp $(ls "$images"/3/* | head -1) "$tmp/new/unsorted/"
+cp $(ls "$images"/1/* | head -1) "$tmp/new/loose.png"
+"$dlp" predict "$tmp/p1" "$tmp/new" "$tmp/missing.png" > "$tmp/folder.jsonl" 2> "$tmp/folder.txt"; rc=$?
+check "[ $rc -eq 5 ]" || cat "$tmp/folder.txt" >&2
+python3 - "$tmp/folder.jsonl" "$tmp" > "$tmp/folder_check.txt" 2>&1 <<'PY'
+import json, os, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+tmp = sys.argv[2]
+want = [("7/" + n, 7, "ok") for n in sorted(os.listdir(tmp + "/new/7"))] + [("loose.png", None, "ok")]
+want += [("unsorted/" + n, None, "ok") for n in sorted(os.listdir(tmp + "/new/unsorted"))]
+want += [(tmp + "/missing.png", None, "error")]
+got = [(r["origin"].split("/new/")[-1], r["label"], r["status"]) for r in rows]
+assert got == want, (got, want)
+print("ok")
+PY
+check "tail -1 '$tmp/folder_check.txt' | grep -qx ok" || cat "$tmp/folder_check.txt" >&2
+# SIGINT once the first lines are out: the rows under way are finished and written (whole lines, in order), the
+# summary says so; a second SIGINT stops at once (the default action). The whole set is 500 (100) images on the CPU.
+"$dlp" predict "$tmp/p1" --images "$digits" --no-cache --threads 2 > "$tmp/int.jsonl" 2> "$tmp/int.txt" &
+pid=$!
+for i in $(seq 1 600); do [ -s "$tmp/int.jsonl" ] && break; sleep 0.1; done
+kill -INT $pid; wait $pid; rc=$?
+rows=$(wc -l < "$tmp/int.jsonl")
+check "[ $rc -eq 0 ] && { [ $rows -lt $total ] && grep -q 'predict: $rows rows, 0 failed (interrupted)' '$tmp/int.txt' || [ $rows -eq $total ]; }" ||
+  { echo "rc $rc rows $rows"; cat "$tmp/int.txt"; } >&2
+check "python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' '$tmp/int.jsonl'"
+"$dlp" predict "$tmp/p1" --images "$digits" --no-cache --threads 2 > "$tmp/int2.jsonl" 2> /dev/null &
+pid=$!
+for i in $(seq 1 600); do [ -s "$tmp/int2.jsonl" ] && break; sleep 0.1; done
+kill -INT $pid; sleep 0.2; kill -INT $pid 2> /dev/null; wait $pid; rc=$?
+check "[ $rc -eq 130 ] || [ $rc -eq 0 ]"
 
 # Different weights: refused with both digests named (exit 3).
 cp -r "$model" "$tmp/other-weights"

@@ -438,6 +438,7 @@ static void check_pipeline(const zoo_model_case *model, const fixture *f, const 
     const float *want = fixture_array(f, "avg", IMAGES * (size_t)model->pooled);
     if (featurizer && dataset && features && want) {
         CHECK(dlp_featurizer_dim(featurizer) == (size_t)model->pooled);
+        CHECK(dlp_featurizer_batch_size(featurizer) == 16); /* the CPU's default */
         dlp_featurize_stats stats = {0};
         CHECK_OK(dlp_featurizer_run(featurizer, dataset, 0, 1, features, NULL, NULL, &stats));
         CHECK(stats.computed == 1 && stats.failed == 0);
