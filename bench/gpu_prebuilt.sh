@@ -174,6 +174,18 @@ step e2e_dlp_resnet50_fp16_t16 40 "$bin/dlp" featurize --device cuda --precision
 PYTHONUNBUFFERED=1 step e2e_torch_fp16 90 bash -c 'python3 "$1" /tmp/jpegs --model inception_v3 --workers 16 \
   --precision fp16 --batch 256 && python3 "$1" /tmp/jpegs --model resnet50 --workers 16 --precision fp16 --batch 256' \
   _ "$root/bench/e2e_torch_gpu.py"
+# dlp apply on images through the batch runner with a user's model (nsfwjs from its model.json) on 64 of the
+# 500x375 JPEGs: the device's resizing (tf) and the CPU's (scale:A,B, the same map) against --device cpu, 1e-4.
+step apply_cuda_resize 60 bash -c 'ls -d /tmp/jpegs/a/* | head -64 > /tmp/apply64.txt
+  for run in "cuda tf" "cuda scale:0.00784313725490196,-1" "cpu tf"; do set -- "$1" "$2" $run
+    "$1" apply --device $3 --keras "$2/model.json" --images /tmp/apply64.txt --preprocess $4 --quiet \
+      -o /tmp/apply_$3_${4%%:*}.npy || exit 1; set -- "$1" "$2"; done
+  python3 -c "
+import numpy as np
+c = np.load(\"/tmp/apply_cpu_tf.npy\")
+for name in (\"cuda_tf\", \"cuda_scale\"):
+    d = float(np.abs(np.load(\"/tmp/apply_%s.npy\" % name) - c).max())
+    print(\"apply %s vs cpu: max abs difference %.3g\" % (name, d)); assert d <= 1e-4"' _ "$bin/dlp" "$weights"
 # dlp predict with fit_cuda's pipeline on the 4000 files (fp32, batch 64): FILE mode (chunks of about 2 s, each one
 # featurizer run, decoding beside the network) against --stdin with the paths all there (one featurizer run per
 # 64-path micro-batch: how FILE mode ran before the chunks). rows/s = 4000 / the "seconds" each step prints.

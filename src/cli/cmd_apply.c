@@ -1,6 +1,7 @@
 /* cmd_apply.c: `dlp apply`: a user's own Keras model (whole-model .h5, TF.js
  * model.json, or dlp convert's safetensors with its model_config) on images
- * or on arrays (.npy rows), batched; one output row per input row. */
+ * (through the featurizer's decode stream and batch runner) or on arrays
+ * (.npy rows), batched; one output row per input row. */
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -14,6 +15,8 @@
 #include "data/feature_writers.h"
 #include "data/output_file.h"
 #include "graph/backend_choice.h"
+#include "graph/plan_images.h"
+#include "ml/batch_runner.h"
 
 static const char usage[] =
     "Usage: dlp apply --keras MODEL (--images DIR|LIST ... | --npy X.npy | --jsonl X.jsonl) [OPTIONS] -o OUT\n\n"
@@ -77,12 +80,14 @@ static int parse_preprocess(const char *text, apply_settings *s)
     return dlp_normalize_from_name(text, &s->normalize) == DLP_OK;
 }
 
-/* The backend --device names, as dlp featurize (graph/backend_choice.h). */
-static dlp_status create_backend(const apply_settings *s, dlp_backend **backend, char *described, size_t capacity)
+/* The backend --device names, as dlp featurize (graph/backend_choice.h); *cuda_device -1 for the CPU. */
+static dlp_status create_backend(const apply_settings *s, dlp_backend **backend, int *cuda_device, char *described,
+                                 size_t capacity)
 {
     dlp_backend_choice choice;
     DLP_TRY(dlp_backend_choose(s->device, s->threads, NULL, &choice));
     *backend = choice.backend;
+    *cuda_device = choice.cuda_device;
     snprintf(described, capacity, "%s", choice.described);
     return DLP_OK;
 }
@@ -155,8 +160,10 @@ static void write_npy_header(apply_output *o)
     o->header_written = true;
 }
 
-/* Rows [first, first + count), their values count x dim. */
-static dlp_status output_rows(apply_output *o, size_t first, size_t count, const float *values)
+/* Rows [first, first + count), their values count x dim. batch (or NULL): the decoded batch of these rows, whose
+ * failures the dataset does not hold yet (the batch runner records them when the run ends). */
+static dlp_status output_rows(apply_output *o, size_t first, size_t count, const float *values,
+                              const dlp_decoded_batch *batch)
 {
     const apply_settings *s = o->s;
     FILE *out = o->file.file;
@@ -174,6 +181,10 @@ static dlp_status output_rows(apply_output *o, size_t first, size_t count, const
             dlp_dataset_row(o->dataset, first + i, &row);
         else
             snprintf(origin, sizeof origin, "row %zu", first + i);
+        if (batch && batch->status[i] != DLP_OK) {
+            row.status = batch->status[i];
+            row.message = batch->message[i];
+        }
         const char *label = o->dataset && row.label >= 0 ? dlp_dataset_label_name(o->dataset, row.label) : NULL;
         const float *row_values = values + i * o->dim;
         if (s->shaped)
@@ -209,7 +220,7 @@ static dlp_status apply_arrays(const apply_settings *s, const dlp_keras_model *m
         size_t n = rows - first < chunk ? rows - first : chunk;
         status = dlp_keras_model_apply(model, backend, arrays + first * elements, n, batch, s->output_index, values,
                                        n * dim);
-        if (status == DLP_OK) status = output_rows(out, first, n, values);
+        if (status == DLP_OK) status = output_rows(out, first, n, values, NULL);
         cli_progress_advance(&progress, n);
     }
     cli_progress_finish(&progress);
@@ -217,10 +228,32 @@ static dlp_status apply_arrays(const apply_settings *s, const dlp_keras_model *m
     return status;
 }
 
-/* Images in batches: decode + resize + preprocess, run, copy the output;
- * failed rows become NaN. */
+/* Images: the featurizer's pipeline (ml/batch_runner.h) over the user's
+ * model: worker threads decode into a ring of batches while the network runs;
+ * on a GPU the device resizes and normalizes (not for scale:A,B, which the
+ * CPU applies after resizing) and two batches are in flight. Each batch's
+ * rows are written as it lands, a failed row with NaN values. */
+typedef struct image_run {
+    apply_output *out;
+    size_t dim;
+    float *values; /* a batch of rows */
+    size_t failed;
+} image_run;
+
+static dlp_status land_images(void *context, const dlp_decoded_batch *batch, const float *outputs)
+{
+    image_run *run = context;
+    size_t dim = run->dim;
+    for (size_t k = 0; k < batch->count * dim; k++) run->values[k] = NAN;
+    for (size_t i = 0; i < batch->network_count; i++)
+        memcpy(run->values + batch->network_slots[i] * dim, outputs + i * dim, dim * sizeof(float));
+    run->failed += batch->count - batch->network_count;
+    return output_rows(run->out, batch->first, batch->count, run->values, batch);
+}
+
 static dlp_status apply_images(const apply_settings *s, const dlp_keras_model *model, dlp_backend *backend,
-                               dlp_dataset *dataset, size_t dim, apply_output *out, size_t *failed_total)
+                               int cuda_device, dlp_dataset *dataset, size_t dim, apply_output *out,
+                               size_t *failed_total)
 {
     dlp_shape in = dlp_keras_model_input_shape(model);
     if (in.c != 3) {
@@ -229,39 +262,38 @@ static dlp_status apply_images(const apply_settings *s, const dlp_keras_model *m
                         "the model's input has %d dims (last %d): images need (height, width, 3); use --npy", rank,
                         dims[rank - 1]);
     }
-    size_t rows = dlp_dataset_size(dataset), pixels = dlp_shape_elements(in);
+    size_t rows = dlp_dataset_size(dataset);
     int batch = s->batch > 0 ? s->batch : 16;
     const char *name = dlp_keras_model_output_name(model, s->output_index);
     dlp_plan *plan = NULL;
+    dlp_thread_pool *pool = NULL;
+    image_run run = {.out = out, .dim = dim};
     dlp_status status = dlp_plan_create(dlp_keras_model_graph(model), backend, batch, &name, 1, &plan);
-    if (status != DLP_OK) return status;
-    float *input = malloc((size_t)batch * pixels * sizeof(float));
-    float *values = malloc((size_t)batch * (dim ? dim : 1) * sizeof(float));
-    if (!input || !values)
-        status = dlp_fail(DLP_ERR_OUT_OF_MEMORY, "apply: cannot allocate a batch of %d images", batch);
-    cli_progress progress;
-    cli_progress_start(&progress, "apply", rows, !s->quiet);
-    for (size_t first = 0; first < rows && status == DLP_OK; first += (size_t)batch) {
-        size_t n = rows - first < (size_t)batch ? rows - first : (size_t)batch, failed = 0;
-        status = dlp_image_load_batch(dataset, first, n, in.h, in.w, s->resize, s->normalize, s->threads, input,
-                                      &failed);
-        if (s->scaled)
-            for (size_t i = 0; i < n * pixels; i++) input[i] = (float)(input[i] * s->scale + s->offset);
-        if (status == DLP_OK) status = dlp_plan_run(plan, input, (int)n);
-        if (status == DLP_OK) status = dlp_plan_read_output(plan, 0, values, n * dim);
-        for (size_t i = 0; status == DLP_OK && i < n; i++) {
-            dlp_row row;
-            dlp_dataset_row(dataset, first + i, &row);
-            if (row.status != DLP_OK)
-                for (size_t k = 0; k < dim; k++) values[i * dim + k] = NAN;
-        }
-        if (status == DLP_OK) status = output_rows(out, first, n, values);
-        *failed_total += failed;
-        cli_progress_advance(&progress, n);
+    if (status == DLP_OK) status = dlp_thread_pool_create(s->threads, &pool);
+    run.values = malloc((size_t)batch * (dim ? dim : 1) * sizeof(float));
+    if (status == DLP_OK && !run.values)
+        status = dlp_fail(DLP_ERR_OUT_OF_MEMORY, "apply: cannot allocate a batch of %d outputs", batch);
+    if (status == DLP_OK) {
+        dlp_batch_runner runner;
+        dlp_decode_stream_options stream;
+        dlp_batch_runner_init(&runner, &stream, plan, cuda_device, !s->scaled && dlp_plan_takes_images(plan),
+                              (size_t)batch, in.h, in.w, s->resize, s->normalize);
+        stream.affine = s->scaled;
+        stream.scale = s->scale;
+        stream.offset = s->offset;
+        cli_progress progress;
+        cli_progress_start(&progress, "apply", rows, !s->quiet);
+        cli_progress_at at = {&progress, 0};
+        runner.landed = land_images;
+        runner.context = &run;
+        runner.progress = cli_progress_advance_at;
+        runner.progress_context = &at;
+        status = dlp_batch_runner_run(&runner, pool, dataset, 0, rows, &stream);
+        cli_progress_finish(&progress);
     }
-    cli_progress_finish(&progress);
-    free(input);
-    free(values);
+    *failed_total = run.failed;
+    free(run.values);
+    dlp_thread_pool_destroy(pool);
     dlp_plan_destroy(plan);
     return status;
 }
@@ -460,6 +492,7 @@ int cli_apply(int argc, char **argv)
     apply_output out;
     bool opened = false;
     size_t rows = 0, failed = 0, dim = 0;
+    int cuda_device = -1;
     char device[512] = "";
     dlp_status status = cli_check_output_path(s.output);
     if (status == DLP_OK) {
@@ -477,7 +510,7 @@ int cli_apply(int argc, char **argv)
         status = DLP_ERR_INVALID_ARGUMENT;
         code = CLI_EXIT_USAGE;
     }
-    if (status == DLP_OK) status = create_backend(&s, &backend, device, sizeof device);
+    if (status == DLP_OK) status = create_backend(&s, &backend, &cuda_device, device, sizeof device);
     if (status == DLP_OK) {
         dim = dlp_shape_elements(dlp_keras_model_output_shape(model, s.output_index));
         s.output_rank = dlp_keras_model_output_dims(model, s.output_index, s.output_dims);
@@ -489,7 +522,7 @@ int cli_apply(int argc, char **argv)
     if (status == DLP_OK && (s.npy_path || s.jsonl_path))
         status = apply_arrays(&s, model, backend, arrays, rows, dim, &out);
     else if (status == DLP_OK)
-        status = apply_images(&s, model, backend, dataset, dim, &out, &failed);
+        status = apply_images(&s, model, backend, cuda_device, dataset, dim, &out, &failed);
     if (opened) status = output_close(&out, status);
     if (status != DLP_OK && code == CLI_EXIT_OK) {
         code = cli_fail("apply", status);

@@ -139,7 +139,10 @@ static uint8_t *take_packed_room(void *context, int width, int height)
 static dlp_status resize_image(const dlp_decode_stream *stream, const dlp_image *image, float *out)
 {
     const dlp_decode_stream_options *o = &stream->options;
-    return dlp_image_resize_float(image, o->out_h, o->out_w, o->resize, o->normalize, out);
+    DLP_TRY(dlp_image_resize_float(image, o->out_h, o->out_w, o->resize, o->normalize, out));
+    if (o->affine)
+        for (size_t i = 0; i < stream->image_floats; i++) out[i] = (float)(out[i] * o->scale + o->offset);
+    return DLP_OK;
 }
 
 /* Once per buffer, on its first image past the budget: room for a whole
@@ -476,6 +479,8 @@ dlp_status dlp_decode_stream_start(dlp_thread_pool *pool, const dlp_dataset *dat
     if (options->out_h < 1 || options->out_w < 1)
         return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "decode stream: network input %dx%d, expected >= 1 a side",
                         options->out_h, options->out_w);
+    if (options->affine && options->output != DLP_DECODE_RESIZED)
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "decode stream: an affine input map needs RESIZED output");
     if (options->packed_budget_bytes && options->packed_budget_bytes < DLP_DECODE_PLACEHOLDER_BYTES)
         return dlp_fail(DLP_ERR_INVALID_ARGUMENT,
                         "decode stream: packed budget of %zu bytes, expected 0 (default) or >= %d",

@@ -48,6 +48,9 @@ typedef struct dlp_decode_stream_options {
     int out_h, out_w;
     dlp_resize resize;
     dlp_normalize normalize;
+    /* RESIZED only: then each input value v becomes (float)(v * scale + offset) (dlp apply's scale:A,B). */
+    bool affine;
+    double scale, offset;
     bool hash;                   /* each row's content key: the sha256 of its file's bytes */
     /* Optional, with hash: called from a worker; true when it found the
      * row's features (the row then needs no decoding). */

@@ -12,7 +12,9 @@
  * the CPU, bit for bit dlp_image_resize_float of TensorFlow's pixels, each
  * with a 1x1 placeholder in the layout, the others as before. Batch sizes, ring sizes, thread counts
  * and how many batches the consumer holds vary; stopping early leaks
- * nothing (ASan) and never hangs.
+ * nothing (ASan) and never hangs. The affine map after resizing (dlp apply's
+ * scale:A,B) gives (float)(v * scale + offset) of each input exactly, and
+ * is refused with PACKED output.
  * The runner, on the CPU backend with a one-op network (global average
  * pooling, so each output is the mean of the row's resized input): with two
  * batches in flight or one at a time, every good row's output equals the mean
@@ -234,6 +236,39 @@ static void run_stream(const run_config *c)
     if (c->output == DLP_DECODE_PACKED && c->budget == 0) CHECK(tally.cpu_rows == 0);
     if (c->output == DLP_DECODE_PACKED && c->budget > DLP_DECODE_PLACEHOLDER_BYTES)
         CHECK(tally.cpu_rows > 0 && tally.packed_rows > 0);
+    dlp_decode_stream_destroy(stream);
+    dlp_thread_pool_destroy(pool);
+    dlp_dataset_destroy(dataset);
+}
+
+/* The affine map (dlp apply's scale:A,B) after resizing: RESIZED inputs are
+ * (float)(v * scale + offset) of the plain inputs; PACKED with it is refused. */
+static void check_affine(void)
+{
+    dlp_dataset *dataset = make_dataset(40);
+    dlp_thread_pool *pool = NULL;
+    CHECK_OK(dlp_thread_pool_create(2, &pool));
+    dlp_decode_stream_options options = {.batch_size = 6, .ring = 2, .output = DLP_DECODE_PACKED, .out_h = OUT_H,
+                                         .out_w = OUT_W, .resize = DLP_RESIZE_BILINEAR, .pinned_device = -1,
+                                         .normalize = DLP_NORMALIZE_TF, .affine = true, .scale = 0.37,
+                                         .offset = -2.5};
+    dlp_decode_stream *stream = NULL;
+    CHECK(dlp_decode_stream_start(pool, dataset, 0, 40, &options, &stream) == DLP_ERR_INVALID_ARGUMENT && !stream);
+    options.output = DLP_DECODE_RESIZED;
+    CHECK_OK(dlp_decode_stream_start(pool, dataset, 0, 40, &options, &stream));
+    size_t good = 0, wrong = 0;
+    for (dlp_decoded_batch *b = NULL; stream && dlp_decode_stream_next(stream, &b) == DLP_OK && b;) {
+        for (size_t i = 0; i < b->network_count; i++) {
+            size_t row = b->first + b->network_slots[i];
+            const float *plain = references[row % FILE_COUNT].resized, *got = b->input + i * image_floats;
+            for (size_t k = 0; k < image_floats; k++) wrong += got[k] != (float)(plain[k] * 0.37 + -2.5);
+            good++;
+        }
+        dlp_decode_stream_release(stream, b);
+    }
+    size_t want = 0;
+    for (size_t row = 0; row < 40; row++) want += kind_of(row) == ROW_GOOD;
+    CHECK(good == want && wrong == 0);
     dlp_decode_stream_destroy(stream);
     dlp_thread_pool_destroy(pool);
     dlp_dataset_destroy(dataset);
@@ -518,6 +553,7 @@ int main(void)
     };
     for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++) run_stream(&configs[i]);
     check_early_stops();
+    check_affine();
     check_runner();
     for (int f = 0; f < FILE_COUNT; f++) {
         free(references[f].pixels);
