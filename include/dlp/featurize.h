@@ -99,7 +99,10 @@ typedef struct dlp_featurize_stats {
 typedef void (*dlp_featurize_progress)(void *context, size_t done, size_t total);
 
 /* Featurizes rows [first, first + count) of dataset into features (count x D
- * floats, row-major). Failed rows (already failed, or failing now: the reason
+ * floats, row-major). The featurizer keeps its batch buffers (page-locked on
+ * a GPU: a few batches of decoded images) from one call to the next, so that
+ * many short calls do not allocate and pin them each time; they are freed
+ * with it. Failed rows (already failed, or failing now: the reason
  * is recorded on the row) get NaN features. With a cache, each image's
  * features are stored under the sha256 of its file bytes and of the
  * configuration (model, weights digest, pooling, resize), and found again on

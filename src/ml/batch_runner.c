@@ -100,11 +100,12 @@ static dlp_status run_batches(run_state *run, in_flight flights[2])
     }
 }
 
-static dlp_status alloc_flights(const dlp_batch_runner *runner, size_t batch_size, in_flight flights[2])
+static dlp_status alloc_flights(const dlp_batch_runner *runner, dlp_pinned_cache *cache, size_t batch_size,
+                                in_flight flights[2])
 {
     size_t bytes = batch_size * runner->output_floats * sizeof(float);
     for (int i = 0; i < 2; i++) {
-        flights[i].output = dlp_pinned_alloc(bytes, runner->cuda_device, &flights[i].output_pinned);
+        flights[i].output = dlp_pinned_cache_alloc(cache, bytes, runner->cuda_device, &flights[i].output_pinned);
         if (!flights[i].output) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes for outputs", bytes);
     }
     return DLP_OK;
@@ -144,7 +145,7 @@ dlp_status dlp_batch_runner_run(const dlp_batch_runner *runner, dlp_thread_pool 
                         "batch runner: two batches in flight need a ring of 2 or more, not %d", stream->ring);
     run_state run = {.runner = runner, .first = first, .count = count};
     in_flight flights[2] = {{.slot = 0}, {.slot = 1}};
-    dlp_status status = alloc_flights(runner, stream->batch_size, flights);
+    dlp_status status = alloc_flights(runner, stream->buffer_cache, stream->batch_size, flights);
     if (status == DLP_OK) status = dlp_decode_stream_start(pool, dataset, first, count, stream, &run.stream);
     if (status == DLP_OK) status = run_batches(&run, flights);
     /* A failed run may leave a launch queued: let it finish before its output buffer goes. */
@@ -152,6 +153,7 @@ dlp_status dlp_batch_runner_run(const dlp_batch_runner *runner, dlp_thread_pool 
         if (flights[i].batch) dlp_plan_wait_output(runner->plan, flights[i].ticket);
     dlp_decode_stream_destroy(run.stream);
     dlp_status recorded = record_failures(&run, dataset);
-    for (int i = 0; i < 2; i++) dlp_pinned_free(flights[i].output, flights[i].output_pinned);
+    for (int i = 0; i < 2; i++)
+        dlp_pinned_cache_free(stream->buffer_cache, flights[i].output, flights[i].output_pinned);
     return status != DLP_OK ? status : recorded;
 }

@@ -95,7 +95,8 @@ static void allocate_packed(const dlp_decode_stream *stream, ring_buffer *buffer
     if (!atomic_load_explicit(&buffer->packed_allocated, memory_order_acquire)) {
         size_t budget = stream->packed_budget, batch_size = stream->options.batch_size;
         size_t capacity = with_headroom(stream, image_bytes > budget / batch_size ? budget : batch_size * image_bytes);
-        buffer->view.packed = dlp_pinned_alloc(capacity, stream->options.pinned_device, &buffer->packed_pinned);
+        buffer->view.packed = dlp_pinned_cache_alloc(stream->options.buffer_cache, capacity,
+                                                     stream->options.pinned_device, &buffer->packed_pinned);
         buffer->view.packed_capacity = buffer->view.packed ? capacity : 0;
         atomic_store_explicit(&buffer->packed_allocated, true, memory_order_release);
     }
@@ -154,7 +155,8 @@ static void allocate_cpu_input(const dlp_decode_stream *stream, ring_buffer *buf
     pthread_mutex_lock(&buffer->allocating);
     if (!atomic_load_explicit(&buffer->cpu_input_allocated, memory_order_acquire)) {
         size_t bytes = stream->options.batch_size * stream->image_floats * sizeof(float);
-        buffer->view.cpu_input = dlp_pinned_alloc(bytes, stream->options.pinned_device, &buffer->cpu_input_pinned);
+        buffer->view.cpu_input = dlp_pinned_cache_alloc(stream->options.buffer_cache, bytes,
+                                                        stream->options.pinned_device, &buffer->cpu_input_pinned);
         atomic_store_explicit(&buffer->cpu_input_allocated, true, memory_order_release);
     }
     pthread_mutex_unlock(&buffer->allocating);
@@ -295,7 +297,7 @@ static void free_spilled(ring_buffer *buffer, size_t batch_size)
     for (size_t slot = 0; buffer->spilled && slot < batch_size; slot++) dlp_image_free(&buffer->spilled[slot]);
 }
 
-static void free_buffer(ring_buffer *buffer, size_t batch_size)
+static void free_buffer(ring_buffer *buffer, size_t batch_size, dlp_pinned_cache *cache)
 {
     dlp_decoded_batch *view = &buffer->view;
     free_spilled(buffer, batch_size);
@@ -305,13 +307,13 @@ static void free_buffer(ring_buffer *buffer, size_t batch_size)
     free(buffer->slot_widths);
     free(buffer->resized_on_cpu);
     free(buffer->decoded);
-    dlp_pinned_free(view->packed, buffer->packed_pinned);
-    dlp_pinned_free(view->cpu_input, buffer->cpu_input_pinned);
+    dlp_pinned_cache_free(cache, view->packed, buffer->packed_pinned);
+    dlp_pinned_cache_free(cache, view->cpu_input, buffer->cpu_input_pinned);
     free(view->cpu_rows);
     pthread_mutex_destroy(&buffer->allocating);
     dlp_image_pack_layout_free(&view->layout);
     free(view->network_slots);
-    free(view->input);
+    dlp_pinned_cache_free(cache, view->input, false);
     free(view->status);
     free(view->message);
     free(view->content_key);
@@ -345,7 +347,9 @@ static dlp_status alloc_buffer(const dlp_decode_stream *stream, ring_buffer *buf
              buffer->resized_on_cpu && view->cpu_rows && view->layout.offsets && view->layout.heights &&
              view->layout.widths;
     } else {
-        view->input = malloc(n * stream->image_floats * sizeof(float));
+        bool pinned = false; /* the CPU's (a GPU with --cpu-preprocess uploads it from pageable memory) */
+        view->input = dlp_pinned_cache_alloc(stream->options.buffer_cache, n * stream->image_floats * sizeof(float),
+                                             -1, &pinned);
         ok = ok && view->input;
     }
     if (!ok) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "featurize: cannot allocate a batch of %zu images", n);
@@ -357,11 +361,12 @@ static dlp_status alloc_buffer(const dlp_decode_stream *stream, ring_buffer *buf
 static dlp_status grow_packed(const dlp_decode_stream *stream, ring_buffer *buffer, size_t keep, size_t capacity)
 {
     bool pinned = false;
-    uint8_t *grown = dlp_pinned_alloc(capacity, stream->options.pinned_device, &pinned);
+    uint8_t *grown = dlp_pinned_cache_alloc(stream->options.buffer_cache, capacity, stream->options.pinned_device,
+                                            &pinned);
     if (!grown)
         return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "featurize: cannot allocate %zu bytes for packed images", capacity);
     if (keep) memcpy(grown, buffer->view.packed, keep);
-    dlp_pinned_free(buffer->view.packed, buffer->packed_pinned);
+    dlp_pinned_cache_free(stream->options.buffer_cache, buffer->view.packed, buffer->packed_pinned);
     buffer->view.packed = grown;
     buffer->packed_pinned = pinned;
     buffer->view.packed_capacity = capacity;
@@ -538,7 +543,7 @@ void dlp_decode_stream_destroy(dlp_decode_stream *stream)
     pthread_mutex_unlock(&stream->mutex);
     if (stream->driver_started) pthread_join(stream->driver, NULL);
     for (int i = 0; stream->ring && i < stream->ring_size; i++)
-        free_buffer(&stream->ring[i], stream->options.batch_size);
+        free_buffer(&stream->ring[i], stream->options.batch_size, stream->options.buffer_cache);
     free(stream->ring);
     pthread_cond_destroy(&stream->buffer_free);
     pthread_cond_destroy(&stream->batch_done);

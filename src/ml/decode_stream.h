@@ -24,6 +24,7 @@
 #include "dlp/dataset.h"
 #include "dlp/image.h"
 #include "image/pack.h"
+#include "ml/pinned_cache.h"
 
 enum { DLP_DECODE_MESSAGE_CAPACITY = 512 };
 
@@ -51,6 +52,10 @@ typedef struct dlp_decode_stream_options {
     /* RESIZED only: then each input value v becomes (float)(v * scale + offset) (dlp apply's scale:A,B). */
     bool affine;
     double scale, offset;
+    /* Optional: where the batch buffers come from and go back to (the
+     * caller's, kept across streams: ml/pinned_cache.h); NULL: allocated
+     * and freed with the stream. */
+    dlp_pinned_cache *buffer_cache;
     bool hash;                   /* each row's content key: the sha256 of its file's bytes */
     /* Optional, with hash: called from a worker; true when it found the
      * row's features (the row then needs no decoding). */

@@ -30,6 +30,7 @@
 #include "ml/batch_runner.h"
 #include "ml/decode_stream.h"
 #include "ml/feature_cache.h"
+#include "ml/pinned_cache.h"
 
 enum { MAX_BATCH = 4096 };
 
@@ -46,6 +47,7 @@ struct dlp_featurizer {
     dlp_backend *backend;
     dlp_plan *plan;
     dlp_thread_pool *pool;
+    dlp_pinned_cache *buffers; /* the runs' batch and output buffers, kept from one run to the next */
     size_t dim;
     char *weights_path;
     char weights_sha256[65];
@@ -253,6 +255,7 @@ dlp_status dlp_featurizer_create(const dlp_featurizer_options *options, dlp_feat
     if (status == DLP_OK && featurizer->cuda_device >= 0 && options->precision != DLP_CUDA_FP32)
         dlp_plan_run_whole_batches(featurizer->plan, true);
     if (status == DLP_OK) status = dlp_thread_pool_create(options->threads, &featurizer->pool);
+    if (status == DLP_OK) status = dlp_pinned_cache_create(&featurizer->buffers);
     if (status == DLP_OK) status = open_cache(featurizer, options);
     if (status != DLP_OK) {
         dlp_featurizer_destroy(featurizer);
@@ -265,6 +268,7 @@ dlp_status dlp_featurizer_create(const dlp_featurizer_options *options, dlp_feat
 void dlp_featurizer_destroy(dlp_featurizer *featurizer)
 {
     if (!featurizer) return;
+    dlp_pinned_cache_destroy(featurizer->buffers); /* page-locked through the backend's device: before it goes */
     dlp_plan_destroy(featurizer->plan);
     dlp_backend_destroy(featurizer->backend);
     dlp_thread_pool_destroy(featurizer->pool);
@@ -369,6 +373,7 @@ dlp_status dlp_featurizer_run(dlp_featurizer *featurizer, dlp_dataset *dataset, 
     stream.hash = featurizer->cache != NULL;
     stream.packed_budget_bytes = featurizer->packed_budget_bytes;
     stream.lookup = featurizer->cache ? lookup_cached : NULL;
+    stream.buffer_cache = featurizer->buffers;
     stream.lookup_context = &run;
     dlp_status status = dlp_batch_runner_run(&runner, featurizer->pool, dataset, first, count, &stream);
     dlp_feature_cache_flush(featurizer->cache); /* the next call (or process) finds them */

@@ -18,6 +18,7 @@
 #include "graph/backend_choice.h"
 #include "graph/plan_images.h"
 #include "ml/batch_runner.h"
+#include "ml/pinned_cache.h"
 
 struct dlp_predictor {
     const dlp_model_info *model;
@@ -25,6 +26,7 @@ struct dlp_predictor {
     int batch_size, threads;
     int cuda_device;          /* -1 on the CPU */
     dlp_thread_pool *pool;    /* decodes dataset rows */
+    dlp_pinned_cache *buffers; /* the runs' batch and output buffers, kept from one run to the next */
     dlp_backend *backend;
     dlp_plan *plan;
     char *weights_path;
@@ -155,6 +157,7 @@ static dlp_status create_predictor(const dlp_predictor_options *options, const d
         status = load_and_plan(predictor, options->weights);
     }
     if (status == DLP_OK) status = dlp_thread_pool_create(options->threads, &predictor->pool);
+    if (status == DLP_OK) status = dlp_pinned_cache_create(&predictor->buffers);
     if (status != DLP_OK) {
         dlp_predictor_destroy(predictor);
         return status;
@@ -178,6 +181,7 @@ dlp_status dlp_predictor_create_with_weights(const dlp_predictor_options *option
 void dlp_predictor_destroy(dlp_predictor *predictor)
 {
     if (!predictor) return;
+    dlp_pinned_cache_destroy(predictor->buffers); /* page-locked through the backend's device: before it goes */
     dlp_plan_destroy(predictor->plan);
     dlp_backend_destroy(predictor->backend);
     dlp_thread_pool_destroy(predictor->pool);
@@ -244,6 +248,7 @@ dlp_status dlp_predictor_run_progress(dlp_predictor *predictor, dlp_dataset *dat
     runner.context = &run;
     runner.progress = progress;
     runner.progress_context = progress_context;
+    stream.buffer_cache = predictor->buffers;
     DLP_TRY(dlp_batch_runner_run(&runner, predictor->pool, dataset, first, count, &stream));
     for (size_t i = 0; i < count; i++) {
         dlp_row row;

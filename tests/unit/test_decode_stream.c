@@ -14,7 +14,9 @@
  * and how many batches the consumer holds vary; stopping early leaks
  * nothing (ASan) and never hangs. The affine map after resizing (dlp apply's
  * scale:A,B) gives (float)(v * scale + offset) of each input exactly, and
- * is refused with PACKED output.
+ * is refused with PACKED output. The buffer cache (ml/pinned_cache.h) hands
+ * blocks back by its size rule and trims its idle ones; streams run again
+ * and again on one cache take their buffers from it and stay right.
  * The runner, on the CPU backend with a one-op network (global average
  * pooling, so each output is the mean of the row's resized input): with two
  * batches in flight or one at a time, every good row's output equals the mean
@@ -124,6 +126,7 @@ typedef struct run_config {
     int ring, threads, hold; /* hold: batches the consumer keeps before releasing the oldest */
     bool hash;
     size_t budget;           /* PACKED: packed_budget_bytes (0: the default) */
+    dlp_pinned_cache *cache; /* the buffers' (NULL: none) */
 } run_config;
 
 typedef struct run_tally {
@@ -208,7 +211,8 @@ static void run_stream(const run_config *c)
                                          .out_h = OUT_H, .out_w = OUT_W, .resize = DLP_RESIZE_BILINEAR,
                                          .pinned_device = -1,
                                          .normalize = DLP_NORMALIZE_TF, .hash = c->hash,
-                                         .lookup = c->hash ? looked_up : NULL, .packed_budget_bytes = c->budget};
+                                         .lookup = c->hash ? looked_up : NULL, .packed_budget_bytes = c->budget,
+                                         .buffer_cache = c->cache};
     dlp_decode_stream *stream = NULL;
     CHECK_OK(dlp_decode_stream_start(pool, dataset, c->first, c->count, &options, &stream));
     run_tally tally = {.next_first = c->first};
@@ -272,6 +276,73 @@ static void check_affine(void)
     dlp_decode_stream_destroy(stream);
     dlp_thread_pool_destroy(pool);
     dlp_dataset_destroy(dataset);
+}
+
+/* The buffer cache: a block comes back for a request of its device that it
+ * fits within twice the size; at most DLP_PINNED_CACHE_IDLE idle blocks stay
+ * (the smallest go); memory it did not allocate is freed as it is. Then
+ * streams run again and again on one cache: from the second run of a
+ * configuration on, every buffer comes from the cache, and every row is
+ * right as before (run_stream's checks). */
+static void check_buffer_cache(void)
+{
+    dlp_pinned_cache *cache = NULL;
+    CHECK_OK(dlp_pinned_cache_create(&cache));
+    bool pinned = true;
+    void *a = dlp_pinned_cache_alloc(cache, 1000, -1, &pinned);
+    CHECK(a && !pinned);
+    dlp_pinned_cache_free(cache, a, pinned);
+    CHECK(dlp_pinned_cache_alloc(cache, 600, -1, &pinned) == a);       /* 600 <= 1000 <= 1200 */
+    void *b = dlp_pinned_cache_alloc(cache, 800, -1, &pinned);         /* a is in use */
+    CHECK(b && b != a);
+    dlp_pinned_cache_free(cache, a, false);
+    dlp_pinned_cache_free(cache, b, false);
+    void *c = dlp_pinned_cache_alloc(cache, 399, -1, &pinned);         /* 800 and 1000: over twice 399 */
+    CHECK(c && c != a && c != b);
+    dlp_pinned_cache_free(cache, c, false);
+    void *d = dlp_pinned_cache_alloc(cache, 1000, 0, &pinned);         /* another device's */
+    CHECK(d && d != a);
+    dlp_pinned_cache_free(cache, d, pinned);
+    void *blocks[DLP_PINNED_CACHE_IDLE + 3];
+    for (int i = 0; i < DLP_PINNED_CACHE_IDLE + 3; i++)
+        blocks[i] = dlp_pinned_cache_alloc(cache, 5000 + 5000 * (size_t)i, -1, &pinned);
+    for (int i = 0; i < DLP_PINNED_CACHE_IDLE + 3; i++) dlp_pinned_cache_free(cache, blocks[i], false);
+    dlp_pinned_cache_stats stats = dlp_pinned_cache_get_stats(cache);
+    CHECK(stats.idle_blocks == DLP_PINNED_CACHE_IDLE);
+    /* The largest stayed: the last block's size comes back at once. */
+    CHECK(dlp_pinned_cache_alloc(cache, 5000 + 5000 * (size_t)(DLP_PINNED_CACHE_IDLE + 2), -1, &pinned) ==
+          blocks[DLP_PINNED_CACHE_IDLE + 2]);
+    dlp_pinned_cache_free(cache, blocks[DLP_PINNED_CACHE_IDLE + 2], false);
+    dlp_pinned_cache_free(cache, malloc(10), false); /* not the cache's: freed (ASan: no leak) */
+    dlp_pinned_cache_free(cache, NULL, false);
+    dlp_pinned_cache_destroy(cache);
+
+    /* RESIZED buffers have one size, so every request after the first run
+     * is served from the cache. A PACKED buffer is first sized for the first
+     * image that needs it and grown for larger ones: which image that is
+     * depends on the workers' timing, so with these mixed fixtures some of
+     * its requests miss. */
+    static const run_config configs[] = {
+        {DLP_DECODE_RESIZED, 100, 0, 100, 6, 2, 3, 1, false, 0, NULL},
+        {DLP_DECODE_RESIZED, 90, 0, 90, 16, 3, 2, 2, true, 0, NULL},
+        {DLP_DECODE_PACKED, 100, 0, 100, 7, 3, 4, 2, true, 0, NULL},
+        {DLP_DECODE_PACKED, 120, 0, 120, 8, 3, 4, 2, false, 3600, NULL},
+    };
+    for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++) {
+        run_config config = configs[i];
+        CHECK_OK(dlp_pinned_cache_create(&config.cache));
+        size_t requests = 0, reused = 0;
+        for (int run = 0; run < 3; run++) {
+            run_stream(&config);
+            stats = dlp_pinned_cache_get_stats(config.cache);
+            size_t new_requests = stats.requests - requests, new_reused = stats.reused - reused;
+            if (run > 0 && config.output == DLP_DECODE_RESIZED) CHECK(new_requests > 0 && new_reused == new_requests);
+            if (run > 0 && config.output == DLP_DECODE_PACKED) CHECK(new_requests > 0 && new_reused > 0);
+            requests = stats.requests, reused = stats.reused;
+        }
+        CHECK(stats.idle_blocks <= DLP_PINNED_CACHE_IDLE);
+        dlp_pinned_cache_destroy(config.cache);
+    }
 }
 
 /* Stopping with batches unread (held or not), and asking for more than the ring holds. */
@@ -531,29 +602,30 @@ int main(void)
     write_truncated(references[0].path, tmp);
 
     static const run_config configs[] = {
-        {DLP_DECODE_PACKED, 100, 0, 100, 1, 1, 1, 1, false, 0},
-        {DLP_DECODE_PACKED, 100, 0, 100, 7, 3, 4, 2, false, 0},
-        {DLP_DECODE_PACKED, 300, 5, 290, 8, 3, 3, 1, true, 0},
-        {DLP_DECODE_PACKED, 64, 0, 64, 64, 2, 4, 1, false, 0},
-        {DLP_DECODE_PACKED, 200, 0, 200, 3, 4, 8, 3, true, 0},
-        {DLP_DECODE_RESIZED, 100, 0, 100, 6, 1, 3, 1, false, 0},
-        {DLP_DECODE_RESIZED, 150, 10, 131, 16, 3, 2, 2, true, 0},
-        {DLP_DECODE_RESIZED, 5, 0, 5, 16, 3, 1, 1, false, 0},
+        {DLP_DECODE_PACKED, 100, 0, 100, 1, 1, 1, 1, false, 0, NULL},
+        {DLP_DECODE_PACKED, 100, 0, 100, 7, 3, 4, 2, false, 0, NULL},
+        {DLP_DECODE_PACKED, 300, 5, 290, 8, 3, 3, 1, true, 0, NULL},
+        {DLP_DECODE_PACKED, 64, 0, 64, 64, 2, 4, 1, false, 0, NULL},
+        {DLP_DECODE_PACKED, 200, 0, 200, 3, 4, 8, 3, true, 0, NULL},
+        {DLP_DECODE_RESIZED, 100, 0, 100, 6, 1, 3, 1, false, 0, NULL},
+        {DLP_DECODE_RESIZED, 150, 10, 131, 16, 3, 2, 2, true, 0, NULL},
+        {DLP_DECODE_RESIZED, 5, 0, 5, 16, 3, 1, 1, false, 0, NULL},
         /* Budgets: only the placeholder; about one JPEG (3219 bytes) and a
          * PNG (273) of a batch; about two JPEGs; each run a few times. */
-        {DLP_DECODE_PACKED, 60, 0, 60, 8, 3, 3, 1, false, DLP_DECODE_PLACEHOLDER_BYTES},
-        {DLP_DECODE_PACKED, 120, 0, 120, 8, 3, 4, 2, false, 3600},
-        {DLP_DECODE_PACKED, 120, 0, 120, 8, 3, 4, 2, false, 3600},
-        {DLP_DECODE_PACKED, 150, 3, 140, 7, 2, 8, 1, true, 6500},
-        {DLP_DECODE_PACKED, 150, 3, 140, 7, 2, 8, 1, true, 6500},
-        {DLP_DECODE_PACKED, 100, 0, 100, 5, 1, 1, 1, false, 4000},
-        {DLP_DECODE_PACKED, 200, 0, 200, 16, 4, 8, 3, false, 7000},
+        {DLP_DECODE_PACKED, 60, 0, 60, 8, 3, 3, 1, false, DLP_DECODE_PLACEHOLDER_BYTES, NULL},
+        {DLP_DECODE_PACKED, 120, 0, 120, 8, 3, 4, 2, false, 3600, NULL},
+        {DLP_DECODE_PACKED, 120, 0, 120, 8, 3, 4, 2, false, 3600, NULL},
+        {DLP_DECODE_PACKED, 150, 3, 140, 7, 2, 8, 1, true, 6500, NULL},
+        {DLP_DECODE_PACKED, 150, 3, 140, 7, 2, 8, 1, true, 6500, NULL},
+        {DLP_DECODE_PACKED, 100, 0, 100, 5, 1, 1, 1, false, 4000, NULL},
+        {DLP_DECODE_PACKED, 200, 0, 200, 16, 4, 8, 3, false, 7000, NULL},
         /* One byte short of a JPEG plus the placeholder: only PNGs ship as pixels. */
-        {DLP_DECODE_PACKED, 100, 0, 100, 8, 3, 4, 1, false, 3219 + DLP_DECODE_PLACEHOLDER_BYTES - 1},
+        {DLP_DECODE_PACKED, 100, 0, 100, 8, 3, 4, 1, false, 3219 + DLP_DECODE_PLACEHOLDER_BYTES - 1, NULL},
     };
     for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++) run_stream(&configs[i]);
     check_early_stops();
     check_affine();
+    check_buffer_cache();
     check_runner();
     for (int f = 0; f < FILE_COUNT; f++) {
         free(references[f].pixels);
