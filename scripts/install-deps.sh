@@ -8,6 +8,7 @@ packages=(
   build-essential cmake ninja-build pkg-config   # toolchain
   clang libclang-rt-dev                          # libFuzzer targets (tests/fuzz)
   libturbojpeg0-dev                              # JPEG decoding (TurboJPEG API)
+  libjpeg62-turbo-dev                            # JPEG DCT coefficients (libjpeg API of libjpeg-turbo)
   libspng-dev                                    # PNG decoding
   libjansson-dev                                 # JSON: safetensors headers, model.json, pipeline.json
   libhdf5-dev                                    # Keras .h5 weight files

@@ -1,0 +1,47 @@
+/* jpeg_coefficients.h: a JPEG split where a GPU decode would split it
+ * (DESIGN.md §5, "later"): the entropy decoding, which stays on the CPU
+ * (libjpeg's jpeg_read_coefficients: the quantized DCT coefficients of every
+ * block), and the rest, done from the coefficients by
+ * dlp_jpeg_reconstruct: dequantization, the accurate integer IDCT,
+ * libjpeg's "fancy" chroma upsampling and its YCbCr -> RGB, all in integer
+ * arithmetic, so that the RGB is TurboJPEG's (dlp_image_decode's) bit for
+ * bit. dlp_jpeg_reconstruct is the CPU twin of the GPU kernel to come; no
+ * decode path uses it yet.
+ *
+ * Covered: 8-bit baseline, extended and progressive (Huffman) YCbCr JPEGs
+ * with 3 components, chroma sampled 1x1 under luma 1x1 (4:4:4), 2x1 (4:2:2)
+ * or 2x2 (4:2:0). Everything else (grayscale, CMYK/YCCK, other samplings,
+ * 12-bit, arithmetic coding) and any file libjpeg warns about is refused,
+ * for the caller to decode the usual way. */
+#ifndef DLP_SRC_IMAGE_JPEG_COEFFICIENTS_H
+#define DLP_SRC_IMAGE_JPEG_COEFFICIENTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dlp/core.h"
+
+typedef struct dlp_jpeg_component {
+    int h_samp, v_samp;                     /* sampling factors */
+    int width, height;                      /* its samples: ceil(image side * factor / the largest factor) */
+    int width_in_blocks, height_in_blocks;  /* blocks coded (at least the samples, in whole MCUs) */
+    uint16_t quant[64];                     /* the quantization table, natural order */
+    int16_t *blocks;                        /* height_in_blocks x width_in_blocks blocks of 64, natural order */
+} dlp_jpeg_component;
+
+typedef struct dlp_jpeg_coefficients {
+    int width, height;
+    dlp_jpeg_component component[3];        /* Y, Cb, Cr */
+} dlp_jpeg_coefficients;
+
+/* DLP_ERR_UNSUPPORTED for a file outside what is covered (above),
+ * DLP_ERR_LIMIT past DLP_IMAGE_MAX_SIDE / DLP_IMAGE_MAX_PIXELS (checked
+ * before any coefficient is read), DLP_ERR_FORMAT for corrupt data or a
+ * libjpeg warning. */
+dlp_status dlp_jpeg_read_coefficients(const uint8_t *data, size_t size, dlp_jpeg_coefficients *out);
+void dlp_jpeg_coefficients_free(dlp_jpeg_coefficients *coefficients);
+
+/* The image as RGB8 (width x height x 3); DLP_ERR_OUT_OF_MEMORY for its sample planes. */
+dlp_status dlp_jpeg_reconstruct(const dlp_jpeg_coefficients *coefficients, uint8_t *rgb);
+
+#endif

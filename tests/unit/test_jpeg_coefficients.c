@@ -1,0 +1,105 @@
+/* The JPEG split of src/image/jpeg_coefficients.h against libjpeg-turbo's
+ * own decode: for every JPEG it covers, dlp_jpeg_reconstruct of
+ * dlp_jpeg_read_coefficients is TurboJPEG's RGB (dlp_image_decode) byte for
+ * byte. The files: the decoding fixtures (tests/fixtures/decode: baseline
+ * 4:2:0, 4:2:2, 4:4:4, optimized Huffman tables, progressive) and 48 small
+ * ones from Pillow (tests/fixtures/jpeg_variants, tests/oracle/
+ * jpeg_variants_oracle.py: sides of 1, 2, 3, 5, 7, 9, 17, 24, 29, 31, 33,
+ * 37 and 40 samples in each sampling, baseline and progressive, qualities
+ * 30, 75 and 100). Refused: grayscale, CMYK and YCCK (DLP_ERR_UNSUPPORTED),
+ * the 65500x65500 header (DLP_ERR_LIMIT, before any coefficient is read),
+ * the fuzzer's short scan, and a file cut in half (DLP_ERR_FORMAT: libjpeg
+ * warns). */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "dlp/dlp.h"
+#include "image/jpeg_coefficients.h"
+
+static int exact_files, covered_files;
+
+/* Reconstructs path's coefficients; status what dlp_jpeg_read_coefficients returned. */
+static dlp_status check_file(const char *path)
+{
+    size_t size = 0;
+    uint8_t *bytes = check_read_file(path, &size);
+    if (!bytes) return DLP_ERR_IO;
+    dlp_jpeg_coefficients coefficients;
+    dlp_status status = dlp_jpeg_read_coefficients(bytes, size, &coefficients);
+    if (status == DLP_OK) {
+        covered_files++;
+        dlp_image want = {0};
+        CHECK_OK(dlp_image_decode(bytes, size, &want));
+        size_t values = (size_t)coefficients.width * (size_t)coefficients.height * 3;
+        uint8_t *got = malloc(values);
+        CHECK(got && want.width == coefficients.width && want.height == coefficients.height);
+        if (got && want.pixels && want.width == coefficients.width && want.height == coefficients.height) {
+            CHECK_OK(dlp_jpeg_reconstruct(&coefficients, got));
+            size_t differ = 0;
+            for (size_t i = 0; i < values; i++) differ += got[i] != want.pixels[i];
+            exact_files += differ == 0;
+            if (differ) fprintf(stderr, "  %s: %zu of %zu values differ from TurboJPEG's\n", path, differ, values);
+        }
+        free(got);
+        dlp_image_free(&want);
+        dlp_jpeg_coefficients_free(&coefficients);
+    }
+    free(bytes);
+    return status;
+}
+
+static void check_folder(const char *folder, int *count)
+{
+    DIR *dir = opendir(folder);
+    CHECK(dir != NULL);
+    struct dirent *entry;
+    while (dir && (entry = readdir(dir))) {
+        size_t length = strlen(entry->d_name);
+        if (length < 5 || strcmp(entry->d_name + length - 4, ".jpg") != 0) continue;
+        char path[2048];
+        snprintf(path, sizeof path, "%s/%s", folder, entry->d_name);
+        dlp_status status = check_file(path);
+        (*count)++;
+        /* Covered, or refused for what the file is. */
+        bool grey = strstr(entry->d_name, "gray") != NULL;
+        bool cmyk = strstr(entry->d_name, "cmyk") || strstr(entry->d_name, "ycck");
+        if (grey || cmyk) CHECK(status == DLP_ERR_UNSUPPORTED);
+        else if (strstr(entry->d_name, "huge_")) CHECK(status == DLP_ERR_LIMIT);
+        else if (strstr(entry->d_name, "fuzz_")) CHECK(status != DLP_OK);
+        else CHECK(status == DLP_OK);
+        if (status != DLP_OK) printf("  %s: %s\n", entry->d_name, dlp_last_error());
+    }
+    if (dir) closedir(dir);
+}
+
+/* The first half of a covered file: libjpeg decodes around the missing data and warns. */
+static void check_truncated(const char *path)
+{
+    size_t size = 0;
+    uint8_t *bytes = check_read_file(path, &size);
+    dlp_jpeg_coefficients coefficients;
+    if (bytes) CHECK_FAILS(dlp_jpeg_read_coefficients(bytes, size / 2, &coefficients), DLP_ERR_FORMAT, "JPEG: ");
+    if (bytes) CHECK(coefficients.component[0].blocks == NULL);
+    free(bytes);
+}
+
+int main(void)
+{
+    char decode[1100], variants[1100], baseline[1200];
+    snprintf(decode, sizeof decode, "%s/decode", check_env("DLP_FIXTURES"));
+    snprintf(variants, sizeof variants, "%s/jpeg_variants", check_env("DLP_FIXTURES"));
+    int decode_count = 0, variant_count = 0;
+    check_folder(decode, &decode_count);
+    int decode_covered = covered_files;
+    check_folder(variants, &variant_count);
+    printf("decoding fixtures: %d JPEGs, %d covered; variants: %d, %d covered; %d of %d covered files exact\n",
+           decode_count, decode_covered, variant_count, covered_files - decode_covered, exact_files, covered_files);
+    CHECK(decode_covered == 5 && variant_count == 48 && covered_files == decode_covered + 48);
+    CHECK(exact_files == covered_files);
+    snprintf(baseline, sizeof baseline, "%s/baseline_420.jpg", decode);
+    check_truncated(baseline);
+    return check_summary("jpeg_coefficients");
+}
