@@ -2,7 +2,12 @@
  * images per second one core reads and decodes (libjpeg-turbo / libspng
  * through dlp_image_read_file + dlp_image_decode, the featurizer's own
  * calls), times the cores. Usage: decode_rate DIR|LIST [--seconds S]
- * Prints: "decode single_core images_per_s=R cores=C ceiling_images_per_s=R*C". */
+ * Prints: "decode single_core images_per_s=R cores=C ceiling_images_per_s=R*C", then the same for
+ * reading each file and its JPEG coefficients only (the entropy decoding:
+ * what a decode split with the GPU leaves to the CPU, image/jpeg_coefficients.h):
+ * "decode_coefficients single_core ... of_full_decode_time=F", F the
+ * coefficients' share of the full decode's time. A file outside what the
+ * split covers counts as failed in the second line. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +17,7 @@
 
 #include "dlp/dlp.h"
 #include "image/image_internal.h"
+#include "image/jpeg_coefficients.h"
 
 static double now_seconds(void)
 {
@@ -37,25 +43,41 @@ int main(int argc, char **argv)
         fprintf(stderr, "decode_rate: %s: %s\n", argv[1], status != DLP_OK ? dlp_last_error() : "no images");
         return 1;
     }
-    size_t images = 0, failed = 0, rows = dlp_dataset_size(dataset);
-    double start = now_seconds(), elapsed = 0;
-    while (elapsed < seconds) {
-        dlp_row row;
-        dlp_dataset_row(dataset, images % rows, &row);
-        uint8_t *bytes = NULL;
-        size_t size = 0;
-        dlp_image image = {0};
-        if (dlp_image_read_file(row.origin, &bytes, &size) != DLP_OK || dlp_image_decode(bytes, size, &image) != DLP_OK)
-            failed++;
-        dlp_image_free(&image);
-        free(bytes);
-        images++;
-        elapsed = now_seconds() - start;
-    }
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    double rate = images / elapsed;
-    printf("decode single_core images=%zu failed=%zu seconds=%.2f images_per_s=%.1f cores=%ld ceiling_images_per_s=%.0f\n",
-           images, failed, elapsed, rate, cores, rate * cores);
+    double full_rate = 0;
+    size_t failed_total = 0;
+    for (int mode = 0; mode < 2; mode++) {
+        size_t images = 0, failed = 0, rows = dlp_dataset_size(dataset);
+        double start = now_seconds(), elapsed = 0;
+        while (elapsed < seconds) {
+            dlp_row row;
+            dlp_dataset_row(dataset, images % rows, &row);
+            uint8_t *bytes = NULL;
+            size_t size = 0;
+            dlp_image image = {0};
+            dlp_jpeg_coefficients coefficients = {0};
+            dlp_status read = dlp_image_read_file(row.origin, &bytes, &size);
+            if (read == DLP_OK && mode == 0) read = dlp_image_decode(bytes, size, &image);
+            if (read == DLP_OK && mode == 1) read = dlp_jpeg_read_coefficients(bytes, size, &coefficients);
+            failed += read != DLP_OK;
+            dlp_image_free(&image);
+            dlp_jpeg_coefficients_free(&coefficients);
+            free(bytes);
+            images++;
+            elapsed = now_seconds() - start;
+        }
+        double rate = images / elapsed;
+        if (mode == 0) {
+            full_rate = rate;
+            printf("decode single_core images=%zu failed=%zu seconds=%.2f images_per_s=%.1f cores=%ld "
+                   "ceiling_images_per_s=%.0f\n", images, failed, elapsed, rate, cores, rate * cores);
+        } else {
+            printf("decode_coefficients single_core images=%zu failed=%zu seconds=%.2f images_per_s=%.1f cores=%ld "
+                   "ceiling_images_per_s=%.0f of_full_decode_time=%.3f\n", images, failed, elapsed, rate, cores,
+                   rate * cores, full_rate / rate);
+        }
+        failed_total += failed;
+    }
     dlp_dataset_destroy(dataset);
-    return failed ? 1 : 0;
+    return failed_total ? 1 : 0;
 }

@@ -52,10 +52,18 @@ enum { OPT_STDIN = CLI_OPT_FIRST_FREE, OPT_MAX_LATENCY, OPT_TOP_K, OPT_IMAGES };
 
 static volatile sig_atomic_t stop_requested;
 
+/* The first SIGINT or SIGTERM asks for a stop after the rows under way;
+ * both then get their default action back, so the next one of either stops
+ * the command at once. */
 static void request_stop(int signal_number)
 {
     (void)signal_number;
     stop_requested = 1;
+    struct sigaction fallback = {0};
+    fallback.sa_handler = SIG_DFL;
+    sigemptyset(&fallback.sa_mask);
+    sigaction(SIGINT, &fallback, NULL); /* async-signal-safe */
+    sigaction(SIGTERM, &fallback, NULL);
 }
 
 typedef struct predictor {
@@ -376,7 +384,6 @@ int cli_predict(int argc, char **argv)
     p.whole = p.out != stdout && fstat(fileno(p.out), &out_info) == 0 && S_ISREG(out_info.st_mode) ? 0 : -1;
     struct sigaction action = {0};
     action.sa_handler = request_stop;
-    action.sa_flags = SA_RESETHAND; /* a second one stops at once */
     sigemptyset(&action.sa_mask);
     sigaction(SIGINT, &action, NULL);
     sigaction(SIGTERM, &action, NULL);

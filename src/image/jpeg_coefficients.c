@@ -30,6 +30,8 @@
 
 /* ---- Reading ---- */
 
+_Static_assert(sizeof(JCOEF) == sizeof(int16_t), "libjpeg's coefficients are copied as int16_t");
+
 typedef struct error_trap {
     struct jpeg_error_mgr manager; /* first: libjpeg sees only this */
     jmp_buf jump;
@@ -99,8 +101,7 @@ static dlp_status copy_component(struct jpeg_decompress_struct *cinfo, jvirt_bar
     if (!out->blocks) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "JPEG: out of memory for the coefficients");
     for (int by = 0; by < out->height_in_blocks; by++) {
         JBLOCKARRAY row = (*cinfo->mem->access_virt_barray)((j_common_ptr)cinfo, array, (JDIMENSION)by, 1, FALSE);
-        for (size_t bx = 0; bx < row_blocks; bx++)
-            for (int k = 0; k < 64; k++) out->blocks[((size_t)by * row_blocks + bx) * 64 + k] = row[0][bx][k];
+        memcpy(out->blocks + (size_t)by * row_blocks * 64, row[0], row_blocks * sizeof(JBLOCK));
     }
     return DLP_OK;
 }

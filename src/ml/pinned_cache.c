@@ -1,8 +1,11 @@
 /* pinned_cache.c: see pinned_cache.h. Every block the cache allocated is
- * in one array, in use or idle; a few of them at most, so a linear search. */
+ * in one array, in use or idle; a few of them at most, so a linear search.
+ * The array moves (realloc) and its entries move (trim), so nothing points
+ * into it outside the mutex. */
 #include "ml/pinned_cache.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "backend/pinned.h"
@@ -13,6 +16,7 @@ typedef struct block {
     size_t bytes;
     int device;
     bool pinned, in_use;
+    uint64_t last_used;  /* the cache's clock when it was last handed out or given back */
 } block;
 
 struct dlp_pinned_cache {
@@ -20,6 +24,7 @@ struct dlp_pinned_cache {
     block *blocks;
     size_t count, capacity;
     size_t requests, reused;
+    uint64_t clock;
 };
 
 dlp_status dlp_pinned_cache_create(dlp_pinned_cache **cache)
@@ -62,10 +67,12 @@ void *dlp_pinned_cache_alloc(dlp_pinned_cache *cache, size_t bytes, int device, 
     if (fit >= 0) {
         block *b = &cache->blocks[fit];
         b->in_use = true;
+        b->last_used = ++cache->clock;
         cache->reused++;
         *pinned = b->pinned;
+        void *memory = b->memory;
         pthread_mutex_unlock(&cache->mutex);
-        return b->memory;
+        return memory;
     }
     pthread_mutex_unlock(&cache->mutex);
     void *memory = dlp_pinned_alloc(bytes, device, pinned);
@@ -77,26 +84,29 @@ void *dlp_pinned_cache_alloc(dlp_pinned_cache *cache, size_t bytes, int device, 
         if (grown) cache->blocks = grown, cache->capacity = capacity;
     }
     /* Without room to note it the block is simply not cached: freed when given back. */
-    if (cache->count < cache->capacity) cache->blocks[cache->count++] = (block){memory, bytes, device, *pinned, true};
+    if (cache->count < cache->capacity)
+        cache->blocks[cache->count++] = (block){memory, bytes, device, *pinned, true, ++cache->clock};
     pthread_mutex_unlock(&cache->mutex);
     return memory;
 }
 
-/* Frees the smallest idle blocks past DLP_PINNED_CACHE_IDLE (under the mutex). */
-static void trim(dlp_pinned_cache *cache)
+/* Past DLP_PINNED_CACHE_IDLE idle blocks, takes the one unused longest out
+ * of the array and returns true with it in *evicted, for the caller to free
+ * once the mutex is released (unpinning takes time). Under the mutex; a
+ * block is given back one at a time, so one eviction at most. */
+static bool evict(dlp_pinned_cache *cache, block *evicted)
 {
-    for (;;) {
-        size_t idle = 0;
-        long smallest = -1;
-        for (size_t i = 0; i < cache->count; i++) {
-            if (cache->blocks[i].in_use) continue;
-            idle++;
-            if (smallest < 0 || cache->blocks[i].bytes < cache->blocks[smallest].bytes) smallest = (long)i;
-        }
-        if (idle <= DLP_PINNED_CACHE_IDLE) return;
-        dlp_pinned_free(cache->blocks[smallest].memory, cache->blocks[smallest].pinned);
-        cache->blocks[smallest] = cache->blocks[--cache->count];
+    size_t idle = 0;
+    long oldest = -1;
+    for (size_t i = 0; i < cache->count; i++) {
+        if (cache->blocks[i].in_use) continue;
+        idle++;
+        if (oldest < 0 || cache->blocks[i].last_used < cache->blocks[oldest].last_used) oldest = (long)i;
     }
+    if (idle <= DLP_PINNED_CACHE_IDLE) return false;
+    *evicted = cache->blocks[oldest];
+    cache->blocks[oldest] = cache->blocks[--cache->count];
+    return true;
 }
 
 void dlp_pinned_cache_free(dlp_pinned_cache *cache, void *memory, bool pinned)
@@ -107,15 +117,18 @@ void dlp_pinned_cache_free(dlp_pinned_cache *cache, void *memory, bool pinned)
         return;
     }
     pthread_mutex_lock(&cache->mutex);
-    bool found = false;
+    bool found = false, evicted = false;
+    block old;
     for (size_t i = 0; i < cache->count && !found; i++) {
         if (cache->blocks[i].memory != memory) continue;
         cache->blocks[i].in_use = false;
+        cache->blocks[i].last_used = ++cache->clock;
         found = true;
     }
-    if (found) trim(cache);
+    if (found) evicted = evict(cache, &old);
     pthread_mutex_unlock(&cache->mutex);
     if (!found) dlp_pinned_free(memory, pinned); /* not noted (see dlp_pinned_cache_alloc) */
+    if (evicted) dlp_pinned_free(old.memory, old.pinned);
 }
 
 dlp_pinned_cache_stats dlp_pinned_cache_get_stats(dlp_pinned_cache *cache)

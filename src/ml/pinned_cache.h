@@ -6,8 +6,10 @@
  * the same memory each time, some ms per 100 MiB. A cache keeps the freed
  * blocks and hands one back to a request of the same device that it fits
  * without wasting more than its size again (request <= block <= 2 x
- * request). It keeps at most DLP_PINNED_CACHE_IDLE idle blocks (the
- * smallest go first); blocks in use are never touched. Thread-safe. */
+ * request). It keeps at most DLP_PINNED_CACHE_IDLE idle blocks (the one
+ * unused longest goes first: after a batch of large images, say, their
+ * buffers give way to the ones each run takes); blocks in use are never
+ * touched. Thread-safe. */
 #ifndef DLP_SRC_ML_PINNED_CACHE_H
 #define DLP_SRC_ML_PINNED_CACHE_H
 

@@ -29,6 +29,8 @@
  * budget and with budgets that send some or all rows to the CPU resize. */
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -278,6 +280,52 @@ static void check_affine(void)
     dlp_dataset_destroy(dataset);
 }
 
+/* Threads taking and giving back blocks of random sizes at once: no block is
+ * ever held by two (each fills its block with its own byte and finds it
+ * there), and nothing leaks or is freed twice (ASan). */
+typedef struct cache_worker {
+    dlp_pinned_cache *cache;
+    unsigned seed;
+    int shared;
+} cache_worker;
+
+static void *cache_work(void *context)
+{
+    cache_worker *w = context;
+    unsigned char mark = (unsigned char)w->seed;
+    for (int i = 0; i < 20000 && !w->shared; i++) {
+        bool pinned = false;
+        size_t bytes = 1 + (size_t)rand_r(&w->seed) % 5000;
+        unsigned char *memory = dlp_pinned_cache_alloc(w->cache, bytes, -1, &pinned);
+        if (!memory) continue;
+        memset(memory, mark, bytes);
+        sched_yield();
+        for (size_t k = 0; k < bytes; k++) w->shared |= memory[k] != mark;
+        dlp_pinned_cache_free(w->cache, memory, pinned);
+    }
+    return NULL;
+}
+
+static void check_cache_threads(void)
+{
+    dlp_pinned_cache *cache = NULL;
+    CHECK_OK(dlp_pinned_cache_create(&cache));
+    cache_worker workers[4];
+    pthread_t threads[4];
+    for (int t = 0; t < 4; t++) {
+        workers[t] = (cache_worker){cache, (unsigned)t + 1, 0};
+        CHECK(pthread_create(&threads[t], NULL, cache_work, &workers[t]) == 0);
+    }
+    int shared = 0;
+    for (int t = 0; t < 4; t++) {
+        pthread_join(threads[t], NULL);
+        shared |= workers[t].shared;
+    }
+    dlp_pinned_cache_stats stats = dlp_pinned_cache_get_stats(cache);
+    CHECK(!shared && stats.requests == 80000 && stats.reused > 0 && stats.idle_blocks <= DLP_PINNED_CACHE_IDLE);
+    dlp_pinned_cache_destroy(cache);
+}
+
 /* The buffer cache: a block comes back for a request of its device that it
  * fits within twice the size; at most DLP_PINNED_CACHE_IDLE idle blocks stay
  * (the smallest go); memory it did not allocate is freed as it is. Then
@@ -303,19 +351,26 @@ static void check_buffer_cache(void)
     void *d = dlp_pinned_cache_alloc(cache, 1000, 0, &pinned);         /* another device's */
     CHECK(d && d != a);
     dlp_pinned_cache_free(cache, d, pinned);
+    /* 11 blocks of 5000, 10000, .. 55000 bytes given back in that order, after
+     * a, b, c and d: of those 15 idle blocks the 7 unused longest go (a, b, c,
+     * d, 5000, 10000, 15000); 20000 .. 55000 stay. */
     void *blocks[DLP_PINNED_CACHE_IDLE + 3];
     for (int i = 0; i < DLP_PINNED_CACHE_IDLE + 3; i++)
         blocks[i] = dlp_pinned_cache_alloc(cache, 5000 + 5000 * (size_t)i, -1, &pinned);
     for (int i = 0; i < DLP_PINNED_CACHE_IDLE + 3; i++) dlp_pinned_cache_free(cache, blocks[i], false);
     dlp_pinned_cache_stats stats = dlp_pinned_cache_get_stats(cache);
     CHECK(stats.idle_blocks == DLP_PINNED_CACHE_IDLE);
-    /* The largest stayed: the last block's size comes back at once. */
-    CHECK(dlp_pinned_cache_alloc(cache, 5000 + 5000 * (size_t)(DLP_PINNED_CACHE_IDLE + 2), -1, &pinned) ==
-          blocks[DLP_PINNED_CACHE_IDLE + 2]);
-    dlp_pinned_cache_free(cache, blocks[DLP_PINNED_CACHE_IDLE + 2], false);
+    size_t reused_before = stats.reused;
+    void *kept = dlp_pinned_cache_alloc(cache, 15000, -1, &pinned); /* 20000 fits it */
+    void *fresh = dlp_pinned_cache_alloc(cache, 5000, -1, &pinned); /* nothing of 5000..10000 is left */
+    stats = dlp_pinned_cache_get_stats(cache);
+    CHECK(kept == blocks[3] && fresh && stats.reused == reused_before + 1);
+    dlp_pinned_cache_free(cache, kept, false);
+    dlp_pinned_cache_free(cache, fresh, false);
     dlp_pinned_cache_free(cache, malloc(10), false); /* not the cache's: freed (ASan: no leak) */
     dlp_pinned_cache_free(cache, NULL, false);
     dlp_pinned_cache_destroy(cache);
+    check_cache_threads();
 
     /* RESIZED buffers have one size, so every request after the first run
      * is served from the cache. A PACKED buffer is first sized for the first
