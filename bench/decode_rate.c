@@ -4,7 +4,8 @@
  * calls), times the cores. Usage: decode_rate DIR|LIST [--seconds S]
  * Prints: "decode single_core images_per_s=R cores=C ceiling_images_per_s=R*C", then the same for
  * reading each file and its JPEG coefficients only (the entropy decoding:
- * what a decode split with the GPU leaves to the CPU, image/jpeg_coefficients.h):
+ * what a decode split with the GPU leaves to the CPU, image/jpeg_coefficients.h),
+ * into one reused buffer as a batch's would be:
  * "decode_coefficients single_core ... of_full_decode_time=F", F the
  * coefficients' share of the full decode's time. A file outside what the
  * split covers counts as failed in the second line. */
@@ -44,6 +45,8 @@ int main(int argc, char **argv)
         return 1;
     }
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    enum { ROOM_BLOCKS = 1 << 20 }; /* 128 MiB: a reused buffer, as a batch's would be */
+    int16_t *room = malloc((size_t)ROOM_BLOCKS * 64 * sizeof(int16_t));
     double full_rate = 0;
     size_t failed_total = 0;
     for (int mode = 0; mode < 2; mode++) {
@@ -58,7 +61,8 @@ int main(int argc, char **argv)
             dlp_jpeg_coefficients coefficients = {0};
             dlp_status read = dlp_image_read_file(row.origin, &bytes, &size);
             if (read == DLP_OK && mode == 0) read = dlp_image_decode(bytes, size, &image);
-            if (read == DLP_OK && mode == 1) read = dlp_jpeg_read_coefficients(bytes, size, &coefficients);
+            if (read == DLP_OK && mode == 1)
+                read = dlp_jpeg_read_coefficients(bytes, size, room, ROOM_BLOCKS, &coefficients);
             failed += read != DLP_OK;
             dlp_image_free(&image);
             dlp_jpeg_coefficients_free(&coefficients);
@@ -79,5 +83,6 @@ int main(int argc, char **argv)
         failed_total += failed;
     }
     dlp_dataset_destroy(dataset);
+    free(room);
     return failed_total ? 1 : 0;
 }

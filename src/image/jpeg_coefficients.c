@@ -82,9 +82,9 @@ static dlp_status check_covered(const struct jpeg_decompress_struct *cinfo)
     return DLP_OK;
 }
 
-/* Component c's blocks out of libjpeg's virtual array. */
+/* Component c's blocks out of libjpeg's virtual array, to blocks or (NULL) the heap. */
 static dlp_status copy_component(struct jpeg_decompress_struct *cinfo, jvirt_barray_ptr array, int c,
-                                 dlp_jpeg_component *out)
+                                 int16_t *blocks, dlp_jpeg_component *out)
 {
     const jpeg_component_info *info = &cinfo->comp_info[c];
     if (!info->quant_table) return dlp_fail(DLP_ERR_FORMAT, "JPEG: component %d has no quantization table", c);
@@ -97,7 +97,7 @@ static dlp_status copy_component(struct jpeg_decompress_struct *cinfo, jvirt_bar
     out->height_in_blocks = (int)info->height_in_blocks;
     for (int k = 0; k < 64; k++) out->quant[k] = info->quant_table->quantval[k];
     size_t row_blocks = (size_t)out->width_in_blocks;
-    out->blocks = malloc((size_t)out->height_in_blocks * row_blocks * 64 * sizeof(int16_t));
+    out->blocks = blocks ? blocks : malloc((size_t)out->height_in_blocks * row_blocks * 64 * sizeof(int16_t));
     if (!out->blocks) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "JPEG: out of memory for the coefficients");
     for (int by = 0; by < out->height_in_blocks; by++) {
         JBLOCKARRAY row = (*cinfo->mem->access_virt_barray)((j_common_ptr)cinfo, array, (JDIMENSION)by, 1, FALSE);
@@ -106,7 +106,8 @@ static dlp_status copy_component(struct jpeg_decompress_struct *cinfo, jvirt_bar
     return DLP_OK;
 }
 
-dlp_status dlp_jpeg_read_coefficients(const uint8_t *data, size_t size, dlp_jpeg_coefficients *out)
+dlp_status dlp_jpeg_read_coefficients(const uint8_t *data, size_t size, int16_t *room, size_t room_blocks,
+                                      dlp_jpeg_coefficients *out)
 {
     memset(out, 0, sizeof *out);
     struct jpeg_decompress_struct cinfo;
@@ -127,7 +128,15 @@ dlp_status dlp_jpeg_read_coefficients(const uint8_t *data, size_t size, dlp_jpeg
     if (status == DLP_OK && trap.warned) status = dlp_fail(DLP_ERR_FORMAT, "JPEG: %s", trap.message);
     out->width = (int)cinfo.image_width;
     out->height = (int)cinfo.image_height;
-    for (int c = 0; c < 3 && status == DLP_OK; c++) status = copy_component(&cinfo, arrays[c], c, &out->component[c]);
+    size_t total = 0;
+    for (int c = 0; c < 3 && status == DLP_OK; c++)
+        total += (size_t)cinfo.comp_info[c].width_in_blocks * cinfo.comp_info[c].height_in_blocks;
+    out->in_room = room && total <= room_blocks;
+    size_t at = 0;
+    for (int c = 0; c < 3 && status == DLP_OK; c++) {
+        status = copy_component(&cinfo, arrays[c], c, out->in_room ? room + at * 64 : NULL, &out->component[c]);
+        at += (size_t)cinfo.comp_info[c].width_in_blocks * cinfo.comp_info[c].height_in_blocks;
+    }
     jpeg_destroy_decompress(&cinfo);
     if (status != DLP_OK) dlp_jpeg_coefficients_free(out);
     return status;
@@ -135,7 +144,7 @@ dlp_status dlp_jpeg_read_coefficients(const uint8_t *data, size_t size, dlp_jpeg
 
 void dlp_jpeg_coefficients_free(dlp_jpeg_coefficients *coefficients)
 {
-    for (int c = 0; c < 3; c++) free(coefficients->component[c].blocks);
+    for (int c = 0; c < 3 && !coefficients->in_room; c++) free(coefficients->component[c].blocks);
     memset(coefficients, 0, sizeof *coefficients);
 }
 

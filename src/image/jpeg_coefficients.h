@@ -16,6 +16,7 @@
 #ifndef DLP_SRC_IMAGE_JPEG_COEFFICIENTS_H
 #define DLP_SRC_IMAGE_JPEG_COEFFICIENTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,13 +33,18 @@ typedef struct dlp_jpeg_component {
 typedef struct dlp_jpeg_coefficients {
     int width, height;
     dlp_jpeg_component component[3];        /* Y, Cb, Cr */
+    bool in_room;                           /* the blocks are in the caller's room, not on the heap */
 } dlp_jpeg_coefficients;
 
-/* DLP_ERR_UNSUPPORTED for a file outside what is covered (above),
- * DLP_ERR_LIMIT past DLP_IMAGE_MAX_SIDE / DLP_IMAGE_MAX_PIXELS (checked
- * before any coefficient is read), DLP_ERR_FORMAT for corrupt data or a
- * libjpeg warning. */
-dlp_status dlp_jpeg_read_coefficients(const uint8_t *data, size_t size, dlp_jpeg_coefficients *out);
+/* The blocks go to room (Y's, then Cb's, then Cr's) when its room_blocks
+ * blocks of 64 hold them all, else to the heap: a caller decoding file
+ * after file into reused memory (a batch's pinned buffer) saves a
+ * malloc and its page faults an image. DLP_ERR_UNSUPPORTED for a file
+ * outside what is covered (above), DLP_ERR_LIMIT past DLP_IMAGE_MAX_SIDE /
+ * DLP_IMAGE_MAX_PIXELS (checked before any coefficient is read),
+ * DLP_ERR_FORMAT for corrupt data or a libjpeg warning. */
+dlp_status dlp_jpeg_read_coefficients(const uint8_t *data, size_t size, int16_t *room, size_t room_blocks,
+                                      dlp_jpeg_coefficients *out);
 void dlp_jpeg_coefficients_free(dlp_jpeg_coefficients *coefficients);
 
 /* The image as RGB8 (width x height x 3); DLP_ERR_OUT_OF_MEMORY for its sample planes. */

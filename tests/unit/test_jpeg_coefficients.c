@@ -1,7 +1,7 @@
 /* The JPEG split of src/image/jpeg_coefficients.h against libjpeg-turbo's
  * own decode: for every JPEG it covers, dlp_jpeg_reconstruct of
  * dlp_jpeg_read_coefficients is TurboJPEG's RGB (dlp_image_decode) byte for
- * byte. The files: the decoding fixtures (tests/fixtures/decode: baseline
+ * byte, read into the heap or into the caller's room. The files: the decoding fixtures (tests/fixtures/decode: baseline
  * 4:2:0, 4:2:2, 4:4:4, optimized Huffman tables, progressive) and 48 small
  * ones from Pillow (tests/fixtures/jpeg_variants, tests/oracle/
  * jpeg_variants_oracle.py: sides of 1, 2, 3, 5, 7, 9, 17, 24, 29, 31, 33,
@@ -21,6 +21,29 @@
 
 static int exact_files, covered_files;
 
+/* The same file read into a room of exactly its blocks: the same blocks, there; one block short: on the heap. */
+static void check_room(const uint8_t *bytes, size_t size, const dlp_jpeg_coefficients *heap)
+{
+    size_t blocks = 0;
+    for (int c = 0; c < 3; c++)
+        blocks += (size_t)heap->component[c].width_in_blocks * (size_t)heap->component[c].height_in_blocks;
+    int16_t *room = malloc(blocks * 64 * sizeof(int16_t));
+    for (size_t room_blocks = blocks; room && room_blocks + 1 >= blocks; room_blocks--) {
+        dlp_jpeg_coefficients read;
+        CHECK_OK(dlp_jpeg_read_coefficients(bytes, size, room, room_blocks, &read));
+        CHECK(read.in_room == (room_blocks == blocks) && (room_blocks == blocks) == (read.component[0].blocks == room));
+        size_t at = 0;
+        for (int c = 0; c < 3; c++) {
+            size_t values = (size_t)heap->component[c].width_in_blocks * heap->component[c].height_in_blocks * 64;
+            CHECK(memcmp(read.component[c].blocks, heap->component[c].blocks, values * sizeof(int16_t)) == 0);
+            if (read.in_room) CHECK(read.component[c].blocks == room + at);
+            at += values;
+        }
+        dlp_jpeg_coefficients_free(&read);
+    }
+    free(room);
+}
+
 /* Reconstructs path's coefficients; status what dlp_jpeg_read_coefficients returned. */
 static dlp_status check_file(const char *path)
 {
@@ -28,7 +51,7 @@ static dlp_status check_file(const char *path)
     uint8_t *bytes = check_read_file(path, &size);
     if (!bytes) return DLP_ERR_IO;
     dlp_jpeg_coefficients coefficients;
-    dlp_status status = dlp_jpeg_read_coefficients(bytes, size, &coefficients);
+    dlp_status status = dlp_jpeg_read_coefficients(bytes, size, NULL, 0, &coefficients);
     if (status == DLP_OK) {
         covered_files++;
         dlp_image want = {0};
@@ -45,6 +68,7 @@ static dlp_status check_file(const char *path)
         }
         free(got);
         dlp_image_free(&want);
+        check_room(bytes, size, &coefficients);
         dlp_jpeg_coefficients_free(&coefficients);
     }
     free(bytes);
@@ -81,7 +105,8 @@ static void check_truncated(const char *path)
     size_t size = 0;
     uint8_t *bytes = check_read_file(path, &size);
     dlp_jpeg_coefficients coefficients;
-    if (bytes) CHECK_FAILS(dlp_jpeg_read_coefficients(bytes, size / 2, &coefficients), DLP_ERR_FORMAT, "JPEG: ");
+    if (bytes)
+        CHECK_FAILS(dlp_jpeg_read_coefficients(bytes, size / 2, NULL, 0, &coefficients), DLP_ERR_FORMAT, "JPEG: ");
     if (bytes) CHECK(coefficients.component[0].blocks == NULL);
     free(bytes);
 }
