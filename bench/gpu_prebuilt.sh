@@ -61,6 +61,8 @@ step gpu_logreg_gpu 30 "$bin/gpu_test_logreg_gpu"
 step gpu_zoo_synth_cuda 45 "$bin/gpu_test_zoo_synth_cuda"
 step gpu_zoo_half_cuda 150 "$bin/gpu_test_zoo_half_cuda"
 step gpu_preprocess_cuda 30 "$bin/gpu_test_preprocess_cuda"
+# The JPEG split's GPU half (kernels/jpeg.cu) against TurboJPEG, byte for byte; never run on a device before.
+step gpu_jpeg_cuda 30 "$bin/gpu_test_jpeg_cuda"
 step gpu_featurize_cuda 90 "$bin/gpu_test_featurize_cuda"
 # Short checks of one piece each: concatenation inputs written in place (the -slices modes, every case; then
 # InceptionV3 in fp16/fp32 vs the CPU; the -packed-slices modes: the fallback for convs cuDNN will not write
@@ -255,6 +257,8 @@ grep -h SUMMARY "$LOGS/logreg_gpu_bench.log" >> "$summary" 2> /dev/null
   step memcheck_keras_ops 40 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/gpu_test_keras_model_cuda"
 [ "${MEMCHECK:-0}" = 1 ] && command -v compute-sanitizer > /dev/null &&
   step memcheck_preprocess 40 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/gpu_test_preprocess_cuda"
+[ "${MEMCHECK:-0}" = 1 ] && command -v compute-sanitizer > /dev/null &&
+  step memcheck_jpeg 40 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/gpu_test_jpeg_cuda"
 # The featurizer's GPU loop (staging slots, async downloads, two batches in flight, fp16 whole batches).
 [ "${MEMCHECK:-0}" = 1 ] && command -v compute-sanitizer > /dev/null &&
   step memcheck_featurize 150 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/gpu_test_featurize_cuda"

@@ -5,8 +5,9 @@
  * dlp_jpeg_reconstruct: dequantization, the accurate integer IDCT,
  * libjpeg's "fancy" chroma upsampling and its YCbCr -> RGB, all in integer
  * arithmetic, so that the RGB is TurboJPEG's (dlp_image_decode's) bit for
- * bit. dlp_jpeg_reconstruct is the CPU twin of the GPU kernel to come; no
- * decode path uses it yet.
+ * bit. dlp_jpeg_reconstruct is the CPU twin of the GPU kernels
+ * (kernels/jpeg.cu, backend/cuda/jpeg.h), which run the same arithmetic
+ * (jpeg_pixel.h) and have not run on a GPU yet; no decode path uses either.
  *
  * Covered: 8-bit baseline, extended and progressive (Huffman) YCbCr JPEGs
  * with 3 components, chroma sampled 1x1 under luma 1x1 (4:4:4), 2x1 (4:2:2)
@@ -46,6 +47,22 @@ typedef struct dlp_jpeg_coefficients {
 dlp_status dlp_jpeg_read_coefficients(const uint8_t *data, size_t size, int16_t *room, size_t room_blocks,
                                       dlp_jpeg_coefficients *out);
 void dlp_jpeg_coefficients_free(dlp_jpeg_coefficients *coefficients);
+
+/* Where one image's parts sit in a reconstruction's buffers (the GPU
+ * kernels', kernels/jpeg.cu): its blocks (Y's, then Cb's, then Cr's, 64
+ * int16 each, as dlp_jpeg_read_coefficients puts them in a room), its 3 x 64
+ * quantizers, and its sample planes (each width_in_blocks * 8 bytes a row). */
+typedef struct dlp_jpeg_layout {
+    int width, height;                    /* the image */
+    int h_samp, v_samp;                   /* luma's sampling factors (chroma's are 1) */
+    int width_in_blocks[3], height_in_blocks[3];
+    int plane_width[3], plane_height[3];  /* each component's own samples */
+    size_t first_block[3];                /* into the blocks */
+    size_t plane_offset[3];               /* into the samples */
+    size_t total_blocks, total_samples;
+} dlp_jpeg_layout;
+
+void dlp_jpeg_layout_of(const dlp_jpeg_coefficients *coefficients, dlp_jpeg_layout *layout);
 
 /* The image as RGB8 (width x height x 3); DLP_ERR_OUT_OF_MEMORY for its sample planes. */
 dlp_status dlp_jpeg_reconstruct(const dlp_jpeg_coefficients *coefficients, uint8_t *rgb);

@@ -1,7 +1,9 @@
 /* The JPEG split of src/image/jpeg_coefficients.h against libjpeg-turbo's
  * own decode: for every JPEG it covers, dlp_jpeg_reconstruct of
  * dlp_jpeg_read_coefficients is TurboJPEG's RGB (dlp_image_decode) byte for
- * byte, read into the heap or into the caller's room. The files: the decoding fixtures (tests/fixtures/decode: baseline
+ * byte, read into the heap or into the caller's room, and so are the GPU
+ * kernels' per-thread items (image/jpeg_pixel.h) run on the host over the
+ * room as the kernels index it. The files: the decoding fixtures (tests/fixtures/decode: baseline
  * 4:2:0, 4:2:2, 4:4:4, optimized Huffman tables, progressive) and 48 small
  * ones from Pillow (tests/fixtures/jpeg_variants, tests/oracle/
  * jpeg_variants_oracle.py: sides of 1, 2, 3, 5, 7, 9, 17, 24, 29, 31, 33,
@@ -18,11 +20,39 @@
 #include "check.h"
 #include "dlp/dlp.h"
 #include "image/jpeg_coefficients.h"
+#include "image/jpeg_pixel.h"
 
-static int exact_files, covered_files;
+static int exact_files, covered_files, items_exact;
+
+/* The GPU kernels' items (image/jpeg_pixel.h), every one run on the host
+ * over the room as the kernels index it: TurboJPEG's RGB again. The layout
+ * puts each component's blocks and samples after the one before. */
+static void check_items(const int16_t *room, const dlp_jpeg_coefficients *read, const dlp_image *want)
+{
+    dlp_jpeg_layout layout;
+    dlp_jpeg_layout_of(read, &layout);
+    size_t blocks = 0;
+    for (int c = 0; c < 3; c++) {
+        CHECK(layout.first_block[c] == blocks && layout.plane_offset[c] == blocks * 64);
+        blocks += (size_t)read->component[c].width_in_blocks * (size_t)read->component[c].height_in_blocks;
+    }
+    CHECK(layout.total_blocks == blocks && layout.total_samples == blocks * 64);
+    uint16_t quant[3 * 64];
+    for (int c = 0; c < 3; c++) memcpy(quant + c * 64, read->component[c].quant, sizeof read->component[c].quant);
+    size_t pixels = (size_t)layout.width * (size_t)layout.height;
+    uint8_t *samples = malloc(layout.total_samples), *rgb = malloc(pixels * 3);
+    if (samples && rgb) {
+        for (size_t i = 0; i < layout.total_blocks; i++) dlp_jpeg_idct_item(room, quant, &layout, samples, i);
+        for (size_t i = 0; i < pixels; i++) dlp_jpeg_pixel_item(samples, &layout, rgb, i);
+        CHECK(memcmp(rgb, want->pixels, pixels * 3) == 0);
+        items_exact += memcmp(rgb, want->pixels, pixels * 3) == 0;
+    }
+    free(samples);
+    free(rgb);
+}
 
 /* The same file read into a room of exactly its blocks: the same blocks, there; one block short: on the heap. */
-static void check_room(const uint8_t *bytes, size_t size, const dlp_jpeg_coefficients *heap)
+static void check_room(const uint8_t *bytes, size_t size, const dlp_jpeg_coefficients *heap, const dlp_image *want)
 {
     size_t blocks = 0;
     for (int c = 0; c < 3; c++)
@@ -39,6 +69,7 @@ static void check_room(const uint8_t *bytes, size_t size, const dlp_jpeg_coeffic
             if (read.in_room) CHECK(read.component[c].blocks == room + at);
             at += values;
         }
+        if (read.in_room) check_items(room, &read, want);
         dlp_jpeg_coefficients_free(&read);
     }
     free(room);
@@ -67,8 +98,8 @@ static dlp_status check_file(const char *path)
             if (differ) fprintf(stderr, "  %s: %zu of %zu values differ from TurboJPEG's\n", path, differ, values);
         }
         free(got);
+        if (want.pixels) check_room(bytes, size, &coefficients, &want);
         dlp_image_free(&want);
-        check_room(bytes, size, &coefficients);
         dlp_jpeg_coefficients_free(&coefficients);
     }
     free(bytes);
@@ -123,7 +154,8 @@ int main(void)
     printf("decoding fixtures: %d JPEGs, %d covered; variants: %d, %d covered; %d of %d covered files exact\n",
            decode_count, decode_covered, variant_count, covered_files - decode_covered, exact_files, covered_files);
     CHECK(decode_covered == 5 && variant_count == 48 && covered_files == decode_covered + 48);
-    CHECK(exact_files == covered_files);
+    CHECK(exact_files == covered_files && items_exact == covered_files);
+    printf("the GPU kernels' items on the host: %d of %d covered files exact\n", items_exact, covered_files);
     snprintf(baseline, sizeof baseline, "%s/baseline_420.jpg", decode);
     check_truncated(baseline);
     return check_summary("jpeg_coefficients");

@@ -1,0 +1,48 @@
+// jpeg.cu: a JPEG reconstructed from its DCT coefficients (src/backend/cuda/jpeg.h): the IDCT with one thread
+// per 8x8 block, then upsampling and colour with one thread per output pixel. The arithmetic is
+// src/image/jpeg_pixel.h's, the code the CPU twin runs and the host test checks against TurboJPEG.
+#include "backend/cuda/jpeg_kernels.h"
+#include "image/jpeg_pixel.h"
+
+namespace {
+
+constexpr int kThreads = 256;
+constexpr size_t kMaxBlocks = 1u << 20;  // grid-stride beyond
+
+unsigned blocks_for(size_t total)
+{
+    size_t blocks = (total + kThreads - 1) / kThreads;
+    if (blocks > kMaxBlocks) blocks = kMaxBlocks;
+    return (unsigned)blocks;
+}
+
+__global__ void idct_kernel(const int16_t *blocks, const uint16_t *quant, dlp_jpeg_layout layout, uint8_t *samples)
+{
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < layout.total_blocks;
+         i += (size_t)gridDim.x * blockDim.x)
+        dlp_jpeg_idct_item(blocks, quant, &layout, samples, i);
+}
+
+__global__ void pixel_kernel(const uint8_t *samples, dlp_jpeg_layout layout, uint8_t *rgb)
+{
+    size_t total = (size_t)layout.width * (size_t)layout.height;
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x)
+        dlp_jpeg_pixel_item(samples, &layout, rgb, i);
+}
+
+}  // namespace
+
+extern "C" cudaError_t dlp_cuda_jpeg_launch(const int16_t *blocks, const uint16_t *quant,
+                                            const dlp_jpeg_layout *layout, uint8_t *samples, uint8_t *rgb,
+                                            cudaStream_t stream)
+{
+    (void)cudaGetLastError();  // clear a stale non-sticky error, so the checks below report these launches
+    if (layout->total_blocks) {
+        idct_kernel<<<blocks_for(layout->total_blocks), kThreads, 0, stream>>>(blocks, quant, *layout, samples);
+        cudaError_t error = cudaGetLastError();
+        if (error != cudaSuccess) return error;
+    }
+    size_t pixels = (size_t)layout->width * (size_t)layout->height;
+    if (pixels) pixel_kernel<<<blocks_for(pixels), kThreads, 0, stream>>>(samples, *layout, rgb);
+    return cudaGetLastError();
+}
