@@ -71,6 +71,53 @@ static dlp_status check_covered(const struct jpeg_decompress_struct *cinfo)
     return DLP_OK;
 }
 
+/* A progressive file whose scans leave some coefficient bits unknown is
+ * legal (a preview of DC scans only, say), and libjpeg decodes it with
+ * block smoothing, which estimates the missing low-frequency terms
+ * (jdcoefct.c): not what the reconstruction does, so it is refused. */
+static dlp_status check_complete(const struct jpeg_decompress_struct *cinfo)
+{
+    if (!cinfo->progressive_mode) return DLP_OK;
+    if (!cinfo->coef_bits) return dlp_fail(DLP_ERR_UNSUPPORTED, "JPEG: progressive without its scan status");
+    for (int c = 0; c < cinfo->num_components; c++)
+        for (int k = 0; k < 64; k++)
+            if (cinfo->coef_bits[c][k] != 0)
+                return dlp_fail(DLP_ERR_UNSUPPORTED,
+                                "JPEG: progressive scans leave component %d zigzag coefficient %d %s "
+                                "(libjpeg smooths such blocks)",
+                                c, k, cinfo->coef_bits[c][k] < 0 ? "unsent" : "short of its low bits");
+    return DLP_OK;
+}
+
+/* Whether a block's coefficients stay where TurboJPEG's SIMD IDCT (16-bit
+ * lanes) and the reconstruction's 64-bit one agree: every dequantized
+ * coefficient within 2048, each column's magnitudes summing to at most 4096
+ * and the block's to at most 8192. An 8-bit image's DCT cannot leave these
+ * (|F| <= 1024 plus half a quantizer; over 1.6 million blocks of real JPEGs
+ * the largest were 1026, 2326 and 3955); past them only corrupt or crafted
+ * data, where the SIMD code's 16-bit products wrap and its sums saturate. */
+static bool block_in_range(const int16_t *block, const uint16_t *quant)
+{
+    /* Branch-free over the rows, 8 column sums at once: an |coefficient| x quantizer fits 32 bits unsigned
+     * (32768 x 65535), and is capped at 2049 before summing so that no sum overflows. */
+    uint32_t columns[8] = {0}, over = 0;
+    for (int row = 0; row < 8; row++) {
+        for (int column = 0; column < 8; column++) {
+            int32_t coefficient = block[row * 8 + column];
+            uint32_t value = (uint32_t)(coefficient < 0 ? -coefficient : coefficient) * quant[row * 8 + column];
+            value = value > 2049 ? 2049 : value;
+            over |= value > 2048;
+            columns[column] += value;
+        }
+    }
+    uint32_t total = 0;
+    for (int column = 0; column < 8; column++) {
+        over |= columns[column] > 4096;
+        total += columns[column];
+    }
+    return !over && total <= 8192;
+}
+
 /* Component c's blocks out of libjpeg's virtual array, to blocks or (NULL) the heap. */
 static dlp_status copy_component(struct jpeg_decompress_struct *cinfo, jvirt_barray_ptr array, int c,
                                  int16_t *blocks, dlp_jpeg_component *out)
@@ -90,7 +137,12 @@ static dlp_status copy_component(struct jpeg_decompress_struct *cinfo, jvirt_bar
     if (!out->blocks) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "JPEG: out of memory for the coefficients");
     for (int by = 0; by < out->height_in_blocks; by++) {
         JBLOCKARRAY row = (*cinfo->mem->access_virt_barray)((j_common_ptr)cinfo, array, (JDIMENSION)by, 1, FALSE);
-        memcpy(out->blocks + (size_t)by * row_blocks * 64, row[0], row_blocks * sizeof(JBLOCK));
+        int16_t *copy = out->blocks + (size_t)by * row_blocks * 64;
+        memcpy(copy, row[0], row_blocks * sizeof(JBLOCK));
+        for (size_t bx = 0; bx < row_blocks; bx++)
+            if (!block_in_range(copy + bx * 64, out->quant))
+                return dlp_fail(DLP_ERR_UNSUPPORTED, "JPEG: component %d block (%d, %zu) has coefficients no 8-bit "
+                                "image gives (corrupt data)", c, by, bx);
     }
     return DLP_OK;
 }
@@ -114,6 +166,8 @@ dlp_status dlp_jpeg_read_coefficients(const uint8_t *data, size_t size, int16_t 
     jpeg_read_header(&cinfo, TRUE);
     dlp_status status = check_covered(&cinfo);
     jvirt_barray_ptr *arrays = status == DLP_OK ? jpeg_read_coefficients(&cinfo) : NULL;
+    if (status == DLP_OK && !arrays) status = dlp_fail(DLP_ERR_FORMAT, "JPEG: no coefficients (data ended early)");
+    if (status == DLP_OK) status = check_complete(&cinfo);
     if (status == DLP_OK && trap.warned) status = dlp_fail(DLP_ERR_FORMAT, "JPEG: %s", trap.message);
     out->width = (int)cinfo.image_width;
     out->height = (int)cinfo.image_height;

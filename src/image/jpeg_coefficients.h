@@ -12,8 +12,11 @@
  * Covered: 8-bit baseline, extended and progressive (Huffman) YCbCr JPEGs
  * with 3 components, chroma sampled 1x1 under luma 1x1 (4:4:4), 2x1 (4:2:2)
  * or 2x2 (4:2:0). Everything else (grayscale, CMYK/YCCK, other samplings,
- * 12-bit, arithmetic coding) and any file libjpeg warns about is refused,
- * for the caller to decode the usual way. */
+ * 12-bit, arithmetic coding), any file libjpeg warns about, a progressive
+ * file whose scans leave coefficients incomplete, and a block whose
+ * coefficients no 8-bit image gives (corrupt data, where TurboJPEG's SIMD
+ * IDCT wraps and saturates: found by fuzz_jpeg_split) is refused, for the
+ * caller to decode the usual way. */
 #ifndef DLP_SRC_IMAGE_JPEG_COEFFICIENTS_H
 #define DLP_SRC_IMAGE_JPEG_COEFFICIENTS_H
 
@@ -43,7 +46,8 @@ typedef struct dlp_jpeg_coefficients {
  * malloc and its page faults an image. DLP_ERR_UNSUPPORTED for a file
  * outside what is covered (above), DLP_ERR_LIMIT past DLP_IMAGE_MAX_SIDE /
  * DLP_IMAGE_MAX_PIXELS (checked before any coefficient is read),
- * DLP_ERR_FORMAT for corrupt data or a libjpeg warning. */
+ * DLP_ERR_FORMAT for corrupt data or a libjpeg warning. The range check of
+ * every block costs a multiply-add per coefficient. */
 dlp_status dlp_jpeg_read_coefficients(const uint8_t *data, size_t size, int16_t *room, size_t room_blocks,
                                       dlp_jpeg_coefficients *out);
 void dlp_jpeg_coefficients_free(dlp_jpeg_coefficients *coefficients);

@@ -6,8 +6,7 @@
  * - the IDCT is the accurate integer one (JDCT_ISLOW, jidctint.c): the
  *   Loeffler-Ligtenberg-Moschytz butterflies with 13-bit constants, a first
  *   pass over columns keeping 2 extra bits, a second over rows, each result
- *   rounded, shifted and clamped through libjpeg's range-limit table
- *   (dlp_jpeg_idct_sample);
+ *   rounded, shifted and clamped (dlp_jpeg_idct_sample);
  * - chroma is upsampled by libjpeg's "fancy" triangle filter (jdsample.c):
  *   each output sample weighs its nearest input 3/4 and the next nearest
  *   1/4, across (4:2:2) or across and down (4:2:0: 9/16, 3/16, 3/16, 1/16),
@@ -33,13 +32,15 @@
 
 #define DLP_JPEG_FIX13(x) ((int64_t)((x) * 8192 + 0.5))
 
-/* libjpeg's post-IDCT range limit: the value centred on 0 taken modulo
- * 1024, then 0..127 -> 128..255, up to 511 -> 255, up to 895 -> 0, the
- * rest (negative values down to -128) -> 0..127. */
+/* A sample from the IDCT's value centred on 0, clamped as TurboJPEG's SIMD
+ * IDCT clamps it (saturating packs, then + 128). libjpeg's C IDCT takes it
+ * through a range-limit table instead, which agrees from -384 to 383 and
+ * wraps past that; the coefficient reader keeps blocks within 2048 of 0
+ * (jpeg_coefficients.c, block_in_range), where the SIMD code's sums do not
+ * saturate, and x86-64 TurboJPEG always runs the SIMD code. */
 static inline DLP_JPEG_HD uint8_t dlp_jpeg_idct_sample(int64_t centred)
 {
-    int m = (int)(centred & 1023);
-    return (uint8_t)(m < 128 ? m + 128 : m < 512 ? 255 : m < 896 ? 0 : m - 896);
+    return (uint8_t)(centred < -128 ? 0 : centred > 127 ? 255 : centred + 128);
 }
 
 static inline DLP_JPEG_HD int64_t dlp_jpeg_descale(int64_t x, int n) { return (x + ((int64_t)1 << (n - 1))) >> n; }

@@ -10,8 +10,10 @@
  * 37 and 40 samples in each sampling, baseline and progressive, qualities
  * 30, 75 and 100). Refused: grayscale, CMYK and YCCK (DLP_ERR_UNSUPPORTED),
  * the 65500x65500 header (DLP_ERR_LIMIT, before any coefficient is read),
- * the fuzzer's short scan, and a file cut in half (DLP_ERR_FORMAT: libjpeg
- * warns). */
+ * the fuzzer's short scan, a file cut in half (DLP_ERR_FORMAT: libjpeg
+ * warns), a progressive file of its DC scan only (legal, but libjpeg
+ * smooths such blocks: DLP_ERR_UNSUPPORTED), and the fuzzer's file whose
+ * coefficients no 8-bit image gives (DLP_ERR_UNSUPPORTED). */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,6 +144,28 @@ static void check_truncated(const char *path)
     free(bytes);
 }
 
+/* A progressive file cut after its first scan (DC only) and closed with EOI:
+ * legal, TurboJPEG decodes it (smoothing the blocks), the split refuses it. */
+static void check_dc_only(const char *path)
+{
+    size_t size = 0;
+    uint8_t *bytes = check_read_file(path, &size);
+    size_t cut = 0;
+    for (size_t i = 0, scans = 0; bytes && i + 1 < size && !cut; i++)
+        if (bytes[i] == 0xFF && bytes[i + 1] == 0xDA && ++scans == 2) cut = i;
+    CHECK(cut > 0);
+    if (cut) {
+        bytes[cut] = 0xFF, bytes[cut + 1] = 0xD9;
+        dlp_image image = {0};
+        CHECK_OK(dlp_image_decode(bytes, cut + 2, &image));
+        dlp_image_free(&image);
+        dlp_jpeg_coefficients coefficients;
+        CHECK_FAILS(dlp_jpeg_read_coefficients(bytes, cut + 2, NULL, 0, &coefficients), DLP_ERR_UNSUPPORTED,
+                    "libjpeg smooths");
+    }
+    free(bytes);
+}
+
 int main(void)
 {
     char decode[1100], variants[1100], baseline[1200];
@@ -158,5 +182,20 @@ int main(void)
     printf("the GPU kernels' items on the host: %d of %d covered files exact\n", items_exact, covered_files);
     snprintf(baseline, sizeof baseline, "%s/baseline_420.jpg", decode);
     check_truncated(baseline);
+    snprintf(baseline, sizeof baseline, "%s/progressive_420.jpg", decode);
+    check_dc_only(baseline);
+    /* fuzz_jpeg_split's first find: a 4:2:2 file whose corrupt coefficients drive the IDCT far past the samples'
+     * range, where TurboJPEG's SIMD code and libjpeg's table disagree; TurboJPEG decodes it without a warning. */
+    snprintf(baseline, sizeof baseline, "%s/jpeg_refused/fuzz_out_of_range_33x31.jpg", check_env("DLP_FIXTURES"));
+    size_t size = 0;
+    uint8_t *bytes = check_read_file(baseline, &size);
+    dlp_jpeg_coefficients coefficients;
+    dlp_image image = {0};
+    if (bytes) CHECK_OK(dlp_image_decode(bytes, size, &image));
+    if (bytes)
+        CHECK_FAILS(dlp_jpeg_read_coefficients(bytes, size, NULL, 0, &coefficients), DLP_ERR_UNSUPPORTED,
+                    "no 8-bit image gives");
+    dlp_image_free(&image);
+    free(bytes);
     return check_summary("jpeg_coefficients");
 }
