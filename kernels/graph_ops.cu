@@ -21,22 +21,14 @@
 #include "backend/cuda/graph_kernels.h"
 #include "dlp/graph.h"
 
-namespace {
+#include "grid.cuh"
 
-constexpr int kThreads = 256;
-constexpr size_t kMaxBlocks = 1u << 20;  // grid-stride beyond
+namespace {
 
 // Clears an error an earlier runtime call left pending (a non-sticky one; a
 // sticky execution error returns again at once), so that the
 // cudaGetLastError() after a launch reports that launch.
 void clear_stale_error() { (void)cudaGetLastError(); }
-
-unsigned blocks_for(size_t total)
-{
-    size_t blocks = (total + kThreads - 1) / kThreads;
-    if (blocks > kMaxBlocks) blocks = kMaxBlocks;
-    return (unsigned)blocks;
-}
 
 // Host and device: the depthwise items below also run on the host, in
 // unit.kernel_items (the same code, checked without a GPU).

@@ -4,23 +4,15 @@
 #include "backend/cuda/jpeg_kernels.h"
 #include "image/jpeg_pixel.h"
 
+#include "grid.cuh"
+
 namespace {
 
-constexpr int kThreads = 256;
-constexpr size_t kMaxBlocks = 1u << 20;  // grid-stride beyond
-
-unsigned blocks_for(size_t total)
-{
-    size_t blocks = (total + kThreads - 1) / kThreads;
-    if (blocks > kMaxBlocks) blocks = kMaxBlocks;
-    return (unsigned)blocks;
-}
-
-__global__ void idct_kernel(const int16_t *blocks, const uint16_t *quant, dlp_jpeg_layout layout, uint8_t *samples)
+__global__ void idct_kernel(dlp_jpeg_blocks in, dlp_jpeg_layout layout, uint8_t *samples)
 {
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < layout.total_blocks;
          i += (size_t)gridDim.x * blockDim.x)
-        dlp_jpeg_idct_item(blocks, quant, &layout, samples, i);
+        dlp_jpeg_idct_item(in, &layout, samples, i);
 }
 
 __global__ void pixel_kernel(const uint8_t *samples, dlp_jpeg_layout layout, uint8_t *rgb)
@@ -36,9 +28,14 @@ extern "C" cudaError_t dlp_cuda_jpeg_launch(const int16_t *blocks, const uint16_
                                             const dlp_jpeg_layout *layout, uint8_t *samples, uint8_t *rgb,
                                             cudaStream_t stream)
 {
+    dlp_jpeg_blocks in;
+    for (int c = 0; c < 3; c++) {
+        in.blocks[c] = blocks + layout->first_block[c] * 64;
+        in.quant[c] = quant + c * 64;
+    }
     (void)cudaGetLastError();  // clear a stale non-sticky error, so the checks below report these launches
     if (layout->total_blocks) {
-        idct_kernel<<<blocks_for(layout->total_blocks), kThreads, 0, stream>>>(blocks, quant, *layout, samples);
+        idct_kernel<<<blocks_for(layout->total_blocks), kThreads, 0, stream>>>(in, *layout, samples);
         cudaError_t error = cudaGetLastError();
         if (error != cudaSuccess) return error;
     }

@@ -9,10 +9,9 @@
 
 #include "backend/cuda/ops_extra_kernels.h"
 
-namespace {
+#include "grid.cuh"
 
-constexpr int kThreads = 256;
-constexpr size_t kMaxBlocks = 1u << 20;  // grid-stride beyond
+namespace {
 
 // tf.nn.selu's constants (Klambauer et al. 2017), as ops_extra.c.
 constexpr float kSeluAlpha = 1.6732632423543772848170429916717f;
@@ -24,13 +23,6 @@ constexpr float kSqrtHalf = 0.70710678118654752440f;
 // Clears a non-sticky error an earlier runtime call left pending, so that the
 // cudaGetLastError() after a launch reports that launch (as graph_ops.cu).
 void clear_stale_error() { (void)cudaGetLastError(); }
-
-unsigned blocks_for(size_t total)
-{
-    size_t blocks = (total + kThreads - 1) / kThreads;
-    if (blocks > kMaxBlocks) blocks = kMaxBlocks;
-    return (unsigned)blocks;
-}
 
 __device__ float softplus(float x)
 {

@@ -5,17 +5,9 @@
 #include "backend/cuda/preprocess_kernels.h"
 #include "image/resize_pixel.h"
 
+#include "grid.cuh"
+
 namespace {
-
-constexpr int kThreads = 256;
-constexpr size_t kMaxBlocks = 1u << 20;  // grid-stride beyond
-
-unsigned blocks_for(size_t total)
-{
-    size_t blocks = (total + kThreads - 1) / kThreads;
-    if (blocks > kMaxBlocks) blocks = kMaxBlocks;
-    return (unsigned)blocks;
-}
 
 __global__ void preprocess_kernel(const uint8_t *pixels, const uint64_t *offsets, const int32_t *heights,
                                   const int32_t *widths, size_t count, int out_h, int out_w, dlp_resize method,

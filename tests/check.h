@@ -4,6 +4,7 @@
 #ifndef DLP_TESTS_CHECK_H
 #define DLP_TESTS_CHECK_H
 
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +100,27 @@ static inline unsigned char *check_read_file(const char *path, size_t *size)
     if (bytes) bytes[*size] = 0;
     fclose(file);
     return bytes;
+}
+
+/* Calls visit(path, name, context) for each file of folder whose name ends
+ * in suffix, in the folder's order; returns how many (a missing folder is a
+ * failed check). */
+static inline size_t check_each_file(const char *folder, const char *suffix,
+                                     void (*visit)(const char *path, const char *name, void *context), void *context)
+{
+    DIR *dir = opendir(folder);
+    CHECK(dir != NULL);
+    size_t count = 0, suffix_length = strlen(suffix);
+    for (struct dirent *entry; dir && (entry = readdir(dir));) {
+        size_t length = strlen(entry->d_name);
+        if (length <= suffix_length || strcmp(entry->d_name + length - suffix_length, suffix) != 0) continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", folder, entry->d_name);
+        visit(path, entry->d_name, context);
+        count++;
+    }
+    if (dir) closedir(dir);
+    return count;
 }
 
 /* GPU suites: exits 77 (CTest's "skipped") with the reason when no CUDA

@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "core/status.h"
+#include "graph/backend_choice.h"
 
 static const cli_command commands[] = {
     {"devices", "list CUDA devices, or say precisely why there are none", cli_devices},
@@ -93,13 +94,11 @@ int cli_parse_logreg_device(const char *text, dlp_logreg_params *params)
         params->device = gpu ? DLP_LOGREG_DEVICE_CUDA : DLP_LOGREG_DEVICE_CPU;
         return 1;
     }
-    long index = 0;
-    if (!strcmp(text, "cuda") || (!strncmp(text, "cuda:", 5) && cli_parse_int(text + 5, 0, 1024, &index))) {
-        params->device = DLP_LOGREG_DEVICE_CUDA;
-        params->cuda_device = (int)index;
-        return 1;
-    }
-    return 0;
+    int index = dlp_cuda_device_index(text); /* as --device everywhere */
+    if (index < 0) return 0;
+    params->device = DLP_LOGREG_DEVICE_CUDA;
+    params->cuda_device = index;
+    return 1;
 }
 
 int cli_npy_or_jsonl(const char *command, const char *output, const char *format, bool *jsonl)

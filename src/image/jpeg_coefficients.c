@@ -216,24 +216,18 @@ void dlp_jpeg_layout_of(const dlp_jpeg_coefficients *coefficients, dlp_jpeg_layo
 
 dlp_status dlp_jpeg_reconstruct(const dlp_jpeg_coefficients *coefficients, uint8_t *rgb)
 {
-    uint8_t *samples[3] = {NULL, NULL, NULL};
-    dlp_jpeg_plane planes[3];
-    bool ok = true;
-    for (int c = 0; c < 3 && ok; c++) {
-        const dlp_jpeg_component *component = &coefficients->component[c];
-        size_t stride = (size_t)component->width_in_blocks * 8;
-        samples[c] = malloc(stride * (size_t)component->height_in_blocks * 8);
-        ok = samples[c] != NULL;
-        planes[c] = (dlp_jpeg_plane){samples[c], stride, component->width, component->height};
-        for (int by = 0; ok && by < component->height_in_blocks; by++)
-            for (int bx = 0; bx < component->width_in_blocks; bx++)
-                dlp_jpeg_idct_block(component->blocks + ((size_t)by * component->width_in_blocks + bx) * 64,
-                                    component->quant, samples[c] + (size_t)by * 8 * stride + (size_t)bx * 8, stride);
+    dlp_jpeg_layout layout;
+    dlp_jpeg_layout_of(coefficients, &layout);
+    dlp_jpeg_blocks in;
+    for (int c = 0; c < 3; c++) {
+        in.blocks[c] = coefficients->component[c].blocks;
+        in.quant[c] = coefficients->component[c].quant;
     }
-    int h = coefficients->component[0].h_samp, v = coefficients->component[0].v_samp;
-    for (int y = 0; ok && y < coefficients->height; y++)
-        for (int x = 0; x < coefficients->width; x++)
-            dlp_jpeg_rgb_pixel(planes, h, v, x, y, rgb + ((size_t)y * (size_t)coefficients->width + (size_t)x) * 3);
-    for (int c = 0; c < 3; c++) free(samples[c]);
-    return ok ? DLP_OK : dlp_fail(DLP_ERR_OUT_OF_MEMORY, "JPEG: out of memory for the sample planes");
+    uint8_t *samples = malloc(layout.total_samples ? layout.total_samples : 1);
+    if (!samples) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "JPEG: out of memory for the sample planes");
+    for (size_t i = 0; i < layout.total_blocks; i++) dlp_jpeg_idct_item(in, &layout, samples, i);
+    for (size_t i = 0; i < (size_t)layout.width * (size_t)layout.height; i++)
+        dlp_jpeg_pixel_item(samples, &layout, rgb, i);
+    free(samples);
+    return DLP_OK;
 }

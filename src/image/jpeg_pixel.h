@@ -136,17 +136,24 @@ static inline DLP_JPEG_HD void dlp_jpeg_rgb_pixel(const dlp_jpeg_plane planes[3]
     out[2] = dlp_jpeg_clamp(luma + ((cb_b * cb + 32768) >> 16));
 }
 
-/* The kernels' items (kernels/jpeg.cu runs one per thread; the host test
- * runs every one): block i of a layout's blocks (in a room's order) through
- * the IDCT into its plane, and output pixel i (row-major) to RGB. */
-static inline DLP_JPEG_HD void dlp_jpeg_idct_item(const int16_t *blocks, const uint16_t *quant,
-                                                  const dlp_jpeg_layout *layout, uint8_t *samples, size_t i)
+/* Each component's blocks and quantizers (host or device memory). */
+typedef struct dlp_jpeg_blocks {
+    const int16_t *blocks[3];
+    const uint16_t *quant[3];
+} dlp_jpeg_blocks;
+
+/* The items, one per GPU thread in kernels/jpeg.cu and all of them in turn
+ * in dlp_jpeg_reconstruct: block i of the layout's blocks (Y's, Cb's, Cr's)
+ * through the IDCT into its plane of samples, and output pixel i
+ * (row-major) to RGB. */
+static inline DLP_JPEG_HD void dlp_jpeg_idct_item(dlp_jpeg_blocks in, const dlp_jpeg_layout *layout,
+                                                  uint8_t *samples, size_t i)
 {
     int c = i < layout->first_block[1] ? 0 : i < layout->first_block[2] ? 1 : 2;
     size_t within = i - layout->first_block[c], row_blocks = (size_t)layout->width_in_blocks[c];
     size_t by = within / row_blocks, bx = within % row_blocks, stride = row_blocks * 8;
-    dlp_jpeg_idct_block(blocks + i * 64, quant + c * 64, samples + layout->plane_offset[c] + by * 8 * stride + bx * 8,
-                        stride);
+    dlp_jpeg_idct_block(in.blocks[c] + within * 64, in.quant[c],
+                        samples + layout->plane_offset[c] + by * 8 * stride + bx * 8, stride);
 }
 
 static inline DLP_JPEG_HD void dlp_jpeg_pixel_item(const uint8_t *samples, const dlp_jpeg_layout *layout,

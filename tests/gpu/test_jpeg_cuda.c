@@ -4,7 +4,6 @@
  * back is TurboJPEG's (dlp_image_decode) byte for byte, over an output
  * poisoned first; a device index past the last is refused. Skips without a
  * usable GPU. */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,42 +15,33 @@
 
 static int covered, exact;
 
-static void check_folder(const char *folder)
+static void check_file(const char *path, const char *name, void *context)
 {
-    DIR *dir = opendir(folder);
-    CHECK(dir != NULL);
-    struct dirent *entry;
-    while (dir && (entry = readdir(dir))) {
-        size_t length = strlen(entry->d_name);
-        if (length < 5 || strcmp(entry->d_name + length - 4, ".jpg") != 0) continue;
-        char path[2048];
-        snprintf(path, sizeof path, "%s/%s", folder, entry->d_name);
-        size_t size = 0;
-        uint8_t *bytes = check_read_file(path, &size);
-        dlp_jpeg_coefficients coefficients;
-        if (!bytes || dlp_jpeg_read_coefficients(bytes, size, NULL, 0, &coefficients) != DLP_OK) {
-            free(bytes);
-            continue;
-        }
-        covered++;
-        dlp_image want = {0};
-        CHECK_OK(dlp_image_decode(bytes, size, &want));
-        size_t values = (size_t)coefficients.width * (size_t)coefficients.height * 3;
-        uint8_t *got = malloc(values);
-        if (got && want.pixels) {
-            memset(got, 0xA5, values);
-            CHECK_OK(dlp_cuda_jpeg_reconstruct(0, &coefficients, got));
-            size_t differ = 0;
-            for (size_t i = 0; i < values; i++) differ += got[i] != want.pixels[i];
-            exact += differ == 0;
-            if (differ) fprintf(stderr, "  %s: %zu of %zu values differ from TurboJPEG's\n", path, differ, values);
-        }
-        free(got);
-        dlp_image_free(&want);
-        dlp_jpeg_coefficients_free(&coefficients);
+    (void)name, (void)context;
+    size_t size = 0;
+    uint8_t *bytes = check_read_file(path, &size);
+    dlp_jpeg_coefficients coefficients;
+    if (!bytes || dlp_jpeg_read_coefficients(bytes, size, NULL, 0, &coefficients) != DLP_OK) {
         free(bytes);
+        return;
     }
-    if (dir) closedir(dir);
+    covered++;
+    dlp_image want = {0};
+    CHECK_OK(dlp_image_decode(bytes, size, &want));
+    size_t values = (size_t)coefficients.width * (size_t)coefficients.height * 3;
+    uint8_t *got = malloc(values);
+    if (got && want.pixels) {
+        memset(got, 0xA5, values);
+        CHECK_OK(dlp_cuda_jpeg_reconstruct(0, &coefficients, got));
+        size_t differ = 0;
+        for (size_t i = 0; i < values; i++) differ += got[i] != want.pixels[i];
+        exact += differ == 0;
+        if (differ) fprintf(stderr, "  %s: %zu of %zu values differ from TurboJPEG's\n", path, differ, values);
+    }
+    free(got);
+    dlp_image_free(&want);
+    dlp_jpeg_coefficients_free(&coefficients);
+    free(bytes);
 }
 
 int main(void)
@@ -59,9 +49,9 @@ int main(void)
     check_skip_without_cuda();
     char folder[1100];
     snprintf(folder, sizeof folder, "%s/decode", check_env("DLP_FIXTURES"));
-    check_folder(folder);
+    check_each_file(folder, ".jpg", check_file, NULL);
     snprintf(folder, sizeof folder, "%s/jpeg_variants", check_env("DLP_FIXTURES"));
-    check_folder(folder);
+    check_each_file(folder, ".jpg", check_file, NULL);
     printf("GPU reconstruction: %d of %d covered files exact\n", exact, covered);
     CHECK(covered == 53 && exact == covered);
     int device_count = 0;

@@ -1,9 +1,10 @@
 /* The JPEG split of src/image/jpeg_coefficients.h against libjpeg-turbo's
  * own decode: for every JPEG it covers, dlp_jpeg_reconstruct of
  * dlp_jpeg_read_coefficients is TurboJPEG's RGB (dlp_image_decode) byte for
- * byte, read into the heap or into the caller's room, and so are the GPU
- * kernels' per-thread items (image/jpeg_pixel.h) run on the host over the
- * room as the kernels index it. The files: the decoding fixtures (tests/fixtures/decode: baseline
+ * byte, the coefficients read to the heap or into the caller's room (laid
+ * out as dlp_jpeg_layout_of says). dlp_jpeg_reconstruct runs the GPU
+ * kernels' per-thread items (image/jpeg_pixel.h), so this checks their
+ * arithmetic and indexing on the host. The files: the decoding fixtures (tests/fixtures/decode: baseline
  * 4:2:0, 4:2:2, 4:4:4, optimized Huffman tables, progressive) and 48 small
  * ones from Pillow (tests/fixtures/jpeg_variants, tests/oracle/
  * jpeg_variants_oracle.py: sides of 1, 2, 3, 5, 7, 9, 17, 24, 29, 31, 33,
@@ -14,7 +15,6 @@
  * warns), a progressive file of its DC scan only (legal, but libjpeg
  * smooths such blocks: DLP_ERR_UNSUPPORTED), and the fuzzer's file whose
  * coefficients no 8-bit image gives (DLP_ERR_UNSUPPORTED). */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,39 +22,30 @@
 #include "check.h"
 #include "dlp/dlp.h"
 #include "image/jpeg_coefficients.h"
-#include "image/jpeg_pixel.h"
 
-static int exact_files, covered_files, items_exact;
+static int exact_files, covered_files, room_exact;
 
-/* The GPU kernels' items (image/jpeg_pixel.h), every one run on the host
- * over the room as the kernels index it: TurboJPEG's RGB again. The layout
- * puts each component's blocks and samples after the one before. */
-static void check_items(const int16_t *room, const dlp_jpeg_coefficients *read, const dlp_image *want)
+/* Whether coefficients reconstruct to want's pixels byte for byte (path names a miss). */
+static bool reconstructs_exactly(const dlp_jpeg_coefficients *coefficients, const dlp_image *want, const char *path)
 {
-    dlp_jpeg_layout layout;
-    dlp_jpeg_layout_of(read, &layout);
-    size_t blocks = 0;
-    for (int c = 0; c < 3; c++) {
-        CHECK(layout.first_block[c] == blocks && layout.plane_offset[c] == blocks * 64);
-        blocks += (size_t)read->component[c].width_in_blocks * (size_t)read->component[c].height_in_blocks;
+    size_t values = (size_t)coefficients->width * (size_t)coefficients->height * 3;
+    uint8_t *got = malloc(values);
+    CHECK(got && want->width == coefficients->width && want->height == coefficients->height);
+    size_t differ = values;
+    if (got && want->width == coefficients->width && want->height == coefficients->height) {
+        CHECK_OK(dlp_jpeg_reconstruct(coefficients, got));
+        differ = 0;
+        for (size_t i = 0; i < values; i++) differ += got[i] != want->pixels[i];
+        if (differ) fprintf(stderr, "  %s: %zu of %zu values differ from TurboJPEG's\n", path, differ, values);
     }
-    CHECK(layout.total_blocks == blocks && layout.total_samples == blocks * 64);
-    uint16_t quant[3 * 64];
-    for (int c = 0; c < 3; c++) memcpy(quant + c * 64, read->component[c].quant, sizeof read->component[c].quant);
-    size_t pixels = (size_t)layout.width * (size_t)layout.height;
-    uint8_t *samples = malloc(layout.total_samples), *rgb = malloc(pixels * 3);
-    if (samples && rgb) {
-        for (size_t i = 0; i < layout.total_blocks; i++) dlp_jpeg_idct_item(room, quant, &layout, samples, i);
-        for (size_t i = 0; i < pixels; i++) dlp_jpeg_pixel_item(samples, &layout, rgb, i);
-        CHECK(memcmp(rgb, want->pixels, pixels * 3) == 0);
-        items_exact += memcmp(rgb, want->pixels, pixels * 3) == 0;
-    }
-    free(samples);
-    free(rgb);
+    free(got);
+    return differ == 0;
 }
 
-/* The same file read into a room of exactly its blocks: the same blocks, there; one block short: on the heap. */
-static void check_room(const uint8_t *bytes, size_t size, const dlp_jpeg_coefficients *heap, const dlp_image *want)
+/* The same file read into a room of exactly its blocks: the same blocks, there, laid out as the kernels index
+ * them, and TurboJPEG's pixels again; one block short: on the heap. */
+static void check_room(const uint8_t *bytes, size_t size, const dlp_jpeg_coefficients *heap, const dlp_image *want,
+                       const char *path)
 {
     size_t blocks = 0;
     for (int c = 0; c < 3; c++)
@@ -64,72 +55,52 @@ static void check_room(const uint8_t *bytes, size_t size, const dlp_jpeg_coeffic
         dlp_jpeg_coefficients read;
         CHECK_OK(dlp_jpeg_read_coefficients(bytes, size, room, room_blocks, &read));
         CHECK(read.in_room == (room_blocks == blocks) && (room_blocks == blocks) == (read.component[0].blocks == room));
+        dlp_jpeg_layout layout;
+        dlp_jpeg_layout_of(&read, &layout);
         size_t at = 0;
         for (int c = 0; c < 3; c++) {
             size_t values = (size_t)heap->component[c].width_in_blocks * heap->component[c].height_in_blocks * 64;
             CHECK(memcmp(read.component[c].blocks, heap->component[c].blocks, values * sizeof(int16_t)) == 0);
+            CHECK(layout.first_block[c] == at / 64 && layout.plane_offset[c] == at);
             if (read.in_room) CHECK(read.component[c].blocks == room + at);
             at += values;
         }
-        if (read.in_room) check_items(room, &read, want);
+        CHECK(layout.total_blocks == blocks && layout.total_samples == blocks * 64);
+        if (read.in_room) room_exact += reconstructs_exactly(&read, want, path);
         dlp_jpeg_coefficients_free(&read);
     }
     free(room);
 }
 
-/* Reconstructs path's coefficients; status what dlp_jpeg_read_coefficients returned. */
-static dlp_status check_file(const char *path)
+/* A file of a folder: covered and reconstructed exactly, or refused for what it is. */
+static void check_file(const char *path, const char *name, void *context)
 {
+    (void)context;
     size_t size = 0;
     uint8_t *bytes = check_read_file(path, &size);
-    if (!bytes) return DLP_ERR_IO;
+    CHECK(bytes != NULL);
+    if (!bytes) return;
     dlp_jpeg_coefficients coefficients;
     dlp_status status = dlp_jpeg_read_coefficients(bytes, size, NULL, 0, &coefficients);
     if (status == DLP_OK) {
         covered_files++;
         dlp_image want = {0};
         CHECK_OK(dlp_image_decode(bytes, size, &want));
-        size_t values = (size_t)coefficients.width * (size_t)coefficients.height * 3;
-        uint8_t *got = malloc(values);
-        CHECK(got && want.width == coefficients.width && want.height == coefficients.height);
-        if (got && want.pixels && want.width == coefficients.width && want.height == coefficients.height) {
-            CHECK_OK(dlp_jpeg_reconstruct(&coefficients, got));
-            size_t differ = 0;
-            for (size_t i = 0; i < values; i++) differ += got[i] != want.pixels[i];
-            exact_files += differ == 0;
-            if (differ) fprintf(stderr, "  %s: %zu of %zu values differ from TurboJPEG's\n", path, differ, values);
+        if (want.pixels) {
+            exact_files += reconstructs_exactly(&coefficients, &want, path);
+            check_room(bytes, size, &coefficients, &want, path);
         }
-        free(got);
-        if (want.pixels) check_room(bytes, size, &coefficients, &want);
         dlp_image_free(&want);
         dlp_jpeg_coefficients_free(&coefficients);
+    } else {
+        printf("  %s: %s\n", name, dlp_last_error());
     }
     free(bytes);
-    return status;
-}
-
-static void check_folder(const char *folder, int *count)
-{
-    DIR *dir = opendir(folder);
-    CHECK(dir != NULL);
-    struct dirent *entry;
-    while (dir && (entry = readdir(dir))) {
-        size_t length = strlen(entry->d_name);
-        if (length < 5 || strcmp(entry->d_name + length - 4, ".jpg") != 0) continue;
-        char path[2048];
-        snprintf(path, sizeof path, "%s/%s", folder, entry->d_name);
-        dlp_status status = check_file(path);
-        (*count)++;
-        /* Covered, or refused for what the file is. */
-        bool grey = strstr(entry->d_name, "gray") != NULL;
-        bool cmyk = strstr(entry->d_name, "cmyk") || strstr(entry->d_name, "ycck");
-        if (grey || cmyk) CHECK(status == DLP_ERR_UNSUPPORTED);
-        else if (strstr(entry->d_name, "huge_")) CHECK(status == DLP_ERR_LIMIT);
-        else if (strstr(entry->d_name, "fuzz_")) CHECK(status != DLP_OK);
-        else CHECK(status == DLP_OK);
-        if (status != DLP_OK) printf("  %s: %s\n", entry->d_name, dlp_last_error());
-    }
-    if (dir) closedir(dir);
+    bool grey = strstr(name, "gray") != NULL, cmyk = strstr(name, "cmyk") || strstr(name, "ycck");
+    if (grey || cmyk) CHECK(status == DLP_ERR_UNSUPPORTED);
+    else if (strstr(name, "huge_")) CHECK(status == DLP_ERR_LIMIT);
+    else if (strstr(name, "fuzz_")) CHECK(status != DLP_OK);
+    else CHECK(status == DLP_OK);
 }
 
 /* The first half of a covered file: libjpeg decodes around the missing data and warns. */
@@ -171,15 +142,14 @@ int main(void)
     char decode[1100], variants[1100], baseline[1200];
     snprintf(decode, sizeof decode, "%s/decode", check_env("DLP_FIXTURES"));
     snprintf(variants, sizeof variants, "%s/jpeg_variants", check_env("DLP_FIXTURES"));
-    int decode_count = 0, variant_count = 0;
-    check_folder(decode, &decode_count);
+    size_t decode_count = check_each_file(decode, ".jpg", check_file, NULL);
     int decode_covered = covered_files;
-    check_folder(variants, &variant_count);
-    printf("decoding fixtures: %d JPEGs, %d covered; variants: %d, %d covered; %d of %d covered files exact\n",
-           decode_count, decode_covered, variant_count, covered_files - decode_covered, exact_files, covered_files);
+    size_t variant_count = check_each_file(variants, ".jpg", check_file, NULL);
+    printf("decoding fixtures: %zu JPEGs, %d covered; variants: %zu, %d covered; %d of %d covered files exact, "
+           "%d read into a room\n", decode_count, decode_covered, variant_count, covered_files - decode_covered,
+           exact_files, covered_files, room_exact);
     CHECK(decode_covered == 5 && variant_count == 48 && covered_files == decode_covered + 48);
-    CHECK(exact_files == covered_files && items_exact == covered_files);
-    printf("the GPU kernels' items on the host: %d of %d covered files exact\n", items_exact, covered_files);
+    CHECK(exact_files == covered_files && room_exact == covered_files);
     snprintf(baseline, sizeof baseline, "%s/baseline_420.jpg", decode);
     check_truncated(baseline);
     snprintf(baseline, sizeof baseline, "%s/progressive_420.jpg", decode);
