@@ -303,6 +303,16 @@ for t in 0 1; do
   done
 done
 DLP_CUDA_FP32_TRANSFORMS=1 step fp32_transforms_zoo_synth 45 "$bin/gpu_test_zoo_synth_cuda"
+# The heuristic search never offers FFT/Winograd for these convs (the t0 and t1 steps above pick the same algorithms),
+# so the switch matters only under the timed search: fp32 timed with and without, PyTorch fp32 (cudnn.benchmark, TF32
+# off) beside them, and the five models against Keras with the timed search and the transforms in.
+for t in 0 1; do
+  DLP_CUDA_FP32_TRANSFORMS=$t step fp32_timed_t$t 60 "$bin/featurize_gpu" --models VGG16,VGG19,ResNet50,InceptionV3 \
+    --batches 32,256 --precisions fp32 --search timed --fuse off --graphs on --seconds 0.3
+done
+PYTHONUNBUFFERED=1 step fp32_torch 90 python3 "$root/bench/featurize_torch_gpu.py" --models VGG16,VGG19,ResNet50,InceptionV3 \
+  --batches 32,256 --precisions fp32 --seconds 0.5
+DLP_CUDA_SEARCH=timed DLP_CUDA_FP32_TRANSFORMS=1 step fp32_timed_transforms_zoo_synth 60 "$bin/gpu_test_zoo_synth_cuda"
 # The candidate defaults: every GPU path that ships with CUDA graphs and concatenation slices on (the environment
 # overrides dlp_cuda_options for every plan: README "Environment"), before either becomes the default. The real
 # InceptionV3 vs TF.js, the zoo vs the CPU, the featurizer, the predictor, users' Keras models, dlp apply and
