@@ -242,8 +242,22 @@ e2e_fp16 e2e_huge 60 /tmp/jpegs256k.txt --no-cuda-graphs
 # The same with the network replayed from a CUDA graph (--cuda-graphs): one launch per batch from a consumer
 # thread that shares the cores with 16 decoding threads.
 e2e_fp16 e2e_huge_graphs 60 /tmp/jpegs256k.txt --cuda-graphs
+# The JPEG split (DLP_JPEG_SPLIT=1): the CPU reads each JPEG only as far as its DCT coefficients and the image stage
+# finishes it on the GPU (kernels/jpeg.cu's batch kernels: IDCT, upsampling, colour) before resizing. split_same:
+# the 4000 files' InceptionV3 features (fp32, batch 64) with and without it, the same pixels, so features equal to
+# cuDNN's run-to-run agreement (bound 1e-5; the GPU's JPEG kernels are exact); then 256,000 rows end to end with it
+# (stream_rate_64k's split= figure is its CPU half alone).
+step split_same 60 bash -c 'for s in 0 1; do DLP_JPEG_SPLIT=$s "$1" featurize --device cuda --no-cache --threads 16 \
+    --batch-size 64 --model InceptionV3 --weights "$2" --images /tmp/jpegs --quiet -o /tmp/split_$s.npy || exit 1; done
+  python3 -c "
+import numpy as np
+a, b = np.load(\"/tmp/split_0.npy\"), np.load(\"/tmp/split_1.npy\")
+d = float(np.abs(a - b).max())
+print(\"features with and without the JPEG split:\", a.shape, \"max abs difference\", d); assert a.shape == b.shape and d <= 1e-5"' \
+  _ "$bin/dlp" "$weights"
+DLP_JPEG_SPLIT=1 e2e_fp16 e2e_split_huge 60 /tmp/jpegs256k.txt --cuda-graphs
 grep -h "pinned_rate\|rows/s\|stream_rate" "$LOGS"/pinned_rate.log "$LOGS"/stream_rate_64k*.log "$LOGS"/e2e_long_*.log \
-  "$LOGS"/e2e_huge_*.log >> "$summary" 2> /dev/null
+  "$LOGS"/e2e_huge_*.log "$LOGS"/e2e_split_huge_*.log "$LOGS"/split_same.log >> "$summary" 2> /dev/null
 grep -h "rows/s\|stream_rate\|peer=" "$LOGS"/stream_rate.log "$LOGS"/e2e_steady_*.log >> "$summary" 2> /dev/null
 # Logistic regression 100k x 2048 x 10: dlp CPU on all cores vs dlp CUDA (upload included, and
 # resident features: first and second fit), time to the CPU's converged objective (SUMMARY lines).

@@ -12,8 +12,10 @@
  * (--pinned: the packed buffers page-locked for cuda:DEVICE, as the featurizer has them on a GPU)
  * Prints one line: "stream_rate threads=... single_core=... ceiling=... parallel_decode=...
  * barrier=... stream=... stream_first_batch_ms=... stream_steady=... stream_hashed=... stream_hashed_steady=...
- * stream_of_ceiling=... stream_steady_of_ceiling=..." (images/s; "steady": after the first ring of batches,
- * so without the buffers' allocation; with --pinned the device's context is opened before any of it). */
+ * stream_of_ceiling=... stream_steady_of_ceiling=... split=... split_steady=... split_of_ceiling=..." (images/s;
+ * "steady": after the first ring of batches, so without the buffers' allocation; with --pinned the device's
+ * context is opened before any of it; split: the stream with jpeg_split, the JPEGs it covers handed over as
+ * coefficient records for the GPU to finish). */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,12 +131,13 @@ typedef struct stream_figures {
 } stream_figures;
 
 static stream_figures stream_rate(bench *b, dlp_thread_pool *pool, size_t batch, int ring, bool hash,
-                                  int pinned_device)
+                                  int pinned_device, bool split)
 {
     stream_figures figures = {0};
     dlp_decode_stream_options options = {.batch_size = batch, .ring = ring, .output = DLP_DECODE_PACKED, .hash = hash,
                                          .pinned_device = pinned_device, .out_h = 299, .out_w = 299,
-                                         .resize = DLP_RESIZE_AREA, .normalize = DLP_NORMALIZE_TF};
+                                         .resize = DLP_RESIZE_AREA, .normalize = DLP_NORMALIZE_TF,
+                                         .jpeg_split = split};
     dlp_decode_stream *stream = NULL;
     double start = now_seconds(), steady_start = 0;
     if (dlp_decode_stream_start(pool, b->dataset, 0, b->rows, &options, &stream) != DLP_OK) return figures;
@@ -212,14 +215,17 @@ int main(int argc, char **argv)
         void *probe = dlp_pinned_alloc(1, pinned_device, &pinned);
         dlp_pinned_free(probe, pinned);
     }
-    stream_figures stream = stream_rate(&b, pool, batch, ring, false, pinned_device);
-    stream_figures hashed = stream_rate(&b, pool, batch, ring, true, pinned_device);
+    stream_figures stream = stream_rate(&b, pool, batch, ring, false, pinned_device, false);
+    stream_figures hashed = stream_rate(&b, pool, batch, ring, true, pinned_device, false);
+    stream_figures split = stream_rate(&b, pool, batch, ring, false, pinned_device, true);
     printf("stream_rate threads=%d batch=%zu ring=%d rows=%zu single_core=%.1f ceiling=%.0f parallel_decode=%.0f "
            "barrier=%.0f stream=%.0f stream_first_batch_ms=%.1f stream_steady=%.0f stream_hashed=%.0f "
-           "stream_hashed_steady=%.0f stream_of_ceiling=%.3f stream_steady_of_ceiling=%.3f failed=%zu sha256=%s\n",
+           "stream_hashed_steady=%.0f stream_of_ceiling=%.3f stream_steady_of_ceiling=%.3f split=%.0f split_steady=%.0f "
+           "split_of_ceiling=%.3f failed=%zu sha256=%s\n",
            threads, batch, ring, b.rows, single, single * threads, parallel, barrier, stream.rate,
            stream.first_batch_ms, stream.steady, hashed.rate, hashed.steady, stream.rate / (single * threads),
-           stream.steady / (single * threads), atomic_load(&b.failed), dlp_sha256_path_name(dlp_sha256_path_in_use()));
+           stream.steady / (single * threads), split.rate, split.steady, split.rate / (single * threads),
+           atomic_load(&b.failed), dlp_sha256_path_name(dlp_sha256_path_in_use()));
     dlp_thread_pool_destroy(pool);
     dlp_dataset_destroy(b.dataset);
     return atomic_load(&b.failed) ? 1 : 0;

@@ -118,6 +118,54 @@ static bool block_in_range(const int16_t *block, const uint16_t *quant)
     return !over && total <= 8192;
 }
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define HAVE_RANGE_AVX2 1
+
+/* block_in_range 16 coefficients at a time (two rows per vector), the same
+ * arithmetic in 16-bit lanes: a product's high half nonzero means past 65535,
+ * so capped at 2049 like the rest; four capped values sum to at most 8196,
+ * a column's eight to 16392, and the block's total is only needed when no
+ * column passed 4096 (then at most 32768, summed in 32 bits anyway). */
+__attribute__((target("avx2"))) static bool block_in_range_avx2(const int16_t *block, const uint16_t *quant)
+{
+    const __m256i zero = _mm256_setzero_si256(), cap = _mm256_set1_epi16(2049), limit = _mm256_set1_epi16(2048);
+    __m256i over = zero, sum = zero;
+    for (int k = 0; k < 64; k += 16) {
+        __m256i magnitude = _mm256_abs_epi16(_mm256_loadu_si256((const __m256i *)(const void *)(block + k)));
+        __m256i q = _mm256_loadu_si256((const __m256i *)(const void *)(quant + k));
+        __m256i low = _mm256_mullo_epi16(magnitude, q), high = _mm256_mulhi_epu16(magnitude, q);
+        __m256i wide = _mm256_andnot_si256(_mm256_cmpeq_epi16(high, zero), cap);
+        __m256i value = _mm256_max_epu16(_mm256_min_epu16(low, cap), wide);
+        over = _mm256_or_si256(over, _mm256_cmpgt_epi16(value, limit));
+        sum = _mm256_add_epi16(sum, value);
+    }
+    __m128i columns = _mm_add_epi16(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
+    __m128i column_over = _mm_cmpgt_epi16(columns, _mm_set1_epi16(4096));
+    if (!_mm256_testz_si256(over, over) || !_mm_testz_si128(column_over, column_over)) return false;
+    __m128i pairs = _mm_madd_epi16(columns, _mm_set1_epi16(1));
+    pairs = _mm_add_epi32(pairs, _mm_shuffle_epi32(pairs, 0x4E));
+    pairs = _mm_add_epi32(pairs, _mm_shuffle_epi32(pairs, 0xB1));
+    return _mm_cvtsi128_si32(pairs) <= 8192;
+}
+#endif
+
+typedef bool (*range_check)(const int16_t *block, const uint16_t *quant);
+
+static range_check range_check_for(int isa)
+{
+#ifdef HAVE_RANGE_AVX2
+    if (isa != 0 && __builtin_cpu_supports("avx2")) return block_in_range_avx2;
+#endif
+    (void)isa;
+    return block_in_range;
+}
+
+bool dlp_jpeg_block_in_range(const int16_t *block, const uint16_t *quant, int isa)
+{
+    return range_check_for(isa)(block, quant);
+}
+
 /* Component c's blocks out of libjpeg's virtual array, to blocks or (NULL) the heap. */
 static dlp_status copy_component(struct jpeg_decompress_struct *cinfo, jvirt_barray_ptr array, int c,
                                  int16_t *blocks, dlp_jpeg_component *out)
@@ -133,6 +181,7 @@ static dlp_status copy_component(struct jpeg_decompress_struct *cinfo, jvirt_bar
     out->height_in_blocks = (int)info->height_in_blocks;
     for (int k = 0; k < 64; k++) out->quant[k] = info->quant_table->quantval[k];
     size_t row_blocks = (size_t)out->width_in_blocks;
+    range_check in_range = range_check_for(1);
     out->blocks = blocks ? blocks : malloc((size_t)out->height_in_blocks * row_blocks * 64 * sizeof(int16_t));
     if (!out->blocks) return dlp_fail(DLP_ERR_OUT_OF_MEMORY, "JPEG: out of memory for the coefficients");
     for (int by = 0; by < out->height_in_blocks; by++) {
@@ -140,15 +189,34 @@ static dlp_status copy_component(struct jpeg_decompress_struct *cinfo, jvirt_bar
         int16_t *copy = out->blocks + (size_t)by * row_blocks * 64;
         memcpy(copy, row[0], row_blocks * sizeof(JBLOCK));
         for (size_t bx = 0; bx < row_blocks; bx++)
-            if (!block_in_range(copy + bx * 64, out->quant))
+            if (!in_range(copy + bx * 64, out->quant))
                 return dlp_fail(DLP_ERR_UNSUPPORTED, "JPEG: component %d block (%d, %zu) has coefficients no 8-bit "
                                 "image gives (corrupt data)", c, by, bx);
     }
     return DLP_OK;
 }
 
+typedef struct fixed_room {
+    int16_t *blocks;
+    size_t capacity;
+} fixed_room;
+
+static int16_t *take_fixed_room(void *context, size_t blocks)
+{
+    fixed_room *room = context;
+    return room->blocks && blocks <= room->capacity ? room->blocks : NULL;
+}
+
 dlp_status dlp_jpeg_read_coefficients(const uint8_t *data, size_t size, int16_t *room, size_t room_blocks,
                                       dlp_jpeg_coefficients *out)
+{
+    fixed_room fixed = {room, room_blocks};
+    dlp_jpeg_room take = {take_fixed_room, &fixed};
+    return dlp_jpeg_read_coefficients_into(data, size, &take, out);
+}
+
+dlp_status dlp_jpeg_read_coefficients_into(const uint8_t *data, size_t size, const dlp_jpeg_room *room,
+                                           dlp_jpeg_coefficients *out)
 {
     memset(out, 0, sizeof *out);
     struct jpeg_decompress_struct cinfo;
@@ -174,10 +242,11 @@ dlp_status dlp_jpeg_read_coefficients(const uint8_t *data, size_t size, int16_t 
     size_t total = 0;
     for (int c = 0; c < 3 && status == DLP_OK; c++)
         total += (size_t)cinfo.comp_info[c].width_in_blocks * cinfo.comp_info[c].height_in_blocks;
-    out->in_room = room && total <= room_blocks;
+    int16_t *blocks = status == DLP_OK && room && room->take ? room->take(room->context, total) : NULL;
+    out->in_room = blocks != NULL;
     size_t at = 0;
     for (int c = 0; c < 3 && status == DLP_OK; c++) {
-        status = copy_component(&cinfo, arrays[c], c, out->in_room ? room + at * 64 : NULL, &out->component[c]);
+        status = copy_component(&cinfo, arrays[c], c, blocks ? blocks + at * 64 : NULL, &out->component[c]);
         at += (size_t)cinfo.comp_info[c].width_in_blocks * cinfo.comp_info[c].height_in_blocks;
     }
     jpeg_destroy_decompress(&cinfo);

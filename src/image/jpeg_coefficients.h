@@ -7,7 +7,8 @@
  * arithmetic, so that the RGB is TurboJPEG's (dlp_image_decode's) bit for
  * bit. dlp_jpeg_reconstruct is the CPU twin of the GPU kernels
  * (kernels/jpeg.cu, backend/cuda/jpeg.h), which run the same arithmetic
- * (jpeg_pixel.h) and have not run on a GPU yet; no decode path uses either.
+ * (jpeg_pixel.h; exact on an H200, 2026-11-27). The decode stream uses the
+ * split with jpeg_split (the featurizer: DLP_JPEG_SPLIT=1; image/jpeg_record.h).
  *
  * Covered: 8-bit baseline, extended and progressive (Huffman) YCbCr JPEGs
  * with 3 components, chroma sampled 1x1 under luma 1x1 (4:4:4), 2x1 (4:2:2)
@@ -50,7 +51,25 @@ typedef struct dlp_jpeg_coefficients {
  * every block costs a multiply-add per coefficient. */
 dlp_status dlp_jpeg_read_coefficients(const uint8_t *data, size_t size, int16_t *room, size_t room_blocks,
                                       dlp_jpeg_coefficients *out);
+
+/* Where a reader puts the blocks when it knows how many there are: take
+ * returns room for `blocks` blocks of 64 int16 (Y's, then Cb's, then Cr's
+ * go there), or NULL for the heap. Called at most once a read, after the
+ * header and the entropy decoding; the read may still fail afterwards. */
+typedef struct dlp_jpeg_room {
+    int16_t *(*take)(void *context, size_t blocks);
+    void *context;
+} dlp_jpeg_room;
+
+/* dlp_jpeg_read_coefficients with the room chosen by room (NULL: the heap). */
+dlp_status dlp_jpeg_read_coefficients_into(const uint8_t *data, size_t size, const dlp_jpeg_room *room,
+                                           dlp_jpeg_coefficients *out);
 void dlp_jpeg_coefficients_free(dlp_jpeg_coefficients *coefficients);
+
+/* The range check the reader applies to each block (exposed for the tests):
+ * isa 0 the plain code, 1 the AVX2 code where the CPU has AVX2 (the
+ * reader's choice; elsewhere the plain code). The same answer either way. */
+bool dlp_jpeg_block_in_range(const int16_t *block, const uint16_t *quant, int isa);
 
 /* Where one image's parts sit in a reconstruction's buffers (the GPU
  * kernels', kernels/jpeg.cu): its blocks (Y's, then Cb's, then Cr's, 64

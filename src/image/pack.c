@@ -25,6 +25,7 @@ void dlp_image_pack_layout_free(dlp_image_pack_layout *layout)
     free(layout->offsets);
     free(layout->heights);
     free(layout->widths);
+    free(layout->jpeg_jobs);
     memset(layout, 0, sizeof *layout);
 }
 

@@ -9,12 +9,22 @@
 
 #include "dlp/image.h"
 
+struct dlp_jpeg_job;
+
 /* Image i occupies bytes [offsets[i], offsets[i] + heights[i]*widths[i]*3). */
 typedef struct dlp_image_pack_layout {
     size_t count;
     uint64_t *offsets;
     int32_t *heights, *widths;
-    size_t total_bytes;
+    size_t total_bytes;          /* the packed bytes (what is copied to the device) */
+    /* Optional (zero without): JPEGs carried split as records in the packed
+     * bytes (image/jpeg_record.h), jpeg_count jobs. Their images' offsets are
+     * past total_bytes, into reconstructed_bytes of RGB8 that the device
+     * makes from the records before resizing; jpeg_blocks and jpeg_pixels
+     * are the batch's items, jpeg_samples its bytes of sample planes. */
+    size_t jpeg_count;
+    struct dlp_jpeg_job *jpeg_jobs;
+    size_t reconstructed_bytes, jpeg_blocks, jpeg_pixels, jpeg_samples;
 } dlp_image_pack_layout;
 
 /* Validates images[0..count) (non-NULL pixels, sides 1..DLP_IMAGE_MAX_SIDE,

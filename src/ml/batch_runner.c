@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "backend/pinned.h"
+#include "core/env.h"
 #include "core/status.h"
 #include "graph/plan_images.h"
 
@@ -134,7 +135,9 @@ void dlp_batch_runner_init(dlp_batch_runner *runner, dlp_decode_stream_options *
     *stream = (dlp_decode_stream_options){.batch_size = batch_size, .ring = on_gpu ? 3 : 1,
                                           .output = device_preprocess ? DLP_DECODE_PACKED : DLP_DECODE_RESIZED,
                                           .pinned_device = cuda_device, .out_h = input_h, .out_w = input_w,
-                                          .resize = resize, .normalize = normalize};
+                                          .resize = resize, .normalize = normalize,
+                                          /* Opt-in until it has run on a GPU beside the full decode: */
+                                          .jpeg_split = device_preprocess && dlp_env_switch("DLP_JPEG_SPLIT", false)};
 }
 
 dlp_status dlp_batch_runner_run(const dlp_batch_runner *runner, dlp_thread_pool *pool, dlp_dataset *dataset,

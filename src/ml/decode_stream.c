@@ -23,6 +23,7 @@
 #include "core/sha256.h"
 #include "core/status.h"
 #include "image/image_internal.h"
+#include "image/jpeg_record.h"
 
 typedef struct ring_buffer {
     dlp_decoded_batch view;     /* what the consumer is given */
@@ -47,6 +48,11 @@ typedef struct ring_buffer {
     int32_t *slot_heights, *slot_widths;
     dlp_image *spilled;
     bool *resized_on_cpu;        /* per slot */
+    /* jpeg_split, per slot: the slot's reserved bytes hold a record (from
+     * the 16-byte aligned slot offset), or will once its coefficients,
+     * read onto the heap, are copied there (spilled_jpeg, like spilled). */
+    bool *jpeg_record;
+    dlp_jpeg_coefficients *spilled_jpeg;
     atomic_bool cpu_input_allocated;
     bool cpu_input_pinned;
 } ring_buffer;
@@ -178,9 +184,73 @@ static dlp_status resize_on_cpu(const dlp_decode_stream *stream, ring_buffer *bu
     return status;
 }
 
+typedef struct record_request {
+    const dlp_decode_stream *stream;
+    ring_buffer *buffer;
+    size_t offset;              /* the record's start (aligned), once reserved */
+    bool over_budget;           /* set by take_record_room */
+} record_request;
+
+/* dlp_jpeg_room.take: reserves a record of blocks blocks (and the bytes to
+ * align its start) of the batch's budget; the room of its blocks in the
+ * packed buffer if the buffer reaches them, else NULL (the heap: spilled,
+ * or over budget). */
+static int16_t *take_record_room(void *context, size_t blocks)
+{
+    record_request *request = context;
+    ring_buffer *buffer = request->buffer;
+    size_t bytes = DLP_JPEG_RECORD_HEADER + blocks * 64 * sizeof(int16_t), offset = 0;
+    if (!reserve_packed(request->stream, buffer, bytes + DLP_JPEG_RECORD_ALIGN - 1, &offset)) {
+        request->over_budget = true;
+        return NULL;
+    }
+    offset = (offset + DLP_JPEG_RECORD_ALIGN - 1) / DLP_JPEG_RECORD_ALIGN * DLP_JPEG_RECORD_ALIGN;
+    request->offset = offset;
+    if (!atomic_load_explicit(&buffer->packed_allocated, memory_order_acquire))
+        allocate_packed(request->stream, buffer, bytes);
+    size_t capacity = buffer->view.packed_capacity;
+    if (offset > capacity || bytes > capacity - offset) return NULL;
+    return (int16_t *)(void *)(buffer->view.packed + offset + DLP_JPEG_RECORD_HEADER);
+}
+
+/* jpeg_split: a JPEG the coefficient reader covers becomes a record (its
+ * blocks read straight into the packed buffer where it reaches them, else
+ * kept as spilled): true. False (nothing kept; a reservation the reader
+ * took is left unused) for every other file, and for a record past the
+ * budget: those decode as usual (TurboJPEG's decode, then the CPU resize
+ * where the pixels miss the budget too; rare, and faster than the scalar
+ * reconstruction). */
+static bool split_jpeg(const dlp_decode_stream *stream, ring_buffer *buffer, size_t slot, const uint8_t *bytes,
+                       size_t size)
+{
+    if (size < 2 || bytes[0] != 0xFF || bytes[1] != 0xD8) return false;
+    record_request request = {stream, buffer, 0, false};
+    dlp_jpeg_room room = {take_record_room, &request};
+    dlp_jpeg_coefficients coefficients;
+    if (dlp_jpeg_read_coefficients_into(bytes, size, &room, &coefficients) != DLP_OK) return false;
+    if (request.over_budget) {
+        dlp_jpeg_coefficients_free(&coefficients);
+        return false;
+    }
+    dlp_jpeg_layout layout;
+    dlp_jpeg_layout_of(&coefficients, &layout);
+    if (coefficients.in_room) {
+        dlp_jpeg_record_write(&coefficients, &layout, buffer->view.packed + request.offset);
+        dlp_jpeg_coefficients_free(&coefficients);
+    } else {
+        buffer->spilled_jpeg[slot] = coefficients;
+    }
+    buffer->slot_offsets[slot] = request.offset;
+    buffer->slot_heights[slot] = layout.height;
+    buffer->slot_widths[slot] = layout.width;
+    buffer->jpeg_record[slot] = true;
+    return true;
+}
+
 static dlp_status decode_packed(const dlp_decode_stream *stream, ring_buffer *buffer, size_t slot,
                                 const uint8_t *bytes, size_t size)
 {
+    if (stream->options.jpeg_split && split_jpeg(stream, buffer, slot, bytes, size)) return DLP_OK;
     room_request request = {stream, buffer, slot, false};
     dlp_pixel_room room = {take_packed_room, &request};
     dlp_image image;
@@ -213,6 +283,7 @@ static void prepare_row(dlp_decode_stream *stream, ring_buffer *buffer, size_t s
     view->cache_hit[slot] = false;
     buffer->decoded[slot] = false;
     if (buffer->resized_on_cpu) buffer->resized_on_cpu[slot] = false;
+    if (buffer->jpeg_record) buffer->jpeg_record[slot] = false;
     dlp_row row;
     /* A row that failed before keeps its first error. */
     if (dlp_dataset_row(stream->dataset, row_index, &row) != DLP_OK || row.status != DLP_OK) return;
@@ -295,6 +366,8 @@ static void assign_batch(dlp_decode_stream *stream, ring_buffer *buffer, size_t 
 static void free_spilled(ring_buffer *buffer, size_t batch_size)
 {
     for (size_t slot = 0; buffer->spilled && slot < batch_size; slot++) dlp_image_free(&buffer->spilled[slot]);
+    for (size_t slot = 0; buffer->spilled_jpeg && slot < batch_size; slot++)
+        dlp_jpeg_coefficients_free(&buffer->spilled_jpeg[slot]);
 }
 
 static void free_buffer(ring_buffer *buffer, size_t batch_size, dlp_pinned_cache *cache)
@@ -302,6 +375,8 @@ static void free_buffer(ring_buffer *buffer, size_t batch_size, dlp_pinned_cache
     dlp_decoded_batch *view = &buffer->view;
     free_spilled(buffer, batch_size);
     free(buffer->spilled);
+    free(buffer->spilled_jpeg);
+    free(buffer->jpeg_record);
     free(buffer->slot_offsets);
     free(buffer->slot_heights);
     free(buffer->slot_widths);
@@ -346,6 +421,12 @@ static dlp_status alloc_buffer(const dlp_decode_stream *stream, ring_buffer *buf
         ok = ok && buffer->slot_offsets && buffer->slot_heights && buffer->slot_widths && buffer->spilled &&
              buffer->resized_on_cpu && view->cpu_rows && view->layout.offsets && view->layout.heights &&
              view->layout.widths;
+        if (stream->options.jpeg_split) {
+            buffer->jpeg_record = calloc(n, sizeof *buffer->jpeg_record);
+            buffer->spilled_jpeg = calloc(n, sizeof *buffer->spilled_jpeg);
+            view->layout.jpeg_jobs = calloc(n, sizeof *view->layout.jpeg_jobs);
+            ok = ok && buffer->jpeg_record && buffer->spilled_jpeg && view->layout.jpeg_jobs;
+        }
     } else {
         bool pinned = false; /* the CPU's (a GPU with --cpu-preprocess uploads it from pageable memory) */
         view->input = dlp_pinned_cache_alloc(stream->options.buffer_cache, n * stream->image_floats * sizeof(float),
@@ -383,6 +464,38 @@ static dlp_status make_packed_room(const dlp_decode_stream *stream, ring_buffer 
     return grow_packed(stream, buffer, capacity, with_headroom(stream, total));
 }
 
+static void clear_jobs(dlp_image_pack_layout *layout)
+{
+    layout->jpeg_count = 0;
+    layout->reconstructed_bytes = layout->jpeg_blocks = layout->jpeg_pixels = layout->jpeg_samples = 0;
+}
+
+/* A record's job, after the batch's others: its spilled coefficients
+ * written to its reserved bytes first. Returns its image's offset: past the
+ * packed bytes (total), in the reconstruction area. */
+static uint64_t add_job(ring_buffer *buffer, size_t slot, size_t total, dlp_image_pack_layout *layout)
+{
+    uint8_t *record = buffer->view.packed + buffer->slot_offsets[slot];
+    dlp_jpeg_coefficients *spilled = &buffer->spilled_jpeg[slot];
+    if (spilled->component[0].blocks) {
+        dlp_jpeg_layout of;
+        dlp_jpeg_layout_of(spilled, &of);
+        dlp_jpeg_record_write(spilled, &of, record);
+        dlp_jpeg_coefficients_free(spilled);
+    }
+    const dlp_jpeg_layout *jpeg = &((const dlp_jpeg_record *)(const void *)record)->layout;
+    dlp_jpeg_job *job = &layout->jpeg_jobs[layout->jpeg_count++];
+    *job = (dlp_jpeg_job){.record = buffer->slot_offsets[slot], .rgb = total + layout->reconstructed_bytes,
+                          .samples = layout->jpeg_samples, .first_block = layout->jpeg_blocks,
+                          .first_pixel = layout->jpeg_pixels};
+    size_t pixels = (size_t)jpeg->width * (size_t)jpeg->height;
+    layout->reconstructed_bytes += pixels * 3;
+    layout->jpeg_samples += jpeg->total_samples;
+    layout->jpeg_blocks += jpeg->total_blocks;
+    layout->jpeg_pixels += pixels;
+    return job->rgb;
+}
+
 /* Copies the spilled images to their reserved offsets, puts the placeholder
  * (one black pixel) after the reserved bytes when a row was resized on the
  * CPU, and lays out the network rows. */
@@ -399,6 +512,7 @@ static dlp_status pack_network_rows(const dlp_decode_stream *stream, ring_buffer
     size_t total = used + (view->cpu_count ? DLP_DECODE_PLACEHOLDER_BYTES : 0);
     DLP_TRY(make_packed_room(stream, buffer, total));
     if (view->cpu_count) memset(view->packed + placeholder, 0, DLP_DECODE_PLACEHOLDER_BYTES);
+    clear_jobs(&view->layout);
     for (size_t i = 0; i < view->network_count; i++) {
         size_t slot = view->network_slots[i];
         dlp_image *image = &buffer->spilled[slot];
@@ -410,6 +524,8 @@ static dlp_status pack_network_rows(const dlp_decode_stream *stream, ring_buffer
         view->layout.offsets[i] = buffer->resized_on_cpu[slot] ? placeholder : buffer->slot_offsets[slot];
         view->layout.heights[i] = buffer->slot_heights[slot];
         view->layout.widths[i] = buffer->slot_widths[slot];
+        if (buffer->jpeg_record && buffer->jpeg_record[slot])
+            view->layout.offsets[i] = add_job(buffer, slot, total, &view->layout);
     }
     view->layout.count = view->network_count;
     view->layout.total_bytes = total;
@@ -484,6 +600,8 @@ dlp_status dlp_decode_stream_start(dlp_thread_pool *pool, const dlp_dataset *dat
     if (options->out_h < 1 || options->out_w < 1)
         return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "decode stream: network input %dx%d, expected >= 1 a side",
                         options->out_h, options->out_w);
+    if (options->jpeg_split && options->output != DLP_DECODE_PACKED)
+        return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "decode stream: the JPEG split needs PACKED output");
     if (options->affine && options->output != DLP_DECODE_RESIZED)
         return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "decode stream: an affine input map needs RESIZED output");
     if (options->packed_budget_bytes && options->packed_budget_bytes < DLP_DECODE_PLACEHOLDER_BYTES)

@@ -49,6 +49,12 @@ typedef struct dlp_decode_stream_options {
     int out_h, out_w;
     dlp_resize resize;
     dlp_normalize normalize;
+    /* PACKED only: a JPEG that image/jpeg_coefficients.h covers is read
+     * only as far as its coefficients, which go into the batch as a record
+     * (image/jpeg_record.h) for the device to finish (the batch's layout
+     * then has jobs); any other file, and a JPEG the reader refuses, is
+     * decoded as before. The same pixels either way. */
+    bool jpeg_split;
     /* RESIZED only: then each input value v becomes (float)(v * scale + offset) (dlp apply's scale:A,B). */
     bool affine;
     double scale, offset;
@@ -69,7 +75,9 @@ typedef struct dlp_decoded_batch {
     size_t network_count;       /* rows decoded for the network */
     size_t *network_slots;      /* their slots (row - first), increasing */
     /* PACKED: the network rows' pixels, image i at layout.offsets[i]
-     * (layout.count == network_count; packed holds layout.total_bytes). */
+     * (layout.count == network_count; packed holds layout.total_bytes).
+     * With jpeg_split, some are records, their images' offsets past
+     * total_bytes (image/pack.h, image/jpeg_record.h). */
     uint8_t *packed;
     dlp_image_pack_layout layout;
     size_t packed_capacity;     /* bytes allocated at packed: at most the budget */

@@ -26,7 +26,12 @@
  * The same with PACKED batches on that CPU backend given the CUDA backend's
  * image hooks (a packed batch staged, resized with dlp_image_resize_float,
  * then the rows resized on the CPU written over theirs), with the default
- * budget and with budgets that send some or all rows to the CPU resize. */
+ * budget and with budgets that send some or all rows to the CPU resize.
+ * The JPEG split (jpeg_split): the JPEGs the coefficient reader covers come
+ * as records, the rest as pixels; each batch's jobs are in order and in
+ * bounds, and the records reconstructed by the host twin of the device's
+ * kernels (dlp_jpeg_batch_reconstruct, their per-item code) are
+ * TensorFlow's pixels byte for byte, in the stream and through the runner. */
 #include <jansson.h>
 #include <math.h>
 #include <pthread.h>
@@ -39,6 +44,7 @@
 #include "core/sha256.h"
 #include "dlp/dlp.h"
 #include "ml/batch_runner.h"
+#include "image/jpeg_record.h"
 #include "ml/decode_stream.h"
 #include "graph/plan_internal.h"
 
@@ -129,11 +135,17 @@ typedef struct run_config {
     bool hash;
     size_t budget;           /* PACKED: packed_budget_bytes (0: the default) */
     dlp_pinned_cache *cache; /* the buffers' (NULL: none) */
+    bool split;              /* PACKED: jpeg_split */
 } run_config;
 
 typedef struct run_tally {
     size_t rows_seen, next_first, wrong;
     size_t packed_rows, cpu_rows; /* PACKED network rows shipped as pixels / resized on the CPU */
+    size_t records;               /* of packed_rows, JPEGs shipped as records (jpeg_split) */
+    /* The batch being checked as the device would see it: the packed bytes,
+     * then the records' RGB8 as dlp_jpeg_batch_reconstruct makes it. */
+    uint8_t *pixels;
+    size_t span;
 } run_tally;
 
 static const size_t image_floats = (size_t)OUT_H * OUT_W * 3;
@@ -152,10 +164,31 @@ static bool packed_row_is_right(const dlp_decoded_batch *b, size_t i, const refe
                memcmp(b->cpu_input + k * image_floats, r->resized, sizeof(float) * image_floats) == 0;
     }
     tally->packed_rows++;
+    tally->records += b->layout.offsets[i] >= b->layout.total_bytes;
     size_t bytes = (size_t)r->width * r->height * 3;
     return b->layout.widths[i] == r->width && b->layout.heights[i] == r->height &&
-           b->layout.offsets[i] + bytes <= b->layout.total_bytes &&
-           memcmp(b->packed + b->layout.offsets[i], r->pixels, bytes) == 0;
+           b->layout.offsets[i] + bytes <= tally->span && memcmp(tally->pixels + b->layout.offsets[i], r->pixels, bytes) == 0;
+}
+
+/* The records' jobs: in order, each record aligned and inside the packed
+ * bytes, its image in the reconstruction area, the items back to back. */
+static bool jobs_are_right(const dlp_decoded_batch *b)
+{
+    const dlp_image_pack_layout *l = &b->layout;
+    uint64_t rgb = l->total_bytes, samples = 0, blocks = 0, pixels = 0;
+    for (size_t k = 0; k < l->jpeg_count; k++) {
+        const dlp_jpeg_job *job = &l->jpeg_jobs[k];
+        const dlp_jpeg_layout *jpeg = &((const dlp_jpeg_record *)(const void *)(b->packed + job->record))->layout;
+        if (job->record % DLP_JPEG_RECORD_ALIGN || job->record + dlp_jpeg_record_bytes(jpeg) > l->total_bytes ||
+            job->rgb != rgb || job->samples != samples || job->first_block != blocks || job->first_pixel != pixels)
+            return false;
+        rgb += (uint64_t)jpeg->width * jpeg->height * 3;
+        samples += jpeg->total_samples;
+        blocks += jpeg->total_blocks;
+        pixels += (uint64_t)jpeg->width * jpeg->height;
+    }
+    return rgb == l->total_bytes + l->reconstructed_bytes && samples == l->jpeg_samples && blocks == l->jpeg_blocks &&
+           pixels == l->jpeg_pixels;
 }
 
 static bool slot_is_right(const run_config *c, const dlp_decoded_batch *b, size_t slot, size_t *network_index,
@@ -196,10 +229,20 @@ static void check_batch(const run_config *c, const dlp_decoded_batch *b, run_tal
                                                                                : c->batch_size;
     if (b->first != tally->next_first || b->count != expected_count) tally->wrong++;
     size_t network_index = 0, cpu_index = 0;
+    tally->pixels = b->packed;
+    tally->span = b->layout.total_bytes;
+    if (c->output == DLP_DECODE_PACKED && b->layout.jpeg_count) {
+        if (!c->split || !jobs_are_right(b)) tally->wrong++;
+        tally->span = b->layout.total_bytes + b->layout.reconstructed_bytes;
+        tally->pixels = malloc(tally->span);
+        memcpy(tally->pixels, b->packed, b->layout.total_bytes);
+        CHECK_OK(dlp_jpeg_batch_reconstruct(b->packed, &b->layout, tally->pixels));
+    }
     for (size_t slot = 0; slot < b->count; slot++)
         if (!slot_is_right(c, b, slot, &network_index, &cpu_index, tally)) tally->wrong++;
     if (network_index != b->network_count) tally->wrong++;
     if (c->output == DLP_DECODE_PACKED && (!packed_batch_is_right(c, b) || cpu_index != b->cpu_count)) tally->wrong++;
+    if (tally->pixels != b->packed) free(tally->pixels);
     tally->rows_seen += b->count;
     tally->next_first = b->first + b->count;
 }
@@ -214,7 +257,7 @@ static void run_stream(const run_config *c)
                                          .pinned_device = -1,
                                          .normalize = DLP_NORMALIZE_TF, .hash = c->hash,
                                          .lookup = c->hash ? looked_up : NULL, .packed_budget_bytes = c->budget,
-                                         .buffer_cache = c->cache};
+                                         .buffer_cache = c->cache, .jpeg_split = c->split};
     dlp_decode_stream *stream = NULL;
     CHECK_OK(dlp_decode_stream_start(pool, dataset, c->first, c->count, &options, &stream));
     run_tally tally = {.next_first = c->first};
@@ -242,6 +285,9 @@ static void run_stream(const run_config *c)
     if (c->output == DLP_DECODE_PACKED && c->budget == 0) CHECK(tally.cpu_rows == 0);
     if (c->output == DLP_DECODE_PACKED && c->budget > DLP_DECODE_PLACEHOLDER_BYTES)
         CHECK(tally.cpu_rows > 0 && tally.packed_rows > 0);
+    /* The split: the covered JPEGs (baseline and progressive 4:2:0) as records, the CMYK one and the PNGs as pixels. */
+    if (c->split && c->budget != DLP_DECODE_PLACEHOLDER_BYTES) CHECK(tally.records > 0 && tally.records < tally.packed_rows);
+    if (!c->split) CHECK(tally.records == 0);
     dlp_decode_stream_destroy(stream);
     dlp_thread_pool_destroy(pool);
     dlp_dataset_destroy(dataset);
@@ -378,10 +424,10 @@ static void check_buffer_cache(void)
      * depends on the workers' timing, so with these mixed fixtures some of
      * its requests miss. */
     static const run_config configs[] = {
-        {DLP_DECODE_RESIZED, 100, 0, 100, 6, 2, 3, 1, false, 0, NULL},
-        {DLP_DECODE_RESIZED, 90, 0, 90, 16, 3, 2, 2, true, 0, NULL},
-        {DLP_DECODE_PACKED, 100, 0, 100, 7, 3, 4, 2, true, 0, NULL},
-        {DLP_DECODE_PACKED, 120, 0, 120, 8, 3, 4, 2, false, 3600, NULL},
+        {DLP_DECODE_RESIZED, 100, 0, 100, 6, 2, 3, 1, false, 0, NULL, false},
+        {DLP_DECODE_RESIZED, 90, 0, 90, 16, 3, 2, 2, true, 0, NULL, false},
+        {DLP_DECODE_PACKED, 100, 0, 100, 7, 3, 4, 2, true, 0, NULL, false},
+        {DLP_DECODE_PACKED, 120, 0, 120, 8, 3, 4, 2, false, 3600, NULL, false},
     };
     for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++) {
         run_config config = configs[i];
@@ -487,6 +533,7 @@ typedef struct staged_batch {
 static staged_batch staged[DLP_PLAN_IMAGE_SLOTS];
 static dlp_status (*cpu_upload_input)(dlp_backend *backend, dlp_plan *plan, const float *input, int n);
 static size_t staged_rows_given; /* rows the caller resized itself, over the run */
+static size_t staged_records;    /* JPEG records staged, over the run */
 
 static void *copy_of(const void *from, size_t bytes)
 {
@@ -506,12 +553,15 @@ static dlp_status stage_on_cpu(dlp_backend *backend, int slot, const uint8_t *pa
     (void)backend;
     staged_batch *batch = &staged[slot];
     staged_free(batch);
-    size_t n = layout->count;
-    batch->pixels = copy_of(packed, layout->total_bytes);
-    batch->layout = (dlp_image_pack_layout){n, copy_of(layout->offsets, n * sizeof(uint64_t)),
-                                            copy_of(layout->heights, n * sizeof(int32_t)),
-                                            copy_of(layout->widths, n * sizeof(int32_t)), layout->total_bytes};
-    return DLP_OK;
+    size_t n = layout->count, span = layout->total_bytes + layout->reconstructed_bytes;
+    batch->pixels = malloc(span ? span : 1);
+    if (layout->total_bytes) memcpy(batch->pixels, packed, layout->total_bytes);
+    staged_records += layout->jpeg_count;
+    /* The records reconstructed as the stage's kernels would; total_bytes then spans their RGB8 too. */
+    batch->layout = (dlp_image_pack_layout){.count = n, .offsets = copy_of(layout->offsets, n * sizeof(uint64_t)),
+                                            .heights = copy_of(layout->heights, n * sizeof(int32_t)),
+                                            .widths = copy_of(layout->widths, n * sizeof(int32_t)), .total_bytes = span};
+    return dlp_jpeg_batch_reconstruct(packed, layout, batch->pixels);
 }
 
 static dlp_status upload_staged_on_cpu(dlp_backend *backend, dlp_plan *plan, int slot, size_t count,
@@ -538,7 +588,7 @@ static dlp_status upload_staged_on_cpu(dlp_backend *backend, dlp_plan *plan, int
 }
 
 static void run_runner(dlp_plan *plan, bool overlap, int ring, size_t batch_size, dlp_decode_output output,
-                       size_t budget)
+                       size_t budget, bool split)
 {
     size_t rows = 90, first = 3, count = 80;
     dlp_dataset *dataset = make_dataset(rows);
@@ -548,12 +598,12 @@ static void run_runner(dlp_plan *plan, bool overlap, int ring, size_t batch_size
     dlp_decode_stream_options stream = {.batch_size = batch_size, .ring = ring, .output = output,
                                         .out_h = OUT_H, .out_w = OUT_W, .resize = DLP_RESIZE_BILINEAR,
                                         .normalize = DLP_NORMALIZE_TF, .pinned_device = -1,
-                                        .packed_budget_bytes = budget};
+                                        .packed_budget_bytes = budget, .jpeg_split = split};
     dlp_batch_runner runner = {.plan = plan, .output_floats = 3, .cuda_device = -1, .overlap = overlap,
                                .resize = DLP_RESIZE_BILINEAR, .normalize = DLP_NORMALIZE_TF,
                                .landed = land_means, .context = &tally, .progress = count_progress,
                                .progress_context = &tally};
-    staged_rows_given = 0;
+    staged_rows_given = staged_records = 0;
     CHECK_OK(dlp_batch_runner_run(&runner, pool, dataset, first, count, &stream));
     size_t good = 0;
     double worst = 0;
@@ -585,6 +635,7 @@ static void run_runner(dlp_plan *plan, bool overlap, int ring, size_t batch_size
     if (budget == DLP_DECODE_PLACEHOLDER_BYTES) CHECK(staged_rows_given == good);
     else if (budget == 0) CHECK(staged_rows_given == 0);
     else CHECK(staged_rows_given > 0 && staged_rows_given < good);
+    CHECK(split ? staged_records > 0 || budget == DLP_DECODE_PLACEHOLDER_BYTES : staged_records == 0);
     free(tally.outputs);
     dlp_thread_pool_destroy(pool);
     dlp_dataset_destroy(dataset);
@@ -604,18 +655,21 @@ static void check_runner(void)
     CHECK_OK(dlp_plan_create(graph, cpu, 16, outputs, 1, &plan));
     dlp_graph_destroy(graph);
     if (plan) {
-        run_runner(plan, true, 3, 7, DLP_DECODE_RESIZED, 0);
-        run_runner(plan, true, 2, 16, DLP_DECODE_RESIZED, 0);
-        run_runner(plan, false, 1, 5, DLP_DECODE_RESIZED, 0);
-        run_runner(plan, false, 3, 1, DLP_DECODE_RESIZED, 0);
+        run_runner(plan, true, 3, 7, DLP_DECODE_RESIZED, 0, false);
+        run_runner(plan, true, 2, 16, DLP_DECODE_RESIZED, 0, false);
+        run_runner(plan, false, 1, 5, DLP_DECODE_RESIZED, 0, false);
+        run_runner(plan, false, 3, 1, DLP_DECODE_RESIZED, 0, false);
         cpu_upload_input = cpu->upload_input;
         cpu->stage_images = stage_on_cpu;
         cpu->upload_staged_images = upload_staged_on_cpu;
         CHECK(dlp_plan_takes_images(plan));
-        run_runner(plan, true, 3, 7, DLP_DECODE_PACKED, 0);
-        run_runner(plan, true, 3, 7, DLP_DECODE_PACKED, 4000);
-        run_runner(plan, true, 2, 16, DLP_DECODE_PACKED, 7000);
-        run_runner(plan, false, 1, 5, DLP_DECODE_PACKED, DLP_DECODE_PLACEHOLDER_BYTES);
+        run_runner(plan, true, 3, 7, DLP_DECODE_PACKED, 0, false);
+        run_runner(plan, true, 3, 7, DLP_DECODE_PACKED, 4000, false);
+        run_runner(plan, true, 2, 16, DLP_DECODE_PACKED, 7000, false);
+        run_runner(plan, false, 1, 5, DLP_DECODE_PACKED, DLP_DECODE_PLACEHOLDER_BYTES, false);
+        run_runner(plan, true, 3, 7, DLP_DECODE_PACKED, 0, true);
+        run_runner(plan, true, 2, 16, DLP_DECODE_PACKED, 7000, true);
+        run_runner(plan, false, 1, 5, DLP_DECODE_PACKED, DLP_DECODE_PLACEHOLDER_BYTES, true);
         for (int slot = 0; slot < DLP_PLAN_IMAGE_SLOTS; slot++) staged_free(&staged[slot]);
         dlp_decode_stream_options stream = {.batch_size = 4, .ring = 1, .pinned_device = -1, .out_h = OUT_H,
                                             .out_w = OUT_W};
@@ -657,25 +711,33 @@ int main(void)
     write_truncated(references[0].path, tmp);
 
     static const run_config configs[] = {
-        {DLP_DECODE_PACKED, 100, 0, 100, 1, 1, 1, 1, false, 0, NULL},
-        {DLP_DECODE_PACKED, 100, 0, 100, 7, 3, 4, 2, false, 0, NULL},
-        {DLP_DECODE_PACKED, 300, 5, 290, 8, 3, 3, 1, true, 0, NULL},
-        {DLP_DECODE_PACKED, 64, 0, 64, 64, 2, 4, 1, false, 0, NULL},
-        {DLP_DECODE_PACKED, 200, 0, 200, 3, 4, 8, 3, true, 0, NULL},
-        {DLP_DECODE_RESIZED, 100, 0, 100, 6, 1, 3, 1, false, 0, NULL},
-        {DLP_DECODE_RESIZED, 150, 10, 131, 16, 3, 2, 2, true, 0, NULL},
-        {DLP_DECODE_RESIZED, 5, 0, 5, 16, 3, 1, 1, false, 0, NULL},
+        {DLP_DECODE_PACKED, 100, 0, 100, 1, 1, 1, 1, false, 0, NULL, false},
+        {DLP_DECODE_PACKED, 100, 0, 100, 7, 3, 4, 2, false, 0, NULL, false},
+        {DLP_DECODE_PACKED, 300, 5, 290, 8, 3, 3, 1, true, 0, NULL, false},
+        {DLP_DECODE_PACKED, 64, 0, 64, 64, 2, 4, 1, false, 0, NULL, false},
+        {DLP_DECODE_PACKED, 200, 0, 200, 3, 4, 8, 3, true, 0, NULL, false},
+        {DLP_DECODE_RESIZED, 100, 0, 100, 6, 1, 3, 1, false, 0, NULL, false},
+        {DLP_DECODE_RESIZED, 150, 10, 131, 16, 3, 2, 2, true, 0, NULL, false},
+        {DLP_DECODE_RESIZED, 5, 0, 5, 16, 3, 1, 1, false, 0, NULL, false},
         /* Budgets: only the placeholder; about one JPEG (3219 bytes) and a
          * PNG (273) of a batch; about two JPEGs; each run a few times. */
-        {DLP_DECODE_PACKED, 60, 0, 60, 8, 3, 3, 1, false, DLP_DECODE_PLACEHOLDER_BYTES, NULL},
-        {DLP_DECODE_PACKED, 120, 0, 120, 8, 3, 4, 2, false, 3600, NULL},
-        {DLP_DECODE_PACKED, 120, 0, 120, 8, 3, 4, 2, false, 3600, NULL},
-        {DLP_DECODE_PACKED, 150, 3, 140, 7, 2, 8, 1, true, 6500, NULL},
-        {DLP_DECODE_PACKED, 150, 3, 140, 7, 2, 8, 1, true, 6500, NULL},
-        {DLP_DECODE_PACKED, 100, 0, 100, 5, 1, 1, 1, false, 4000, NULL},
-        {DLP_DECODE_PACKED, 200, 0, 200, 16, 4, 8, 3, false, 7000, NULL},
+        {DLP_DECODE_PACKED, 60, 0, 60, 8, 3, 3, 1, false, DLP_DECODE_PLACEHOLDER_BYTES, NULL, false},
+        {DLP_DECODE_PACKED, 120, 0, 120, 8, 3, 4, 2, false, 3600, NULL, false},
+        {DLP_DECODE_PACKED, 120, 0, 120, 8, 3, 4, 2, false, 3600, NULL, false},
+        {DLP_DECODE_PACKED, 150, 3, 140, 7, 2, 8, 1, true, 6500, NULL, false},
+        {DLP_DECODE_PACKED, 150, 3, 140, 7, 2, 8, 1, true, 6500, NULL, false},
+        {DLP_DECODE_PACKED, 100, 0, 100, 5, 1, 1, 1, false, 4000, NULL, false},
+        {DLP_DECODE_PACKED, 200, 0, 200, 16, 4, 8, 3, false, 7000, NULL, false},
         /* One byte short of a JPEG plus the placeholder: only PNGs ship as pixels. */
-        {DLP_DECODE_PACKED, 100, 0, 100, 8, 3, 4, 1, false, 3219 + DLP_DECODE_PLACEHOLDER_BYTES - 1, NULL},
+        {DLP_DECODE_PACKED, 100, 0, 100, 8, 3, 4, 1, false, 3219 + DLP_DECODE_PLACEHOLDER_BYTES - 1, NULL, false},
+        /* The JPEG split: records (about 5.2 kB for these JPEGs) beside pixels, in place and spilled, within
+         * budgets and past them. */
+        {DLP_DECODE_PACKED, 100, 0, 100, 1, 1, 1, 1, false, 0, NULL, true},
+        {DLP_DECODE_PACKED, 100, 0, 100, 7, 3, 4, 2, false, 0, NULL, true},
+        {DLP_DECODE_PACKED, 200, 0, 200, 3, 4, 8, 3, true, 0, NULL, true},
+        {DLP_DECODE_PACKED, 60, 0, 60, 8, 3, 3, 1, false, DLP_DECODE_PLACEHOLDER_BYTES, NULL, true},
+        {DLP_DECODE_PACKED, 150, 3, 140, 7, 2, 8, 1, true, 12000, NULL, true},
+        {DLP_DECODE_PACKED, 200, 0, 200, 16, 4, 8, 3, false, 16000, NULL, true},
     };
     for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++) run_stream(&configs[i]);
     check_early_stops();

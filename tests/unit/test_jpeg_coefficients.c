@@ -14,7 +14,9 @@
  * the fuzzer's short scan, a file cut in half (DLP_ERR_FORMAT: libjpeg
  * warns), a progressive file of its DC scan only (legal, but libjpeg
  * smooths such blocks: DLP_ERR_UNSUPPORTED), and the fuzzer's file whose
- * coefficients no 8-bit image gives (DLP_ERR_UNSUPPORTED). */
+ * coefficients no 8-bit image gives (DLP_ERR_UNSUPPORTED). The reader's
+ * range check, plain and AVX2, against its rule on 200,000 random blocks
+ * around each limit. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,6 +139,68 @@ static void check_dc_only(const char *path)
     free(bytes);
 }
 
+/* The plain block_in_range definition, written out here from its rule (not
+ * the library's code): every |coefficient| x quantizer <= 2048, each
+ * column's sum <= 4096, the block's <= 8192. */
+static bool in_range_by_rule(const int16_t *block, const uint16_t *quant)
+{
+    int64_t total = 0;
+    for (int column = 0; column < 8; column++) {
+        int64_t sum = 0;
+        for (int row = 0; row < 8; row++) {
+            int64_t value = (int64_t)(block[row * 8 + column] < 0 ? -block[row * 8 + column] : block[row * 8 + column]) *
+                            quant[row * 8 + column];
+            if (value > 2048) return false;
+            sum += value;
+        }
+        if (sum > 4096) return false;
+        total += sum;
+    }
+    return total <= 8192;
+}
+
+/* Both range checks (the plain code and AVX2 where the CPU has it) agree
+ * with the rule on random blocks around each limit and on the extremes. */
+static void check_range_checks(void)
+{
+    unsigned seed = 12345;
+    size_t blocks = 0, in = 0, disagree = 0;
+    int16_t block[64];
+    uint16_t quant[64];
+    for (int trial = 0; trial < 200000; trial++) {
+        int spread = (int[]){3, 12, 40, 300, 33000}[trial % 5];
+        int q_max = (int[]){1, 8, 64, 255, 65535}[(trial / 5) % 5];
+        int dense = rand_r(&seed) % 64 + 1;
+        for (int k = 0; k < 64; k++) {
+            int magnitude = rand_r(&seed) % (spread + 1);
+            if (magnitude > 32767) magnitude = rand_r(&seed) % 2 ? 32767 : 32768;
+            int value = rand_r(&seed) % 2 ? -magnitude : magnitude;
+            block[k] = rand_r(&seed) % 64 < dense ? (int16_t)(value < -32768 ? -32768 : value > 32767 ? 32767 : value) : 0;
+            quant[k] = (uint16_t)(1 + rand_r(&seed) % q_max);
+        }
+        /* Every tenth block pushed onto a limit: one value of 2048 or 2049, a column of 4096 or 4097. */
+        if (trial % 10 == 1) {
+            memset(block, 0, sizeof block);
+            for (int k = 0; k < 64; k++) quant[k] = 1;
+            block[rand_r(&seed) % 64] = (int16_t)(rand_r(&seed) % 2 ? 2048 : -2049);
+        } else if (trial % 10 == 2) {
+            memset(block, 0, sizeof block);
+            for (int k = 0; k < 64; k++) quant[k] = 1;
+            int column = rand_r(&seed) % 8;
+            for (int row = 0; row < 8; row++) block[row * 8 + column] = 512;
+            block[column] = (int16_t)(rand_r(&seed) % 2 ? 512 : -513);
+            for (int c = 0; c < 8; c++) block[7 * 8 + c] = c == column ? block[7 * 8 + c] : (int16_t)(rand_r(&seed) % 2 ? 585 : 586);
+        }
+        bool want = in_range_by_rule(block, quant);
+        bool plain = dlp_jpeg_block_in_range(block, quant, 0), vector = dlp_jpeg_block_in_range(block, quant, 1);
+        disagree += plain != want || vector != want;
+        in += want;
+        blocks++;
+    }
+    printf("range checks: %zu blocks, %zu in range, %zu disagree with the rule\n", blocks, in, disagree);
+    CHECK(disagree == 0 && in > blocks / 10 && in < blocks - blocks / 10);
+}
+
 int main(void)
 {
     char decode[1100], variants[1100], baseline[1200];
@@ -167,5 +231,6 @@ int main(void)
                     "no 8-bit image gives");
     dlp_image_free(&image);
     free(bytes);
+    check_range_checks();
     return check_summary("jpeg_coefficients");
 }

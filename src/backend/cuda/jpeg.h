@@ -7,9 +7,11 @@
  * CUDA types here, so the no-CUDA stubs and the tests include it.
  *
  * Verified: the arithmetic, on the host (unit.jpeg_coefficients), and the
- * layout (unit.jpeg_coefficients, dlp_jpeg_layout_of). NOT
- * verified: the kernels on a GPU (gpu.jpeg_cuda has not run on a device).
- * No decode path uses this yet. */
+ * single-image kernels on an H200 (gpu.jpeg_cuda: TurboJPEG's RGB exactly,
+ * memcheck clean, 2026-11-27). The batch kernels (below) are the same
+ * items behind a job lookup that unit.decode_stream runs on the host; they
+ * have not run on a GPU yet. The decode path takes them only with
+ * DLP_JPEG_SPLIT=1. */
 #ifndef DLP_SRC_BACKEND_CUDA_JPEG_H
 #define DLP_SRC_BACKEND_CUDA_JPEG_H
 
@@ -24,5 +26,15 @@
  * DLP_ERR_DEVICE for a device index out of range or a CUDA failure (the
  * call named), DLP_ERR_DEVICE "built without CUDA" without nvcc. */
 dlp_status dlp_cuda_jpeg_reconstruct(int device, const dlp_jpeg_coefficients *coefficients, uint8_t *rgb);
+
+/* A packed batch with JPEG records (image/jpeg_record.h) through the image
+ * stage the featurizer uses (preprocess.h: the copy, then the records'
+ * reconstruction), synchronously on device `device`: pixels (host,
+ * layout->total_bytes + layout->reconstructed_bytes) gets the device's
+ * buffer back, the packed bytes and the reconstructed RGB8 after them. For
+ * the tests, against dlp_jpeg_batch_reconstruct. */
+struct dlp_image_pack_layout;
+dlp_status dlp_cuda_jpeg_batch_reconstruct(int device, const uint8_t *packed,
+                                           const struct dlp_image_pack_layout *layout, uint8_t *pixels);
 
 #endif

@@ -7,6 +7,7 @@
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/jpeg.h"
 #include "backend/cuda/jpeg_kernels.h"
+#include "backend/cuda/preprocess.h"
 #include "core/status.h"
 #include "dlp/device.h"
 
@@ -58,5 +59,32 @@ dlp_status dlp_cuda_jpeg_reconstruct(int device, const dlp_jpeg_coefficients *co
     cudaFree(d.quant);
     cudaFree(d.samples);
     cudaFree(d.rgb);
+    return status;
+}
+
+static dlp_status stage_round_trip(dlp_cuda_image_stage *stage, const uint8_t *packed,
+                                   const dlp_image_pack_layout *layout, uint8_t *pixels)
+{
+    DLP_TRY(dlp_cuda_image_stage_copy(stage, packed, layout, NULL));
+    /* Execution errors of the kernels surface here. */
+    CUDA_TRY(cudaDeviceSynchronize());
+    if (layout->count)
+        CUDA_TRY(cudaMemcpy(pixels, stage->pixels, layout->total_bytes + layout->reconstructed_bytes,
+                            cudaMemcpyDeviceToHost));
+    return DLP_OK;
+}
+
+dlp_status dlp_cuda_jpeg_batch_reconstruct(int device, const uint8_t *packed, const dlp_image_pack_layout *layout,
+                                           uint8_t *pixels)
+{
+    if (!packed || !layout || !pixels) return dlp_fail(DLP_ERR_INVALID_ARGUMENT, "cuda jpeg: NULL argument");
+    int device_count;
+    DLP_TRY(dlp_device_count(&device_count));
+    if (device < 0 || device >= device_count)
+        return dlp_fail(DLP_ERR_DEVICE, "cuda jpeg: device %d, expected 0..%d", device, device_count - 1);
+    CUDA_TRY(cudaSetDevice(device));
+    dlp_cuda_image_stage stage = {0};
+    dlp_status status = stage_round_trip(&stage, packed, layout, pixels);
+    dlp_cuda_image_stage_free(&stage);
     return status;
 }

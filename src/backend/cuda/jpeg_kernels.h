@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "backend/cuda/jpeg.h"
+#include "image/jpeg_record.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -18,6 +19,14 @@ extern "C" {
  * dlp_jpeg_layout_of). Returns the launches' cudaGetLastError(). */
 cudaError_t dlp_cuda_jpeg_launch(const int16_t *blocks, const uint16_t *quant, const dlp_jpeg_layout *layout,
                                  uint8_t *samples, uint8_t *rgb, cudaStream_t stream);
+
+/* A batch's records (image/jpeg_record.h) on stream: the IDCT of its
+ * `blocks` blocks into samples (layout->jpeg_samples bytes), then its
+ * `pixel_items` output pixels into pixels + each job's rgb offset. pixels
+ * holds the packed bytes (the records) and the reconstruction area after
+ * them. Device pointers, trusted jobs. Returns cudaGetLastError(). */
+cudaError_t dlp_cuda_jpeg_batch_launch(uint8_t *pixels, const dlp_jpeg_job *jobs, size_t count, size_t blocks,
+                                       size_t pixel_items, uint8_t *samples, cudaStream_t stream);
 
 #ifdef __cplusplus
 }

@@ -42,11 +42,18 @@ typedef struct dlp_cuda_image_stage {
     void *layout;            /* offsets, then heights, then widths */
     size_t layout_capacity;  /* bytes */
     size_t count;            /* images of the batch last copied */
+    void *jobs;              /* the JPEG records' jobs (image/jpeg_record.h) */
+    size_t jobs_capacity;    /* bytes */
+    uint8_t *samples;        /* their sample planes */
+    size_t samples_capacity;
 } dlp_cuda_image_stage;
 
 /* Enqueues on stream (current device) the copy of a packed batch (packed:
  * layout->total_bytes, ideally pinned, left untouched until the copy is done)
- * and of its layout into the stage's device buffers. */
+ * and of its layout into the stage's device buffers; with JPEG records
+ * (layout->jpeg_count), also their reconstruction into the area after the
+ * packed bytes (kernels/jpeg.cu), so the stream's work is done when the
+ * batch's images are all RGB8 on the device. */
 dlp_status dlp_cuda_image_stage_copy(dlp_cuda_image_stage *stage, const uint8_t *packed,
                                      const dlp_image_pack_layout *layout, void *stream);
 /* Enqueues on stream the kernel over the batch last copied into the stage:

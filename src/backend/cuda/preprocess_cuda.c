@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "backend/cuda/cuda_check.h"
+#include "backend/cuda/jpeg_kernels.h"
 #include "backend/cuda/preprocess.h"
 #include "backend/cuda/preprocess_kernels.h"
 #include "core/status.h"
@@ -121,7 +122,8 @@ dlp_status dlp_cuda_image_stage_copy(dlp_cuda_image_stage *stage, const uint8_t 
     if (count == 0) return DLP_OK;
     cudaStream_t cuda_stream = (cudaStream_t)stream;
     size_t per_image = sizeof(uint64_t) + 2 * sizeof(int32_t);
-    DLP_TRY(ensure_device_bytes((void **)&stage->pixels, &stage->pixel_capacity, layout->total_bytes, "packed images"));
+    DLP_TRY(ensure_device_bytes((void **)&stage->pixels, &stage->pixel_capacity,
+                                layout->total_bytes + layout->reconstructed_bytes, "packed images"));
     DLP_TRY(ensure_device_bytes(&stage->layout, &stage->layout_capacity, count * per_image, "the image layout"));
     uint64_t *offsets = stage->layout;
     int32_t *heights = (int32_t *)(offsets + count), *widths = heights + count;
@@ -132,7 +134,17 @@ dlp_status dlp_cuda_image_stage_copy(dlp_cuda_image_stage *stage, const uint8_t 
     CUDA_TRY(cudaMemcpyAsync(offsets, layout->offsets, count * sizeof *offsets, cudaMemcpyHostToDevice, cuda_stream));
     CUDA_TRY(cudaMemcpyAsync(heights, layout->heights, count * sizeof *heights, cudaMemcpyHostToDevice, cuda_stream));
     CUDA_TRY(cudaMemcpyAsync(widths, layout->widths, count * sizeof *widths, cudaMemcpyHostToDevice, cuda_stream));
+    if (layout->jpeg_count) {
+        size_t job_bytes = layout->jpeg_count * sizeof(dlp_jpeg_job);
+        DLP_TRY(ensure_device_bytes(&stage->jobs, &stage->jobs_capacity, job_bytes, "the JPEG jobs"));
+        DLP_TRY(ensure_device_bytes((void **)&stage->samples, &stage->samples_capacity,
+                                    layout->jpeg_samples ? layout->jpeg_samples : 1, "JPEG sample planes"));
+        CUDA_TRY(cudaMemcpyAsync(stage->jobs, layout->jpeg_jobs, job_bytes, cudaMemcpyHostToDevice, cuda_stream));
+    }
     CUDA_TRY(cudaMemcpyAsync(stage->pixels, packed, layout->total_bytes, cudaMemcpyHostToDevice, cuda_stream));
+    if (layout->jpeg_count)
+        CUDA_TRY(dlp_cuda_jpeg_batch_launch(stage->pixels, stage->jobs, layout->jpeg_count, layout->jpeg_blocks,
+                                            layout->jpeg_pixels, stage->samples, cuda_stream));
     stage->count = count;
     return DLP_OK;
 }
@@ -151,5 +163,7 @@ void dlp_cuda_image_stage_free(dlp_cuda_image_stage *stage)
 {
     cudaFree(stage->pixels);
     cudaFree(stage->layout);
+    cudaFree(stage->jobs);
+    cudaFree(stage->samples);
     memset(stage, 0, sizeof *stage);
 }
