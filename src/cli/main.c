@@ -158,6 +158,7 @@ static void print_help(FILE *out)
                  "DLP_CUDA_WORKSPACE_MIB=N (cuDNN's workspace cap, default 256);\n"
                  "DLP_CUDA_FP32_TRANSFORMS (off: fp32 convs skip cuDNN's FFT and Winograd);\n"
                  "DLP_CUDA_UNROLLED_3X3 (on: 3x3 depthwise convs and poolings on the GPU unrolled);\n"
+                 "DLP_JPEG_SPLIT (off: on a GPU, JPEGs decoded to DCT coefficients only, finished on the GPU);\n"
                  "DLP_FEATURIZE_CHUNK_BYTES=N (featurize, evaluate, fit, apply, classify: at most N bytes of outputs\n"
                  "held, 4 GiB; fit's training rows past it go to a scratch file in TMPDIR).\n"
                  "Unless OMP_WAIT_POLICY or GOMP_SPINCOUNT is set, dlp sets GOMP_SPINCOUNT=1000.\n");

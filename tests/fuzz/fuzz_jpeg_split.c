@@ -3,11 +3,12 @@
  * into a room (under a 4-megapixel limit, so that a tiny file cannot ask for
  * a huge coefficient array) is reconstructed by dlp_jpeg_reconstruct, which
  * runs the GPU kernels' per-thread items (image/jpeg_pixel.h) on the host,
- * and must equal dlp_image_decode's RGB byte for byte whenever that decodes
- * the file too; so must the same coefficients carried as a record in a
- * packed batch (image/jpeg_record.h, after a 3-byte image, as the decode
- * stream lays them) through dlp_jpeg_batch_reconstruct, the host twin of
- * the device's batch kernels. No crash, no leak, no undefined behaviour. */
+ * and must equal dlp_image_decode's RGB byte for byte (which must decode
+ * the file too: the split may refuse more, never less); so must the same
+ * coefficients carried as a record in a packed batch (image/jpeg_record.h,
+ * after a 1x1 image, as the decode stream lays them) through
+ * dlp_jpeg_batch_reconstruct, the host twin of the device's batch kernels.
+ * No crash, no leak, no undefined behaviour. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,6 +65,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (image.width != coefficients.width || image.height != coefficients.height) abort();
         if (memcmp(image.pixels, rgb, values) != 0) abort();
         dlp_image_free(&image);
+    } else {
+        abort(); /* the split must not accept what the full decode refuses (an error row would become a row) */
     }
     free(rgb);
     dlp_jpeg_coefficients_free(&coefficients);
