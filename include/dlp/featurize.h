@@ -93,6 +93,9 @@ typedef struct dlp_featurize_stats {
      * algorithm), with first_batch_rows rows. 0 for no rows. */
     double first_batch_seconds;
     size_t first_batch_rows;
+    /* Of computed, the rows whose JPEG the GPU finished decoding from its
+     * DCT coefficients (DLP_JPEG_SPLIT=1; README "Environment"). */
+    size_t jpeg_split;
 } dlp_featurize_stats;
 
 /* Called after each batch from the calling thread; done counts finished rows. */

@@ -197,6 +197,9 @@ int cli_featurize(int argc, char **argv)
                 stats.rows, dim, dlp_featurizer_model(featurizer)->name, dlp_featurizer_device(featurizer),
                 stats.seconds, stats.seconds > 0 ? stats.rows / stats.seconds : 0.0, stats.first_batch_rows,
                 stats.first_batch_seconds, stats.computed, stats.cache_hits, stats.failed);
+        if (stats.jpeg_split)
+            fprintf(stderr, "featurize: %zu of the %zu computed rows decoded by the JPEG split (DLP_JPEG_SPLIT)\n",
+                    stats.jpeg_split, stats.computed);
         if (stats.failed) exit_code = CLI_EXIT_FAILED_ROWS;
     }
     dlp_featurizer_destroy(featurizer);

@@ -142,7 +142,7 @@ dlp_status cli_featurize_chunks(dlp_featurizer *featurizer, dlp_dataset *dataset
         status = dlp_featurizer_run(featurizer, dataset, first, count, features, cli_progress_advance_at, &at, &part);
         if (status == DLP_OK) status = sink(context, first, count, features);
         stats->rows += part.rows, stats->cache_hits += part.cache_hits, stats->computed += part.computed;
-        stats->failed += part.failed, stats->seconds += part.seconds;
+        stats->failed += part.failed, stats->seconds += part.seconds, stats->jpeg_split += part.jpeg_split;
         if (first == 0) {
             stats->first_batch_seconds = part.first_batch_seconds;
             stats->first_batch_rows = part.first_batch_rows;

@@ -332,6 +332,7 @@ static dlp_status land_features(void *context, const dlp_decoded_batch *batch, c
         run->stats.first_batch_rows = batch->count;
     }
     run->stats.computed += batch->network_count;
+    run->stats.jpeg_split += batch->layout.jpeg_count;
     for (size_t slot = 0; slot < batch->count; slot++) run->stats.cache_hits += batch->cache_hit[slot];
     return DLP_OK;
 }

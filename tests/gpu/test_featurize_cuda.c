@@ -18,7 +18,9 @@
  * rows are resized on the CPU and written over the kernel's rows: fp32 gives
  * the same floats as the default budget on every row, fp16 (the rows go into
  * the float staging input before the conversion) stays within 2e-2 of them.
- * DLP_FEATURIZE_CUDA_ONLY=packed_budget runs that check alone. */
+ * The JPEG split (DLP_JPEG_SPLIT=1): the same floats as without it, the
+ * covered JPEGs counted in the stats.
+ * DLP_FEATURIZE_CUDA_ONLY=packed_budget or jpeg_split runs that check alone. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,6 +263,36 @@ static void check_packed_budget(const char *weights, const char *fixtures, const
     result_free(&half);
 }
 
+/* The JPEG split (DLP_JPEG_SPLIT=1): the five covered fixture JPEGs (4:2:0,
+ * 4:2:2, 4:4:4, progressive, optimized) go to the device as coefficients,
+ * the rest as pixels; the same floats as without it on every row (the same
+ * pixels, the same network), the same rows failing, with the default budget
+ * and with 7000 bytes (records past it decode as before). */
+static void check_jpeg_split(const char *weights, const char *fixtures, const char *oracle, const char *tmp)
+{
+    run_setup plain = {"cuda", DLP_CUDA_FP32, false, DLP_RESIZE_AREA, "", false, 0};
+    run_setup budget = {"cuda", DLP_CUDA_FP32, false, DLP_RESIZE_AREA, "", false, 7000};
+    run_result a, b, c;
+    dlp_featurize_stats stats, budget_stats;
+    int ok = featurize(&plain, weights, fixtures, oracle, tmp, &a, &stats);
+    setenv("DLP_JPEG_SPLIT", "1", 1);
+    ok &= featurize(&plain, weights, fixtures, oracle, tmp, &b, &stats);
+    ok &= featurize(&budget, weights, fixtures, oracle, tmp, &c, &budget_stats);
+    unsetenv("DLP_JPEG_SPLIT");
+    size_t differing = 0;
+    double worst = 0;
+    if (ok) {
+        compare_runs(&a, &b, &b, &a, &differing, &worst);
+        compare_runs(&a, &c, &c, &a, &differing, &worst);
+    }
+    printf("  JPEG split: %zu rows as coefficients (default budget), %zu (7000 bytes); fp32 rows differing from "
+           "without it: %zu (expected 0)\n", stats.jpeg_split, budget_stats.jpeg_split, differing);
+    CHECK(ok && differing == 0 && stats.jpeg_split == 5 && budget_stats.jpeg_split <= 5);
+    result_free(&a);
+    result_free(&b);
+    result_free(&c);
+}
+
 int main(void)
 {
     check_skip_without_cuda();
@@ -282,6 +314,10 @@ int main(void)
         check_packed_budget(weights, fixtures, oracle, tmp);
         return check_summary("gpu.featurize_cuda (packed budget only)");
     }
+    if (only && strcmp(only, "jpeg_split") == 0) {
+        check_jpeg_split(weights, fixtures, oracle, tmp);
+        return check_summary("gpu.featurize_cuda (JPEG split only)");
+    }
     const dlp_resize methods[] = {DLP_RESIZE_AREA, DLP_RESIZE_BILINEAR, DLP_RESIZE_NEAREST};
     const char *names[] = {"area", "bilinear", "nearest"};
     dlp_featurize_stats stats;
@@ -301,5 +337,6 @@ int main(void)
     check_half_with_cache(weights, fixtures, oracle, tmp);
     check_graphs(weights, fixtures, oracle, tmp);
     check_packed_budget(weights, fixtures, oracle, tmp);
+    check_jpeg_split(weights, fixtures, oracle, tmp);
     return check_summary("gpu.featurize_cuda");
 }
