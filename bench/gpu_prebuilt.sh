@@ -276,6 +276,9 @@ grep -h SUMMARY "$LOGS/logreg_gpu_bench.log" >> "$summary" 2> /dev/null
 # The featurizer's GPU loop (staging slots, async downloads, two batches in flight, fp16 whole batches).
 [ "${MEMCHECK:-0}" = 1 ] && command -v compute-sanitizer > /dev/null &&
   step memcheck_featurize 150 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/gpu_test_featurize_cuda"
+# The JPEG split in the featurizer alone (records staged, the batch kernels, then the resize), a shorter run.
+[ "${MEMCHECK:-0}" = 1 ] && command -v compute-sanitizer > /dev/null && DLP_FEATURIZE_CUDA_ONLY=jpeg_split \
+  step memcheck_featurize_split 90 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/gpu_test_featurize_cuda"
 # The strided writes of concat_slices under memcheck: the concat and mixed-block cases in three slices modes.
 [ "${MEMCHECK:-0}" = 1 ] && command -v compute-sanitizer > /dev/null && \
   DLP_GRAPH_CUDA_MODES=fp32-slices,fp16-timed-fused-slices,fp32-packed-slices DLP_GRAPH_CUDA_CASES=concat,mixed \
