@@ -253,10 +253,12 @@ step split_same 60 bash -c 'for s in 0 1; do DLP_JPEG_SPLIT=$s "$1" featurize --
 import numpy as np
 a, b = np.load(\"/tmp/split_0.npy\"), np.load(\"/tmp/split_1.npy\")
 d = float(np.abs(a - b).max())
-print(\"features with and without the JPEG split:\", a.shape, \"max abs difference\", d); assert a.shape == b.shape and d <= 1e-5"' \
+print(\"features with and without the JPEG split:\", a.shape, \"max abs difference\", d)
+assert a.shape == b.shape and d <= 1e-5"' \
   _ "$bin/dlp" "$weights"
 DLP_JPEG_SPLIT=1 e2e_fp16 e2e_split_huge 60 /tmp/jpegs256k.txt --cuda-graphs
-grep -h "pinned_rate\|rows/s\|stream_rate" "$LOGS"/pinned_rate.log "$LOGS"/stream_rate_64k*.log "$LOGS"/e2e_long_*.log \
+grep -h "pinned_rate\|rows/s\|stream_rate\|JPEG split" "$LOGS"/pinned_rate.log "$LOGS"/stream_rate_64k*.log \
+  "$LOGS"/e2e_long_*.log \
   "$LOGS"/e2e_huge_*.log "$LOGS"/e2e_split_huge_*.log "$LOGS"/split_same.log >> "$summary" 2> /dev/null
 grep -h "rows/s\|stream_rate\|peer=" "$LOGS"/stream_rate.log "$LOGS"/e2e_steady_*.log >> "$summary" 2> /dev/null
 # Logistic regression 100k x 2048 x 10: dlp CPU on all cores vs dlp CUDA (upload included, and
