@@ -10,12 +10,10 @@
 
 void dlp_jpeg_record_write(const dlp_jpeg_coefficients *coefficients, const dlp_jpeg_layout *layout, uint8_t *dst)
 {
-    dlp_jpeg_record record;
-    memset(&record, 0, sizeof record);
-    record.layout = *layout;
-    for (int c = 0; c < 3; c++) memcpy(record.quant[c], coefficients->component[c].quant, sizeof record.quant[c]);
     memset(dst, 0, DLP_JPEG_RECORD_HEADER);
-    memcpy(dst, &record, sizeof record);
+    dlp_jpeg_record *record = (dlp_jpeg_record *)(void *)dst;
+    record->layout = *layout;
+    for (int c = 0; c < 3; c++) memcpy(record->quant[c], coefficients->component[c].quant, sizeof record->quant[c]);
     int16_t *blocks = (int16_t *)(void *)(dst + DLP_JPEG_RECORD_HEADER);
     for (int c = 0; c < 3; c++) {
         size_t count = (size_t)layout->width_in_blocks[c] * (size_t)layout->height_in_blocks[c];

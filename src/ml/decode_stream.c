@@ -81,7 +81,8 @@ typedef struct room_request {
     const dlp_decode_stream *stream;
     ring_buffer *buffer;
     size_t slot;
-    bool over_budget;           /* set by take_packed_room */
+    size_t offset;              /* where take_room reserved the bytes */
+    bool over_budget;           /* set by take_room */
 } room_request;
 
 /* bytes (at most the budget) plus a quarter of headroom, capped at the
@@ -122,23 +123,42 @@ static bool reserve_packed(const dlp_decode_stream *stream, ring_buffer *buffer,
     return true;
 }
 
-/* dlp_pixel_room.take: the image's reserved bytes of the packed buffer if
- * the buffer reaches them, else NULL (spilled, or over budget). */
-static uint8_t *take_packed_room(void *context, int width, int height)
+/* Reserves bytes of the batch's budget from a multiple of align (the bytes
+ * skipped to get there come out of the budget too) at request->offset: the
+ * room there if the packed buffer reaches it, else NULL (spilled; or over
+ * budget, request->over_budget set). */
+static uint8_t *take_room(room_request *request, size_t bytes, size_t align)
 {
-    room_request *request = context;
     ring_buffer *buffer = request->buffer;
-    size_t bytes = (size_t)width * (size_t)height * 3, offset = 0;
-    if (!reserve_packed(request->stream, buffer, bytes, &offset)) {
+    size_t offset = 0;
+    if (!reserve_packed(request->stream, buffer, bytes + align - 1, &offset)) {
         request->over_budget = true;
         return NULL;
     }
-    buffer->slot_offsets[request->slot] = offset;
+    offset = (offset + align - 1) / align * align;
+    request->offset = offset;
     if (!atomic_load_explicit(&buffer->packed_allocated, memory_order_acquire))
         allocate_packed(request->stream, buffer, bytes);
     size_t capacity = buffer->view.packed_capacity;
     if (offset > capacity || bytes > capacity - offset) return NULL;
     return buffer->view.packed + offset;
+}
+
+/* dlp_pixel_room.take: an image's pixels, at its slot's offset. */
+static uint8_t *take_packed_room(void *context, int width, int height)
+{
+    room_request *request = context;
+    uint8_t *room = take_room(request, (size_t)width * (size_t)height * 3, 1);
+    if (!request->over_budget) request->buffer->slot_offsets[request->slot] = request->offset;
+    return room;
+}
+
+/* dlp_jpeg_room.take: a JPEG's record (image/jpeg_record.h), its blocks'
+ * room after the header. */
+static int16_t *take_record_room(void *context, size_t blocks)
+{
+    uint8_t *record = take_room(context, DLP_JPEG_RECORD_HEADER + blocks * 64 * sizeof(int16_t), DLP_JPEG_RECORD_ALIGN);
+    return record ? (int16_t *)(void *)(record + DLP_JPEG_RECORD_HEADER) : NULL;
 }
 
 /* image resized and normalized to the network input, as the GPU kernel
@@ -184,35 +204,6 @@ static dlp_status resize_on_cpu(const dlp_decode_stream *stream, ring_buffer *bu
     return status;
 }
 
-typedef struct record_request {
-    const dlp_decode_stream *stream;
-    ring_buffer *buffer;
-    size_t offset;              /* the record's start (aligned), once reserved */
-    bool over_budget;           /* set by take_record_room */
-} record_request;
-
-/* dlp_jpeg_room.take: reserves a record of blocks blocks (and the bytes to
- * align its start) of the batch's budget; the room of its blocks in the
- * packed buffer if the buffer reaches them, else NULL (the heap: spilled,
- * or over budget). */
-static int16_t *take_record_room(void *context, size_t blocks)
-{
-    record_request *request = context;
-    ring_buffer *buffer = request->buffer;
-    size_t bytes = DLP_JPEG_RECORD_HEADER + blocks * 64 * sizeof(int16_t), offset = 0;
-    if (!reserve_packed(request->stream, buffer, bytes + DLP_JPEG_RECORD_ALIGN - 1, &offset)) {
-        request->over_budget = true;
-        return NULL;
-    }
-    offset = (offset + DLP_JPEG_RECORD_ALIGN - 1) / DLP_JPEG_RECORD_ALIGN * DLP_JPEG_RECORD_ALIGN;
-    request->offset = offset;
-    if (!atomic_load_explicit(&buffer->packed_allocated, memory_order_acquire))
-        allocate_packed(request->stream, buffer, bytes);
-    size_t capacity = buffer->view.packed_capacity;
-    if (offset > capacity || bytes > capacity - offset) return NULL;
-    return (int16_t *)(void *)(buffer->view.packed + offset + DLP_JPEG_RECORD_HEADER);
-}
-
 /* jpeg_split: a JPEG the coefficient reader covers becomes a record (its
  * blocks read straight into the packed buffer where it reaches them, else
  * kept as spilled): true. False (nothing kept; a reservation the reader
@@ -224,7 +215,7 @@ static bool split_jpeg(const dlp_decode_stream *stream, ring_buffer *buffer, siz
                        size_t size)
 {
     if (size < 2 || bytes[0] != 0xFF || bytes[1] != 0xD8) return false;
-    record_request request = {stream, buffer, 0, false};
+    room_request request = {stream, buffer, slot, 0, false};
     dlp_jpeg_room room = {take_record_room, &request};
     dlp_jpeg_coefficients coefficients;
     if (dlp_jpeg_read_coefficients_into(bytes, size, &room, &coefficients) != DLP_OK) return false;
@@ -251,7 +242,7 @@ static dlp_status decode_packed(const dlp_decode_stream *stream, ring_buffer *bu
                                 const uint8_t *bytes, size_t size)
 {
     if (stream->options.jpeg_split && split_jpeg(stream, buffer, slot, bytes, size)) return DLP_OK;
-    room_request request = {stream, buffer, slot, false};
+    room_request request = {stream, buffer, slot, 0, false};
     dlp_pixel_room room = {take_packed_room, &request};
     dlp_image image;
     bool in_room = false;

@@ -44,6 +44,7 @@
 
 #include "check.h"
 #include "core/sha256.h"
+#include "core/status.h"
 #include "dlp/dlp.h"
 #include "ml/batch_runner.h"
 #include "image/jpeg_record.h"
@@ -172,6 +173,19 @@ static bool packed_row_is_right(const dlp_decoded_batch *b, size_t i, const refe
            b->layout.offsets[i] + bytes <= tally->span && memcmp(tally->pixels + b->layout.offsets[i], r->pixels, bytes) == 0;
 }
 
+/* A packed batch as the device holds it once staged: its packed bytes,
+ * then its records' RGB8 as the stage's kernels make it (their host twin);
+ * total_bytes + reconstructed_bytes long. */
+static uint8_t *as_staged(const uint8_t *packed, const dlp_image_pack_layout *layout)
+{
+    size_t span = layout->total_bytes + layout->reconstructed_bytes;
+    uint8_t *pixels = malloc(span ? span : 1);
+    if (!pixels) return NULL;
+    if (layout->total_bytes) memcpy(pixels, packed, layout->total_bytes);
+    CHECK_OK(dlp_jpeg_batch_reconstruct(packed, layout, pixels));
+    return pixels;
+}
+
 /* The records' jobs: in order, each record aligned and inside the packed
  * bytes, its image in the reconstruction area, the items back to back. */
 static bool jobs_are_right(const dlp_decoded_batch *b)
@@ -236,9 +250,7 @@ static void check_batch(const run_config *c, const dlp_decoded_batch *b, run_tal
     if (c->output == DLP_DECODE_PACKED && b->layout.jpeg_count) {
         if (!c->split || !jobs_are_right(b)) tally->wrong++;
         tally->span = b->layout.total_bytes + b->layout.reconstructed_bytes;
-        tally->pixels = malloc(tally->span);
-        memcpy(tally->pixels, b->packed, b->layout.total_bytes);
-        CHECK_OK(dlp_jpeg_batch_reconstruct(b->packed, &b->layout, tally->pixels));
+        tally->pixels = as_staged(b->packed, &b->layout);
     }
     for (size_t slot = 0; slot < b->count; slot++)
         if (!slot_is_right(c, b, slot, &network_index, &cpu_index, tally)) tally->wrong++;
@@ -556,14 +568,13 @@ static dlp_status stage_on_cpu(dlp_backend *backend, int slot, const uint8_t *pa
     staged_batch *batch = &staged[slot];
     staged_free(batch);
     size_t n = layout->count, span = layout->total_bytes + layout->reconstructed_bytes;
-    batch->pixels = malloc(span ? span : 1);
-    if (layout->total_bytes) memcpy(batch->pixels, packed, layout->total_bytes);
+    batch->pixels = as_staged(packed, layout);
     staged_records += layout->jpeg_count;
-    /* The records reconstructed as the stage's kernels would; total_bytes then spans their RGB8 too. */
+    /* total_bytes spans the records' RGB8 too. */
     batch->layout = (dlp_image_pack_layout){.count = n, .offsets = copy_of(layout->offsets, n * sizeof(uint64_t)),
                                             .heights = copy_of(layout->heights, n * sizeof(int32_t)),
                                             .widths = copy_of(layout->widths, n * sizeof(int32_t)), .total_bytes = span};
-    return dlp_jpeg_batch_reconstruct(packed, layout, batch->pixels);
+    return batch->pixels ? DLP_OK : dlp_fail(DLP_ERR_OUT_OF_MEMORY, "out of memory");
 }
 
 static dlp_status upload_staged_on_cpu(dlp_backend *backend, dlp_plan *plan, int slot, size_t count,
