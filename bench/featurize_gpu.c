@@ -20,7 +20,8 @@
  * own step (keep_zero_pad_steps); --channel-pad off: half convolutions on 3
  * channels run unpadded (keep_conv_channels); both on by default, and each
  * named on the line only when off (an ablation). --workspace-mib: the cuDNN
- * workspace cap (default the backend's 256 MiB; named on the line when set):
+ * workspace cap (default the backend's: 256 MiB, full fp32 a quarter of free
+ * memory; named on the line when set):
  * whether bigger algorithms pay at large batches. --concat-slices on: the
  * producers of each concatenation's inputs write into its output
  * (dlp_cuda_options.concat_slices; off by default, named on the line when on). */

@@ -61,7 +61,7 @@ step gpu_logreg_gpu 30 "$bin/gpu_test_logreg_gpu"
 step gpu_zoo_synth_cuda 45 "$bin/gpu_test_zoo_synth_cuda"
 step gpu_zoo_half_cuda 150 "$bin/gpu_test_zoo_half_cuda"
 step gpu_preprocess_cuda 30 "$bin/gpu_test_preprocess_cuda"
-# The JPEG split's GPU half (kernels/jpeg.cu) against TurboJPEG, byte for byte; never run on a device before.
+# The JPEG split's GPU half (kernels/jpeg.cu) against TurboJPEG, byte for byte.
 step gpu_jpeg_cuda 30 "$bin/gpu_test_jpeg_cuda"
 step gpu_featurize_cuda 90 "$bin/gpu_test_featurize_cuda"
 # Short checks of one piece each: concatenation inputs written in place (the -slices modes, every case; then
@@ -242,11 +242,12 @@ e2e_fp16 e2e_huge 60 /tmp/jpegs256k.txt --no-cuda-graphs
 # The same with the network replayed from a CUDA graph (--cuda-graphs): one launch per batch from a consumer
 # thread that shares the cores with 16 decoding threads.
 e2e_fp16 e2e_huge_graphs 60 /tmp/jpegs256k.txt --cuda-graphs
-# The JPEG split (DLP_JPEG_SPLIT=1): the CPU reads each JPEG only as far as its DCT coefficients and the image stage
-# finishes it on the GPU (kernels/jpeg.cu's batch kernels: IDCT, upsampling, colour) before resizing. split_same:
-# the 4000 files' InceptionV3 features (fp32, batch 64) with and without it, the same pixels, so features equal to
-# cuDNN's run-to-run agreement (bound 1e-5; the GPU's JPEG kernels are exact); then 256,000 rows end to end with it
-# (stream_rate_64k's split= figure is its CPU half alone).
+# The JPEG split (the featurizer's default on a GPU since 2026-11-27 06:40 UTC; DLP_JPEG_SPLIT=0 turns it off): the
+# CPU reads each JPEG only as far as its DCT coefficients and the image stage finishes it on the GPU (kernels/jpeg.cu's
+# batch kernels: IDCT, upsampling, colour) before resizing. split_same: the 4000 files' InceptionV3 features (fp32,
+# batch 64) with and without it, the same pixels, so features equal to cuDNN's run-to-run agreement (bound 1e-5; the
+# GPU's JPEG kernels are exact); then 256,000 rows end to end without it, beside e2e_huge_graphs (stream_rate_64k's
+# split= figure is the CPU half alone).
 step split_same 60 bash -c 'for s in 0 1; do DLP_JPEG_SPLIT=$s "$1" featurize --device cuda --no-cache --threads 16 \
     --batch-size 64 --model InceptionV3 --weights "$2" --images /tmp/jpegs --quiet -o /tmp/split_$s.npy || exit 1; done
   python3 -c "
@@ -256,10 +257,10 @@ d = float(np.abs(a - b).max())
 print(\"features with and without the JPEG split:\", a.shape, \"max abs difference\", d)
 assert a.shape == b.shape and d <= 1e-5"' \
   _ "$bin/dlp" "$weights"
-DLP_JPEG_SPLIT=1 e2e_fp16 e2e_split_huge 60 /tmp/jpegs256k.txt --cuda-graphs
+DLP_JPEG_SPLIT=0 e2e_fp16 e2e_nosplit_huge 60 /tmp/jpegs256k.txt --cuda-graphs
 grep -h "pinned_rate\|rows/s\|stream_rate\|JPEG split" "$LOGS"/pinned_rate.log "$LOGS"/stream_rate_64k*.log \
   "$LOGS"/e2e_long_*.log \
-  "$LOGS"/e2e_huge_*.log "$LOGS"/e2e_split_huge_*.log "$LOGS"/split_same.log >> "$summary" 2> /dev/null
+  "$LOGS"/e2e_huge_*.log "$LOGS"/e2e_nosplit_huge_*.log "$LOGS"/split_same.log >> "$summary" 2> /dev/null
 grep -h "rows/s\|stream_rate\|peer=" "$LOGS"/stream_rate.log "$LOGS"/e2e_steady_*.log >> "$summary" 2> /dev/null
 # Logistic regression 100k x 2048 x 10: dlp CPU on all cores vs dlp CUDA (upload included, and
 # resident features: first and second fit), time to the CPU's converged objective (SUMMARY lines).
@@ -312,8 +313,8 @@ for model in ResNet50 InceptionV3 Xception VGG16 VGG19; do
 done
 # fp32 behind PyTorch at batches 32-256 (16:23 run: VGG16 b256 419 img/s against 1,615, 97% of the fp32 matrix rate,
 # which takes FFT/Winograd-class algorithms). dlp's full fp32 passes over cuDNN's FFT and Winograd (accuracy:
-# algorithm_preferred); DLP_CUDA_FP32_TRANSFORMS=1 lets them in. Speed with and without, at the default 256 MiB
-# workspace cap and at 16 GiB, each conv's algorithm on the --profile lines (graphs off for the profile); accuracy with
+# algorithm_preferred); DLP_CUDA_FP32_TRANSFORMS=1 lets them in. Speed with and without, at the former default 256 MiB
+# workspace cap and at 16 GiB (fp32's default since 2026-11-27: a quarter of free memory), each conv's algorithm on the --profile lines (graphs off for the profile); accuracy with
 # them in: the five models against Keras (gpu.zoo_synth_cuda, bound 1e-4, each error printed).
 for t in 0 1; do
   for mib in 256 16384; do

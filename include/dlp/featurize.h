@@ -94,7 +94,8 @@ typedef struct dlp_featurize_stats {
     double first_batch_seconds;
     size_t first_batch_rows;
     /* Of computed, the rows whose JPEG the GPU finished decoding from its
-     * DCT coefficients (DLP_JPEG_SPLIT=1; README "Environment"). */
+     * DCT coefficients (the JPEG split, on unless DLP_JPEG_SPLIT=0; README
+     * "Environment"). */
     size_t jpeg_split;
 } dlp_featurize_stats;
 

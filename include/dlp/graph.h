@@ -264,7 +264,10 @@ typedef struct dlp_cuda_options {
      * Winograd). true: TF32 tensor cores and any algorithm, faster, ~1e-3.
      * Only read with DLP_CUDA_FP32 (fp16/bf16 use tensor cores anyway). */
     bool allow_tf32;
-    /* Most bytes of convolution workspace; 0: 256 MiB. */
+    /* Most bytes of convolution workspace per plan; 0: 256 MiB, and for
+     * fp32 without TF32 a quarter of the device memory free once the plan's
+     * activations are allocated where that is more (README "Environment":
+     * DLP_CUDA_WORKSPACE_MIB). */
     size_t workspace_cap_bytes;
     dlp_cuda_algorithm_search search;
     /* true: a convolution with bias and relu or no activation is one cuDNN
@@ -301,7 +304,7 @@ dlp_status dlp_cuda_precision_from_name(const char *name, dlp_cuda_precision *pr
 /* The inverse ("tf32" for fp32 with allow_tf32). */
 const char *dlp_cuda_precision_name(dlp_cuda_precision precision, bool allow_tf32);
 
-/* options may be NULL (fp32, no TF32, 256 MiB, heuristic, unfused). Fails
+/* options may be NULL (fp32, no TF32, the default workspace cap, heuristic, unfused). Fails
  * with DLP_ERR_DEVICE naming the cause (built without CUDA, no driver, no
  * such device, cuDNN or cuBLAS initialisation). Planning an fp16/bf16 plan
  * with an op that has no half-precision kernel fails with

@@ -155,10 +155,11 @@ static void print_help(FILE *out)
                  "DLP_CPU_PACKED_GEMM, DLP_CPU_DIRECT_CONV, DLP_CPU_RESIDUAL_FUSION (on);\n"
                  "DLP_CPU_PACKED_GEMM=avx2 (the AVX2 kernel on an AVX-512 CPU, to compare);\n"
                  "DLP_CUDA_SEARCH=heuristic|timed (cuDNN's algorithm choice; see the README);\n"
-                 "DLP_CUDA_WORKSPACE_MIB=N (cuDNN's workspace cap, default 256);\n"
+                 "DLP_CUDA_WORKSPACE_MIB=N (cuDNN's workspace cap per plan; default 256, full fp32 (not tf32) a\n"
+                 "quarter of free memory where more);\n"
                  "DLP_CUDA_FP32_TRANSFORMS (off: fp32 convs skip cuDNN's FFT and Winograd);\n"
                  "DLP_CUDA_UNROLLED_3X3 (on: 3x3 depthwise convs and poolings on the GPU unrolled);\n"
-                 "DLP_JPEG_SPLIT (off: on a GPU, JPEGs decoded to DCT coefficients only, finished on the GPU);\n"
+                 "DLP_JPEG_SPLIT (on: on a GPU, JPEGs decoded to DCT coefficients only, finished on the GPU);\n"
                  "DLP_FEATURIZE_CHUNK_BYTES=N (featurize, evaluate, fit, apply, classify: at most N bytes of outputs\n"
                  "held, 4 GiB; fit's training rows past it go to a scratch file in TMPDIR).\n"
                  "Unless OMP_WAIT_POLICY or GOMP_SPINCOUNT is set, dlp sets GOMP_SPINCOUNT=1000.\n");

@@ -32,6 +32,13 @@ int device_conv_channels(int in_channels, bool half, bool pad_channels)
     return (in_channels + 7) / 8 * 8;
 }
 
+size_t device_workspace_cap(size_t given, bool full_fp32, size_t free_bytes)
+{
+    if (given) return given;
+    size_t share = free_bytes / 4;
+    return full_fp32 && share > DEVICE_WORKSPACE_DEFAULT_CAP ? share : DEVICE_WORKSPACE_DEFAULT_CAP;
+}
+
 bool device_zero_pad_folds(const plan_step *consumer, const dlp_zero_pad_params *pad)
 {
     if (pad->top < 0 || pad->bottom < 0 || pad->left < 0 || pad->right < 0) return false;

@@ -28,6 +28,17 @@ void device_hwio_to_ohwi_padded(const float *hwio, int kernel_h, int kernel_w, i
  * filter weights, so every output is the same sum. Else in_channels. */
 int device_conv_channels(int in_channels, bool half, bool pad_channels);
 
+/* The cap on a plan's cuDNN workspace (dlp_cuda_options.workspace_cap_bytes):
+ * given (nonzero: the option or DLP_CUDA_WORKSPACE_MIB) as it is; else
+ * DEVICE_WORKSPACE_DEFAULT_CAP, and for full fp32 (no TF32) a quarter of
+ * free_bytes (the device's free memory once the plan's arena is allocated)
+ * where that is more: fp32's fast algorithms want GiBs at large batches
+ * (VGG16's block1_conv2 6.1 GiB at batch 256), and with them cuDNN's
+ * heuristic choice runs as fast as the timed search's (bench/RESULTS.md,
+ * 2026-11-27). */
+#define DEVICE_WORKSPACE_DEFAULT_CAP ((size_t)256 << 20)
+size_t device_workspace_cap(size_t given, bool full_fp32, size_t free_bytes);
+
 struct plan_step;
 /* Whether the CUDA backend runs a ZeroPadding2D as part of the op that
  * alone reads it (consumer: op and params set): a 'valid' Conv2D when the

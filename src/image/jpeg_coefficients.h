@@ -8,7 +8,8 @@
  * bit. dlp_jpeg_reconstruct is the CPU twin of the GPU kernels
  * (kernels/jpeg.cu, backend/cuda/jpeg.h), which run the same arithmetic
  * (jpeg_pixel.h; exact on an H200, 2026-11-27). The decode stream uses the
- * split with jpeg_split (the featurizer: DLP_JPEG_SPLIT=1; image/jpeg_record.h).
+ * split with jpeg_split (the featurizer's GPU path, unless DLP_JPEG_SPLIT=0;
+ * image/jpeg_record.h).
  *
  * Covered: 8-bit baseline, extended and progressive (Huffman) YCbCr JPEGs
  * with 3 components, chroma sampled 1x1 under luma 1x1 (4:4:4), 2x1 (4:2:2)

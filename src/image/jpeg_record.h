@@ -1,6 +1,6 @@
 /* jpeg_record.h: JPEGs carried split through a packed batch (image/pack.h),
- * for the GPU to finish decoding (DESIGN.md §5, "later"; opt-in: the
- * decode stream's jpeg_split, DLP_JPEG_SPLIT=1 in the featurizer).
+ * for the GPU to finish decoding (DESIGN.md §5, "later"): the decode
+ * stream's jpeg_split, on in the featurizer's GPU path unless DLP_JPEG_SPLIT=0.
  *
  * A worker that reads a JPEG's coefficients (image/jpeg_coefficients.h)
  * writes a record into the batch's packed bytes instead of its pixels: the

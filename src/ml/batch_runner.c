@@ -136,8 +136,8 @@ void dlp_batch_runner_init(dlp_batch_runner *runner, dlp_decode_stream_options *
                                           .output = device_preprocess ? DLP_DECODE_PACKED : DLP_DECODE_RESIZED,
                                           .pinned_device = cuda_device, .out_h = input_h, .out_w = input_w,
                                           .resize = resize, .normalize = normalize,
-                                          /* Opt-in until it has run on a GPU beside the full decode: */
-                                          .jpeg_split = device_preprocess && dlp_env_switch("DLP_JPEG_SPLIT", false)};
+                                          /* DLP_JPEG_SPLIT=0 turns it off (README "Environment"). */
+                                          .jpeg_split = device_preprocess && dlp_env_switch("DLP_JPEG_SPLIT", true)};
 }
 
 dlp_status dlp_batch_runner_run(const dlp_batch_runner *runner, dlp_thread_pool *pool, dlp_dataset *dataset,

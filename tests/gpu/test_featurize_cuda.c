@@ -13,13 +13,15 @@
  * (same input bit for bit, same network); the same rows fail with the same
  * reasons; against the CPU backend relative L2 <= 1e-4 per row (the GPU
  * suites' fp32 bound).
- * With a packed budget of 7000 bytes (per batch of 5: two 37x29 JPEGs, 3219
- * bytes each, and a few 13x7 PNGs; never a 299x299 photo), about half the
- * rows are resized on the CPU and written over the kernel's rows: fp32 gives
+ * The featurizer's default GPU path reads the covered JPEGs through the JPEG
+ * split (DLP_JPEG_SPLIT, on unless 0), so these runs take it.
+ * With the split off and a packed budget of 7000 bytes (per batch of 5: two
+ * 37x29 JPEGs, 3219 bytes each, and a few 13x7 PNGs; never a 299x299
+ * photo), about half the rows are resized on the CPU and written over the kernel's rows: fp32 gives
  * the same floats as the default budget on every row, fp16 (the rows go into
  * the float staging input before the conversion) stays within 2e-2 of them.
- * The JPEG split (DLP_JPEG_SPLIT=1): the same floats as without it, the
- * covered JPEGs counted in the stats.
+ * The JPEG split: the same floats as with DLP_JPEG_SPLIT=0, the covered
+ * JPEGs counted in the stats.
  * DLP_FEATURIZE_CUDA_ONLY=packed_budget or jpeg_split runs that check alone. */
 #include <math.h>
 #include <stdio.h>
@@ -249,9 +251,11 @@ static void check_packed_budget(const char *weights, const char *fixtures, const
     run_setup half_budget = {"cuda", DLP_CUDA_FP16, false, DLP_RESIZE_AREA, "", false, 7000};
     run_result a, b, half;
     dlp_featurize_stats stats;
+    setenv("DLP_JPEG_SPLIT", "0", 1); /* pixels only: the split's records over budget are check_jpeg_split's */
     int ok = featurize(&whole, weights, fixtures, oracle, tmp, &a, &stats);
     ok &= featurize(&budget, weights, fixtures, oracle, tmp, &b, &stats);
     ok &= featurize(&half_budget, weights, fixtures, oracle, tmp, &half, &stats);
+    unsetenv("DLP_JPEG_SPLIT");
     size_t differing = 0;
     double worst = 0;
     if (ok) compare_runs(&a, &b, &half, &a, &differing, &worst);
@@ -263,9 +267,9 @@ static void check_packed_budget(const char *weights, const char *fixtures, const
     result_free(&half);
 }
 
-/* The JPEG split (DLP_JPEG_SPLIT=1): the five covered fixture JPEGs (4:2:0,
- * 4:2:2, 4:4:4, progressive, optimized) go to the device as coefficients,
- * the rest as pixels; the same floats as without it on every row (the same
+/* The JPEG split (the default; DLP_JPEG_SPLIT=0 turns it off): the five
+ * covered fixture JPEGs (4:2:0, 4:2:2, 4:4:4, progressive, optimized) go to
+ * the device as coefficients, the rest as pixels; the same floats as without it on every row (the same
  * pixels, the same network), the same rows failing, with the default budget
  * and with 7000 bytes (records past it decode as before). */
 static void check_jpeg_split(const char *weights, const char *fixtures, const char *oracle, const char *tmp)
@@ -273,12 +277,13 @@ static void check_jpeg_split(const char *weights, const char *fixtures, const ch
     run_setup plain = {"cuda", DLP_CUDA_FP32, false, DLP_RESIZE_AREA, "", false, 0};
     run_setup budget = {"cuda", DLP_CUDA_FP32, false, DLP_RESIZE_AREA, "", false, 7000};
     run_result a, b, c;
-    dlp_featurize_stats stats, budget_stats;
+    dlp_featurize_stats stats = {0}, budget_stats = {0};
+    setenv("DLP_JPEG_SPLIT", "0", 1);
     int ok = featurize(&plain, weights, fixtures, oracle, tmp, &a, &stats);
-    setenv("DLP_JPEG_SPLIT", "1", 1);
+    CHECK(ok && stats.jpeg_split == 0);
+    unsetenv("DLP_JPEG_SPLIT"); /* the default: on */
     ok &= featurize(&plain, weights, fixtures, oracle, tmp, &b, &stats);
     ok &= featurize(&budget, weights, fixtures, oracle, tmp, &c, &budget_stats);
-    unsetenv("DLP_JPEG_SPLIT");
     size_t differing = 0;
     double worst = 0;
     if (ok) {

@@ -3,7 +3,7 @@
  * the 48 Pillow variants (as unit.jpeg_coefficients), the RGB that comes
  * back is TurboJPEG's (dlp_image_decode) byte for byte, over an output
  * poisoned first; a device index past the last is refused. And a batch as
- * the featurizer ships it with DLP_JPEG_SPLIT=1: every decoding fixture and
+ * the featurizer ships it (the JPEG split, its default): every decoding fixture and
  * variant through the decode stream with jpeg_split (PACKED, one batch), so
  * the covered JPEGs are records among other images' pixels, through the
  * image stage's copy and batch kernels: the device's buffer is the host

@@ -8,8 +8,8 @@
  * payload is free), fp16 / bf16 decoding (all 65,536 patterns of each back
  * through those encoders, and values IEEE 754 fixes), the convolution algorithm cache (keys by storage type and
  * search mode too), the --precision names, the residual-fusion pattern
- * (conv -> add -> relu, and conv -> add alone) on CPU plans of small graphs, and that creating the backend
- * without a usable GPU fails cleanly with DLP_ERR_DEVICE. */
+ * (conv -> add -> relu, and conv -> add alone) on CPU plans of small graphs, the workspace cap rule, and that
+ * creating the backend without a usable GPU fails cleanly with DLP_ERR_DEVICE. */
 #include <math.h>
 
 #include "check.h"
@@ -126,6 +126,20 @@ static void check_precision_names(void)
     bool tf32;
     CHECK_FAILS(dlp_cuda_precision_from_name("half", &precision, &tf32), DLP_ERR_INVALID_ARGUMENT,
                 "expected fp32, tf32, fp16 or bf16");
+}
+
+/* The workspace cap: a given cap as it is; else 256 MiB, and for full fp32 a
+ * quarter of the free memory where that is more. */
+static void check_workspace_cap(void)
+{
+    const size_t mib = (size_t)1 << 20, gib = (size_t)1 << 30;
+    CHECK(device_workspace_cap(16 * mib, true, 80 * gib) == 16 * mib);
+    CHECK(device_workspace_cap(64 * gib, false, 0) == 64 * gib);
+    CHECK(device_workspace_cap(0, true, 80 * gib) == 20 * gib);
+    CHECK(device_workspace_cap(0, false, 80 * gib) == 256 * mib);
+    CHECK(device_workspace_cap(0, true, 1000 * mib) == 256 * mib);
+    CHECK(device_workspace_cap(0, true, 1028 * mib) == 257 * mib);
+    CHECK(device_workspace_cap(0, true, 0) == 256 * mib);
 }
 
 /* input -> conv (3x3, linear unless told, bias unless told) -> add(conv, input) -> activation "op". */
@@ -305,6 +319,7 @@ int main(void)
     check_decoding();
     check_precision_names();
     check_residual_match();
+    check_workspace_cap();
 
     /* Options out of range are refused before any device is touched (a build
      * without CUDA refuses everything with "built without CUDA" instead). */

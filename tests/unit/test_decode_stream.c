@@ -32,8 +32,8 @@
  * bounds, and the records reconstructed by the host twin of the device's
  * kernels (dlp_jpeg_batch_reconstruct, their per-item code) are
  * TensorFlow's pixels byte for byte, in the stream and through the runner;
- * DLP_JPEG_SPLIT turns it on in the runner's stream options, with device
- * preprocessing only. */
+ * the runner's stream options have it with device preprocessing only, on
+ * unless DLP_JPEG_SPLIT=0. */
 #include <jansson.h>
 #include <math.h>
 #include <pthread.h>
@@ -688,10 +688,10 @@ static void check_runner(void)
                                             .out_w = OUT_W};
         dlp_batch_runner runner = {.plan = plan, .output_floats = 3, .cuda_device = -1, .overlap = true};
         CHECK_FAILS(dlp_batch_runner_run(&runner, NULL, NULL, 0, 0, &stream), DLP_ERR_INVALID_ARGUMENT, "ring of 2");
-        /* DLP_JPEG_SPLIT reaches the stream only with device preprocessing (PACKED), and is off unless set. */
+        /* The JPEG split reaches the stream only with device preprocessing (PACKED): on unless DLP_JPEG_SPLIT=0. */
         unsetenv("DLP_JPEG_SPLIT");
         dlp_batch_runner_init(&runner, &stream, plan, 0, true, 8, OUT_H, OUT_W, DLP_RESIZE_AREA, DLP_NORMALIZE_TF);
-        CHECK(stream.output == DLP_DECODE_PACKED && !stream.jpeg_split);
+        CHECK(stream.output == DLP_DECODE_PACKED && stream.jpeg_split);
         setenv("DLP_JPEG_SPLIT", "1", 1);
         dlp_batch_runner_init(&runner, &stream, plan, 0, true, 8, OUT_H, OUT_W, DLP_RESIZE_AREA, DLP_NORMALIZE_TF);
         CHECK(stream.output == DLP_DECODE_PACKED && stream.jpeg_split);
@@ -700,6 +700,9 @@ static void check_runner(void)
         setenv("DLP_JPEG_SPLIT", "0", 1);
         dlp_batch_runner_init(&runner, &stream, plan, 0, true, 8, OUT_H, OUT_W, DLP_RESIZE_AREA, DLP_NORMALIZE_TF);
         CHECK(!stream.jpeg_split);
+        setenv("DLP_JPEG_SPLIT", "", 1); /* empty: the default */
+        dlp_batch_runner_init(&runner, &stream, plan, 0, true, 8, OUT_H, OUT_W, DLP_RESIZE_AREA, DLP_NORMALIZE_TF);
+        CHECK(stream.jpeg_split);
         unsetenv("DLP_JPEG_SPLIT");
     }
     dlp_plan_destroy(plan);

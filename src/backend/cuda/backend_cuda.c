@@ -35,7 +35,7 @@
 
 #include <stdint.h>
 
-enum { DEFAULT_WORKSPACE_CAP = 256 << 20, MAX_GRAPHS = 16, CUBLAS_WORKSPACE = 32 << 20, DOWNLOAD_EVENTS = 4 };
+enum { MAX_GRAPHS = 16, CUBLAS_WORKSPACE = 32 << 20, DOWNLOAD_EVENTS = 4 };
 
 typedef struct cuda_context {
     int device;
@@ -131,6 +131,7 @@ typedef struct cuda_plan_state {
     size_t output_staging_floats;
     void *workspace;
     size_t workspace_bytes;
+    size_t workspace_cap;    /* device_workspace_cap, fixed when the plan is sized */
     void *packed_output;     /* cuda_step.slice_stride: the largest such output at max_batch */
     size_t packed_output_bytes;
     cuda_step *steps;        /* one per plan step */
@@ -563,11 +564,16 @@ static void cuda_release(dlp_backend *backend, dlp_plan *plan)
 }
 
 /* Scratch for explicit padding and cuDNN workspace, sized at max_batch; the
- * algorithms chosen here are cached for the runs at max_batch. */
+ * algorithms chosen here are cached for the runs at max_batch. The workspace
+ * cap is fixed here, after the arena took its memory. */
 static dlp_status size_buffers(cuda_context *context, dlp_plan *plan, cuda_plan_state *state)
 {
     size_t scratch_elements = 0, workspace = 0, bytes = context->element_bytes;
-    size_t cap = context->options.workspace_cap_bytes;
+    size_t free_bytes = 0, total_bytes = 0;
+    if (!context->options.workspace_cap_bytes && full_fp32(context))
+        CUDA_TRY(cudaMemGetInfo(&free_bytes, &total_bytes));
+    size_t cap = state->workspace_cap = device_workspace_cap(context->options.workspace_cap_bytes,
+                                                             full_fp32(context), free_bytes);
     for (int s = 0; s < plan->step_count; s++) {
         cuda_step *cs = &state->steps[s];
         if (cs->path != CONV_CUDNN) continue;
@@ -827,7 +833,7 @@ static dlp_status convolve(cuda_context *context, dlp_plan *plan, const plan_ste
     cuda_plan_state *state = plan->backend_state;
     device_conv_choice choice;
     *refused = false;
-    DLP_TRY(choose_algorithm(context, plan, step, cs, n, context->options.workspace_cap_bytes, &choice));
+    DLP_TRY(choose_algorithm(context, plan, step, cs, n, state->workspace_cap, &choice));
     cs->last_choice = choice, cs->chosen = true, cs->ran_fused = false;
     if (cs->slice_stride) out = state->packed_output;
     /* A smaller batch may choose an algorithm with more workspace than any at max_batch. */
@@ -1290,8 +1296,8 @@ static dlp_status search_from_environment(dlp_cuda_algorithm_search *search)
 }
 
 /* DLP_CUDA_WORKSPACE_MIB=N (1 to 1048576) overrides the cuDNN workspace cap
- * (for ablations, and for a user whose fp32 convs want more than the 256 MiB
- * default); unset or empty keeps *cap. */
+ * (for ablations, or to bound fp32's share of free memory); unset or empty
+ * keeps *cap (0: device_workspace_cap's default, per plan). */
 static dlp_status workspace_from_environment(size_t *cap)
 {
     const char *value = getenv("DLP_CUDA_WORKSPACE_MIB");
@@ -1321,7 +1327,7 @@ dlp_status dlp_backend_create_cuda(int device, const dlp_cuda_options *options, 
                         (int)options->search);
     dlp_cuda_algorithm_search search = options->search;
     DLP_TRY(search_from_environment(&search));
-    size_t workspace_cap = options->workspace_cap_bytes ? options->workspace_cap_bytes : DEFAULT_WORKSPACE_CAP;
+    size_t workspace_cap = options->workspace_cap_bytes;
     DLP_TRY(workspace_from_environment(&workspace_cap));
     dlp_backend *backend = calloc(1, sizeof *backend);
     cuda_context *context = calloc(1, sizeof *context);

@@ -9,9 +9,9 @@
  * Verified: the arithmetic, on the host (unit.jpeg_coefficients), and the
  * single-image kernels on an H200 (gpu.jpeg_cuda: TurboJPEG's RGB exactly,
  * memcheck clean, 2026-11-27). The batch kernels (below) are the same
- * items behind a job lookup that unit.decode_stream runs on the host; they
- * have not run on a GPU yet. The decode path takes them only with
- * DLP_JPEG_SPLIT=1. */
+ * items behind a job lookup that unit.decode_stream runs on the host; on an
+ * H200 they give the host twin's bytes (gpu.jpeg_cuda, memcheck clean). The
+ * featurizer's GPU path takes them unless DLP_JPEG_SPLIT=0. */
 #ifndef DLP_SRC_BACKEND_CUDA_JPEG_H
 #define DLP_SRC_BACKEND_CUDA_JPEG_H
 
